@@ -1,0 +1,188 @@
+// Convolution and pooling kernels on NCHW float32 data in linear memory.
+import { gemm } from "./gemm";
+
+/** col[(c*kh+i)*kw+j, b*OH*OW + oy*OW + ox] = x[b, c, oy*sh-ph+i*dh, ox*sw-pw+j*dw] (0 outside). */
+export function im2col(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, col: usize): void {
+  const ohw = OH * OW;
+  let dst = col;
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        for (let b = 0; b < B; b++) {
+          const plane = x + (<usize>((b * C + c) * H * W) << 2);
+          for (let oy = 0; oy < OH; oy++) {
+            const iy = oy * sh - ph + i * dh;
+            if (iy < 0 || iy >= H) {
+              memory.fill(dst, 0, <usize>OW << 2);
+              dst += <usize>OW << 2;
+              continue;
+            }
+            const row = plane + (<usize>(iy * W) << 2);
+            let ix = j * dw - pw;
+            for (let ox = 0; ox < OW; ox++) {
+              store<f32>(dst, ix >= 0 && ix < W ? load<f32>(row + (<usize>ix << 2)) : 0);
+              dst += 4; ix += sw;
+            }
+          }
+        }
+      }
+    }
+  }
+  // silence unused warning for ohw in some configurations
+  if (ohw < 0) unreachable();
+}
+
+/** Adjoint of im2col: dx (zeroed here) accumulates col back into image positions. */
+export function col2im(col: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, dx: usize): void {
+  memory.fill(dx, 0, <usize>(B * C * H * W) << 2);
+  let src = col;
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        for (let b = 0; b < B; b++) {
+          const plane = dx + (<usize>((b * C + c) * H * W) << 2);
+          for (let oy = 0; oy < OH; oy++) {
+            const iy = oy * sh - ph + i * dh;
+            if (iy < 0 || iy >= H) { src += <usize>OW << 2; continue; }
+            const row = plane + (<usize>(iy * W) << 2);
+            let ix = j * dw - pw;
+            for (let ox = 0; ox < OW; ox++) {
+              if (ix >= 0 && ix < W) {
+                const p = row + (<usize>ix << 2);
+                store<f32>(p, load<f32>(p) + load<f32>(src));
+              }
+              src += 4; ix += sw;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** out[b, a, :] = inp[a, b, :] for inp of shape [A, B, L] (plus bias[a] when bias != 0). */
+export function swap01(inp: usize, A: i32, B: i32, L: i32, out: usize, bias: usize): void {
+  const lb = <usize>L << 2;
+  for (let a = 0; a < A; a++) {
+    const bv: f32 = bias ? load<f32>(bias + (<usize>a << 2)) : 0;
+    for (let b = 0; b < B; b++) {
+      const s = inp + (<usize>(a * B + b) * lb);
+      const d = out + (<usize>(b * A + a) * lb);
+      if (bias) {
+        const bs = f32x4.splat(bv);
+        let k = 0;
+        for (; k + 4 <= L; k += 4) v128.store(d + (<usize>k << 2), f32x4.add(v128.load(s + (<usize>k << 2)), bs));
+        for (; k < L; k++) store<f32>(d + (<usize>k << 2), load<f32>(s + (<usize>k << 2)) + bv);
+      } else {
+        memory.copy(d, s, lb);
+      }
+    }
+  }
+}
+
+/** Forward conv: out[B,Co,OH,OW]. col: C*kh*kw × B*OH*OW floats, tmp: Co × B*OH*OW floats. */
+export function conv2dForward(x: usize, B: i32, C: i32, H: i32, W: i32, w: usize, Co: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32,
+  bias: usize, out: usize, col: usize, tmp: usize, work: usize): void {
+  const ckk = C * kh * kw;
+  const n = B * OH * OW;
+  im2col(x, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, col);
+  gemm(false, false, Co, n, ckk, w, ckk, col, n, tmp, n, false, work);
+  swap01(tmp, Co, B, OH * OW, out, bias);
+}
+
+/**
+ * Backward conv: dw[Co, C*kh*kw] (and db[Co] when db != 0, dx when dx != 0) from dy[B,Co,OH,OW].
+ * dyT: Co × B*OH*OW floats; col (reused as dcol): C*kh*kw × B*OH*OW floats.
+ */
+export function conv2dBackward(x: usize, B: i32, C: i32, H: i32, W: i32, w: usize, Co: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw_: i32, OH: i32, OW: i32,
+  dy: usize, dx: usize, dw: usize, db: usize, col: usize, dyT: usize, work: usize): void {
+  const ckk = C * kh * kw;
+  const ohw = OH * OW;
+  const n = B * ohw;
+  swap01(dy, B, Co, ohw, dyT, 0);
+  if (db) {
+    for (let c = 0; c < Co; c++) {
+      const row = dyT + (<usize>(c * n) << 2);
+      let s4 = f32x4.splat(0);
+      let k = 0;
+      for (; k + 4 <= n; k += 4) s4 = f32x4.add(s4, v128.load(row + (<usize>k << 2)));
+      let s: f32 = f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3);
+      for (; k < n; k++) s += load<f32>(row + (<usize>k << 2));
+      store<f32>(db + (<usize>c << 2), s);
+    }
+  }
+  im2col(x, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw_, OH, OW, col);
+  gemm(false, true, Co, ckk, n, dyT, n, col, n, dw, ckk, false, work);
+  if (dx) {
+    gemm(true, false, ckk, n, Co, w, ckk, dyT, n, col, n, false, work);
+    col2im(col, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw_, OH, OW, dx);
+  }
+}
+
+/** Max (mode 0) or average (mode 1, padding counted) pooling over P planes of H×W. */
+export function pool2dForward(x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  ph: i32, pw: i32, OH: i32, OW: i32, mode: i32, out: usize): void {
+  const inv: f32 = 1.0 / <f32>(kh * kw);
+  let dst = out;
+  for (let p = 0; p < P; p++) {
+    const plane = x + (<usize>(p * H * W) << 2);
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        let m: f32 = mode == 0 ? -Infinity : 0;
+        for (let i = 0; i < kh; i++) {
+          const iy = oy * sh - ph + i;
+          if (iy < 0 || iy >= H) continue;
+          for (let j = 0; j < kw; j++) {
+            const ix = ox * sw - pw + j;
+            if (ix < 0 || ix >= W) continue;
+            const v = load<f32>(plane + (<usize>(iy * W + ix) << 2));
+            if (mode == 0) { if (v > m) m = v; } else m += v;
+          }
+        }
+        store<f32>(dst, mode == 0 ? m : m * inv);
+        dst += 4;
+      }
+    }
+  }
+}
+
+/** Gradient of pool2dForward: dx (zeroed here). Max routes to the first maximal input. */
+export function pool2dBackward(x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  ph: i32, pw: i32, OH: i32, OW: i32, mode: i32, dy: usize, dx: usize): void {
+  memory.fill(dx, 0, <usize>(P * H * W) << 2);
+  const inv: f32 = 1.0 / <f32>(kh * kw);
+  let src = dy;
+  for (let p = 0; p < P; p++) {
+    const off = <usize>(p * H * W) << 2;
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const g = load<f32>(src); src += 4;
+        let best: f32 = -Infinity, arg: i32 = -1;
+        for (let i = 0; i < kh; i++) {
+          const iy = oy * sh - ph + i;
+          if (iy < 0 || iy >= H) continue;
+          for (let j = 0; j < kw; j++) {
+            const ix = ox * sw - pw + j;
+            if (ix < 0 || ix >= W) continue;
+            const idx = iy * W + ix;
+            if (mode == 0) {
+              const v = load<f32>(x + off + (<usize>idx << 2));
+              if (v > best) { best = v; arg = idx; }
+            } else {
+              const q = dx + off + (<usize>idx << 2);
+              store<f32>(q, load<f32>(q) + g * inv);
+            }
+          }
+        }
+        if (mode == 0 && arg >= 0) {
+          const q = dx + off + (<usize>arg << 2);
+          store<f32>(q, load<f32>(q) + g);
+        }
+      }
+    }
+  }
+}

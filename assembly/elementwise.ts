@@ -1,0 +1,53 @@
+// Elementwise hot paths (SIMD128 with scalar tails).
+
+export function relu(x: usize, y: usize, n: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) { const o = <usize>i << 2; v128.store(y + o, f32x4.max(v128.load(x + o), z)); }
+  for (; i < n; i++) { const o = <usize>i << 2; const v = load<f32>(x + o); store<f32>(y + o, v > 0 ? v : 0); }
+}
+
+/** dx = dy where x > 0, else 0. */
+export function reluBackward(x: usize, dy: usize, dx: usize, n: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dx + o, v128.and(v128.load(dy + o), f32x4.gt(v128.load(x + o), z)));
+  }
+  for (; i < n; i++) { const o = <usize>i << 2; store<f32>(dx + o, load<f32>(x + o) > 0 ? load<f32>(dy + o) : 0); }
+}
+
+/** op 0: y = a + b, 1: a - b, 2: a * b, 3: a / b (same length). */
+export function binary(a: usize, b: usize, y: usize, n: i32, op: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const u = v128.load(a + o), v = v128.load(b + o);
+    v128.store(y + o, op == 0 ? f32x4.add(u, v) : op == 1 ? f32x4.sub(u, v) : op == 2 ? f32x4.mul(u, v) : f32x4.div(u, v));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const u = load<f32>(a + o), v = load<f32>(b + o);
+    store<f32>(y + o, op == 0 ? u + v : op == 1 ? u - v : op == 2 ? u * v : u / v);
+  }
+}
+
+/**
+ * Adam / AdamW step (Kingma & Ba, eq. in Alg. 1; Loshchilov & Hutter for decoupled decay).
+ * bc1 = 1 - β1^t, bc2 = 1 - β2^t. decoupled: p -= lr·wd·p; else g += wd·p.
+ */
+export function adam(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f32, b1: f32, b2: f32,
+  eps: f32, wd: f32, bc1: f32, bc2: f32, decoupled: bool): void {
+  const step = lr / bc1;
+  const rb2: f32 = 1.0 / sqrt<f32>(bc2);
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    let pi = load<f32>(p + o), gi = load<f32>(g + o);
+    if (wd != 0) { if (decoupled) pi -= lr * wd * pi; else gi += wd * pi; }
+    const mi = b1 * load<f32>(m + o) + (1 - b1) * gi;
+    const vi = b2 * load<f32>(v + o) + (1 - b2) * gi * gi;
+    store<f32>(m + o, mi); store<f32>(v + o, vi);
+    store<f32>(p + o, pi - step * mi / (sqrt<f32>(vi) * rb2 + eps));
+  }
+}

@@ -1,0 +1,174 @@
+// Single-precision GEMM: C = A·B (+ C when acc), row-major, with packed panels,
+// cache blocking and a 4×8 register-tiled SIMD128 micro-kernel (8 v128 accumulators;
+// larger tiles spill in V8). Transposed operands are handled while packing.
+
+// Blocking sizes: an A block (MC×KC) stays in L2, a B micro-panel (KC×8) in L1.
+const MC: i32 = 64;
+const KC: i32 = 256;
+const NC: i32 = 1024;
+
+/** Bytes of work space gemm() needs. */
+export function gemmWorkBytes(): i32 {
+  return (MC * KC + KC * NC + 32) * 4;
+}
+
+// Bp: panels of 8 columns; panel p holds B(k0..k0+kc, j0+8p..+8), k-major.
+function packB(B: usize, ldb: i32, transB: bool, k0: i32, kc: i32, j0: i32, nc: i32, Bp: usize): void {
+  for (let jp = 0; jp < nc; jp += 8) {
+    const w = min(8, nc - jp);
+    let dst = Bp + (<usize>(jp * kc) << 2);
+    const j = j0 + jp;
+    if (!transB && w == 8) {
+      let src = B + (<usize>(k0 * ldb + j) << 2);
+      const step = <usize>ldb << 2;
+      for (let k = 0; k < kc; k++) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        src += step; dst += 32;
+      }
+    } else if (transB) {
+      for (let k = 0; k < kc; k++) {
+        for (let jj = 0; jj < 8; jj++) {
+          store<f32>(dst, jj < w ? load<f32>(B + (<usize>((j + jj) * ldb + k0 + k) << 2)) : 0);
+          dst += 4;
+        }
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        for (let jj = 0; jj < 8; jj++) {
+          store<f32>(dst, jj < w ? load<f32>(B + (<usize>((k0 + k) * ldb + j + jj) << 2)) : 0);
+          dst += 4;
+        }
+      }
+    }
+  }
+}
+
+// Ap: panels of 4 rows; panel p holds A(i0+4p..+4, k0..k0+kc), k-major.
+function packA(A: usize, lda: i32, transA: bool, i0: i32, mc: i32, k0: i32, kc: i32, Ap: usize): void {
+  for (let ip = 0; ip < mc; ip += 4) {
+    const h = min(4, mc - ip);
+    let dst = Ap + (<usize>(ip * kc) << 2);
+    const i = i0 + ip;
+    if (transA && h == 4) {
+      let src = A + (<usize>(k0 * lda + i) << 2);
+      const step = <usize>lda << 2;
+      for (let k = 0; k < kc; k++) {
+        v128.store(dst, v128.load(src));
+        src += step; dst += 16;
+      }
+    } else if (transA) {
+      for (let k = 0; k < kc; k++) {
+        for (let ii = 0; ii < 4; ii++) {
+          store<f32>(dst, ii < h ? load<f32>(A + (<usize>((k0 + k) * lda + i + ii) << 2)) : 0);
+          dst += 4;
+        }
+      }
+    } else if (h == 4) {
+      const r0 = A + (<usize>(i * lda + k0) << 2);
+      const rs = <usize>lda << 2;
+      for (let k = 0; k < kc; k++) {
+        const o = <usize>k << 2;
+        store<f32>(dst, load<f32>(r0 + o));
+        store<f32>(dst, load<f32>(r0 + rs + o), 4);
+        store<f32>(dst, load<f32>(r0 + 2 * rs + o), 8);
+        store<f32>(dst, load<f32>(r0 + 3 * rs + o), 12);
+        dst += 16;
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        for (let ii = 0; ii < 4; ii++) {
+          store<f32>(dst, ii < h ? load<f32>(A + (<usize>((i + ii) * lda + k0 + k) << 2)) : 0);
+          dst += 4;
+        }
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function storeRow(c: usize, lo: v128, hi: v128, acc: bool): void {
+  if (acc) {
+    v128.store(c, f32x4.add(v128.load(c), lo));
+    v128.store(c, f32x4.add(v128.load(c, 16), hi), 16);
+  } else {
+    v128.store(c, lo);
+    v128.store(c, hi, 16);
+  }
+}
+
+function micro(Ap: usize, Bp: usize, kc: i32, C: usize, ldc: i32, mr: i32, nr: i32, acc: bool, tmp: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let a = Ap, b = Bp;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let s = f32x4.splat(load<f32>(a));
+    c00 = f32x4.add(c00, f32x4.mul(s, b0)); c01 = f32x4.add(c01, f32x4.mul(s, b1));
+    s = f32x4.splat(load<f32>(a, 4));
+    c10 = f32x4.add(c10, f32x4.mul(s, b0)); c11 = f32x4.add(c11, f32x4.mul(s, b1));
+    s = f32x4.splat(load<f32>(a, 8));
+    c20 = f32x4.add(c20, f32x4.mul(s, b0)); c21 = f32x4.add(c21, f32x4.mul(s, b1));
+    s = f32x4.splat(load<f32>(a, 12));
+    c30 = f32x4.add(c30, f32x4.mul(s, b0)); c31 = f32x4.add(c31, f32x4.mul(s, b1));
+    a += 16; b += 32;
+  }
+  const rs = <usize>ldc << 2;
+  if (mr == 4 && nr == 8) {
+    storeRow(C, c00, c01, acc);
+    storeRow(C + rs, c10, c11, acc);
+    storeRow(C + 2 * rs, c20, c21, acc);
+    storeRow(C + 3 * rs, c30, c31, acc);
+    return;
+  }
+  v128.store(tmp, c00); v128.store(tmp, c01, 16);
+  v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
+  v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
+  v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+  for (let i = 0; i < mr; i++) {
+    for (let j = 0; j < nr; j++) {
+      const p = C + <usize>i * rs + (<usize>j << 2);
+      const v = load<f32>(tmp + (<usize>(i * 8 + j) << 2));
+      store<f32>(p, acc ? load<f32>(p) + v : v);
+    }
+  }
+}
+
+/**
+ * C[M×N] = op(A)·op(B) (+ C if acc). op(A)(i,k) = transA ? A[k*lda+i] : A[i*lda+k];
+ * likewise B. work must hold gemmWorkBytes().
+ */
+export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32,
+  A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, acc: bool, work: usize): void {
+  const Ap = work;
+  const Bp = work + (<usize>(MC * KC) << 2);
+  const tmp = Bp + (<usize>(KC * NC) << 2);
+  if (K == 0) {
+    if (!acc) for (let i = 0; i < M; i++) memory.fill(C + (<usize>(i * ldc) << 2), 0, <usize>N << 2);
+    return;
+  }
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      const accum = acc || pc > 0;
+      packB(B, ldb, transB, pc, kc, jc, nc, Bp);
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        packA(A, lda, transA, ic, mc, pc, kc, Ap);
+        for (let jr = 0; jr < nc; jr += 8) {
+          const nr = min(8, nc - jr);
+          const bp = Bp + (<usize>(jr * kc) << 2);
+          for (let ir = 0; ir < mc; ir += 4) {
+            const mr = min(4, mc - ir);
+            const c = C + (<usize>((ic + ir) * ldc + jc + jr) << 2);
+            micro(Ap + (<usize>(ir * kc) << 2), bp, kc, c, ldc, mr, nr, accum, tmp);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import { allocLike, type FArray } from '../core/dtype.js';
+import type { AdamHyper, Backend, BinaryKind, ConvGeom, PoolGeom, PoolMode } from './types.js';
+
+/**
+ * Plain TypeScript kernels: obvious loops, the test oracle for every faster backend.
+ * Generic over float32 and float64 (float64 is what gradient checks use).
+ */
+export const reference: Backend = {
+  name: 'reference',
+
+  gemm(transA, transB, M, N, K, A, B, C, acc) {
+    if (!acc) C.fill(0, 0, M * N);
+    // i-k-j order keeps the inner loop contiguous in B and C for the common case.
+    for (let i = 0; i < M; i++) {
+      const ci = i * N;
+      for (let k = 0; k < K; k++) {
+        const a = transA ? A[k * M + i] : A[i * K + k];
+        if (a === 0) continue;
+        if (transB) {
+          for (let j = 0; j < N; j++) C[ci + j] += a * B[j * K + k];
+        } else {
+          const bk = k * N;
+          for (let j = 0; j < N; j++) C[ci + j] += a * B[bk + j];
+        }
+      }
+    }
+  },
+
+  im2col(x, g, col) {
+    const n = g.B * g.OH * g.OW;
+    let r = 0;
+    for (let c = 0; c < g.C; c++) for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++, r++) {
+      let q = r * n;
+      for (let b = 0; b < g.B; b++) {
+        const plane = (b * g.C + c) * g.H * g.W;
+        for (let oy = 0; oy < g.OH; oy++) {
+          const iy = oy * g.sh - g.ph + i * g.dh;
+          for (let ox = 0; ox < g.OW; ox++, q++) {
+            const ix = ox * g.sw - g.pw + j * g.dw;
+            col[q] = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W ? x[plane + iy * g.W + ix] : 0;
+          }
+        }
+      }
+    }
+  },
+
+  col2im(col, g, dx) {
+    dx.fill(0);
+    const n = g.B * g.OH * g.OW;
+    let r = 0;
+    for (let c = 0; c < g.C; c++) for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++, r++) {
+      let q = r * n;
+      for (let b = 0; b < g.B; b++) {
+        const plane = (b * g.C + c) * g.H * g.W;
+        for (let oy = 0; oy < g.OH; oy++) {
+          const iy = oy * g.sh - g.ph + i * g.dh;
+          for (let ox = 0; ox < g.OW; ox++, q++) {
+            const ix = ox * g.sw - g.pw + j * g.dw;
+            if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) dx[plane + iy * g.W + ix] += col[q];
+          }
+        }
+      }
+    }
+  },
+
+  conv2dForward(x, w, bias, g, out) {
+    const ckk = g.C * g.kh * g.kw, ohw = g.OH * g.OW, n = g.B * ohw;
+    const col = allocLike(x, ckk * n), tmp = allocLike(x, g.Co * n);
+    this.im2col(x, g, col);
+    this.gemm(false, false, g.Co, n, ckk, w, col, tmp, false);
+    for (let b = 0; b < g.B; b++) for (let c = 0; c < g.Co; c++) {
+      const bv = bias ? bias[c] : 0;
+      const src = c * n + b * ohw, dst = (b * g.Co + c) * ohw;
+      for (let k = 0; k < ohw; k++) out[dst + k] = tmp[src + k] + bv;
+    }
+  },
+
+  conv2dBackward(x, w, dy, g, dw, db, dx) {
+    const ckk = g.C * g.kh * g.kw, ohw = g.OH * g.OW, n = g.B * ohw;
+    const dyT = allocLike(x, g.Co * n);
+    for (let b = 0; b < g.B; b++) for (let c = 0; c < g.Co; c++) {
+      const src = (b * g.Co + c) * ohw, dst = c * n + b * ohw;
+      for (let k = 0; k < ohw; k++) dyT[dst + k] = dy[src + k];
+    }
+    if (db) for (let c = 0; c < g.Co; c++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += dyT[c * n + k];
+      db[c] = s;
+    }
+    const col = allocLike(x, ckk * n);
+    this.im2col(x, g, col);
+    this.gemm(false, true, g.Co, ckk, n, dyT, col, dw, false);
+    if (dx) {
+      this.gemm(true, false, ckk, n, g.Co, w, dyT, col, false);
+      this.col2im(col, g, dx);
+    }
+  },
+
+  pool2dForward(x, g, mode, out) {
+    let q = 0;
+    for (let p = 0; p < g.P; p++) {
+      const plane = p * g.H * g.W;
+      for (let oy = 0; oy < g.OH; oy++) for (let ox = 0; ox < g.OW; ox++, q++) {
+        let m = mode === 'max' ? -Infinity : 0;
+        for (let i = 0; i < g.kh; i++) {
+          const iy = oy * g.sh - g.ph + i;
+          if (iy < 0 || iy >= g.H) continue;
+          for (let j = 0; j < g.kw; j++) {
+            const ix = ox * g.sw - g.pw + j;
+            if (ix < 0 || ix >= g.W) continue;
+            const v = x[plane + iy * g.W + ix];
+            if (mode === 'max') { if (v > m) m = v; } else m += v;
+          }
+        }
+        out[q] = mode === 'max' ? m : m / (g.kh * g.kw);
+      }
+    }
+  },
+
+  pool2dBackward(x, dy, g, mode, dx) {
+    dx.fill(0);
+    let q = 0;
+    const inv = 1 / (g.kh * g.kw);
+    for (let p = 0; p < g.P; p++) {
+      const plane = p * g.H * g.W;
+      for (let oy = 0; oy < g.OH; oy++) for (let ox = 0; ox < g.OW; ox++, q++) {
+        let best = -Infinity, arg = -1;
+        for (let i = 0; i < g.kh; i++) {
+          const iy = oy * g.sh - g.ph + i;
+          if (iy < 0 || iy >= g.H) continue;
+          for (let j = 0; j < g.kw; j++) {
+            const ix = ox * g.sw - g.pw + j;
+            if (ix < 0 || ix >= g.W) continue;
+            const idx = plane + iy * g.W + ix;
+            if (mode === 'max') { if (x[idx] > best) { best = x[idx]; arg = idx; } } else dx[idx] += dy[q] * inv;
+          }
+        }
+        if (mode === 'max' && arg >= 0) dx[arg] += dy[q];
+      }
+    }
+  },
+
+  relu(x, y) {
+    for (let i = 0; i < x.length; i++) y[i] = x[i] > 0 ? x[i] : 0;
+  },
+
+  reluBackward(x, dy, dx) {
+    for (let i = 0; i < x.length; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
+  },
+
+  binary(kind: BinaryKind, a, b, y) {
+    const n = y.length;
+    switch (kind) {
+      case 'add': for (let i = 0; i < n; i++) y[i] = a[i] + b[i]; break;
+      case 'sub': for (let i = 0; i < n; i++) y[i] = a[i] - b[i]; break;
+      case 'mul': for (let i = 0; i < n; i++) y[i] = a[i] * b[i]; break;
+      case 'div': for (let i = 0; i < n; i++) y[i] = a[i] / b[i]; break;
+    }
+  },
+
+  adam(p, g, m, v, h: AdamHyper) {
+    const step = h.lr / h.bc1, rb2 = 1 / Math.sqrt(h.bc2);
+    for (let i = 0; i < p.length; i++) {
+      let pi = p[i], gi = g[i];
+      if (h.weightDecay !== 0) { if (h.decoupled) pi -= h.lr * h.weightDecay * pi; else gi += h.weightDecay * pi; }
+      const mi = h.beta1 * m[i] + (1 - h.beta1) * gi;
+      const vi = h.beta2 * v[i] + (1 - h.beta2) * gi * gi;
+      m[i] = mi; v[i] = vi;
+      p[i] = pi - step * mi / (Math.sqrt(vi) * rb2 + h.eps);
+    }
+  },
+};
+
+export type { ConvGeom, PoolGeom, PoolMode, FArray };

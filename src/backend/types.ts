@@ -1,0 +1,46 @@
+import type { FArray } from '../core/dtype.js';
+
+/** Geometry of a 2-D convolution on NCHW input [B,C,H,W] with weights [Co,C,kh,kw]. */
+export interface ConvGeom {
+  B: number; C: number; H: number; W: number; Co: number;
+  kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; dh: number; dw: number;
+  OH: number; OW: number;
+}
+
+/** Geometry of 2-D pooling over P = B·C planes of H×W. */
+export interface PoolGeom {
+  P: number; H: number; W: number; kh: number; kw: number; sh: number; sw: number; ph: number; pw: number;
+  OH: number; OW: number;
+}
+
+export type PoolMode = 'max' | 'avg';
+export type BinaryKind = 'add' | 'sub' | 'mul' | 'div';
+
+export interface AdamHyper {
+  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
+  /** 1 - β1^t and 1 - β2^t */
+  bc1: number; bc2: number;
+  decoupled: boolean;
+}
+
+/**
+ * The narrow seam to the compute. Arrays are dense row-major. The reference backend
+ * accepts float32 and float64; the WebAssembly backend float32 only.
+ */
+export interface Backend {
+  readonly name: string;
+  /** C[M×N] = op(A)·op(B) (+ C when acc). A is M×K (K×M if transA), B is K×N (N×K if transB). */
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: FArray, B: FArray, C: FArray, acc: boolean): void;
+  im2col(x: FArray, g: ConvGeom, col: FArray): void;
+  col2im(col: FArray, g: ConvGeom, dx: FArray): void;
+  conv2dForward(x: FArray, w: FArray, bias: FArray | null, g: ConvGeom, out: FArray): void;
+  /** dw (and db, dx when given) from dy. */
+  conv2dBackward(x: FArray, w: FArray, dy: FArray, g: ConvGeom, dw: FArray, db: FArray | null, dx: FArray | null): void;
+  pool2dForward(x: FArray, g: PoolGeom, mode: PoolMode, out: FArray): void;
+  pool2dBackward(x: FArray, dy: FArray, g: PoolGeom, mode: PoolMode, dx: FArray): void;
+  relu(x: FArray, y: FArray): void;
+  reluBackward(x: FArray, dy: FArray, dx: FArray): void;
+  /** Same-length elementwise a (op) b. */
+  binary(kind: BinaryKind, a: FArray, b: FArray, y: FArray): void;
+  adam(p: FArray, g: FArray, m: FArray, v: FArray, h: AdamHyper): void;
+}

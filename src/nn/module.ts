@@ -1,0 +1,122 @@
+import { Tensor } from '../core/tensor.js';
+import { fmt, shapeEq } from '../core/shape.js';
+
+/** A layer spec entry: `{ type: 'conv2d', in: 1, out: 16, kernel: 3 }`. */
+export interface LayerSpec {
+  type: string;
+  [key: string]: unknown;
+}
+
+/**
+ * Base class of layers and models (PyTorch's nn.Module, kept small): parameters,
+ * buffers and child modules by name; train/eval; state dicts.
+ */
+export abstract class Module {
+  training = true;
+  private readonly _params = new Map<string, Tensor>();
+  private readonly _buffers = new Map<string, Tensor>();
+  private readonly _children = new Map<string, Module>();
+
+  abstract forward(x: Tensor): Tensor;
+
+  /** The JSON spec that rebuilds this layer (see nn/spec.ts). */
+  abstract toSpec(): LayerSpec;
+
+  /** Alias of forward. */
+  call(x: Tensor): Tensor {
+    return this.forward(x);
+  }
+
+  protected registerParameter(name: string, t: Tensor): Tensor {
+    t.requiresGrad = true;
+    this._params.set(name, t);
+    return t;
+  }
+
+  protected registerBuffer(name: string, t: Tensor): Tensor {
+    this._buffers.set(name, t);
+    return t;
+  }
+
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    this._children.set(name, m);
+    return m;
+  }
+
+  /** Replace a registered parameter's tensor (used by techniques that reparametrise). */
+  protected setParameter(name: string, t: Tensor | null): void {
+    if (t) this.registerParameter(name, t);
+    else this._params.delete(name);
+  }
+
+  children(): [string, Module][] {
+    return [...this._children];
+  }
+
+  /** All modules below and including this one, with dotted names ('' for this one). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [n, c] of this._children) out.push(...c.namedModules(prefix ? `${prefix}.${n}` : n));
+    return out;
+  }
+
+  namedParameters(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, t] of this._params) out.push([prefix ? `${prefix}.${n}` : n, t]);
+    for (const [n, c] of this._children) out.push(...c.namedParameters(prefix ? `${prefix}.${n}` : n));
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, t] of this._buffers) out.push([prefix ? `${prefix}.${n}` : n, t]);
+    for (const [n, c] of this._children) out.push(...c.namedBuffers(prefix ? `${prefix}.${n}` : n));
+    return out;
+  }
+
+  /** Number of parameter elements. */
+  paramCount(): number {
+    return this.parameters().reduce((s, t) => s + t.size, 0);
+  }
+
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Parameters and buffers by dotted name (the tensors themselves, not copies). */
+  stateDict(): Record<string, Tensor> {
+    const sd: Record<string, Tensor> = {};
+    for (const [n, t] of this.namedParameters()) sd[n] = t;
+    for (const [n, t] of this.namedBuffers()) sd[n] = t;
+    return sd;
+  }
+
+  /** Copy values in; with strict, missing or unexpected names and shape mismatches are errors. */
+  loadStateDict(sd: Record<string, Tensor>, strict = true): void {
+    const own = this.stateDict();
+    const missing = Object.keys(own).filter((k) => !(k in sd));
+    const extra = Object.keys(sd).filter((k) => !(k in own));
+    if (strict && (missing.length || extra.length)) {
+      throw new Error(`state dict does not match the model: missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]`);
+    }
+    for (const [k, t] of Object.entries(own)) {
+      const src = sd[k];
+      if (!src) continue;
+      if (!shapeEq(src.shape, t.shape)) throw new Error(`state dict entry ${k} has shape ${fmt(src.shape)}, the model expects ${fmt(t.shape)}`);
+      t.data.set(src.data);
+    }
+  }
+}

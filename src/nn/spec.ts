@@ -1,0 +1,120 @@
+import { Rng } from '../core/rng.js';
+import { noGrad, Tensor } from '../core/tensor.js';
+import {
+  Activation, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dropout, Flatten, GlobalPool2d, Linear, MaxPool1d, MaxPool2d, Sequential,
+} from './layers.js';
+import type { LayerSpec, Module } from './module.js';
+
+/**
+ * A JSON model description, stored in saved model files and accepted by `frugal train --model SPEC.json`:
+ * `{ "format": "frugal-model", "version": 1, "input": [1, 28, 28], "layers": [ { "type": "conv2d", ... }, ... ] }`.
+ */
+export interface ModelSpec {
+  format: 'frugal-model';
+  version: 1;
+  /** Shape of one sample, without the batch axis. */
+  input: number[];
+  layers: LayerSpec[];
+}
+
+type Factory = (s: LayerSpec, rng: Rng) => Module;
+const num = (s: LayerSpec, k: string, dflt?: number): number => {
+  const v = s[k] ?? dflt;
+  if (typeof v !== 'number') throw new Error(`layer '${s.type}' needs a numeric '${k}'`);
+  return v;
+};
+
+const registry = new Map<string, Factory>([
+  ['linear', (s, rng) => new Linear(num(s, 'in'), num(s, 'out'), { bias: s.bias !== false, rng })],
+  ['conv2d', (s, rng) => new Conv2d(num(s, 'in'), num(s, 'out'), num(s, 'kernel'),
+    { stride: num(s, 'stride', 1), padding: num(s, 'padding', 0), dilation: num(s, 'dilation', 1), bias: s.bias !== false, rng })],
+  ['conv1d', (s, rng) => new Conv1d(num(s, 'in'), num(s, 'out'), num(s, 'kernel'),
+    { stride: num(s, 'stride', 1), padding: num(s, 'padding', 0), dilation: num(s, 'dilation', 1), bias: s.bias !== false, rng })],
+  ['maxpool2d', (s) => new MaxPool2d(num(s, 'kernel'), num(s, 'stride', num(s, 'kernel')), num(s, 'padding', 0))],
+  ['avgpool2d', (s) => new AvgPool2d(num(s, 'kernel'), num(s, 'stride', num(s, 'kernel')), num(s, 'padding', 0))],
+  ['maxpool1d', (s) => new MaxPool1d(num(s, 'kernel'), num(s, 'stride', num(s, 'kernel')))],
+  ['globalpool2d', (s) => new GlobalPool2d((s.mode as 'avg' | 'max') ?? 'avg')],
+  ['batchnorm1d', (s) => new BatchNorm1d(num(s, 'features'), num(s, 'momentum', 0.1), num(s, 'eps', 1e-5))],
+  ['batchnorm2d', (s) => new BatchNorm2d(num(s, 'features'), num(s, 'momentum', 0.1), num(s, 'eps', 1e-5))],
+  ['dropout', (s, rng) => new Dropout(num(s, 'p', 0.5), rng.nextU32())],
+  ['flatten', () => new Flatten()],
+  ['sequential', (s, rng) => new Sequential(...asLayers(s.layers).map((l) => buildLayer(l, rng)))],
+  ...(['relu', 'sigmoid', 'tanh', 'hardtanh', 'softmax', 'logsoftmax'] as const).map((k) => [k, () => new Activation(k)] as [string, Factory]),
+  ['leakyrelu', (s) => new Activation('leakyrelu', num(s, 'slope', 0.01))],
+]);
+
+function asLayers(v: unknown): LayerSpec[] {
+  if (!Array.isArray(v)) throw new Error("a 'sequential' layer needs a 'layers' array");
+  return v as LayerSpec[];
+}
+
+/** Let techniques add layer types (binary, circulant, …) without editing this file. */
+export function registerLayer(type: string, factory: Factory): void {
+  registry.set(type, factory);
+}
+
+export function buildLayer(s: LayerSpec, rng: Rng): Module {
+  if (!s || typeof s !== 'object' || typeof s.type !== 'string') throw new Error(`each layer must be an object with a string 'type', got ${JSON.stringify(s)}`);
+  const f = registry.get(s.type);
+  if (!f) throw new Error(`unknown layer type '${s.type}'; known types: ${[...registry.keys()].sort().join(', ')}`);
+  return f(s, rng.fork());
+}
+
+/** Check a parsed JSON value is a model spec, with a message naming what is wrong. */
+export function validateSpec(v: unknown): ModelSpec {
+  const s = v as ModelSpec;
+  if (!s || typeof s !== 'object') throw new Error('model spec must be a JSON object');
+  if (s.format !== 'frugal-model') throw new Error(`model spec: "format" must be "frugal-model", got ${JSON.stringify(s.format)}`);
+  if (s.version !== 1) throw new Error(`model spec: unsupported version ${JSON.stringify(s.version)} (this Frugal reads version 1)`);
+  if (!Array.isArray(s.input) || s.input.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new Error('model spec: "input" must be the shape of one sample, e.g. [1, 28, 28]');
+  }
+  if (!Array.isArray(s.layers) || s.layers.length === 0) throw new Error('model spec: "layers" must be a non-empty array');
+  return s;
+}
+
+/**
+ * Build a Sequential model from a spec with seeded initialisation, and check that a
+ * sample of the declared input shape flows through every layer.
+ */
+export function buildModel(spec: ModelSpec, seed = 0): Sequential {
+  validateSpec(spec);
+  const rng = new Rng(seed);
+  const layers = spec.layers.map((l, i) => {
+    try { return buildLayer(l, rng); } catch (e) { throw new Error(`model spec layer ${i}: ${(e as Error).message}`); }
+  });
+  const model = new Sequential(...layers);
+  let x = Tensor.zeros([2, ...spec.input]);
+  noGrad(() => {
+    model.eval();
+    layers.forEach((l, i) => {
+      try { x = l.forward(x); } catch (e) { throw new Error(`model spec layer ${i} (${l.toSpec().type}) does not fit its input [${x.shape}]: ${(e as Error).message}`); }
+    });
+    model.train();
+  });
+  return model;
+}
+
+/** The spec of a built model. */
+export function specOf(model: Sequential, input: number[]): ModelSpec {
+  return { format: 'frugal-model', version: 1, input, layers: model.layers.map((l) => l.toSpec()) };
+}
+
+/** The reference CNN: conv 1→16 3×3, relu, pool 2, conv 16→32 3×3, relu, pool 2, flatten, 800→128, relu, 128→10. */
+export const referenceCnn: ModelSpec = {
+  format: 'frugal-model', version: 1, input: [1, 28, 28],
+  layers: [
+    { type: 'conv2d', in: 1, out: 16, kernel: 3 }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 },
+    { type: 'conv2d', in: 16, out: 32, kernel: 3 }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 },
+    { type: 'flatten' }, { type: 'linear', in: 800, out: 128 }, { type: 'relu' }, { type: 'linear', in: 128, out: 10 },
+  ],
+};
+
+/** The reference MLP: 784→256→128→10 with relu. */
+export const referenceMlp: ModelSpec = {
+  format: 'frugal-model', version: 1, input: [784],
+  layers: [
+    { type: 'linear', in: 784, out: 256 }, { type: 'relu' },
+    { type: 'linear', in: 256, out: 128 }, { type: 'relu' }, { type: 'linear', in: 128, out: 10 },
+  ],
+};
