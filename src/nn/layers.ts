@@ -163,6 +163,9 @@ export class Dropout extends Module {
     this.rng = new Rng(seed);
   }
   forward(x: Tensor): Tensor { return F.dropout(x, this.p, this.rng, this.training); }
+  /** Stream state, saved in checkpoints so a resumed run draws the same masks. */
+  rngState(): number[] { return this.rng.getState(); }
+  setRngState(s: number[]): void { this.rng.setState(s); }
   toSpec(): LayerSpec { return { type: 'dropout', p: this.p }; }
 }
 

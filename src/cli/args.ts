@@ -1,0 +1,55 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Wrong or missing arguments: the CLI prints the usage and exits with code 2. */
+export class UsageError extends Error {}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+export const COMMON: Options = {
+  json: { type: 'boolean', default: false },
+  debug: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+};
+
+export function parse(argv: string[], options: Options, positionals = 0): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  let r;
+  try {
+    r = parseArgs({ args: argv, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  if (!r.values.help && r.positionals.length !== positionals) {
+    throw new UsageError(positionals ? `expected ${positionals} positional argument(s), got ${r.positionals.length}` : `unexpected argument ${r.positionals[0]}`);
+  }
+  return r as { values: Record<string, string | boolean | undefined>; positionals: string[] };
+}
+
+/** A numeric option with bounds; missing gives the default. */
+export function num(values: Record<string, unknown>, name: string, dflt: number, check: { int?: boolean; min?: number; max?: number; exclusiveMin?: boolean } = {}): number {
+  const raw = values[name];
+  if (raw === undefined) return dflt;
+  const v = Number(raw);
+  const bad = !Number.isFinite(v) || (check.int && !Number.isInteger(v)) ||
+    (check.min !== undefined && (check.exclusiveMin ? v <= check.min : v < check.min)) || (check.max !== undefined && v > check.max);
+  if (bad) {
+    const range = [check.int ? 'an integer' : 'a number', check.min !== undefined ? `${check.exclusiveMin ? '>' : '≥'} ${check.min}` : '', check.max !== undefined ? `≤ ${check.max}` : ''].filter(Boolean).join(' ');
+    throw new UsageError(`--${name} must be ${range}, got ${JSON.stringify(raw)}`);
+  }
+  return v;
+}
+
+export function choice<T extends string>(values: Record<string, unknown>, name: string, allowed: readonly T[], dflt: T): T {
+  const v = (values[name] as string | undefined) ?? dflt;
+  if (!allowed.includes(v as T)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+/** Progress and notes go to stderr so that stdout carries only the result. */
+export function note(s: string): void {
+  process.stderr.write(`${s}\n`);
+}
+
+/** Print the result: one JSON object on stdout with --json, otherwise the human text. */
+export function emit(json: boolean, obj: Record<string, unknown>, human: string): void {
+  process.stdout.write(json ? `${JSON.stringify(obj)}\n` : `${human}\n`);
+}

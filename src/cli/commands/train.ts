@@ -1,0 +1,101 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  Adam, AdamW, SGD, buildModel, cosineSchedule, evaluate, fileCheckpoint, fit, loadFashionMnist, referenceCnn, referenceMlp,
+  saveModel, stepSchedule, subset, trainValSplit, validateSpec, backendName, type ModelSpec, type Optimizer, type Schedule,
+} from '../../node.js';
+import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
+
+export const usage = `frugal train --model cnn|mlp|SPEC.json --dataset fashion-mnist [--data-dir DIR] --epochs N --batch-size B
+             --optimizer sgd|adam|adamw --lr X --seed S --out PATH [--resume]
+             [--momentum M] [--weight-decay W] [--schedule none|cosine|step] [--val-split F]
+             [--early-stopping PATIENCE] [--limit N] [--json]
+  Train a classifier; prints test accuracy. A checkpoint (PATH.ckpt) is written after every epoch;
+  --resume continues a killed run from it with the same result as an uninterrupted run.`;
+
+const options: Options = {
+  model: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' },
+  epochs: { type: 'string' }, 'batch-size': { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' },
+  seed: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean', default: false },
+  momentum: { type: 'string' }, 'weight-decay': { type: 'string' }, schedule: { type: 'string' },
+  'val-split': { type: 'string' }, 'early-stopping': { type: 'string' }, limit: { type: 'string' },
+};
+
+/** The spec named by --model: a built-in name or a JSON file. */
+export function resolveModel(name: string | undefined): { spec: ModelSpec; label: string } {
+  if (!name) throw new UsageError('--model is required (cnn, mlp or a SPEC.json file)');
+  if (name === 'cnn') return { spec: referenceCnn, label: 'cnn' };
+  if (name === 'mlp') return { spec: referenceMlp, label: 'mlp' };
+  if (!name.endsWith('.json')) throw new UsageError(`--model must be cnn, mlp or a .json model spec, got ${JSON.stringify(name)}`);
+  if (!existsSync(name)) throw new Error(`model spec file ${name} does not exist`);
+  let raw: unknown;
+  try { raw = JSON.parse(readFileSync(name, 'utf8')); } catch (e) { throw new Error(`model spec ${name} is not valid JSON: ${(e as Error).message}`); }
+  return { spec: validateSpec(raw), label: name };
+}
+
+export function makeOptimizer(kind: string, params: ReturnType<ReturnType<typeof buildModel>['parameters']>, lr: number, momentum: number, wd: number): Optimizer {
+  if (kind === 'sgd') return new SGD(params, { lr, momentum, weightDecay: wd });
+  if (kind === 'adamw') return new AdamW(params, { lr, weightDecay: wd || 0.01 });
+  return new Adam(params, { lr, weightDecay: wd });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(argv, options);
+  if (values.help) { process.stdout.write(`${usage}\n`); return 0; }
+  const json = !!values.json;
+  const { spec, label } = resolveModel(values.model as string | undefined);
+  const dataset = (values.dataset as string | undefined) ?? 'fashion-mnist';
+  if (dataset !== 'fashion-mnist') throw new UsageError(`--dataset must be fashion-mnist, got ${JSON.stringify(dataset)}`);
+  const isMlp = spec.input.length === 1;
+  const epochs = num(values, 'epochs', 5, { int: true, min: 1 });
+  const batchSize = num(values, 'batch-size', isMlp ? 128 : 64, { int: true, min: 1 });
+  const optName = choice(values, 'optimizer', ['sgd', 'adam', 'adamw'] as const, 'adam');
+  const lr = num(values, 'lr', optName === 'sgd' ? 0.01 : 1e-3, { min: 0, exclusiveMin: true });
+  const momentum = num(values, 'momentum', optName === 'sgd' ? 0.9 : 0, { min: 0, max: 0.999 });
+  const wd = num(values, 'weight-decay', 0, { min: 0 });
+  const seed = num(values, 'seed', 1, { int: true, min: 0 });
+  const schedName = choice(values, 'schedule', ['none', 'cosine', 'step'] as const, 'none');
+  const valSplit = num(values, 'val-split', 0, { min: 0, max: 0.9 });
+  const patience = values['early-stopping'] === undefined ? 0 : num(values, 'early-stopping', 0, { int: true, min: 1 });
+  if (patience && !valSplit) throw new UsageError('--early-stopping needs --val-split (a validation set to watch)');
+  const out = (values.out as string | undefined) ?? `runs/${label === 'cnn' || label === 'mlp' ? label : 'model'}.safetensors`;
+  const ckptPath = `${out}.ckpt`;
+  if (values.resume && !existsSync(ckptPath)) throw new Error(`--resume: no checkpoint at ${ckptPath}; run without --resume to start`);
+
+  const t0 = performance.now();
+  const data = loadFashionMnist(values['data-dir'] as string | undefined);
+  note(`frugal: Fashion-MNIST from ${data.source === 'subset' ? 'the subset shipped in the repo' : data.dir} (${data.source}): ${data.train.count} train, ${data.test.count} test; backend ${backendName()}`);
+  let train = data.train;
+  const limit = values.limit === undefined ? 0 : num(values, 'limit', 0, { int: true, min: 1 });
+  if (limit) train = subset(train, Array.from({ length: Math.min(limit, train.count) }, (_, i) => i));
+  let validation;
+  if (valSplit) ({ train, val: validation } = trainValSplit(train, valSplit, seed));
+
+  const model = buildModel(spec, seed);
+  const optimizer = makeOptimizer(optName, model.parameters(), lr, momentum, wd);
+  const schedule: Schedule | undefined = schedName === 'cosine' ? cosineSchedule(lr, epochs) : schedName === 'step' ? stepSchedule(lr, Math.max(1, Math.ceil(epochs / 3)), 0.1) : undefined;
+  mkdirSync(dirname(out), { recursive: true });
+  const inputShape = spec.input;
+  const result = fit(model, {
+    train, validation, epochs, batchSize, optimizer, seed, inputShape, schedule,
+    earlyStopping: patience ? { patience, monitor: 'valLoss' } : undefined,
+    checkpoint: fileCheckpoint(ckptPath), resume: !!values.resume, progress: process.stderr,
+  });
+  const test = evaluate(model, data.test, { shape: inputShape });
+  const seconds = (performance.now() - t0) / 1000;
+  const training = { model: label, dataset, dataSource: data.source, epochs: result.epochsRun, batchSize, optimizer: optName, lr, seed, testAccuracy: test.accuracy, finalLoss: result.finalLoss };
+  saveModel(out, model, spec, training);
+  const res = {
+    command: 'train', model: label, dataset, dataSource: data.source, dataDir: data.dir, backend: backendName(),
+    epochs: result.epochsRun, batchSize, optimizer: optName, lr, seed,
+    testAccuracy: test.accuracy, testBalancedAccuracy: test.balancedAccuracy, testLoss: test.loss,
+    finalLoss: result.finalLoss, seconds, trainSeconds: result.trainSeconds, samplesPerSecond: result.samplesPerSecond,
+    stoppedEarly: result.stoppedEarly, resumedFromEpoch: result.resumedFromEpoch, out, checkpoint: ckptPath, history: result.history,
+  };
+  emit(json, res, [
+    `test accuracy ${(100 * test.accuracy).toFixed(2)}% (balanced ${(100 * test.balancedAccuracy).toFixed(2)}%) on ${test.count} images`,
+    `final training loss ${result.finalLoss.toFixed(4)}; ${Math.round(result.samplesPerSecond)} training samples/s; ${seconds.toFixed(1)} s in all`,
+    `saved ${out}`,
+  ].join('\n'));
+  return 0;
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// frugal: the command line. Parses the command name and dispatches; commands call only the public API.
+import { UsageError } from './args.js';
+import * as train from './commands/train.js';
+import * as evalCmd from './commands/eval.js';
+import * as info from './commands/info.js';
+import * as bench from './commands/bench.js';
+
+interface Command { usage: string; run(argv: string[]): Promise<number> }
+const commands: Record<string, Command> = { train, eval: evalCmd, info, bench };
+
+function usage(): string {
+  return `usage: frugal COMMAND [options]   (every command takes --json and --help)\n\n${Object.values(commands).map((c) => c.usage).join('\n\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`frugal: unknown command ${JSON.stringify(name)}\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`frugal ${name}: ${e.message}\n\nusage: ${cmd.usage}\n`);
+      return 2;
+    }
+    const err = e as Error;
+    process.stderr.write(rest.includes('--debug') ? `${err.stack}\n` : `frugal ${name}: ${err.message.split('\n')[0]}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,74 @@
+import { noGrad, Tensor } from '../core/tensor.js';
+import { Conv1d, Conv2d, Linear, Sequential } from '../nn/layers.js';
+import type { Module } from '../nn/module.js';
+
+export interface LayerProfile {
+  index: number; name: string; type: string; outputShape: number[];
+  params: number; nonzeroParams: number;
+  /** Multiply-accumulates per sample of conv and linear layers (the dominant cost; others count 0). */
+  macs: number;
+  /** MACs whose weight is non-zero (what a sparse kernel would do). */
+  effectiveMacs: number;
+  /** Bytes of parameters and buffers as stored (float32 = 4 bytes). */
+  bytes: number;
+}
+
+export interface ModelProfile {
+  layers: LayerProfile[];
+  params: number; nonzeroParams: number; macs: number; effectiveMacs: number; bytes: number;
+  input: number[];
+}
+
+function countNonzero(m: Module): number {
+  let n = 0;
+  for (const p of m.parameters()) for (let i = 0; i < p.size; i++) if (p.data[i] !== 0) n++;
+  return n;
+}
+
+function layerMacs(l: Module, inShape: readonly number[], outShape: readonly number[]): number {
+  if (l instanceof Linear) return (outShape.slice(1, -1).reduce((a, b) => a * b, 1)) * l.inFeatures * l.outFeatures;
+  if (l instanceof Conv2d) return l.outChannels * l.inChannels * l.kernelSize * l.kernelSize * outShape[2] * outShape[3];
+  if (l instanceof Conv1d) return l.outChannels * l.inChannels * l.kernelSize * outShape[2];
+  void inShape;
+  return 0;
+}
+
+/**
+ * Per-layer parameters, non-zero parameters, MACs per sample and bytes, found by running
+ * one zero sample through the model (eval mode, no tape).
+ */
+export function profileModel(model: Sequential, input: number[]): ModelProfile {
+  const layers: LayerProfile[] = [];
+  const wasTraining = model.training;
+  model.eval();
+  noGrad(() => {
+    let x = Tensor.zeros([1, ...input]);
+    model.layers.forEach((l, i) => {
+      const inShape = x.shape;
+      x = l.forward(x);
+      const params = l.paramCount();
+      const nonzero = countNonzero(l);
+      const macs = layerMacs(l, inShape, x.shape);
+      const bytes = [...l.parameters(), ...l.namedBuffers().map(([, t]) => t)].reduce((s, t) => s + t.data.byteLength, 0);
+      layers.push({ index: i, name: String(i), type: l.toSpec().type, outputShape: x.shape.slice(1), params, nonzeroParams: nonzero,
+        macs, effectiveMacs: params ? Math.round((macs * nonzero) / params) : macs, bytes });
+    });
+  });
+  model.train(wasTraining);
+  const total = (k: 'params' | 'nonzeroParams' | 'macs' | 'effectiveMacs' | 'bytes') => layers.reduce((s, l) => s + l[k], 0);
+  return { layers, params: total('params'), nonzeroParams: total('nonzeroParams'), macs: total('macs'), effectiveMacs: total('effectiveMacs'), bytes: total('bytes'), input };
+}
+
+/** Plain-text table of a profile. */
+export function formatProfile(p: ModelProfile): string {
+  const head = ['#', 'layer', 'output', 'params', 'nonzero', 'MACs', 'eff. MACs', 'bytes'];
+  const rows = p.layers.map((l) => [String(l.index), l.type, `[${l.outputShape.join('×')}]`, fmtInt(l.params), fmtInt(l.nonzeroParams), fmtInt(l.macs), fmtInt(l.effectiveMacs), fmtInt(l.bytes)]);
+  rows.push(['', 'total', `in [${p.input.join('×')}]`, fmtInt(p.params), fmtInt(p.nonzeroParams), fmtInt(p.macs), fmtInt(p.effectiveMacs), fmtInt(p.bytes)]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
