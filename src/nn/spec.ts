@@ -88,7 +88,7 @@ export function buildModel(spec: ModelSpec, seed = 0): Sequential {
   noGrad(() => {
     model.eval();
     layers.forEach((l, i) => {
-      try { x = l.forward(x); } catch (e) { throw new Error(`model spec layer ${i} (${l.toSpec().type}) does not fit its input [${x.shape}]: ${(e as Error).message}`); }
+      try { x = l.forward(x); } catch (e) { throw new Error(`model spec layer ${i} (${l.toSpec().type}) does not fit its input [${x.shape.join(', ')}]: ${(e as Error).message}`); }
     });
     model.train();
   });

@@ -90,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
     epochs: result.epochsRun, batchSize, optimizer: optName, lr, seed,
     testAccuracy: test.accuracy, testBalancedAccuracy: test.balancedAccuracy, testLoss: test.loss,
     finalLoss: result.finalLoss, seconds, trainSeconds: result.trainSeconds, samplesPerSecond: result.samplesPerSecond,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
     stoppedEarly: result.stoppedEarly, resumedFromEpoch: result.resumedFromEpoch, out, checkpoint: ckptPath, history: result.history,
   };
   emit(json, res, [

@@ -1,0 +1,135 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeSafetensors, loadModel, SUBSET_DIR } from '../src/node.js';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-'));
+const DATA = ['--data-dir', SUBSET_DIR];
+
+function frugal(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** stdout must be exactly one JSON object. */
+function oneJson(stdout: string): Record<string, unknown> {
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `stdout has ${lines.length} lines: ${stdout.slice(0, 300)}`);
+  return JSON.parse(lines[0]);
+}
+
+test('wrong or missing arguments print the usage and exit 2', () => {
+  const cases: [string[], RegExp][] = [
+    [[], /usage: frugal COMMAND/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['train', '--model', 'foo'], /--model must be cnn, mlp or a .json model spec/],
+    [['train', '--model', 'mlp', '--epochs', '0'], /--epochs must be an integer ≥ 1, got "0"/],
+    [['train', '--model', 'mlp', '--lr=-1'], /--lr must be a number > 0/],
+    [['train', '--model', 'mlp', '--lr', '0'], /--lr must be a number > 0/],
+    [['train', '--model', 'mlp', '--optimizer', 'rmsprop'], /--optimizer must be one of sgd, adam, adamw/],
+    [['train', '--model', 'mlp', '--dataset', 'cifar10'], /--dataset must be fashion-mnist/],
+    [['train', '--model', 'mlp', '--bogus'], /Unknown option '--bogus'/],
+    [['train', '--model', 'mlp', '--early-stopping', '3'], /--early-stopping needs --val-split/],
+    [['eval'], /expected 1 positional argument/],
+    [['bench', 'x.safetensors', '--batch-size', 'many'], /--batch-size must be an integer/],
+  ];
+  for (const [args, re] of cases) {
+    const r = frugal(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}; ${r.stderr}`);
+    assert.match(r.stderr + r.stdout, re, args.join(' '));
+    if (args.length) assert.match(r.stderr + r.stdout, /usage:/);
+  }
+});
+
+test('train --json: stdout is one JSON object with the documented keys; progress goes to stderr', () => {
+  const out = join(dir, 'mlp.safetensors');
+  const r = frugal('train', '--model', 'mlp', ...DATA, '--epochs', '1', '--batch-size', '128', '--optimizer', 'adam', '--lr', '0.002', '--seed', '2', '--out', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const j = oneJson(r.stdout);
+  for (const k of ['testAccuracy', 'seconds', 'samplesPerSecond', 'finalLoss', 'epochs', 'dataSource']) assert.ok(k in j, `missing ${k}`);
+  assert.equal(j.dataSource, 'flag');
+  assert.equal(j.epochs, 1);
+  assert.ok((j.testAccuracy as number) > 0.6, `accuracy ${j.testAccuracy}`);
+  assert.match(r.stderr, /Fashion-MNIST from .*fashion-mnist-subset \(flag\)/);
+  assert.match(r.stderr, /epoch 1\/1/);
+  assert.ok(existsSync(out) && existsSync(`${out}.ckpt`));
+});
+
+test('eval, info and bench read the saved model; --json gives the documented keys', () => {
+  const model = join(dir, 'mlp.safetensors');
+  const e = oneJson(frugal('eval', model, ...DATA, '--json').stdout);
+  assert.ok((e.testAccuracy as number) > 0.6);
+  assert.equal((e.confusion as number[][]).length, 10);
+  const info = frugal('info', model, '--json');
+  const i = oneJson(info.stdout);
+  assert.equal(i.params, 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10);
+  assert.equal(i.macs, 784 * 256 + 256 * 128 + 128 * 10);
+  assert.equal(i.bytes, (i.params as number) * 4);
+  assert.ok((i.nonzeroParams as number) > 0 && (i.layers as unknown[]).length === 5);
+  const human = frugal('info', model);
+  assert.match(human.stdout, /total\s+in \[784\]\s+235,146/);
+  const b = oneJson(frugal('bench', model, '--batch-size', '8', '--seconds', '0.1', '--json').stdout);
+  assert.ok((b.samplesPerSecond as number) > 0 && (b.latencyMs as number) > 0);
+});
+
+test('failures exit non-zero with a one-line reason and no stack trace (unless --debug)', () => {
+  const bad = join(dir, 'corrupt.safetensors');
+  writeFileSync(bad, Buffer.from('this is not a model file at all'));
+  const r = frugal('eval', bad, ...DATA);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /corrupt.safetensors/);
+  assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);
+  const d = frugal('eval', bad, ...DATA, '--debug');
+  assert.match(d.stderr, /at .*\.js:\d+/);
+  const nodata = frugal('train', '--model', 'mlp', '--data-dir', dir, '--out', join(dir, 'x.safetensors'));
+  assert.equal(nodata.code, 1);
+  assert.match(nodata.stderr, /does not hold the Fashion-MNIST files/);
+  const spec = join(dir, 'bad.json');
+  writeFileSync(spec, JSON.stringify({ format: 'frugal-model', version: 1, input: [784], layers: [{ type: 'linear', in: 100, out: 10 }] }));
+  const s = frugal('train', '--model', spec, ...DATA);
+  assert.equal(s.code, 1);
+  assert.match(s.stderr, /layer 0 \(linear\) does not fit its input/);
+  const resume = frugal('train', '--model', 'mlp', ...DATA, '--out', join(dir, 'never.safetensors'), '--resume');
+  assert.equal(resume.code, 1);
+  assert.match(resume.stderr, /no checkpoint at/);
+});
+
+test('train accepts a JSON model spec file', () => {
+  const spec = join(dir, 'tiny.json');
+  writeFileSync(spec, JSON.stringify({ format: 'frugal-model', version: 1, input: [1, 28, 28], layers: [
+    { type: 'conv2d', in: 1, out: 4, kernel: 3, stride: 2 }, { type: 'batchnorm2d', features: 4 }, { type: 'relu' },
+    { type: 'globalpool2d', mode: 'avg' }, { type: 'linear', in: 4, out: 10 }] }));
+  const r = frugal('train', '--model', spec, ...DATA, '--epochs', '1', '--limit', '500', '--out', join(dir, 'tiny.safetensors'), '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const m = loadModel(join(dir, 'tiny.safetensors'));
+  assert.equal(m.spec.layers.length, 5);
+});
+
+test('resume after a killed run gives the same model as an uninterrupted run', async () => {
+  const args = (out: string) => ['train', '--model', 'mlp', ...DATA, '--epochs', '6', '--batch-size', '64', '--seed', '5', '--out', out];
+  const full = join(dir, 'full.safetensors');
+  assert.equal(frugal(...args(full)).code, 0);
+
+  const killed = join(dir, 'killed.safetensors');
+  const child = spawn(process.execPath, [MAIN, ...args(killed)], { stdio: 'ignore' });
+  const exited = new Promise<void>((res) => child.on('exit', () => res()));
+  // Kill (SIGKILL: no clean-up) as soon as the first checkpoint has landed.
+  while (!existsSync(`${killed}.ckpt`)) await new Promise((r) => setTimeout(r, 5));
+  child.kill('SIGKILL');
+  await exited;
+  const meta = JSON.parse(decodeSafetensors(readFileSync(`${killed}.ckpt`)).metadata['frugal.checkpoint']);
+  assert.ok(meta.epoch < 6, `the run was killed part-way (checkpoint at epoch ${meta.epoch})`);
+  assert.ok(!existsSync(killed), 'the killed run never wrote its final model');
+
+  const r = frugal(...args(killed), '--resume', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(oneJson(r.stdout).resumedFromEpoch, meta.epoch);
+  const a = loadModel(full).model.stateDict(), b = loadModel(killed).model.stateDict();
+  for (const k of Object.keys(a)) assert.deepEqual(Array.from(b[k].data), Array.from(a[k].data), `tensor ${k} differs after resume`);
+});
