@@ -20,6 +20,15 @@ export function im2col(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i3
             }
             const row = plane + (<usize>(iy * W) << 2);
             let ix = j * dw - pw;
+            if (sw == 1) {
+              // valid ox range [lo, hi): zeros, one contiguous copy, zeros
+              const lo = min(OW, max(0, -ix)), hi = max(lo, min(OW, W - ix));
+              if (lo > 0) memory.fill(dst, 0, <usize>lo << 2);
+              memory.copy(dst + (<usize>lo << 2), row + (<usize>(ix + lo) << 2), <usize>(hi - lo) << 2);
+              if (hi < OW) memory.fill(dst + (<usize>hi << 2), 0, <usize>(OW - hi) << 2);
+              dst += <usize>OW << 2;
+              continue;
+            }
             for (let ox = 0; ox < OW; ox++) {
               store<f32>(dst, ix >= 0 && ix < W ? load<f32>(row + (<usize>ix << 2)) : 0);
               dst += 4; ix += sw;
@@ -123,9 +132,48 @@ export function conv2dBackward(x: usize, B: i32, C: i32, H: i32, W: i32, w: usiz
   }
 }
 
+// 2×2, stride 2, no padding: the common case, without bounds checks.
+function max2x2(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, out: usize): void {
+  let dst = out;
+  const rs = <usize>W << 2;
+  for (let p = 0; p < P; p++) {
+    const plane = x + (<usize>(p * H * W) << 2);
+    for (let oy = 0; oy < OH; oy++) {
+      let r0 = plane + (<usize>(2 * oy * W) << 2);
+      for (let ox = 0; ox < OW; ox++) {
+        const a = max<f32>(load<f32>(r0), load<f32>(r0, 4));
+        const b = max<f32>(load<f32>(r0 + rs), load<f32>(r0 + rs, 4));
+        store<f32>(dst, max<f32>(a, b));
+        dst += 4; r0 += 8;
+      }
+    }
+  }
+}
+
+function max2x2Backward(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, dy: usize, dx: usize): void {
+  let src = dy;
+  const rs = <usize>W << 2;
+  for (let p = 0; p < P; p++) {
+    const off = <usize>(p * H * W) << 2;
+    for (let oy = 0; oy < OH; oy++) {
+      let r0 = off + (<usize>(2 * oy * W) << 2);
+      for (let ox = 0; ox < OW; ox++) {
+        // first maximal element in row-major window order, as the general kernel
+        let q = r0, m = load<f32>(x + r0);
+        let v = load<f32>(x + r0, 4); if (v > m) { m = v; q = r0 + 4; }
+        v = load<f32>(x + r0 + rs); if (v > m) { m = v; q = r0 + rs; }
+        v = load<f32>(x + r0 + rs, 4); if (v > m) { q = r0 + rs + 4; }
+        store<f32>(dx + q, load<f32>(dx + q) + load<f32>(src));
+        src += 4; r0 += 8;
+      }
+    }
+  }
+}
+
 /** Max (mode 0) or average (mode 1, padding counted) pooling over P planes of H×W. */
 export function pool2dForward(x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, OH: i32, OW: i32, mode: i32, out: usize): void {
+  if (mode == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) { max2x2(x, P, H, W, OH, OW, out); return; }
   const inv: f32 = 1.0 / <f32>(kh * kw);
   let dst = out;
   for (let p = 0; p < P; p++) {
@@ -154,6 +202,7 @@ export function pool2dForward(x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32
 export function pool2dBackward(x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, OH: i32, OW: i32, mode: i32, dy: usize, dx: usize): void {
   memory.fill(dx, 0, <usize>(P * H * W) << 2);
+  if (mode == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) { max2x2Backward(x, P, H, W, OH, OW, dy, dx); return; }
   const inv: f32 = 1.0 / <f32>(kh * kw);
   let src = dy;
   for (let p = 0; p < P; p++) {

@@ -19,8 +19,11 @@ export async function loadTf(backend: 'wasm' | 'cpu'): Promise<TF> {
       wasm.setWasmPaths(join(dir, 'dist') + '/');
     } finally { console.log = log; console.warn = warn; }
   }
-  await tf.setBackend(backend);
-  await tf.ready();
+  const log = console.log, warn = console.warn;
+  console.log = () => {}; console.warn = () => {};
+  try { await tf.setBackend(backend); await tf.ready(); } finally { console.log = log; console.warn = warn; }
+  // The cpu backend prints a tfjs-node advertisement on first use; it would break JSON on stdout.
+  if (backend === 'cpu') tf.backend().firstUse = false;
   return tf;
 }
 

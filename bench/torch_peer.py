@@ -1,7 +1,7 @@
 """PyTorch peer for Frugal's benchmarks (Debian's python3-torch under /usr/bin/python3).
 
 Usage: /usr/bin/python3 bench/torch_peer.py speed [--budget S]
-       /usr/bin/python3 bench/torch_peer.py train cnn|mlp DATA_DIR EPOCHS [LIMIT]
+       /usr/bin/python3 bench/torch_peer.py train cnn|mlp DATA_DIR EPOCHS [LIMIT] [SEED]
 Prints one JSON object. The models and recipes match Frugal's reference CNN and MLP.
 """
 import gzip, json, resource, sys, time
@@ -66,8 +66,8 @@ def load(d, prefix):
     return x, y
 
 
-def train(kind, d, epochs, limit):
-    torch.manual_seed(1)
+def train(kind, d, epochs, limit, seed=1):
+    torch.manual_seed(seed)
     xtr, ytr = load(d, "train"); xte, yte = load(d, "t10k")
     if limit: xtr, ytr = xtr[:limit], ytr[:limit]
     model = cnn() if kind == "cnn" else mlp()
@@ -83,7 +83,7 @@ def train(kind, d, epochs, limit):
     secs = time.perf_counter() - t0
     with torch.no_grad():
         acc = (model.eval()(xte).argmax(1) == yte).float().mean().item()
-    return {"model": kind, "epochs": epochs, "testAccuracy": acc, "trainSeconds": secs,
+    return {"model": kind, "epochs": epochs, "seed": seed, "testAccuracy": acc, "trainSeconds": secs,
             "samplesPerSecond": epochs * len(xtr) / secs, "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
@@ -91,4 +91,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "speed":
         print(json.dumps(speed(float(sys.argv[3]) if len(sys.argv) > 3 else 1.0)))
     else:
-        print(json.dumps(train(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 0)))
+        print(json.dumps(train(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 0,
+                               int(sys.argv[6]) if len(sys.argv) > 6 else 1)))

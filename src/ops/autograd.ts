@@ -8,6 +8,7 @@ import { nnRules } from './nn.js';
 import { reduceRules } from './reduce.js';
 import { shapeRules } from './shape.js';
 import type { Rule } from './tape.js';
+import { addBackwardTime, profiler } from './profile.js';
 
 /** THE table of backward rules: one per primitive op; a missing op is a compile error. */
 export const backwardRules: { [K in Op]: Rule } = {
@@ -61,7 +62,9 @@ function runBackward(root: Tensor, seed: FArray): void {
       else { const d = t.grad.data; for (let k = 0; k < d.length; k++) d[k] += gy[k]; }
       continue;
     }
+    const t0 = profiler.enabled ? performance.now() : 0;
     const gxs = backwardRules[t.node.op](t.node, t, gy);
+    if (profiler.enabled) addBackwardTime(t.node.op, performance.now() - t0);
     t.node.inputs.forEach((inp, k) => {
       const g = gxs[k];
       if (g && inp.requiresGrad) accumulate(grads, inp, g);

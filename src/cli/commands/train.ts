@@ -2,16 +2,17 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   Adam, AdamW, SGD, buildModel, cosineSchedule, evaluate, fileCheckpoint, fit, loadFashionMnist, referenceCnn, referenceMlp,
-  saveModel, stepSchedule, subset, trainValSplit, validateSpec, backendName, type ModelSpec, type Optimizer, type Schedule,
+  saveModel, stepSchedule, profiler, profileRows, subset, trainValSplit, validateSpec, backendName, type ModelSpec, type Optimizer, type Schedule,
 } from '../../node.js';
 import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
 
 export const usage = `frugal train --model cnn|mlp|SPEC.json --dataset fashion-mnist [--data-dir DIR] --epochs N --batch-size B
              --optimizer sgd|adam|adamw --lr X --seed S --out PATH [--resume]
              [--momentum M] [--weight-decay W] [--schedule none|cosine|step] [--val-split F]
-             [--early-stopping PATIENCE] [--limit N] [--json]
+             [--early-stopping PATIENCE] [--limit N] [--profile] [--json]
   Train a classifier; prints test accuracy. A checkpoint (PATH.ckpt) is written after every epoch;
-  --resume continues a killed run from it with the same result as an uninterrupted run.`;
+  --resume continues a killed run from it with the same result as an uninterrupted run.
+  --profile prints the time spent per op kind, forward and backward.`;
 
 const options: Options = {
   model: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' },
@@ -19,6 +20,7 @@ const options: Options = {
   seed: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean', default: false },
   momentum: { type: 'string' }, 'weight-decay': { type: 'string' }, schedule: { type: 'string' },
   'val-split': { type: 'string' }, 'early-stopping': { type: 'string' }, limit: { type: 'string' },
+  profile: { type: 'boolean', default: false },
 };
 
 /** The spec named by --model: a built-in name or a JSON file. */
@@ -76,11 +78,15 @@ export async function run(argv: string[]): Promise<number> {
   const schedule: Schedule | undefined = schedName === 'cosine' ? cosineSchedule(lr, epochs) : schedName === 'step' ? stepSchedule(lr, Math.max(1, Math.ceil(epochs / 3)), 0.1) : undefined;
   mkdirSync(dirname(out), { recursive: true });
   const inputShape = spec.input;
+  if (values.profile) { profiler.reset(); profiler.enabled = true; }
   const result = fit(model, {
     train, validation, epochs, batchSize, optimizer, seed, inputShape, schedule,
     earlyStopping: patience ? { patience, monitor: 'valLoss' } : undefined,
     checkpoint: fileCheckpoint(ckptPath), resume: !!values.resume, progress: process.stderr,
   });
+  profiler.enabled = false;
+  const profile = values.profile ? profileRows() : undefined;
+  if (profile) note(formatOpProfile(profile));
   const test = evaluate(model, data.test, { shape: inputShape });
   const seconds = (performance.now() - t0) / 1000;
   const training = { model: label, dataset, dataSource: data.source, epochs: result.epochsRun, batchSize, optimizer: optName, lr, seed, testAccuracy: test.accuracy, finalLoss: result.finalLoss };
@@ -91,7 +97,7 @@ export async function run(argv: string[]): Promise<number> {
     testAccuracy: test.accuracy, testBalancedAccuracy: test.balancedAccuracy, testLoss: test.loss,
     finalLoss: result.finalLoss, seconds, trainSeconds: result.trainSeconds, samplesPerSecond: result.samplesPerSecond,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    stoppedEarly: result.stoppedEarly, resumedFromEpoch: result.resumedFromEpoch, out, checkpoint: ckptPath, history: result.history,
+    profile, stoppedEarly: result.stoppedEarly, resumedFromEpoch: result.resumedFromEpoch, out, checkpoint: ckptPath, history: result.history,
   };
   emit(json, res, [
     `test accuracy ${(100 * test.accuracy).toFixed(2)}% (balanced ${(100 * test.balancedAccuracy).toFixed(2)}%) on ${test.count} images`,
@@ -99,4 +105,12 @@ export async function run(argv: string[]): Promise<number> {
     `saved ${out}`,
   ].join('\n'));
   return 0;
+}
+
+function formatOpProfile(rows: ReturnType<typeof profileRows>): string {
+  const lines = ['op'.padEnd(16) + 'forward ms'.padStart(12) + 'backward ms'.padStart(13) + 'calls'.padStart(9) + 'share'.padStart(8)];
+  for (const r of rows) {
+    lines.push(r.op.padEnd(16) + r.forwardMs.toFixed(1).padStart(12) + r.backwardMs.toFixed(1).padStart(13) + String(r.calls).padStart(9) + `${(100 * r.share).toFixed(1)}%`.padStart(8));
+  }
+  return lines.join('\n');
 }

@@ -1,0 +1,70 @@
+// npm run bench [-- --quick] [--no-memory] [--out FILE]
+// Frugal beside TensorFlow.js 4.22 (same process) and PyTorch (Debian's python3-torch, when installed).
+// Prints one JSON object on stdout and a table on stderr.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { backendName } from '../src/index.js';
+import { writeFileAtomic } from '../src/node.js';
+import { frugalGemm, frugalInfer, frugalTrain } from './frugal-side.js';
+import { tfGemm, tfInfer, tfTrain } from './tfjs-peer.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const memory = !args.includes('--no-memory') && !quick;
+const outIdx = args.indexOf('--out');
+const budget = quick ? 300 : 2000;
+const PY = '/usr/bin/python3';
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+function torchAvailable(): string | null {
+  if (!existsSync(PY)) return `${PY} not found`;
+  const r = spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' });
+  return r.status === 0 ? null : 'python3-torch is not installed (apt-get install python3-torch libopenblas0-pthread)';
+}
+
+function torchRun(...a: string[]): Record<string, number> {
+  const r = spawnSync(PY, [`${root}/bench/torch_peer.py`, ...a], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`PyTorch peer failed: ${r.stderr.slice(-400)}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+interface Row { name: string; unit: string; frugal: number; tfjs?: number; tfjsBackend?: string; torch?: number; ratioTfjs?: number; ratioTorch?: number }
+const rows: Row[] = [];
+function add(row: Row): void {
+  if (row.tfjs) row.ratioTfjs = row.frugal / row.tfjs;
+  if (row.torch) row.ratioTorch = row.frugal / row.torch;
+  rows.push(row);
+  log(`${row.name.padEnd(28)} frugal ${row.frugal.toFixed(1).padStart(9)} ${row.unit}` +
+    (row.tfjs ? `  tfjs-${row.tfjsBackend} ${row.tfjs.toFixed(1).padStart(8)} (×${row.ratioTfjs!.toFixed(2)})` : '') +
+    (row.torch ? `  torch ${row.torch.toFixed(1).padStart(8)} (×${row.ratioTorch!.toFixed(2)})` : ''));
+}
+
+const torchMissing = torchAvailable();
+log(`frugal backend: ${backendName()}; PyTorch: ${torchMissing ?? 'available'}`);
+const torch = torchMissing ? null : torchRun('speed', '--budget', String(budget / 1000));
+if (torch) log(`PyTorch threads: ${torch.threads}`);
+
+add({ name: 'sgemm 1024³', unit: 'GFLOP/s', frugal: frugalGemm(1024, budget), tfjs: await tfGemm('wasm', 1024, budget), tfjsBackend: 'wasm', torch: torch?.sgemm1024Gflops });
+add({ name: 'MLP training (batch 128)', unit: 'samples/s', frugal: frugalTrain('mlp', 128, budget), tfjs: await tfTrain('wasm', 'mlp', 128, budget), tfjsBackend: 'wasm', torch: torch?.mlpTrainSamplesPerSecond });
+// TF.js's wasm backend has no Conv2DBackpropFilter kernel: CNN training runs on its cpu backend.
+add({ name: 'CNN training (batch 64)', unit: 'samples/s', frugal: frugalTrain('cnn', 64, budget), tfjs: await tfTrain('cpu', 'cnn', 64, Math.max(budget, 3000)), tfjsBackend: 'cpu', torch: torch?.cnnTrainSamplesPerSecond });
+add({ name: 'CNN inference (batch 1)', unit: 'samples/s', frugal: frugalInfer(1, budget), tfjs: await tfInfer('wasm', 1, budget), tfjsBackend: 'wasm', torch: torch?.cnnInferBatch1SamplesPerSecond });
+add({ name: 'CNN inference (batch 256)', unit: 'samples/s', frugal: frugalInfer(256, budget), tfjs: await tfInfer('wasm', 256, budget), tfjsBackend: 'wasm', torch: torch?.cnnInferBatch256SamplesPerSecond });
+
+let mem: Record<string, unknown> | null = null;
+if (memory) {
+  // Peak RSS of one full-data epoch of the reference CNN, Frugal's CLI vs the PyTorch script.
+  log('peak memory: one full Fashion-MNIST epoch of the reference CNN in each (about a minute each)...');
+  const r = spawnSync(process.execPath, [`${root}/dist/src/cli/main.js`, 'train', '--model', 'cnn', '--epochs', '1', '--out', '/tmp/frugal-bench-cnn.safetensors', '--json'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`frugal train failed: ${r.stderr.slice(-400)}`);
+  const f = JSON.parse(r.stdout);
+  const t = torch ? torchRun('train', 'cnn', f.dataDir, '1') : null;
+  mem = { dataSource: f.dataSource, frugalPeakRssBytes: f.peakRssBytes, torchPeakRssBytes: t?.peakRssBytes ?? null, ratio: t ? f.peakRssBytes / t.peakRssBytes : null };
+  log(`peak RSS: frugal ${(f.peakRssBytes / 2 ** 20).toFixed(0)} MiB` + (t ? `, torch ${(t.peakRssBytes / 2 ** 20).toFixed(0)} MiB (×${(mem.ratio as number).toFixed(2)})` : ''));
+}
+
+const result = { date: new Date().toISOString(), backend: backendName(), quick, torch: torchMissing ? { unavailable: torchMissing } : { threads: torch!.threads }, rows, memory: mem };
+if (outIdx >= 0) writeFileAtomic(args[outIdx + 1], JSON.stringify(result, null, 2));
+process.stdout.write(`${JSON.stringify(result)}\n`);
