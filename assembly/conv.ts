@@ -1,12 +1,18 @@
 // Convolution and pooling kernels on NCHW float32 data in linear memory.
-import { gemm } from "./gemm";
+import { gemm, claim } from "./gemm";
 
 /** col[(c*kh+i)*kw+j, b*OH*OW + oy*OW + ox] = x[b, c, oy*sh-ph+i*dh, ox*sw-pw+j*dw] (0 outside). */
 export function im2col(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
   sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, col: usize): void {
+  im2colRange(x, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, col, 0, C);
+}
+
+/** Channels [c0, c1) of im2col: col rows c0·kh·kw … c1·kh·kw. */
+function im2colRange(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, col: usize, c0: i32, c1: i32): void {
   const ohw = OH * OW;
-  let dst = col;
-  for (let c = 0; c < C; c++) {
+  let dst = col + (<usize>c0 * <usize>(kh * kw) * <usize>(B * ohw) << 2);
+  for (let c = c0; c < c1; c++) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         for (let b = 0; b < B; b++) {
@@ -45,9 +51,16 @@ export function im2col(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i3
 /** Adjoint of im2col: dx (zeroed here) accumulates col back into image positions. */
 export function col2im(col: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
   sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, dx: usize): void {
-  memory.fill(dx, 0, <usize>(B * C * H * W) << 2);
-  let src = col;
-  for (let c = 0; c < C; c++) {
+  col2imRange(col, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, dx, 0, C);
+}
+
+/** Channels [c0, c1) of col2im; each channel's dx planes are written by one caller only. */
+function col2imRange(col: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, dx: usize, c0: i32, c1: i32): void {
+  const hw = <usize>(H * W) << 2;
+  for (let c = c0; c < c1; c++) for (let b = 0; b < B; b++) memory.fill(dx + <usize>(b * C + c) * hw, 0, hw);
+  let src = col + (<usize>c0 * <usize>(kh * kw) * <usize>(B * OH * OW) << 2);
+  for (let c = c0; c < c1; c++) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         for (let b = 0; b < B; b++) {
@@ -88,47 +101,6 @@ export function swap01(inp: usize, A: i32, B: i32, L: i32, out: usize, bias: usi
         memory.copy(d, s, lb);
       }
     }
-  }
-}
-
-/** Forward conv: out[B,Co,OH,OW]. col: C*kh*kw × B*OH*OW floats, tmp: Co × B*OH*OW floats. */
-export function conv2dForward(x: usize, B: i32, C: i32, H: i32, W: i32, w: usize, Co: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32,
-  bias: usize, out: usize, col: usize, tmp: usize, work: usize): void {
-  const ckk = C * kh * kw;
-  const n = B * OH * OW;
-  im2col(x, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, col);
-  gemm(false, false, Co, n, ckk, w, ckk, col, n, tmp, n, false, work);
-  swap01(tmp, Co, B, OH * OW, out, bias);
-}
-
-/**
- * Backward conv: dw[Co, C*kh*kw] (and db[Co] when db != 0, dx when dx != 0) from dy[B,Co,OH,OW].
- * dyT: Co × B*OH*OW floats; col (reused as dcol): C*kh*kw × B*OH*OW floats.
- */
-export function conv2dBackward(x: usize, B: i32, C: i32, H: i32, W: i32, w: usize, Co: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw_: i32, OH: i32, OW: i32,
-  dy: usize, dx: usize, dw: usize, db: usize, col: usize, dyT: usize, work: usize): void {
-  const ckk = C * kh * kw;
-  const ohw = OH * OW;
-  const n = B * ohw;
-  swap01(dy, B, Co, ohw, dyT, 0);
-  if (db) {
-    for (let c = 0; c < Co; c++) {
-      const row = dyT + (<usize>(c * n) << 2);
-      let s4 = f32x4.splat(0);
-      let k = 0;
-      for (; k + 4 <= n; k += 4) s4 = f32x4.add(s4, v128.load(row + (<usize>k << 2)));
-      let s: f32 = f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3);
-      for (; k < n; k++) s += load<f32>(row + (<usize>k << 2));
-      store<f32>(db + (<usize>c << 2), s);
-    }
-  }
-  im2col(x, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw_, OH, OW, col);
-  gemm(false, true, Co, ckk, n, dyT, n, col, n, dw, ckk, false, work);
-  if (dx) {
-    gemm(true, false, ckk, n, Co, w, ckk, dyT, n, col, n, false, work);
-    col2im(col, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw_, OH, OW, dx);
   }
 }
 
@@ -233,5 +205,32 @@ export function pool2dBackward(x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i3
         }
       }
     }
+  }
+}
+
+/** Threaded im2col: one task per channel. */
+export function im2colTasks(counter: usize, x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, col: usize, tid: i32): void {
+  for (let c = claim(counter); c < C; c = claim(counter)) im2colRange(x, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, col, c, c + 1);
+  if (tid < 0) unreachable();
+}
+
+/** Threaded col2im: one task per channel. */
+export function col2imTasks(counter: usize, col: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, dx: usize, tid: i32): void {
+  for (let c = claim(counter); c < C; c = claim(counter)) col2imRange(col, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, dx, c, c + 1);
+  if (tid < 0) unreachable();
+}
+
+/** Per-row sums of a [R × n] matrix (the conv bias gradient). */
+export function rowSums(m: usize, R: i32, n: i32, out: usize): void {
+  for (let c = 0; c < R; c++) {
+    const row = m + (<usize>(c * n) << 2);
+    let s4 = f32x4.splat(0);
+    let k = 0;
+    for (; k + 4 <= n; k += 4) s4 = f32x4.add(s4, v128.load(row + (<usize>k << 2)));
+    let s: f32 = f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3);
+    for (; k < n; k++) s += load<f32>(row + (<usize>k << 2));
+    store<f32>(out + (<usize>c << 2), s);
   }
 }

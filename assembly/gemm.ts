@@ -86,6 +86,13 @@ function packA(A: usize, lda: i32, transA: bool, i0: i32, mc: i32, k0: i32, kc: 
   }
 }
 
+// a·b + c: fused (relaxed-SIMD FMA) in the relaxed build, two rounded ops otherwise.
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 // @ts-ignore: decorator
 @inline function storeRow(c: usize, lo: v128, hi: v128, acc: bool): void {
   if (acc) {
@@ -107,13 +114,13 @@ function micro(Ap: usize, Bp: usize, kc: i32, C: usize, ldc: i32, mr: i32, nr: i
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let s = f32x4.splat(load<f32>(a));
-    c00 = f32x4.add(c00, f32x4.mul(s, b0)); c01 = f32x4.add(c01, f32x4.mul(s, b1));
+    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
     s = f32x4.splat(load<f32>(a, 4));
-    c10 = f32x4.add(c10, f32x4.mul(s, b0)); c11 = f32x4.add(c11, f32x4.mul(s, b1));
+    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
     s = f32x4.splat(load<f32>(a, 8));
-    c20 = f32x4.add(c20, f32x4.mul(s, b0)); c21 = f32x4.add(c21, f32x4.mul(s, b1));
+    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
     s = f32x4.splat(load<f32>(a, 12));
-    c30 = f32x4.add(c30, f32x4.mul(s, b0)); c31 = f32x4.add(c31, f32x4.mul(s, b1));
+    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
     a += 16; b += 32;
   }
   const rs = <usize>ldc << 2;
@@ -137,27 +144,33 @@ function micro(Ap: usize, Bp: usize, kc: i32, C: usize, ldc: i32, mr: i32, nr: i
   }
 }
 
-/**
- * C[M×N] = op(A)·op(B) (+ C if acc). op(A)(i,k) = transA ? A[k*lda+i] : A[i*lda+k];
- * likewise B. work must hold gemmWorkBytes().
- */
-export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32,
-  A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, acc: bool, work: usize): void {
+/** Take the next task index from a shared counter (atomic in the threaded build). */
+// @ts-ignore: decorator
+@inline export function claim(counter: usize): i32 {
+  if (ASC_FEATURE_THREADS) return atomic.add<i32>(counter, 1);
+  const v = load<i32>(counter);
+  store<i32>(counter, v + 1);
+  return v;
+}
+
+/** C[i0:i1, j0:j1] of op(A)·op(B) (+ C if acc). Per-element summation order depends only on K. */
+function gemmBlock(transA: bool, transB: bool, K: i32, A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32,
+  acc: bool, work: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
   const Ap = work;
   const Bp = work + (<usize>(MC * KC) << 2);
   const tmp = Bp + (<usize>(KC * NC) << 2);
   if (K == 0) {
-    if (!acc) for (let i = 0; i < M; i++) memory.fill(C + (<usize>(i * ldc) << 2), 0, <usize>N << 2);
+    if (!acc) for (let i = i0; i < i1; i++) memory.fill(C + (<usize>(i * ldc + j0) << 2), 0, <usize>(j1 - j0) << 2);
     return;
   }
-  for (let jc = 0; jc < N; jc += NC) {
-    const nc = min(NC, N - jc);
+  for (let jc = j0; jc < j1; jc += NC) {
+    const nc = min(NC, j1 - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
       const accum = acc || pc > 0;
       packB(B, ldb, transB, pc, kc, jc, nc, Bp);
-      for (let ic = 0; ic < M; ic += MC) {
-        const mc = min(MC, M - ic);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = min(MC, i1 - ic);
         packA(A, lda, transA, ic, mc, pc, kc, Ap);
         for (let jr = 0; jr < nc; jr += 8) {
           const nr = min(8, nc - jr);
@@ -170,5 +183,32 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32,
         }
       }
     }
+  }
+}
+
+/**
+ * C[M×N] = op(A)·op(B) (+ C if acc). op(A)(i,k) = transA ? A[k*lda+i] : A[i*lda+k];
+ * likewise B. work must hold gemmWorkBytes().
+ */
+export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32,
+  A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, acc: bool, work: usize): void {
+  gemmBlock(transA, transB, K, A, lda, B, ldb, C, ldc, acc, work, 0, M, 0, N);
+}
+
+/**
+ * One thread's share of a GEMM: chunks of `chunk` columns (splitCols) or rows are claimed
+ * with an atomic counter at `counter` until none is left, so fast threads take more.
+ * Every thread runs this with its own tid; its packing space is work + tid·gemmWorkBytes().
+ */
+export function gemmTasks(counter: usize, splitCols: bool, chunk: i32, transA: bool, transB: bool, M: i32, N: i32, K: i32,
+  A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, acc: bool, work: usize, tid: i32): void {
+  const w = work + <usize>tid * <usize>gemmWorkBytes();
+  const extent = splitCols ? N : M;
+  for (;;) {
+    const lo = claim(counter) * chunk;
+    if (lo >= extent) break;
+    const hi = min(extent, lo + chunk);
+    if (splitCols) gemmBlock(transA, transB, K, A, lda, B, ldb, C, ldc, acc, w, 0, M, lo, hi);
+    else gemmBlock(transA, transB, K, A, lda, B, ldb, C, ldc, acc, w, lo, hi, 0, N);
   }
 }

@@ -4,7 +4,7 @@ export { Rng } from './core/rng.js';
 export type { DType, FArray } from './core/dtype.js';
 export { OPS, type Op } from './core/op.js';
 export * from './ops/index.js';
-export { backendFor, backendName, setBackend, reference, wasmBackend, wasmUnavailableReason } from './backend/index.js';
+export { backendFor, backendName, setBackend, reference, wasmBackend, wasmUnavailableReason, setThreads, getThreads } from './backend/index.js';
 export type { Backend, ConvGeom, PoolGeom } from './backend/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';

@@ -1,17 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { reference, wasmBackend, Rng, type ConvGeom, type PoolGeom } from '../src/index.js';
+import { readFileSync } from 'node:fs';
+import { loadWasmBackend } from '../src/backend/wasm.js';
+import { reference, wasmBackend, Rng, setThreads, getThreads, type ConvGeom, type PoolGeom } from '../src/index.js';
 import { assertClose, randomArray } from './helpers.js';
 
 const wasm = wasmBackend();
+/** The threaded build is in use (not in the fallback run: FRUGAL_SHARED=0). */
+const threaded = !!wasm?.features.shared;
+const threadCounts = threaded ? [1, 2] : [1];
 
 test('the WebAssembly backend loads on this engine', () => {
   assert.ok(wasm, 'wasm backend failed to load');
 });
 
-test('wasm gemm equals reference on random and odd shapes, all transpose combinations', () => {
+for (const threads of threadCounts) test(`wasm gemm equals reference on random and odd shapes, all transpose combinations (${threads} thread(s))`, async () => {
+  await setThreads(threads);
   const rng = new Rng(7);
-  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [4, 8, 16], [17, 9, 33], [65, 70, 300], [5, 1030, 3], [130, 7, 513]];
+  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [4, 8, 16], [17, 9, 33], [65, 70, 300], [5, 1030, 3], [130, 7, 513],
+    [257, 129, 200], [31, 700, 260], [700, 33, 130]];
   for (let t = 0; t < 6; t++) shapes.push([1 + rng.int(90), 1 + rng.int(90), 1 + rng.int(300)]);
   for (const [M, N, K] of shapes) {
     for (const ta of [false, true]) for (const tb of [false, true]) for (const acc of [false, true]) {
@@ -30,9 +37,11 @@ function geom(B: number, C: number, H: number, W: number, Co: number, kh: number
   return { B, C, H, W, Co, kh, kw, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, OH, OW };
 }
 
-test('wasm convolution forward and backward equal reference (stride, padding, dilation, odd sizes)', () => {
+for (const threads of threadCounts) test(`wasm convolution forward and backward equal reference (stride, padding, dilation, odd sizes; ${threads} thread(s))`, async () => {
+  await setThreads(threads);
   const cases = [geom(2, 3, 7, 9, 5, 3, 3, 1, 0, 1), geom(3, 1, 28, 28, 16, 3, 3, 1, 0, 1), geom(2, 5, 11, 10, 7, 3, 2, 2, 1, 1),
-    geom(1, 4, 13, 13, 3, 3, 3, 1, 2, 2), geom(4, 6, 5, 6, 9, 1, 1, 1, 0, 1), geom(2, 3, 9, 9, 4, 5, 5, 3, 2, 1)];
+    geom(1, 4, 13, 13, 3, 3, 3, 1, 2, 2), geom(4, 6, 5, 6, 9, 1, 1, 1, 0, 1), geom(2, 3, 9, 9, 4, 5, 5, 3, 2, 1),
+    geom(16, 16, 13, 13, 32, 3, 3, 1, 0, 1)];
   cases.forEach((g, ci) => {
     const x = randomArray(g.B * g.C * g.H * g.W, 1 + ci), w = randomArray(g.Co * g.C * g.kh * g.kw, 50 + ci), b = randomArray(g.Co, 9);
     const n = g.B * g.Co * g.OH * g.OW;
@@ -81,4 +90,51 @@ test('wasm pooling and elementwise kernels equal reference', () => {
       assertClose(p2, p1, 1e-5, 1e-4, 'adam p'); assertClose(m2, m1, 1e-6, 1e-5, 'adam m'); assertClose(v2, v1, 1e-6, 1e-5, 'adam v');
     }
   }
+});
+
+test('results are bit-identical whatever the thread count', { skip: !threaded && 'the threaded build is not loaded in this run' }, async () => {
+  const M = 300, N = 517, K = 333;
+  const A = randomArray(M * K, 1), B = randomArray(K * N, 2);
+  const g = geom(16, 16, 13, 13, 32, 3, 3, 1, 1, 1);
+  const x = randomArray(g.B * g.C * g.H * g.W, 3), w = randomArray(g.Co * g.C * 9, 4);
+  const dy = randomArray(g.B * g.Co * g.OH * g.OW, 5);
+  const run = () => {
+    const C = new Float32Array(M * N), Ct = new Float32Array(M * N);
+    wasm!.gemm(false, false, M, N, K, A, B, C, false);
+    wasm!.gemm(true, true, M, N, K, A, B, Ct, false);
+    const out = new Float32Array(g.B * g.Co * g.OH * g.OW), dw = new Float32Array(w.length), dx = new Float32Array(x.length);
+    wasm!.conv2dForward(x, w, null, g, out);
+    wasm!.conv2dBackward(x, w, dy, g, dw, null, dx);
+    return [C, Ct, out, dw, dx];
+  };
+  await setThreads(1);
+  const one = run();
+  await setThreads(2);
+  assert.equal(getThreads(), 2);
+  const two = run();
+  one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i} differs between 1 and 2 threads`));
+});
+
+test('setThreads refuses impossible counts', async () => {
+  await assert.rejects(setThreads(0), /threads must be a positive integer/);
+  await assert.rejects(setThreads(1.5), /threads must be a positive integer/);
+});
+
+test('the single-threaded fallback module (no shared memory, no relaxed SIMD) equals reference', async () => {
+  const b = readFileSync(new URL('../../build/kernels.wasm', import.meta.url));
+  const fb = await loadWasmBackend(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+  assert.equal(fb.threads, 1);
+  assert.deepEqual(fb.features, { relaxed: false, shared: false });
+  for (const [M, N, K] of [[33, 65, 17], [128, 256, 784]] as const) {
+    const A = randomArray(M * K, 8), B = randomArray(K * N, 9);
+    const r = new Float32Array(M * N), f = new Float32Array(M * N);
+    reference.gemm(false, true, M, N, K, A, B, r, false);
+    fb.gemm(false, true, M, N, K, A, B, f, false);
+    assertClose(f, r, 1e-4, 1e-4, 'fallback gemm');
+  }
+  const g = geom(2, 3, 9, 8, 4, 3, 3, 1, 1, 1);
+  const x = randomArray(g.B * g.C * g.H * g.W, 3), w = randomArray(g.Co * g.C * 9, 4);
+  const o1 = new Float32Array(g.B * g.Co * g.OH * g.OW), o2 = o1.slice();
+  reference.conv2dForward(x, w, null, g, o1); fb.conv2dForward(x, w, null, g, o2);
+  assertClose(o2, o1, 1e-4, 1e-4, 'fallback conv');
 });

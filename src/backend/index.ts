@@ -1,14 +1,19 @@
 import type { DType } from '../core/dtype.js';
 import { reference } from './reference.js';
 import { loadWasmBackend, WasmBackend } from './wasm.js';
+import { singleThread, workerPool } from './threads.js';
 import type { Backend } from './types.js';
 
 export type { Backend, ConvGeom, PoolGeom, PoolMode, BinaryKind, AdamHyper } from './types.js';
 export { reference } from './reference.js';
-export { WasmBackend } from './wasm.js';
+export { WasmBackend, THREAD_MIN_FLOPS } from './wasm.js';
 
-async function readKernelBytes(): Promise<ArrayBuffer> {
-  const url = new URL('../../../build/kernels.wasm', import.meta.url);
+type Env = Record<string, string | undefined>;
+const env: Env = (globalThis as { process?: { env?: Env } }).process?.env ?? {};
+const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+
+async function readKernelBytes(file: string): Promise<ArrayBuffer> {
+  const url = new URL(`../../../build/${file}`, import.meta.url);
   if (url.protocol === 'file:') {
     const fs = await import('node:fs');
     const b = fs.readFileSync(url);
@@ -19,9 +24,45 @@ async function readKernelBytes(): Promise<ArrayBuffer> {
   return res.arrayBuffer();
 }
 
-function wantReference(): boolean {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.FRUGAL_BACKEND === 'reference';
+/** Relaxed SIMD (FMA): Node.js 20 validates it only behind a V8 flag; probe, never assume. */
+async function relaxedSupported(bytes: ArrayBuffer): Promise<boolean> {
+  if (env.FRUGAL_RELAXED === '0') return false;
+  if (WebAssembly.validate(bytes)) return true;
+  if (!isNode) return false;
+  const v8 = await import('node:v8');
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(bytes);
+}
+
+/** Threads from FRUGAL_THREADS, else the available cores. */
+async function defaultThreads(): Promise<number> {
+  if (env.FRUGAL_THREADS !== undefined) {
+    const n = Number(env.FRUGAL_THREADS);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`FRUGAL_THREADS must be a positive integer, got ${JSON.stringify(env.FRUGAL_THREADS)}`);
+    return n;
+  }
+  if (!isNode) return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+  const os = await import('node:os');
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+let sharedModule: WebAssembly.Module | null = null;
+let sharedMemory: WebAssembly.Memory | null = null;
+let sharedExports: WebAssembly.Exports | null = null;
+
+/** The threaded build on shared memory, with a worker pool; null where shared memory or workers are missing. */
+async function loadThreaded(threads: number): Promise<WasmBackend | null> {
+  if (typeof SharedArrayBuffer === 'undefined' || !isNode || env.FRUGAL_SHARED === '0') return null;
+  const relaxedBytes = await readKernelBytes('kernels-mt-relaxed.wasm');
+  const relaxed = await relaxedSupported(relaxedBytes);
+  const bytes = relaxed ? relaxedBytes : await readKernelBytes('kernels-mt.wasm');
+  if (!WebAssembly.validate(bytes)) return null;
+  sharedModule = await WebAssembly.compile(bytes);
+  sharedMemory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+  const instance = await WebAssembly.instantiate(sharedModule, { env: { memory: sharedMemory, abort: () => { throw new Error('wasm abort'); } } });
+  sharedExports = instance.exports;
+  const pool = threads > 1 ? await workerPool(sharedModule, sharedMemory, sharedExports as Record<string, unknown>, threads) : singleThread(sharedExports as Record<string, unknown>);
+  return new WasmBackend(sharedExports, sharedMemory, pool, { relaxed, shared: true });
 }
 
 let wasm: WasmBackend | null = null;
@@ -29,17 +70,36 @@ let wasm: WasmBackend | null = null;
 export let wasmUnavailableReason: string | null = null;
 
 // Probed once at start-up; on failure Frugal runs on the reference kernels and says so once.
-if (wantReference()) {
+if (env.FRUGAL_BACKEND === 'reference') {
   wasmUnavailableReason = 'FRUGAL_BACKEND=reference';
 } else {
   try {
-    wasm = await loadWasmBackend(await readKernelBytes());
+    wasm = (await loadThreaded(await defaultThreads())) ?? (await loadWasmBackend(await readKernelBytes('kernels.wasm')));
   } catch (e) {
     wasmUnavailableReason = (e as Error).message;
     console.error(`frugal: WebAssembly SIMD kernels unavailable (${wasmUnavailableReason}); using the reference backend`);
   }
 }
 
+/**
+ * Use n threads for the kernels (1 = the calling thread only). Needs the threaded build
+ * (shared memory and worker threads); elsewhere only 1 is accepted.
+ */
+export async function setThreads(n: number): Promise<void> {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer, got ${n}`);
+  if (!wasm) return;
+  if (wasm.threads === n) return;
+  if (!sharedModule || !sharedMemory || !sharedExports) {
+    if (n > 1) throw new Error('threads need SharedArrayBuffer and worker threads, which this environment lacks');
+    return;
+  }
+  wasm.setPool(n > 1 ? await workerPool(sharedModule, sharedMemory, sharedExports as Record<string, unknown>, n) : singleThread(sharedExports as Record<string, unknown>));
+}
+
+/** Threads the kernels use now. */
+export function getThreads(): number {
+  return wasm ? wasm.threads : 1;
+}
 let forced: Backend | null = null;
 
 /** The backend used for arrays of this dtype: WebAssembly for float32 when available. */

@@ -1,21 +1,18 @@
 import type { FArray } from '../core/dtype.js';
 import type { AdamHyper, Backend, BinaryKind, ConvGeom, PoolGeom, PoolMode } from './types.js';
 
-/** Exports of build/kernels.wasm (built from assembly/ by `npm run build:wasm`). */
+import { singleThread, type Pool } from './threads.js';
+
+/** Exports of the kernel modules (built from assembly/ by `npm run build:wasm`). */
 interface Kernels {
-  memory: WebAssembly.Memory;
   heapBase(): number;
   gemmWorkBytes(): number;
   gemm(ta: number, tb: number, M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number,
     C: number, ldc: number, acc: number, work: number): void;
   im2col(x: number, ...g: number[]): void;
   col2im(col: number, ...g: number[]): void;
-  conv2dForward(x: number, B: number, C: number, H: number, W: number, w: number, Co: number, kh: number, kw: number,
-    sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number,
-    bias: number, out: number, col: number, tmp: number, work: number): void;
-  conv2dBackward(x: number, B: number, C: number, H: number, W: number, w: number, Co: number, kh: number, kw: number,
-    sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, OH: number, OW: number,
-    dy: number, dx: number, dwt: number, db: number, col: number, dyT: number, work: number): void;
+  swap01(inp: number, A: number, B: number, L: number, out: number, bias: number): void;
+  rowSums(m: number, R: number, n: number, out: number): void;
   pool2dForward(x: number, P: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
     ph: number, pw: number, OH: number, OW: number, mode: number, out: number): void;
   pool2dBackward(x: number, P: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
@@ -26,6 +23,9 @@ interface Kernels {
   adam(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number,
     wd: number, bc1: number, bc2: number, decoupled: number): void;
 }
+
+/** GEMMs below this many flops stay on one thread (waking workers costs more than it saves). */
+export const THREAD_MIN_FLOPS = 1 << 22;
 
 const BINARY: Record<BinaryKind, number> = { add: 0, sub: 1, mul: 2, div: 3 };
 
@@ -40,32 +40,68 @@ function f32(a: FArray): Float32Array {
  * a memcpy, small next to the arithmetic of the kernels routed here.
  */
 export class WasmBackend implements Backend {
-  readonly name = 'wasm-simd';
+  readonly name: string;
   private readonly k: Kernels;
   private readonly base: number;
   private top: number;
   private readonly workBytes: number;
+  /** Byte offset of the shared task counter (16 bytes reserved at the heap base). */
+  private readonly counter: number;
 
-  constructor(instance: WebAssembly.Instance) {
-    this.k = instance.exports as unknown as Kernels;
-    this.base = this.k.heapBase();
+  constructor(exports: WebAssembly.Exports, private readonly memory: WebAssembly.Memory, private pool: Pool, readonly features: { relaxed: boolean; shared: boolean }) {
+    this.k = exports as unknown as Kernels;
+    this.counter = this.k.heapBase();
+    this.base = this.counter + 16;
     this.top = this.base;
     this.workBytes = this.k.gemmWorkBytes();
+    this.name = `wasm-simd${features.relaxed ? '+relaxed' : ''}`;
   }
 
+  /** Threads used by the kernels (1 = the calling thread only). */
+  get threads(): number { return this.pool.threads; }
+
+  /** Swap the thread pool (setThreads); the old one is closed. */
+  setPool(pool: Pool): void { this.pool.close(); this.pool = pool; }
+
   /** Bytes of linear memory currently reserved (it only grows, to the largest call so far). */
-  get memoryBytes(): number { return this.k.memory.buffer.byteLength; }
+  get memoryBytes(): number { return this.memory.buffer.byteLength; }
 
   private alloc(nFloats: number): number {
     const p = this.top;
     this.top += (nFloats * 4 + 15) & ~15;
-    const need = this.top - this.k.memory.buffer.byteLength;
-    if (need > 0) this.k.memory.grow(Math.ceil(need / 65536));
+    const need = this.top - this.memory.buffer.byteLength;
+    if (need > 0) this.memory.grow(Math.ceil(need / 65536));
     return p;
   }
 
   private heap(): Float32Array {
-    return new Float32Array(this.k.memory.buffer);
+    return new Float32Array(this.memory.buffer);
+  }
+
+  /** Packing space for every thread. */
+  private allocWork(): number {
+    return this.alloc((this.workBytes / 4) * this.pool.threads);
+  }
+
+  /** Run a `...Tasks` kernel on all threads, after resetting the shared counter. */
+  private tasks(fn: string, args: number[]): void {
+    new Int32Array(this.memory.buffer, this.counter, 1)[0] = 0;
+    this.pool.run(fn, [this.counter, ...args]);
+  }
+
+  /** GEMM on pointers already in linear memory; threaded above THREAD_MIN_FLOPS. */
+  private gemmPtr(ta: boolean, tb: boolean, M: number, N: number, K: number, A: number, B: number, C: number, acc: boolean, work: number): void {
+    const lda = ta ? M : K, ldb = tb ? K : N;
+    if (this.pool.threads === 1 || 2 * M * N * K < THREAD_MIN_FLOPS || Math.max(M, N) < 16) {
+      this.k.gemm(+ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, work);
+      return;
+    }
+    // Split the larger output dimension into about two chunks per thread (columns in
+    // multiples of 8, rows of 4); a chunk never splits K, so results do not depend on threads.
+    const splitCols = N >= M;
+    const unit = splitCols ? 8 : 4, extent = splitCols ? N : M;
+    const chunk = Math.max(unit, Math.ceil(extent / (2 * this.pool.threads) / unit) * unit);
+    this.tasks('gemmTasks', [+splitCols, chunk, +ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, work]);
   }
 
   private put(h: Float32Array, p: number, a: FArray): void {
@@ -78,11 +114,11 @@ export class WasmBackend implements Backend {
 
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: FArray, B: FArray, C: FArray, acc: boolean): void {
     this.top = this.base;
-    const pa = this.alloc(M * K), pb = this.alloc(K * N), pc = this.alloc(M * N), work = this.alloc(this.workBytes / 4);
+    const pa = this.alloc(M * K), pb = this.alloc(K * N), pc = this.alloc(M * N), work = this.allocWork();
     const h = this.heap();
     this.put(h, pa, A.subarray(0, M * K)); this.put(h, pb, B.subarray(0, K * N));
     if (acc) this.put(h, pc, C.subarray(0, M * N));
-    this.k.gemm(+transA, +transB, M, N, K, pa, transA ? M : K, pb, transB ? K : N, pc, N, +acc, work);
+    this.gemmPtr(transA, transB, M, N, K, pa, pb, pc, acc, work);
     this.get(h, pc, C.subarray(0, M * N));
   }
 
@@ -108,17 +144,23 @@ export class WasmBackend implements Backend {
     this.get(h, pd, dx);
   }
 
+  private im2colPtr(px: number, g: ConvGeom, col: number): void {
+    if (this.pool.threads > 1 && g.C > 1) this.tasks('im2colTasks', [px, ...this.geomArgs(g), col]);
+    else this.k.im2col(px, ...this.geomArgs(g), col);
+  }
+
   conv2dForward(x: FArray, w: FArray, bias: FArray | null, g: ConvGeom, out: FArray): void {
     this.top = this.base;
     const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw;
     const px = this.alloc(x.length), pw = this.alloc(w.length), pb = bias ? this.alloc(bias.length) : 0;
-    const po = this.alloc(out.length), col = this.alloc(ckk * n), tmp = this.alloc(g.Co * n), work = this.alloc(this.workBytes / 4);
+    const po = this.alloc(out.length), col = this.alloc(ckk * n), tmp = this.alloc(g.Co * n), work = this.allocWork();
     const h = this.heap();
     this.put(h, px, x); this.put(h, pw, w);
     if (bias) this.put(h, pb, bias);
-    this.k.conv2dForward(px, g.B, g.C, g.H, g.W, pw, g.Co, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.OH, g.OW,
-      pb, po, col, tmp, work);
-    this.get(h, po, out);
+    this.im2colPtr(px, g, col);
+    this.gemmPtr(false, false, g.Co, n, ckk, pw, col, tmp, false, work);
+    this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb);
+    this.get(this.heap(), po, out);
   }
 
   conv2dBackward(x: FArray, w: FArray, dy: FArray, g: ConvGeom, dw: FArray, db: FArray | null, dx: FArray | null): void {
@@ -126,14 +168,22 @@ export class WasmBackend implements Backend {
     const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw;
     const px = this.alloc(x.length), pw = this.alloc(w.length), pdy = this.alloc(dy.length);
     const pdx = dx ? this.alloc(dx.length) : 0, pdw = this.alloc(dw.length), pdb = db ? this.alloc(db.length) : 0;
-    const col = this.alloc(ckk * n), dyT = this.alloc(g.Co * n), work = this.alloc(this.workBytes / 4);
+    const col = this.alloc(ckk * n), dyT = this.alloc(g.Co * n), work = this.allocWork();
     const h = this.heap();
     this.put(h, px, x); this.put(h, pw, w); this.put(h, pdy, dy);
-    this.k.conv2dBackward(px, g.B, g.C, g.H, g.W, pw, g.Co, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.OH, g.OW,
-      pdy, pdx, pdw, pdb, col, dyT, work);
-    this.get(h, pdw, dw);
-    if (db) this.get(h, pdb, db);
-    if (dx) this.get(h, pdx, dx);
+    this.k.swap01(pdy, g.B, g.Co, g.OH * g.OW, dyT, 0);
+    if (db) this.k.rowSums(dyT, g.Co, n, pdb);
+    this.im2colPtr(px, g, col);
+    this.gemmPtr(false, true, g.Co, ckk, n, dyT, col, pdw, false, work);
+    if (dx) {
+      this.gemmPtr(true, false, ckk, n, g.Co, pw, dyT, col, false, work);
+      if (this.pool.threads > 1 && g.C > 1) this.tasks('col2imTasks', [col, ...this.geomArgs(g), pdx]);
+      else this.k.col2im(col, ...this.geomArgs(g), pdx);
+    }
+    const h2 = this.heap();
+    this.get(h2, pdw, dw);
+    if (db) this.get(h2, pdb, db);
+    if (dx) this.get(h2, pdx, dx);
   }
 
   pool2dForward(x: FArray, g: PoolGeom, mode: PoolMode, out: FArray): void {
@@ -192,9 +242,11 @@ export class WasmBackend implements Backend {
   }
 }
 
-/** Instantiate the kernels from module bytes; throws if the engine lacks SIMD128. */
+/** Instantiate a non-shared kernel module (no threads). */
 export async function loadWasmBackend(bytes: BufferSource): Promise<WasmBackend> {
   if (!WebAssembly.validate(bytes)) throw new Error('this WebAssembly engine cannot validate the SIMD128 kernels');
+  const memory = new WebAssembly.Memory({ initial: 16 });
   const { instance } = await WebAssembly.instantiate(bytes, { env: { abort: () => { throw new Error('wasm abort'); } } });
-  return new WasmBackend(instance);
+  const mem = (instance.exports.memory as WebAssembly.Memory | undefined) ?? memory;
+  return new WasmBackend(instance.exports, mem, singleThread(instance.exports as Record<string, unknown>), { relaxed: false, shared: false });
 }

@@ -1,0 +1,76 @@
+/**
+ * A pool of worker threads sharing the kernels' WebAssembly.Memory. A call writes its
+ * arguments into a shared control block, bumps a generation counter and wakes the
+ * workers with Atomics.notify (no message per call); every thread, the caller included,
+ * runs the same `...Tasks` kernel with its own thread id and claims work from an atomic
+ * counter; the caller then waits (Atomics.wait) until all workers report done.
+ */
+
+// Control block layout (Int32 slots); arguments follow as Float64s from byte 64.
+const GEN = 0, FN = 1, DONE = 2, NARGS = 3, FAILED = 4, READY = 5;
+const ARGS_OFFSET = 64, MAX_ARGS = 32;
+/** No worker progress for this long means a worker died. */
+const STALL_MS = 120_000;
+
+export interface Pool {
+  readonly threads: number;
+  /** Run exports[fn](...args, tid) on every thread and wait for all. */
+  run(fn: string, args: number[]): void;
+  close(): void;
+}
+
+/** A pool of one: the caller alone (no workers). */
+export function singleThread(exports: Record<string, unknown>): Pool {
+  return {
+    threads: 1,
+    run(fn, args) { (exports[fn] as (...a: number[]) => void)(...args, 0); },
+    close() {},
+  };
+}
+
+export const TASK_FUNCTIONS = ['gemmTasks', 'im2colTasks', 'col2imTasks'];
+
+/** Start `threads − 1` workers (Node.js worker_threads) that instantiate `module` on `memory`. */
+export async function workerPool(module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, threads: number): Promise<Pool> {
+  const { Worker } = await import('node:worker_threads');
+  const ctrlBuf = new SharedArrayBuffer(ARGS_OFFSET + 8 * MAX_ARGS);
+  const ctrl = new Int32Array(ctrlBuf);
+  const args = new Float64Array(ctrlBuf, ARGS_OFFSET, MAX_ARGS);
+  const nworkers = threads - 1;
+  const workers = Array.from({ length: nworkers }, (_, i) => {
+    const w = new Worker(new URL('./worker.js', import.meta.url), {
+      workerData: { module, memory, ctrl: ctrlBuf, tid: i + 1, nworkers, fns: TASK_FUNCTIONS },
+    });
+    w.unref(); // blocked workers must not keep the process alive
+    return w;
+  });
+  await Promise.all(workers.map((w) => new Promise<void>((res, rej) => {
+    w.once('message', () => res());
+    w.once('error', rej);
+  })));
+  return {
+    threads,
+    run(fn, a) {
+      if (a.length > MAX_ARGS) throw new Error(`too many kernel arguments (${a.length})`);
+      const id = TASK_FUNCTIONS.indexOf(fn);
+      if (id < 0) throw new Error(`${fn} is not a threaded kernel`);
+      args.set(a);
+      ctrl[FN] = id; ctrl[NARGS] = a.length;
+      Atomics.store(ctrl, DONE, 0);
+      Atomics.add(ctrl, GEN, 1);
+      Atomics.notify(ctrl, GEN);
+      (exports[fn] as (...x: number[]) => void)(...a, 0);
+      let d: number;
+      while ((d = Atomics.load(ctrl, DONE)) < nworkers) {
+        // A worker that died never reports: give up loudly rather than hang forever.
+        if (Atomics.wait(ctrl, DONE, d, STALL_MS) === 'timed-out' && Atomics.load(ctrl, DONE) === d) {
+          throw new Error(`worker threads stopped responding in ${fn}; run with FRUGAL_THREADS=1`);
+        }
+      }
+      if (ctrl[FAILED]) { ctrl[FAILED] = 0; throw new Error(`a worker thread failed in ${fn}`); }
+    },
+    close() { for (const w of workers) void w.terminate(); },
+  };
+}
+
+export { GEN, FN, DONE, NARGS, FAILED, READY, ARGS_OFFSET, MAX_ARGS };
