@@ -70,6 +70,15 @@ function col2imRange(col: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i3
             if (iy < 0 || iy >= H) { src += <usize>OW << 2; continue; }
             const row = plane + (<usize>(iy * W) << 2);
             let ix = j * dw - pw;
+            if (sw == 1) {
+              const lo = min(OW, max(0, -ix)), hi = max(lo, min(OW, W - ix));
+              let q = row + (<usize>(ix + lo) << 2), r = src + (<usize>lo << 2);
+              let k = lo;
+              for (; k + 4 <= hi; k += 4) { v128.store(q, f32x4.add(v128.load(q), v128.load(r))); q += 16; r += 16; }
+              for (; k < hi; k++) { store<f32>(q, load<f32>(q) + load<f32>(r)); q += 4; r += 4; }
+              src += <usize>OW << 2;
+              continue;
+            }
             for (let ox = 0; ox < OW; ox++) {
               if (ix >= 0 && ix < W) {
                 const p = row + (<usize>ix << 2);
@@ -112,7 +121,16 @@ function max2x2(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, out: usize):
     const plane = x + (<usize>(p * H * W) << 2);
     for (let oy = 0; oy < OH; oy++) {
       let r0 = plane + (<usize>(2 * oy * W) << 2);
-      for (let ox = 0; ox < OW; ox++) {
+      let ox = 0;
+      for (; ox + 4 <= OW; ox += 4) {
+        // rows max, then pairwise max of neighbours (even vs odd lanes)
+        const lo = f32x4.max(v128.load(r0), v128.load(r0 + rs));
+        const hi = f32x4.max(v128.load(r0, 16), v128.load(r0 + rs, 16));
+        const ev = v128.shuffle<f32>(lo, hi, 0, 2, 4, 6), od = v128.shuffle<f32>(lo, hi, 1, 3, 5, 7);
+        v128.store(dst, f32x4.max(ev, od));
+        dst += 16; r0 += 32;
+      }
+      for (; ox < OW; ox++) {
         const a = max<f32>(load<f32>(r0), load<f32>(r0, 4));
         const b = max<f32>(load<f32>(r0 + rs), load<f32>(r0 + rs, 4));
         store<f32>(dst, max<f32>(a, b));

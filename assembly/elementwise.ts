@@ -41,10 +41,24 @@ export function adam(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f32, b1
   eps: f32, wd: f32, bc1: f32, bc2: f32, decoupled: bool): void {
   const step = lr / bc1;
   const rb2: f32 = 1.0 / sqrt<f32>(bc2);
-  for (let i = 0; i < n; i++) {
+  const vb1 = f32x4.splat(b1), vb1c = f32x4.splat(1 - b1), vb2 = f32x4.splat(b2), vb2c = f32x4.splat(1 - b2);
+  const vstep = f32x4.splat(step), vrb2 = f32x4.splat(rb2), veps = f32x4.splat(eps);
+  const vdec = f32x4.splat(decoupled ? 1 - lr * wd : 1), vl2 = f32x4.splat(decoupled ? 0 : wd);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const pi0 = v128.load(p + o);
+    const gi = f32x4.add(v128.load(g + o), f32x4.mul(vl2, pi0));
+    const pi = f32x4.mul(pi0, vdec);
+    const mi = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vb1c, gi));
+    const vi = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(vb2c, f32x4.mul(gi, gi)));
+    v128.store(m + o, mi); v128.store(v + o, vi);
+    v128.store(p + o, f32x4.sub(pi, f32x4.div(f32x4.mul(vstep, mi), f32x4.add(f32x4.mul(f32x4.sqrt(vi), vrb2), veps))));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     let pi = load<f32>(p + o), gi = load<f32>(g + o);
-    if (wd != 0) { if (decoupled) pi -= lr * wd * pi; else gi += wd * pi; }
+    if (decoupled) pi *= 1 - lr * wd; else gi += wd * pi;
     const mi = b1 * load<f32>(m + o) + (1 - b1) * gi;
     const vi = b2 * load<f32>(v + o) + (1 - b2) * gi * gi;
     store<f32>(m + o, mi); store<f32>(v + o, vi);

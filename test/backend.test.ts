@@ -65,6 +65,7 @@ test('wasm pooling and elementwise kernels equal reference', () => {
     { P: 6, H: 7, W: 9, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, OH: 3, OW: 4 },
     { P: 3, H: 8, W: 8, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, OH: 4, OW: 4 },
     { P: 2, H: 1, W: 11, kh: 1, kw: 3, sh: 1, sw: 1, ph: 0, pw: 0, OH: 1, OW: 9 },
+    { P: 5, H: 9, W: 21, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, OH: 4, OW: 10 },
   ];
   for (const g of pools) for (const mode of ['max', 'avg'] as const) {
     const x = randomArray(g.P * g.H * g.W, g.H * 3 + g.W), dy = randomArray(g.P * g.OH * g.OW, 5);

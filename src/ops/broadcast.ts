@@ -26,8 +26,33 @@ export function broadcastIndex(shape: Shape, out: Shape): Int32Array | null {
   return idx;
 }
 
+/**
+ * If `shape` broadcast to `out` is `shape`'s data repeated R times back to back (a bias
+ * [N] over [B, N], a scalar over anything), that R; otherwise 0.
+ */
+export function tileCount(shape: Shape, out: Shape): number {
+  const size = shape.reduce((a, b) => a * b, 1), total = out.reduce((a, b) => a * b, 1);
+  if (size === 0 || total % size !== 0) return 0;
+  if (size === 1) return total;
+  // shape without leading 1s must equal the trailing dims of out
+  let k = 0;
+  while (k < shape.length && shape[k] === 1) k++;
+  const core = shape.slice(k);
+  if (core.length > out.length) return 0;
+  for (let i = 0; i < core.length; i++) if (core[core.length - 1 - i] !== out[out.length - 1 - i]) return 0;
+  return total / size;
+}
+
 /** Sum a gradient of shape `from` down to the broadcast source shape `to`. */
 export function sumToShape(g: FArray, from: Shape, to: Shape): FArray {
+  if (shapeEq(from, to)) return g;
+  const reps = tileCount(to, from);
+  if (reps) {
+    const n = g.length / reps;
+    const r = allocLike(g, n);
+    for (let t = 0, o = 0; t < reps; t++) for (let j = 0; j < n; j++, o++) r[j] += g[o];
+    return r;
+  }
   const idx = broadcastIndex(to, from);
   if (!idx) return g;
   const r = allocLike(g, to.reduce((a, b) => a * b, 1));

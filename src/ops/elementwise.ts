@@ -2,7 +2,7 @@ import { allocLike, type FArray } from '../core/dtype.js';
 import { broadcastShapes, shapeEq } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { backendFor, type BinaryKind } from '../backend/index.js';
-import { broadcastIndex, sumToShape } from './broadcast.js';
+import { broadcastIndex, sumToShape, tileCount } from './broadcast.js';
 import { needs, record, type Rule } from './tape.js';
 
 export type TensorLike = Tensor | number;
@@ -23,8 +23,20 @@ function binaryOp(kind: BinaryKind, x: TensorLike, y: TensorLike): Tensor {
   const shape = broadcastShapes(a.shape, b.shape);
   const out = Tensor.zeros(shape, a.dtype);
   const o = out.data;
+  const tb = shapeEq(a.shape, shape) ? tileCount(b.shape, shape) : 0;
   if (shapeEq(a.shape, b.shape)) {
     backendFor(a.dtype).binary(kind, a.data, b.data, o);
+  } else if (tb) {
+    // b repeats back to back over a (bias over rows, a scalar): no index map needed
+    const ad = a.data, bd = b.data, m = bd.length;
+    for (let t = 0, i = 0; t < tb; t++) {
+      switch (kind) {
+        case 'add': for (let j = 0; j < m; j++, i++) o[i] = ad[i] + bd[j]; break;
+        case 'sub': for (let j = 0; j < m; j++, i++) o[i] = ad[i] - bd[j]; break;
+        case 'mul': for (let j = 0; j < m; j++, i++) o[i] = ad[i] * bd[j]; break;
+        case 'div': for (let j = 0; j < m; j++, i++) o[i] = ad[i] / bd[j]; break;
+      }
+    }
   } else {
     const ia = broadcastIndex(a.shape, shape), ib = broadcastIndex(b.shape, shape);
     const ad = a.data, bd = b.data;
@@ -51,6 +63,13 @@ export const div = (a: TensorLike, b: TensorLike): Tensor => binaryOp('div', a, 
 
 /** Expand an input's own data to the output shape (for rules of broadcast ops). */
 function expand(t: Tensor, out: Tensor): FArray {
+  if (shapeEq(t.shape, out.shape)) return t.data;
+  const reps = tileCount(t.shape, out.shape);
+  if (reps) {
+    const r = allocLike(t.data, out.size);
+    for (let k = 0; k < reps; k++) r.set(t.data, k * t.size);
+    return r;
+  }
   const idx = broadcastIndex(t.shape, out.shape);
   if (!idx) return t.data;
   const r = allocLike(t.data, out.size);
