@@ -1,5 +1,5 @@
 // Frugal's side of the benchmarks: the same shapes and steps as the peers.
-import { Adam, buildModel, crossEntropy, noGrad, referenceCnn, referenceMlp, Rng, Tensor, wasmBackend } from '../src/index.js';
+import { Adam, buildModel, crossEntropy, noGrad, referenceCnn, referenceMlp, Rng, Tensor, wasmBackend, withScope } from '../src/index.js';
 
 export function timeIt(fn: () => void, budgetMs: number, minIters = 3): number {
   fn();
@@ -23,14 +23,14 @@ export function frugalTrain(kind: 'mlp' | 'cnn', batch: number, budgetMs: number
   const rng = new Rng(1);
   const x = Tensor.rand(kind === 'cnn' ? [batch, 1, 28, 28] : [batch, 784], rng);
   const y = Array.from({ length: batch }, () => rng.int(10));
-  return batch / timeIt(() => {
+  return batch / timeIt(() => withScope(() => {
     const loss = crossEntropy(model.forward(x), y);
-    opt.zeroGrad(); loss.backward(); opt.step();
-  }, budgetMs, 2);
+    opt.zeroGrad(); loss.backward(); opt.step(); opt.zeroGrad();
+  }), budgetMs, 2);
 }
 
 export function frugalInfer(batch: number, budgetMs: number): number {
   const model = buildModel(referenceCnn, 0).eval();
   const x = Tensor.rand([batch, 1, 28, 28], new Rng(2));
-  return batch / timeIt(() => noGrad(() => model.forward(x)), budgetMs);
+  return batch / timeIt(() => withScope(() => noGrad(() => { model.forward(x); })), budgetMs);
 }

@@ -2,6 +2,7 @@ import type { DType } from '../core/dtype.js';
 import { reference } from './reference.js';
 import { loadWasmBackend, WasmBackend } from './wasm.js';
 import { singleThread, workerPool } from './threads.js';
+import { setArenaProvider } from '../core/arena.js';
 import type { Backend } from './types.js';
 
 export type { Backend, ConvGeom, PoolGeom, PoolMode, BinaryKind, AdamHyper } from './types.js';
@@ -62,7 +63,10 @@ async function loadThreaded(threads: number): Promise<WasmBackend | null> {
   const instance = await WebAssembly.instantiate(sharedModule, { env: { memory: sharedMemory, abort: () => { throw new Error('wasm abort'); } } });
   sharedExports = instance.exports;
   const pool = threads > 1 ? await workerPool(sharedModule, sharedMemory, sharedExports as Record<string, unknown>, threads) : singleThread(sharedExports as Record<string, unknown>);
-  return new WasmBackend(sharedExports, sharedMemory, pool, { relaxed, shared: true });
+  const backend = new WasmBackend(sharedExports, sharedMemory, pool, { relaxed, shared: true });
+  // Pooled op outputs live in the shared memory, so kernels use them without copies.
+  setArenaProvider((n) => backend.carve(n));
+  return backend;
 }
 
 let wasm: WasmBackend | null = null;

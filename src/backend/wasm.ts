@@ -42,17 +42,20 @@ function f32(a: FArray): Float32Array {
 export class WasmBackend implements Backend {
   readonly name: string;
   private readonly k: Kernels;
-  private readonly base: number;
+  /** Start of the per-call scratch region: the end of the pooled arrays carved so far. */
+  private poolTop: number;
   private top: number;
   private readonly workBytes: number;
   /** Byte offset of the shared task counter (16 bytes reserved at the heap base). */
   private readonly counter: number;
+  /** The SharedArrayBuffers that have backed our memory: arrays on them are read in place. */
+  private readonly ours = new WeakSet<ArrayBufferLike>();
 
   constructor(exports: WebAssembly.Exports, private readonly memory: WebAssembly.Memory, private pool: Pool, readonly features: { relaxed: boolean; shared: boolean }) {
     this.k = exports as unknown as Kernels;
     this.counter = this.k.heapBase();
-    this.base = this.counter + 16;
-    this.top = this.base;
+    this.poolTop = this.counter + 16;
+    this.top = this.poolTop;
     this.workBytes = this.k.gemmWorkBytes();
     this.name = `wasm-simd${features.relaxed ? '+relaxed' : ''}`;
   }
@@ -63,19 +66,64 @@ export class WasmBackend implements Backend {
   /** Swap the thread pool (setThreads); the old one is closed. */
   setPool(pool: Pool): void { this.pool.close(); this.pool = pool; }
 
-  /** Bytes of linear memory currently reserved (it only grows, to the largest call so far). */
+  /** Bytes of linear memory currently reserved (it only grows, to the largest need so far). */
   get memoryBytes(): number { return this.memory.buffer.byteLength; }
+
+  private ensure(end: number): void {
+    const need = end - this.memory.buffer.byteLength;
+    if (need > 0) this.memory.grow(Math.ceil(need / 65536));
+  }
+
+  /**
+   * A float32 array living in the shared memory, for the op buffer pool (core/arena.ts).
+   * Only with shared memory: growing it does not detach existing views.
+   */
+  carve(n: number): Float32Array {
+    if (!this.features.shared) throw new Error('carving arrays needs the shared-memory build');
+    const p = this.poolTop;
+    this.poolTop += (n * 4 + 15) & ~15;
+    this.ensure(this.poolTop);
+    const buf = this.memory.buffer;
+    this.ours.add(buf);
+    // The region may have been scratch space before: arrays are handed out zeroed.
+    return new Float32Array(buf, p, n).fill(0);
+  }
+
+  /** Start a kernel call: scratch is reused from the end of the pooled arrays. */
+  private begin(): void {
+    this.top = this.poolTop;
+  }
 
   private alloc(nFloats: number): number {
     const p = this.top;
     this.top += (nFloats * 4 + 15) & ~15;
-    const need = this.top - this.memory.buffer.byteLength;
-    if (need > 0) this.memory.grow(Math.ceil(need / 65536));
+    this.ensure(this.top);
     return p;
   }
 
-  private heap(): Float32Array {
-    return new Float32Array(this.memory.buffer);
+  private isOurs(a: FArray): boolean {
+    return this.ours.has(a.buffer);
+  }
+
+  /** Pointer to an input: in place when it lives in our memory, else a scratch copy. */
+  private inPtr(a: FArray): number {
+    f32(a);
+    if (this.isOurs(a)) return a.byteOffset;
+    const p = this.alloc(a.length);
+    new Float32Array(this.memory.buffer, p, a.length).set(a as Float32Array);
+    return p;
+  }
+
+  /** Pointer for an output: in place when it lives in our memory, else scratch (copied back by done()). */
+  private outPtr(a: FArray): number {
+    f32(a);
+    return this.isOurs(a) ? a.byteOffset : this.alloc(a.length);
+  }
+
+  /** Copy a scratch output back to its array (nothing to do when it was written in place). */
+  private done(a: FArray, p: number): void {
+    if (this.isOurs(a) && a.byteOffset === p) return;
+    (a as Float32Array).set(new Float32Array(this.memory.buffer, p, a.length));
   }
 
   /** Packing space for every thread. */
@@ -104,22 +152,12 @@ export class WasmBackend implements Backend {
     this.tasks('gemmTasks', [+splitCols, chunk, +ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, work]);
   }
 
-  private put(h: Float32Array, p: number, a: FArray): void {
-    h.set(f32(a), p >> 2);
-  }
-
-  private get(h: Float32Array, p: number, out: FArray): void {
-    f32(out).set(h.subarray(p >> 2, (p >> 2) + out.length));
-  }
-
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: FArray, B: FArray, C: FArray, acc: boolean): void {
-    this.top = this.base;
-    const pa = this.alloc(M * K), pb = this.alloc(K * N), pc = this.alloc(M * N), work = this.allocWork();
-    const h = this.heap();
-    this.put(h, pa, A.subarray(0, M * K)); this.put(h, pb, B.subarray(0, K * N));
-    if (acc) this.put(h, pc, C.subarray(0, M * N));
+    this.begin();
+    const a = A.length === M * K ? A : A.subarray(0, M * K), b = B.length === K * N ? B : B.subarray(0, K * N), c = C.length === M * N ? C : C.subarray(0, M * N);
+    const pa = this.inPtr(a), pb = this.inPtr(b), pc = acc ? this.inPtr(c) : this.outPtr(c), work = this.allocWork();
     this.gemmPtr(transA, transB, M, N, K, pa, pb, pc, acc, work);
-    this.get(h, pc, C.subarray(0, M * N));
+    this.done(c, pc);
   }
 
   private geomArgs(g: ConvGeom): number[] {
@@ -127,21 +165,17 @@ export class WasmBackend implements Backend {
   }
 
   im2col(x: FArray, g: ConvGeom, col: FArray): void {
-    this.top = this.base;
-    const px = this.alloc(x.length), pc = this.alloc(col.length);
-    const h = this.heap();
-    this.put(h, px, x);
+    this.begin();
+    const px = this.inPtr(x), pc = this.outPtr(col);
     this.k.im2col(px, ...this.geomArgs(g), pc);
-    this.get(h, pc, col);
+    this.done(col, pc);
   }
 
   col2im(col: FArray, g: ConvGeom, dx: FArray): void {
-    this.top = this.base;
-    const pc = this.alloc(col.length), pd = this.alloc(dx.length);
-    const h = this.heap();
-    this.put(h, pc, col);
+    this.begin();
+    const pc = this.inPtr(col), pd = this.outPtr(dx);
     this.k.col2im(pc, ...this.geomArgs(g), pd);
-    this.get(h, pd, dx);
+    this.done(dx, pd);
   }
 
   private im2colPtr(px: number, g: ConvGeom, col: number): void {
@@ -150,27 +184,22 @@ export class WasmBackend implements Backend {
   }
 
   conv2dForward(x: FArray, w: FArray, bias: FArray | null, g: ConvGeom, out: FArray): void {
-    this.top = this.base;
+    this.begin();
     const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw;
-    const px = this.alloc(x.length), pw = this.alloc(w.length), pb = bias ? this.alloc(bias.length) : 0;
-    const po = this.alloc(out.length), col = this.alloc(ckk * n), tmp = this.alloc(g.Co * n), work = this.allocWork();
-    const h = this.heap();
-    this.put(h, px, x); this.put(h, pw, w);
-    if (bias) this.put(h, pb, bias);
+    const px = this.inPtr(x), pw = this.inPtr(w), pb = bias ? this.inPtr(bias) : 0;
+    const po = this.outPtr(out), col = this.alloc(ckk * n), tmp = this.alloc(g.Co * n), work = this.allocWork();
     this.im2colPtr(px, g, col);
     this.gemmPtr(false, false, g.Co, n, ckk, pw, col, tmp, false, work);
     this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb);
-    this.get(this.heap(), po, out);
+    this.done(out, po);
   }
 
   conv2dBackward(x: FArray, w: FArray, dy: FArray, g: ConvGeom, dw: FArray, db: FArray | null, dx: FArray | null): void {
-    this.top = this.base;
+    this.begin();
     const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw;
-    const px = this.alloc(x.length), pw = this.alloc(w.length), pdy = this.alloc(dy.length);
-    const pdx = dx ? this.alloc(dx.length) : 0, pdw = this.alloc(dw.length), pdb = db ? this.alloc(db.length) : 0;
+    const px = this.inPtr(x), pw = this.inPtr(w), pdy = this.inPtr(dy);
+    const pdx = dx ? this.outPtr(dx) : 0, pdw = this.outPtr(dw), pdb = db ? this.outPtr(db) : 0;
     const col = this.alloc(ckk * n), dyT = this.alloc(g.Co * n), work = this.allocWork();
-    const h = this.heap();
-    this.put(h, px, x); this.put(h, pw, w); this.put(h, pdy, dy);
     this.k.swap01(pdy, g.B, g.Co, g.OH * g.OW, dyT, 0);
     if (db) this.k.rowSums(dyT, g.Co, n, pdb);
     this.im2colPtr(px, g, col);
@@ -180,65 +209,51 @@ export class WasmBackend implements Backend {
       if (this.pool.threads > 1 && g.C > 1) this.tasks('col2imTasks', [col, ...this.geomArgs(g), pdx]);
       else this.k.col2im(col, ...this.geomArgs(g), pdx);
     }
-    const h2 = this.heap();
-    this.get(h2, pdw, dw);
-    if (db) this.get(h2, pdb, db);
-    if (dx) this.get(h2, pdx, dx);
+    this.done(dw, pdw);
+    if (db) this.done(db, pdb);
+    if (dx) this.done(dx, pdx);
   }
 
   pool2dForward(x: FArray, g: PoolGeom, mode: PoolMode, out: FArray): void {
-    this.top = this.base;
-    const px = this.alloc(x.length), po = this.alloc(out.length);
-    const h = this.heap();
-    this.put(h, px, x);
+    this.begin();
+    const px = this.inPtr(x), po = this.outPtr(out);
     this.k.pool2dForward(px, g.P, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, mode === 'max' ? 0 : 1, po);
-    this.get(h, po, out);
+    this.done(out, po);
   }
 
   pool2dBackward(x: FArray, dy: FArray, g: PoolGeom, mode: PoolMode, dx: FArray): void {
-    this.top = this.base;
-    const px = this.alloc(x.length), pdy = this.alloc(dy.length), pdx = this.alloc(dx.length);
-    const h = this.heap();
-    this.put(h, px, x); this.put(h, pdy, dy);
+    this.begin();
+    const px = this.inPtr(x), pdy = this.inPtr(dy), pdx = this.outPtr(dx);
     this.k.pool2dBackward(px, g.P, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, mode === 'max' ? 0 : 1, pdy, pdx);
-    this.get(h, pdx, dx);
+    this.done(dx, pdx);
   }
 
   relu(x: FArray, y: FArray): void {
-    this.top = this.base;
-    const px = this.alloc(x.length), py = this.alloc(y.length);
-    const h = this.heap();
-    this.put(h, px, x);
+    this.begin();
+    const px = this.inPtr(x), py = this.outPtr(y);
     this.k.relu(px, py, x.length);
-    this.get(h, py, y);
+    this.done(y, py);
   }
 
   reluBackward(x: FArray, dy: FArray, dx: FArray): void {
-    this.top = this.base;
-    const px = this.alloc(x.length), pdy = this.alloc(dy.length), pdx = this.alloc(dx.length);
-    const h = this.heap();
-    this.put(h, px, x); this.put(h, pdy, dy);
+    this.begin();
+    const px = this.inPtr(x), pdy = this.inPtr(dy), pdx = this.outPtr(dx);
     this.k.reluBackward(px, pdy, pdx, x.length);
-    this.get(h, pdx, dx);
+    this.done(dx, pdx);
   }
 
   binary(kind: BinaryKind, a: FArray, b: FArray, y: FArray): void {
-    this.top = this.base;
-    const pa = this.alloc(a.length), pb = this.alloc(b.length), py = this.alloc(y.length);
-    const h = this.heap();
-    this.put(h, pa, a); this.put(h, pb, b);
+    this.begin();
+    const pa = this.inPtr(a), pb = this.inPtr(b), py = this.outPtr(y);
     this.k.binary(pa, pb, py, y.length, BINARY[kind]);
-    this.get(h, py, y);
+    this.done(y, py);
   }
 
   adam(p: FArray, g: FArray, m: FArray, v: FArray, hp: AdamHyper): void {
-    this.top = this.base;
-    const n = p.length;
-    const pp = this.alloc(n), pg = this.alloc(n), pm = this.alloc(n), pv = this.alloc(n);
-    const h = this.heap();
-    this.put(h, pp, p); this.put(h, pg, g); this.put(h, pm, m); this.put(h, pv, v);
-    this.k.adam(pp, pg, pm, pv, n, hp.lr, hp.beta1, hp.beta2, hp.eps, hp.weightDecay, hp.bc1, hp.bc2, +hp.decoupled);
-    this.get(h, pp, p); this.get(h, pm, m); this.get(h, pv, v);
+    this.begin();
+    const pp = this.inPtr(p), pg = this.inPtr(g), pm = this.inPtr(m), pv = this.inPtr(v);
+    this.k.adam(pp, pg, pm, pv, p.length, hp.lr, hp.beta1, hp.beta2, hp.eps, hp.weightDecay, hp.bc1, hp.bc2, +hp.decoupled);
+    this.done(p, pp); this.done(m, pm); this.done(v, pv);
   }
 }
 

@@ -1,4 +1,5 @@
-import { allocLike, type FArray } from '../core/dtype.js';
+import type { FArray } from '../core/dtype.js';
+import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
 import type { Op } from '../core/op.js';
 import { setBackwardImpl, Tensor } from '../core/tensor.js';
 import { convRules } from './conv.js';
@@ -42,7 +43,7 @@ function accumulate(map: Map<Tensor, FArray>, t: Tensor, g: FArray): void {
   const prev = map.get(t);
   if (!prev) { map.set(t, g); return; }
   // Never add into an array a rule may have passed through unchanged (e.g. reshape's gy).
-  const sum = allocLike(prev, prev.length);
+  const sum = scopedLike(prev, prev.length);
   for (let i = 0; i < sum.length; i++) sum[i] = prev[i] + g[i];
   map.set(t, sum);
 }

@@ -1,4 +1,5 @@
-import { allocLike, type FArray } from '../core/dtype.js';
+import type { FArray } from '../core/dtype.js';
+import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
 import { broadcastStrides, shapeEq, type Shape } from '../core/shape.js';
 
 /**
@@ -49,13 +50,13 @@ export function sumToShape(g: FArray, from: Shape, to: Shape): FArray {
   const reps = tileCount(to, from);
   if (reps) {
     const n = g.length / reps;
-    const r = allocLike(g, n);
+    const r = scopedLike(g, n);
     for (let t = 0, o = 0; t < reps; t++) for (let j = 0; j < n; j++, o++) r[j] += g[o];
     return r;
   }
   const idx = broadcastIndex(to, from);
   if (!idx) return g;
-  const r = allocLike(g, to.reduce((a, b) => a * b, 1));
+  const r = scopedLike(g, to.reduce((a, b) => a * b, 1));
   for (let i = 0; i < g.length; i++) r[idx[i]] += g[i];
   return r;
 }

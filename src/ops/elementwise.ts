@@ -1,4 +1,5 @@
-import { allocLike, type FArray } from '../core/dtype.js';
+import type { FArray } from '../core/dtype.js';
+import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
 import { broadcastShapes, shapeEq } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { backendFor, type BinaryKind } from '../backend/index.js';
@@ -21,7 +22,7 @@ function binaryOp(kind: BinaryKind, x: TensorLike, y: TensorLike): Tensor {
   const b = asTensor(y, a);
   checkDtypes(a, b, kind);
   const shape = broadcastShapes(a.shape, b.shape);
-  const out = Tensor.zeros(shape, a.dtype);
+  const out = scopedZeros(shape, a.dtype);
   const o = out.data;
   const tb = shapeEq(a.shape, shape) ? tileCount(b.shape, shape) : 0;
   if (shapeEq(a.shape, b.shape)) {
@@ -66,19 +67,19 @@ function expand(t: Tensor, out: Tensor): FArray {
   if (shapeEq(t.shape, out.shape)) return t.data;
   const reps = tileCount(t.shape, out.shape);
   if (reps) {
-    const r = allocLike(t.data, out.size);
+    const r = scopedLike(t.data, out.size);
     for (let k = 0; k < reps; k++) r.set(t.data, k * t.size);
     return r;
   }
   const idx = broadcastIndex(t.shape, out.shape);
   if (!idx) return t.data;
-  const r = allocLike(t.data, out.size);
+  const r = scopedLike(t.data, out.size);
   for (let i = 0; i < r.length; i++) r[i] = t.data[idx[i]];
   return r;
 }
 
 function mapArr(a: FArray, f: (v: number, i: number) => number): FArray {
-  const r = allocLike(a, a.length);
+  const r = scopedLike(a, a.length);
   for (let i = 0; i < a.length; i++) r[i] = f(a[i], i);
   return r;
 }
@@ -131,7 +132,7 @@ export function pow(x: Tensor, p: number): Tensor {
 
 /** max(x, 0) */
 export function relu(x: Tensor): Tensor {
-  const out = Tensor.zeros(x.shape, x.dtype);
+  const out = scopedZeros(x.shape, x.dtype);
   backendFor(x.dtype).relu(x.data, out.data);
   return record(out, 'relu', [x]);
 }
@@ -162,7 +163,7 @@ export const unaryRules: { [K in UnaryOp]: Rule } = {
     return [mapArr(gy, (v, i) => v * p * Math.pow(x[i], p - 1))];
   },
   relu: (n, _o, gy) => {
-    const x = n.inputs[0].data, dx = allocLike(x, x.length);
+    const x = n.inputs[0].data, dx = scopedLike(x, x.length);
     backendFor(n.inputs[0].dtype).reluBackward(x, gy, dx);
     return [dx];
   },

@@ -1,4 +1,5 @@
-import { allocLike, type FArray } from '../core/dtype.js';
+import type { FArray } from '../core/dtype.js';
+import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
 import { fmt, normAxis } from '../core/shape.js';
 import type { Rng } from '../core/rng.js';
 import { Tensor } from '../core/tensor.js';
@@ -9,7 +10,7 @@ import { needs, record, type Rule } from './tape.js';
 
 function lastAxisLogSoftmax(x: Tensor): Tensor {
   const C = x.shape[x.rank - 1], R = x.size / C;
-  const out = Tensor.zeros(x.shape, x.dtype);
+  const out = scopedZeros(x.shape, x.dtype);
   const d = x.data, o = out.data;
   for (let r = 0; r < R; r++) {
     const base = r * C;
@@ -57,7 +58,7 @@ export function crossEntropy(logits: Tensor, labels: ArrayLike<number>, opts: Cr
   const reduction = opts.reduction ?? 'mean';
   const scale = reduction === 'mean' ? 1 / N : 1;
   const d = logits.data;
-  const probs = allocLike(d, N * C);
+  const probs = scopedLike(d, N * C);
   let total = 0;
   for (let i = 0; i < N; i++) {
     const y = labels[i];
@@ -86,10 +87,10 @@ export function mse(pred: Tensor, target: Tensor, reduction: 'mean' | 'sum' = 'm
 export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor {
   if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return x;
-  const mask = allocLike(x.data, x.size);
+  const mask = scopedLike(x.data, x.size);
   const keep = 1 / (1 - p);
   for (let i = 0; i < mask.length; i++) mask[i] = rng.random() < p ? 0 : keep;
-  const out = new Tensor(allocLike(x.data, x.size), x.shape);
+  const out = new Tensor(scopedLike(x.data, x.size), x.shape);
   for (let i = 0; i < mask.length; i++) out.data[i] = x.data[i] * mask[i];
   return record(out, 'dropout', [x], { mask });
 }
@@ -114,7 +115,7 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   }
   const eps = opts.eps ?? 1e-5, momentum = opts.momentum ?? 0.1;
   const d = x.data, cnt = N * S;
-  const meanArr = allocLike(d, C), invStd = allocLike(d, C);
+  const meanArr = scopedLike(d, C), invStd = scopedLike(d, C);
   if (opts.training) {
     if (cnt < 2) throw new Error('batchNorm in training needs more than one value per channel; use a larger batch or eval mode');
     for (let c = 0; c < C; c++) {
@@ -131,8 +132,8 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   } else {
     for (let c = 0; c < C; c++) { meanArr[c] = runningMean.data[c]; invStd[c] = 1 / Math.sqrt(runningVar.data[c] + eps); }
   }
-  const out = Tensor.zeros(x.shape, x.dtype);
-  const xhat = allocLike(d, d.length);
+  const out = scopedZeros(x.shape, x.dtype);
+  const xhat = scopedLike(d, d.length);
   for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
     const b = (n * C + c) * S, mu = meanArr[c], is = invStd[c], g = gamma.data[c], bt = beta.data[c];
     for (let k = 0; k < S; k++) { const h = (d[b + k] - mu) * is; xhat[b + k] = h; out.data[b + k] = g * h + bt; }
@@ -144,7 +145,7 @@ export const nnRules: { logSoftmax: Rule; crossEntropy: Rule; dropout: Rule; bat
   logSoftmax: (_n, o, gy) => {
     // dx = gy − softmax · Σ gy (per row)
     const C = o.shape[o.rank - 1], R = o.size / C;
-    const g = allocLike(gy, gy.length);
+    const g = scopedLike(gy, gy.length);
     for (let r = 0; r < R; r++) {
       const b = r * C;
       let s = 0;
@@ -156,7 +157,7 @@ export const nnRules: { logSoftmax: Rule; crossEntropy: Rule; dropout: Rule; bat
   crossEntropy: (n, _o, gy) => {
     const { probs, labels, w, scale } = n.saved as { probs: FArray; labels: number[]; w: number[] | null; scale: number };
     const C = n.inputs[0].shape[1];
-    const g = allocLike(probs, probs.length);
+    const g = scopedLike(probs, probs.length);
     for (let i = 0; i < labels.length; i++) {
       const f = gy[0] * scale * (w ? w[i] : 1);
       for (let c = 0; c < C; c++) g[i * C + c] = probs[i * C + c] * f;
@@ -166,14 +167,14 @@ export const nnRules: { logSoftmax: Rule; crossEntropy: Rule; dropout: Rule; bat
   },
   dropout: (n, _o, gy) => {
     const mask = n.saved.mask as FArray;
-    const g = allocLike(gy, gy.length);
+    const g = scopedLike(gy, gy.length);
     for (let i = 0; i < g.length; i++) g[i] = gy[i] * mask[i];
     return [g];
   },
   batchNorm: (n, _o, gy) => {
     const { xhat, invStd, training, N, C, S } = n.saved as { xhat: FArray; invStd: FArray; training: boolean; N: number; C: number; S: number };
     const gamma = n.inputs[1].data;
-    const dg = allocLike(gy, C), db = allocLike(gy, C);
+    const dg = scopedLike(gy, C), db = scopedLike(gy, C);
     for (let b0 = 0; b0 < N; b0++) for (let c = 0; c < C; c++) {
       const b = (b0 * C + c) * S;
       let sg = 0, sgx = 0;
@@ -182,7 +183,7 @@ export const nnRules: { logSoftmax: Rule; crossEntropy: Rule; dropout: Rule; bat
     }
     let dx: FArray | null = null;
     if (needs(n, 0)) {
-      dx = allocLike(gy, gy.length);
+      dx = scopedLike(gy, gy.length);
       const cnt = N * S;
       for (let b0 = 0; b0 < N; b0++) for (let c = 0; c < C; c++) {
         const b = (b0 * C + c) * S, k0 = gamma[c] * invStd[c];

@@ -1,4 +1,4 @@
-import { allocLike } from '../core/dtype.js';
+import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
 import { normAxis } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { broadcastIndex } from './broadcast.js';
@@ -20,7 +20,7 @@ function reduceShapes(x: Tensor, axes: Axes, keepDims: boolean): { keep: number[
 export function sum(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   const { keep, out } = reduceShapes(x, axes, keepDims);
   const idx = broadcastIndex(keep, x.shape);
-  const r = Tensor.zeros(out, x.dtype);
+  const r = scopedZeros(out, x.dtype);
   const d = x.data, o = r.data;
   if (!idx) o.set(d);
   else for (let i = 0; i < d.length; i++) o[idx[i]] += d[i];
@@ -37,7 +37,7 @@ export function mean(x: Tensor, axes?: Axes, keepDims = false): Tensor {
 export function max(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   const { keep, out } = reduceShapes(x, axes, keepDims);
   const idx = broadcastIndex(keep, x.shape);
-  const r = Tensor.full(out, -Infinity, x.dtype);
+  const r = scopedFull(out, -Infinity, x.dtype);
   const arg = new Int32Array(r.size).fill(-1);
   const d = x.data, o = r.data;
   for (let i = 0; i < d.length; i++) {
@@ -56,13 +56,13 @@ export const reduceRules: { sum: Rule; max: Rule } = {
   sum: (n, _o, gy) => {
     const x = n.inputs[0], idx = n.saved.idx as Int32Array | null;
     if (!idx) return [gy];
-    const g = allocLike(gy, x.size);
+    const g = scopedLike(gy, x.size);
     for (let i = 0; i < g.length; i++) g[i] = gy[idx[i]];
     return [g];
   },
   max: (n, _o, gy) => {
     const arg = n.saved.arg as Int32Array;
-    const g = allocLike(gy, n.inputs[0].size);
+    const g = scopedLike(gy, n.inputs[0].size);
     for (let j = 0; j < arg.length; j++) g[arg[j]] += gy[j];
     return [g];
   },

@@ -1,4 +1,5 @@
-import { allocLike, type FArray } from '../core/dtype.js';
+import type { FArray } from '../core/dtype.js';
+import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
 import { fmt, normAxis, sizeOf, stridesOf } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { record, type Rule } from './tape.js';
@@ -28,7 +29,7 @@ function permute(d: FArray, shape: readonly number[], perm: number[]): FArray {
   const st = stridesOf(shape);
   const outShape = perm.map((p) => shape[p]);
   const pst = perm.map((p) => st[p]);
-  const out = allocLike(d, d.length);
+  const out = scopedLike(d, d.length);
   const pos = new Array<number>(rank).fill(0);
   let off = 0;
   for (let i = 0; i < d.length; i++) {
@@ -63,7 +64,7 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
   }
   const shape = [...xs[0].shape];
   shape[a] = xs.reduce((s, t) => s + t.shape[a], 0);
-  const out = Tensor.zeros(shape, xs[0].dtype);
+  const out = scopedZeros(shape, xs[0].dtype);
   const outer = sizeOf(shape.slice(0, a)), inner = sizeOf(shape.slice(a + 1));
   let col = 0;
   for (const t of xs) {
@@ -84,7 +85,7 @@ export function slice(x: Tensor, begin: number[], end?: number[]): Tensor {
     }
   }
   const shape = b.map((v, i) => e[i] - v);
-  const out = Tensor.zeros(shape, x.dtype);
+  const out = scopedZeros(shape, x.dtype);
   const map = sliceMap(x.shape, b, shape);
   for (let i = 0; i < map.length; i++) out.data[i] = x.data[map[i]];
   return record(out, 'slice', [x], { map });
@@ -122,7 +123,7 @@ export const shapeRules: { reshape: Rule; transpose: Rule; concat: Rule; slice: 
     let col = 0;
     return n.inputs.map((t) => {
       const w = t.shape[a] * inner;
-      const g = allocLike(gy, t.size);
+      const g = scopedLike(gy, t.size);
       for (let q = 0; q < outer; q++) g.set(gy.subarray(q * o.shape[a] * inner + col, q * o.shape[a] * inner + col + w), q * w);
       col += w;
       return t.requiresGrad ? g : null;
@@ -130,7 +131,7 @@ export const shapeRules: { reshape: Rule; transpose: Rule; concat: Rule; slice: 
   },
   slice: (n, _o, gy) => {
     const map = n.saved.map as Int32Array;
-    const g = allocLike(gy, n.inputs[0].size);
+    const g = scopedLike(gy, n.inputs[0].size);
     for (let i = 0; i < map.length; i++) g[map[i]] += gy[i];
     return [g];
   },

@@ -1,4 +1,5 @@
 import { noGrad, Tensor } from '../core/tensor.js';
+import { withScope } from '../core/arena.js';
 import { crossEntropy } from '../ops/index.js';
 import { Dropout, Sequential } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
@@ -111,16 +112,21 @@ export function fit(model: Module, opts: FitOptions): FitResult {
     const t0 = performance.now();
     let lossSum = 0, correct = 0, seen = 0, step = 0;
     for (const { x, y } of loader.batches(epoch)) {
-      const logits = model.forward(x);
-      const loss = crossEntropy(logits, y);
-      const lv = loss.item();
-      if (!Number.isFinite(lv)) throw diagnose(model, x, epoch + 1, step + 1, lv);
-      optimizer.zeroGrad();
-      loss.backward();
-      optimizer.step();
+      // One step in a pooled scope: its activations and gradients are recycled next step.
+      const lv = withScope(() => {
+        const logits = model.forward(x);
+        const loss = crossEntropy(logits, y);
+        const v = loss.item();
+        if (!Number.isFinite(v)) throw diagnose(model, x, epoch + 1, step + 1, v);
+        const pred = argmax(logits);
+        for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) correct++;
+        optimizer.zeroGrad();
+        loss.backward();
+        optimizer.step();
+        optimizer.zeroGrad(); // the gradients' arrays go back to the pool with the scope
+        return v;
+      });
       lossSum += lv * y.length; seen += y.length; step++;
-      const pred = argmax(logits);
-      for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) correct++;
       for (const cb of opts.callbacks ?? []) cb.onBatchEnd?.({ epoch, batch: step, loss: lv });
       progress?.update({ epoch: epoch + 1, epochs, batch: step, batches: loader.length, loss: lossSum / seen,
         accuracy: correct / seen, samplesPerSecond: seen / ((performance.now() - t0) / 1000) });

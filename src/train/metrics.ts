@@ -1,4 +1,5 @@
 import { noGrad, Tensor } from '../core/tensor.js';
+import { withScope } from '../core/arena.js';
 import { crossEntropy } from '../ops/index.js';
 import type { Module } from '../nn/module.js';
 import { DataLoader, type ImageDataset } from '../data/dataset.js';
@@ -52,9 +53,11 @@ export function evaluate(model: Module, ds: ImageDataset, opts: { batchSize?: nu
   let lossSum = 0, off = 0;
   noGrad(() => {
     for (const { x, y } of loader.batches()) {
-      const logits = model.forward(x);
-      lossSum += crossEntropy(logits, y, { reduction: 'sum' }).item();
-      pred.set(argmax(logits), off);
+      withScope(() => {
+        const logits = model.forward(x);
+        lossSum += crossEntropy(logits, y, { reduction: 'sum' }).item();
+        pred.set(argmax(logits), off);
+      });
       off += y.length;
     }
   });

@@ -1,4 +1,4 @@
-import { backendName, loadModel, noGrad, Rng, Tensor } from '../../node.js';
+import { backendName, loadModel, noGrad, Rng, Tensor, withScope } from '../../node.js';
 import { emit, num, parse, type Options } from '../args.js';
 
 export const usage = `frugal bench MODEL --batch-size B [--seconds S] [--json]
@@ -16,11 +16,12 @@ export async function run(argv: string[]): Promise<number> {
   const x = Tensor.rand([batchSize, ...spec.input], new Rng(0));
   const times: number[] = [];
   noGrad(() => {
-    for (let i = 0; i < 3; i++) model.forward(x); // warm-up: JIT and buffer growth
+    const run = () => withScope(() => { model.forward(x); });
+    for (let i = 0; i < 3; i++) run(); // warm-up: JIT and buffer growth
     const t0 = performance.now();
     while (performance.now() - t0 < budget * 1000 || times.length < 5) {
       const t = performance.now();
-      model.forward(x);
+      run();
       times.push(performance.now() - t);
     }
   });

@@ -1,0 +1,82 @@
+import { allocArray, type DType, type FArray } from './dtype.js';
+import type { Shape } from './shape.js';
+import { sizeOf } from './shape.js';
+import { Tensor } from './tensor.js';
+
+/**
+ * A buffer pool for the arrays ops allocate inside a scope (one training or evaluation
+ * step). At the end of the scope every such array goes back to a free list by length and
+ * is handed out again (zeroed) in the next step, so a training loop stops allocating large
+ * buffers after its first step. Where the backend provides it, pooled float32 arrays live
+ * in the kernels' shared WebAssembly memory, so kernels read and write them in place.
+ *
+ * Rule: a tensor made by an op inside `withScope` must not be used after the scope ends;
+ * copy what you need (`clone()`, numbers, predictions) inside it.
+ */
+const MIN_POOLED = 256;
+type Provider = (n: number) => Float32Array;
+let provider: Provider | null = null;
+const free = new Map<number, Float32Array[]>();
+let scope: Float32Array[] | null = null;
+
+/** Set where pooled float32 arrays come from (the WebAssembly backend's shared memory), or null. */
+export function setArenaProvider(p: Provider | null): void {
+  provider = p;
+  free.clear();
+}
+
+export function scopedArray(dtype: DType, n: number): FArray {
+  if (!scope || dtype !== 'float32' || n < MIN_POOLED) return allocArray(dtype, n);
+  const list = free.get(n);
+  let a = list?.pop();
+  if (a) a.fill(0);
+  else a = provider ? provider(n) : new Float32Array(n);
+  scope.push(a);
+  return a;
+}
+
+export function scopedLike(like: FArray, n: number): FArray {
+  return scopedArray(like instanceof Float64Array ? 'float64' : 'float32', n);
+}
+
+export function scopedZeros(shape: Shape, dtype: DType = 'float32'): Tensor {
+  return new Tensor(scopedArray(dtype, sizeOf(shape)), shape);
+}
+
+export function scopedFull(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
+  const t = scopedZeros(shape, dtype);
+  t.data.fill(value);
+  return t;
+}
+
+/** Whether ops are allocating from the pool now. */
+export function inScope(): boolean {
+  return scope !== null;
+}
+
+/**
+ * Run fn with pooled op outputs; when it returns (or throws), every array the ops
+ * allocated inside goes back to the pool. Scopes nest; inner arrays return at the inner end.
+ */
+export function withScope<T>(fn: () => T): T {
+  const outer = scope;
+  const mine: Float32Array[] = [];
+  scope = mine;
+  try {
+    return fn();
+  } finally {
+    scope = outer;
+    for (const a of mine) {
+      let list = free.get(a.length);
+      if (!list) { list = []; free.set(a.length, list); }
+      list.push(a);
+    }
+  }
+}
+
+/** Arrays waiting in the pool, and their bytes (for tests and diagnostics). */
+export function poolStats(): { arrays: number; bytes: number } {
+  let arrays = 0, bytes = 0;
+  for (const [n, l] of free) { arrays += l.length; bytes += 4 * n * l.length; }
+  return { arrays, bytes };
+}
