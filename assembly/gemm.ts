@@ -192,7 +192,51 @@ function gemmBlock(transA: bool, transB: bool, K: i32, A: usize, lda: i32, B: us
  */
 export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32,
   A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, acc: bool, work: usize): void {
+  if (M < 4 && K > 0) { gemmSmallM(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, acc, work); return; }
   gemmBlock(transA, transB, K, A, lda, B, ldb, C, ldc, acc, work, 0, M, 0, N);
+}
+
+/**
+ * Fewer than 4 rows (batch-1 inference): no packing. Each row of op(A) is gathered once;
+ * then dot products with B's rows (transB) or axpys over B's rows.
+ */
+function gemmSmallM(transA: bool, transB: bool, M: i32, N: i32, K: i32,
+  A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, acc: bool, work: usize): void {
+  for (let i = 0; i < M; i++) {
+    let a = A + (<usize>(i * lda) << 2);
+    if (transA) {
+      for (let k = 0; k < K; k++) store<f32>(work + (<usize>k << 2), load<f32>(A + (<usize>(k * lda + i) << 2)));
+      a = work;
+    }
+    const c = C + (<usize>(i * ldc) << 2);
+    if (transB) {
+      for (let j = 0; j < N; j++) {
+        const b = B + (<usize>(j * ldb) << 2);
+        let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+        let k = 0;
+        for (; k + 8 <= K; k += 8) {
+          const o = <usize>k << 2;
+          s0 = madd(v128.load(a + o), v128.load(b + o), s0);
+          s1 = madd(v128.load(a + o, 16), v128.load(b + o, 16), s1);
+        }
+        s0 = f32x4.add(s0, s1);
+        let t: f32 = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
+        for (; k < K; k++) t += load<f32>(a + (<usize>k << 2)) * load<f32>(b + (<usize>k << 2));
+        const p = c + (<usize>j << 2);
+        store<f32>(p, acc ? load<f32>(p) + t : t);
+      }
+    } else {
+      if (!acc) memory.fill(c, 0, <usize>N << 2);
+      for (let k = 0; k < K; k++) {
+        const av = load<f32>(a + (<usize>k << 2));
+        const sv = f32x4.splat(av);
+        const b = B + (<usize>(k * ldb) << 2);
+        let j = 0;
+        for (; j + 4 <= N; j += 4) { const o = <usize>j << 2; v128.store(c + o, madd(sv, v128.load(b + o), v128.load(c + o))); }
+        for (; j < N; j++) { const o = <usize>j << 2; store<f32>(c + o, load<f32>(c + o) + av * load<f32>(b + o)); }
+      }
+    }
+  }
 }
 
 /**

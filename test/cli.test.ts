@@ -133,3 +133,12 @@ test('resume after a killed run gives the same model as an uninterrupted run', a
   const a = loadModel(full).model.stateDict(), b = loadModel(killed).model.stateDict();
   for (const k of Object.keys(a)) assert.deepEqual(Array.from(b[k].data), Array.from(a[k].data), `tensor ${k} differs after resume`);
 });
+
+test('--threads is accepted by every command and validated', () => {
+  const model = join(dir, 'mlp.safetensors');
+  const b = frugal('bench', model, '--batch-size', '4', '--seconds', '0.05', '--threads', '1', '--json');
+  assert.equal(b.code, 0, b.stderr);
+  const bad = frugal('bench', model, '--threads', '0');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--threads must be a positive integer/);
+});

@@ -140,7 +140,8 @@ export class WasmBackend implements Backend {
   /** GEMM on pointers already in linear memory; threaded above THREAD_MIN_FLOPS. */
   private gemmPtr(ta: boolean, tb: boolean, M: number, N: number, K: number, A: number, B: number, C: number, acc: boolean, work: number): void {
     const lda = ta ? M : K, ldb = tb ? K : N;
-    if (this.pool.threads === 1 || 2 * M * N * K < THREAD_MIN_FLOPS || Math.max(M, N) < 16) {
+    // M < 4 takes the packing-free small-M kernel, which is never split (same rounding at any thread count).
+    if (this.pool.threads === 1 || 2 * M * N * K < THREAD_MIN_FLOPS || Math.max(M, N) < 16 || M < 4) {
       this.k.gemm(+ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, work);
       return;
     }

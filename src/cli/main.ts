@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // frugal: the command line. Parses the command name and dispatches; commands call only the public API.
 import { UsageError } from './args.js';
+import { setThreads } from '../index.js';
 import * as train from './commands/train.js';
 import * as evalCmd from './commands/eval.js';
 import * as info from './commands/info.js';
@@ -10,7 +11,7 @@ interface Command { usage: string; run(argv: string[]): Promise<number> }
 const commands: Record<string, Command> = { train, eval: evalCmd, info, bench };
 
 function usage(): string {
-  return `usage: frugal COMMAND [options]   (every command takes --json and --help)\n\n${Object.values(commands).map((c) => c.usage).join('\n\n')}\n`;
+  return `usage: frugal COMMAND [options]   (every command takes --json, --help and --threads N)\n\n${Object.values(commands).map((c) => c.usage).join('\n\n')}\n`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -25,6 +26,14 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    const i = rest.findIndex((a) => a === '--threads' || a.startsWith('--threads='));
+    if (i >= 0) {
+      const raw = rest[i].includes('=') ? rest[i].split('=')[1] : rest[i + 1];
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--threads must be a positive integer, got ${JSON.stringify(raw)}`);
+      rest.splice(i, rest[i].includes('=') ? 1 : 2);
+      await setThreads(n);
+    }
     return await cmd.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -23,6 +23,7 @@ let scope: Float32Array[] | null = null;
 export function setArenaProvider(p: Provider | null): void {
   provider = p;
   free.clear();
+  persistentFree.clear();
 }
 
 export function scopedArray(dtype: DType, n: number): FArray {
@@ -79,4 +80,42 @@ export function poolStats(): { arrays: number; bytes: number } {
   let arrays = 0, bytes = 0;
   for (const [n, l] of free) { arrays += l.length; bytes += 4 * n * l.length; }
   return { arrays, bytes };
+}
+
+/**
+ * Long-lived float32 arrays (parameters, optimizer state) in the kernels' shared memory,
+ * so kernels use them in place. A region returns to a free list when its array object is
+ * garbage-collected. Keep the array itself (`tensor.data`), not a derived view
+ * (`subarray`, `new Float32Array(x.buffer)`), for as long as you use its memory.
+ */
+const persistentFree = new Map<number, Float32Array[]>();
+const reclaim = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry<{ n: number; view: () => Float32Array }>((h) => {
+    let list = persistentFree.get(h.n);
+    if (!list) { list = []; persistentFree.set(h.n, list); }
+    list.push(h.view());
+  })
+  : null;
+
+export function persistentArray(n: number): Float32Array {
+  if (!provider || n < MIN_POOLED) return new Float32Array(n);
+  const reused = persistentFree.get(n)?.pop();
+  const a = reused ? reused.fill(0) : provider(n);
+  // The registry keeps a way to rebuild a view of the region, not the array itself.
+  const { buffer, byteOffset } = a;
+  reclaim?.register(a, { n, view: () => new Float32Array(buffer, byteOffset, n) });
+  return a;
+}
+
+/** A persistent copy of a float32 array (other arrays are returned unchanged). */
+export function persistentCopy(a: FArray): FArray {
+  if (!(a instanceof Float32Array) || !provider || a.length < MIN_POOLED) return a;
+  const p = persistentArray(a.length);
+  p.set(a);
+  return p;
+}
+
+/** Persistent array like `like` (float64 stays a plain array). */
+export function persistentLike(like: FArray, n: number): FArray {
+  return like instanceof Float32Array ? persistentArray(n) : new Float64Array(n);
 }

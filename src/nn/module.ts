@@ -1,4 +1,5 @@
 import { Tensor } from '../core/tensor.js';
+import { persistentCopy } from '../core/arena.js';
 import { fmt, shapeEq } from '../core/shape.js';
 
 /** A layer spec entry: `{ type: 'conv2d', in: 1, out: 16, kernel: 3 }`. */
@@ -29,6 +30,7 @@ export abstract class Module {
 
   protected registerParameter(name: string, t: Tensor): Tensor {
     t.requiresGrad = true;
+    t.data = persistentCopy(t.data); // in the kernels' memory: used in place, never copied per call
     this._params.set(name, t);
     return t;
   }

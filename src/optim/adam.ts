@@ -1,4 +1,5 @@
-import { allocLike, type FArray } from '../core/dtype.js';
+import type { FArray } from '../core/dtype.js';
+import { persistentLike } from '../core/arena.js';
 import type { Tensor } from '../core/tensor.js';
 import { backendFor } from '../backend/index.js';
 import { Optimizer, type ParamState } from './optimizer.js';
@@ -23,8 +24,8 @@ export class Adam extends Optimizer {
     if (this.weightDecay < 0) throw new Error(`Adam: weight decay must be ≥ 0, got ${this.weightDecay}`);
   }
   protected update(p: Tensor, g: FArray, s: ParamState): void {
-    const m = s.m ?? (s.m = allocLike(p.data, p.size));
-    const v = s.v ?? (s.v = allocLike(p.data, p.size));
+    const m = s.m ?? (s.m = persistentLike(p.data, p.size));
+    const v = s.v ?? (s.v = persistentLike(p.data, p.size));
     const t = this.stepCount;
     backendFor(p.dtype).adam(p.data, g, m, v, {
       lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay,

@@ -1,5 +1,6 @@
 import type { FArray } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
+import { persistentCopy } from '../core/arena.js';
 
 /** Per-parameter state arrays by name (momentum buffers, Adam moments). */
 export type ParamState = Record<string, FArray>;
@@ -55,7 +56,7 @@ export abstract class Optimizer {
       if (!p || p.size !== t.size) throw new Error(`optimizer state ${key} does not match the model's parameters`);
       let s = this.state.get(p);
       if (!s) { s = {}; this.state.set(p, s); }
-      s[name] = t.data.slice();
+      s[name] = persistentCopy(t.data.slice());
     }
   }
 }

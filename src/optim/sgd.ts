@@ -1,4 +1,5 @@
-import { allocLike, type FArray } from '../core/dtype.js';
+import type { FArray } from '../core/dtype.js';
+import { persistentLike } from '../core/arena.js';
 import type { Tensor } from '../core/tensor.js';
 import { Optimizer, type ParamState } from './optimizer.js';
 
@@ -25,7 +26,7 @@ export class SGD extends Optimizer {
       return;
     }
     const first = !s.buf;
-    const b = s.buf ?? (s.buf = allocLike(d, d.length));
+    const b = s.buf ?? (s.buf = persistentLike(d, d.length));
     for (let i = 0; i < d.length; i++) {
       const gi = g[i] + wd * d[i];
       b[i] = first ? gi : mu * b[i] + (1 - this.dampening) * gi;
