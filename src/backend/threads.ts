@@ -61,6 +61,7 @@ export async function workerPool(module: WebAssembly.Module, memory: WebAssembly
       Atomics.notify(ctrl, GEN);
       (exports[fn] as (...x: number[]) => void)(...a, 0);
       let d: number;
+      for (let i = 0; i < SPIN && Atomics.load(ctrl, DONE) < nworkers; i++);
       while ((d = Atomics.load(ctrl, DONE)) < nworkers) {
         // A worker that died never reports: give up loudly rather than hang forever.
         if (Atomics.wait(ctrl, DONE, d, STALL_MS) === 'timed-out' && Atomics.load(ctrl, DONE) === d) {
@@ -73,4 +74,7 @@ export async function workerPool(module: WebAssembly.Module, memory: WebAssembly
   };
 }
 
-export { GEN, FN, DONE, NARGS, FAILED, READY, ARGS_OFFSET, MAX_ARGS };
+/** Polls of the control block before a thread sleeps in Atomics.wait (a few tens of microseconds). */
+const SPIN = 20000;
+
+export { GEN, FN, DONE, NARGS, FAILED, READY, ARGS_OFFSET, MAX_ARGS, SPIN };

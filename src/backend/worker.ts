@@ -1,7 +1,7 @@
 // A Frugal kernel thread: instantiates the kernels on the shared memory, then runs the task
 // named in the control block each time the generation counter moves. See threads.ts.
 import { parentPort, workerData } from 'node:worker_threads';
-import { ARGS_OFFSET, DONE, FAILED, FN, GEN, MAX_ARGS, NARGS } from './threads.js';
+import { ARGS_OFFSET, DONE, FAILED, FN, GEN, MAX_ARGS, NARGS, SPIN } from './threads.js';
 
 const { module, memory, ctrl: buf, tid, nworkers, fns } = workerData as {
   module: WebAssembly.Module; memory: WebAssembly.Memory; ctrl: SharedArrayBuffer; tid: number; nworkers: number; fns: string[];
@@ -15,6 +15,9 @@ let gen = Atomics.load(ctrl, GEN);
 parentPort!.postMessage('ready');
 
 for (;;) {
+  // Spin briefly before sleeping: training issues kernels back to back, and waking a
+  // sleeping thread costs tens of microseconds.
+  for (let i = 0; i < SPIN && Atomics.load(ctrl, GEN) === gen; i++);
   Atomics.wait(ctrl, GEN, gen);
   gen = Atomics.load(ctrl, GEN);
   try {

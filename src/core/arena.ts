@@ -26,14 +26,25 @@ export function setArenaProvider(p: Provider | null): void {
   persistentFree.clear();
 }
 
-export function scopedArray(dtype: DType, n: number): FArray {
+export function scopedArray(dtype: DType, n: number, zeroed = true): FArray {
   if (!scope || dtype !== 'float32' || n < MIN_POOLED) return allocArray(dtype, n);
   const list = free.get(n);
   let a = list?.pop();
-  if (a) a.fill(0);
-  else a = provider ? provider(n) : new Float32Array(n);
+  if (a) { if (zeroed) a.fill(0); } else a = provider ? provider(n) : new Float32Array(n);
   scope.push(a);
   return a;
+}
+
+/**
+ * An output array whose every element the caller's kernel writes: a recycled one is not
+ * zeroed first (it may hold values from the previous step).
+ */
+export function scopedEmptyLike(like: FArray, n: number): FArray {
+  return scopedArray(like instanceof Float64Array ? 'float64' : 'float32', n, false);
+}
+
+export function scopedEmpty(shape: Shape, dtype: DType = 'float32'): Tensor {
+  return new Tensor(scopedArray(dtype, sizeOf(shape), false), shape);
 }
 
 export function scopedLike(like: FArray, n: number): FArray {

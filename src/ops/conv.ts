@@ -1,4 +1,4 @@
-import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
+import { scopedEmpty, scopedEmptyLike } from '../core/arena.js';
 import { fmt } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { backendFor, type ConvGeom, type PoolGeom, type PoolMode } from '../backend/index.js';
@@ -36,7 +36,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
   const OW = Math.floor((W + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
   if (OH < 1 || OW < 1) throw new Error(`conv2d: a ${kh}×${kw} kernel does not fit a ${H}×${W} input with padding ${ph},${pw}`);
   const g: ConvGeom = { B, C, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW };
-  const out = scopedZeros([B, Co, OH, OW], x.dtype);
+  const out = scopedEmpty([B, Co, OH, OW], x.dtype); // every element written by the kernel
   backendFor(x.dtype).conv2dForward(x.data, w.data, b ? b.data : null, g, out.data);
   return record(out, 'conv2d', b ? [x, w, b] : [x, w], { g });
 }
@@ -64,7 +64,7 @@ function pool2d(x: Tensor, mode: PoolMode, kernel: Pair, opts: Pool2dOptions): T
   const OH = Math.floor((H + 2 * ph - kh) / sh) + 1, OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
   if (OH < 1 || OW < 1) throw new Error(`${mode}Pool2d: a ${kh}×${kw} window does not fit a ${H}×${W} input`);
   const g: PoolGeom = { P: N * C, H, W, kh, kw, sh, sw, ph, pw, OH, OW };
-  const out = scopedZeros([N, C, OH, OW], x.dtype);
+  const out = scopedEmpty([N, C, OH, OW], x.dtype);
   backendFor(x.dtype).pool2dForward(x.data, g, mode, out.data);
   return record(out, 'pool2d', [x], { g, mode });
 }
@@ -86,15 +86,16 @@ export const convRules: { conv2d: Rule; pool2d: Rule } = {
   conv2d: (n, _o, gy) => {
     const g = n.saved.g as ConvGeom;
     const [x, w, b] = n.inputs;
-    const dw = scopedLike(gy, w.size);
-    const db = b && needs(n, 2) ? scopedLike(gy, b.size) : null;
-    const dx = needs(n, 0) ? scopedLike(gy, x.size) : null;
+    // the kernel writes every element of dw, db and dx
+    const dw = scopedEmptyLike(gy, w.size);
+    const db = b && needs(n, 2) ? scopedEmptyLike(gy, b.size) : null;
+    const dx = needs(n, 0) ? scopedEmptyLike(gy, x.size) : null;
     backendFor(x.dtype).conv2dBackward(x.data, w.data, gy, g, dw, db, dx);
     return [dx, needs(n, 1) ? dw : null, db];
   },
   pool2d: (n, _o, gy) => {
     const x = n.inputs[0];
-    const dx = scopedLike(gy, x.size);
+    const dx = scopedEmptyLike(gy, x.size); // zero-filled by the kernel
     backendFor(x.dtype).pool2dBackward(x.data, gy, n.saved.g as PoolGeom, n.saved.mode as PoolMode, dx);
     return [dx];
   },

@@ -1,5 +1,5 @@
 import type { FArray } from '../core/dtype.js';
-import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
+import { scopedLike, scopedEmpty, scopedEmptyLike } from '../core/arena.js';
 import { broadcastShapes, shapeEq } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { backendFor, type BinaryKind } from '../backend/index.js';
@@ -22,7 +22,7 @@ function binaryOp(kind: BinaryKind, x: TensorLike, y: TensorLike): Tensor {
   const b = asTensor(y, a);
   checkDtypes(a, b, kind);
   const shape = broadcastShapes(a.shape, b.shape);
-  const out = scopedZeros(shape, a.dtype);
+  const out = scopedEmpty(shape, a.dtype); // every branch below writes every element
   const o = out.data;
   const tb = shapeEq(a.shape, shape) ? tileCount(b.shape, shape) : 0;
   if (shapeEq(a.shape, b.shape)) {
@@ -79,7 +79,7 @@ function expand(t: Tensor, out: Tensor): FArray {
 }
 
 function mapArr(a: FArray, f: (v: number, i: number) => number): FArray {
-  const r = scopedLike(a, a.length);
+  const r = scopedEmptyLike(a, a.length);
   for (let i = 0; i < a.length; i++) r[i] = f(a[i], i);
   return r;
 }
@@ -132,7 +132,7 @@ export function pow(x: Tensor, p: number): Tensor {
 
 /** max(x, 0) */
 export function relu(x: Tensor): Tensor {
-  const out = scopedZeros(x.shape, x.dtype);
+  const out = scopedEmpty(x.shape, x.dtype);
   backendFor(x.dtype).relu(x.data, out.data);
   return record(out, 'relu', [x]);
 }
@@ -163,7 +163,7 @@ export const unaryRules: { [K in UnaryOp]: Rule } = {
     return [mapArr(gy, (v, i) => v * p * Math.pow(x[i], p - 1))];
   },
   relu: (n, _o, gy) => {
-    const x = n.inputs[0].data, dx = scopedLike(x, x.length);
+    const x = n.inputs[0].data, dx = scopedEmptyLike(x, x.length);
     backendFor(n.inputs[0].dtype).reluBackward(x, gy, dx);
     return [dx];
   },

@@ -1,4 +1,4 @@
-import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
+import { scopedLike, scopedEmpty, scopedEmptyLike } from '../core/arena.js';
 import { fmt } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { backendFor } from '../backend/index.js';
@@ -37,7 +37,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     outShape = [batch, M, N];
   }
   if (K !== bK) throw new Error(`matmul: inner dimensions differ (${fmt(a.shape)}${transA ? 'ᵀ' : ''} × ${fmt(b.shape)}${transB ? 'ᵀ' : ''}: ${K} vs ${bK})`);
-  const out = scopedZeros(outShape, a.dtype);
+  const out = scopedEmpty(outShape, a.dtype); // gemm with acc=false writes every element
   const be = backendFor(a.dtype);
   const sa = M * K, sb = b.rank === 2 ? 0 : K * N;
   for (let i = 0; i < batch; i++) {
@@ -52,8 +52,9 @@ export const matmulRules: { matmul: Rule } = {
     const { M, N, K, batch, transA, transB } = n.saved as { M: number; N: number; K: number; batch: number; transA: boolean; transB: boolean };
     const [a, b] = n.inputs;
     const be = backendFor(a.dtype);
-    const ga = needs(n, 0) ? scopedLike(gy, a.size) : null;
-    const gb = needs(n, 1) ? scopedLike(gy, b.size) : null;
+    // gemm overwrites (acc=false) except when a 2-D b accumulates over batches: zero that one
+    const ga = needs(n, 0) ? scopedEmptyLike(gy, a.size) : null;
+    const gb = needs(n, 1) ? (batch > 1 && b.rank === 2 ? scopedLike(gy, b.size) : scopedEmptyLike(gy, b.size)) : null;
     const sb = b.rank === 2 ? 0 : K * N;
     for (let i = 0; i < batch; i++) {
       const G = gy.subarray(i * M * N, (i + 1) * M * N);
