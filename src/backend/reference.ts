@@ -2,6 +2,30 @@ import { allocLike, type FArray } from '../core/dtype.js';
 import type { AdamHyper, Backend, BinaryKind, ConvGeom, PoolGeom, PoolMode } from './types.js';
 
 /**
+ * For each element of the im2col matrix [C·kh·kw, B·OH·OW], the index of the input element
+ * it copies, or −1 where the patch lies in the padding. im2col gathers through it; col2im,
+ * its adjoint, scatter-adds through it.
+ */
+function patchMap(g: ConvGeom): Int32Array {
+  const n = g.B * g.OH * g.OW;
+  const m = new Int32Array(g.C * g.kh * g.kw * n);
+  let q = 0;
+  for (let c = 0; c < g.C; c++) for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++) {
+    for (let b = 0; b < g.B; b++) {
+      const plane = (b * g.C + c) * g.H * g.W;
+      for (let oy = 0; oy < g.OH; oy++) {
+        const iy = oy * g.sh - g.ph + i * g.dh;
+        for (let ox = 0; ox < g.OW; ox++, q++) {
+          const ix = ox * g.sw - g.pw + j * g.dw;
+          m[q] = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W ? plane + iy * g.W + ix : -1;
+        }
+      }
+    }
+  }
+  return m;
+}
+
+/**
  * Plain TypeScript kernels: obvious loops, the test oracle for every faster backend.
  * Generic over float32 and float64 (float64 is what gradient checks use).
  */
@@ -27,40 +51,14 @@ export const reference: Backend = {
   },
 
   im2col(x, g, col) {
-    const n = g.B * g.OH * g.OW;
-    let r = 0;
-    for (let c = 0; c < g.C; c++) for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++, r++) {
-      let q = r * n;
-      for (let b = 0; b < g.B; b++) {
-        const plane = (b * g.C + c) * g.H * g.W;
-        for (let oy = 0; oy < g.OH; oy++) {
-          const iy = oy * g.sh - g.ph + i * g.dh;
-          for (let ox = 0; ox < g.OW; ox++, q++) {
-            const ix = ox * g.sw - g.pw + j * g.dw;
-            col[q] = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W ? x[plane + iy * g.W + ix] : 0;
-          }
-        }
-      }
-    }
+    const m = patchMap(g);
+    for (let q = 0; q < m.length; q++) col[q] = m[q] >= 0 ? x[m[q]] : 0;
   },
 
   col2im(col, g, dx) {
     dx.fill(0);
-    const n = g.B * g.OH * g.OW;
-    let r = 0;
-    for (let c = 0; c < g.C; c++) for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++, r++) {
-      let q = r * n;
-      for (let b = 0; b < g.B; b++) {
-        const plane = (b * g.C + c) * g.H * g.W;
-        for (let oy = 0; oy < g.OH; oy++) {
-          const iy = oy * g.sh - g.ph + i * g.dh;
-          for (let ox = 0; ox < g.OW; ox++, q++) {
-            const ix = ox * g.sw - g.pw + j * g.dw;
-            if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) dx[plane + iy * g.W + ix] += col[q];
-          }
-        }
-      }
-    }
+    const m = patchMap(g);
+    for (let q = 0; q < m.length; q++) if (m[q] >= 0) dx[m[q]] += col[q];
   },
 
   conv2dForward(x, w, bias, g, out) {

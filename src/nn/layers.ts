@@ -38,18 +38,20 @@ export class Linear extends Module {
 
 export interface ConvOptions { stride?: number; padding?: number; dilation?: number; bias?: boolean; rng?: Rng }
 
-/** 2-D convolution layer; weight [out, in, k, k]. */
-export class Conv2d extends Module {
+/** Shared parts of Conv1d and Conv2d: weight [out, in, k] or [out, in, k, k], PyTorch's default init. */
+abstract class ConvLayer extends Module {
   weight: Tensor;
   bias: Tensor | null;
   readonly stride: number; readonly padding: number; readonly dilation: number;
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: ConvOptions = {}) {
+  constructor(readonly dims: 1 | 2, readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: ConvOptions) {
     super();
-    checkInt('Conv2d', 'in', inChannels); checkInt('Conv2d', 'out', outChannels); checkInt('Conv2d', 'kernel', kernelSize);
-    this.stride = checkInt('Conv2d', 'stride', opts.stride ?? 1);
-    this.padding = checkInt('Conv2d', 'padding', opts.padding ?? 0, 0);
-    this.dilation = checkInt('Conv2d', 'dilation', opts.dilation ?? 1);
-    this.weight = this.registerParameter('weight', Tensor.zeros([outChannels, inChannels, kernelSize, kernelSize]));
+    const name = `Conv${dims}d`;
+    checkInt(name, 'in', inChannels); checkInt(name, 'out', outChannels); checkInt(name, 'kernel', kernelSize);
+    this.stride = checkInt(name, 'stride', opts.stride ?? 1);
+    this.padding = checkInt(name, 'padding', opts.padding ?? 0, 0);
+    this.dilation = checkInt(name, 'dilation', opts.dilation ?? 1);
+    const k = dims === 2 ? [kernelSize, kernelSize] : [kernelSize];
+    this.weight = this.registerParameter('weight', Tensor.zeros([outChannels, inChannels, ...k]));
     this.bias = opts.bias === false ? null : this.registerParameter('bias', Tensor.zeros([outChannels]));
     this.resetParameters(opts.rng ?? new Rng(0));
   }
@@ -57,38 +59,29 @@ export class Conv2d extends Module {
     kaimingUniform_(this.weight, rng, Math.sqrt(5));
     if (this.bias) { const b = 1 / Math.sqrt(fans(this.weight.shape).fanIn); uniform_(this.bias, rng, -b, b); }
   }
-  forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation });
-  }
   toSpec(): LayerSpec {
-    return { type: 'conv2d', in: this.inChannels, out: this.outChannels, kernel: this.kernelSize,
+    return { type: `conv${this.dims}d`, in: this.inChannels, out: this.outChannels, kernel: this.kernelSize,
       stride: this.stride, padding: this.padding, dilation: this.dilation, bias: !!this.bias };
   }
 }
 
+/** 2-D convolution layer; weight [out, in, k, k]. */
+export class Conv2d extends ConvLayer {
+  constructor(inChannels: number, outChannels: number, kernelSize: number, opts: ConvOptions = {}) {
+    super(2, inChannels, outChannels, kernelSize, opts);
+  }
+  forward(x: Tensor): Tensor {
+    return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation });
+  }
+}
+
 /** 1-D convolution layer over [N, C, L]; weight [out, in, k]. */
-export class Conv1d extends Module {
-  weight: Tensor;
-  bias: Tensor | null;
-  readonly stride: number; readonly padding: number; readonly dilation: number;
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: ConvOptions = {}) {
-    super();
-    checkInt('Conv1d', 'in', inChannels); checkInt('Conv1d', 'out', outChannels); checkInt('Conv1d', 'kernel', kernelSize);
-    this.stride = checkInt('Conv1d', 'stride', opts.stride ?? 1);
-    this.padding = checkInt('Conv1d', 'padding', opts.padding ?? 0, 0);
-    this.dilation = checkInt('Conv1d', 'dilation', opts.dilation ?? 1);
-    this.weight = this.registerParameter('weight', Tensor.zeros([outChannels, inChannels, kernelSize]));
-    this.bias = opts.bias === false ? null : this.registerParameter('bias', Tensor.zeros([outChannels]));
-    const rng = opts.rng ?? new Rng(0);
-    kaimingUniform_(this.weight, rng, Math.sqrt(5));
-    if (this.bias) { const b = 1 / Math.sqrt(inChannels * kernelSize); uniform_(this.bias, rng, -b, b); }
+export class Conv1d extends ConvLayer {
+  constructor(inChannels: number, outChannels: number, kernelSize: number, opts: ConvOptions = {}) {
+    super(1, inChannels, outChannels, kernelSize, opts);
   }
   forward(x: Tensor): Tensor {
     return F.conv1d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation });
-  }
-  toSpec(): LayerSpec {
-    return { type: 'conv1d', in: this.inChannels, out: this.outChannels, kernel: this.kernelSize,
-      stride: this.stride, padding: this.padding, dilation: this.dilation, bias: !!this.bias };
   }
 }
 
