@@ -113,13 +113,14 @@ function micro(Ap: usize, Bp: usize, kc: i32, C: usize, ldc: i32, mr: i32, nr: i
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
-    let s = f32x4.splat(load<f32>(a));
+    // load32_splat: one broadcast load per row of A (unrolling k further spills in V8: slower)
+    let s = v128.load32_splat(a);
     c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
-    s = f32x4.splat(load<f32>(a, 4));
+    s = v128.load32_splat(a, 4);
     c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
-    s = f32x4.splat(load<f32>(a, 8));
+    s = v128.load32_splat(a, 8);
     c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
-    s = f32x4.splat(load<f32>(a, 12));
+    s = v128.load32_splat(a, 12);
     c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
     a += 16; b += 32;
   }
