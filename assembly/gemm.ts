@@ -12,6 +12,18 @@ export function gemmWorkBytes(): i32 {
   return (MC * KC + KC * NC + 32) * 4;
 }
 
+// Store the 4×4 block whose rows are r0..r3 (4 consecutive k of 4 rows or columns)
+// transposed: dst + k·stride gets [r0[k], r1[k], r2[k], r3[k]].
+// @ts-ignore: decorator
+@inline function storeT4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(dst + stride, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(dst + 2 * stride, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * stride, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
+
 // Bp: panels of 8 columns; panel p holds B(k0..k0+kc, j0+8p..+8), k-major.
 function packB(B: usize, ldb: i32, transB: bool, k0: i32, kc: i32, j0: i32, nc: i32, Bp: usize): void {
   for (let jp = 0; jp < nc; jp += 8) {
@@ -25,6 +37,21 @@ function packB(B: usize, ldb: i32, transB: bool, k0: i32, kc: i32, j0: i32, nc: 
         v128.store(dst, v128.load(src));
         v128.store(dst, v128.load(src, 16), 16);
         src += step; dst += 32;
+      }
+    } else if (transB && w == 8) {
+      // B(k, j) = B[j·ldb + k]: 8 rows of B, k contiguous; transposed 4 k at a time.
+      const rs = <usize>ldb << 2;
+      const r = B + (<usize>(j * ldb + k0) << 2);
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const o = <usize>k << 2;
+        const d = dst + (<usize>k << 5);
+        storeT4(v128.load(r + o), v128.load(r + rs + o), v128.load(r + 2 * rs + o), v128.load(r + 3 * rs + o), d, 32);
+        storeT4(v128.load(r + 4 * rs + o), v128.load(r + 5 * rs + o), v128.load(r + 6 * rs + o), v128.load(r + 7 * rs + o), d + 16, 32);
+      }
+      for (; k < kc; k++) {
+        const d = dst + (<usize>k << 5), o = <usize>k << 2;
+        for (let jj = 0; jj < 8; jj++) store<f32>(d + (<usize>jj << 2), load<f32>(r + <usize>jj * rs + o));
       }
     } else if (transB) {
       for (let k = 0; k < kc; k++) {
@@ -65,9 +92,16 @@ function packA(A: usize, lda: i32, transA: bool, i0: i32, mc: i32, k0: i32, kc: 
         }
       }
     } else if (h == 4) {
+      // A(i, k) = A[i·lda + k]: 4 rows, k contiguous; transposed 4 k at a time.
       const r0 = A + (<usize>(i * lda + k0) << 2);
       const rs = <usize>lda << 2;
-      for (let k = 0; k < kc; k++) {
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const o = <usize>k << 2;
+        storeT4(v128.load(r0 + o), v128.load(r0 + rs + o), v128.load(r0 + 2 * rs + o), v128.load(r0 + 3 * rs + o), dst, 16);
+        dst += 64;
+      }
+      for (; k < kc; k++) {
         const o = <usize>k << 2;
         store<f32>(dst, load<f32>(r0 + o));
         store<f32>(dst, load<f32>(r0 + rs + o), 4);
