@@ -65,3 +65,30 @@ export function adam(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f32, b1
     store<f32>(p + o, pi - step * mi / (sqrt<f32>(vi) * rb2 + eps));
   }
 }
+
+/** y = a + b with b (length n) repeated over the reps rows of a (bias over a batch). */
+export function tileAdd(a: usize, b: usize, y: usize, reps: i32, n: i32): void {
+  for (let r = 0; r < reps; r++) {
+    const off = <usize>(r * n) << 2;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(y + off + o, f32x4.add(v128.load(a + off + o), v128.load(b + o)));
+    }
+    for (; j < n; j++) { const o = <usize>j << 2; store<f32>(y + off + o, load<f32>(a + off + o) + load<f32>(b + o)); }
+  }
+}
+
+/** out[j] = Σ_r g[r·n + j]: the gradient of a tiled operand (sums in row order). */
+export function sumTiles(g: usize, reps: i32, n: i32, out: usize): void {
+  memory.fill(out, 0, <usize>n << 2);
+  for (let r = 0; r < reps; r++) {
+    const off = <usize>(r * n) << 2;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(g + off + o)));
+    }
+    for (; j < n; j++) { const o = <usize>j << 2; store<f32>(out + o, load<f32>(out + o) + load<f32>(g + off + o)); }
+  }
+}

@@ -2,7 +2,7 @@
 // pointer here is a byte offset into linear memory at or above heapBase().
 export { gemm, gemmTasks, gemmWorkBytes } from "./gemm";
 export { im2col, col2im, im2colTasks, col2imTasks, swap01, rowSums, pool2dForward, pool2dBackward } from "./conv";
-export { relu, reluBackward, binary, adam } from "./elementwise";
+export { relu, reluBackward, binary, adam, tileAdd, sumTiles } from "./elementwise";
 
 export function heapBase(): usize {
   return (__heap_base + 15) & ~15;

@@ -84,6 +84,12 @@ test('wasm pooling and elementwise kernels equal reference', () => {
     for (const k of ['add', 'sub', 'mul', 'div'] as const) {
       reference.binary(k, x, y, r); wasm!.binary(k, x, y, w); assertClose(w, r, 1e-6, 1e-6, k);
     }
+    for (const m of [1, 3, 4, 9]) if (n % m === 0) {
+      const b = randomArray(m, m + 1), t1 = new Float32Array(n), t2 = new Float32Array(n);
+      reference.tileAdd(x, b, t1); wasm!.tileAdd(x, b, t2); assertClose(t2, t1, 1e-6, 1e-6, 'tileAdd');
+      const s1 = new Float32Array(m), s2 = new Float32Array(m);
+      reference.sumTiles(x, s1); wasm!.sumTiles(x, s2); assertClose(s2, s1, 1e-5, 1e-5, 'sumTiles');
+    }
     const h = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, bc1: 0.1, bc2: 0.001, decoupled: true };
     for (const decoupled of [true, false]) {
       const p1 = x.slice(), m1 = y.slice().map(Math.abs), v1 = m1.slice(), p2 = p1.slice(), m2 = m1.slice(), v2 = v1.slice();

@@ -156,6 +156,17 @@ export const reference: Backend = {
     }
   },
 
+  tileAdd(a, b, y) {
+    const n = b.length;
+    for (let i = 0; i < y.length; i++) y[i] = a[i] + b[i % n];
+  },
+
+  sumTiles(g, out) {
+    const n = out.length;
+    out.fill(0);
+    for (let i = 0; i < g.length; i++) out[i % n] += g[i];
+  },
+
   adam(p, g, m, v, h: AdamHyper) {
     const step = h.lr / h.bc1, rb2 = 1 / Math.sqrt(h.bc2);
     for (let i = 0; i < p.length; i++) {

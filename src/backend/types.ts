@@ -43,4 +43,8 @@ export interface Backend {
   /** Same-length elementwise a (op) b. */
   binary(kind: BinaryKind, a: FArray, b: FArray, y: FArray): void;
   adam(p: FArray, g: FArray, m: FArray, v: FArray, h: AdamHyper): void;
+  /** y = a + b where b repeats back to back over a (a bias over a batch). */
+  tileAdd(a: FArray, b: FArray, y: FArray): void;
+  /** out[j] = Σ_r g[r·out.length + j], summed in row order. */
+  sumTiles(g: FArray, out: FArray): void;
 }

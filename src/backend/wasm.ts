@@ -22,6 +22,8 @@ interface Kernels {
   binary(a: number, b: number, y: number, n: number, op: number): void;
   adam(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number,
     wd: number, bc1: number, bc2: number, decoupled: number): void;
+  tileAdd(a: number, b: number, y: number, reps: number, n: number): void;
+  sumTiles(g: number, reps: number, n: number, out: number): void;
 }
 
 /**
@@ -259,6 +261,20 @@ export class WasmBackend implements Backend {
     const pa = this.inPtr(a), pb = this.inPtr(b), py = this.outPtr(y);
     this.k.binary(pa, pb, py, y.length, BINARY[kind]);
     this.done(y, py);
+  }
+
+  tileAdd(a: FArray, b: FArray, y: FArray): void {
+    this.begin();
+    const pa = this.inPtr(a), pb = this.inPtr(b), py = this.outPtr(y);
+    this.k.tileAdd(pa, pb, py, y.length / b.length, b.length);
+    this.done(y, py);
+  }
+
+  sumTiles(g: FArray, out: FArray): void {
+    this.begin();
+    const pg = this.inPtr(g), po = this.outPtr(out);
+    this.k.sumTiles(pg, g.length / out.length, out.length, po);
+    this.done(out, po);
   }
 
   adam(p: FArray, g: FArray, m: FArray, v: FArray, hp: AdamHyper): void {

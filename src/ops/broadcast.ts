@@ -1,5 +1,6 @@
 import type { FArray } from '../core/dtype.js';
-import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
+import { scopedLike, scopedEmptyLike } from '../core/arena.js';
+import { backendFor } from '../backend/index.js';
 import { broadcastStrides, shapeEq, type Shape } from '../core/shape.js';
 
 /**
@@ -49,9 +50,8 @@ export function sumToShape(g: FArray, from: Shape, to: Shape): FArray {
   if (shapeEq(from, to)) return g;
   const reps = tileCount(to, from);
   if (reps) {
-    const n = g.length / reps;
-    const r = scopedLike(g, n);
-    for (let t = 0, o = 0; t < reps; t++) for (let j = 0; j < n; j++, o++) r[j] += g[o];
+    const r = scopedEmptyLike(g, g.length / reps);
+    backendFor(g instanceof Float64Array ? 'float64' : 'float32').sumTiles(g, r);
     return r;
   }
   const idx = broadcastIndex(to, from);

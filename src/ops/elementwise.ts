@@ -27,6 +27,8 @@ function binaryOp(kind: BinaryKind, x: TensorLike, y: TensorLike): Tensor {
   const tb = shapeEq(a.shape, shape) ? tileCount(b.shape, shape) : 0;
   if (shapeEq(a.shape, b.shape)) {
     backendFor(a.dtype).binary(kind, a.data, b.data, o);
+  } else if (tb && kind === 'add') {
+    backendFor(a.dtype).tileAdd(a.data, b.data, o);
   } else if (tb) {
     // b repeats back to back over a (bias over rows, a scalar): no index map needed
     const ad = a.data, bd = b.data, m = bd.length;
