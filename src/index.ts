@@ -1,7 +1,7 @@
 // Frugal: browser-safe public API. Node-only extras (files, CLI helpers) are in ./node.js.
 export { Tensor, noGrad, isGradEnabled } from './core/tensor.js';
 export { Rng } from './core/rng.js';
-export { withScope, inScope, poolStats } from './core/arena.js';
+export { withScope, inScope, poolStats, persistentArray } from './core/arena.js';
 export type { DType, FArray } from './core/dtype.js';
 export { OPS, type Op } from './core/op.js';
 export * from './ops/index.js';

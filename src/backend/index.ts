@@ -62,7 +62,14 @@ async function loadThreaded(threads: number): Promise<WasmBackend | null> {
   sharedMemory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
   const instance = await WebAssembly.instantiate(sharedModule, { env: { memory: sharedMemory, abort: () => { throw new Error('wasm abort'); } } });
   sharedExports = instance.exports;
-  const pool = threads > 1 ? await workerPool(sharedModule, sharedMemory, sharedExports as Record<string, unknown>, threads) : singleThread(sharedExports as Record<string, unknown>);
+  let pool = singleThread(sharedExports as Record<string, unknown>);
+  if (threads > 1) {
+    try {
+      pool = await workerPool(sharedModule, sharedMemory, sharedExports as Record<string, unknown>, threads);
+    } catch (e) {
+      console.error(`frugal: worker threads unavailable (${(e as Error).message}); using one thread`);
+    }
+  }
   const backend = new WasmBackend(sharedExports, sharedMemory, pool, { relaxed, shared: true });
   // Pooled op outputs live in the shared memory, so kernels use them without copies.
   setArenaProvider((n) => backend.carve(n));

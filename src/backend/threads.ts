@@ -39,6 +39,7 @@ export async function workerPool(module: WebAssembly.Module, memory: WebAssembly
   const nworkers = threads - 1;
   const workers = Array.from({ length: nworkers }, (_, i) => {
     const w = new Worker(new URL('./worker.js', import.meta.url), {
+      execArgv: [], // the parent's flags (--input-type, --cpu-prof, …) do not apply to kernel threads
       workerData: { module, memory, ctrl: ctrlBuf, tid: i + 1, nworkers, fns: TASK_FUNCTIONS },
     });
     w.unref(); // blocked workers must not keep the process alive
