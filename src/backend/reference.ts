@@ -25,6 +25,24 @@ function patchMap(g: ConvGeom): Int32Array {
   return m;
 }
 
+/** f(q, idx) for every output position q and every in-bounds input index idx of its window, in window order. */
+function eachWindow(g: PoolGeom, f: (q: number, idx: number) => void): void {
+  let q = 0;
+  for (let p = 0; p < g.P; p++) {
+    const plane = p * g.H * g.W;
+    for (let oy = 0; oy < g.OH; oy++) for (let ox = 0; ox < g.OW; ox++, q++) {
+      for (let i = 0; i < g.kh; i++) {
+        const iy = oy * g.sh - g.ph + i;
+        if (iy < 0 || iy >= g.H) continue;
+        for (let j = 0; j < g.kw; j++) {
+          const ix = ox * g.sw - g.pw + j;
+          if (ix >= 0 && ix < g.W) f(q, plane + iy * g.W + ix);
+        }
+      }
+    }
+  }
+}
+
 /**
  * Plain TypeScript kernels: obvious loops, the test oracle for every faster backend.
  * Generic over float32 and float64 (float64 is what gradient checks use).
@@ -95,47 +113,22 @@ export const reference: Backend = {
   },
 
   pool2dForward(x, g, mode, out) {
-    let q = 0;
-    for (let p = 0; p < g.P; p++) {
-      const plane = p * g.H * g.W;
-      for (let oy = 0; oy < g.OH; oy++) for (let ox = 0; ox < g.OW; ox++, q++) {
-        let m = mode === 'max' ? -Infinity : 0;
-        for (let i = 0; i < g.kh; i++) {
-          const iy = oy * g.sh - g.ph + i;
-          if (iy < 0 || iy >= g.H) continue;
-          for (let j = 0; j < g.kw; j++) {
-            const ix = ox * g.sw - g.pw + j;
-            if (ix < 0 || ix >= g.W) continue;
-            const v = x[plane + iy * g.W + ix];
-            if (mode === 'max') { if (v > m) m = v; } else m += v;
-          }
-        }
-        out[q] = mode === 'max' ? m : m / (g.kh * g.kw);
-      }
-    }
+    const acc = new Float64Array(g.P * g.OH * g.OW).fill(mode === 'max' ? -Infinity : 0);
+    eachWindow(g, (q, idx) => { if (mode === 'max') { if (x[idx] > acc[q]) acc[q] = x[idx]; } else acc[q] += x[idx]; });
+    for (let q = 0; q < acc.length; q++) out[q] = mode === 'max' ? acc[q] : acc[q] / (g.kh * g.kw);
   },
 
   pool2dBackward(x, dy, g, mode, dx) {
     dx.fill(0);
-    let q = 0;
-    const inv = 1 / (g.kh * g.kw);
-    for (let p = 0; p < g.P; p++) {
-      const plane = p * g.H * g.W;
-      for (let oy = 0; oy < g.OH; oy++) for (let ox = 0; ox < g.OW; ox++, q++) {
-        let best = -Infinity, arg = -1;
-        for (let i = 0; i < g.kh; i++) {
-          const iy = oy * g.sh - g.ph + i;
-          if (iy < 0 || iy >= g.H) continue;
-          for (let j = 0; j < g.kw; j++) {
-            const ix = ox * g.sw - g.pw + j;
-            if (ix < 0 || ix >= g.W) continue;
-            const idx = plane + iy * g.W + ix;
-            if (mode === 'max') { if (x[idx] > best) { best = x[idx]; arg = idx; } } else dx[idx] += dy[q] * inv;
-          }
-        }
-        if (mode === 'max' && arg >= 0) dx[arg] += dy[q];
-      }
+    if (mode === 'avg') {
+      const inv = 1 / (g.kh * g.kw);
+      eachWindow(g, (q, idx) => { dx[idx] += dy[q] * inv; });
+      return;
     }
+    // max: the gradient goes to the first maximal element of each window
+    const best = new Float64Array(dy.length).fill(-Infinity), arg = new Int32Array(dy.length).fill(-1);
+    eachWindow(g, (q, idx) => { if (x[idx] > best[q]) { best[q] = x[idx]; arg[q] = idx; } });
+    for (let q = 0; q < arg.length; q++) if (arg[q] >= 0) dx[arg[q]] += dy[q];
   },
 
   relu(x, y) {
