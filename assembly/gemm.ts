@@ -291,3 +291,70 @@ export function gemmTasks(counter: usize, splitCols: bool, chunk: i32, transA: b
     else gemmBlock(transA, transB, K, A, lda, B, ldb, C, ldc, acc, w, lo, hi, 0, N);
   }
 }
+
+// Barrier for all threads of a gemmShared call: a monotonic counter at `bar`; phase p is
+// reached when it counts p·nthreads arrivals.
+// @ts-ignore: decorator
+@inline function barrier(bar: usize, nthreads: i32, phase: i32): void {
+  if (!ASC_FEATURE_THREADS) return;
+  atomic.add<i32>(bar, 1);
+  const target = phase * nthreads;
+  // Spin: the other threads are microseconds behind. The cap (about a minute) only matters
+  // if a thread died; the caller then reports the failed worker instead of hanging.
+  for (let s: i64 = 0; atomic.load<i32>(bar) < target && s < 100_000_000_000; s++) { /* spin */ }
+}
+
+/**
+ * One thread's share of a large GEMM with one shared copy of each packed B panel: the
+ * threads pack the panel together (8-column strips dealt round-robin), wait at a barrier,
+ * then claim MC-row blocks of A from a per-iteration counter, packing their own A block.
+ * ctrl: [barrier, counter of iteration 0, counter of iteration 1, …], zeroed by the caller.
+ * Bp is the shared packing space (KC·NC floats); work + tid·gemmWorkBytes() the thread's own.
+ * Per-element summation order is the same as gemm(): results equal the single-thread ones.
+ */
+export function gemmShared(ctrl: usize, nthreads: i32, transA: bool, transB: bool, M: i32, N: i32, K: i32,
+  A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, acc: bool, Bp: usize, work: usize, tid: i32): void {
+  const w = work + <usize>tid * <usize>gemmWorkBytes();
+  const Ap = w;
+  const tmp = w + (<usize>(MC * KC + KC * NC) << 2);
+  let phase = 0, it = 0;
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      const accum = acc || pc > 0;
+      const strips = (nc + 7) >> 3;
+      for (let p = tid; p < strips; p += nthreads) {
+        packB(B, ldb, transB, pc, kc, jc + (p << 3), min(8, nc - (p << 3)), Bp + (<usize>((p << 3) * kc) << 2));
+      }
+      barrier(ctrl, nthreads, ++phase);
+      const counter = ctrl + (<usize>(it + 1) << 2);
+      for (;;) {
+        const ic = claim(counter) * MC;
+        if (ic >= M) break;
+        const mc = min(MC, M - ic);
+        packA(A, lda, transA, ic, mc, pc, kc, Ap);
+        for (let jr = 0; jr < nc; jr += 8) {
+          const nr = min(8, nc - jr);
+          const bp = Bp + (<usize>(jr * kc) << 2);
+          for (let ir = 0; ir < mc; ir += 4) {
+            micro(Ap + (<usize>(ir * kc) << 2), bp, kc, C + (<usize>((ic + ir) * ldc + jc + jr) << 2), ldc, min(4, mc - ir), nr, accum, tmp);
+          }
+        }
+      }
+      // nobody may repack Bp while another thread still reads it
+      barrier(ctrl, nthreads, ++phase);
+      it++;
+    }
+  }
+}
+
+/** Ints of control block gemmShared needs for an N×K problem (barrier + one counter per iteration). */
+export function gemmSharedCtrlInts(N: i32, K: i32): i32 {
+  return 1 + ((N + NC - 1) / NC) * ((K + KC - 1) / KC);
+}
+
+/** Floats of the shared B packing space of gemmShared. */
+export function gemmSharedPanelFloats(): i32 {
+  return KC * NC;
+}

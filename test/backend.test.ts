@@ -18,7 +18,8 @@ for (const threads of threadCounts) test(`wasm gemm equals reference on random a
   await setThreads(threads);
   const rng = new Rng(7);
   const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [4, 8, 16], [17, 9, 33], [65, 70, 300], [5, 1030, 3], [130, 7, 513],
-    [257, 129, 200], [31, 700, 260], [700, 33, 130], [1, 4096, 1030], [2, 37, 9], [3, 300, 2000]];
+    [257, 129, 200], [31, 700, 260], [700, 33, 130], [1, 4096, 1030], [2, 37, 9], [3, 300, 2000],
+    [260, 300, 450]]; // the last is large enough for the shared-panel threaded GEMM
   for (let t = 0; t < 6; t++) shapes.push([1 + rng.int(90), 1 + rng.int(90), 1 + rng.int(300)]);
   for (const [M, N, K] of shapes) {
     for (const ta of [false, true]) for (const tb of [false, true]) for (const acc of [false, true]) {

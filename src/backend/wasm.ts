@@ -7,6 +7,8 @@ import { singleThread, type Pool } from './threads.js';
 interface Kernels {
   heapBase(): number;
   gemmWorkBytes(): number;
+  gemmSharedCtrlInts(N: number, K: number): number;
+  gemmSharedPanelFloats(): number;
   gemm(ta: number, tb: number, M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number,
     C: number, ldc: number, acc: number, work: number): void;
   im2col(x: number, ...g: number[]): void;
@@ -32,6 +34,10 @@ interface Kernels {
  * 4.2 MFLOP ×0.97, 8.2 MFLOP ×1.34, 14 MFLOP ×1.47 — the crossover is near 4 MFLOP.
  */
 export const THREAD_MIN_FLOPS = 1 << 22;
+/** From this size on, threads share one packed copy of each B panel (gemmShared). */
+export let SHARED_PANEL_MIN_FLOPS = 1 << 26;
+/** For benchmarks: change the size from which gemmShared is used. */
+export function setSharedPanelMinFlops(n: number): void { SHARED_PANEL_MIN_FLOPS = n; }
 /** im2col matrices below this many elements are built on one thread. */
 export const THREAD_MIN_COL = 1 << 18;
 
@@ -155,6 +161,14 @@ export class WasmBackend implements Backend {
     }
     // Split the larger output dimension into about two chunks per thread (columns in
     // multiples of 8, rows of 4); a chunk never splits K, so results do not depend on threads.
+    if (2 * M * N * K >= SHARED_PANEL_MIN_FLOPS && M >= 128) {
+      // Large: the threads share each packed B panel and split A's row blocks.
+      const ints = this.k.gemmSharedCtrlInts(N, K);
+      const ctrl = this.alloc(ints), bp = this.alloc(this.k.gemmSharedPanelFloats());
+      new Int32Array(this.memory.buffer, ctrl, ints).fill(0);
+      this.pool.run('gemmShared', [ctrl, this.pool.threads, +ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, bp, work]);
+      return;
+    }
     const splitCols = N >= M;
     const unit = splitCols ? 8 : 4, extent = splitCols ? N : M;
     const chunk = Math.max(unit, Math.ceil(extent / (2 * this.pool.threads) / unit) * unit);
