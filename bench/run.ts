@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { backendName, getThreads, setThreads } from '../src/index.js';
 import { writeFileAtomic } from '../src/node.js';
 import { frugalGemm, frugalInfer, frugalTrain } from './frugal-side.js';
-import { tfGemm, tfInfer, tfTrain } from './tfjs-peer.js';
+import { tfGemm, tfInfer, tfTrain, tfWasmThreads } from './tfjs-peer.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -55,6 +55,8 @@ const torch = torchMissing ? null : torchRun('speed', '--budget', String(budget 
 if (torch) log(`PyTorch threads: ${torch.threads}`);
 
 const threads = getThreads();
+const tfjsThreads = await tfWasmThreads();
+log(`TF.js wasm threads: ${tfjsThreads}`);
 let [f, t] = await interleaved(() => frugalGemm(1024, budget), () => tfGemm('wasm', 1024, budget));
 add({ name: 'sgemm 1024³', unit: 'GFLOP/s', frugal: f, tfjs: t, tfjsBackend: 'wasm', torch: torch?.sgemm1024Gflops });
 [f, t] = await interleaved(() => frugalTrain('mlp', 128, budget), () => tfTrain('wasm', 'mlp', 128, budget));
@@ -92,6 +94,6 @@ if (memory) {
   log(`peak RSS: frugal ${(f.peakRssBytes / 2 ** 20).toFixed(0)} MiB` + (t ? `, torch ${(t.peakRssBytes / 2 ** 20).toFixed(0)} MiB (×${(mem.ratio as number).toFixed(2)})` : ''));
 }
 
-const result = { date: new Date().toISOString(), backend: backendName(), threads, quick, rounds, scaling, torch: torchMissing ? { unavailable: torchMissing } : { threads: torch!.threads }, rows, memory: mem };
+const result = { date: new Date().toISOString(), backend: backendName(), threads, tfjsWasmThreads: tfjsThreads, quick, rounds, scaling, torch: torchMissing ? { unavailable: torchMissing } : { threads: torch!.threads }, rows, memory: mem };
 if (outIdx >= 0) writeFileAtomic(args[outIdx + 1], JSON.stringify(result, null, 2));
 process.stdout.write(`${JSON.stringify(result)}\n`);

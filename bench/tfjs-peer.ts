@@ -35,6 +35,13 @@ function timeIt(fn: () => void, budgetMs: number, minIters = 3): number {
   return (performance.now() - t0) / n / 1000;
 }
 
+/** Threads TF.js's wasm backend uses (1 in Node.js: its threaded build needs cross-origin isolation). */
+export async function tfWasmThreads(): Promise<number> {
+  await loadTf('wasm');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  return wasm.getThreadsCount();
+}
+
 export async function tfGemm(backend: 'wasm' | 'cpu', n: number, budgetMs: number): Promise<number> {
   const t = await loadTf(backend);
   const a = t.randomNormal([n, n]), b = t.randomNormal([n, n]);

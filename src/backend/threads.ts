@@ -7,7 +7,7 @@
  */
 
 // Control block layout (Int32 slots); arguments follow as Float64s from byte 64.
-const GEN = 0, FN = 1, DONE = 2, NARGS = 3, FAILED = 4, READY = 5;
+const GEN = 0, FN = 1, DONE = 2, NARGS = 3, FAILED = 4;
 const ARGS_OFFSET = 64, MAX_ARGS = 32;
 /** No worker progress for this long means a worker died. */
 const STALL_MS = 120_000;
@@ -78,4 +78,4 @@ export async function workerPool(module: WebAssembly.Module, memory: WebAssembly
 /** Polls of the control block before a thread sleeps in Atomics.wait (a few tens of microseconds). */
 const SPIN = 20000;
 
-export { GEN, FN, DONE, NARGS, FAILED, READY, ARGS_OFFSET, MAX_ARGS, SPIN };
+export { GEN, FN, DONE, NARGS, FAILED, ARGS_OFFSET, MAX_ARGS, SPIN };

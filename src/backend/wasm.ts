@@ -302,8 +302,7 @@ export class WasmBackend implements Backend {
 /** Instantiate a non-shared kernel module (no threads). */
 export async function loadWasmBackend(bytes: BufferSource): Promise<WasmBackend> {
   if (!WebAssembly.validate(bytes)) throw new Error('this WebAssembly engine cannot validate the SIMD128 kernels');
-  const memory = new WebAssembly.Memory({ initial: 16 });
   const { instance } = await WebAssembly.instantiate(bytes, { env: { abort: () => { throw new Error('wasm abort'); } } });
-  const mem = (instance.exports.memory as WebAssembly.Memory | undefined) ?? memory;
-  return new WasmBackend(instance.exports, mem, singleThread(instance.exports as Record<string, unknown>), { relaxed: false, shared: false });
+  // The single-threaded build owns (exports) its memory; growing it detaches views, so no arrays are carved from it.
+  return new WasmBackend(instance.exports, instance.exports.memory as WebAssembly.Memory, singleThread(instance.exports as Record<string, unknown>), { relaxed: false, shared: false });
 }
