@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   Adam, AdamW, SGD, buildModel, cosineSchedule, evaluate, fileCheckpoint, fit, loadFashionMnist, referenceCnn, referenceMlp,
-  saveModel, stepSchedule, profiler, profileRows, subset, trainValSplit, validateSpec, backendName, type ModelSpec, type Optimizer, type Schedule,
+  saveModel, stepSchedule, profiler, profileRows, subset, trainValSplit, validateSpec, backendName, type ModelSpec, type Optimizer, type Schedule, type Tensor,
 } from '../../node.js';
 import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
 
@@ -35,7 +35,7 @@ export function resolveModel(name: string | undefined): { spec: ModelSpec; label
   return { spec: validateSpec(raw), label: name };
 }
 
-export function makeOptimizer(kind: string, params: ReturnType<ReturnType<typeof buildModel>['parameters']>, lr: number, momentum: number, wd: number): Optimizer {
+export function makeOptimizer(kind: string, params: Tensor[], lr: number, momentum: number, wd: number): Optimizer {
   if (kind === 'sgd') return new SGD(params, { lr, momentum, weightDecay: wd });
   if (kind === 'adamw') return new AdamW(params, { lr, weightDecay: wd || 0.01 });
   return new Adam(params, { lr, weightDecay: wd });
