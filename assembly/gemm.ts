@@ -188,6 +188,18 @@ function micro(Ap: usize, Bp: usize, kc: i32, C: usize, ldc: i32, mr: i32, nr: i
   return v;
 }
 
+/** C[0:mc, 0:nc] (+)= packed A block (mc×kc) · packed B panel (kc×nc), micro-tile by micro-tile. */
+// @ts-ignore: decorator
+@inline function macro(Ap: usize, Bp: usize, mc: i32, nc: i32, kc: i32, C: usize, ldc: i32, accum: bool, tmp: usize): void {
+  for (let jr = 0; jr < nc; jr += 8) {
+    const nr = min(8, nc - jr);
+    const bp = Bp + (<usize>(jr * kc) << 2);
+    for (let ir = 0; ir < mc; ir += 4) {
+      micro(Ap + (<usize>(ir * kc) << 2), bp, kc, C + (<usize>(ir * ldc + jr) << 2), ldc, min(4, mc - ir), nr, accum, tmp);
+    }
+  }
+}
+
 /** C[i0:i1, j0:j1] of op(A)·op(B) (+ C if acc). Per-element summation order depends only on K. */
 function gemmBlock(transA: bool, transB: bool, K: i32, A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32,
   acc: bool, work: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
@@ -207,15 +219,7 @@ function gemmBlock(transA: bool, transB: bool, K: i32, A: usize, lda: i32, B: us
       for (let ic = i0; ic < i1; ic += MC) {
         const mc = min(MC, i1 - ic);
         packA(A, lda, transA, ic, mc, pc, kc, Ap);
-        for (let jr = 0; jr < nc; jr += 8) {
-          const nr = min(8, nc - jr);
-          const bp = Bp + (<usize>(jr * kc) << 2);
-          for (let ir = 0; ir < mc; ir += 4) {
-            const mr = min(4, mc - ir);
-            const c = C + (<usize>((ic + ir) * ldc + jc + jr) << 2);
-            micro(Ap + (<usize>(ir * kc) << 2), bp, kc, c, ldc, mr, nr, accum, tmp);
-          }
-        }
+        macro(Ap, Bp, mc, nc, kc, C + (<usize>(ic * ldc + jc) << 2), ldc, accum, tmp);
       }
     }
   }
@@ -334,13 +338,7 @@ export function gemmShared(ctrl: usize, nthreads: i32, transA: bool, transB: boo
         if (ic >= M) break;
         const mc = min(MC, M - ic);
         packA(A, lda, transA, ic, mc, pc, kc, Ap);
-        for (let jr = 0; jr < nc; jr += 8) {
-          const nr = min(8, nc - jr);
-          const bp = Bp + (<usize>(jr * kc) << 2);
-          for (let ir = 0; ir < mc; ir += 4) {
-            micro(Ap + (<usize>(ir * kc) << 2), bp, kc, C + (<usize>((ic + ir) * ldc + jc + jr) << 2), ldc, min(4, mc - ir), nr, accum, tmp);
-          }
-        }
+        macro(Ap, Bp, mc, nc, kc, C + (<usize>(ic * ldc + jc) << 2), ldc, accum, tmp);
       }
       // nobody may repack Bp while another thread still reads it
       barrier(ctrl, nthreads, ++phase);
