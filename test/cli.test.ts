@@ -142,3 +142,12 @@ test('--threads is accepted by every command and validated', () => {
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--threads must be a positive integer/);
 });
+
+test('train --profile reports time per op kind, forward and backward', () => {
+  const r = frugal('train', '--model', 'mlp', ...DATA, '--epochs', '1', '--limit', '512', '--profile', '--out', join(dir, 'prof.safetensors'), '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const rows = oneJson(r.stdout).profile as { op: string; forwardMs: number; backwardMs: number; calls: number }[];
+  const mm = rows.find((x) => x.op === 'matmul');
+  assert.ok(mm && mm.forwardMs > 0 && mm.backwardMs > 0 && mm.calls > 0, JSON.stringify(rows));
+  assert.match(r.stderr, /op\s+forward ms\s+backward ms/);
+});
