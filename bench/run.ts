@@ -15,7 +15,7 @@ const memory = !args.includes('--no-memory') && !quick;
 const outIdx = args.indexOf('--out');
 const budget = quick ? 300 : 1500;
 // This machine is a shared VM: every number is the median of interleaved rounds.
-const rounds = quick ? 1 : 3;
+const rounds = quick ? 1 : 5;
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 async function interleaved(f: () => number | Promise<number>, g: () => number | Promise<number>): Promise<[number, number]> {
   const a: number[] = [], b: number[] = [];
