@@ -1,5 +1,5 @@
 import type { FArray } from '../core/dtype.js';
-import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
+import { scopedLike } from '../core/arena.js';
 import type { Op } from '../core/op.js';
 import { setBackwardImpl, Tensor } from '../core/tensor.js';
 import { convRules } from './conv.js';
@@ -59,7 +59,7 @@ function runBackward(root: Tensor, seed: FArray): void {
     grads.delete(t);
     if (!t.node) {
       // A leaf: accumulate into .grad like PyTorch.
-      if (!t.grad) t.grad = new Tensor(gy === seed || !(gy.length === t.size) ? gy.slice() : gy, t.shape);
+      if (!t.grad) t.grad = new Tensor(gy === seed ? gy.slice() : gy, t.shape); // never alias the caller's seed
       else { const d = t.grad.data; for (let k = 0; k < d.length; k++) d[k] += gy[k]; }
       continue;
     }

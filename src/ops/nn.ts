@@ -1,5 +1,5 @@
 import type { FArray } from '../core/dtype.js';
-import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
+import { scopedLike, scopedZeros } from '../core/arena.js';
 import { fmt, normAxis } from '../core/shape.js';
 import type { Rng } from '../core/rng.js';
 import { Tensor } from '../core/tensor.js';

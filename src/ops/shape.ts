@@ -1,5 +1,5 @@
 import type { FArray } from '../core/dtype.js';
-import { scopedLike, scopedZeros, scopedFull } from '../core/arena.js';
+import { scopedLike, scopedZeros } from '../core/arena.js';
 import { fmt, normAxis, sizeOf, stridesOf } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { record, type Rule } from './tape.js';
