@@ -5,7 +5,7 @@ import { singleThread, workerPool } from './threads.js';
 import { setArenaProvider } from '../core/arena.js';
 import type { Backend } from './types.js';
 
-export type { Backend, ConvGeom, PoolGeom, PoolMode, BinaryKind, AdamHyper } from './types.js';
+export type { Backend, ConvGeom, Csr, PoolGeom, PoolMode, BinaryKind, AdamHyper } from './types.js';
 export { reference } from './reference.js';
 export { WasmBackend, THREAD_MIN_FLOPS } from './wasm.js';
 

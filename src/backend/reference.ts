@@ -1,5 +1,5 @@
 import { allocLike, type FArray } from '../core/dtype.js';
-import type { AdamHyper, Backend, BinaryKind, ConvGeom, PoolGeom, PoolMode } from './types.js';
+import type { AdamHyper, Backend, BinaryKind, ConvGeom, Csr, PoolGeom, PoolMode } from './types.js';
 
 /**
  * For each element of the im2col matrix [C·kh·kw, B·OH·OW], the index of the input element
@@ -23,6 +23,16 @@ function patchMap(g: ConvGeom): Int32Array {
     }
   }
   return m;
+}
+
+/** [Co, B·OH·OW] (+ bias per channel) → NCHW [B, Co, OH, OW]. */
+function channelsFirstToBatchFirst(tmp: FArray, g: ConvGeom, bias: FArray | null, out: FArray): void {
+  const ohw = g.OH * g.OW, n = g.B * ohw;
+  for (let b = 0; b < g.B; b++) for (let c = 0; c < g.Co; c++) {
+    const bv = bias ? bias[c] : 0;
+    const src = c * n + b * ohw, dst = (b * g.Co + c) * ohw;
+    for (let k = 0; k < ohw; k++) out[dst + k] = tmp[src + k] + bv;
+  }
 }
 
 /** f(q, idx) for every output position q and every in-bounds input index idx of its window, in window order. */
@@ -84,11 +94,31 @@ export const reference: Backend = {
     const col = allocLike(x, ckk * n), tmp = allocLike(x, g.Co * n);
     this.im2col(x, g, col);
     this.gemm(false, false, g.Co, n, ckk, w, col, tmp, false);
-    for (let b = 0; b < g.B; b++) for (let c = 0; c < g.Co; c++) {
-      const bv = bias ? bias[c] : 0;
-      const src = c * n + b * ohw, dst = (b * g.Co + c) * ohw;
-      for (let k = 0; k < ohw; k++) out[dst + k] = tmp[src + k] + bv;
+    channelsFirstToBatchFirst(tmp, g, bias, out);
+  },
+
+  conv2dSparse(x, w: Csr, bias, g, out) {
+    const ckk = g.C * g.kh * g.kw, n = g.B * g.OH * g.OW;
+    if (w.rows !== g.Co || w.cols !== ckk) throw new Error(`conv2dSparse: CSR weight is ${w.rows}×${w.cols}, expected ${g.Co}×${ckk}`);
+    const col = allocLike(x, ckk * n), tmp = allocLike(x, g.Co * n);
+    this.im2col(x, g, col);
+    this.spmm(w, col, n, tmp);
+    channelsFirstToBatchFirst(tmp, g, bias, out);
+  },
+
+  spmm(s: Csr, X, n, Y) {
+    for (let r = 0; r < s.rows; r++) {
+      const y = r * n;
+      for (let j = 0; j < n; j++) Y[y + j] = 0;
+      for (let k = s.rowPtr[r]; k < s.rowPtr[r + 1]; k++) {
+        const v = s.vals[k], x = s.colIdx[k] * n;
+        for (let j = 0; j < n; j++) Y[y + j] += v * X[x + j];
+      }
     }
+  },
+
+  transpose(x, r, c, out) {
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = x[i * c + j];
   },
 
   conv2dBackward(x, w, dy, g, dw, db, dx) {

@@ -13,6 +13,9 @@ export interface PoolGeom {
   OH: number; OW: number;
 }
 
+/** A sparse matrix in compressed-sparse-row form: row r holds vals[rowPtr[r] … rowPtr[r+1]) at columns colIdx[…]. */
+export interface Csr { rows: number; cols: number; rowPtr: Int32Array; colIdx: Int32Array; vals: FArray }
+
 export type PoolMode = 'max' | 'avg';
 export type BinaryKind = 'add' | 'sub' | 'mul' | 'div';
 
@@ -47,4 +50,10 @@ export interface Backend {
   tileAdd(a: FArray, b: FArray, y: FArray): void;
   /** out[j] = Σ_r g[r·out.length + j], summed in row order. */
   sumTiles(g: FArray, out: FArray): void;
+  /** Y[rows × n] = S·X for a CSR matrix S and dense X [cols × n]. */
+  spmm(s: Csr, X: FArray, n: number, Y: FArray): void;
+  /** out[c × r] = x[r × c]ᵀ. */
+  transpose(x: FArray, r: number, c: number, out: FArray): void;
+  /** conv2d forward whose weights [Co, C·kh·kw] are a CSR matrix (pruned weights at inference). */
+  conv2dSparse(x: FArray, w: Csr, bias: FArray | null, g: ConvGeom, out: FArray): void;
 }

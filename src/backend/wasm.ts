@@ -1,5 +1,5 @@
 import type { FArray } from '../core/dtype.js';
-import type { AdamHyper, Backend, BinaryKind, ConvGeom, PoolGeom, PoolMode } from './types.js';
+import type { AdamHyper, Backend, BinaryKind, ConvGeom, Csr, PoolGeom, PoolMode } from './types.js';
 
 import { singleThread, type Pool } from './threads.js';
 
@@ -26,6 +26,8 @@ interface Kernels {
     wd: number, bc1: number, bc2: number, decoupled: number): void;
   tileAdd(a: number, b: number, y: number, reps: number, n: number): void;
   sumTiles(g: number, reps: number, n: number, out: number): void;
+  spmm(rowPtr: number, colIdx: number, vals: number, rows: number, X: number, n: number, Y: number): void;
+  transpose(x: number, r: number, c: number, out: number): void;
 }
 
 /**
@@ -288,6 +290,48 @@ export class WasmBackend implements Backend {
     this.begin();
     const pg = this.inPtr(g), po = this.outPtr(out);
     this.k.sumTiles(pg, g.length / out.length, out.length, po);
+    this.done(out, po);
+  }
+
+  /** Copy an index array into scratch memory. */
+  private intPtr(a: Int32Array): number {
+    const p = this.alloc(a.length);
+    new Int32Array(this.memory.buffer, p, a.length).set(a);
+    return p;
+  }
+
+  /** CSR product on pointers; rows split over threads when the work repays waking them. */
+  private spmmPtr(s: Csr, X: number, n: number, Y: number): void {
+    const rp = this.intPtr(s.rowPtr), ci = this.intPtr(s.colIdx), pv = this.inPtr(s.vals);
+    if (this.pool.threads > 1 && 2 * s.vals.length * n >= THREAD_MIN_FLOPS && s.rows >= 8) {
+      const chunk = Math.max(1, Math.ceil(s.rows / (4 * this.pool.threads)));
+      this.tasks('spmmTasks', [chunk, rp, ci, pv, s.rows, X, n, Y]);
+    } else this.k.spmm(rp, ci, pv, s.rows, X, n, Y);
+  }
+
+  spmm(s: Csr, X: FArray, n: number, Y: FArray): void {
+    this.begin();
+    const px = this.inPtr(X), py = this.outPtr(Y);
+    this.spmmPtr(s, px, n, py);
+    this.done(Y, py);
+  }
+
+  transpose(x: FArray, r: number, c: number, out: FArray): void {
+    this.begin();
+    const px = this.inPtr(x), po = this.outPtr(out);
+    this.k.transpose(px, r, c, po);
+    this.done(out, po);
+  }
+
+  conv2dSparse(x: FArray, w: Csr, bias: FArray | null, g: ConvGeom, out: FArray): void {
+    const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw;
+    if (w.rows !== g.Co || w.cols !== ckk) throw new Error(`conv2dSparse: CSR weight is ${w.rows}×${w.cols}, expected ${g.Co}×${ckk}`);
+    this.begin();
+    const px = this.inPtr(x), pb = bias ? this.inPtr(bias) : 0;
+    const po = this.outPtr(out), col = this.alloc(ckk * n), tmp = this.alloc(g.Co * n);
+    this.im2colPtr(px, g, col);
+    this.spmmPtr(w, col, n, tmp);
+    this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb);
     this.done(out, po);
   }
 

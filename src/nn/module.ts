@@ -51,6 +51,18 @@ export abstract class Module {
     else this._params.delete(name);
   }
 
+  /**
+   * For techniques that wrap a layer without editing it (pruning's `weightOrig` + `weightMask`):
+   * add, replace or drop a named parameter or buffer. The tensor is used as it is (no copy), so
+   * an optimizer that already holds it keeps working.
+   */
+  setEntry(kind: 'parameter' | 'buffer', name: string, t: Tensor | null): void {
+    const map = kind === 'parameter' ? this._params : this._buffers;
+    if (!t) { map.delete(name); return; }
+    if (kind === 'parameter') t.requiresGrad = true;
+    map.set(name, t);
+  }
+
   children(): [string, Module][] {
     return [...this._children];
   }

@@ -118,3 +118,21 @@ export const referenceMlp: ModelSpec = {
     { type: 'linear', in: 256, out: 128 }, { type: 'relu' }, { type: 'linear', in: 128, out: 10 },
   ],
 };
+
+/**
+ * A VGG-like CNN for 28×28 images: 3×3 convs (padding 1, no bias) each with batch norm and
+ * relu, a 2×2 max pool after every second conv, then a linear head. The pruning reproduction
+ * uses widths 32-32-64-64-128-128.
+ */
+export function vggSpec(widths: number[] = [32, 32, 64, 64, 128, 128], input: number[] = [1, 28, 28], classes = 10): ModelSpec {
+  if (widths.length === 0 || widths.length % 2 !== 0) throw new Error(`vggSpec: widths must come in pairs (conv, conv, pool), got ${widths.length}`);
+  const layers: LayerSpec[] = [];
+  let c = input[0], h = input[1], w = input[2];
+  widths.forEach((out, i) => {
+    layers.push({ type: 'conv2d', in: c, out, kernel: 3, padding: 1, bias: false }, { type: 'batchnorm2d', features: out }, { type: 'relu' });
+    c = out;
+    if (i % 2 === 1) { layers.push({ type: 'maxpool2d', kernel: 2 }); h = Math.floor(h / 2); w = Math.floor(w / 2); }
+  });
+  layers.push({ type: 'flatten' }, { type: 'linear', in: c * h * w, out: classes });
+  return { format: 'frugal-model', version: 1, input, layers };
+}

@@ -1,6 +1,6 @@
 import { noGrad, Tensor } from '../core/tensor.js';
 import { withScope } from '../core/arena.js';
-import { crossEntropy } from '../ops/index.js';
+import { add, crossEntropy } from '../ops/index.js';
 import { Dropout, Sequential } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -47,6 +47,8 @@ export interface FitOptions {
   /** Progress output (stderr in the CLI); none when omitted. */
   progress?: ProgressSink;
   dropLast?: boolean;
+  /** Extra scalar loss added to the cross-entropy of every step (Keras's add_loss), e.g. a pruning penalty. */
+  regularizer?: () => Tensor;
 }
 
 export interface FitResult {
@@ -115,7 +117,8 @@ export function fit(model: Module, opts: FitOptions): FitResult {
       // One step in a pooled scope: its activations and gradients are recycled next step.
       const lv = withScope(() => {
         const logits = model.forward(x);
-        const loss = crossEntropy(logits, y);
+        const ce = crossEntropy(logits, y);
+        const loss = opts.regularizer ? add(ce, opts.regularizer()) : ce;
         const v = loss.item();
         if (!Number.isFinite(v)) throw diagnose(model, x, epoch + 1, step + 1, v);
         const pred = argmax(logits);

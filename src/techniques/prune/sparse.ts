@@ -1,0 +1,156 @@
+// Inference layers whose weights are stored in compressed-sparse-row form and multiplied by
+// the WebAssembly CSR kernel (assembly/sparse.ts). Made by compact() from pruned layers.
+import { scopedEmpty } from '../../core/arena.js';
+import { isGradEnabled, Tensor } from '../../core/tensor.js';
+import { backendFor, type Csr } from '../../backend/index.js';
+import { Conv2d, Linear } from '../../nn/layers.js';
+import { Module, type LayerSpec } from '../../nn/module.js';
+import { registerLayer } from '../../nn/spec.js';
+
+/**
+ * Below this weight density (non-zeros / entries) compact() stores a layer as CSR and runs it
+ * with the sparse kernel. Measured by `npm run bench -- --only sparse` (bench/sparse.ts) on this
+ * machine: see the README's pruning table for the crossover it found.
+ */
+export const SPARSE_MAX_DENSITY = 0.3;
+
+/** CSR form of a dense row-major [rows × cols] matrix, keeping its non-zeros. */
+export function toCsr(w: ArrayLike<number>, rows: number, cols: number): Csr {
+  if (w.length !== rows * cols) throw new Error(`toCsr: ${w.length} values do not make a ${rows}×${cols} matrix`);
+  const rowPtr = new Int32Array(rows + 1);
+  let nnz = 0;
+  for (let i = 0; i < w.length; i++) if (w[i] !== 0) nnz++;
+  const colIdx = new Int32Array(nnz), vals = new Float32Array(nnz);
+  let k = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) { const v = w[r * cols + c]; if (v !== 0) { colIdx[k] = c; vals[k++] = v; } }
+    rowPtr[r + 1] = k;
+  }
+  return { rows, cols, rowPtr, colIdx, vals };
+}
+
+function fromCsr(s: Csr): Float32Array {
+  const d = new Float32Array(s.rows * s.cols);
+  for (let r = 0; r < s.rows; r++) for (let k = s.rowPtr[r]; k < s.rowPtr[r + 1]; k++) d[r * s.cols + s.colIdx[k]] = s.vals[k];
+  return d;
+}
+
+/** Sparse layers have no backward rule: refuse an input that needs gradients through them. */
+function inferenceOnly(name: string, x: Tensor): void {
+  if (isGradEnabled() && x.requiresGrad) {
+    throw new Error(`${name} is an inference layer (no gradients through CSR weights): train the pruned model before compact(), or run it inside noGrad()`);
+  }
+}
+
+/**
+ * Shared storage: the CSR arrays are buffers (`values`, `colIdx`, `rowPtr`; indices kept as
+ * float32, exact below 2^24) so state dicts and model files carry them like any tensor.
+ */
+abstract class SparseLayer extends Module {
+  protected csr: Csr;
+  bias: Tensor | null;
+  constructor(csr: Csr, bias: Tensor | null) {
+    super();
+    this.csr = csr;
+    this.bias = bias ? this.registerParameter('bias', bias) : null;
+    this.registerStorage();
+  }
+  private registerStorage(): void {
+    this.registerBuffer('values', new Tensor(this.csr.vals, [this.csr.vals.length]));
+    this.registerBuffer('colIdx', new Tensor(Float32Array.from(this.csr.colIdx), [this.csr.colIdx.length]));
+    this.registerBuffer('rowPtr', new Tensor(Float32Array.from(this.csr.rowPtr), [this.csr.rows + 1]));
+  }
+  /** Number of stored non-zeros. */
+  get nnz(): number { return this.csr.vals.length; }
+  /** The dense weight this layer stands for (for tests and accounting). */
+  denseWeight(): Float32Array { return fromCsr(this.csr); }
+  override loadStateDict(sd: Record<string, Tensor>, strict = true): void {
+    const v = sd.values, c = sd.colIdx, r = sd.rowPtr;
+    if (!v || !c || !r) { super.loadStateDict(sd, strict); return; }
+    if (r.size !== this.csr.rows + 1 || c.size !== v.size) throw new Error(`sparse layer state: rowPtr has ${r.size} entries (expected ${this.csr.rows + 1}), colIdx ${c.size} and values ${v.size} must match`);
+    const rowPtr = Int32Array.from(r.data), colIdx = Int32Array.from(c.data);
+    for (let i = 0; i < this.csr.rows; i++) if (rowPtr[i + 1] < rowPtr[i]) throw new Error('sparse layer state: rowPtr must not decrease');
+    if (rowPtr[0] !== 0 || rowPtr[this.csr.rows] !== v.size) throw new Error(`sparse layer state: rowPtr must run from 0 to ${v.size}`);
+    if (colIdx.some((x) => !(x >= 0 && x < this.csr.cols))) throw new Error(`sparse layer state: column indices must lie in [0, ${this.csr.cols})`);
+    this.csr = { rows: this.csr.rows, cols: this.csr.cols, rowPtr, colIdx, vals: Float32Array.from(v.data) };
+    for (const k of ['values', 'colIdx', 'rowPtr']) this.setEntry('buffer', k, null);
+    this.registerStorage();
+    if (this.bias && sd.bias) this.bias.data.set(sd.bias.data);
+  }
+}
+
+/** y = x·Wᵀ + b with W in CSR form; inference only. */
+export class SparseLinear extends SparseLayer {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, csr: Csr, bias: Tensor | null) {
+    super(csr, bias);
+    if (csr.rows !== outFeatures || csr.cols !== inFeatures) throw new Error(`SparseLinear(${inFeatures}→${outFeatures}) got a ${csr.rows}×${csr.cols} CSR weight`);
+  }
+  static fromDense(l: Linear): SparseLinear {
+    return new SparseLinear(l.inFeatures, l.outFeatures, toCsr(l.weight.data, l.outFeatures, l.inFeatures), l.bias ? new Tensor(l.bias.data.slice(), l.bias.shape) : null);
+  }
+  forward(x: Tensor): Tensor {
+    inferenceOnly('SparseLinear', x);
+    if (x.rank !== 2 || x.shape[1] !== this.inFeatures) throw new Error(`SparseLinear(${this.inFeatures}→${this.outFeatures}) expects [N, ${this.inFeatures}], got [${x.shape}]`);
+    const be = backendFor(x.dtype), n = x.shape[0];
+    const out = scopedEmpty([n, this.outFeatures], x.dtype);
+    if (n === 1) be.spmm(this.csr, x.data, 1, out.data);
+    else {
+      // Yᵀ = S·Xᵀ: the kernel streams the batch, contiguous, for each non-zero.
+      const xT = scopedEmpty([this.inFeatures, n], x.dtype), yT = scopedEmpty([this.outFeatures, n], x.dtype);
+      be.transpose(x.data, n, this.inFeatures, xT.data);
+      be.spmm(this.csr, xT.data, n, yT.data);
+      be.transpose(yT.data, this.outFeatures, n, out.data);
+    }
+    if (this.bias) for (let i = 0; i < out.size; i++) out.data[i] += this.bias.data[i % this.outFeatures];
+    return out;
+  }
+  toSpec(): LayerSpec { return { type: 'sparse-linear', in: this.inFeatures, out: this.outFeatures, nnz: this.nnz, bias: !!this.bias }; }
+}
+
+/** 2-D convolution with CSR weights [Co, C·k·k]: im2col, then the CSR product; inference only. */
+export class SparseConv2d extends SparseLayer {
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number,
+    readonly opts: { stride: number; padding: number; dilation: number }, csr: Csr, bias: Tensor | null) {
+    super(csr, bias);
+    if (csr.rows !== outChannels || csr.cols !== inChannels * kernelSize * kernelSize) {
+      throw new Error(`SparseConv2d(${inChannels}→${outChannels}, k=${kernelSize}) got a ${csr.rows}×${csr.cols} CSR weight`);
+    }
+  }
+  static fromDense(l: Conv2d): SparseConv2d {
+    const k = l.kernelSize;
+    return new SparseConv2d(l.inChannels, l.outChannels, k, { stride: l.stride, padding: l.padding, dilation: l.dilation },
+      toCsr(l.weight.data, l.outChannels, l.inChannels * k * k), l.bias ? new Tensor(l.bias.data.slice(), l.bias.shape) : null);
+  }
+  forward(x: Tensor): Tensor {
+    inferenceOnly('SparseConv2d', x);
+    if (x.rank !== 4 || x.shape[1] !== this.inChannels) throw new Error(`SparseConv2d expects [N, ${this.inChannels}, H, W], got [${x.shape}]`);
+    const [B, C, H, W] = x.shape, k = this.kernelSize, { stride: s, padding: p, dilation: d } = this.opts;
+    const OH = Math.floor((H + 2 * p - d * (k - 1) - 1) / s) + 1, OW = Math.floor((W + 2 * p - d * (k - 1) - 1) / s) + 1;
+    if (OH < 1 || OW < 1) throw new Error(`SparseConv2d: a ${k}×${k} kernel does not fit a ${H}×${W} input`);
+    const out = scopedEmpty([B, this.outChannels, OH, OW], x.dtype);
+    backendFor(x.dtype).conv2dSparse(x.data, this.csr, this.bias ? this.bias.data : null,
+      { B, C, H, W, Co: this.outChannels, kh: k, kw: k, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, OH, OW }, out.data);
+    return out;
+  }
+  toSpec(): LayerSpec {
+    return { type: 'sparse-conv2d', in: this.inChannels, out: this.outChannels, kernel: this.kernelSize, ...this.opts, nnz: this.nnz, bias: !!this.bias };
+  }
+}
+
+const int = (s: LayerSpec, k: string, d?: number): number => {
+  const v = s[k] ?? d;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`layer '${s.type}' needs a non-negative integer '${k}'`);
+  return v;
+};
+/** An empty CSR of the declared size; loadStateDict fills it from the file. */
+const emptyCsr = (rows: number, cols: number, nnz: number): Csr => {
+  const rowPtr = new Int32Array(rows + 1); rowPtr[rows] = nnz;
+  return { rows, cols, rowPtr, colIdx: new Int32Array(nnz), vals: new Float32Array(nnz) };
+};
+registerLayer('sparse-linear', (s) => new SparseLinear(int(s, 'in'), int(s, 'out'), emptyCsr(int(s, 'out'), int(s, 'in'), int(s, 'nnz')),
+  s.bias === false ? null : Tensor.zeros([int(s, 'out')])));
+registerLayer('sparse-conv2d', (s) => {
+  const k = int(s, 'kernel');
+  return new SparseConv2d(int(s, 'in'), int(s, 'out'), k, { stride: int(s, 'stride', 1), padding: int(s, 'padding', 0), dilation: int(s, 'dilation', 1) },
+    emptyCsr(int(s, 'out'), int(s, 'in') * k * k, int(s, 'nnz')), s.bias === false ? null : Tensor.zeros([int(s, 'out')]));
+});
