@@ -14,4 +14,5 @@ export { DataLoader, gatherBatch, subset, trainValSplit, sampleSize, type ImageD
 export * from './train/index.js';
 export { encodeSafetensors, decodeSafetensors, tensorsOf, SafetensorsError, MAX_HEADER_BYTES, type StEntry, type StDType } from './io/safetensors.js';
 export { profileModel, formatProfile, type ModelProfile, type LayerProfile } from './report/profile.js';
+export { compareLatency } from './report/latency.js';
 export * from './techniques/prune/index.js';

@@ -6,9 +6,12 @@ import * as train from './commands/train.js';
 import * as evalCmd from './commands/eval.js';
 import * as info from './commands/info.js';
 import * as bench from './commands/bench.js';
+import * as prune from './commands/prune.js';
+import * as compactCmd from './commands/compact.js';
+import * as reproduce from './commands/reproduce.js';
 
 interface Command { usage: string; run(argv: string[]): Promise<number> }
-const commands: Record<string, Command> = { train, eval: evalCmd, info, bench };
+const commands: Record<string, Command> = { train, eval: evalCmd, info, prune, compact: compactCmd, reproduce, bench };
 
 function usage(): string {
   return `usage: frugal COMMAND [options]   (every command takes --json, --help and --threads N)\n\n${Object.values(commands).map((c) => c.usage).join('\n\n')}\n`;

@@ -13,6 +13,16 @@ export interface LayerProfile {
   bytes: number;
 }
 
+/** What a layer with its own storage (sparse, binary, circulant…) reports instead of being counted. */
+export interface CostReport { params: number; nonzeroParams: number; macs: number; effectiveMacs: number }
+
+/** A layer that describes its own cost to profileModel (and so to `frugal info`). */
+export interface Costed { costReport(outputShape: readonly number[]): CostReport }
+
+function isCosted(m: Module): m is Module & Costed {
+  return typeof (m as Partial<Costed>).costReport === 'function';
+}
+
 export interface ModelProfile {
   layers: LayerProfile[];
   params: number; nonzeroParams: number; macs: number; effectiveMacs: number; bytes: number;
@@ -46,12 +56,13 @@ export function profileModel(model: Sequential, input: number[]): ModelProfile {
     model.layers.forEach((l, i) => {
       const inShape = x.shape;
       x = l.forward(x);
+      const bytes = [...l.parameters(), ...l.namedBuffers().map(([, t]) => t)].reduce((s, t) => s + t.data.byteLength, 0);
+      const row = { index: i, name: String(i), type: l.toSpec().type, outputShape: x.shape.slice(1), bytes };
+      if (isCosted(l)) { layers.push({ ...row, ...l.costReport(x.shape.slice(1)) }); return; }
       const params = l.paramCount();
       const nonzero = countNonzero(l);
       const macs = layerMacs(l, inShape, x.shape);
-      const bytes = [...l.parameters(), ...l.namedBuffers().map(([, t]) => t)].reduce((s, t) => s + t.data.byteLength, 0);
-      layers.push({ index: i, name: String(i), type: l.toSpec().type, outputShape: x.shape.slice(1), params, nonzeroParams: nonzero,
-        macs, effectiveMacs: params ? Math.round((macs * nonzero) / params) : macs, bytes });
+      layers.push({ ...row, params, nonzeroParams: nonzero, macs, effectiveMacs: params ? Math.round((macs * nonzero) / params) : macs });
     });
   });
   model.train(wasTraining);

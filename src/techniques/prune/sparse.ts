@@ -6,6 +6,7 @@ import { backendFor, type Csr } from '../../backend/index.js';
 import { Conv2d, Linear } from '../../nn/layers.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer } from '../../nn/spec.js';
+import type { CostReport } from '../../report/profile.js';
 
 /**
  * Below this weight density (non-zeros / entries) compact() stores a layer as CSR and runs it
@@ -64,6 +65,13 @@ abstract class SparseLayer extends Module {
   get nnz(): number { return this.csr.vals.length; }
   /** The dense weight this layer stands for (for tests and accounting). */
   denseWeight(): Float32Array { return fromCsr(this.csr); }
+  /** Dense-equivalent parameters and MACs, and the non-zero ones actually stored and computed. */
+  costReport(out: readonly number[]): CostReport {
+    const spatial = out.slice(1).reduce((a, b) => a * b, 1); // OH·OW for conv, 1 for linear on [N, F]
+    const b = this.bias ? this.bias.data : new Float32Array(0);
+    const dense = this.csr.rows * this.csr.cols;
+    return { params: dense + b.length, nonzeroParams: this.nnz + b.filter((v) => v !== 0).length, macs: dense * spatial, effectiveMacs: this.nnz * spatial };
+  }
   override loadStateDict(sd: Record<string, Tensor>, strict = true): void {
     const v = sd.values, c = sd.colIdx, r = sd.rowPtr;
     if (!v || !c || !r) { super.loadStateDict(sd, strict); return; }

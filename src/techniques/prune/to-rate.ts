@@ -12,6 +12,7 @@ import type { Schedule } from '../../optim/schedule.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import { fit, type Callback, type CheckpointStore, type FitResult } from '../../train/fit.js';
 import type { ProgressSink } from '../../train/progress.js';
+import { recalibrateBatchNorm } from '../../train/recalibrate.js';
 import { analyse, countWeights, type ChannelGroup, type Counts, type PrunableLayer, type Structure } from './graph.js';
 import { applyMask, pruneEntry, reapplyMasks, removePruning } from './reparam.js';
 import { installGate, gateValues, removeGates, type Gate, type GateSet } from './gates.js';
@@ -50,6 +51,14 @@ export interface PruneToRateOptions {
   hardAt?: number;
   /** Structured: α grows geometrically from 1 to this at the hard cut (default 50). */
   alphaMax?: number;
+  /**
+   * Structured: also remove at least this share of the other metric (e.g. target params 0.941
+   * with atLeast { flops: 0.762 }); best effort, penalised like the target and met at the hard
+   * cut by removing further channels while the target stays within ±0.5 pt.
+   */
+  atLeast?: { params?: number; flops?: number };
+  /** Batches used to re-estimate batch-norm statistics at the end (default 50; 0 skips). */
+  recalibrate?: number;
 }
 
 export interface PruneToRateResult {
@@ -112,6 +121,9 @@ export function pruneToRate(model: Sequential, opts: PruneToRateOptions): PruneT
   plan.finish?.();
   const channels = plan.channels?.();
   removePruning(model);
+  const nRecal = opts.recalibrate ?? 50;
+  if (!(Number.isInteger(nRecal) && nRecal >= 0)) throw new Error(`pruneToRate: recalibrate must be an integer ≥ 0, got ${nRecal}`);
+  if (nRecal > 0) recalibrateBatchNorm(model, opts.train, { batches: nRecal, batchSize: opts.batchSize, shape: opts.input, seed: opts.seed });
   const final = countWeights(analyse(model, opts.input));
   return {
     model, fit: result, target: opts.target, metric, structured, dense, final,
@@ -199,18 +211,24 @@ function structuredPlan(model: Sequential, s: Structure, metric: RateMetric, opt
   if (s.groups.length === 0) throw new Error('pruneToRate: no channel group can be removed structurally (a conv or linear layer must feed another through batch norm, relu, pooling or flatten)');
   const byProducer = new Map(s.groups.map((g) => [g.producer, g]));
   const byConsumer = new Map(s.groups.map((g) => [g.consumer, g]));
-  const costFactor = (l: PrunableLayer) => l.perPair * (metric === 'params' ? 1 : l.spatial);
-  /** Cost of the weights with `keep[producer]` channels kept (numbers or tape tensors). */
-  const costWith = (keep: (g: ChannelGroup) => number): number => s.layers.reduce((a, l) => {
+  const factor = (l: PrunableLayer, m: RateMetric) => l.perPair * (m === 'params' ? 1 : l.spatial);
+  /** Cost in metric `m` of the weights with `keep(group)` channels kept per group. */
+  const costIn = (m: RateMetric, keep: (g: ChannelGroup) => number): number => s.layers.reduce((a, l) => {
     const gOut = byProducer.get(l.index), gIn = byConsumer.get(l.index);
     const outs = gOut ? keep(gOut) : l.outChannels, ins = gIn ? keep(gIn) * gIn.columns : l.inChannels;
-    return a + outs * ins * costFactor(l);
+    return a + outs * ins * factor(l, m);
   }, 0);
   const outs = new Map(s.layers.map((l) => [l.index, l.outChannels]));
   const chOf = (g: ChannelGroup): number => outs.get(g.producer)!;
-  const denseCost = costWith(chOf);
+  const denseOf = { params: costIn('params', chOf), flops: costIn('flops', chOf) };
+  const costWith = (keep: (g: ChannelGroup) => number) => costIn(metric, keep);
+  const denseCost = denseOf[metric];
   const minCost = costWith(() => 1);
   const maxCut = 1 - minCost / denseCost;
+  const other: RateMetric = metric === 'params' ? 'flops' : 'params';
+  const floor = opts.atLeast?.[other];
+  if (opts.atLeast?.[metric] !== undefined) throw new Error(`pruneToRate: atLeast names the target's own metric '${metric}'; give it for '${other}'`);
+  if (floor !== undefined) checkFraction(`atLeast.${other}`, floor);
   if (opts.target > maxCut) {
     throw new Error(`pruneToRate: a structured ${metric} reduction of ${(100 * opts.target).toFixed(1)}% is unreachable for this model: keeping one channel in every prunable layer still leaves ${(100 * (1 - maxCut)).toFixed(2)}% (the last layer and un-gated layers stay whole); lower the target`);
   }
@@ -230,6 +248,21 @@ function structuredPlan(model: Sequential, s: Structure, metric: RateMetric, opt
     const at = g.bns.length ? model.layers[g.bns[g.bns.length - 1]] : model.layers[g.producer];
     gateOf.set(g, installGate(set, at as Module, chOf(g)));
   }
+  /** max(0, cost(v)/cost₀ − (1 − cut))², with Σv the expected kept channels of each gated group. */
+  const tapePenalty = (m: RateMetric, want: number): Tensor => {
+    const sums = new Map(s.groups.map((g) => [g, F.sum(gateValues(set, gateOf.get(g)!))]));
+    let costT: Tensor | null = null, fixed = 0;
+    for (const l of s.layers) {
+      const gOut = byProducer.get(l.index), gIn = byConsumer.get(l.index), f = factor(l, m);
+      if (!gOut && !gIn) { fixed += l.outChannels * l.inChannels * f; continue; }
+      const o: Tensor | number = gOut ? sums.get(gOut)! : l.outChannels;
+      const i: Tensor | number = gIn ? F.mul(sums.get(gIn)!, gIn.columns) : l.inChannels;
+      const term = F.mul(F.mul(o, i), f);
+      costT = costT ? F.add(costT, term) : term;
+    }
+    const over = F.relu(F.sub(F.div(F.add(costT!, fixed), denseOf[m]), 1 - want));
+    return F.mul(over, over);
+  };
   const hardStep = Math.max(1, Math.round(hardAt * total));
   let hard = false;
   const kept = new Map<ChannelGroup, number[]>();
@@ -257,14 +290,21 @@ function structuredPlan(model: Sequential, s: Structure, metric: RateMetric, opt
     cands.sort((a, b) => a.v - b.v || a.g.producer - b.g.producer || a.c - b.c);
     const count = new Map(s.groups.map((g) => [g, chOf(g)]));
     const cut = () => 1 - costWith((g) => count.get(g)!) / denseCost;
+    const cutOther = () => 1 - costIn(other, (g) => count.get(g)!) / denseOf[other];
     const removed = new Set<string>();
-    for (const k of cands) {
-      if (cut() >= opts.target) break;
-      if (count.get(k.g)! <= 1) continue;
-      count.set(k.g, count.get(k.g)! - 1);
-      if (cut() > opts.target + RATE_TOLERANCE * 0.8) { count.set(k.g, count.get(k.g)! + 1); continue; }
-      removed.add(`${k.g.producer}:${k.c}`);
-    }
+    // Lowest gate scores go first; a channel whose removal would overshoot the band is skipped.
+    const sweep = (done: () => boolean): void => {
+      for (const k of cands) {
+        if (done()) break;
+        const id = `${k.g.producer}:${k.c}`;
+        if (removed.has(id) || count.get(k.g)! <= 1) continue;
+        count.set(k.g, count.get(k.g)! - 1);
+        if (cut() > opts.target + RATE_TOLERANCE * 0.8) { count.set(k.g, count.get(k.g)! + 1); continue; }
+        removed.add(id);
+      }
+    };
+    sweep(() => cut() >= opts.target);
+    if (floor !== undefined) sweep(() => cutOther() >= floor);
     if (Math.abs(cut() - opts.target) > RATE_TOLERANCE) throw new Error(`pruneToRate: the hard cut reached ${(100 * cut()).toFixed(2)}%, not ${(100 * opts.target).toFixed(1)}% ± 0.5; the channel sizes are too coarse for this target`);
     for (const g of s.groups) {
       const keep = Array.from({ length: chOf(g) }, (_, c) => !removed.has(`${g.producer}:${c}`));
@@ -286,24 +326,7 @@ function structuredPlan(model: Sequential, s: Structure, metric: RateMetric, opt
       set.alpha = Math.pow(alphaMax, Math.min(1, step / hardStep));
       if (step >= hardStep) hardCut();
     },
-    regularizer: () => {
-      if (hard) return Tensor.scalar(0);
-      // Expected kept channels: Σ v per gated group; the budget is the kept share 1 − target.
-      const sums = new Map(s.groups.map((g) => [g, F.sum(gateValues(set, gateOf.get(g)!))]));
-      let costT: Tensor | null = null;
-      let fixed = 0;
-      for (const l of s.layers) {
-        const gOut = byProducer.get(l.index), gIn = byConsumer.get(l.index), f = costFactor(l);
-        if (!gOut && !gIn) { fixed += l.outChannels * l.inChannels * f; continue; }
-        const outs: Tensor | number = gOut ? sums.get(gOut)! : l.outChannels;
-        const ins: Tensor | number = gIn ? F.mul(sums.get(gIn)!, gIn.columns) : l.inChannels;
-        const term = F.mul(F.mul(outs, ins), f);
-        costT = costT ? F.add(costT, term) : term;
-      }
-      const share = F.div(F.add(costT!, fixed), denseCost);
-      const over = F.relu(F.sub(share, 1 - opts.target));
-      return F.mul(F.mul(over, over), lambda);
-    },
+    regularizer: () => (hard ? Tensor.scalar(0) : F.mul(floor !== undefined ? F.add(tapePenalty(metric, opts.target), tapePenalty(other, floor)) : tapePenalty(metric, opts.target), lambda)),
     finish() {
       if (!hard) hardCut();
       removeGates(set);

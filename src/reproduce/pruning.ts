@@ -1,0 +1,185 @@
+// `frugal reproduce pruning`: Qi et al.'s contract (one run to a targeted compression rate) on
+// Fashion-MNIST with a VGG-like network. Targets, criteria and the mechanism are ours
+// (shared/papers/05-target-rate-pruning.md); only 94.1% / 76.2% come from the paper's abstract.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  SGD, buildModel, compact, compareLatency, cosineSchedule, evaluate, fit, pruneToRate, subset, vggSpec, Rng, backendName,
+  type ImageDataset, type ModelSpec, type Sequential, type ProgressSink,
+} from '../index.js';
+import { loadFashionMnist, loadModel, saveModel, writeFileAtomic } from '../node.js';
+import { criterion, meanStd, type Criterion, type ReproduceReport } from './report.js';
+
+export interface PruningReproOptions {
+  quick?: boolean;
+  seeds?: number[];
+  dataDir?: string;
+  /** Training samples drawn (seeded) from the training set; the whole test set is used. */
+  trainSamples?: number;
+  denseEpochs?: number;
+  pruneEpochs?: number;
+  /** Folder for the state file (resume) and the Markdown report. */
+  outDir: string;
+  resume?: boolean;
+  progress?: ProgressSink;
+  log?: (line: string) => void;
+}
+
+/** Parameter targets of the unstructured runs (the last is the paper's 94.1%). */
+export const UNSTRUCTURED_TARGETS = [0.5, 0.8, 0.9, 0.941];
+export const PAPER = { paramsReduction: 0.941, flopsReduction: 0.762, source: 'abstract (VGG on CIFAR-10: different data and network)' };
+
+interface RunResult {
+  name: string; kind: 'dense' | 'unstructured' | 'structured'; metric: 'params' | 'flops'; target: number;
+  accuracy: number; paramsReduction: number; flopsReduction: number; seconds: number;
+  compactParams?: number; latencyMs1?: number; latencyMs64?: number; denseLatencyMs1?: number; denseLatencyMs64?: number;
+  channels?: { layer: number; before: number; after: number }[];
+}
+
+interface State { config: Record<string, unknown>; runs: Record<string, RunResult> }
+
+function sample(ds: ImageDataset, n: number, seed: number): ImageDataset {
+  if (n >= ds.count) return ds;
+  const idx = new Rng(seed * 7 + 1).shuffle(Array.from({ length: ds.count }, (_, i) => i)).slice(0, n).sort((a, b) => a - b);
+  return subset(ds, idx);
+}
+
+function clone(spec: ModelSpec, from: Sequential): Sequential {
+  const m = buildModel(spec, 0);
+  m.loadStateDict(from.stateDict());
+  return m;
+}
+
+/** Run the reproduction; returns the JSON report of the DESIGN contract and writes the Markdown beside it. */
+export function reproducePruning(o: PruningReproOptions): ReproduceReport {
+  const quick = !!o.quick, seeds = o.seeds ?? [1];
+  const log = o.log ?? (() => {});
+  const spec = quick ? vggSpec([8, 8, 16, 16, 32, 32]) : vggSpec();
+  const trainSamples = o.trainSamples ?? (quick ? 1000 : 12000);
+  const denseEpochs = o.denseEpochs ?? (quick ? 2 : 5), pruneEpochs = o.pruneEpochs ?? (quick ? 1 : 3);
+  const data = loadFashionMnist(o.dataDir);
+  const test = quick ? sample(data.test, 1000, 99) : data.test;
+  const config = { quick, seeds, trainSamples, denseEpochs, pruneEpochs, dataSource: data.source, widths: spec.layers.filter((l) => l.type === 'conv2d').map((l) => l.out) };
+  const statePath = join(o.outDir, `reproduce-pruning${quick ? '-quick' : ''}.state.json`);
+  let state: State = { config, runs: {} };
+  if (o.resume && existsSync(statePath)) {
+    const prev = JSON.parse(readFileSync(statePath, 'utf8')) as State;
+    if (JSON.stringify(prev.config) !== JSON.stringify(config)) throw new Error(`--resume: ${statePath} was made with other settings (${JSON.stringify(prev.config)}); remove it or use the same flags`);
+    state = prev;
+  }
+  const save = () => writeFileAtomic(statePath, JSON.stringify(state, null, 1));
+  const batchSize = 64;
+  const input = spec.input;
+
+  for (const seed of seeds) {
+    const train = sample(data.train, trainSamples, seed);
+    const key = (n: string) => `${seed}:${n}`;
+    // The dense baseline is the start of every run; saved so that --resume reuses it.
+    const t0 = performance.now();
+    const densePath = join(o.outDir, `reproduce-pruning${quick ? '-quick' : ''}-dense-seed${seed}.safetensors`);
+    let dense: Sequential;
+    if (state.runs[key('dense')] && existsSync(densePath)) dense = loadModel(densePath).model;
+    else {
+      dense = buildModel(spec, seed);
+      fit(dense, { train, epochs: denseEpochs, batchSize, seed, optimizer: new SGD(dense.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 }),
+        schedule: cosineSchedule(0.05, denseEpochs), progress: o.progress });
+      saveModel(densePath, dense, spec, { seed, epochs: denseEpochs, trainSamples });
+    }
+    const denseAcc = evaluate(dense, test).accuracy;
+    state.runs[key('dense')] = { name: 'dense', kind: 'dense', metric: 'params', target: 0, accuracy: denseAcc, paramsReduction: 0, flopsReduction: 0, seconds: state.runs[key('dense')]?.seconds ?? (performance.now() - t0) / 1000 };
+    save();
+    log(`seed ${seed}: dense baseline ${(100 * denseAcc).toFixed(2)}%`);
+    const runs: { name: string; metric: 'params' | 'flops'; target: number; structured: boolean; atLeast?: { flops: number } }[] = [
+      ...UNSTRUCTURED_TARGETS.map((t) => ({ name: `unstructured params ${100 * t}%`, metric: 'params' as const, target: t, structured: false })),
+      { name: 'structured flops 50%', metric: 'flops', target: 0.5, structured: true },
+      { name: 'structured params 94.1% (paper point)', metric: 'params', target: 0.941, structured: true, atLeast: { flops: PAPER.flopsReduction } },
+    ];
+    for (const r of runs) {
+      if (state.runs[key(r.name)]) { log(`seed ${seed}: ${r.name} done before, kept`); continue; }
+      const t1 = performance.now();
+      const m = clone(spec, dense);
+      const lr = 0.01;
+      const res = pruneToRate(m, { target: r.target, metric: r.metric, structured: r.structured, atLeast: r.atLeast, input, train, epochs: pruneEpochs, batchSize, seed,
+        optimizer: (p) => new SGD(p, { lr, momentum: 0.9, weightDecay: 5e-4 }), schedule: cosineSchedule(lr, pruneEpochs), progress: o.progress });
+      const acc = evaluate(m, test).accuracy;
+      const out: RunResult = { name: r.name, kind: r.structured ? 'structured' : 'unstructured', metric: r.metric, target: r.target, accuracy: acc,
+        paramsReduction: res.achieved.params, flopsReduction: res.achieved.flops, seconds: 0, channels: res.channels };
+      // Physically smaller model (structured: fewer channels; unstructured: CSR layers where sparse enough), timed against the dense one.
+      const { model: small } = compact(m, input);
+      const smallAcc = evaluate(small, test).accuracy;
+      if (Math.abs(smallAcc - acc) > 1e-3) throw new Error(`${r.name}: the compacted model scores ${smallAcc}, the pruned one ${acc}; compact() changed the outputs`);
+      out.compactParams = small.paramCount();
+      const [d1, s1] = compareLatency([dense, small], input, 1);
+      const [d64, s64] = compareLatency([dense, small], input, 64);
+      Object.assign(out, { denseLatencyMs1: d1, latencyMs1: s1, denseLatencyMs64: d64, latencyMs64: s64, seconds: (performance.now() - t1) / 1000 });
+      state.runs[key(r.name)] = out;
+      save();
+      log(`seed ${seed}: ${r.name}: ${(100 * acc).toFixed(2)}% (dense ${(100 * denseAcc).toFixed(2)}%), params −${(100 * res.achieved.params).toFixed(2)}%, MACs −${(100 * res.achieved.flops).toFixed(2)}%, latency b1 ${s1.toFixed(2)} vs ${d1.toFixed(2)} ms, b64 ${s64.toFixed(1)} vs ${d64.toFixed(1)} ms`);
+    }
+  }
+  return summarise(state, seeds, config);
+}
+
+function summarise(state: State, seeds: number[], config: Record<string, unknown>): ReproduceReport {
+  const names = [...new Set(Object.keys(state.runs).map((k) => k.slice(k.indexOf(':') + 1)))];
+  const per = (n: string) => seeds.map((s) => state.runs[`${s}:${n}`]).filter(Boolean);
+  const dense = per('dense');
+  const ours: Record<string, unknown> = { config, backend: backendName() };
+  const rows = names.map((n) => {
+    const rs = per(n);
+    const drop = rs.map((r, i) => dense[i].accuracy - r.accuracy);
+    const latRed1 = rs.map((r) => (r.latencyMs1 && r.denseLatencyMs1 ? 1 - r.latencyMs1 / r.denseLatencyMs1 : 0));
+    const latRed64 = rs.map((r) => (r.latencyMs64 && r.denseLatencyMs64 ? 1 - r.latencyMs64 / r.denseLatencyMs64 : 0));
+    return { name: n, kind: rs[0].kind, metric: rs[0].metric, target: rs[0].target, accuracy: meanStd(rs.map((r) => r.accuracy)), drop: meanStd(drop),
+      paramsReduction: meanStd(rs.map((r) => r.paramsReduction)), flopsReduction: meanStd(rs.map((r) => r.flopsReduction)),
+      latencyReductionB1: meanStd(latRed1), latencyReductionB64: meanStd(latRed64), runs: rs };
+  });
+  ours.runs = rows;
+  const row = (n: string) => rows.find((r) => r.name === n);
+  const criteria: Criterion[] = [];
+  for (const r of rows.filter((x) => x.kind !== 'dense')) {
+    const achieved = r.metric === 'params' ? r.paramsReduction : r.flopsReduction;
+    const worst = Math.max(...r.runs.map((x) => Math.abs((r.metric === 'params' ? x.paramsReduction : x.flopsReduction) - r.target)));
+    criteria.push(criterion(`${r.name}: achieved ${r.metric} reduction within ±0.5 pt of the target, every seed`, `|${(100 * achieved.mean).toFixed(2)}% − ${100 * r.target}%| ≤ 0.5 pt`, worst, worst <= 0.005));
+  }
+  for (const [n, bar] of [['unstructured params 80%', 0.005], ['unstructured params 90%', 0.01], ['unstructured params 94.1%', 0.01]] as const) {
+    const r = row(n);
+    if (r) criteria.push(criterion(`${n}: accuracy drop vs dense`, `≤ ${100 * bar} pt`, r.drop.mean, r.drop.mean <= bar));
+  }
+  const s50 = row('structured flops 50%');
+  if (s50) {
+    criteria.push(criterion('structured flops 50%: accuracy drop vs dense', '≤ 2 pt', s50.drop.mean, s50.drop.mean <= 0.02));
+    const ratio = s50.runs.map((x) => (1 - x.latencyMs64! / x.denseLatencyMs64!) / x.flopsReduction);
+    criteria.push(criterion('structured flops 50%: measured latency reduction at batch 64 ≥ 70% of the FLOP reduction', '≥ 0.70', meanStd(ratio).mean, meanStd(ratio).mean >= 0.7));
+    const ratio1 = s50.runs.map((x) => (1 - x.latencyMs1! / x.denseLatencyMs1!) / x.flopsReduction);
+    criteria.push(criterion('structured flops 50%: measured latency reduction at batch 1 ≥ 70% of the FLOP reduction', '≥ 0.70', meanStd(ratio1).mean, meanStd(ratio1).mean >= 0.7));
+  }
+  const pp = row('structured params 94.1% (paper point)');
+  if (pp) {
+    criteria.push(criterion('paper point: ≥ 94.1% params and ≥ 76.2% FLOPs removed (structured, one run); accuracy reported as it is', 'params ≥ 0.936 and FLOPs ≥ 0.762',
+      pp.flopsReduction.mean, pp.paramsReduction.mean >= 0.936 && pp.flopsReduction.mean >= PAPER.flopsReduction));
+    const ratio = pp.runs.map((x) => (1 - x.latencyMs64! / x.denseLatencyMs64!) / x.flopsReduction);
+    criteria.push(criterion('paper point: measured latency reduction at batch 64 ≥ 70% of the FLOP reduction', '≥ 0.70', meanStd(ratio).mean, meanStd(ratio).mean >= 0.7));
+  }
+  return { name: 'pruning', dataset: 'fashion-mnist', mode: config.quick ? 'quick' : 'full', seeds, paper: PAPER, ours, criteria };
+}
+
+/** Markdown report of a pruning reproduction. */
+export function pruningMarkdown(r: ReproduceReport): string {
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  const ms = (m: { mean: number; std: number }) => (r.seeds.length > 1 ? `${pct(m.mean)} ± ${(100 * m.std).toFixed(2)}` : pct(m.mean));
+  const rows = (r.ours.runs as { name: string; accuracy: { mean: number; std: number }; drop: { mean: number; std: number }; paramsReduction: { mean: number; std: number }; flopsReduction: { mean: number; std: number }; latencyReductionB1: { mean: number; std: number }; latencyReductionB64: { mean: number; std: number } }[]);
+  const lines = [
+    `# Pruning to a target rate (Qi et al.) — ${r.mode} run`, '',
+    `Seeds ${r.seeds.join(', ')}; settings ${JSON.stringify((r.ours as { config: unknown }).config)}; backend ${(r.ours as { backend: string }).backend}.`,
+    'Counting: parameters = conv and linear weights (biases and batch norm not counted); FLOPs = multiply-accumulates (MACs) of those weights per sample, non-zero weights only.',
+    'Mechanism [OURS]: unstructured = global gradual magnitude pruning with the cubic schedule (Zhu & Gupta); structured = channel gates with a budget penalty, then a hard cut and fine-tuning. The paper\'s own mechanism is not public to us.', '',
+    '| run | test accuracy | drop vs dense | params removed | FLOPs removed | latency b1 | latency b64 |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((x) => `| ${x.name} | ${ms(x.accuracy)} | ${(100 * x.drop.mean).toFixed(2)} pt | ${ms(x.paramsReduction)} | ${ms(x.flopsReduction)} | ${x.latencyReductionB1.mean ? `−${pct(x.latencyReductionB1.mean)}` : ''} | ${x.latencyReductionB64.mean ? `−${pct(x.latencyReductionB64.mean)}` : ''} |`),
+    `| paper: VGG on CIFAR-10 (different data and network) | "satisfactory" | — | 94.1% | 76.2% | — | — |`, '',
+    '| criterion | target | value | pass |', '|---|---|---|---|',
+    ...r.criteria.map((c) => `| ${c.name} | ${c.target} | ${c.value.toFixed(4)} | ${c.pass ? 'yes' : '**no**'} |`), '',
+  ];
+  return lines.join('\n');
+}
