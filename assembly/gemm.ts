@@ -15,7 +15,7 @@ export function gemmWorkBytes(): i32 {
 // Store the 4×4 block whose rows are r0..r3 (4 consecutive k of 4 rows or columns)
 // transposed: dst + k·stride gets [r0[k], r1[k], r2[k], r3[k]].
 // @ts-ignore: decorator
-@inline function storeT4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
+@inline export function storeT4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
   const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
   const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
   v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
@@ -122,7 +122,7 @@ function packA(A: usize, lda: i32, transA: bool, i0: i32, mc: i32, k0: i32, kc: 
 
 // a·b + c: fused (relaxed-SIMD FMA) in the relaxed build, two rounded ops otherwise.
 // @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(c, f32x4.mul(a, b));
 }

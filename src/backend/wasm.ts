@@ -293,8 +293,9 @@ export class WasmBackend implements Backend {
     this.done(out, po);
   }
 
-  /** Copy an index array into scratch memory. */
+  /** Pointer to an index array: in place when it lives in our memory, else a scratch copy. */
   private intPtr(a: Int32Array): number {
+    if (this.ours.has(a.buffer)) return a.byteOffset;
     const p = this.alloc(a.length);
     new Int32Array(this.memory.buffer, p, a.length).set(a);
     return p;

@@ -132,5 +132,9 @@ export abstract class Module {
       if (!shapeEq(src.shape, t.shape)) throw new Error(`state dict entry ${k} has shape ${fmt(src.shape)}, the model expects ${fmt(t.shape)}`);
       t.data.set(src.data);
     }
+    for (const [, m] of this.namedModules()) m.stateLoaded();
   }
+
+  /** Called on every module after loadStateDict copied values in: layers that derive state from their buffers rebuild it here. */
+  protected stateLoaded(): void {}
 }

@@ -1,6 +1,6 @@
 // Inference layers whose weights are stored in compressed-sparse-row form and multiplied by
 // the WebAssembly CSR kernel (assembly/sparse.ts). Made by compact() from pruned layers.
-import { scopedEmpty } from '../../core/arena.js';
+import { persistentArray, scopedEmpty } from '../../core/arena.js';
 import { isGradEnabled, Tensor } from '../../core/tensor.js';
 import { backendFor, type Csr } from '../../backend/index.js';
 import { Conv2d, Linear } from '../../nn/layers.js';
@@ -50,11 +50,22 @@ function inferenceOnly(name: string, x: Tensor): void {
 abstract class SparseLayer extends Module {
   protected csr: Csr;
   bias: Tensor | null;
+  /** The float32 arrays whose memory the resident CSR arrays use (kept alive with the layer). */
+  private backing: Float32Array[] = [];
   constructor(csr: Csr, bias: Tensor | null) {
     super();
-    this.csr = csr;
+    this.csr = this.resident(csr);
     this.bias = bias ? this.registerParameter('bias', bias) : null;
     this.registerStorage();
+  }
+  /** Copies of the CSR arrays in the kernels' memory, so calls read them in place instead of copying. */
+  private resident(c: Csr): Csr {
+    this.backing = [];
+    const place = (n: number): Float32Array => { const f = persistentArray(n); this.backing.push(f); return f; };
+    const ints = (src: Int32Array): Int32Array => { const f = place(src.length); const v = new Int32Array(f.buffer, f.byteOffset, src.length); v.set(src); return v; };
+    const vals = place(c.vals.length);
+    vals.set(c.vals);
+    return { rows: c.rows, cols: c.cols, rowPtr: ints(c.rowPtr), colIdx: ints(c.colIdx), vals };
   }
   private registerStorage(): void {
     this.registerBuffer('values', new Tensor(this.csr.vals, [this.csr.vals.length]));
@@ -72,18 +83,17 @@ abstract class SparseLayer extends Module {
     const dense = this.csr.rows * this.csr.cols;
     return { params: dense + b.length, nonzeroParams: this.nnz + b.filter((v) => v !== 0).length, macs: dense * spatial, effectiveMacs: this.nnz * spatial };
   }
-  override loadStateDict(sd: Record<string, Tensor>, strict = true): void {
-    const v = sd.values, c = sd.colIdx, r = sd.rowPtr;
-    if (!v || !c || !r) { super.loadStateDict(sd, strict); return; }
-    if (r.size !== this.csr.rows + 1 || c.size !== v.size) throw new Error(`sparse layer state: rowPtr has ${r.size} entries (expected ${this.csr.rows + 1}), colIdx ${c.size} and values ${v.size} must match`);
+  /** The buffers were overwritten (a model file was loaded): validate them and rebuild the resident CSR arrays. */
+  protected override stateLoaded(): void {
+    const sd = this.stateDict();
+    const v = sd.values, c = sd.colIdx, r = sd.rowPtr, rows = this.csr.rows, cols = this.csr.cols;
     const rowPtr = Int32Array.from(r.data), colIdx = Int32Array.from(c.data);
-    for (let i = 0; i < this.csr.rows; i++) if (rowPtr[i + 1] < rowPtr[i]) throw new Error('sparse layer state: rowPtr must not decrease');
-    if (rowPtr[0] !== 0 || rowPtr[this.csr.rows] !== v.size) throw new Error(`sparse layer state: rowPtr must run from 0 to ${v.size}`);
-    if (colIdx.some((x) => !(x >= 0 && x < this.csr.cols))) throw new Error(`sparse layer state: column indices must lie in [0, ${this.csr.cols})`);
-    this.csr = { rows: this.csr.rows, cols: this.csr.cols, rowPtr, colIdx, vals: Float32Array.from(v.data) };
+    if (rowPtr[0] !== 0 || rowPtr[rows] !== v.size) throw new Error(`sparse layer state: rowPtr must run from 0 to ${v.size}`);
+    for (let i = 0; i < rows; i++) if (rowPtr[i + 1] < rowPtr[i]) throw new Error('sparse layer state: rowPtr must not decrease');
+    for (let i = 0; i < colIdx.length; i++) if (!(colIdx[i] >= 0 && colIdx[i] < cols && colIdx[i] === c.data[i])) throw new Error(`sparse layer state: column indices must be integers in [0, ${cols})`);
+    this.csr = this.resident({ rows, cols, rowPtr, colIdx, vals: Float32Array.from(v.data) });
     for (const k of ['values', 'colIdx', 'rowPtr']) this.setEntry('buffer', k, null);
     this.registerStorage();
-    if (this.bias && sd.bias) this.bias.data.set(sd.bias.data);
   }
 }
 
@@ -109,7 +119,7 @@ export class SparseLinear extends SparseLayer {
       be.spmm(this.csr, xT.data, n, yT.data);
       be.transpose(yT.data, this.outFeatures, n, out.data);
     }
-    if (this.bias) for (let i = 0; i < out.size; i++) out.data[i] += this.bias.data[i % this.outFeatures];
+    if (this.bias) be.tileAdd(out.data, this.bias.data, out.data);
     return out;
   }
   toSpec(): LayerSpec { return { type: 'sparse-linear', in: this.inFeatures, out: this.outFeatures, nnz: this.nnz, bias: !!this.bias }; }
