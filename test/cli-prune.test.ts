@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildModel, saveModel, vggSpec, SUBSET_DIR } from '../src/node.js';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-prune-'));
+const DATA = ['--data-dir', SUBSET_DIR];
+
+function frugal(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+const json = (s: string) => { const lines = s.trim().split('\n'); assert.equal(lines.length, 1, s.slice(0, 300)); return JSON.parse(lines[0]); };
+
+const spec = vggSpec([4, 4, 8, 8, 8, 8]);
+const base = join(dir, 'vgg.safetensors');
+saveModel(base, buildModel(spec, 1), spec);
+
+test('frugal prune and compact: bad targets are refused with the reason', () => {
+  const cases: [string[], number, RegExp][] = [
+    [['prune', base, '--out', join(dir, 'x'), '--target-params', '0'], 2, /strictly between 0 and 1/],
+    [['prune', base, '--out', join(dir, 'x'), '--target-params', '1'], 2, /strictly between 0 and 1/],
+    [['prune', base, '--out', join(dir, 'x'), '--target-flops=-0.5'], 2, /strictly between 0 and 1/],
+    [['prune', base, '--out', join(dir, 'x'), '--target-flops', 'most'], 2, /strictly between 0 and 1/],
+    [['prune', base, '--out', join(dir, 'x')], 2, /exactly one of --target-params/],
+    [['prune', base, '--out', join(dir, 'x'), '--target-params', '0.5', '--target-flops', '0.5'], 2, /exactly one/],
+    [['prune', base, '--target-params', '0.5'], 2, /--out PATH is required/],
+    [['prune', base, '--out', join(dir, 'x'), '--target-params', '0.995', ...DATA, '--limit', '64'], 1, /unreachable.*lower the target/],
+    [['prune', base, '--out', join(dir, 'x'), '--target-params', '0.99', '--structured', ...DATA, '--limit', '64'], 1, /unreachable for this model/],
+    [['prune', join(dir, 'missing.safetensors'), '--out', join(dir, 'x'), '--target-params', '0.5'], 1, /cannot read model file/],
+    [['compact', base], 2, /--out PATH is required/],
+    [['compact', base, '--out', join(dir, 'y'), '--sparse', 'sometimes'], 2, /--sparse must be one of auto, always, never/],
+    [['reproduce', 'alchemy'], 2, /unknown reproduction "alchemy"; available: pruning/],
+  ];
+  for (const [args, code, re] of cases) {
+    const r = frugal(...args);
+    assert.equal(r.code, code, `${args.join(' ')}: exit ${r.code}, stderr ${r.stderr}`);
+    assert.match(r.stderr, re, args.join(' '));
+  }
+  writeFileSync(join(dir, 'junk.safetensors'), 'not a model');
+  const r = frugal('compact', join(dir, 'junk.safetensors'), '--out', join(dir, 'y'));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /junk.safetensors/);
+});
+
+test('frugal prune → compact → info: rates as asked, smaller file, accounting in --json', () => {
+  const pruned = join(dir, 'p.safetensors'), small = join(dir, 'c.safetensors');
+  const p = json(frugal('prune', base, '--target-flops', '0.5', '--structured', '--epochs', '1', ...DATA, '--limit', '256', '--out', pruned, '--json').stdout);
+  assert.ok(Math.abs(p.achievedFlops - 0.5) <= 0.005, `achieved ${p.achievedFlops}`);
+  const c = json(frugal('compact', pruned, '--out', small, '--json').stdout);
+  assert.ok(c.macsAfter <= 0.505 * c.macsBefore && c.macsAfter >= 0.495 * c.macsBefore, `MACs ${c.macsBefore} → ${c.macsAfter}`);
+  assert.ok(c.bytesAfter < c.bytesBefore && statSync(small).size === c.bytesAfter);
+  const info = json(frugal('info', small, '--json').stdout);
+  for (const k of ['params', 'nonzeroParams', 'macs', 'effectiveMacs', 'bytes']) assert.equal(typeof info[k], 'number', k);
+  assert.equal(info.macs, c.macsAfter);
+  assert.equal(info.layers.reduce((a: number, l: { params: number }) => a + l.params, 0), info.params);
+  const u = json(frugal('prune', base, '--target-params', '0.9', '--epochs', '1', ...DATA, '--limit', '256', '--out', join(dir, 'u.safetensors'), '--json').stdout);
+  assert.ok(Math.abs(u.achievedParams - 0.9) <= 0.005);
+  const cu = json(frugal('compact', join(dir, 'u.safetensors'), '--out', join(dir, 'cu.safetensors'), '--json').stdout);
+  assert.ok(cu.sparseLayers.length > 0 && cu.bytesAfter < 0.6 * cu.bytesBefore, JSON.stringify(cu));
+  const iu = json(frugal('info', join(dir, 'cu.safetensors'), '--json').stdout);
+  const weights = iu.layers.filter((l: { type: string }) => /conv2d|linear/.test(l.type));
+  const nz = weights.reduce((a: number, l: { nonzeroParams: number }) => a + l.nonzeroParams, 0), all = weights.reduce((a: number, l: { params: number }) => a + l.params, 0);
+  assert.ok(Math.abs(1 - nz / all - 0.9) < 0.01, `conv/linear non-zero ${nz} of ${all}`);
+});
+
+test('frugal reproduce pruning --quick: every run lands on its target; the report has the paper numbers and criteria', () => {
+  const r = frugal('reproduce', 'pruning', '--quick', ...DATA, '--train-samples', '300', '--epochs', '1', '--out', join(dir, 'rq'), '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const rep = json(r.stdout);
+  assert.equal(rep.name, 'pruning');
+  assert.equal(rep.mode, 'quick');
+  assert.deepEqual([rep.paper.paramsReduction, rep.paper.flopsReduction], [0.941, 0.762]);
+  const rate = rep.criteria.filter((c: { name: string }) => c.name.includes('within ±0.5 pt'));
+  assert.equal(rate.length, 6);
+  for (const c of rate) assert.ok(c.pass, `${c.name}: ${c.value}`);
+  assert.ok(statSync(rep.report).size > 500);
+});
