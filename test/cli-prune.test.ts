@@ -81,3 +81,12 @@ test('frugal reproduce pruning --quick: every run lands on its target; the repor
   for (const c of rate) assert.ok(c.pass, `${c.name}: ${c.value}`);
   assert.ok(statSync(rep.report).size > 500);
 });
+
+test('frugal train --l1: soft-thresholding leaves exact zeros that frugal info counts', () => {
+  const out = join(dir, 'l1.safetensors');
+  const t = json(frugal('train', '--model', 'mlp', '--epochs', '1', '--limit', '500', '--optimizer', 'sgd', '--lr', '0.05', '--l1', '0.01', ...DATA, '--out', out, '--json').stdout);
+  assert.ok(t.zeroWeights > 1000, `zero weights ${t.zeroWeights}`);
+  const info = json(frugal('info', out, '--json').stdout);
+  assert.equal(info.params - info.nonzeroParams >= t.zeroWeights, true);
+  assert.equal(frugal('train', '--model', 'mlp', '--l1', '-1', '--out', out).code, 2);
+});

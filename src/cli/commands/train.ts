@@ -2,17 +2,19 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   Adam, AdamW, SGD, buildModel, cosineSchedule, evaluate, fileCheckpoint, fit, loadFashionMnist, referenceCnn, referenceMlp,
-  saveModel, stepSchedule, profiler, profileRows, subset, trainValSplit, validateSpec, backendName, type ModelSpec, type Optimizer, type Schedule, type Tensor,
+  saveModel, stepSchedule, proximalL1, profiler, profileRows, subset, trainValSplit, validateSpec, backendName, type ModelSpec, type Optimizer, type Schedule, type Tensor, type Module,
 } from '../../node.js';
 import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
 
 export const usage = `frugal train --model cnn|mlp|SPEC.json --dataset fashion-mnist [--data-dir DIR] --epochs N --batch-size B
              --optimizer sgd|adam|adamw --lr X --seed S --out PATH [--resume]
              [--momentum M] [--weight-decay W] [--schedule none|cosine|step] [--val-split F]
-             [--early-stopping PATIENCE] [--limit N] [--profile] [--json]
+             [--early-stopping PATIENCE] [--limit N] [--l1 LAMBDA] [--profile] [--json]
   Train a classifier; prints test accuracy. A checkpoint (PATH.ckpt) is written after every epoch;
   --resume continues a killed run from it with the same result as an uninterrupted run.
-  --profile prints the time spent per op kind, forward and backward.`;
+  --profile prints the time spent per op kind, forward and backward.
+  --l1 adds λ·‖w‖₁ over conv and linear weights, applied by soft-thresholding after each step,
+  so weights reach exactly zero (frugal info counts them; frugal compact can then shrink the model).`;
 
 const options: Options = {
   model: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' },
@@ -20,7 +22,7 @@ const options: Options = {
   seed: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean', default: false },
   momentum: { type: 'string' }, 'weight-decay': { type: 'string' }, schedule: { type: 'string' },
   'val-split': { type: 'string' }, 'early-stopping': { type: 'string' }, limit: { type: 'string' },
-  profile: { type: 'boolean', default: false },
+  profile: { type: 'boolean', default: false }, l1: { type: 'string' },
 };
 
 /** The spec named by --model: a built-in name or a JSON file. */
@@ -79,8 +81,10 @@ export async function run(argv: string[]): Promise<number> {
   mkdirSync(dirname(out), { recursive: true });
   const inputShape = spec.input;
   if (values.profile) { profiler.reset(); profiler.enabled = true; }
+  const l1 = num(values, 'l1', 0, { min: 0 });
   const result = fit(model, {
     train, validation, epochs, batchSize, optimizer, seed, inputShape, schedule,
+    callbacks: l1 > 0 ? [proximalL1(model, { lambda: l1, optimizer })] : [],
     earlyStopping: patience ? { patience, monitor: 'valLoss' } : undefined,
     checkpoint: fileCheckpoint(ckptPath), resume: !!values.resume, progress: process.stderr,
   });
@@ -95,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     command: 'train', model: label, dataset, dataSource: data.source, dataDir: data.dir, backend: backendName(),
     epochs: result.epochsRun, batchSize, optimizer: optName, lr, seed,
     testAccuracy: test.accuracy, testBalancedAccuracy: test.balancedAccuracy, testLoss: test.loss,
-    finalLoss: result.finalLoss, seconds, trainSeconds: result.trainSeconds, samplesPerSecond: result.samplesPerSecond,
+    finalLoss: result.finalLoss, l1, zeroWeights: l1 > 0 ? zeroWeights(model) : undefined, seconds, trainSeconds: result.trainSeconds, samplesPerSecond: result.samplesPerSecond,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     profile, stoppedEarly: result.stoppedEarly, resumedFromEpoch: result.resumedFromEpoch, out, checkpoint: ckptPath, history: result.history,
   };
@@ -113,4 +117,11 @@ function formatOpProfile(rows: ReturnType<typeof profileRows>): string {
     lines.push(r.op.padEnd(16) + r.forwardMs.toFixed(1).padStart(12) + r.backwardMs.toFixed(1).padStart(13) + String(r.calls).padStart(9) + `${(100 * r.share).toFixed(1)}%`.padStart(8));
   }
   return lines.join('\n');
+}
+
+/** Conv and linear weights that are exactly zero (what --l1 produces). */
+function zeroWeights(model: Module): number {
+  let n = 0;
+  for (const [name, p] of model.namedParameters()) if (name.endsWith('weight') && p.rank > 1) for (let i = 0; i < p.size; i++) if (p.data[i] === 0) n++;
+  return n;
 }
