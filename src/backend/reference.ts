@@ -117,6 +117,31 @@ export const reference: Backend = {
     }
   },
 
+  rfft(x, M, N, re, im) {
+    const F = (N >> 1) + 1;
+    for (let m = 0; m < M; m++) for (let k = 0; k < F; k++) {
+      let sr = 0, si = 0;
+      for (let n = 0; n < N; n++) {
+        const t = (-2 * Math.PI * ((k * n) % N)) / N;
+        sr += x[m * N + n] * Math.cos(t); si += x[m * N + n] * Math.sin(t);
+      }
+      re[m * F + k] = sr; im[m * F + k] = si;
+    }
+  },
+
+  irfft(re, im, M, N, x) {
+    const F = (N >> 1) + 1;
+    for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+      let s = re[m * F];
+      if (N > 1 && N % 2 === 0) s += re[m * F + N / 2] * (n % 2 ? -1 : 1);
+      for (let k = 1; k < (N + 1) >> 1; k++) {
+        const t = (2 * Math.PI * ((k * n) % N)) / N;
+        s += 2 * (re[m * F + k] * Math.cos(t) - im[m * F + k] * Math.sin(t));
+      }
+      x[m * N + n] = s / N;
+    }
+  },
+
   transpose(x, r, c, out) {
     for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = x[i * c + j];
   },

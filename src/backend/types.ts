@@ -54,6 +54,13 @@ export interface Backend {
   spmm(s: Csr, X: FArray, n: number, Y: FArray): void;
   /** out[c × r] = x[r × c]ᵀ. */
   transpose(x: FArray, r: number, c: number, out: FArray): void;
+  /**
+   * Real FFT of M vectors of length N (1 or a power of two): x [M × N] → re, im [M × (N/2+1)],
+   * X[k] = Σ_n x[n]·e^(−2πikn/N).
+   */
+  rfft(x: FArray, M: number, N: number, re: FArray, im: FArray): void;
+  /** Inverse of rfft: (re, im) [M × (N/2+1)] → x [M × N], 1/N scaled; imaginary parts of bins 0 and N/2 ignored. */
+  irfft(re: FArray, im: FArray, M: number, N: number, x: FArray): void;
   /** conv2d forward whose weights [Co, C·kh·kw] are a CSR matrix (pruned weights at inference). */
   conv2dSparse(x: FArray, w: Csr, bias: FArray | null, g: ConvGeom, out: FArray): void;
 }

@@ -2,6 +2,7 @@ import type { FArray } from '../core/dtype.js';
 import type { AdamHyper, Backend, BinaryKind, ConvGeom, Csr, PoolGeom, PoolMode } from './types.js';
 
 import { singleThread, type Pool } from './threads.js';
+import { persistentArray } from '../core/arena.js';
 
 /** Exports of the kernel modules (built from assembly/ by `npm run build:wasm`). */
 interface Kernels {
@@ -28,6 +29,15 @@ interface Kernels {
   sumTiles(g: number, reps: number, n: number, out: number): void;
   spmm(rowPtr: number, colIdx: number, vals: number, rows: number, X: number, n: number, Y: number): void;
   transpose(x: number, r: number, c: number, out: number): void;
+  rfft(x: number, M: number, N: number, re: number, im: number, tw: number, sp: number, rev: number, work: number): void;
+  irfft(re: number, im: number, M: number, N: number, x: number, tw: number, sp: number, rev: number, work: number): void;
+}
+
+/** Twiddle and bit-reversal tables of the real FFT of length N (see assembly/fft.ts), kept resident per N. */
+interface FftTables { tw: Float32Array; sp: Float32Array; rev: Int32Array; keep: Float32Array }
+
+function isPow2(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
 }
 
 /**
@@ -291,6 +301,45 @@ export class WasmBackend implements Backend {
     const pg = this.inPtr(g), po = this.outPtr(out);
     this.k.sumTiles(pg, g.length / out.length, out.length, po);
     this.done(out, po);
+  }
+
+  private readonly fftTables = new Map<number, FftTables>();
+
+  private tablesFor(N: number): FftTables {
+    if (!isPow2(N)) throw new Error(`FFT length must be 1 or a power of two, got ${N}`);
+    let t = this.fftTables.get(N);
+    if (t) return t;
+    const L = Math.max(1, N >> 1), bits = Math.log2(L);
+    const tw = persistentArray(Math.max(4, 2 * (L - 1))), sp = persistentArray(Math.max(4, 2 * L)), keep = persistentArray(Math.max(4, L));
+    let o = 0;
+    for (let h = 1; h < L; h <<= 1) {
+      for (let j = 0; j < h; j++) { tw[o + j] = Math.cos((-Math.PI * j) / h); tw[o + h + j] = Math.sin((-Math.PI * j) / h); }
+      o += 2 * h;
+    }
+    for (let k = 0; k < L; k++) { sp[k] = Math.cos((-2 * Math.PI * k) / N); sp[L + k] = Math.sin((-2 * Math.PI * k) / N); }
+    const rev = new Int32Array(keep.buffer, keep.byteOffset, L);
+    for (let i = 0; i < L; i++) { let r = 0; for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b); rev[i] = r; }
+    t = { tw, sp, rev, keep };
+    this.fftTables.set(N, t);
+    return t;
+  }
+
+  rfft(x: FArray, M: number, N: number, re: FArray, im: FArray): void {
+    const t = this.tablesFor(N);
+    this.begin();
+    const px = this.inPtr(x), pr = this.outPtr(re), pi = this.outPtr(im);
+    const ptw = this.inPtr(t.tw), psp = this.inPtr(t.sp), prev = this.intPtr(t.rev), work = this.alloc(Math.max(2, N));
+    this.k.rfft(px, M, N, pr, pi, ptw, psp, prev, work);
+    this.done(re, pr); this.done(im, pi);
+  }
+
+  irfft(re: FArray, im: FArray, M: number, N: number, x: FArray): void {
+    const t = this.tablesFor(N);
+    this.begin();
+    const pr = this.inPtr(re), pi = this.inPtr(im), px = this.outPtr(x);
+    const ptw = this.inPtr(t.tw), psp = this.inPtr(t.sp), prev = this.intPtr(t.rev), work = this.alloc(Math.max(2, N));
+    this.k.irfft(pr, pi, M, N, px, ptw, psp, prev, work);
+    this.done(x, px);
   }
 
   /** Pointer to an index array: in place when it lives in our memory, else a scratch copy. */
