@@ -52,6 +52,10 @@ check('flatten', (a) => F.flatten(a), [leaf([2, 3, 2, 2])]);
 check('transpose (permutation)', (a) => F.transpose(a, [2, 0, 1]), [leaf([2, 3, 4])]);
 check('concat', (a, b) => F.concat([a, b], 1), [leaf([2, 3]), leaf([2, 2])]);
 check('slice', (a) => F.slice(a, [1, 0, 1], [3, 2, 4]), [leaf([3, 4, 5])]);
+for (const n of [1, 2, 4, 8, 16]) {
+  check(`rfft (N = ${n})`, (x) => F.rfft(x), [leaf([3, n])]);
+  check(`irfft (N = ${n})`, (x) => F.irfft(x), [leaf([2, 3, (n >> 1) + 1])]);
+}
 check('matmul', (a, b) => F.matmul(a, b), [leaf([3, 4]), leaf([4, 5])]);
 check('matmul transA', (a, b) => F.matmul(a, b, { transA: true }), [leaf([4, 3]), leaf([4, 5])]);
 check('matmul transB', (a, b) => F.matmul(a, b, { transB: true }), [leaf([3, 4]), leaf([5, 4])]);

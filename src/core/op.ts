@@ -15,6 +15,8 @@ export const OPS = [
   'reshape', 'transpose', 'concat', 'slice',
   // linear algebra
   'matmul',
+  // real FFT along the last axis and its inverse (circulant layers)
+  'rfft', 'irfft',
   // neural-network primitives (fused for speed and stability)
   'logSoftmax', 'crossEntropy', 'conv2d', 'pool2d', 'dropout', 'batchNorm',
 ] as const;

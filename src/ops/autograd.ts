@@ -3,6 +3,7 @@ import { scopedLike } from '../core/arena.js';
 import type { Op } from '../core/op.js';
 import { setBackwardImpl, Tensor } from '../core/tensor.js';
 import { convRules } from './conv.js';
+import { fftRules } from './fft.js';
 import { binaryRules, unaryRules } from './elementwise.js';
 import { matmulRules } from './matmul.js';
 import { nnRules } from './nn.js';
@@ -20,6 +21,7 @@ export const backwardRules: { [K in Op]: Rule } = {
   ...matmulRules,
   ...nnRules,
   ...convRules,
+  ...fftRules,
 };
 
 /** Nodes reachable from root, in topological order (inputs before outputs). */

@@ -7,6 +7,7 @@ import * as S from './shape.js';
 import * as M from './matmul.js';
 import * as N from './nn.js';
 import * as C from './conv.js';
+import * as FFT from './fft.js';
 import { profiled } from './profile.js';
 
 export const add = profiled('add', E.add);
@@ -35,6 +36,8 @@ export const transpose = profiled('transpose', S.transpose);
 export const concat = profiled('concat', S.concat);
 export const slice = profiled('slice', S.slice);
 export const matmul = profiled('matmul', M.matmul);
+export const rfft = profiled('rfft', FFT.rfft);
+export const irfft = profiled('irfft', FFT.irfft);
 export const logSoftmax = profiled('logSoftmax', N.logSoftmax);
 export const softmax = profiled('softmax', N.softmax);
 export const crossEntropy = profiled('crossEntropy', N.crossEntropy);
