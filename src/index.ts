@@ -16,3 +16,4 @@ export { encodeSafetensors, decodeSafetensors, tensorsOf, SafetensorsError, MAX_
 export { profileModel, formatProfile, type ModelProfile, type LayerProfile } from './report/profile.js';
 export { compareLatency } from './report/latency.js';
 export * from './techniques/prune/index.js';
+export * from './techniques/circulant/index.js';

@@ -11,10 +11,16 @@ export interface LayerProfile {
   effectiveMacs: number;
   /** Bytes of parameters and buffers as stored (float32 = 4 bytes). */
   bytes: number;
+  /** Circulant layers: real multiplications per sample of the FFT form. */
+  fftMults?: number;
 }
 
 /** What a layer with its own storage (sparse, binary, circulant…) reports instead of being counted. */
-export interface CostReport { params: number; nonzeroParams: number; macs: number; effectiveMacs: number }
+export interface CostReport {
+  params: number; nonzeroParams: number; macs: number; effectiveMacs: number;
+  /** Real multiplications per sample of an FFT form (circulant layers), beside the dense-equivalent MACs. */
+  fftMults?: number;
+}
 
 /** A layer that describes its own cost to profileModel (and so to `frugal info`). */
 export interface Costed { costReport(outputShape: readonly number[]): CostReport }
@@ -26,6 +32,8 @@ function isCosted(m: Module): m is Module & Costed {
 export interface ModelProfile {
   layers: LayerProfile[];
   params: number; nonzeroParams: number; macs: number; effectiveMacs: number; bytes: number;
+  /** Per-sample multiplications counting circulant layers in their FFT form and every other layer's effective MACs (present when a layer has an FFT form). */
+  fftFormMults?: number;
   input: number[];
 }
 
@@ -67,14 +75,18 @@ export function profileModel(model: Sequential, input: number[]): ModelProfile {
   });
   model.train(wasTraining);
   const total = (k: 'params' | 'nonzeroParams' | 'macs' | 'effectiveMacs' | 'bytes') => layers.reduce((s, l) => s + l[k], 0);
-  return { layers, params: total('params'), nonzeroParams: total('nonzeroParams'), macs: total('macs'), effectiveMacs: total('effectiveMacs'), bytes: total('bytes'), input };
+  const fft = layers.some((l) => l.fftMults !== undefined);
+  return { layers, params: total('params'), nonzeroParams: total('nonzeroParams'), macs: total('macs'), effectiveMacs: total('effectiveMacs'), bytes: total('bytes'),
+    ...(fft ? { fftFormMults: layers.reduce((a, l) => a + (l.fftMults ?? l.effectiveMacs), 0) } : {}), input };
 }
 
 /** Plain-text table of a profile. */
 export function formatProfile(p: ModelProfile): string {
-  const head = ['#', 'layer', 'output', 'params', 'nonzero', 'MACs', 'eff. MACs', 'bytes'];
-  const rows = p.layers.map((l) => [String(l.index), l.type, `[${l.outputShape.join('×')}]`, fmtInt(l.params), fmtInt(l.nonzeroParams), fmtInt(l.macs), fmtInt(l.effectiveMacs), fmtInt(l.bytes)]);
-  rows.push(['', 'total', `in [${p.input.join('×')}]`, fmtInt(p.params), fmtInt(p.nonzeroParams), fmtInt(p.macs), fmtInt(p.effectiveMacs), fmtInt(p.bytes)]);
+  const fft = p.fftFormMults !== undefined;
+  const head = ['#', 'layer', 'output', 'params', 'nonzero', 'MACs', 'eff. MACs', ...(fft ? ['FFT-form mults'] : []), 'bytes'];
+  const rows = p.layers.map((l) => [String(l.index), l.type, `[${l.outputShape.join('×')}]`, fmtInt(l.params), fmtInt(l.nonzeroParams), fmtInt(l.macs), fmtInt(l.effectiveMacs),
+    ...(fft ? [l.fftMults !== undefined ? fmtInt(l.fftMults) : ''] : []), fmtInt(l.bytes)]);
+  rows.push(['', 'total', `in [${p.input.join('×')}]`, fmtInt(p.params), fmtInt(p.nonzeroParams), fmtInt(p.macs), fmtInt(p.effectiveMacs), ...(fft ? [fmtInt(p.fftFormMults!)] : []), fmtInt(p.bytes)]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
