@@ -1,0 +1,74 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  backendName, cosineSchedule, evaluate, fit, loadFashionMnist, loadModel, profileModel, saveModel, specOf, subset, toCirculant,
+} from '../../node.js';
+import { makeOptimizer } from './train.js';
+import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
+
+export const usage = `frugal circulant MODEL --block-size N [--epochs E] --out PATH [--include conv2d,linear]
+             [--optimizer sgd|adam] [--lr X] [--batch-size B] [--seed S] [--data-dir DIR] [--limit N] [--json]
+  Convert a trained model's conv and linear layers to block-circulant form (N× fewer parameters;
+  the nearest circulant weights, an average along wrapped diagonals), report the test accuracy
+  right after the projection, then fine-tune E epochs (default 1; 0 skips) and report it again.
+  Layers whose channel counts N does not divide stay dense and are listed with the reason.`;
+
+const options: Options = {
+  'block-size': { type: 'string' }, epochs: { type: 'string' }, out: { type: 'string' }, include: { type: 'string' },
+  optimizer: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' },
+  'data-dir': { type: 'string' }, limit: { type: 'string' },
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, options, 1);
+  if (values.help) { process.stdout.write(`${usage}\n`); return 0; }
+  const raw = values['block-size'];
+  if (raw === undefined) throw new UsageError('--block-size N is required');
+  const N = Number(raw);
+  if (!Number.isInteger(N) || N < 2 || (N & (N - 1)) !== 0) throw new UsageError(`--block-size must be a power of two ≥ 2 (the FFT's length), got ${JSON.stringify(raw)}`);
+  const out = values.out as string | undefined;
+  if (!out) throw new UsageError('--out PATH is required');
+  const epochs = num(values, 'epochs', 1, { int: true, min: 0 });
+  const include = ((values.include as string | undefined) ?? 'conv2d,linear').split(',').map((s) => s.trim());
+  for (const t of include) if (t !== 'conv2d' && t !== 'linear') throw new UsageError(`--include takes conv2d and/or linear, got ${JSON.stringify(t)}`);
+  const optName = choice(values, 'optimizer', ['sgd', 'adam'] as const, 'sgd');
+  const lr = num(values, 'lr', optName === 'sgd' ? 0.01 : 1e-3, { min: 0, exclusiveMin: true });
+  const batchSize = num(values, 'batch-size', 64, { int: true, min: 1 });
+  const seed = num(values, 'seed', 1, { int: true, min: 0 });
+
+  const { model, spec, training } = loadModel(positionals[0]);
+  const { model: circ, report } = toCirculant(model, { blockSize: N, include: include as ('conv2d' | 'linear')[] });
+  if (report.converted.length === 0) {
+    throw new Error(`no layer can be made circulant with block size ${N}: ${report.skipped.map((s) => `layer ${s.layer} (${s.type}): ${s.reason}`).join('; ') || 'the model has no conv2d or linear layer'}`);
+  }
+  for (const s of report.skipped) note(`layer ${s.layer} (${s.type}) stays dense: ${s.reason}`);
+  const data = loadFashionMnist(values['data-dir'] as string | undefined);
+  note(`frugal: Fashion-MNIST from ${data.dir} (${data.source}); backend ${backendName()}`);
+  let train = data.train;
+  const limit = values.limit === undefined ? 0 : num(values, 'limit', 0, { int: true, min: 1 });
+  if (limit) train = subset(train, Array.from({ length: Math.min(limit, train.count) }, (_, i) => i));
+  const dense = evaluate(model, data.test, { shape: spec.input }).accuracy;
+  const projected = evaluate(circ, data.test, { shape: spec.input }).accuracy;
+  let tuned = projected;
+  if (epochs > 0) {
+    const optimizer = makeOptimizer(optName, circ.parameters(), lr, optName === 'sgd' ? 0.9 : 0, 0);
+    fit(circ, { train, epochs, batchSize, optimizer, seed, inputShape: spec.input, schedule: cosineSchedule(lr, epochs), progress: values.json ? undefined : process.stderr });
+    tuned = evaluate(circ, data.test, { shape: spec.input }).accuracy;
+  }
+  const newSpec = specOf(circ, spec.input);
+  mkdirSync(dirname(out), { recursive: true });
+  saveModel(out, circ, newSpec, { ...training, circulant: { blockSize: N, epochs, projectedAccuracy: projected, testAccuracy: tuned } });
+  const p0 = profileModel(model, spec.input), p1 = profileModel(circ, spec.input);
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  emit(!!values.json, {
+    command: 'circulant', model: positionals[0], out, blockSize: N, epochs, converted: report.converted, skipped: report.skipped,
+    denseAccuracy: dense, projectedAccuracy: projected, testAccuracy: tuned,
+    paramsBefore: p0.params, paramsAfter: p1.params, macsDenseEquivalent: p1.macs, fftFormMults: p1.fftFormMults,
+  }, [
+    ...report.converted.map((c) => `layer ${c.layer} (${c.type}): ${c.paramsBefore.toLocaleString('en-US')} → ${c.paramsAfter.toLocaleString('en-US')} parameters`),
+    `parameters ${p0.params.toLocaleString('en-US')} → ${p1.params.toLocaleString('en-US')}; multiplications per sample: dense-equivalent ${p1.macs.toLocaleString('en-US')}, FFT form ${Math.round(p1.fftFormMults ?? p1.macs).toLocaleString('en-US')}`,
+    `test accuracy: dense ${pct(dense)}, right after projection ${pct(projected)}${epochs > 0 ? `, after ${epochs} epoch(s) of fine-tuning ${pct(tuned)}` : ''}`,
+    `saved ${out}`,
+  ].join('\n'));
+  return 0;
+}
