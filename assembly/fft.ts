@@ -119,3 +119,58 @@ export function irfft(re: usize, im: usize, M: i32, N: i32, x: usize, tw: usize,
     }
   }
 }
+
+/**
+ * Complex products summed over one axis, bin by bin (the frequency domain of a block-circulant
+ * product); planes re/im are separate, bins f contiguous and done four at a time.
+ *   mode 0: Y[b,s,f] = Σ_r W[s,r,f]·A[b,r,f]           A [B×R×F], W [S×R×F] → Y [B×S×F]
+ *   mode 1: Y[b,r,f] = Σ_s conj(W[s,r,f])·A[b,s,f]     (gradient of A; A is the output gradient)
+ *   mode 2: Y[s,r,f] = Σ_b A[b,s,f]·conj(W[b,r,f])     (gradient of W; W holds the input spectra)
+ */
+export function cbin(ar: usize, ai: usize, wr: usize, wi: usize, yr: usize, yi: usize, B: i32, R: i32, S: i32, F: i32, mode: i32): void {
+  // Each output row (i, j) is Σ_k P[i,k]·Q[j,k] (maybe conjugated) over rows of F bins.
+  let I = B, J = S, K = R;
+  if (mode == 1) { I = B; J = R; K = S; } else if (mode == 2) { I = S; J = R; K = B; }
+  const rowF = <usize>F << 2;
+  for (let i = 0; i < I; i++) {
+    for (let j = 0; j < J; j++) {
+      const y = <usize>(i * J + j) * rowF;
+      let f = 0;
+      for (; f + 4 <= F; f += 4) {
+        let sr = f32x4.splat(0), si = f32x4.splat(0);
+        const o = <usize>f << 2;
+        for (let k = 0; k < K; k++) {
+          // p: the left factor, q: the right (conjugated in modes 1 and 2).
+          let p: usize, q: usize;
+          if (mode == 0) { p = <usize>(i * K + k) * rowF; q = <usize>(j * K + k) * rowF; }
+          else if (mode == 1) { p = <usize>(i * K + k) * rowF; q = <usize>(k * J + j) * rowF; }
+          else { p = <usize>(k * I + i) * rowF; q = <usize>(k * J + j) * rowF; }
+          const pr = v128.load(ar + p + o), pi = v128.load(ai + p + o), qr = v128.load(wr + q + o), qi = v128.load(wi + q + o);
+          sr = f32x4.add(sr, f32x4.mul(pr, qr));
+          if (mode == 0) {
+            sr = f32x4.sub(sr, f32x4.mul(pi, qi));
+            si = f32x4.add(si, f32x4.add(f32x4.mul(pr, qi), f32x4.mul(pi, qr)));
+          } else {
+            sr = f32x4.add(sr, f32x4.mul(pi, qi));
+            si = f32x4.add(si, f32x4.sub(f32x4.mul(pi, qr), f32x4.mul(pr, qi)));
+          }
+        }
+        v128.store(yr + y + o, sr); v128.store(yi + y + o, si);
+      }
+      for (; f < F; f++) {
+        let sr: f32 = 0, si: f32 = 0;
+        const o = <usize>f << 2;
+        for (let k = 0; k < K; k++) {
+          let p: usize, q: usize;
+          if (mode == 0) { p = <usize>(i * K + k) * rowF; q = <usize>(j * K + k) * rowF; }
+          else if (mode == 1) { p = <usize>(i * K + k) * rowF; q = <usize>(k * J + j) * rowF; }
+          else { p = <usize>(k * I + i) * rowF; q = <usize>(k * J + j) * rowF; }
+          const pr = load<f32>(ar + p + o), pi = load<f32>(ai + p + o), qr = load<f32>(wr + q + o), qi = load<f32>(wi + q + o);
+          if (mode == 0) { sr += pr * qr - pi * qi; si += pr * qi + pi * qr; }
+          else { sr += pr * qr + pi * qi; si += pi * qr - pr * qi; }
+        }
+        store<f32>(yr + y + o, sr); store<f32>(yi + y + o, si);
+      }
+    }
+  }
+}

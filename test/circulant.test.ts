@@ -33,6 +33,23 @@ test('real FFT kernel: WebAssembly equals the reference DFT for N = 1 … 1024, 
   assert.throws(() => wb?.rfft(new Float32Array(12), 1, 12, new Float32Array(7), new Float32Array(7)), /power of two/);
 });
 
+test('per-bin complex product kernel: WebAssembly equals the reference in all three modes, odd bin counts', () => {
+  const wb = wasmBackend();
+  if (!wb) return;
+  for (const [B, R, S, Fb] of [[1, 1, 1, 1], [3, 5, 2, 9], [2, 4, 7, 5], [1, 16, 16, 33]]) {
+    for (const mode of [0, 1, 2] as const) {
+      const [I, J] = mode === 0 ? [B, S] : mode === 1 ? [B, R] : [S, R];
+      const aLen = (mode === 0 ? B * R : B * S) * Fb, wLen = (mode === 2 ? B * R : S * R) * Fb;
+      const a: [Float32Array, Float32Array] = [randomArray(aLen, 1) as Float32Array, randomArray(aLen, 2) as Float32Array];
+      const w: [Float32Array, Float32Array] = [randomArray(wLen, 3) as Float32Array, randomArray(wLen, 4) as Float32Array];
+      const y1: [Float32Array, Float32Array] = [new Float32Array(I * J * Fb), new Float32Array(I * J * Fb)];
+      const y2: [Float32Array, Float32Array] = [new Float32Array(I * J * Fb), new Float32Array(I * J * Fb)];
+      reference.cbin(a, w, y1, B, R, S, Fb, mode); wb.cbin(a, w, y2, B, R, S, Fb, mode);
+      assertClose([...y2[0], ...y2[1]], [...y1[0], ...y1[1]], 1e-5, 1e-5, `cbin mode ${mode} ${B}×${R}×${S}×${Fb}`);
+    }
+  }
+});
+
 function gradsOf(m: Module, x: Tensor, y: Int32Array): { out: Float32Array; grads: Float32Array[]; dx: Float32Array } {
   m.zeroGrad(); x.grad = null;
   const out = m.forward(x);

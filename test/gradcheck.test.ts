@@ -56,6 +56,7 @@ for (const n of [1, 2, 4, 8, 16]) {
   check(`rfft (N = ${n})`, (x) => F.rfft(x), [leaf([3, n])]);
   check(`irfft (N = ${n})`, (x) => F.irfft(x), [leaf([2, 3, (n >> 1) + 1])]);
 }
+check('binProduct (complex per-bin products)', (a, w) => F.binProduct(a, w), [leaf([2, 3, 4, 5]), leaf([2, 2, 4, 5])]);
 check('matmul', (a, b) => F.matmul(a, b), [leaf([3, 4]), leaf([4, 5])]);
 check('matmul transA', (a, b) => F.matmul(a, b, { transA: true }), [leaf([4, 3]), leaf([4, 5])]);
 check('matmul transB', (a, b) => F.matmul(a, b, { transB: true }), [leaf([3, 4]), leaf([5, 4])]);

@@ -142,6 +142,20 @@ export const reference: Backend = {
     }
   },
 
+  cbin(a, w, y, B, R, S, F, mode) {
+    const [ar, ai] = a, [wr, wi] = w, [yr, yi] = y;
+    const [I, J, K] = mode === 0 ? [B, S, R] : mode === 1 ? [B, R, S] : [S, R, B];
+    for (let i = 0; i < I; i++) for (let j = 0; j < J; j++) for (let f = 0; f < F; f++) {
+      let sr = 0, si = 0;
+      for (let k = 0; k < K; k++) {
+        const p = (mode === 2 ? k * I + i : i * K + k) * F + f, q = (mode === 0 ? j * K + k : k * J + j) * F + f;
+        if (mode === 0) { sr += ar[p] * wr[q] - ai[p] * wi[q]; si += ar[p] * wi[q] + ai[p] * wr[q]; }
+        else { sr += ar[p] * wr[q] + ai[p] * wi[q]; si += ai[p] * wr[q] - ar[p] * wi[q]; }
+      }
+      yr[(i * J + j) * F + f] = sr; yi[(i * J + j) * F + f] = si;
+    }
+  },
+
   transpose(x, r, c, out) {
     for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = x[i * c + j];
   },

@@ -61,6 +61,12 @@ export interface Backend {
   rfft(x: FArray, M: number, N: number, re: FArray, im: FArray): void;
   /** Inverse of rfft: (re, im) [M × (N/2+1)] → x [M × N], 1/N scaled; imaginary parts of bins 0 and N/2 ignored. */
   irfft(re: FArray, im: FArray, M: number, N: number, x: FArray): void;
+  /**
+   * Per-bin complex products of half spectra, planes (re, im) separate, bins contiguous:
+   * mode 0 Y[b,s,f] = Σ_r W[s,r,f]·A[b,r,f]; mode 1 Y[b,r,f] = Σ_s conj(W[s,r,f])·A[b,s,f];
+   * mode 2 Y[s,r,f] = Σ_b A[b,s,f]·conj(W[b,r,f]).
+   */
+  cbin(a: [FArray, FArray], w: [FArray, FArray], y: [FArray, FArray], B: number, R: number, S: number, F: number, mode: 0 | 1 | 2): void;
   /** conv2d forward whose weights [Co, C·kh·kw] are a CSR matrix (pruned weights at inference). */
   conv2dSparse(x: FArray, w: Csr, bias: FArray | null, g: ConvGeom, out: FArray): void;
 }

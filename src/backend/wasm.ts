@@ -31,6 +31,7 @@ interface Kernels {
   transpose(x: number, r: number, c: number, out: number): void;
   rfft(x: number, M: number, N: number, re: number, im: number, tw: number, sp: number, rev: number, work: number): void;
   irfft(re: number, im: number, M: number, N: number, x: number, tw: number, sp: number, rev: number, work: number): void;
+  cbin(ar: number, ai: number, wr: number, wi: number, yr: number, yi: number, B: number, R: number, S: number, F: number, mode: number): void;
 }
 
 /** Twiddle and bit-reversal tables of the real FFT of length N (see assembly/fft.ts), kept resident per N. */
@@ -340,6 +341,13 @@ export class WasmBackend implements Backend {
     const ptw = this.inPtr(t.tw), psp = this.inPtr(t.sp), prev = this.intPtr(t.rev), work = this.alloc(Math.max(2, N));
     this.k.irfft(pr, pi, M, N, px, ptw, psp, prev, work);
     this.done(x, px);
+  }
+
+  cbin(a: [FArray, FArray], w: [FArray, FArray], y: [FArray, FArray], B: number, R: number, S: number, F: number, mode: 0 | 1 | 2): void {
+    this.begin();
+    const pa = a.map((t) => this.inPtr(t)), pw = w.map((t) => this.inPtr(t)), py = y.map((t) => this.outPtr(t));
+    this.k.cbin(pa[0], pa[1], pw[0], pw[1], py[0], py[1], B, R, S, F, mode);
+    this.done(y[0], py[0]); this.done(y[1], py[1]);
   }
 
   /** Pointer to an index array: in place when it lives in our memory, else a scratch copy. */

@@ -2,7 +2,7 @@ import { scopedEmpty, scopedEmptyLike } from '../core/arena.js';
 import { fmt } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { backendFor } from '../backend/index.js';
-import { record, type Rule } from './tape.js';
+import { needs, record, type Rule } from './tape.js';
 
 const pow2 = (n: number) => Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
 
@@ -31,6 +31,23 @@ export function irfft(X: Tensor): Tensor {
   return record(out, 'irfft', [X], { N });
 }
 
+const planes = (t: { data: Float32Array | Float64Array }, n: number): [Float32Array | Float64Array, Float32Array | Float64Array] => [t.data.subarray(0, n), t.data.subarray(n, 2 * n)];
+
+/**
+ * Block-circulant product in the frequency domain: A [2, B, R, F] (input spectra) and
+ * W [2, S, R, F] (weight spectra) → Y [2, B, S, F], Y[b,s,f] = Σ_r W[s,r,f]·A[b,r,f] (complex,
+ * planes re and im). Gradients: dA = Σ_s conj(W)·G, dW = Σ_b G·conj(A).
+ */
+export function binProduct(A: Tensor, W: Tensor): Tensor {
+  if (A.rank !== 4 || W.rank !== 4 || A.shape[0] !== 2 || W.shape[0] !== 2 || A.shape[2] !== W.shape[2] || A.shape[3] !== W.shape[3]) {
+    throw new Error(`binProduct expects A [2, B, R, F] and W [2, S, R, F], got ${fmt(A.shape)} and ${fmt(W.shape)}`);
+  }
+  const [, B, R, F] = A.shape, S = W.shape[1];
+  const out = scopedEmpty([2, B, S, F], A.dtype);
+  backendFor(A.dtype).cbin(planes(A, B * R * F), planes(W, S * R * F), planes(out, B * S * F), B, R, S, F, 0);
+  return record(out, 'binProduct', [A, W], {});
+}
+
 /** c_k = 1 for bins 0 and N/2, `interior` otherwise: the weights of the Hermitian half spectrum. */
 function weighBins(a: Float32Array | Float64Array, F: number, N: number, interior: number, scale: number): void {
   for (let i = 0; i < a.length; i++) {
@@ -39,7 +56,15 @@ function weighBins(a: Float32Array | Float64Array, F: number, N: number, interio
   }
 }
 
-export const fftRules: { rfft: Rule; irfft: Rule } = {
+export const fftRules: { rfft: Rule; irfft: Rule; binProduct: Rule } = {
+  binProduct: (n, _o, gy) => {
+    const [A, W] = n.inputs, [, B, R, F] = A.shape, S = W.shape[1];
+    const be = backendFor(A.dtype), g = planes({ data: gy }, B * S * F);
+    let dA = null, dW = null;
+    if (needs(n, 0)) { dA = scopedEmptyLike(gy, A.size); be.cbin(g, planes(W, S * R * F), planes({ data: dA }, B * R * F), B, R, S, F, 1); }
+    if (needs(n, 1)) { dW = scopedEmptyLike(gy, W.size); be.cbin(g, planes(A, B * R * F), planes({ data: dW }, S * R * F), B, R, S, F, 2); }
+    return [dA, dW];
+  },
   // x ↦ (Re X, Im X) is linear; its adjoint is N·irfft(g ⊙ c) with c = 1 at bins 0, N/2 and ½ between.
   rfft: (n, _o, gy) => {
     const x = n.inputs[0], N = n.saved.N as number, F = (N >> 1) + 1, M = x.size / N;

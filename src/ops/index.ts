@@ -38,6 +38,7 @@ export const slice = profiled('slice', S.slice);
 export const matmul = profiled('matmul', M.matmul);
 export const rfft = profiled('rfft', FFT.rfft);
 export const irfft = profiled('irfft', FFT.irfft);
+export const binProduct = profiled('binProduct', FFT.binProduct);
 export const logSoftmax = profiled('logSoftmax', N.logSoftmax);
 export const softmax = profiled('softmax', N.softmax);
 export const crossEntropy = profiled('crossEntropy', N.crossEntropy);

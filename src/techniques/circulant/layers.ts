@@ -35,20 +35,6 @@ function fftCost(N: number): number {
 }
 
 /**
- * Per-bin complex product of half spectra: A [2, F, P, R] and W [2, F, Q, R] (planes re, im)
- * → [2, F, P, Q], Y_f = A_f · W_fᵀ (batched over bins f).
- */
-function binProduct(A: Tensor, W: Tensor): Tensor {
-  const [, Fb, P, R] = A.shape, Q = W.shape[2];
-  const plane = (t: Tensor, i: number, rows: number) => F.reshape(F.slice(t, [i], [i + 1]), [Fb, rows, R]);
-  const ar = plane(A, 0, P), ai = plane(A, 1, P), wr = plane(W, 0, Q), wi = plane(W, 1, Q);
-  const mm = (x: Tensor, y: Tensor) => F.matmul(x, y, { transB: true });
-  const yr = F.sub(mm(ar, wr), mm(ai, wi));
-  const yi = F.add(mm(ar, wi), mm(ai, wr));
-  return F.concat([F.reshape(yr, [1, Fb, P, Q]), F.reshape(yi, [1, Fb, P, Q])], 0);
-}
-
-/**
  * Block-circulant fully connected layer: y = x·Wᵀ + b where W [out, in] is made of N×N
  * circulant blocks; `weight` [out/N, in/N, N] holds one defining vector per block (N× fewer
  * parameters). The 'fft' path computes through real FFTs (forward and backward); 'dense'
@@ -87,10 +73,11 @@ export class CircLinear extends Module {
   }
   private fftForward(x: Tensor): Tensor {
     const N = this.blockSize, B = x.shape[0], S = this.outFeatures / N, R = this.inFeatures / N;
-    const X = F.transpose(F.rfft(F.reshape(x, [B, R, N])), [0, 3, 1, 2]); // [2, F, B, R]
-    const W = F.transpose(F.rfft(this.weight), [0, 3, 1, 2]); // [2, F, S, R]
-    const Y = F.transpose(binProduct(X, W), [0, 2, 3, 1]); // [2, B, S, F]
-    return F.reshape(F.irfft(Y), [B, this.outFeatures]);
+    // Spectra of each input block [2, B, R, F] and weight vector [2, S, R, F]; one complex
+    // product per bin sums over the input blocks; the inverse gives each output block.
+    const X = F.rfft(F.reshape(x, [B, R, N]));
+    const W = F.rfft(this.weight);
+    return F.reshape(F.irfft(F.binProduct(X, W)), [B, this.outFeatures]);
   }
   /** Parameters as stored; MACs of the dense-equivalent form; real multiplications of the FFT form. */
   costReport(out: readonly number[]): CostReport {
