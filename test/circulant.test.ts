@@ -134,3 +134,17 @@ test('toCirculant converts eligible layers with the projected weights and says w
   assert.equal(p.layers[0].fftMults, circMults(4, 2, 2, 9) * 16);
   assert.ok(p.fftFormMults! < p.macs);
 });
+
+test('inference cache of weight spectra and expanded kernels follows weight changes', () => {
+  for (const path of ['fft', 'dense'] as const) {
+    const l = new CircLinear(16, 16, 8, { rng: new Rng(9) });
+    l.path = path;
+    const x = Tensor.randn([2, 16], new Rng(10));
+    const a = noGrad(() => l.forward(x).data.slice());
+    assert.deepEqual(noGrad(() => l.forward(x).data.slice()), a, 'cached result is the same');
+    l.weight.data[3] += 0.5;
+    const b = noGrad(() => l.forward(x).data.slice());
+    assert.notDeepEqual(b, a, 'a weight change is seen');
+    assertClose(b, l.forward(x).data, 1e-6, 1e-6, `${path}: cached and uncached agree`);
+  }
+});

@@ -3,14 +3,39 @@
 // C[a, b] = w[(a − b) mod N] (a: output index in the block, b: input index) [D, our convention],
 // so a block is one length-N vector and C·x = irfft(rfft(w) ⊙ rfft(x)).
 import { Rng } from '../../core/rng.js';
-import { Tensor } from '../../core/tensor.js';
+import { isGradEnabled, Tensor } from '../../core/tensor.js';
+import { persistentCopy } from '../../core/arena.js';
 import * as F from '../../ops/index.js';
 import { uniform_ } from '../../nn/init.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import type { CostReport } from '../../report/profile.js';
 import { registerLayer } from '../../nn/spec.js';
 
-export type CircPath = 'fft' | 'dense';
+/** 'auto' picks the FFT form from the block size up that a benchmark found faster (FFT_MIN_BLOCK). */
+export type CircPath = 'auto' | 'fft' | 'dense';
+
+/**
+ * Smallest block size from which the FFT form is faster, per layer kind; measured by
+ * `npm run bench:circulant` on this machine (see the README's circulant table).
+ */
+export const FFT_MIN_BLOCK = { linear: 16, conv: 1 << 30 };
+
+/**
+ * Outside training (no gradients), weight-derived tensors (spectra, the expanded kernel) are
+ * computed once and kept while the weights stay the same; the check compares the weight values.
+ */
+class InferenceCache {
+  private key: Float32Array | null = null;
+  private readonly items = new Map<string, Tensor>();
+  get(weight: Tensor, name: string, make: () => Tensor): Tensor {
+    if (isGradEnabled()) return make();
+    const w = weight.data as Float32Array;
+    if (!this.key || this.key.length !== w.length || !this.key.every((v, i) => v === w[i])) { this.key = w.slice(); this.items.clear(); }
+    let t = this.items.get(name);
+    if (!t) { const m = make(); t = new Tensor(persistentCopy(Float32Array.from(m.data)), m.shape); this.items.set(name, t); }
+    return t;
+  }
+}
 
 function checkBlock(layer: string, inC: number, outC: number, N: number): void {
   for (const [name, v] of [['in', inC], ['out', outC], ['block size', N]] as const) {
@@ -43,8 +68,9 @@ function fftCost(N: number): number {
 export class CircLinear extends Module {
   weight: Tensor;
   bias: Tensor | null;
-  path: CircPath = 'fft';
+  path: CircPath = 'auto';
   private basis: Tensor;
+  private readonly cache = new InferenceCache();
   constructor(readonly inFeatures: number, readonly outFeatures: number, readonly blockSize: number, opts: { bias?: boolean; rng?: Rng } = {}) {
     super();
     checkBlock('CircLinear', inFeatures, outFeatures, blockSize);
@@ -68,15 +94,19 @@ export class CircLinear extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) throw new Error(`CircLinear(${this.inFeatures}→${this.outFeatures}) expects [N, ${this.inFeatures}], got [${x.shape}]`);
-    const y = this.path === 'dense' || this.blockSize === 1 ? F.matmul(x, this.expand(), { transB: true }) : this.fftForward(x);
+    const y = this.usesFft() ? this.fftForward(x) : F.matmul(x, this.cache.get(this.weight, 'dense', () => this.expand()), { transB: true });
     return this.bias ? F.add(y, this.bias) : y;
+  }
+  /** Whether forward runs the FFT form (path, or for 'auto' the measured crossover). */
+  usesFft(): boolean {
+    return this.path === 'fft' || (this.path === 'auto' && this.blockSize >= FFT_MIN_BLOCK.linear);
   }
   private fftForward(x: Tensor): Tensor {
     const N = this.blockSize, B = x.shape[0], S = this.outFeatures / N, R = this.inFeatures / N;
     // Spectra of each input block [2, B, R, F] and weight vector [2, S, R, F]; one complex
     // product per bin sums over the input blocks; the inverse gives each output block.
     const X = F.rfft(F.reshape(x, [B, R, N]));
-    const W = F.rfft(this.weight);
+    const W = this.cache.get(this.weight, 'spectra', () => F.rfft(this.weight));
     return F.reshape(F.irfft(F.binProduct(X, W)), [B, this.outFeatures]);
   }
   /** Parameters as stored; MACs of the dense-equivalent form; real multiplications of the FFT form. */
@@ -112,7 +142,8 @@ export interface CircConvOptions { stride?: number; padding?: number; dilation?:
 export class CircConv2d extends Module {
   weight: Tensor;
   bias: Tensor | null;
-  path: CircPath = 'fft';
+  path: CircPath = 'auto';
+  private readonly cache = new InferenceCache();
   readonly stride: number; readonly padding: number; readonly dilation: number;
   private basis: Tensor;
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly blockSize: number, opts: CircConvOptions = {}) {
@@ -142,8 +173,11 @@ export class CircConv2d extends Module {
   private opts() { return { stride: this.stride, padding: this.padding, dilation: this.dilation }; }
   forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) throw new Error(`CircConv2d expects [N, ${this.inChannels}, H, W], got [${x.shape}]`);
-    if (this.path === 'dense' || this.blockSize === 1) return F.conv2d(x, this.expand(), this.bias, this.opts());
+    if (!this.usesFft()) return F.conv2d(x, this.cache.get(this.weight, 'dense', () => this.expand()), this.bias, this.opts());
     return this.fftForward(x);
+  }
+  usesFft(): boolean {
+    return this.path === 'fft' || (this.path === 'auto' && this.blockSize >= FFT_MIN_BLOCK.conv);
   }
   private fftForward(x: Tensor): Tensor {
     const N = this.blockSize, [B, , H, W] = x.shape, S = this.outChannels / N, R = this.inChannels / N, k = this.kernelSize;
@@ -151,7 +185,7 @@ export class CircConv2d extends Module {
     // Input spectra over each block's channels, per pixel: [2, F, B, R, H, W].
     const X = F.transpose(F.rfft(F.transpose(F.reshape(x, [B, R, N, H, W]), [0, 1, 3, 4, 2])), [0, 5, 1, 2, 3, 4]);
     // Kernel spectra: [2, F, S, R, k, k].
-    const Wf = F.transpose(F.rfft(F.transpose(this.weight, [0, 1, 3, 4, 2])), [0, 5, 1, 2, 3, 4]);
+    const Wf = this.cache.get(this.weight, 'spectra', () => F.transpose(F.rfft(F.transpose(this.weight, [0, 1, 3, 4, 2])), [0, 5, 1, 2, 3, 4]));
     const part = (t: Tensor, p: number, f: number, shape: number[]) => F.reshape(F.slice(t, [p, f], [p + 1, f + 1]), shape);
     const re: Tensor[] = [], im: Tensor[] = [];
     for (let f = 0; f < Fb; f++) {
