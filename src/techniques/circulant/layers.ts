@@ -24,13 +24,19 @@ export const FFT_MIN_BLOCK = { linear: 16, conv: 1 << 30 };
  * Outside training (no gradients), weight-derived tensors (spectra, the expanded kernel) are
  * computed once and kept while the weights stay the same; the check compares the weight values.
  */
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 class InferenceCache {
   private key: Float32Array | null = null;
   private readonly items = new Map<string, Tensor>();
   get(weight: Tensor, name: string, make: () => Tensor): Tensor {
     if (isGradEnabled()) return make();
     const w = weight.data as Float32Array;
-    if (!this.key || this.key.length !== w.length || !this.key.every((v, i) => v === w[i])) { this.key = w.slice(); this.items.clear(); }
+    if (!this.key || !sameValues(this.key, w)) { this.key = w.slice(); this.items.clear(); }
     let t = this.items.get(name);
     if (!t) { const m = make(); t = new Tensor(persistentCopy(Float32Array.from(m.data)), m.shape); this.items.set(name, t); }
     return t;
