@@ -1,13 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { reproducePruning, pruningMarkdown } from '../../reproduce/pruning.js';
+import { reproduceCircconv, circconvMarkdown } from '../../reproduce/circconv.js';
 import { writeFileAtomic } from '../../node.js';
 import { emit, note, num, parse, UsageError, type Options } from '../args.js';
 
 export const usage = `frugal reproduce NAME [--quick] [--seeds K] [--data-dir DIR] [--out DIR] [--resume] [--json]
              [--train-samples N] [--epochs E] [--prune-epochs P]
   Reproduce a paper on Fashion-MNIST and print its numbers beside ours, with pass/fail criteria;
-  a Markdown report is written to DIR (default runs/). NAME: pruning. --quick runs a small
+  a Markdown report is written to DIR (default runs/). NAME: pruning, circconv. --quick runs a small
   version in seconds; --resume continues an interrupted run from its finished parts.`;
 
 const options: Options = {
@@ -15,7 +16,7 @@ const options: Options = {
   resume: { type: 'boolean', default: false }, 'train-samples': { type: 'string' }, epochs: { type: 'string' }, 'prune-epochs': { type: 'string' },
 };
 
-const NAMES = ['pruning'];
+const NAMES = ['pruning', 'circconv'];
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
@@ -26,12 +27,14 @@ export async function run(argv: string[]): Promise<number> {
   const outDir = (values.out as string | undefined) ?? 'runs';
   mkdirSync(outDir, { recursive: true });
   const opt = (n: string) => (values[n] === undefined ? undefined : num(values, n, 0, { int: true, min: 1 }));
-  const report = reproducePruning({
+  const common = {
     quick: !!values.quick, seeds: Array.from({ length: k }, (_, i) => i + 1), dataDir: values['data-dir'] as string | undefined,
-    trainSamples: opt('train-samples'), denseEpochs: opt('epochs'), pruneEpochs: opt('prune-epochs'), outDir, resume: !!values.resume,
-    progress: values.json ? undefined : process.stderr, log: note,
-  });
-  const md = pruningMarkdown(report);
+    trainSamples: opt('train-samples'), outDir, resume: !!values.resume, progress: values.json ? undefined : process.stderr, log: note,
+  };
+  const report = name === 'pruning'
+    ? reproducePruning({ ...common, denseEpochs: opt('epochs'), pruneEpochs: opt('prune-epochs') })
+    : reproduceCircconv({ ...common, epochs: opt('epochs') });
+  const md = name === 'pruning' ? pruningMarkdown(report) : circconvMarkdown(report);
   const mdPath = join(outDir, `reproduce-${name}${values.quick ? '-quick' : ''}.md`);
   writeFileAtomic(mdPath, md);
   emit(!!values.json, { ...report, report: mdPath } as unknown as Record<string, unknown>, `${md}\nreport written to ${mdPath}`);
