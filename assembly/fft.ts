@@ -120,6 +120,12 @@ export function irfft(re: usize, im: usize, M: i32, N: i32, x: usize, tw: usize,
   }
 }
 
+// Rows of the two factors of output (i, j) at summation index k, for each mode of cbin.
+// @ts-ignore: decorator
+@inline function leftRow(mode: i32, i: i32, k: i32, I: i32, K: i32): usize { return <usize>(mode == 2 ? k * I + i : i * K + k); }
+// @ts-ignore: decorator
+@inline function rightRow(mode: i32, j: i32, k: i32, J: i32, K: i32): usize { return <usize>(mode == 0 ? j * K + k : k * J + j); }
+
 /**
  * Complex products summed over one axis, bin by bin (the frequency domain of a block-circulant
  * product); planes re/im are separate, bins f contiguous and done four at a time.
@@ -141,10 +147,7 @@ export function cbin(ar: usize, ai: usize, wr: usize, wi: usize, yr: usize, yi: 
         const o = <usize>f << 2;
         for (let k = 0; k < K; k++) {
           // p: the left factor, q: the right (conjugated in modes 1 and 2).
-          let p: usize, q: usize;
-          if (mode == 0) { p = <usize>(i * K + k) * rowF; q = <usize>(j * K + k) * rowF; }
-          else if (mode == 1) { p = <usize>(i * K + k) * rowF; q = <usize>(k * J + j) * rowF; }
-          else { p = <usize>(k * I + i) * rowF; q = <usize>(k * J + j) * rowF; }
+          const p = leftRow(mode, i, k, I, K) * rowF, q = rightRow(mode, j, k, J, K) * rowF;
           const pr = v128.load(ar + p + o), pi = v128.load(ai + p + o), qr = v128.load(wr + q + o), qi = v128.load(wi + q + o);
           sr = f32x4.add(sr, f32x4.mul(pr, qr));
           if (mode == 0) {
@@ -161,10 +164,7 @@ export function cbin(ar: usize, ai: usize, wr: usize, wi: usize, yr: usize, yi: 
         let sr: f32 = 0, si: f32 = 0;
         const o = <usize>f << 2;
         for (let k = 0; k < K; k++) {
-          let p: usize, q: usize;
-          if (mode == 0) { p = <usize>(i * K + k) * rowF; q = <usize>(j * K + k) * rowF; }
-          else if (mode == 1) { p = <usize>(i * K + k) * rowF; q = <usize>(k * J + j) * rowF; }
-          else { p = <usize>(k * I + i) * rowF; q = <usize>(k * J + j) * rowF; }
+          const p = leftRow(mode, i, k, I, K) * rowF, q = rightRow(mode, j, k, J, K) * rowF;
           const pr = load<f32>(ar + p + o), pi = load<f32>(ai + p + o), qr = load<f32>(wr + q + o), qi = load<f32>(wi + q + o);
           if (mode == 0) { sr += pr * qr - pi * qi; si += pr * qi + pi * qr; }
           else { sr += pr * qr + pi * qi; si += pi * qr - pr * qi; }

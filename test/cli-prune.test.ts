@@ -1,21 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildModel, saveModel, vggSpec, SUBSET_DIR } from '../src/node.js';
+import { buildModel, saveModel, vggSpec } from '../src/node.js';
+import { DATA, frugal, oneJson } from './cli-helpers.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-prune-'));
-const DATA = ['--data-dir', SUBSET_DIR];
-
-function frugal(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-const json = (s: string) => { const lines = s.trim().split('\n'); assert.equal(lines.length, 1, s.slice(0, 300)); return JSON.parse(lines[0]); };
+/** The tests read nested JSON fields freely. */
+const json = (s: string) => oneJson(s) as Record<string, any>;
 
 const spec = vggSpec([4, 4, 8, 8, 8, 8]);
 const base = join(dir, 'vgg.safetensors');

@@ -1,27 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { decodeSafetensors, loadModel, SUBSET_DIR } from '../src/node.js';
+import { decodeSafetensors, loadModel } from '../src/node.js';
+import { DATA, MAIN, frugal, oneJson } from './cli-helpers.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-'));
-const DATA = ['--data-dir', SUBSET_DIR];
-
-function frugal(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** stdout must be exactly one JSON object. */
-function oneJson(stdout: string): Record<string, unknown> {
-  const lines = stdout.trim().split('\n');
-  assert.equal(lines.length, 1, `stdout has ${lines.length} lines: ${stdout.slice(0, 300)}`);
-  return JSON.parse(lines[0]);
-}
 
 test('wrong or missing arguments print the usage and exit 2', () => {
   const cases: [string[], RegExp][] = [

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  backendName, cosineSchedule, evaluate, fit, loadFashionMnist, loadModel, profileModel, saveModel, specOf, subset, toCirculant,
+  cosineSchedule, evaluate, fit, loadModel, profileModel, saveModel, specOf, toCirculant,
 } from '../../node.js';
 import { makeOptimizer } from './train.js';
+import { retrainingData } from '../data.js';
 import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
 
 export const usage = `frugal circulant MODEL --block-size N [--epochs E] --out PATH [--include conv2d,linear]
@@ -42,11 +43,8 @@ export async function run(argv: string[]): Promise<number> {
     throw new Error(`no layer can be made circulant with block size ${N}: ${report.skipped.map((s) => `layer ${s.layer} (${s.type}): ${s.reason}`).join('; ') || 'the model has no conv2d or linear layer'}`);
   }
   for (const s of report.skipped) note(`layer ${s.layer} (${s.type}) stays dense: ${s.reason}`);
-  const data = loadFashionMnist(values['data-dir'] as string | undefined);
-  note(`frugal: Fashion-MNIST from ${data.dir} (${data.source}); backend ${backendName()}`);
-  let train = data.train;
-  const limit = values.limit === undefined ? 0 : num(values, 'limit', 0, { int: true, min: 1 });
-  if (limit) train = subset(train, Array.from({ length: Math.min(limit, train.count) }, (_, i) => i));
+  const data = retrainingData(values);
+  const train = data.train;
   const dense = evaluate(model, data.test, { shape: spec.input }).accuracy;
   const projected = evaluate(circ, data.test, { shape: spec.input }).accuracy;
   let tuned = projected;

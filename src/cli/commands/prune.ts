@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  backendName, cosineSchedule, evaluate, fileCheckpoint, loadFashionMnist, loadModel, pruneToRate, saveModel, subset,
+  cosineSchedule, evaluate, fileCheckpoint, loadModel, pruneToRate, saveModel,
 } from '../../node.js';
 import { makeOptimizer } from './train.js';
-import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { retrainingData } from '../data.js';
+import { choice, emit, num, parse, UsageError, type Options } from '../args.js';
 
 export const usage = `frugal prune MODEL (--target-params R | --target-flops R) [--structured] --epochs N --out PATH
              [--optimizer sgd|adam] [--lr X] [--batch-size B] [--seed S] [--data-dir DIR] [--limit N] [--resume] [--json]
@@ -39,11 +40,8 @@ export async function run(argv: string[]): Promise<number> {
   if (values.resume && !existsSync(ckpt)) throw new Error(`--resume: no checkpoint at ${ckpt}; run without --resume to start`);
 
   const { model, spec, training } = loadModel(positionals[0]);
-  const data = loadFashionMnist(values['data-dir'] as string | undefined);
-  note(`frugal: Fashion-MNIST from ${data.dir} (${data.source}); backend ${backendName()}`);
-  let train = data.train;
-  const limit = values.limit === undefined ? 0 : num(values, 'limit', 0, { int: true, min: 1 });
-  if (limit) train = subset(train, Array.from({ length: Math.min(limit, train.count) }, (_, i) => i));
+  const data = retrainingData(values);
+  const train = data.train;
   const before = evaluate(model, data.test, { shape: spec.input }).accuracy;
   mkdirSync(dirname(out), { recursive: true });
   const r = pruneToRate(model, {
