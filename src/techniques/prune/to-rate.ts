@@ -95,9 +95,10 @@ export const RATE_TOLERANCE = 0.005;
  * Train `model` once and end at the requested compression rate. Unstructured (default):
  * global gradual magnitude pruning with the cubic schedule, a mask update every `frequency`
  * steps during the ramp, masks re-applied after every optimizer step; the final sparsity is
- * exact by construction. Structured: channel gates with a one-sided budget penalty
- * λ·max(0, cost(v)/cost₀ − (1 − target))², α annealed upward, then a hard cut to the budget
- * (greedy by gate score, ±0.5 pp) and fine-tuning. Rates are measured on the final weights.
+ * exact by construction. Structured: channel gates v = sigmoid(α·s) with AutoPruner's penalty
+ * λ·Σ_l (mean(v_l) − r)², r the uniform keep ratio that meets the budget, α annealed upward;
+ * then a hard cut (per layer the r·C channels with the highest scores, adjusted one channel at
+ * a time to ±0.5 pp of the target) and fine-tuning. Rates are measured on the final weights.
  */
 export function pruneToRate(model: Sequential, opts: PruneToRateOptions): PruneToRateResult {
   const metric = opts.metric ?? 'params', structured = !!opts.structured;
@@ -248,21 +249,20 @@ function structuredPlan(model: Sequential, s: Structure, metric: RateMetric, opt
     const at = g.bns.length ? model.layers[g.bns[g.bns.length - 1]] : model.layers[g.producer];
     gateOf.set(g, installGate(set, at as Module, chOf(g)));
   }
-  /** max(0, cost(v)/cost₀ − (1 − cut))², with Σv the expected kept channels of each gated group. */
-  const tapePenalty = (m: RateMetric, want: number): Tensor => {
-    const sums = new Map(s.groups.map((g) => [g, F.sum(gateValues(set, gateOf.get(g)!))]));
-    let costT: Tensor | null = null, fixed = 0;
-    for (const l of s.layers) {
-      const gOut = byProducer.get(l.index), gIn = byConsumer.get(l.index), f = factor(l, m);
-      if (!gOut && !gIn) { fixed += l.outChannels * l.inChannels * f; continue; }
-      const o: Tensor | number = gOut ? sums.get(gOut)! : l.outChannels;
-      const i: Tensor | number = gIn ? F.mul(sums.get(gIn)!, gIn.columns) : l.inChannels;
-      const term = F.mul(F.mul(o, i), f);
-      costT = costT ? F.add(costT, term) : term;
+  /**
+   * The share r of channels every layer keeps so that the target is met (and the floor of the
+   * other metric, when given): AutoPruner's per-layer keep ratios, here uniform, found by bisection.
+   */
+  const ratioFor = (m: RateMetric, want: number): number => {
+    let lo = 0, hi = 1;
+    for (let it = 0; it < 60; it++) {
+      const r = (lo + hi) / 2;
+      if (1 - costIn(m, (g) => Math.max(1, r * chOf(g))) / denseOf[m] >= want) lo = r; else hi = r;
     }
-    const over = F.relu(F.sub(F.div(F.add(costT!, fixed), denseOf[m]), 1 - want));
-    return F.mul(over, over);
+    return lo;
   };
+  const keepRatio = Math.min(ratioFor(metric, opts.target), floor !== undefined ? ratioFor(other, floor) : 1);
+
   const hardStep = Math.max(1, Math.round(hardAt * total));
   let hard = false;
   const kept = new Map<ChannelGroup, number[]>();
@@ -282,30 +282,87 @@ function structuredPlan(model: Sequential, s: Structure, metric: RateMetric, opt
   };
 
   const hardCut = (): void => {
-    const cands: { g: ChannelGroup; c: number; v: number }[] = [];
-    for (const g of s.groups) {
+    // Per layer, the channels with the highest gate scores survive, round(r·C) of them; then
+    // single channels are removed (lowest score first) or restored (highest first) until the
+    // target is met within the band, and the floor of the other metric still holds.
+    const ranked = new Map(s.groups.map((g) => {
       const sc = gateOf.get(g)!.score.data;
-      for (let c = 0; c < sc.length; c++) cands.push({ g, c, v: sc[c] });
-    }
-    cands.sort((a, b) => a.v - b.v || a.g.producer - b.g.producer || a.c - b.c);
-    const count = new Map(s.groups.map((g) => [g, chOf(g)]));
+      return [g, Array.from({ length: chOf(g) }, (_, c) => c).sort((x, y) => sc[y] - sc[x] || x - y)];
+    }));
+    const count = new Map(s.groups.map((g) => [g, Math.max(1, Math.round(keepRatio * chOf(g)))]));
     const cut = () => 1 - costWith((g) => count.get(g)!) / denseCost;
     const cutOther = () => 1 - costIn(other, (g) => count.get(g)!) / denseOf[other];
-    const removed = new Set<string>();
-    // Lowest gate scores go first; a channel whose removal would overshoot the band is skipped.
-    const sweep = (done: () => boolean): void => {
-      for (const k of cands) {
-        if (done()) break;
-        const id = `${k.g.producer}:${k.c}`;
-        if (removed.has(id) || count.get(k.g)! <= 1) continue;
-        count.set(k.g, count.get(k.g)! - 1);
-        if (cut() > opts.target + RATE_TOLERANCE * 0.8) { count.set(k.g, count.get(k.g)! + 1); continue; }
-        removed.add(id);
+    const score = (g: ChannelGroup, rank: number) => gateOf.get(g)!.score.data[ranked.get(g)![rank]];
+    const hi = opts.target + RATE_TOLERANCE * 0.8;
+    for (let guard = 0; guard < 100000 && cut() < opts.target; guard++) {
+      // The kept channel with the lowest score whose removal stays inside the band.
+      let best: ChannelGroup | null = null;
+      for (const g of s.groups) {
+        const n = count.get(g)!;
+        if (n <= 1) continue;
+        count.set(g, n - 1);
+        const ok = cut() <= hi;
+        count.set(g, n);
+        if (ok && (!best || score(g, n - 1) < score(best, count.get(best)! - 1))) best = g;
       }
-    };
-    sweep(() => cut() >= opts.target);
-    if (floor !== undefined) sweep(() => cutOther() >= floor);
+      if (best) { count.set(best, count.get(best)! - 1); continue; }
+      // Every single removal overshoots: remove one channel and give one back elsewhere.
+      let pair: [ChannelGroup, ChannelGroup] | null = null;
+      for (const g of s.groups) for (const h of s.groups) {
+        const n = count.get(g)!, m = count.get(h)!;
+        if (g === h || n <= 1 || m >= chOf(h)) continue;
+        count.set(g, n - 1); count.set(h, m + 1);
+        const c = cut();
+        count.set(g, n); count.set(h, m);
+        if (c >= opts.target && c <= hi && !pair) pair = [g, h];
+      }
+      if (!pair) break;
+      count.set(pair[0], count.get(pair[0])! - 1); count.set(pair[1], count.get(pair[1])! + 1);
+    }
+    for (let guard = 0; guard < 100000 && cut() > hi; guard++) {
+      // The removed channel with the highest score whose return keeps the target and the floor.
+      let best: ChannelGroup | null = null;
+      for (const g of s.groups) {
+        const n = count.get(g)!;
+        if (n >= chOf(g)) continue;
+        count.set(g, n + 1);
+        const ok = cut() >= opts.target && (floor === undefined || cutOther() >= floor);
+        count.set(g, n);
+        if (ok && (!best || score(g, n) > score(best, count.get(best)!))) best = g;
+      }
+      if (!best) break;
+      count.set(best, count.get(best)! + 1);
+    }
+    if (cut() < opts.target || cut() > hi) nudge();
     if (Math.abs(cut() - opts.target) > RATE_TOLERANCE) throw new Error(`pruneToRate: the hard cut reached ${(100 * cut()).toFixed(2)}%, not ${(100 * opts.target).toFixed(1)}% ± 0.5; the channel sizes are too coarse for this target`);
+    /**
+     * Coarse layers (few channels) can leave every single step outside the band: try all
+     * changes of up to ±d channels per layer ((2d+1)^layers ≤ 10⁵ combinations) and keep the
+     * one inside the band with the highest total gate score.
+     */
+    function nudge(): void {
+      const gs = s.groups, d = Math.floor((Math.pow(1e5, 1 / gs.length) - 1) / 2);
+      if (d < 1) return;
+      const base = gs.map((g) => count.get(g)!);
+      const prefix = gs.map((g) => { const r = ranked.get(g)!, sc = gateOf.get(g)!.score.data, p = [0]; for (const c of r) p.push(p[p.length - 1] + sc[c]); return p; });
+      let best: number[] | null = null, bestScore = -Infinity;
+      const walk = (i: number): void => {
+        if (i === gs.length) {
+          const c = cut();
+          if (c < opts.target || c > hi || (floor !== undefined && cutOther() < floor)) return;
+          const sc = gs.reduce((a, g, j) => a + prefix[j][count.get(g)!], 0);
+          if (sc > bestScore) { bestScore = sc; best = gs.map((g) => count.get(g)!); }
+          return;
+        }
+        for (let k = Math.max(1, base[i] - d); k <= Math.min(chOf(gs[i]), base[i] + d); k++) { count.set(gs[i], k); walk(i + 1); }
+        count.set(gs[i], base[i]);
+      };
+      walk(0);
+      const chosen: number[] | null = best;
+      if (chosen) gs.forEach((g, j) => count.set(g, chosen[j]));
+    }
+    const removed = new Set<string>();
+    for (const g of s.groups) for (const c of ranked.get(g)!.slice(count.get(g)!)) removed.add(`${g.producer}:${c}`);
     for (const g of s.groups) {
       const keep = Array.from({ length: chOf(g) }, (_, c) => !removed.has(`${g.producer}:${c}`));
       kept.set(g, keep.flatMap((k, c) => (k ? [c] : [])));
@@ -326,7 +383,17 @@ function structuredPlan(model: Sequential, s: Structure, metric: RateMetric, opt
       set.alpha = Math.pow(alphaMax, Math.min(1, step / hardStep));
       if (step >= hardStep) hardCut();
     },
-    regularizer: () => (hard ? Tensor.scalar(0) : F.mul(floor !== undefined ? F.add(tapePenalty(metric, opts.target), tapePenalty(other, floor)) : tapePenalty(metric, opts.target), lambda)),
+    // AutoPruner's penalty, per layer: λ·Σ_l (mean(v_l) − r)², r the keep ratio that meets the budget.
+    regularizer: () => {
+      if (hard) return Tensor.scalar(0);
+      let sum: Tensor | null = null;
+      for (const g of s.groups) {
+        const d = F.sub(F.mean(gateValues(set, gateOf.get(g)!)), keepRatio);
+        const sq = F.mul(d, d);
+        sum = sum ? F.add(sum, sq) : sq;
+      }
+      return F.mul(sum!, lambda);
+    },
     finish() {
       if (!hard) hardCut();
       removeGates(set);
