@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  SGD, buildModel, compact, compareLatency, cosineSchedule, evaluate, fit, pruneToRate, subset, vggSpec, Rng, backendName,
+  SGD, buildModel, compact, compareLatency, specOf, cosineSchedule, evaluate, fit, pruneToRate, subset, vggSpec, Rng, backendName,
   type ImageDataset, type ModelSpec, type Sequential, type ProgressSink,
 } from '../index.js';
 import { loadFashionMnist, loadModel, saveModel, writeFileAtomic } from '../node.js';
@@ -123,6 +123,8 @@ export function reproducePruning(o: PruningReproOptions): ReproduceReport {
       const smallAcc = evaluate(small, test).accuracy;
       if (Math.abs(smallAcc - acc) > 1e-3) throw new Error(`${r.name}: the compacted model scores ${smallAcc}, the pruned one ${acc}; compact() changed the outputs`);
       out.compactParams = small.paramCount();
+      // Kept for later measurements (latency on a quiet machine, inspection of the kept channels).
+      saveModel(join(o.outDir, `reproduce-pruning${quick ? '-quick' : ''}-${r.name.replace(/[^a-z0-9.]+/gi, '-')}-seed${seed}.safetensors`), small, specOf(small, input), { seed, run: r.name });
       const [d1, s1] = compareLatency([dense, small], input, 1);
       const [d64, s64] = compareLatency([dense, small], input, 64);
       Object.assign(out, { denseLatencyMs1: d1, latencyMs1: s1, denseLatencyMs64: d64, latencyMs64: s64, seconds: (performance.now() - t1) / 1000 });

@@ -15,10 +15,12 @@ import { registerLayer } from '../../nn/spec.js';
 export type CircPath = 'auto' | 'fft' | 'dense';
 
 /**
- * Smallest block size from which the FFT form is faster, per layer kind; measured by
- * `npm run bench:circulant` on this machine (see the README's circulant table).
+ * Smallest block size from which the FFT form is faster, per layer kind, measured by
+ * `npm run bench:circulant` on this machine (runs/bench-circulant.json): CircLinear 1024² and
+ * 4096² from N = 32, 256² from N = 128 (batch 1 and 64 alike); CircConv2d never (its FFT path
+ * convolves each frequency bin separately; up to N = 16 it was 2–9× slower than the dense form).
  */
-export const FFT_MIN_BLOCK = { linear: 16, conv: 1 << 30 };
+export const FFT_MIN_BLOCK = { linear: 32, linearSmall: 128, smallBelow: 1 << 20, conv: 1 << 30 };
 
 /**
  * Outside training (no gradients), weight-derived tensors (spectra, the expanded kernel) are
@@ -53,8 +55,12 @@ function checkBlock(layer: string, inC: number, outC: number, N: number): void {
   }
 }
 
+/** Largest block size whose expanded path is built (its basis holds N³ floats). */
+export const MAX_EXPANDED_BLOCK = 512;
+
 /** P[t, a·N + b] = 1 where (a − b) mod N = t: w·P lays each vector out as its N×N circulant block. */
 function circulantBasis(N: number): Tensor {
+  if (N > MAX_EXPANDED_BLOCK) throw new Error(`the expanded (dense) path of a circulant layer is built for block sizes up to ${MAX_EXPANDED_BLOCK}, got ${N}; use path 'fft'`);
   const p = new Float32Array(N * N * N);
   for (let a = 0; a < N; a++) for (let b = 0; b < N; b++) p[(((a - b) % N + N) % N) * N * N + a * N + b] = 1;
   return new Tensor(p, [N, N * N]);
@@ -75,7 +81,7 @@ export class CircLinear extends Module {
   weight: Tensor;
   bias: Tensor | null;
   path: CircPath = 'auto';
-  private basis: Tensor;
+  private basisT: Tensor | null = null;
   private readonly cache = new InferenceCache();
   constructor(readonly inFeatures: number, readonly outFeatures: number, readonly blockSize: number, opts: { bias?: boolean; rng?: Rng } = {}) {
     super();
@@ -83,9 +89,9 @@ export class CircLinear extends Module {
     const N = blockSize;
     this.weight = this.registerParameter('weight', Tensor.zeros([outFeatures / N, inFeatures / N, N]));
     this.bias = opts.bias === false ? null : this.registerParameter('bias', Tensor.zeros([outFeatures]));
-    this.basis = circulantBasis(N);
     this.resetParameters(opts.rng ?? new Rng(0));
   }
+  private get basis(): Tensor { return (this.basisT ??= circulantBasis(this.blockSize)); }
   /** PyTorch Linear's default, with the dense fan-in: U(±1/√in) for every entry. */
   resetParameters(rng: Rng): void {
     const b = 1 / Math.sqrt(this.inFeatures);
@@ -105,7 +111,8 @@ export class CircLinear extends Module {
   }
   /** Whether forward runs the FFT form (path, or for 'auto' the measured crossover). */
   usesFft(): boolean {
-    return this.path === 'fft' || (this.path === 'auto' && this.blockSize >= FFT_MIN_BLOCK.linear);
+    const min = this.inFeatures * this.outFeatures < FFT_MIN_BLOCK.smallBelow ? FFT_MIN_BLOCK.linearSmall : FFT_MIN_BLOCK.linear;
+    return this.path === 'fft' || (this.path === 'auto' && (this.blockSize >= min || this.blockSize > MAX_EXPANDED_BLOCK));
   }
   private fftForward(x: Tensor): Tensor {
     const N = this.blockSize, B = x.shape[0], S = this.outFeatures / N, R = this.inFeatures / N;
@@ -151,7 +158,7 @@ export class CircConv2d extends Module {
   path: CircPath = 'auto';
   private readonly cache = new InferenceCache();
   readonly stride: number; readonly padding: number; readonly dilation: number;
-  private basis: Tensor;
+  private basisT: Tensor | null = null;
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly blockSize: number, opts: CircConvOptions = {}) {
     super();
     checkBlock('CircConv2d', inChannels, outChannels, blockSize);
@@ -160,9 +167,9 @@ export class CircConv2d extends Module {
     const N = blockSize, k = kernelSize;
     this.weight = this.registerParameter('weight', Tensor.zeros([outChannels / N, inChannels / N, N, k, k]));
     this.bias = opts.bias === false ? null : this.registerParameter('bias', Tensor.zeros([outChannels]));
-    this.basis = circulantBasis(N);
     this.resetParameters(opts.rng ?? new Rng(0));
   }
+  private get basis(): Tensor { return (this.basisT ??= circulantBasis(this.blockSize)); }
   /** PyTorch Conv2d's default with the dense fan-in k²·in: U(±1/√(k²·in)). */
   resetParameters(rng: Rng): void {
     const b = 1 / Math.sqrt(this.kernelSize * this.kernelSize * this.inChannels);
@@ -183,7 +190,7 @@ export class CircConv2d extends Module {
     return this.fftForward(x);
   }
   usesFft(): boolean {
-    return this.path === 'fft' || (this.path === 'auto' && this.blockSize >= FFT_MIN_BLOCK.conv);
+    return this.path === 'fft' || (this.path === 'auto' && (this.blockSize >= FFT_MIN_BLOCK.conv || this.blockSize > MAX_EXPANDED_BLOCK));
   }
   private fftForward(x: Tensor): Tensor {
     const N = this.blockSize, [B, , H, W] = x.shape, S = this.outChannels / N, R = this.inChannels / N, k = this.kernelSize;
