@@ -3,7 +3,7 @@ import { claim, madd, storeT4 } from "./gemm";
 
 /**
  * Rows [r0, r1) of Y = S·X, S in CSR form (rowPtr: i32[rows+1], colIdx: i32[nnz], vals: f32[nnz]),
- * X dense [cols × n], Y dense [rows × n]. Sixteen output columns are kept in registers
+ * X dense [cols × n], Y dense [rows × n]. Thirty-two output columns are kept in registers
  * while a row's non-zeros stream past; the tail is done four and one at a time.
  */
 function spmmRange(rowPtr: usize, colIdx: usize, vals: usize, X: usize, n: i32, Y: usize, r0: i32, r1: i32): void {
@@ -44,19 +44,6 @@ function spmmRange(rowPtr: usize, colIdx: usize, vals: usize, X: usize, n: i32, 
       const yj = y + (<usize>j << 2);
       v128.store(yj, a0); v128.store(yj, a1, 16); v128.store(yj, a2, 32); v128.store(yj, a3, 48);
       v128.store(yj, a4, 64); v128.store(yj, a5, 80); v128.store(yj, a6, 96); v128.store(yj, a7, 112);
-    }
-    for (; j + 16 <= n; j += 16) {
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      const xj = X + (<usize>j << 2);
-      for (let k = k0; k < k1; k++) {
-        const o = <usize>k << 2;
-        const w = v128.load32_splat(vals + o);
-        const xr = xj + <usize>load<i32>(colIdx + o) * ldx;
-        a0 = madd(w, v128.load(xr), a0); a1 = madd(w, v128.load(xr, 16), a1);
-        a2 = madd(w, v128.load(xr, 32), a2); a3 = madd(w, v128.load(xr, 48), a3);
-      }
-      const yj = y + (<usize>j << 2);
-      v128.store(yj, a0); v128.store(yj, a1, 16); v128.store(yj, a2, 32); v128.store(yj, a3, 48);
     }
     for (; j + 4 <= n; j += 4) {
       let a = f32x4.splat(0);
