@@ -7,7 +7,19 @@ import { claim, madd, storeT4 } from "./gemm";
  * while a row's non-zeros stream past; the tail is done four and one at a time.
  */
 function spmmRange(rowPtr: usize, colIdx: usize, vals: usize, X: usize, n: i32, Y: usize, r0: i32, r1: i32): void {
-  const ldx = <usize>n << 2;
+  // Column panels: the rows of X a panel touches stay in cache while every row of S passes
+  // (with im2col operands n is B·OH·OW, and whole rows of X would be streamed once per row of S).
+  const ld = <usize>n << 2;
+  for (let j0 = 0; j0 < n; j0 += PANEL) {
+    const off = <usize>j0 << 2;
+    spmmPanel(rowPtr, colIdx, vals, X + off, min(PANEL, n - j0), ld, Y + off, r0, r1);
+  }
+}
+
+const PANEL = 256;
+
+/** Rows [r0, r1) of Y = S·X over `n` columns, X and Y with row stride ldx bytes. */
+function spmmPanel(rowPtr: usize, colIdx: usize, vals: usize, X: usize, n: i32, ldx: usize, Y: usize, r0: i32, r1: i32): void {
   for (let r = r0; r < r1; r++) {
     const k0 = load<i32>(rowPtr + (<usize>r << 2)), k1 = load<i32>(rowPtr + (<usize>(r + 1) << 2));
     const y = Y + <usize>r * ldx;
