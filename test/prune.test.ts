@@ -167,6 +167,8 @@ test('compact() of an unstructured model stores CSR layers: same outputs, smalle
   const { model: sp, report } = compact(m, input);
   assert.ok(report.sparseLayers.length >= 3, `sparse layers ${report.sparseLayers}`);
   assert.ok(sp.layers.some((l) => l instanceof SparseConv2d) && sp.layers.some((l) => l instanceof SparseLinear));
+  const head = sp.layers[sp.layers.length - 1] as SparseLinear, denseHead = m.layers[m.layers.length - 1] as Linear;
+  assertClose(head.toDense(), denseHead.weight.data, 0, 0, 'CSR holds exactly the masked weights');
   assertClose(out(sp, x), masked, 1e-5, 1e-5, 'CSR model vs masked');
   const dir = mkdtempSync(join(tmpdir(), 'frugal-sparse-'));
   removePruning(m);

@@ -74,8 +74,8 @@ abstract class SparseLayer extends Module {
   }
   /** Number of stored non-zeros. */
   get nnz(): number { return this.csr.vals.length; }
-  /** The dense weight this layer stands for (for tests and accounting). */
-  denseWeight(): Float32Array { return fromCsr(this.csr); }
+  /** The dense weight [rows × cols] this layer stands for (PyTorch's to_dense()). */
+  toDense(): Float32Array { return fromCsr(this.csr); }
   /** Dense-equivalent parameters and MACs, and the non-zero ones actually stored and computed. */
   costReport(out: readonly number[]): CostReport {
     const spatial = out.slice(1).reduce((a, b) => a * b, 1); // OH·OW for conv, 1 for linear on [N, F]
