@@ -325,21 +325,24 @@ export class WasmBackend implements Backend {
     return t;
   }
 
-  rfft(x: FArray, M: number, N: number, re: FArray, im: FArray): void {
+  /** Start an FFT call: pointers to the length-N tables and to scratch space. */
+  private fftArgs(N: number): [number, number, number, number] {
     const t = this.tablesFor(N);
     this.begin();
+    return [this.inPtr(t.tw), this.inPtr(t.sp), this.intPtr(t.rev), this.alloc(Math.max(2, N))];
+  }
+
+  rfft(x: FArray, M: number, N: number, re: FArray, im: FArray): void {
+    const tables = this.fftArgs(N);
     const px = this.inPtr(x), pr = this.outPtr(re), pi = this.outPtr(im);
-    const ptw = this.inPtr(t.tw), psp = this.inPtr(t.sp), prev = this.intPtr(t.rev), work = this.alloc(Math.max(2, N));
-    this.k.rfft(px, M, N, pr, pi, ptw, psp, prev, work);
+    this.k.rfft(px, M, N, pr, pi, ...tables);
     this.done(re, pr); this.done(im, pi);
   }
 
   irfft(re: FArray, im: FArray, M: number, N: number, x: FArray): void {
-    const t = this.tablesFor(N);
-    this.begin();
+    const tables = this.fftArgs(N);
     const pr = this.inPtr(re), pi = this.inPtr(im), px = this.outPtr(x);
-    const ptw = this.inPtr(t.tw), psp = this.inPtr(t.sp), prev = this.intPtr(t.rev), work = this.alloc(Math.max(2, N));
-    this.k.irfft(pr, pi, M, N, px, ptw, psp, prev, work);
+    this.k.irfft(pr, pi, M, N, px, ...tables);
     this.done(x, px);
   }
 

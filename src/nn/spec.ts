@@ -24,6 +24,13 @@ const num = (s: LayerSpec, k: string, dflt?: number): number => {
   return v;
 };
 
+/** A non-negative integer field of a layer spec (for registerLayer factories), with a message naming it. */
+export function specInt(s: LayerSpec, k: string, dflt?: number): number {
+  const v = s[k] ?? dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`layer '${s.type}' needs a non-negative integer '${k}'`);
+  return v;
+}
+
 const registry = new Map<string, Factory>([
   ['linear', (s, rng) => new Linear(num(s, 'in'), num(s, 'out'), { bias: s.bias !== false, rng })],
   ['conv2d', (s, rng) => new Conv2d(num(s, 'in'), num(s, 'out'), num(s, 'kernel'),

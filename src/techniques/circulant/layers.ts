@@ -9,7 +9,7 @@ import * as F from '../../ops/index.js';
 import { uniform_ } from '../../nn/init.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import type { CostReport } from '../../report/profile.js';
-import { registerLayer } from '../../nn/spec.js';
+import { registerLayer, specInt } from '../../nn/spec.js';
 
 /** 'auto' picks the FFT form from the block size up that a benchmark found faster (FFT_MIN_BLOCK). */
 export type CircPath = 'auto' | 'fft' | 'dense';
@@ -228,11 +228,6 @@ export class CircConv2d extends Module {
   }
 }
 
-const int = (s: LayerSpec, k: string, d?: number): number => {
-  const v = s[k] ?? d;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new Error(`layer '${s.type}' needs an integer '${k}'`);
-  return v;
-};
-registerLayer('circlinear', (s, rng) => new CircLinear(int(s, 'in'), int(s, 'out'), int(s, 'block'), { bias: s.bias !== false, rng }));
-registerLayer('circconv2d', (s, rng) => new CircConv2d(int(s, 'in'), int(s, 'out'), int(s, 'kernel'), int(s, 'block'),
-  { stride: int(s, 'stride', 1), padding: int(s, 'padding', 0), dilation: int(s, 'dilation', 1), bias: s.bias !== false, rng }));
+registerLayer('circlinear', (s, rng) => new CircLinear(specInt(s, 'in'), specInt(s, 'out'), specInt(s, 'block'), { bias: s.bias !== false, rng }));
+registerLayer('circconv2d', (s, rng) => new CircConv2d(specInt(s, 'in'), specInt(s, 'out'), specInt(s, 'kernel'), specInt(s, 'block'),
+  { stride: specInt(s, 'stride', 1), padding: specInt(s, 'padding', 0), dilation: specInt(s, 'dilation', 1), bias: s.bias !== false, rng }));

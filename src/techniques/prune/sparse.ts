@@ -5,7 +5,7 @@ import { isGradEnabled, Tensor } from '../../core/tensor.js';
 import { backendFor, type Csr } from '../../backend/index.js';
 import { Conv2d, Linear } from '../../nn/layers.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
-import { registerLayer } from '../../nn/spec.js';
+import { registerLayer, specInt } from '../../nn/spec.js';
 import type { CostReport } from '../../report/profile.js';
 
 /**
@@ -155,20 +155,15 @@ export class SparseConv2d extends SparseLayer {
   }
 }
 
-const int = (s: LayerSpec, k: string, d?: number): number => {
-  const v = s[k] ?? d;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`layer '${s.type}' needs a non-negative integer '${k}'`);
-  return v;
-};
 /** An empty CSR of the declared size; loadStateDict fills it from the file. */
 const emptyCsr = (rows: number, cols: number, nnz: number): Csr => {
   const rowPtr = new Int32Array(rows + 1); rowPtr[rows] = nnz;
   return { rows, cols, rowPtr, colIdx: new Int32Array(nnz), vals: new Float32Array(nnz) };
 };
-registerLayer('sparse-linear', (s) => new SparseLinear(int(s, 'in'), int(s, 'out'), emptyCsr(int(s, 'out'), int(s, 'in'), int(s, 'nnz')),
-  s.bias === false ? null : Tensor.zeros([int(s, 'out')])));
+registerLayer('sparse-linear', (s) => new SparseLinear(specInt(s, 'in'), specInt(s, 'out'), emptyCsr(specInt(s, 'out'), specInt(s, 'in'), specInt(s, 'nnz')),
+  s.bias === false ? null : Tensor.zeros([specInt(s, 'out')])));
 registerLayer('sparse-conv2d', (s) => {
-  const k = int(s, 'kernel');
-  return new SparseConv2d(int(s, 'in'), int(s, 'out'), k, { stride: int(s, 'stride', 1), padding: int(s, 'padding', 0), dilation: int(s, 'dilation', 1) },
-    emptyCsr(int(s, 'out'), int(s, 'in') * k * k, int(s, 'nnz')), s.bias === false ? null : Tensor.zeros([int(s, 'out')]));
+  const k = specInt(s, 'kernel');
+  return new SparseConv2d(specInt(s, 'in'), specInt(s, 'out'), k, { stride: specInt(s, 'stride', 1), padding: specInt(s, 'padding', 0), dilation: specInt(s, 'dilation', 1) },
+    emptyCsr(specInt(s, 'out'), specInt(s, 'in') * k * k, specInt(s, 'nnz')), s.bias === false ? null : Tensor.zeros([specInt(s, 'out')]));
 });
