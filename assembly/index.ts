@@ -4,7 +4,7 @@ export { gemm, gemmTasks, gemmShared, gemmSharedCtrlInts, gemmSharedPanelFloats,
 export { im2col, col2im, im2colTasks, col2imTasks, swap01, rowSums, pool2dForward, pool2dBackward } from "./conv";
 export { relu, reluBackward, binary, adam, tileAdd, sumTiles } from "./elementwise";
 export { spmm, spmmTasks, transpose } from "./sparse";
-export { rfft, irfft, cbin } from "./fft";
+export { rfft, irfft, rfftPacked, irfftPacked, fftTasks, cbin } from "./fft";
 
 export function heapBase(): usize {
   return (__heap_base + 15) & ~15;

@@ -113,7 +113,15 @@ test('results are bit-identical whatever the thread count', { skip: !threaded &&
     const out = new Float32Array(g.B * g.Co * g.OH * g.OW), dw = new Float32Array(w.length), dx = new Float32Array(x.length);
     wasm!.conv2dForward(x, w, null, g, out);
     wasm!.conv2dBackward(x, w, dy, g, dw, null, dx);
-    return [C, Ct, out, dw, dx];
+    // Batched FFTs split over threads (M·N above the threshold, M not a multiple of 4).
+    const fm = 1027, fn = 64, fx = randomArray(fm * fn, 6), re = new Float32Array(fm * 33), im = new Float32Array(fm * 33), back = new Float32Array(fm * fn);
+    wasm!.rfft(fx, fm, fn, re, im);
+    wasm!.irfft(re, im, fm, fn, back);
+    // Packed, strided (P = 49 positions, R = 2 channel blocks per run).
+    const pm = 64 * 49, pn = 16, px = randomArray(pm * pn, 7), packed = new Float32Array(pm * pn), pback = new Float32Array(pm * pn);
+    wasm!.rfftPacked(px, pm, pn, 98, packed, 49);
+    wasm!.irfftPacked(packed, pm, pn, 98, pback, 49);
+    return [C, Ct, out, dw, dx, re, im, back, packed, pback];
   };
   await setThreads(1);
   const one = run();

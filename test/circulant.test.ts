@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CircConv2d, CircLinear, Conv2d, Linear, Rng, Sequential, Tensor, buildModel, crossEntropy, noGrad, projectCirculant, reference, toCirculant,
-  wasmBackend, profileModel, circMults, reshape, type Module,
+  wasmBackend, profileModel, circMults, reshape, sum, SGD, type Module,
 } from '../src/index.js';
 import { assertClose, randomArray } from './helpers.js';
 
@@ -13,10 +13,10 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return d / m;
 }
 
-test('real FFT kernel: WebAssembly equals the reference DFT for N = 1 … 1024, and irfft inverts it', () => {
+test('real FFT kernel: WebAssembly equals the reference DFT for N = 1 … 1024 (four-lane blocks and single rows), and irfft inverts it', () => {
   const wb = wasmBackend();
   for (const N of [1, 2, 4, 8, 16, 64, 512, 1024]) {
-    const M = 5, Fb = (N >> 1) + 1, x = randomArray(M * N, N + 3) as Float32Array;
+    const M = 9, Fb = (N >> 1) + 1, x = randomArray(M * N, N + 3) as Float32Array;
     const r1 = new Float64Array(M * Fb), i1 = new Float64Array(M * Fb);
     reference.rfft(Float64Array.from(x), M, N, r1, i1);
     const back = new Float64Array(M * N);
@@ -27,10 +27,39 @@ test('real FFT kernel: WebAssembly equals the reference DFT for N = 1 … 1024, 
     wb.rfft(x, M, N, r2, i2);
     const e = relErr([...r2, ...i2], [...r1, ...i1]);
     assert.ok(e < 1e-5, `rfft N=${N}: ${e}`);
+    // The imaginary parts of bins 0 and N/2 must be ignored.
+    for (let m = 0; m < M; m++) { i2[m * Fb] = 7; i2[m * Fb + Fb - 1] = -3; }
     wb.irfft(r2, i2, M, N, y);
     assert.ok(relErr(y, x) < 1e-5, `irfft N=${N}: ${relErr(y, x)}`);
   }
   assert.throws(() => wb?.rfft(new Float32Array(12), 1, 12, new Float32Array(7), new Float32Array(7)), /power of two/);
+});
+
+test('packed bin-major FFT kernels: WebAssembly equals the reference (runs of RP, odd counts, N = 2 … 4096), and irfftPacked inverts', () => {
+  const wb = wasmBackend();
+  // [M, N, RP, P]: P > 1 reads vectors down the middle axis of [M/P, N, P] (channels of pixels).
+  for (const [M, N, RP, P] of [[6, 2, 3, 1], [12, 4, 4, 1], [10, 8, 5, 1], [9, 16, 1, 1], [16, 64, 8, 1], [7, 32, 7, 1], [8, 4096, 4, 1], [5, 2048, 5, 1],
+    [24, 8, 12, 6], [18, 2, 9, 9], [32, 16, 16, 16], [10, 4, 10, 5], [64, 4096, 32, 8]]) {
+    const x = randomArray(M * N, M + N + P) as Float32Array;
+    const p1 = new Float64Array(M * N);
+    reference.rfftPacked(Float64Array.from(x), M, N, RP, p1, P);
+    // Spot check of the layout: vector m's X[0] (the sum of its elements) sits at slot (0, 0).
+    const m = M - 1, b = Math.floor(m / RP), r = m % RP, g = Math.floor(m / P), p = m % P;
+    const sum = Array.from({ length: N }, (_, n) => x[(g * N + n) * P + p]).reduce((a, v) => a + v, 0);
+    assert.ok(Math.abs(p1[(b * 2) * RP + r] - sum) < 1e-4, `packed X[0] of vector ${m}`);
+    const back = new Float64Array(M * N);
+    reference.irfftPacked(p1, M, N, RP, back, P);
+    assertClose(back, x, 1e-9, 1e-9, `reference irfftPacked∘rfftPacked ${M}×${N} RP ${RP} P ${P}`);
+    if (!wb) continue;
+    const p2 = new Float32Array(M * N), y = new Float32Array(M * N);
+    wb.rfftPacked(x, M, N, RP, p2, P);
+    assert.ok(relErr(p2, p1) < 1e-5, `wasm rfftPacked ${M}×${N} RP ${RP} P ${P}: ${relErr(p2, p1)}`);
+    wb.irfftPacked(p2, M, N, RP, y, P);
+    assert.ok(relErr(y, x) < 1e-5, `wasm irfftPacked ${M}×${N} RP ${RP} P ${P}: ${relErr(y, x)}`);
+  }
+  assert.throws(() => wb?.rfftPacked(new Float32Array(12), 4, 3, 2, new Float32Array(12)), /power of two/);
+  assert.throws(() => wb?.rfftPacked(new Float32Array(24), 6, 4, 4, new Float32Array(24)), /must divide/);
+  assert.throws(() => wb?.rfftPacked(new Float32Array(48), 12, 4, 6, new Float32Array(48), 4), /must divide/);
 });
 
 test('per-bin complex product kernel: WebAssembly equals the reference in all three modes, odd bin counts', () => {
@@ -62,6 +91,10 @@ test('CircLinear and CircConv2d: the FFT path equals the expanded-dense path, fo
   const cases: [string, () => CircLinear | CircConv2d, number[]][] = [
     ['CircLinear 16→8, N=4', () => new CircLinear(16, 8, 4, { rng: new Rng(1) }), [5, 16]],
     ['CircLinear 64→64, N=64', () => new CircLinear(64, 64, 64, { rng: new Rng(2) }), [3, 64]],
+    ['CircLinear 6→4, N=1', () => new CircLinear(6, 4, 1, { rng: new Rng(8) }), [2, 6]],
+    ['CircLinear 10→6, N=4, padded to 12→8', () => new CircLinear(10, 6, 4, { pad: true, rng: new Rng(12) }), [3, 10]],
+    ['CircConv2d 6→10 k3 N=4 padded to 8→12', () => new CircConv2d(6, 10, 3, 4, { padding: 1, pad: true, rng: new Rng(13) }), [2, 6, 5, 5]],
+    ['CircConv2d 16→32 k3 N=16 pad 1', () => new CircConv2d(16, 32, 3, 16, { padding: 1, rng: new Rng(9) }), [2, 16, 5, 5]],
     ['CircLinear 8→16, N=2, no bias', () => new CircLinear(8, 16, 2, { bias: false, rng: new Rng(3) }), [4, 8]],
     ['CircConv2d 8→8 k3 N=4 pad 1', () => new CircConv2d(8, 8, 3, 4, { padding: 1, rng: new Rng(4) }), [2, 8, 6, 5]],
     ['CircConv2d 16→8 k3 N=8 stride 2', () => new CircConv2d(16, 8, 3, 8, { stride: 2, rng: new Rng(5) }), [2, 16, 7, 7]],
@@ -125,7 +158,18 @@ test('toCirculant converts eligible layers with the projected weights and says w
   assert.match(report.skipped[0].reason, /does not divide its channels \(in 1, out 8\)/);
   assert.ok(c.layers[1] instanceof CircConv2d);
   assert.throws(() => toCirculant(model, { blockSize: 3 }), /power of two/);
-  assert.throws(() => new CircConv2d(12, 8, 3, 8), /must divide both channel counts \(in 12, out 8\)/);
+  assert.throws(() => new CircConv2d(12, 8, 3, 8), /must divide both channel counts \(in 12, out 8\).*pad: true/);
+  // pad: the first conv (1 → 8) is zero-padded to 4 → 8: 2·1 blocks of 4 taps·9, the waste reported.
+  const padded = toCirculant(model, { blockSize: 4, include: ['conv2d'], pad: true });
+  assert.deepEqual(padded.report.converted.map((r) => [r.layer, r.paddedTo]), [[0, [4, 8]], [1, undefined]]);
+  assert.equal(padded.report.converted[0].paramsAfter, 2 * 1 * 4 * 9 + 8);
+  // Projection onto padded blocks is exact for a layer that is the visible part of a padded circulant.
+  const circ = new CircConv2d(6, 10, 3, 4, { padding: 1, pad: true, rng: new Rng(14) });
+  const w = projectCirculant(circ.expand().data, 10, 6, 9, 4);
+  const rebuilt = new CircConv2d(6, 10, 3, 4, { padding: 1, pad: true });
+  rebuilt.weight.data.set(w); rebuilt.weight.markChanged();
+  assertClose(rebuilt.expand().data, circ.expand().data, 1e-6, 1e-6, 'padded projection recovers the visible kernel');
+  assert.equal(buildModel({ format: 'frugal-model', version: 1, input: [6, 5, 5], layers: [circ.toSpec()] }, 1).paramCount(), circ.paramCount());
   assert.throws(() => new CircLinear(8, 8, 6), /power of two/);
   const spec = { format: 'frugal-model' as const, version: 1 as const, input: [8, 4, 4], layers: [{ type: 'circconv2d', in: 8, out: 8, kernel: 3, block: 4, padding: 1 }, { type: 'flatten' }, { type: 'circlinear', in: 128, out: 16, block: 8 }] };
   const built = buildModel(spec, 1);
@@ -137,14 +181,28 @@ test('toCirculant converts eligible layers with the projected weights and says w
 
 test('inference cache of weight spectra and expanded kernels follows weight changes', () => {
   for (const path of ['fft', 'dense'] as const) {
-    const l = new CircLinear(16, 16, 8, { rng: new Rng(9) });
+    const l = new CircLinear(64, 64, 8, { rng: new Rng(9) });
     l.path = path;
-    const x = Tensor.randn([2, 16], new Rng(10));
-    const a = noGrad(() => l.forward(x).data.slice());
-    assert.deepEqual(noGrad(() => l.forward(x).data.slice()), a, 'cached result is the same');
-    l.weight.data[3] += 0.5;
-    const b = noGrad(() => l.forward(x).data.slice());
-    assert.notDeepEqual(b, a, 'a weight change is seen');
-    assertClose(b, l.forward(x).data, 1e-6, 1e-6, `${path}: cached and uncached agree`);
+    const x = Tensor.randn([2, 64], new Rng(10));
+    const fresh = () => { const t = l.forward(x).data.slice(); return t; }; // grad enabled: never cached
+    const cached = () => noGrad(() => l.forward(x).data.slice());
+    const a = cached();
+    assert.deepEqual(cached(), a, 'cached result is the same');
+    // A change announced by markChanged, at a position the sampled guard does not look at.
+    l.weight.data[1] += 0.5; l.weight.markChanged();
+    const b = cached();
+    assert.notDeepEqual(b, a, `${path}: a marked change is seen`);
+    assertClose(b, fresh(), 1e-6, 1e-6, `${path}: cached and uncached agree`);
+    // An optimizer step bumps the version.
+    l.zeroGrad(); sum(l.forward(x)).backward();
+    new SGD(l.parameters(), { lr: 0.1 }).step();
+    assertClose(cached(), fresh(), 1e-6, 1e-6, `${path}: after an optimizer step`);
+    // An unannounced rewrite of the whole tensor is caught by the sampled guard.
+    l.weight.data.fill(0.01);
+    assertClose(cached(), fresh(), 1e-6, 1e-6, `${path}: after an unmarked rewrite`);
+    // loadStateDict copies values in and bumps the version.
+    const other = new CircLinear(64, 64, 8, { rng: new Rng(11) });
+    l.loadStateDict(other.stateDict());
+    assertClose(cached(), noGrad(() => other.forward(x).data.slice()), 1e-6, 1e-6, `${path}: after loadStateDict`);
   }
 });

@@ -56,6 +56,11 @@ for (const n of [1, 2, 4, 8, 16]) {
   check(`rfft (N = ${n})`, (x) => F.rfft(x), [leaf([3, n])]);
   check(`irfft (N = ${n})`, (x) => F.irfft(x), [leaf([2, 3, (n >> 1) + 1])]);
 }
+for (const [B, R, N, P] of [[2, 3, 2, 1], [1, 2, 8, 3], [2, 1, 16, 1]]) {
+  check(`rfftBins (B ${B}, R ${R}, N ${N}, P ${P})`, (x) => F.rfftBins(x, B, R, N, P), [leaf([B, R * N * P])]);
+  check(`irfftBins (B ${B}, S ${R}, N ${N}, P ${P})`, (y) => F.irfftBins(y), [leaf([N >> 1, B, 2, R, P])]);
+}
+check('slice (one contiguous run)', (a) => F.slice(a, [1, 2], [2, 4]), [leaf([3, 4, 2])]);
 check('binProduct (complex per-bin products)', (a, w) => F.binProduct(a, w), [leaf([2, 3, 4, 5]), leaf([2, 2, 4, 5])]);
 check('matmul', (a, b) => F.matmul(a, b), [leaf([3, 4]), leaf([4, 5])]);
 check('matmul transA', (a, b) => F.matmul(a, b, { transA: true }), [leaf([4, 3]), leaf([4, 5])]);

@@ -1,5 +1,6 @@
 import { allocLike, type FArray } from '../core/dtype.js';
 import type { AdamHyper, Backend, BinaryKind, ConvGeom, Csr, PoolGeom, PoolMode } from './types.js';
+import { packSpectra, stridedRows } from './bins.js';
 
 /**
  * For each element of the im2col matrix [C·kh·kw, B·OH·OW], the index of the input element
@@ -140,6 +141,21 @@ export const reference: Backend = {
       }
       x[m * N + n] = s / N;
     }
+  },
+
+  rfftPacked(x, M, N, RP, out, P = 1) {
+    const F = (N >> 1) + 1, re = new Float64Array(M * F), im = new Float64Array(M * F);
+    this.rfft(P > 1 ? stridedRows(x, M / P, N, P, false) : x, M, N, re, im);
+    packSpectra(re, im, M, N, RP, out, false);
+  },
+
+  irfftPacked(packed, M, N, RP, x, P = 1) {
+    const F = (N >> 1) + 1, re = new Float64Array(M * F), im = new Float64Array(M * F);
+    packSpectra(re, im, M, N, RP, packed, true);
+    if (P === 1) { this.irfft(re, im, M, N, x); return; }
+    const rows = new Float64Array(M * N);
+    this.irfft(re, im, M, N, rows);
+    x.set(stridedRows(rows, M / P, N, P, true));
   },
 
   cbin(a, w, y, B, R, S, F, mode) {

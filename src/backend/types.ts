@@ -62,6 +62,14 @@ export interface Backend {
   /** Inverse of rfft: (re, im) [M × (N/2+1)] → x [M × N], 1/N scaled; imaginary parts of bins 0 and N/2 ignored. */
   irfft(re: FArray, im: FArray, M: number, N: number, x: FArray): void;
   /**
+   * rfft of M vectors (N ≥ 2) into the packed bin-major layout [N/2, M/RP, 2, RP] of
+   * backend/bins.ts. x is [M × N], or with P > 1 (P | RP) [M/P × N × P]: vector g·P + p has its
+   * elements P apart (channels of a pixel).
+   */
+  rfftPacked(x: FArray, M: number, N: number, RP: number, out: FArray, P?: number): void;
+  /** Inverse of rfftPacked: packed [N/2, M/RP, 2, RP] → x (same layouts). */
+  irfftPacked(packed: FArray, M: number, N: number, RP: number, x: FArray, P?: number): void;
+  /**
    * Per-bin complex products of half spectra, planes (re, im) separate, bins contiguous:
    * mode 0 Y[b,s,f] = Σ_r W[s,r,f]·A[b,r,f]; mode 1 Y[b,r,f] = Σ_s conj(W[s,r,f])·A[b,s,f];
    * mode 2 Y[s,r,f] = Σ_b A[b,s,f]·conj(W[b,r,f]).

@@ -31,11 +31,19 @@ interface Kernels {
   transpose(x: number, r: number, c: number, out: number): void;
   rfft(x: number, M: number, N: number, re: number, im: number, tw: number, sp: number, rev: number, work: number): void;
   irfft(re: number, im: number, M: number, N: number, x: number, tw: number, sp: number, rev: number, work: number): void;
+  rfftPacked(x: number, M: number, N: number, RP: number, P: number, out: number, tw: number, sp: number, rev: number, work: number): void;
+  irfftPacked(inp: number, M: number, N: number, RP: number, P: number, x: number, tw: number, sp: number, rev: number, work: number): void;
   cbin(ar: number, ai: number, wr: number, wi: number, yr: number, yi: number, B: number, R: number, S: number, F: number, mode: number): void;
 }
 
 /** Twiddle and bit-reversal tables of the real FFT of length N (see assembly/fft.ts), kept resident per N. */
 interface FftTables { tw: Float32Array; sp: Float32Array; rev: Int32Array; keep: Float32Array }
+
+function checkPacked(M: number, N: number, RP: number, P: number): void {
+  if (!isPow2(N) || N < 2 || ![RP, P].every((v) => Number.isInteger(v) && v >= 1) || M % RP !== 0 || RP % P !== 0) {
+    throw new Error(`packed FFT: N = ${N} must be a power of two ≥ 2, and P = ${P} must divide RP = ${RP}, which must divide M = ${M}`);
+  }
+}
 
 function isPow2(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
@@ -51,6 +59,8 @@ export const THREAD_MIN_FLOPS = 1 << 22;
 export let SHARED_PANEL_MIN_FLOPS = 1 << 26;
 /** For benchmarks: change the size from which gemmShared is used. */
 export function setSharedPanelMinFlops(n: number): void { SHARED_PANEL_MIN_FLOPS = n; }
+/** Batched FFTs below this many input values (M·N) stay on one thread (about 80 µs of work). */
+export const FFT_THREAD_MIN = 1 << 15;
 /** im2col matrices below this many elements are built on one thread. */
 export const THREAD_MIN_COL = 1 << 18;
 
@@ -329,20 +339,44 @@ export class WasmBackend implements Backend {
   private fftArgs(N: number): [number, number, number, number] {
     const t = this.tablesFor(N);
     this.begin();
-    return [this.inPtr(t.tw), this.inPtr(t.sp), this.intPtr(t.rev), this.alloc(Math.max(2, N))];
+    // Scratch of 8·N + 8 floats per thread (assembly/fft.ts).
+    return [this.inPtr(t.tw), this.inPtr(t.sp), this.intPtr(t.rev), this.alloc((8 * N + 8) * this.pool.threads)];
+  }
+
+  /** Units per task when M FFTs of length N are split over threads (vectors in multiples of 4, or groups of P), or 0 for one thread. */
+  private fftChunk(M: number, N: number, P = 1): number {
+    if (this.pool.threads === 1 || M * N < FFT_THREAD_MIN || M < 8) return 0;
+    if (P > 1) return Math.max(1, Math.ceil(M / P / (4 * this.pool.threads)));
+    return Math.max(4, Math.ceil(M / (4 * this.pool.threads) / 4) * 4);
   }
 
   rfft(x: FArray, M: number, N: number, re: FArray, im: FArray): void {
     const tables = this.fftArgs(N);
-    const px = this.inPtr(x), pr = this.outPtr(re), pi = this.outPtr(im);
-    this.k.rfft(px, M, N, pr, pi, ...tables);
+    const px = this.inPtr(x), pr = this.outPtr(re), pi = this.outPtr(im), chunk = this.fftChunk(M, N);
+    if (chunk) this.tasks('fftTasks', [chunk, 1, px, M, N, pr, pi, 0, 1, ...tables]); else this.k.rfft(px, M, N, pr, pi, ...tables);
     this.done(re, pr); this.done(im, pi);
   }
 
   irfft(re: FArray, im: FArray, M: number, N: number, x: FArray): void {
     const tables = this.fftArgs(N);
-    const pr = this.inPtr(re), pi = this.inPtr(im), px = this.outPtr(x);
-    this.k.irfft(pr, pi, M, N, px, ...tables);
+    const pr = this.inPtr(re), pi = this.inPtr(im), px = this.outPtr(x), chunk = this.fftChunk(M, N);
+    if (chunk) this.tasks('fftTasks', [chunk, 0, px, M, N, pr, pi, 0, 1, ...tables]); else this.k.irfft(pr, pi, M, N, px, ...tables);
+    this.done(x, px);
+  }
+
+  rfftPacked(x: FArray, M: number, N: number, RP: number, out: FArray, P = 1): void {
+    checkPacked(M, N, RP, P);
+    const tables = this.fftArgs(N);
+    const px = this.inPtr(x), po = this.outPtr(out), chunk = this.fftChunk(M, N, P);
+    if (chunk) this.tasks('fftTasks', [chunk, 1, px, M, N, po, 0, RP, P, ...tables]); else this.k.rfftPacked(px, M, N, RP, P, po, ...tables);
+    this.done(out, po);
+  }
+
+  irfftPacked(packed: FArray, M: number, N: number, RP: number, x: FArray, P = 1): void {
+    checkPacked(M, N, RP, P);
+    const tables = this.fftArgs(N);
+    const pp = this.inPtr(packed), px = this.outPtr(x), chunk = this.fftChunk(M, N, P);
+    if (chunk) this.tasks('fftTasks', [chunk, 0, px, M, N, pp, 0, RP, P, ...tables]); else this.k.irfftPacked(pp, M, N, RP, P, px, ...tables);
     this.done(x, px);
   }
 

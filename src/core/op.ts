@@ -16,7 +16,7 @@ export const OPS = [
   // linear algebra
   'matmul',
   // real FFT along the last axis and its inverse (circulant layers)
-  'rfft', 'irfft', 'binProduct',
+  'rfft', 'irfft', 'binProduct', 'rfftBins', 'irfftBins',
   // neural-network primitives (fused for speed and stability)
   'logSoftmax', 'crossEntropy', 'conv2d', 'pool2d', 'dropout', 'batchNorm',
 ] as const;

@@ -42,6 +42,13 @@ export class Tensor {
   grad: Tensor | null = null;
   requiresGrad: boolean;
   node: Node | null = null;
+  /**
+   * Counts in-place changes made through Frugal (optimizer steps, loadStateDict, initialisers,
+   * pruning, L1): caches of values derived from a parameter (circulant layers' spectra) check
+   * it. Code that writes `data` itself should call markChanged() afterwards (as PyTorch's
+   * `_version`, which writes through `.data` also bypass).
+   */
+  version = 0;
 
   constructor(data: FArray, shape: Shape, requiresGrad = false) {
     checkShape(shape);
@@ -52,6 +59,9 @@ export class Tensor {
     this.shape = [...shape];
     this.requiresGrad = requiresGrad;
   }
+
+  /** Record an in-place change of `data` (see version). */
+  markChanged(): this { this.version++; return this; }
 
   get dtype(): DType { return dtypeOf(this.data); }
   get size(): number { return this.data.length; }

@@ -11,13 +11,13 @@ export function fans(shape: readonly number[]): { fanIn: number; fanOut: number 
 /** Fill with U(lo, hi). */
 export function uniform_(t: Tensor, rng: Rng, lo: number, hi: number): Tensor {
   for (let i = 0; i < t.size; i++) t.data[i] = rng.uniform(lo, hi);
-  return t;
+  return t.markChanged();
 }
 
 /** Fill with N(mean, std²). */
 export function normal_(t: Tensor, rng: Rng, mean = 0, std = 1): Tensor {
   for (let i = 0; i < t.size; i++) t.data[i] = mean + std * rng.normal();
-  return t;
+  return t.markChanged();
 }
 
 /** He et al. 2015: U(−b, b), b = gain·√(3/fan_in), gain = √(2/(1+a²)). a = √5 gives PyTorch's layer default. */
@@ -71,5 +71,5 @@ export function orthogonal_(t: Tensor, rng: Rng, gain = 1): Tensor {
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
     t.data[r * cols + c] = gain * (tall ? q[c * n + r] : q[r * n + c]);
   }
-  return t;
+  return t.markChanged();
 }

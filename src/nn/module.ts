@@ -131,6 +131,7 @@ export abstract class Module {
       if (!src) continue;
       if (!shapeEq(src.shape, t.shape)) throw new Error(`state dict entry ${k} has shape ${fmt(src.shape)}, the model expects ${fmt(t.shape)}`);
       t.data.set(src.data);
+      t.markChanged();
     }
     for (const [, m] of this.namedModules()) m.stateLoaded();
   }

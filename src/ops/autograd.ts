@@ -3,7 +3,7 @@ import { scopedLike } from '../core/arena.js';
 import type { Op } from '../core/op.js';
 import { setBackwardImpl, Tensor } from '../core/tensor.js';
 import { convRules } from './conv.js';
-import { fftRules } from './fft.js';
+import { binRules, fftRules } from './fft.js';
 import { binaryRules, unaryRules } from './elementwise.js';
 import { matmulRules } from './matmul.js';
 import { nnRules } from './nn.js';
@@ -22,6 +22,7 @@ export const backwardRules: { [K in Op]: Rule } = {
   ...nnRules,
   ...convRules,
   ...fftRules,
+  ...binRules,
 };
 
 /** Nodes reachable from root, in topological order (inputs before outputs). */

@@ -84,3 +84,81 @@ export const fftRules: { rfft: Rule; irfft: Rule; binProduct: Rule } = {
     return [d];
   },
 };
+
+// ---------------------------------------------------------------------------------------------
+// Bin-major spectra ("packed bins") for block-circulant products as matrix products.
+// A real spectrum of length N has N real degrees of freedom: bins 0 and N/2 are real, bins
+// 1 … N/2−1 complex. H = N/2 "bins" hold them: bin 0 carries (X[0], X[N/2]) in its two
+// slots, bin h ≥ 1 carries (Re X[h], Im X[h]). For x viewed as [B, R, N, P] (FFT along N,
+// P positions per vector, 1 for a linear layer) the packed form is [H, B, 2, R, P]: per bin a
+// real [B, 2R·P] operand, so one block-circulant product per bin is one real matrix product
+// (or one real convolution) with the 2R → 2S matrix [[Wr, −Wi], [Wi, Wr]] (bin 0:
+// diag(W[0], W[N/2])) — 2N·R·S real multiplications in all, against N²·R·S dense.
+
+type Arr = Float32Array | Float64Array;
+type Be = ReturnType<typeof backendFor>;
+
+/** Scales packed spectra [H, rest]: bin 0's block by a, the others by b (the adjoints' bin weights). */
+function weighPacked(p: Arr, H: number, a: number, b: number): void {
+  const n = p.length / H;
+  for (let i = 0; i < n; i++) p[i] *= a;
+  for (let i = n; i < p.length; i++) p[i] *= b;
+}
+
+function checkBins(name: string, x: Tensor, dims: number[]): void {
+  const [B, R, N, P] = dims;
+  if (!dims.every((d) => Number.isInteger(d) && d >= 1) || N < 2 || !pow2(N) || B * R * N * P !== x.size) {
+    throw new Error(`${name}: [B=${B}, R=${R}, N=${N}, P=${P}] must be positive integers with N a power of two ≥ 2 and B·R·N·P = ${x.size} (the size of ${fmt(x.shape)})`);
+  }
+}
+
+/** Real FFT along N of x viewed as [B, R, N, P], packed [N/2, B, 2, R·P] (the kernel reads the strided channels itself). */
+function forwardPacked(be: Be, x: Arr, B: number, R: number, N: number, P: number, out: Arr): void {
+  be.rfftPacked(x, B * R * P, N, R * P, out, P);
+}
+
+/** Inverse of forwardPacked: packed [N/2, B, 2, S·P] → y [B, S, N, P]. */
+function inversePacked(be: Be, Y: Arr, B: number, S: number, N: number, P: number, out: Arr): void {
+  be.irfftPacked(Y, B * S * P, N, S * P, out, P);
+}
+
+/**
+ * x viewed as [B, R, N, P] → packed spectra [H, B, 2, R, P] (H = N/2): the real FFT along N
+ * of every (b, r, p), laid out bin-major (see above).
+ */
+export function rfftBins(x: Tensor, B: number, R: number, N: number, P = 1): Tensor {
+  checkBins('rfftBins', x, [B, R, N, P]);
+  const out = scopedEmpty([N >> 1, B, 2, R, P], x.dtype);
+  forwardPacked(backendFor(x.dtype), x.data, B, R, N, P, out.data);
+  return record(out, 'rfftBins', [x], { dims: [B, R, N, P] });
+}
+
+/** Inverse of rfftBins: packed [H, B, 2, S, P] → y [B, S, N, P] with N = 2H. */
+export function irfftBins(Y: Tensor): Tensor {
+  if (Y.rank !== 5 || Y.shape[2] !== 2) throw new Error(`irfftBins expects packed spectra [H, B, 2, S, P], got ${fmt(Y.shape)}`);
+  const [H, B, , S, P] = Y.shape, N = 2 * H;
+  checkBins('irfftBins', Y, [B, S, N, P]);
+  const out = scopedEmpty([B, S, N, P], Y.dtype);
+  inversePacked(backendFor(Y.dtype), Y.data, B, S, N, P, out.data);
+  return record(out, 'irfftBins', [Y], { dims: [B, S, N, P] });
+}
+
+export const binRules: { rfftBins: Rule; irfftBins: Rule } = {
+  // The adjoint of rfft is N·irfft(g ⊙ c), c = 1 at bins 0 and N/2 (packed bin 0) and ½ between.
+  rfftBins: (n, _o, gy) => {
+    const [B, R, N, P] = n.saved.dims as number[];
+    const g = scopedEmptyLike(gy, gy.length) as Arr, dx = scopedEmptyLike(gy, n.inputs[0].size) as Arr;
+    g.set(gy);
+    weighPacked(g, N >> 1, N, N / 2);
+    inversePacked(backendFor(n.inputs[0].dtype), g, B, R, N, P, dx);
+    return [dx];
+  },
+  // The adjoint of irfft is rfft(g) ⊙ c/N, c = 1 at bins 0 and N/2 and 2 between.
+  irfftBins: (n, _o, gy) => {
+    const [B, S, N, P] = n.saved.dims as number[];
+    const dY = scopedEmptyLike(gy, n.inputs[0].size) as Arr;
+    forwardPacked(backendFor(n.inputs[0].dtype), gy as Arr, B, S, N, P, dY);
+    weighPacked(dY, N >> 1, 1 / N, 2 / N);
+    return [dY];
+  },
+};

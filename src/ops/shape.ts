@@ -1,5 +1,5 @@
 import type { FArray } from '../core/dtype.js';
-import { scopedLike, scopedZeros } from '../core/arena.js';
+import { scopedEmpty, scopedLike, scopedZeros } from '../core/arena.js';
 import { fmt, normAxis, sizeOf, stridesOf } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { record, type Rule } from './tape.js';
@@ -85,6 +85,14 @@ export function slice(x: Tensor, begin: number[], end?: number[]): Tensor {
     }
   }
   const shape = b.map((v, i) => e[i] - v);
+  // One contiguous run (leading axes of extent 1, then one partial axis, then full axes): a block copy.
+  const k = shape.findIndex((d, i) => d !== x.shape[i]);
+  if (k < 0 || (shape.slice(0, k).every((d) => d === 1) && shape.slice(k + 1).every((d, i) => d === x.shape[k + 1 + i]))) {
+    const st = stridesOf(x.shape), offset = b.reduce((a, v, i) => a + v * st[i], 0), count = sizeOf(shape);
+    const out = scopedEmpty(shape, x.dtype);
+    out.data.set(x.data.subarray(offset, offset + count));
+    return record(out, 'slice', [x], { offset });
+  }
   const out = scopedZeros(shape, x.dtype);
   const map = sliceMap(x.shape, b, shape);
   for (let i = 0; i < map.length; i++) out.data[i] = x.data[map[i]];
@@ -130,8 +138,9 @@ export const shapeRules: { reshape: Rule; transpose: Rule; concat: Rule; slice: 
     });
   },
   slice: (n, _o, gy) => {
-    const map = n.saved.map as Int32Array;
     const g = scopedLike(gy, n.inputs[0].size);
+    if (n.saved.offset !== undefined) { g.set(gy, n.saved.offset as number); return [g]; }
+    const map = n.saved.map as Int32Array;
     for (let i = 0; i < map.length; i++) g[map[i]] += gy[i];
     return [g];
   },

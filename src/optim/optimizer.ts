@@ -29,6 +29,7 @@ export abstract class Optimizer {
       let s = this.state.get(p);
       if (!s) { s = {}; this.state.set(p, s); }
       this.update(p, p.grad.data, s);
+      p.markChanged();
     }
   }
 

@@ -15,44 +15,67 @@ import { registerLayer, specInt } from '../../nn/spec.js';
 export type CircPath = 'auto' | 'fft' | 'dense';
 
 /**
- * Smallest block size from which the FFT form is faster, per layer kind, measured by
- * `npm run bench:circulant` on this machine (runs/bench-circulant.json): CircLinear 1024² and
- * 4096² from N = 32, 256² from N = 128 (batch 1 and 64 alike); CircConv2d never (its FFT path
- * convolves each frequency bin separately; up to N = 16 it was 2–9× slower than the dense form).
+ * Where the 'auto' path takes the FFT form, from `npm run bench:circulant` on this machine
+ * (runs/bench-circulant.json, 2 threads). CircLinear: from block size 8 at batch ≥ 16
+ * (64: ×1.1–×2.5 at N = 8), at batch 1 from 32 (1024² and 4096²) or 128 (256²). CircConv2d,
+ * at inference only (training keeps the expanded kernel, as spec 02 advises): from N = 16 when
+ * both channel counts are ≥ 128 (128→128 at 14×14: ×1.1 at batch 1, ×1.7 at 16); smaller
+ * convolutions stayed faster dense (the per-bin convolutions have few channels each).
  */
-export const FFT_MIN_BLOCK = { linear: 32, linearSmall: 128, smallBelow: 1 << 20, conv: 1 << 30 };
+export const FFT_MIN_BLOCK = { linear: 32, linearSmall: 128, smallBelow: 1 << 20, linearBatched: 8, batchedFrom: 16, conv: 16, convMinChannels: 128 };
 
 /**
- * Outside training (no gradients), weight-derived tensors (spectra, the expanded kernel) are
- * computed once and kept while the weights stay the same; the check compares the weight values.
+ * Outside training (no gradients), weight-derived tensors (spectra, per-bin matrices, the
+ * expanded kernel) are computed once and kept while the weight stays the same: the same array,
+ * the same version (Tensor.version, bumped by optimizers, loadStateDict, initialisers, pruning),
+ * and — a guard against writes to `data` that skipped markChanged() — the same values at 61
+ * sampled positions. A full comparison would cost as much as the batch-1 product itself.
  */
-function sameValues(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+const SAMPLES = 61;
+
+function sample(w: Float32Array): Float32Array {
+  const out = new Float32Array(Math.min(SAMPLES, w.length));
+  for (let i = 0; i < out.length; i++) out[i] = w[Math.floor((i * w.length) / out.length)];
+  return out;
 }
 
 class InferenceCache {
-  private key: Float32Array | null = null;
+  private key: { data: unknown; version: number; sample: Float32Array } | null = null;
   private readonly items = new Map<string, Tensor>();
   get(weight: Tensor, name: string, make: () => Tensor): Tensor {
     if (isGradEnabled()) return make();
-    const w = weight.data as Float32Array;
-    if (!this.key || !sameValues(this.key, w)) { this.key = w.slice(); this.items.clear(); }
+    const w = weight.data as Float32Array, k = this.key;
+    if (!k || k.data !== w || k.version !== weight.version || !sample(w).every((v, i) => Object.is(v, k.sample[i]))) {
+      this.key = { data: w, version: weight.version, sample: sample(w) };
+      this.items.clear();
+    }
     let t = this.items.get(name);
     if (!t) { const m = make(); t = new Tensor(persistentCopy(Float32Array.from(m.data)), m.shape); this.items.set(name, t); }
     return t;
   }
 }
 
-function checkBlock(layer: string, inC: number, outC: number, N: number): void {
+function checkBlock(layer: string, inC: number, outC: number, N: number, pad: boolean): void {
   for (const [name, v] of [['in', inC], ['out', outC], ['block size', N]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${layer}: ${name} must be a positive integer, got ${v}`);
   }
   if ((N & (N - 1)) !== 0) throw new Error(`${layer}: block size ${N} must be a power of two (the FFT's length)`);
-  if (inC % N !== 0 || outC % N !== 0) {
-    throw new Error(`${layer}: block size ${N} must divide both channel counts (in ${inC}, out ${outC}); choose a divisor of both, or pad the channels with toCirculant(…, { pad: true })`);
+  if (!pad && (inC % N !== 0 || outC % N !== 0)) {
+    throw new Error(`${layer}: block size ${N} must divide both channel counts (in ${inC}, out ${outC}); choose a divisor of both, or zero-pad the channels to whole blocks with { pad: true } (toCirculant(…, { pad: true }), frugal circulant --pad), which costs the padded blocks' parameters and multiplications`);
   }
+}
+
+/** Zero-pad axis 1 of x from its size to `to` (channels or features up to whole blocks). */
+function padAxis1(x: Tensor, to: number): Tensor {
+  const n = x.shape[1];
+  if (n === to) return x;
+  const shape = [...x.shape]; shape[1] = to - n;
+  return F.concat([x, Tensor.zeros(shape, x.dtype)], 1);
+}
+
+/** The first `n` entries of axis 1 of x (drops padded outputs). */
+function cropAxis1(x: Tensor, n: number): Tensor {
+  return x.shape[1] === n ? x : F.slice(x, [0, 0], [x.shape[0], n]);
 }
 
 /** Largest block size whose expanded path is built (its basis holds N³ floats). */
@@ -72,6 +95,31 @@ function fftCost(N: number): number {
 }
 
 /**
+ * Per-bin real matrices of a block-circulant weight (see rfftBins in ops/fft.ts): from weight
+ * spectra Wf [2, S, R, T, F] (T taps) to G [H, 2S, 2R, T] with G[h] = [[Wr, −Wi], [Wi, Wr]] at
+ * bin h ≥ 1 and G[0] = diag(W[0], W[N/2]) (both real), H = N/2. On the tape.
+ */
+function binMatrices(Wf: Tensor, N: number): Tensor {
+  const [, S, R, T] = Wf.shape, H = N >> 1;
+  const t = F.transpose(Wf, [4, 0, 1, 2, 3]); // [F, 2, S, R, T]
+  const part = (f0: number, f1: number, c: number) => F.slice(t, [f0, c], [f1, c + 1]); // [f1 − f0, 1, S, R, T]
+  const quad = (a: Tensor, b: Tensor, c: Tensor, d: Tensor) => F.concat([F.concat([a, b], 3), F.concat([c, d], 3)], 2);
+  const zero = Tensor.zeros([1, 1, S, R, T], Wf.dtype);
+  const g0 = quad(part(0, 1, 0), zero, zero, part(H, H + 1, 0));
+  const gs = H > 1 ? [g0, quad(part(1, H, 0), F.mul(part(1, H, 1), -1), part(1, H, 1), part(1, H, 0))] : [g0];
+  return F.reshape(gs.length > 1 ? F.concat(gs, 0) : g0, [H, 2 * S, 2 * R, T]);
+}
+
+/**
+ * Whether the per-bin products of a [B, R·N] → [B, S·N] circulant product run as one real
+ * matrix product per bin (worth it when each is big enough: 4·R·S·B multiply-adds) rather than
+ * as complex products vectorised over the bins. Threshold from `npm run bench:circulant`.
+ */
+export let BIN_GEMM_MIN_MACS = 8192;
+export function setBinGemmMinMacs(v: number): void { BIN_GEMM_MIN_MACS = v; }
+function binGemm(B: number, R: number, S: number): boolean { return 4 * R * S * B >= BIN_GEMM_MIN_MACS; }
+
+/**
  * Block-circulant fully connected layer: y = x·Wᵀ + b where W [out, in] is made of N×N
  * circulant blocks; `weight` [out/N, in/N, N] holds one defining vector per block (N× fewer
  * parameters). The 'fft' path computes through real FFTs (forward and backward); 'dense'
@@ -83,11 +131,17 @@ export class CircLinear extends Module {
   path: CircPath = 'auto';
   private basisT: Tensor | null = null;
   private readonly cache = new InferenceCache();
-  constructor(readonly inFeatures: number, readonly outFeatures: number, readonly blockSize: number, opts: { bias?: boolean; rng?: Rng } = {}) {
+  /** Blocks along the input and output (whole blocks; more than in/N when padded). */
+  readonly inBlocks: number; readonly outBlocks: number;
+  /** Zero-padding of the features to whole blocks (when the block size does not divide them). */
+  readonly pad: boolean;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, readonly blockSize: number, opts: { bias?: boolean; rng?: Rng; pad?: boolean } = {}) {
     super();
-    checkBlock('CircLinear', inFeatures, outFeatures, blockSize);
+    this.pad = !!opts.pad;
+    checkBlock('CircLinear', inFeatures, outFeatures, blockSize, this.pad);
     const N = blockSize;
-    this.weight = this.registerParameter('weight', Tensor.zeros([outFeatures / N, inFeatures / N, N]));
+    this.inBlocks = Math.ceil(inFeatures / N); this.outBlocks = Math.ceil(outFeatures / N);
+    this.weight = this.registerParameter('weight', Tensor.zeros([this.outBlocks, this.inBlocks, N]));
     this.bias = opts.bias === false ? null : this.registerParameter('bias', Tensor.zeros([outFeatures]));
     this.resetParameters(opts.rng ?? new Rng(0));
   }
@@ -100,37 +154,51 @@ export class CircLinear extends Module {
   }
   /** The dense weight [out, in] this layer stands for (on the tape). */
   expand(): Tensor {
-    const N = this.blockSize, S = this.outFeatures / N, R = this.inFeatures / N;
+    const N = this.blockSize, S = this.outBlocks, R = this.inBlocks;
     const blocks = F.reshape(F.matmul(F.reshape(this.weight, [S * R, N]), this.basis), [S, R, N, N]);
-    return F.reshape(F.transpose(blocks, [0, 2, 1, 3]), [this.outFeatures, this.inFeatures]);
+    const full = F.reshape(F.transpose(blocks, [0, 2, 1, 3]), [S * N, R * N]);
+    return this.pad ? F.slice(full, [0, 0], [this.outFeatures, this.inFeatures]) : full;
   }
   forward(x: Tensor): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) throw new Error(`CircLinear(${this.inFeatures}→${this.outFeatures}) expects [N, ${this.inFeatures}], got [${x.shape}]`);
-    const y = this.usesFft() ? this.fftForward(x) : F.matmul(x, this.cache.get(this.weight, 'dense', () => this.expand()), { transB: true });
+    const y = this.usesFft(x.shape[0]) ? this.fftForward(x) : F.matmul(x, this.cache.get(this.weight, 'dense', () => this.expand()), { transB: true });
     return this.bias ? F.add(y, this.bias) : y;
   }
-  /** Whether forward runs the FFT form (path, or for 'auto' the measured crossover). */
-  usesFft(): boolean {
-    const min = this.inFeatures * this.outFeatures < FFT_MIN_BLOCK.smallBelow ? FFT_MIN_BLOCK.linearSmall : FFT_MIN_BLOCK.linear;
+  /** Whether forward at this batch size runs the FFT form (path, or for 'auto' the measured crossover). */
+  usesFft(batch = 1): boolean {
+    const min = batch >= FFT_MIN_BLOCK.batchedFrom ? FFT_MIN_BLOCK.linearBatched
+      : this.inFeatures * this.outFeatures < FFT_MIN_BLOCK.smallBelow ? FFT_MIN_BLOCK.linearSmall : FFT_MIN_BLOCK.linear;
     return this.path === 'fft' || (this.path === 'auto' && (this.blockSize >= min || this.blockSize > MAX_EXPANDED_BLOCK));
   }
-  private fftForward(x: Tensor): Tensor {
-    const N = this.blockSize, B = x.shape[0], S = this.outFeatures / N, R = this.inFeatures / N;
-    // Spectra of each input block [2, B, R, F] and weight vector [2, S, R, F]; one complex
-    // product per bin sums over the input blocks; the inverse gives each output block.
-    const X = F.rfft(F.reshape(x, [B, R, N]));
-    const W = this.cache.get(this.weight, 'spectra', () => F.rfft(this.weight));
-    return F.reshape(F.irfft(F.binProduct(X, W)), [B, this.outFeatures]);
+  private fftForward(input: Tensor): Tensor {
+    const N = this.blockSize, B = input.shape[0], S = this.outBlocks, R = this.inBlocks;
+    const x = padAxis1(input, R * N);
+    return cropAxis1(this.fftProduct(x, B, R, S, N), this.outFeatures);
+  }
+  /** x [B, R·N] → [B, S·N] through the FFT. */
+  private fftProduct(x: Tensor, B: number, R: number, S: number, N: number): Tensor {
+    if (N === 1) return F.matmul(x, F.reshape(this.weight, [S, R]), { transB: true });
+    if (!binGemm(B, R, S)) {
+      // Few channels per bin: complex products vectorised over the bins ([2, B, R, F] spectra).
+      const Xs = F.rfft(F.reshape(x, [B, R, N]));
+      const Ws = this.cache.get(this.weight, 'spectra', () => F.rfft(this.weight));
+      return F.reshape(F.irfft(F.binProduct(Xs, Ws)), [B, S * N]);
+    }
+    // Packed input spectra [H, B, 2R]; per bin one real product with G[h] [2S, 2R]; back through the inverse.
+    const X = F.reshape(F.rfftBins(x, B, R, N), [N >> 1, B, 2 * R]);
+    const G = this.cache.get(this.weight, 'bins', () => F.reshape(binMatrices(F.reshape(F.rfft(this.weight), [2, S, R, 1, (N >> 1) + 1]), N), [N >> 1, 2 * S, 2 * R]));
+    const Y = F.matmul(X, G, { transB: true }); // [H, B, 2S]
+    return F.reshape(F.irfftBins(F.reshape(Y, [N >> 1, B, 2, S, 1])), [B, S * N]);
   }
   /** Parameters as stored; MACs of the dense-equivalent form; real multiplications of the FFT form. */
   costReport(out: readonly number[]): CostReport {
-    const N = this.blockSize, S = this.outFeatures / N, R = this.inFeatures / N;
+    const N = this.blockSize, S = this.outBlocks, R = this.inBlocks;
     const params = this.weight.size + (this.bias?.size ?? 0);
     const spatial = out.slice(0, -1).reduce((a, b) => a * b, 1);
     return { params, nonzeroParams: params, macs: this.outFeatures * this.inFeatures * spatial, effectiveMacs: this.outFeatures * this.inFeatures * spatial,
       fftMults: circMults(N, R, S, 1) * spatial };
   }
-  toSpec(): LayerSpec { return { type: 'circlinear', in: this.inFeatures, out: this.outFeatures, block: this.blockSize, bias: !!this.bias }; }
+  toSpec(): LayerSpec { return { type: 'circlinear', in: this.inFeatures, out: this.outFeatures, block: this.blockSize, bias: !!this.bias, ...(this.pad ? { pad: true } : {}) }; }
 }
 
 /**
@@ -144,7 +212,7 @@ export function circMults(N: number, R: number, S: number, taps: number): number
   return taps * R * S * (2 * N - 2) + (R + S) * fftCost(N);
 }
 
-export interface CircConvOptions { stride?: number; padding?: number; dilation?: number; bias?: boolean; rng?: Rng }
+export interface CircConvOptions { stride?: number; padding?: number; dilation?: number; bias?: boolean; rng?: Rng; pad?: boolean }
 
 /**
  * 2-D convolution whose kernel is block-circulant over the channels (CircConv): W[sN+a, rN+b, :, :]
@@ -158,14 +226,20 @@ export class CircConv2d extends Module {
   path: CircPath = 'auto';
   private readonly cache = new InferenceCache();
   readonly stride: number; readonly padding: number; readonly dilation: number;
+  /** Blocks along the input and output channels (whole blocks; more than C/N when padded). */
+  readonly inBlocks: number; readonly outBlocks: number;
+  /** Zero-padding of the channels to whole blocks (when the block size does not divide them). */
+  readonly pad: boolean;
   private basisT: Tensor | null = null;
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly blockSize: number, opts: CircConvOptions = {}) {
     super();
-    checkBlock('CircConv2d', inChannels, outChannels, blockSize);
+    this.pad = !!opts.pad;
+    checkBlock('CircConv2d', inChannels, outChannels, blockSize, this.pad);
     if (!Number.isInteger(kernelSize) || kernelSize < 1) throw new Error(`CircConv2d: kernel must be a positive integer, got ${kernelSize}`);
     this.stride = opts.stride ?? 1; this.padding = opts.padding ?? 0; this.dilation = opts.dilation ?? 1;
     const N = blockSize, k = kernelSize;
-    this.weight = this.registerParameter('weight', Tensor.zeros([outChannels / N, inChannels / N, N, k, k]));
+    this.inBlocks = Math.ceil(inChannels / N); this.outBlocks = Math.ceil(outChannels / N);
+    this.weight = this.registerParameter('weight', Tensor.zeros([this.outBlocks, this.inBlocks, N, k, k]));
     this.bias = opts.bias === false ? null : this.registerParameter('bias', Tensor.zeros([outChannels]));
     this.resetParameters(opts.rng ?? new Rng(0));
   }
@@ -178,10 +252,11 @@ export class CircConv2d extends Module {
   }
   /** The dense kernel [out, in, k, k] (on the tape). */
   expand(): Tensor {
-    const N = this.blockSize, S = this.outChannels / N, R = this.inChannels / N, kk = this.kernelSize * this.kernelSize;
+    const N = this.blockSize, S = this.outBlocks, R = this.inBlocks, kk = this.kernelSize * this.kernelSize;
     const v = F.reshape(F.transpose(F.reshape(this.weight, [S * R, N, kk]), [0, 2, 1]), [S * R * kk, N]);
     const blocks = F.reshape(F.matmul(v, this.basis), [S, R, kk, N, N]); // [s, r, tap, a, b]
-    return F.reshape(F.transpose(blocks, [0, 3, 1, 4, 2]), [this.outChannels, this.inChannels, this.kernelSize, this.kernelSize]);
+    const full = F.reshape(F.transpose(blocks, [0, 3, 1, 4, 2]), [S * N, R * N, this.kernelSize, this.kernelSize]);
+    return this.pad ? F.slice(full, [0, 0], [this.outChannels, this.inChannels]) : full;
   }
   private opts() { return { stride: this.stride, padding: this.padding, dilation: this.dilation }; }
   forward(x: Tensor): Tensor {
@@ -189,45 +264,45 @@ export class CircConv2d extends Module {
     if (!this.usesFft()) return F.conv2d(x, this.cache.get(this.weight, 'dense', () => this.expand()), this.bias, this.opts());
     return this.fftForward(x);
   }
+  /** Whether forward runs the FFT form (path, or for 'auto' the measured crossover, at inference). */
   usesFft(): boolean {
-    return this.path === 'fft' || (this.path === 'auto' && (this.blockSize >= FFT_MIN_BLOCK.conv || this.blockSize > MAX_EXPANDED_BLOCK));
+    if (this.path !== 'auto') return this.path === 'fft';
+    const big = Math.min(this.inChannels, this.outChannels) >= FFT_MIN_BLOCK.convMinChannels;
+    return this.blockSize > MAX_EXPANDED_BLOCK || (!isGradEnabled() && big && this.blockSize >= FFT_MIN_BLOCK.conv);
   }
-  private fftForward(x: Tensor): Tensor {
-    const N = this.blockSize, [B, , H, W] = x.shape, S = this.outChannels / N, R = this.inChannels / N, k = this.kernelSize;
-    const Fb = (N >> 1) + 1;
-    // Input spectra over each block's channels, per pixel: [2, F, B, R, H, W].
-    const X = F.transpose(F.rfft(F.transpose(F.reshape(x, [B, R, N, H, W]), [0, 1, 3, 4, 2])), [0, 5, 1, 2, 3, 4]);
-    // Kernel spectra: [2, F, S, R, k, k].
-    const Wf = this.cache.get(this.weight, 'spectra', () => F.transpose(F.rfft(F.transpose(this.weight, [0, 1, 3, 4, 2])), [0, 5, 1, 2, 3, 4]));
-    const part = (t: Tensor, p: number, f: number, shape: number[]) => F.reshape(F.slice(t, [p, f], [p + 1, f + 1]), shape);
-    const re: Tensor[] = [], im: Tensor[] = [];
-    for (let f = 0; f < Fb; f++) {
-      const xr = part(X, 0, f, [B, R, H, W]), xi = part(X, 1, f, [B, R, H, W]);
-      const wr = part(Wf, 0, f, [S, R, k, k]), wi = part(Wf, 1, f, [S, R, k, k]);
-      const conv = (a: Tensor, b: Tensor) => F.conv2d(a, b, null, this.opts());
-      re.push(F.sub(conv(xr, wr), conv(xi, wi)));
-      // Bins 0 and N/2 are real: their imaginary part is not needed.
-      im.push(f === 0 || f === Fb - 1 ? F.mul(re[f], 0) : F.add(conv(xr, wi), conv(xi, wr)));
+  private fftForward(input: Tensor): Tensor {
+    const N = this.blockSize, [B, , Hi, Wi] = input.shape, S = this.outBlocks, R = this.inBlocks, k = this.kernelSize, H = N >> 1;
+    const x = padAxis1(input, R * N);
+    if (N === 1) return F.conv2d(x, F.reshape(this.weight, [S, R, k, k]), this.bias, this.opts());
+    // Packed spectra over each block's channels, per pixel: [H, B, 2R, Hi, Wi]; per bin one real
+    // convolution 2R → 2S with the kernels G[h] [2S, 2R, k, k]; the inverse gives the channels back.
+    const X = F.rfftBins(x, B, R, N, Hi * Wi);
+    const G = this.cache.get(this.weight, 'bins', () => {
+      const Wf = F.rfft(F.transpose(this.weight, [0, 1, 3, 4, 2])); // [2, S, R, k, k, F]
+      return F.reshape(binMatrices(F.reshape(Wf, [2, S, R, k * k, H + 1]), N), [H, 2 * S, 2 * R, k, k]);
+    });
+    const ys: Tensor[] = [];
+    for (let h = 0; h < H; h++) {
+      const xh = F.reshape(F.slice(X, [h], [h + 1]), [B, 2 * R, Hi, Wi]);
+      ys.push(F.conv2d(xh, F.reshape(F.slice(G, [h], [h + 1]), [2 * S, 2 * R, k, k]), null, this.opts()));
     }
-    const [, , OH, OW] = re[0].shape;
-    const stack = (ts: Tensor[]) => F.concat(ts.map((t) => F.reshape(t, [1, B, S, OH, OW])), 0); // [F, B, S, OH, OW]
-    const Y = F.concat([F.reshape(stack(re), [1, Fb, B, S, OH, OW]), F.reshape(stack(im), [1, Fb, B, S, OH, OW])], 0);
-    const y = F.irfft(F.transpose(Y, [0, 2, 3, 4, 5, 1])); // [B, S, OH, OW, N]
-    const out = F.reshape(F.transpose(y, [0, 1, 4, 2, 3]), [B, this.outChannels, OH, OW]);
+    const [, , OH, OW] = ys[0].shape;
+    const Y = F.reshape(ys.length > 1 ? F.concat(ys, 0) : ys[0], [H, B, 2, S, OH * OW]);
+    const out = cropAxis1(F.reshape(F.irfftBins(Y), [B, S * N, OH, OW]), this.outChannels);
     return this.bias ? F.add(out, F.reshape(this.bias, [1, this.outChannels, 1, 1])) : out;
   }
   costReport(out: readonly number[]): CostReport {
-    const N = this.blockSize, S = this.outChannels / N, R = this.inChannels / N, kk = this.kernelSize * this.kernelSize;
+    const N = this.blockSize, S = this.outBlocks, R = this.inBlocks, kk = this.kernelSize * this.kernelSize;
     const params = this.weight.size + (this.bias?.size ?? 0), spatial = out[1] * out[2];
     const macs = this.outChannels * this.inChannels * kk * spatial;
     return { params, nonzeroParams: params, macs, effectiveMacs: macs, fftMults: circMults(N, R, S, kk) * spatial };
   }
   toSpec(): LayerSpec {
     return { type: 'circconv2d', in: this.inChannels, out: this.outChannels, kernel: this.kernelSize, block: this.blockSize,
-      stride: this.stride, padding: this.padding, dilation: this.dilation, bias: !!this.bias };
+      stride: this.stride, padding: this.padding, dilation: this.dilation, bias: !!this.bias, ...(this.pad ? { pad: true } : {}) };
   }
 }
 
-registerLayer('circlinear', (s, rng) => new CircLinear(specInt(s, 'in'), specInt(s, 'out'), specInt(s, 'block'), { bias: s.bias !== false, rng }));
+registerLayer('circlinear', (s, rng) => new CircLinear(specInt(s, 'in'), specInt(s, 'out'), specInt(s, 'block'), { bias: s.bias !== false, rng, pad: s.pad === true }));
 registerLayer('circconv2d', (s, rng) => new CircConv2d(specInt(s, 'in'), specInt(s, 'out'), specInt(s, 'kernel'), specInt(s, 'block'),
-  { stride: specInt(s, 'stride', 1), padding: specInt(s, 'padding', 0), dilation: specInt(s, 'dilation', 1), bias: s.bias !== false, rng }));
+  { stride: specInt(s, 'stride', 1), padding: specInt(s, 'padding', 0), dilation: specInt(s, 'dilation', 1), bias: s.bias !== false, rng, pad: s.pad === true }));

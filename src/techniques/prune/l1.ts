@@ -1,5 +1,6 @@
 // L1 regularisation by proximal soft-thresholding, so that weights reach exactly zero
 // (a plain L1 subgradient only makes them oscillate around it).
+import type { Tensor } from '../../core/tensor.js';
 import type { Module } from '../../nn/module.js';
 import type { Optimizer } from '../../optim/optimizer.js';
 import type { Callback } from '../../train/fit.js';
@@ -7,9 +8,9 @@ import { isWeightLayer } from './graph.js';
 import { pruneEntry } from './reparam.js';
 
 /** The weight tensors of every conv and linear layer (the trained tensor when pruned). */
-function weightsOf(model: Module): Float32Array[] {
+function weightsOf(model: Module): Tensor[] {
   return model.namedModules().filter(([, m]) => isWeightLayer(m))
-    .map(([, m]) => (pruneEntry(m, 'weight')?.orig ?? (m as unknown as { weight: { data: Float32Array } }).weight).data as Float32Array);
+    .map(([, m]) => pruneEntry(m, 'weight')?.orig ?? (m as unknown as { weight: Tensor }).weight);
 }
 
 /**
@@ -36,13 +37,13 @@ export function proximalL1(model: Module, opts: { lambda: number; optimizer: Opt
   const ws = weightsOf(model);
   if (ws.length === 0) throw new Error('L1: the model has no conv or linear weights');
   return {
-    onBatchEnd: () => { for (const w of ws) softThreshold(w, opts.optimizer.lr * opts.lambda); },
+    onBatchEnd: () => { for (const w of ws) { softThreshold(w.data as Float32Array, opts.optimizer.lr * opts.lambda); w.markChanged(); } },
   };
 }
 
 /** λ‖w‖₁ over the conv and linear weights (for reporting the regularised objective). */
 export function l1Norm(model: Module): number {
   let s = 0;
-  for (const w of weightsOf(model)) for (let i = 0; i < w.length; i++) s += Math.abs(w[i]);
+  for (const { data: w } of weightsOf(model)) for (let i = 0; i < w.length; i++) s += Math.abs(w[i]);
   return s;
 }

@@ -119,7 +119,7 @@ export function reapplyMasks(model: Module): void {
   for (const [, m] of model.namedModules()) {
     const st = STATE.get(m);
     if (!st) continue;
-    for (const e of st.entries.values()) for (let i = 0; i < e.mask.size; i++) if (e.mask.data[i] === 0) e.orig.data[i] = 0;
+    for (const e of st.entries.values()) { for (let i = 0; i < e.mask.size; i++) if (e.mask.data[i] === 0) e.orig.data[i] = 0; e.orig.markChanged(); }
   }
 }
 
