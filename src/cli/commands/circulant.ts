@@ -7,17 +7,18 @@ import { makeOptimizer } from './train.js';
 import { retrainingData } from '../data.js';
 import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
 
-export const usage = `frugal circulant MODEL --block-size N [--epochs E] --out PATH [--include conv2d,linear]
+export const usage = `frugal circulant MODEL --block-size N [--epochs E] --out PATH [--include conv2d,linear] [--pad]
              [--optimizer sgd|adam] [--lr X] [--batch-size B] [--seed S] [--data-dir DIR] [--limit N] [--json]
   Convert a trained model's conv and linear layers to block-circulant form (N× fewer parameters;
   the nearest circulant weights, an average along wrapped diagonals), report the test accuracy
   right after the projection, then fine-tune E epochs (default 1; 0 skips) and report it again.
-  Layers whose channel counts N does not divide stay dense and are listed with the reason.`;
+  Layers whose channel counts N does not divide stay dense and are listed with the reason, or with
+  --pad are zero-padded to whole blocks (the padded blocks' parameters and multiplications count).`;
 
 const options: Options = {
   'block-size': { type: 'string' }, epochs: { type: 'string' }, out: { type: 'string' }, include: { type: 'string' },
   optimizer: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' },
-  'data-dir': { type: 'string' }, limit: { type: 'string' },
+  'data-dir': { type: 'string' }, limit: { type: 'string' }, pad: { type: 'boolean' },
 };
 
 export async function run(argv: string[]): Promise<number> {
@@ -38,7 +39,7 @@ export async function run(argv: string[]): Promise<number> {
   const seed = num(values, 'seed', 1, { int: true, min: 0 });
 
   const { model, spec, training } = loadModel(positionals[0]);
-  const { model: circ, report } = toCirculant(model, { blockSize: N, include: include as ('conv2d' | 'linear')[] });
+  const { model: circ, report } = toCirculant(model, { blockSize: N, include: include as ('conv2d' | 'linear')[], pad: !!values.pad });
   if (report.converted.length === 0) {
     throw new Error(`no layer can be made circulant with block size ${N}: ${report.skipped.map((s) => `layer ${s.layer} (${s.type}): ${s.reason}`).join('; ') || 'the model has no conv2d or linear layer'}`);
   }
@@ -63,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     denseAccuracy: dense, projectedAccuracy: projected, testAccuracy: tuned,
     paramsBefore: p0.params, paramsAfter: p1.params, macsDenseEquivalent: p1.macs, fftFormMults: p1.fftFormMults,
   }, [
-    ...report.converted.map((c) => `layer ${c.layer} (${c.type}): ${c.paramsBefore.toLocaleString('en-US')} → ${c.paramsAfter.toLocaleString('en-US')} parameters`),
+    ...report.converted.map((c) => `layer ${c.layer} (${c.type}): ${c.paramsBefore.toLocaleString('en-US')} → ${c.paramsAfter.toLocaleString('en-US')} parameters${c.paddedTo ? ` (channels zero-padded to in ${c.paddedTo[0]}, out ${c.paddedTo[1]})` : ''}`),
     `parameters ${p0.params.toLocaleString('en-US')} → ${p1.params.toLocaleString('en-US')}; multiplications per sample: dense-equivalent ${p1.macs.toLocaleString('en-US')}, FFT form ${Math.round(p1.fftFormMults ?? p1.macs).toLocaleString('en-US')}`,
     `test accuracy: dense ${pct(dense)}, right after projection ${pct(projected)}${epochs > 0 ? `, after ${epochs} epoch(s) of fine-tuning ${pct(tuned)}` : ''}`,
     `saved ${out}`,

@@ -10,14 +10,19 @@ import { CircConv2d, CircLinear } from './layers.js';
 /**
  * Project a dense weight [out, in, taps] (taps = k·k, or 1) onto block-circulant form with
  * N×N blocks: w[s, r, t, tap] = (1/N)·Σ_a W[sN + a, rN + ((a − t) mod N), tap] (spec 02).
+ * When N does not divide the channels (padded layers: ⌈out/N⌉ × ⌈in/N⌉ blocks) the mean runs
+ * over the entries of each wrapped diagonal that exist, which is still the Frobenius-nearest
+ * circulant on the real weights; a diagonal lying wholly in the padding gets 0.
  */
 export function projectCirculant(W: ArrayLike<number>, out: number, inC: number, taps: number, N: number): Float32Array {
-  if (out % N || inC % N) throw new Error(`projectCirculant: block size ${N} must divide ${out} and ${inC}`);
-  const S = out / N, R = inC / N, w = new Float32Array(S * R * N * taps);
+  const S = Math.ceil(out / N), R = Math.ceil(inC / N), w = new Float32Array(S * R * N * taps);
   for (let s = 0; s < S; s++) for (let r = 0; r < R; r++) for (let t = 0; t < N; t++) for (let q = 0; q < taps; q++) {
-    let sum = 0;
-    for (let a = 0; a < N; a++) sum += W[((s * N + a) * inC + r * N + (((a - t) % N) + N) % N) * taps + q];
-    w[((s * R + r) * N + t) * taps + q] = sum / N;
+    let sum = 0, count = 0;
+    for (let a = 0; a < N; a++) {
+      const row = s * N + a, col = r * N + (((a - t) % N) + N) % N;
+      if (row < out && col < inC) { sum += W[(row * inC + col) * taps + q]; count++; }
+    }
+    w[((s * R + r) * N + t) * taps + q] = count ? sum / count : 0;
   }
   return w;
 }
@@ -26,10 +31,16 @@ export interface ToCirculantOptions {
   blockSize: number;
   /** Layer types to convert (default both). */
   include?: ('conv2d' | 'linear')[];
+  /**
+   * Also convert layers whose channels the block size does not divide, zero-padding them to
+   * whole blocks (the padded blocks' parameters and multiplications are paid and reported).
+   */
+  pad?: boolean;
 }
 
 export interface ToCirculantReport {
-  converted: { layer: number; type: string; paramsBefore: number; paramsAfter: number }[];
+  /** paddedTo: channel counts (in, out) after zero-padding to whole blocks, when padded. */
+  converted: { layer: number; type: string; paramsBefore: number; paramsAfter: number; paddedTo?: [number, number] }[];
   skipped: { layer: number; type: string; reason: string }[];
 }
 
@@ -47,17 +58,18 @@ export function toCirculant(model: Module, opts: ToCirculantOptions): { model: S
     const type = l.toSpec().type;
     if ((l instanceof Conv2d && include.includes('conv2d')) || (l instanceof Linear && include.includes('linear'))) {
       const [o, c] = l instanceof Linear ? [l.outFeatures, l.inFeatures] : [l.outChannels, l.inChannels];
-      if (o % N || c % N) { report.skipped.push({ layer: i, type, reason: `block size ${N} does not divide its channels (in ${c}, out ${o})` }); return copyOf(l); }
+      const pad = o % N !== 0 || c % N !== 0;
+      if (pad && !opts.pad) { report.skipped.push({ layer: i, type, reason: `block size ${N} does not divide its channels (in ${c}, out ${o}); pad: true (--pad) zero-pads them to whole blocks` }); return copyOf(l); }
       let n: CircLinear | CircConv2d;
       if (l instanceof Linear) {
-        n = new CircLinear(c, o, N, { bias: !!l.bias });
-        n.weight.data.set(projectCirculant(l.weight.data, o, c, 1, N));
+        n = new CircLinear(c, o, N, { bias: !!l.bias, pad });
+        n.weight.data.set(projectCirculant(l.weight.data, o, c, 1, N)); n.weight.markChanged();
       } else {
-        n = new CircConv2d(c, o, l.kernelSize, N, { stride: l.stride, padding: l.padding, dilation: l.dilation, bias: !!l.bias });
-        n.weight.data.set(projectCirculant(l.weight.data, o, c, l.kernelSize * l.kernelSize, N));
+        n = new CircConv2d(c, o, l.kernelSize, N, { stride: l.stride, padding: l.padding, dilation: l.dilation, bias: !!l.bias, pad });
+        n.weight.data.set(projectCirculant(l.weight.data, o, c, l.kernelSize * l.kernelSize, N)); n.weight.markChanged();
       }
       if (l.bias && n.bias) n.bias.data.set(l.bias.data);
-      report.converted.push({ layer: i, type, paramsBefore: l.paramCount(), paramsAfter: n.paramCount() });
+      report.converted.push({ layer: i, type, paramsBefore: l.paramCount(), paramsAfter: n.paramCount(), ...(pad ? { paddedTo: [n.inBlocks * N, n.outBlocks * N] as [number, number] } : {}) });
       return n;
     }
     return copyOf(l);

@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildModel, saveModel, type ModelSpec } from '../src/node.js';
+import { DATA, frugal, oneJson } from './cli-helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-circ-'));
+const json = (s: string) => oneJson(s) as Record<string, any>;
+
+const spec: ModelSpec = {
+  format: 'frugal-model', version: 1, input: [1, 28, 28],
+  layers: [{ type: 'conv2d', in: 1, out: 6, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool2d', kernel: 4 },
+    { type: 'conv2d', in: 6, out: 8, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'flatten' }, { type: 'linear', in: 8 * 7 * 7, out: 10 }],
+};
+const base = join(dir, 'small.safetensors');
+saveModel(base, buildModel(spec, 1), spec);
+
+test('frugal circulant: converts, fine-tunes and reports; a block size that does not divide is refused or padded on request', () => {
+  const bad: [string[], number, RegExp][] = [
+    [['circulant', base, '--out', join(dir, 'x'), '--block-size', '3'], 2, /power of two/],
+    [['circulant', base, '--block-size', '4'], 2, /--out PATH is required/],
+    // Every layer has a channel count 4 does not divide (1→6, 6→8, 392→10): refused with the reason and the way out.
+    [['circulant', base, '--out', join(dir, 'x'), '--block-size', '4', ...DATA, '--limit', '64'], 1, /no layer can be made circulant with block size 4.*does not divide its channels.*--pad/],
+  ];
+  for (const [args, code, re] of bad) {
+    const r = frugal(...args);
+    assert.equal(r.code, code, `${args.join(' ')}: exit ${r.code}, stderr ${r.stderr}`);
+    assert.match(r.stderr, re, args.join(' '));
+  }
+  const out = join(dir, 'c.safetensors');
+  const p = json(frugal('circulant', base, '--block-size', '4', '--pad', '--include', 'conv2d', '--epochs', '1', ...DATA, '--limit', '256', '--out', out, '--json').stdout);
+  // 1→6 padded to 4→8 (the waste shows: more parameters than the dense layer), 6→8 padded to 8→8.
+  assert.deepEqual(p.converted.map((c: { layer: number; paddedTo: number[]; paramsAfter: number }) => [c.layer, c.paddedTo, c.paramsAfter]),
+    [[0, [4, 8], 2 * 1 * 4 * 9 + 6], [3, [8, 8], 2 * 2 * 4 * 9 + 8]]);
+  assert.equal(p.paramsBefore - p.paramsAfter, (6 * 9 + 6 + 48 * 9 + 8) - (78 + 152), JSON.stringify(p));
+  for (const k of ['denseAccuracy', 'projectedAccuracy', 'testAccuracy']) assert.ok(p[k] >= 0 && p[k] <= 1, k);
+  const info = json(frugal('info', out, '--json').stdout);
+  assert.equal(info.params, p.paramsAfter);
+});
+
+test('frugal reproduce circconv --quick: the curve over N beside the dense baseline, criteria reported', { timeout: 600_000 }, () => {
+  const r = json(frugal('reproduce', 'circconv', '--quick', '--out', join(dir, 'repro'), ...DATA, '--train-samples', '300', '--epochs', '1', '--json').stdout);
+  const names = r.ours.rows.map((x: { name: string }) => x.name);
+  assert.deepEqual(names, ['dense', ...[2, 4, 8, 16].flatMap((N) => [`scratch N=${N}`, `convert N=${N}`])]);
+  for (const row of r.ours.rows) assert.ok(row.accuracy.mean > 0.1, `${row.name}: ${row.accuracy.mean} is above chance`);
+  // Parameters of the converted layers are dense/N: the totals fall as N grows (N = 16 leaves
+  // the quick network's 8-channel layer dense, so it is not compared).
+  const params = [2, 4, 8].map((N) => r.ours.rows.find((x: { name: string }) => x.name === `scratch N=${N}`).params);
+  assert.ok(params.every((v: number, i: number) => i === 0 || v < params[i - 1]), JSON.stringify(params));
+  assert.ok(r.criteria.length >= 5 && r.criteria.every((c: { pass: unknown }) => typeof c.pass === 'boolean'));
+});
