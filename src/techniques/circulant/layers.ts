@@ -16,13 +16,13 @@ export type CircPath = 'auto' | 'fft' | 'dense';
 
 /**
  * Where the 'auto' path takes the FFT form, from `npm run bench:circulant` on this machine
- * (runs/bench-circulant.json, 2 threads). CircLinear: from block size 8 at batch ≥ 16
- * (64: ×1.1–×2.5 at N = 8), at batch 1 from 32 (1024² and 4096²) or 128 (256²). CircConv2d,
- * at inference only (training keeps the expanded kernel, as spec 02 advises): from N = 16 when
- * both channel counts are ≥ 128 (128→128 at 14×14: ×1.1 at batch 1, ×1.7 at 16); smaller
- * convolutions stayed faster dense (the per-bin convolutions have few channels each).
+ * (runs/bench-circulant.json, 2 threads). CircLinear: from block size 8, except small layers
+ * (in·out < 2²⁰) at batch < 16, from 128 (256² at batch 1: ×0.50 at N = 8, ×1.05 at 128).
+ * CircConv2d, at inference only (training keeps the expanded kernel, as spec 02 advises): from
+ * N = 8 when both channel counts are ≥ 128 (128→128 at 14×14: ×1.2 at batch 1, ×1.4 at 16);
+ * smaller convolutions stayed faster dense (each per-bin convolution has few channels).
  */
-export const FFT_MIN_BLOCK = { linear: 32, linearSmall: 128, smallBelow: 1 << 20, linearBatched: 8, batchedFrom: 16, conv: 16, convMinChannels: 128 };
+export const FFT_MIN_BLOCK = { linear: 8, linearSmall: 128, smallBelow: 1 << 20, batchedFrom: 16, conv: 8, convMinChannels: 128 };
 
 /**
  * Outside training (no gradients), weight-derived tensors (spectra, per-bin matrices, the
@@ -166,8 +166,8 @@ export class CircLinear extends Module {
   }
   /** Whether forward at this batch size runs the FFT form (path, or for 'auto' the measured crossover). */
   usesFft(batch = 1): boolean {
-    const min = batch >= FFT_MIN_BLOCK.batchedFrom ? FFT_MIN_BLOCK.linearBatched
-      : this.inFeatures * this.outFeatures < FFT_MIN_BLOCK.smallBelow ? FFT_MIN_BLOCK.linearSmall : FFT_MIN_BLOCK.linear;
+    const small = this.inFeatures * this.outFeatures < FFT_MIN_BLOCK.smallBelow && batch < FFT_MIN_BLOCK.batchedFrom;
+    const min = small ? FFT_MIN_BLOCK.linearSmall : FFT_MIN_BLOCK.linear;
     return this.path === 'fft' || (this.path === 'auto' && (this.blockSize >= min || this.blockSize > MAX_EXPANDED_BLOCK));
   }
   private fftForward(input: Tensor): Tensor {
