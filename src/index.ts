@@ -17,3 +17,4 @@ export { profileModel, formatProfile, type ModelProfile, type LayerProfile } fro
 export { compareLatency } from './report/latency.js';
 export * from './techniques/prune/index.js';
 export * from './techniques/circulant/index.js';
+export * from './techniques/binary/index.js';

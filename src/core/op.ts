@@ -17,6 +17,8 @@ export const OPS = [
   'matmul',
   // real FFT along the last axis and its inverse (circulant layers)
   'rfft', 'irfft', 'binProduct', 'rfftBins', 'irfftBins',
+  // quantizers with straight-through gradients (binarized networks)
+  'steSign', 'oneHotSte',
   // neural-network primitives (fused for speed and stability)
   'logSoftmax', 'crossEntropy', 'conv2d', 'pool2d', 'dropout', 'batchNorm',
 ] as const;

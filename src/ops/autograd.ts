@@ -4,6 +4,7 @@ import type { Op } from '../core/op.js';
 import { setBackwardImpl, Tensor } from '../core/tensor.js';
 import { convRules } from './conv.js';
 import { binRules, fftRules } from './fft.js';
+import { quantRules } from './quant.js';
 import { binaryRules, unaryRules } from './elementwise.js';
 import { matmulRules } from './matmul.js';
 import { nnRules } from './nn.js';
@@ -23,6 +24,7 @@ export const backwardRules: { [K in Op]: Rule } = {
   ...convRules,
   ...fftRules,
   ...binRules,
+  ...quantRules,
 };
 
 /** Nodes reachable from root, in topological order (inputs before outputs). */

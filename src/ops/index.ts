@@ -8,6 +8,7 @@ import * as M from './matmul.js';
 import * as N from './nn.js';
 import * as C from './conv.js';
 import * as FFT from './fft.js';
+import * as Q from './quant.js';
 import { profiled } from './profile.js';
 
 export const add = profiled('add', E.add);
@@ -41,6 +42,8 @@ export const irfft = profiled('irfft', FFT.irfft);
 export const binProduct = profiled('binProduct', FFT.binProduct);
 export const rfftBins = profiled('rfftBins', FFT.rfftBins);
 export const irfftBins = profiled('irfftBins', FFT.irfftBins);
+export const steSign = profiled('steSign', Q.steSign);
+export const oneHotSte = profiled('oneHotSte', Q.oneHotSte);
 export const logSoftmax = profiled('logSoftmax', N.logSoftmax);
 export const softmax = profiled('softmax', N.softmax);
 export const crossEntropy = profiled('crossEntropy', N.crossEntropy);

@@ -1,0 +1,159 @@
+// Training-time binarization (spec 06 section A; BinaryNet, XNOR-Net, Larq): latent float
+// weights, binarized with sign on every forward, gradients through the straight-through
+// estimator, latent weights clipped to [−clip, clip] after every change.
+import { Rng } from '../../core/rng.js';
+import { Tensor } from '../../core/tensor.js';
+import * as F from '../../ops/index.js';
+import { uniform_ } from '../../nn/init.js';
+import { Module, type LayerSpec } from '../../nn/module.js';
+import { registerLayer, specInt } from '../../nn/spec.js';
+
+/** 'ste_sign': sign with the clipped straight-through gradient; 'none': full precision. */
+export type Quantizer = 'ste_sign' | 'none';
+
+export interface BinaryOptions {
+  /** Quantizer of the layer's input (default 'ste_sign'; 'none' for a full-precision input, e.g. the image). */
+  inputQuantizer?: Quantizer;
+  /** Quantizer of the weights (default 'ste_sign'). */
+  kernelQuantizer?: Quantizer;
+  /** Latent weights are kept in [−clip, clip] (default 1, as BinaryNet and Larq); null: no clipping (warned). */
+  clip?: number | null;
+  /** 'channel': XNOR-Net's α = mean |W| per output channel times sign(W) (default 'none': ±1). */
+  scale?: 'none' | 'channel';
+  bias?: boolean;
+  rng?: Rng;
+}
+
+let warnedNoClip = false;
+/** Once per process: binary weights without clipping drift and stop flipping sign. */
+function warnNoClip(layer: string): void {
+  if (warnedNoClip) return;
+  warnedNoClip = true;
+  console.warn(`${layer}: binary weights without clipping (clip: null): latent weights can grow without bound, and a weight far from 0 never flips sign again; BinaryNet and Larq clip them to [−1, 1] (clip: 1)`);
+}
+
+function checkQuantizer(layer: string, name: string, q: unknown): Quantizer {
+  if (q !== 'ste_sign' && q !== 'none') throw new Error(`${layer}: ${name} must be 'ste_sign' or 'none', got ${JSON.stringify(q)}`);
+  return q;
+}
+
+/** Shared parts of the binarized layers: quantizers, clipping, scaling. */
+export abstract class QuantizedLayer extends Module {
+  weight!: Tensor;
+  bias: Tensor | null = null;
+  readonly inputQuantizer: Quantizer;
+  readonly kernelQuantizer: Quantizer;
+  readonly clip: number | null;
+  readonly scale: 'none' | 'channel';
+  private clippedVersion = -1;
+  constructor(readonly kind: string, opts: BinaryOptions) {
+    super();
+    this.inputQuantizer = checkQuantizer(kind, 'inputQuantizer', opts.inputQuantizer ?? 'ste_sign');
+    this.kernelQuantizer = checkQuantizer(kind, 'kernelQuantizer', opts.kernelQuantizer ?? 'ste_sign');
+    this.clip = opts.clip === undefined ? 1 : opts.clip;
+    if (this.clip !== null && !(this.clip > 0)) throw new Error(`${kind}: clip must be a positive number or null, got ${this.clip}`);
+    this.scale = opts.scale ?? 'none';
+    if (this.scale !== 'none' && this.scale !== 'channel') throw new Error(`${kind}: scale must be 'none' or 'channel', got ${JSON.stringify(this.scale)}`);
+    if (this.clip === null && this.kernelQuantizer === 'ste_sign') warnNoClip(kind);
+  }
+
+  /** The weights as the forward uses them: ±1 (times α per output channel with scale 'channel'). */
+  quantizedWeight(): Tensor {
+    this.clipLatent();
+    if (this.kernelQuantizer === 'none') return this.weight;
+    const b = F.steSign(this.weight, this.clip ?? Infinity);
+    if (this.scale === 'none') return b;
+    const axes = this.weight.shape.map((_, i) => i).slice(1);
+    return F.mul(b, F.mean(F.abs(this.weight), axes, true));
+  }
+
+  /** The input as the layer sees it: sign(x) with the clipped straight-through gradient, or x. */
+  quantizedInput(x: Tensor): Tensor {
+    return this.inputQuantizer === 'ste_sign' ? F.steSign(x, 1) : x;
+  }
+
+  /** Keep the latent weights in [−clip, clip]: done before each use when they changed (after every optimizer step). */
+  clipLatent(): void {
+    if (this.clip === null || this.clippedVersion === this.weight.version) return;
+    const w = this.weight.data, c = this.clip;
+    for (let i = 0; i < w.length; i++) w[i] = w[i] > c ? c : w[i] < -c ? -c : w[i];
+    this.clippedVersion = this.weight.markChanged().version;
+  }
+
+  protected quantSpec(): Record<string, unknown> {
+    return { inputQuantizer: this.inputQuantizer, kernelQuantizer: this.kernelQuantizer, clip: this.clip, scale: this.scale, bias: !!this.bias };
+  }
+}
+
+/** Pad the last two axes by p with a constant (the ±1 pad value of binary 'same' convolutions). */
+export function padConstant(x: Tensor, p: number, value: number): Tensor {
+  if (p === 0) return x;
+  const [B, C, H, W] = x.shape;
+  const rows = Tensor.full([B, C, p, W], value, x.dtype);
+  const tall = F.concat([rows, x, rows], 2);
+  const cols = Tensor.full([B, C, H + 2 * p, p], value, x.dtype);
+  return F.concat([cols, tall, cols], 3);
+}
+
+/** y = q(x)·q(W)ᵀ (+ b): a binarized fully connected layer (Larq's QuantDense). */
+export class BinaryLinear extends QuantizedLayer {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: BinaryOptions = {}) {
+    super('BinaryLinear', opts);
+    if (![inFeatures, outFeatures].every((v) => Number.isInteger(v) && v >= 1)) throw new Error(`BinaryLinear: in and out must be positive integers, got ${inFeatures}, ${outFeatures}`);
+    this.weight = this.registerParameter('weight', Tensor.zeros([outFeatures, inFeatures]));
+    this.bias = opts.bias ? this.registerParameter('bias', Tensor.zeros([outFeatures])) : null;
+    // Latent weights uniform in the clip range, so signs start balanced and all can flip.
+    uniform_(this.weight, opts.rng ?? new Rng(0), -(this.clip ?? 1), this.clip ?? 1);
+  }
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 2 || x.shape[1] !== this.inFeatures) throw new Error(`BinaryLinear(${this.inFeatures}→${this.outFeatures}) expects [N, ${this.inFeatures}], got [${x.shape}]`);
+    const y = F.matmul(this.quantizedInput(x), this.quantizedWeight(), { transB: true });
+    return this.bias ? F.add(y, this.bias) : y;
+  }
+  toSpec(): LayerSpec { return { type: 'binary-linear', in: this.inFeatures, out: this.outFeatures, ...this.quantSpec() }; }
+}
+
+export interface BinaryConvOptions extends BinaryOptions {
+  stride?: number; padding?: number;
+  /** The value binary inputs are padded with (+1 or −1), the same in training and in the packed kernel (default +1). */
+  padValue?: 1 | -1;
+}
+
+/**
+ * A binarized 2-D convolution (Larq's QuantConv2D): weight [out, in, k, k]. With a binary input
+ * the padding is `padValue` (±1: there is no 0 in ±1 arithmetic); a full-precision input is
+ * zero-padded as usual.
+ */
+export class BinaryConv2d extends QuantizedLayer {
+  readonly stride: number; readonly padding: number; readonly padValue: 1 | -1;
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: BinaryConvOptions = {}) {
+    super('BinaryConv2d', opts);
+    if (![inChannels, outChannels, kernelSize].every((v) => Number.isInteger(v) && v >= 1)) throw new Error(`BinaryConv2d: in, out and kernel must be positive integers, got ${inChannels}, ${outChannels}, ${kernelSize}`);
+    this.stride = opts.stride ?? 1; this.padding = opts.padding ?? 0; this.padValue = opts.padValue ?? 1;
+    if (this.padValue !== 1 && this.padValue !== -1) throw new Error(`BinaryConv2d: padValue must be +1 or −1 (binary inputs have no 0), got ${opts.padValue}`);
+    if (!Number.isInteger(this.stride) || this.stride < 1 || !Number.isInteger(this.padding) || this.padding < 0) throw new Error(`BinaryConv2d: stride must be ≥ 1 and padding ≥ 0 (integers), got ${this.stride}, ${this.padding}`);
+    this.weight = this.registerParameter('weight', Tensor.zeros([outChannels, inChannels, kernelSize, kernelSize]));
+    this.bias = opts.bias ? this.registerParameter('bias', Tensor.zeros([outChannels])) : null;
+    uniform_(this.weight, opts.rng ?? new Rng(0), -(this.clip ?? 1), this.clip ?? 1);
+  }
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 4 || x.shape[1] !== this.inChannels) throw new Error(`BinaryConv2d expects [N, ${this.inChannels}, H, W], got [${x.shape}]`);
+    const w = this.quantizedWeight();
+    if (this.inputQuantizer === 'none') return F.conv2d(x, w, this.bias, { stride: this.stride, padding: this.padding });
+    return F.conv2d(padConstant(this.quantizedInput(x), this.padding, this.padValue), w, this.bias, { stride: this.stride });
+  }
+  toSpec(): LayerSpec {
+    return { type: 'binary-conv2d', in: this.inChannels, out: this.outChannels, kernel: this.kernelSize, stride: this.stride, padding: this.padding, padValue: this.padValue, ...this.quantSpec() };
+  }
+}
+
+/** Options of a binary layer spec (the fields toSpec writes). */
+export function binarySpecOptions(s: LayerSpec, rng: Rng): BinaryOptions {
+  const clip = s.clip === null ? null : s.clip === undefined ? 1 : Number(s.clip);
+  return { inputQuantizer: (s.inputQuantizer ?? 'ste_sign') as Quantizer, kernelQuantizer: (s.kernelQuantizer ?? 'ste_sign') as Quantizer,
+    clip, scale: (s.scale ?? 'none') as 'none' | 'channel', bias: s.bias === true, rng };
+}
+
+registerLayer('binary-linear', (s, rng) => new BinaryLinear(specInt(s, 'in'), specInt(s, 'out'), binarySpecOptions(s, rng)));
+registerLayer('binary-conv2d', (s, rng) => new BinaryConv2d(specInt(s, 'in'), specInt(s, 'out'), specInt(s, 'kernel'),
+  { ...binarySpecOptions(s, rng), stride: specInt(s, 'stride', 1), padding: specInt(s, 'padding', 0), padValue: (s.padValue ?? 1) as 1 | -1 }));

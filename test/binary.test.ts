@@ -1,0 +1,168 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Adam, BinaryConv2d, BinaryLinear, JETS, JET_TREE_OPS, NeuralJetConv2d, Rng, SGD, Sequential, Tensor, buildModel, conv2d, crossEntropy,
+  jetTree, noGrad, oneHotSte, softmax, steSign, sum, mul, type ModelSpec,
+} from '../src/index.js';
+import { assertClose } from './helpers.js';
+
+const sign = (v: number) => (v >= 0 ? 1 : -1);
+
+test('steSign: sign(0) = +1; the straight-through gradient passes where |x| ≤ clip and stops elsewhere', () => {
+  const x = new Tensor(Float32Array.from([-2, -1, -0.5, 0, 0.5, 1, 1.5]), [7]); x.requiresGrad = true;
+  const y = steSign(x);
+  assert.deepEqual([...y.data], [-1, -1, -1, 1, 1, 1, 1]);
+  const g = Float32Array.from([1, 2, 3, 4, 5, 6, 7]);
+  sum(mul(y, new Tensor(g, [7]))).backward();
+  assert.deepEqual([...x.grad!.data], [0, 2, 3, 4, 5, 6, 0]);
+  x.grad = null;
+  sum(mul(steSign(x, Infinity), new Tensor(g, [7]))).backward();
+  assert.deepEqual([...x.grad!.data], [...g]);
+  assert.throws(() => steSign(x, 0), /clip must be positive/);
+});
+
+test('oneHotSte: one-hot of the arg-max (first of ties); gradient is the softmax\'s', () => {
+  const x = new Tensor(Float32Array.from([0.1, 2, -1, 3, 3, 0]), [2, 3]); x.requiresGrad = true;
+  const y = oneHotSte(x);
+  assert.deepEqual([...y.data], [0, 1, 0, 1, 0, 0]);
+  const g = new Tensor(Float32Array.from([0.3, -1, 2, 1, 0.5, -0.2]), [2, 3]);
+  sum(mul(y, g)).backward();
+  const x2 = new Tensor(x.data.slice(), [2, 3]); x2.requiresGrad = true;
+  sum(mul(softmax(x2), g)).backward();
+  assertClose(x.grad!.data, x2.grad!.data, 1e-6, 1e-6, 'straight-through softmax gradient');
+});
+
+test('BinaryLinear: ±1 products, the STE gradient on the latent weights, clipping after steps, per-channel α, warning without clipping', () => {
+  const l = new BinaryLinear(5, 3, { rng: new Rng(1) });
+  const x = Tensor.randn([4, 5], new Rng(2));
+  const y = noGrad(() => l.forward(x));
+  for (let b = 0; b < 4; b++) for (let o = 0; o < 3; o++) {
+    let s = 0;
+    for (let i = 0; i < 5; i++) s += sign(x.data[b * 5 + i]) * sign(l.weight.data[o * 5 + i]);
+    assert.equal(y.data[b * 3 + o], s);
+  }
+  // Gradient w.r.t. the latent W: Σ_b g·sign(x) where |W| ≤ 1 (all of them after init in [−1, 1]).
+  l.zeroGrad();
+  sum(l.forward(x)).backward();
+  for (let o = 0; o < 3; o++) for (let i = 0; i < 5; i++) {
+    let s = 0;
+    for (let b = 0; b < 4; b++) s += sign(x.data[b * 5 + i]);
+    assert.equal(l.weight.grad!.data[o * 5 + i], s);
+  }
+  new SGD(l.parameters(), { lr: 10 }).step();
+  assert.ok(l.weight.data.some((v) => Math.abs(v) > 1), 'the big step pushed latent weights out of range');
+  noGrad(() => l.forward(x));
+  assert.ok(l.weight.data.every((v) => Math.abs(v) <= 1), 'clipped to [−1, 1] before the next use');
+  const a = new BinaryLinear(5, 3, { rng: new Rng(3), scale: 'channel' });
+  const ya = noGrad(() => a.forward(x));
+  for (let o = 0; o < 3; o++) {
+    const alpha = [...a.weight.data.slice(o * 5, o * 5 + 5)].reduce((s, v) => s + Math.abs(v), 0) / 5;
+    let s = 0;
+    for (let i = 0; i < 5; i++) s += sign(x.data[i]) * sign(a.weight.data[o * 5 + i]);
+    assert.ok(Math.abs(ya.data[o] - alpha * s) < 1e-5, `α·(±1 dot) for output ${o}`);
+  }
+  const warned: string[] = [], orig = console.warn;
+  console.warn = (m: string) => { warned.push(m); };
+  try { new BinaryLinear(4, 4, { clip: null }); } finally { console.warn = orig; }
+  assert.match(warned.join('\n'), /without clipping/);
+  assert.throws(() => new BinaryLinear(4, 4, { clip: 0 }), /clip must be a positive number or null/);
+  assert.throws(() => new BinaryLinear(4, 4, { inputQuantizer: 'sign' as never }), /inputQuantizer must be 'ste_sign' or 'none'/);
+  assert.throws(() => l.forward(Tensor.randn([2, 4], new Rng(1))), /expects \[N, 5\]/);
+});
+
+test('BinaryConv2d: binary inputs are padded with padValue (±1), full-precision inputs with 0', () => {
+  const x = Tensor.randn([2, 3, 5, 4], new Rng(4));
+  for (const pv of [1, -1] as const) {
+    const c = new BinaryConv2d(3, 4, 3, { padding: 1, padValue: pv, rng: new Rng(5) });
+    const y = noGrad(() => c.forward(x));
+    // Oracle: sign the input, pad it with pv by hand, convolve without padding.
+    const [B, C, H, W] = x.shape, P = new Float32Array(B * C * (H + 2) * (W + 2)).fill(pv);
+    for (let i = 0; i < B * C; i++) for (let r = 0; r < H; r++) for (let q = 0; q < W; q++) P[(i * (H + 2) + r + 1) * (W + 2) + q + 1] = sign(x.data[(i * H + r) * W + q]);
+    const wb = new Tensor(c.weight.data.map(sign), c.weight.shape);
+    const ref = noGrad(() => conv2d(new Tensor(P, [B, C, H + 2, W + 2]), wb, null));
+    assert.deepEqual([...y.data], [...ref.data], `padValue ${pv}`);
+    assert.ok(y.data.every((v) => Number.isInteger(v)), 'integer pre-activations');
+  }
+  const f = new BinaryConv2d(3, 4, 3, { padding: 1, inputQuantizer: 'none', rng: new Rng(6) });
+  const yf = noGrad(() => f.forward(x));
+  const ref = noGrad(() => conv2d(x, new Tensor(f.weight.data.map(sign), f.weight.shape), null, { padding: 1 }));
+  assertClose(yf.data, ref.data, 1e-5, 1e-5, 'full-precision input, zero padding');
+  assert.throws(() => new BinaryConv2d(3, 4, 3, { padValue: 0 as never }), /padValue must be \+1 or −1/);
+});
+
+/** Gauss–Jordan solve of X·A = Bm for X (A n×n), in float64. */
+function solveRight(Bm: number[][], A: number[][]): number[][] {
+  const n = A.length, At = A[0].map((_, j) => A.map((r) => r[j]));
+  return Bm.map((b) => {
+    const M = At.map((r, i) => [...r, b[i]]);
+    for (let c = 0; c < n; c++) {
+      const p = M.slice(c).reduce((best, r, i) => (Math.abs(r[c]) > Math.abs(M[best][c]) ? c + i : best), c);
+      [M[c], M[p]] = [M[p], M[c]];
+      for (let r = 0; r < n; r++) if (r !== c) { const f = M[r][c] / M[c][c]; for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k]; }
+    }
+    return M.map((r, i) => r[n] / r[i]);
+  });
+}
+
+test('neural jets: nine separable jets, the tree equals direct convolution exactly, every learned kernel lies in the ±1 jet span', () => {
+  const rows = Array.from({ length: 9 }, (_, j) => [...JETS.slice(j * 9, j * 9 + 9)]);
+  assert.deepEqual(rows[0], [1, 2, 1, 2, 4, 2, 1, 2, 1], 'binomial Gaussian');
+  assert.deepEqual(rows[1], [-1, 0, 1, -2, 0, 2, -1, 0, 1], 'Sobel along x');
+  assert.deepEqual(rows[3], [-1, -2, -1, 0, 0, 0, 1, 2, 1], 'Sobel along y');
+  // Tree against conv2d with the nine kernels, on random integer images (exact).
+  const C = 3, H = 7, W = 6, rng = new Rng(7);
+  const img = Float32Array.from({ length: C * H * W }, () => Math.floor(rng.uniform(-8, 8)));
+  const tree = jetTree(img, C, H, W);
+  const direct = noGrad(() => conv2d(new Tensor(img, [C, 1, H, W]), new Tensor(JETS, [9, 1, 3, 3]), null));
+  assert.deepEqual([...tree], [...direct.data], 'tree = direct convolution');
+  assert.equal(JET_TREE_OPS, 20);
+  assert.throws(() => jetTree(img, C, 2, 30), /at least 3×3/);
+  for (const constrained of [false, true]) {
+    const l = new NeuralJetConv2d(4, 5, { rng: new Rng(8), constrained });
+    // Train a few steps so the coefficients move, then check the span.
+    const x = Tensor.randn([8, 4, 6, 6], new Rng(9)), t = Int32Array.from({ length: 8 }, (_, i) => i % 5);
+    const opt = new Adam(l.parameters(), { lr: 0.05 });
+    for (let s = 0; s < 5; s++) { l.zeroGrad(); crossEntropy(sumHW(l.forward(x)), t).backward(); opt.step(); }
+    const K = noGrad(() => l.effectiveKernel());
+    const kernels = Array.from({ length: 20 }, (_, i) => [...K.data.slice(i * 9, i * 9 + 9)]);
+    const coef = solveRight(kernels, rows);
+    for (const c of coef) {
+      const r = c.map((v) => Math.round(v));
+      assert.ok(c.every((v, i) => Math.abs(v - r[i]) < 1e-4), `integer coefficients ${c}`);
+      if (constrained) assert.deepEqual(r.map(Math.abs).sort(), [0, 0, 0, 0, 0, 0, 0, 0, 1], 'one jet per pair, ±1');
+      else assert.ok(r.every((v) => v === 1 || v === -1), `±1 coefficients ${r}`);
+    }
+    if (constrained) assert.ok(l.choice!.grad!.data.some((v) => v !== 0), 'the choice scores get gradients');
+  }
+});
+
+/** Sum over the spatial axes: [B, C, H, W] → [B, C] (a cheap head for the tests). */
+function sumHW(y: Tensor): Tensor { return sum(y, [2, 3]); }
+
+test('binary and jet layers in model specs: built, trained a few steps (the loss falls), saved and reloaded with equal outputs', () => {
+  const spec: ModelSpec = {
+    format: 'frugal-model', version: 1, input: [1, 8, 8],
+    layers: [
+      { type: 'conv2d', in: 1, out: 6, kernel: 3, padding: 1, bias: false }, { type: 'batchnorm2d', features: 6 },
+      { type: 'jet-conv2d', in: 6, out: 6, padValue: -1 }, { type: 'batchnorm2d', features: 6 }, { type: 'maxpool2d', kernel: 2 },
+      { type: 'binary-conv2d', in: 6, out: 8, kernel: 3, padding: 1 }, { type: 'batchnorm2d', features: 8 }, { type: 'maxpool2d', kernel: 2 },
+      { type: 'flatten' }, { type: 'binary-linear', in: 32, out: 16, scale: 'channel' }, { type: 'batchnorm1d', features: 16 },
+      { type: 'linear', in: 16, out: 3 },
+    ],
+  };
+  const m = buildModel(spec, 1) as Sequential;
+  const x = Tensor.randn([16, 1, 8, 8], new Rng(10)), t = Int32Array.from({ length: 16 }, (_, i) => i % 3);
+  const opt = new Adam(m.parameters(), { lr: 0.01 });
+  const loss = () => { m.zeroGrad(); const l = crossEntropy(m.forward(x), t); l.backward(); opt.step(); return l.data[0]; };
+  const first = loss();
+  let last = first;
+  for (let s = 0; s < 30; s++) last = loss();
+  assert.ok(last < first, `loss ${first} → ${last}`);
+  m.eval();
+  const y = noGrad(() => m.forward(x)).data.slice();
+  const again = buildModel(spec, 2) as Sequential;
+  again.loadStateDict(m.stateDict());
+  again.eval();
+  assertClose(noGrad(() => again.forward(x)).data, y, 1e-5, 1e-5, 'reloaded model');
+  assert.deepEqual(m.layers.map((l) => l.toSpec().type), spec.layers.map((l) => l.type));
+});
