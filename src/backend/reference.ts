@@ -158,6 +158,38 @@ export const reference: Backend = {
     x.set(stridedRows(rows, M / P, N, P, true));
   },
 
+  packSigns(x, M, K, out) {
+    const W = 2 * Math.ceil(K / 64);
+    out.fill(0, 0, M * W);
+    for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) if (x[i * K + k] >= 0) out[i * W + (k >> 5)] |= 1 << (k & 31);
+  },
+
+  packPatches(x, g, padValue, out) {
+    if (g.dh !== 1 || g.dw !== 1) throw new Error('packPatches: dilation must be 1');
+    const Wc = 2 * Math.ceil(g.C / 64), row = g.kh * g.kw * Wc;
+    out.fill(0, 0, g.B * g.OH * g.OW * row);
+    for (let b = 0; b < g.B; b++) for (let oy = 0; oy < g.OH; oy++) for (let ox = 0; ox < g.OW; ox++) {
+      const o = ((b * g.OH + oy) * g.OW + ox) * row;
+      for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++) {
+        const r = oy * g.sh - g.ph + i, q = ox * g.sw - g.pw + j, d = o + (i * g.kw + j) * Wc, inside = r >= 0 && r < g.H && q >= 0 && q < g.W;
+        for (let c = 0; c < g.C; c++) {
+          const v = inside ? x[((b * g.C + c) * g.H + r) * g.W + q] : padValue;
+          if (v >= 0) out[d + (c >> 5)] |= 1 << (c & 31);
+        }
+      }
+    }
+  },
+
+  bgemm(A, B, M, N, K, C, rowWords = Math.ceil(K / 64)) {
+    const W = 2 * rowWords;
+    const pop = (v: number) => { v -= (v >>> 1) & 0x55555555; v = (v & 0x33333333) + ((v >>> 2) & 0x33333333); return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24; };
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let w = 0; w < W; w++) s += pop(A[i * W + w] ^ B[j * W + w]);
+      C[i * N + j] = K - 2 * s;
+    }
+  },
+
   cbin(a, w, y, B, R, S, F, mode) {
     const [ar, ai] = a, [wr, wi] = w, [yr, yi] = y;
     const [I, J, K] = mode === 0 ? [B, S, R] : mode === 1 ? [B, R, S] : [S, R, B];

@@ -75,6 +75,24 @@ export interface Backend {
    * mode 2 Y[s,r,f] = Σ_b A[b,s,f]·conj(W[b,r,f]).
    */
   cbin(a: [FArray, FArray], w: [FArray, FArray], y: [FArray, FArray], B: number, R: number, S: number, F: number, mode: 0 | 1 | 2): void;
+  /**
+   * Signs as bits (1 for x ≥ 0): x [M × K] → out [M × 2·⌈K/64⌉] (Int32Array holding 64-bit
+   * words, low half first), padding bits 0.
+   */
+  packSigns(x: FArray, M: number, K: number, out: Int32Array): void;
+  /**
+   * Binary convolution patches: the signs of x [B, C, H, W] under every output position and tap,
+   * out [B·OH·OW × kh·kw·2·⌈C/64⌉] (per tap the channel bits, whole 64-bit words); taps in the
+   * padding read padValue (±1) on every real channel. Dilation 1.
+   */
+  packPatches(x: FArray, g: ConvGeom, padValue: 1 | -1, out: Int32Array): void;
+  /**
+   * C[i, j] = Σ_k a_ik·b_jk over ±1 values from packed rows A [M × ·] and B [N × ·] holding K
+   * real bits (XNOR-popcount: K − 2·popcount(a XOR b)); rows are `rowWords` 64-bit words
+   * (default ⌈K/64⌉; more for convolution patches, whose taps each fill whole words), every
+   * padding bit 0 on both sides.
+   */
+  bgemm(A: Int32Array, B: Int32Array, M: number, N: number, K: number, C: Int32Array, rowWords?: number): void;
   /** conv2d forward whose weights [Co, C·kh·kw] are a CSR matrix (pruned weights at inference). */
   conv2dSparse(x: FArray, w: Csr, bias: FArray | null, g: ConvGeom, out: FArray): void;
 }

@@ -34,6 +34,10 @@ interface Kernels {
   rfftPacked(x: number, M: number, N: number, RP: number, P: number, out: number, tw: number, sp: number, rev: number, work: number): void;
   irfftPacked(inp: number, M: number, N: number, RP: number, P: number, x: number, tw: number, sp: number, rev: number, work: number): void;
   cbin(ar: number, ai: number, wr: number, wi: number, yr: number, yi: number, B: number, R: number, S: number, F: number, mode: number): void;
+  packSigns(x: number, M: number, K: number, out: number): void;
+  packPatches(x: number, B: number, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
+    OH: number, OW: number, padBit: number, pix: number, out: number): void;
+  bgemm(A: number, B: number, M: number, N: number, K: number, Wk: number, C: number): void;
 }
 
 /** Twiddle and bit-reversal tables of the real FFT of length N (see assembly/fft.ts), kept resident per N. */
@@ -385,6 +389,42 @@ export class WasmBackend implements Backend {
     const pa = a.map((t) => this.inPtr(t)), pw = w.map((t) => this.inPtr(t)), py = y.map((t) => this.outPtr(t));
     this.k.cbin(pa[0], pa[1], pw[0], pw[1], py[0], py[1], B, R, S, F, mode);
     this.done(y[0], py[0]); this.done(y[1], py[1]);
+  }
+
+  packSigns(x: FArray, M: number, K: number, out: Int32Array): void {
+    this.begin();
+    const px = this.inPtr(x), po = this.intOutPtr(out);
+    this.k.packSigns(px, M, K, po);
+    this.intDone(out, po);
+  }
+
+  packPatches(x: FArray, g: ConvGeom, padValue: 1 | -1, out: Int32Array): void {
+    if (g.dh !== 1 || g.dw !== 1) throw new Error('packPatches: dilation must be 1');
+    this.begin();
+    const px = this.inPtr(x), po = this.intOutPtr(out), pix = this.alloc(g.B * g.H * g.W * 2 * Math.ceil(g.C / 64));
+    this.k.packPatches(px, g.B, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, padValue > 0 ? 1 : 0, pix, po);
+    this.intDone(out, po);
+  }
+
+  bgemm(A: Int32Array, B: Int32Array, M: number, N: number, K: number, C: Int32Array, rowWords = Math.ceil(K / 64)): void {
+    if (rowWords < Math.ceil(K / 64)) throw new Error(`bgemm: ${rowWords} words cannot hold ${K} bits`);
+    this.begin();
+    const pa = this.intPtr(A), pb = this.intPtr(B), pc = this.intOutPtr(C);
+    // Rows split over threads in even chunks when the work (M·N·K bit operations) repays waking them.
+    if (this.pool.threads > 1 && M * N * K >= 32 * THREAD_MIN_FLOPS && M >= 4) {
+      const chunk = Math.max(2, Math.ceil(M / (4 * this.pool.threads) / 2) * 2);
+      this.tasks('bgemmTasks', [chunk, pa, pb, M, N, K, rowWords, pc]);
+    } else this.k.bgemm(pa, pb, M, N, K, rowWords, pc);
+    this.intDone(C, pc);
+  }
+
+  private intOutPtr(a: Int32Array): number {
+    return this.ours.has(a.buffer) ? a.byteOffset : this.alloc(a.length);
+  }
+
+  private intDone(a: Int32Array, p: number): void {
+    if (this.ours.has(a.buffer) && a.byteOffset === p) return;
+    a.set(new Int32Array(this.memory.buffer, p, a.length));
   }
 
   /** Pointer to an index array: in place when it lives in our memory, else a scratch copy. */

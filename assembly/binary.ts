@@ -1,0 +1,137 @@
+// Binarized networks at inference: ±1 values as bits (1 for +1, 0 for −1), 64 per word, and
+// ±1 dot products as K − 2·popcount(a XOR b) (spec 06 section B). Rows are padded to whole
+// words with 0 bits on both sides, so the padding never counts as a mismatch.
+import { claim } from "./gemm";
+
+/** Words of 64 bits holding K bits. */
+// @ts-ignore: decorator
+@inline function words(K: i32): i32 { return (K + 63) >> 6; }
+
+/** out [M × words(K)] u64: bit k of row i is x[i, k] ≥ 0 (the sign convention sign(0) = +1). */
+export function packSigns(x: usize, M: i32, K: i32, out: usize): void {
+  const W = words(K), zero = f32x4.splat(0);
+  for (let i = 0; i < M; i++) {
+    const row = x + (<usize>(i * K) << 2), o = out + (<usize>(i * W) << 3);
+    for (let w = 0; w < W; w++) {
+      let bits: u64 = 0;
+      const k0 = w << 6, n = min(64, K - k0);
+      let b = 0;
+      // Four signs per compare: the lane mask gives their bits.
+      for (; b + 4 <= n; b += 4) bits |= (<u64>i32x4.bitmask(f32x4.ge(v128.load(row + (<usize>(k0 + b) << 2)), zero))) << <u64>b;
+      for (; b < n; b++) if (load<f32>(row + (<usize>(k0 + b) << 2)) >= 0) bits |= (<u64>1) << <u64>b;
+      store<u64>(o + (<usize>w << 3), bits);
+    }
+  }
+}
+
+/**
+ * Rows of an image's binary convolution patches: x [B, C, H, W] (float, sign taken) → out
+ * [B·OH·OW × kh·kw·Wc] u64 with Wc = words(C): for each tap, the channel bits of the input
+ * pixel it reads, or padBit for every real channel where the tap falls in the padding.
+ */
+export function packPatches(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  OH: i32, OW: i32, padBit: i32, pix: usize, out: usize): void {
+  const Wc = words(C), rowW = kh * kw * Wc;
+  // Channel bits of every pixel first: pix [B, H, W, Wc].
+  for (let b = 0; b < B; b++) for (let r = 0; r < H; r++) for (let q = 0; q < W; q++) {
+    const p = pix + (<usize>(((b * H + r) * W + q) * Wc) << 3);
+    for (let w = 0; w < Wc; w++) {
+      let bits: u64 = 0;
+      const c0 = w << 6, n = min(64, C - c0);
+      for (let t = 0; t < n; t++) if (load<f32>(x + (<usize>(((b * C + c0 + t) * H + r) * W + q) << 2)) >= 0) bits |= (<u64>1) << <u64>t;
+      store<u64>(p + (<usize>w << 3), bits);
+    }
+  }
+  for (let b = 0; b < B; b++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
+    const o = out + (<usize>(((b * OH + oy) * OW + ox) * rowW) << 3);
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+      const r = oy * sh - ph + i, q = ox * sw - pw + j, d = o + (<usize>((i * kw + j) * Wc) << 3);
+      if (r >= 0 && r < H && q >= 0 && q < W) memory.copy(d, pix + (<usize>(((b * H + r) * W + q) * Wc) << 3), <usize>Wc << 3);
+      else for (let w = 0; w < Wc; w++) {
+        const n = min(64, C - (w << 6));
+        store<u64>(d + (<usize>w << 3), padBit != 0 ? (n == 64 ? <u64>-1 : ((<u64>1) << <u64>n) - 1) : 0);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function widen(c: v128): v128 { return i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(c)); }
+// @ts-ignore: decorator
+@inline function hsum(t: v128): i32 { return i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1) + i32x4.extract_lane(t, 2) + i32x4.extract_lane(t, 3); }
+/** Mismatches in words w0 … Wk of two rows (the odd word left over by the SIMD pairs). */
+// @ts-ignore: decorator
+@inline function tail(a: usize, b: usize, w0: i32, Wk: i32): i32 {
+  let s: u64 = 0;
+  for (let w = w0; w < Wk; w++) s += popcnt(load<u64>(a + (<usize>w << 3)) ^ load<u64>(b + (<usize>w << 3)));
+  return <i32>s;
+}
+
+/**
+ * C[i, j] = Σ_k a_ik·b_jk over ±1 entries = K − 2·popcount(A_i XOR B_j), A [M × Wk] and
+ * B [N × Wk] packed rows (Wk words), C i32 [M × N]. Rows a … e of C.
+ */
+function bgemmRows(A: usize, Bm: usize, N: i32, Wk: i32, K: i32, C: usize, a: i32, e: i32): void {
+  const rs = <usize>Wk << 3;
+  let i = a;
+  // 2 × 4 blocks in SIMD: 128 bits per XOR, popcount per byte, byte sums flushed to 32-bit
+  // lanes every 31 steps (31·8 < 256); words beyond the last pair one by one.
+  const W2 = Wk & ~1;
+  for (; i + 2 <= e; i += 2) {
+    const a0 = A + <usize>i * rs, a1 = a0 + rs;
+    let j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const b0 = Bm + <usize>j * rs;
+      let t00 = i32x4.splat(0), t01 = i32x4.splat(0), t02 = i32x4.splat(0), t03 = i32x4.splat(0);
+      let t10 = i32x4.splat(0), t11 = i32x4.splat(0), t12 = i32x4.splat(0), t13 = i32x4.splat(0);
+      for (let w0 = 0; w0 < W2; w0 += 62) {
+        const wEnd = min(W2, w0 + 62);
+        let c00 = i8x16.splat(0), c01 = i8x16.splat(0), c02 = i8x16.splat(0), c03 = i8x16.splat(0);
+        let c10 = i8x16.splat(0), c11 = i8x16.splat(0), c12 = i8x16.splat(0), c13 = i8x16.splat(0);
+        for (let w = w0; w < wEnd; w += 2) {
+          const o = <usize>w << 3;
+          const y0 = v128.load(b0 + o), y1 = v128.load(b0 + rs + o), y2 = v128.load(b0 + 2 * rs + o), y3 = v128.load(b0 + 3 * rs + o);
+          let x = v128.load(a0 + o);
+          c00 = i8x16.add(c00, i8x16.popcnt(v128.xor(x, y0))); c01 = i8x16.add(c01, i8x16.popcnt(v128.xor(x, y1)));
+          c02 = i8x16.add(c02, i8x16.popcnt(v128.xor(x, y2))); c03 = i8x16.add(c03, i8x16.popcnt(v128.xor(x, y3)));
+          x = v128.load(a1 + o);
+          c10 = i8x16.add(c10, i8x16.popcnt(v128.xor(x, y0))); c11 = i8x16.add(c11, i8x16.popcnt(v128.xor(x, y1)));
+          c12 = i8x16.add(c12, i8x16.popcnt(v128.xor(x, y2))); c13 = i8x16.add(c13, i8x16.popcnt(v128.xor(x, y3)));
+        }
+        t00 = i32x4.add(t00, widen(c00)); t01 = i32x4.add(t01, widen(c01)); t02 = i32x4.add(t02, widen(c02)); t03 = i32x4.add(t03, widen(c03));
+        t10 = i32x4.add(t10, widen(c10)); t11 = i32x4.add(t11, widen(c11)); t12 = i32x4.add(t12, widen(c12)); t13 = i32x4.add(t13, widen(c13));
+      }
+      const c0 = C + (<usize>(i * N + j) << 2), c1 = c0 + (<usize>N << 2);
+      store<i32>(c0, K - 2 * (hsum(t00) + tail(a0, b0, W2, Wk))); store<i32>(c0 + 4, K - 2 * (hsum(t01) + tail(a0, b0 + rs, W2, Wk)));
+      store<i32>(c0 + 8, K - 2 * (hsum(t02) + tail(a0, b0 + 2 * rs, W2, Wk))); store<i32>(c0 + 12, K - 2 * (hsum(t03) + tail(a0, b0 + 3 * rs, W2, Wk)));
+      store<i32>(c1, K - 2 * (hsum(t10) + tail(a1, b0, W2, Wk))); store<i32>(c1 + 4, K - 2 * (hsum(t11) + tail(a1, b0 + rs, W2, Wk)));
+      store<i32>(c1 + 8, K - 2 * (hsum(t12) + tail(a1, b0 + 2 * rs, W2, Wk))); store<i32>(c1 + 12, K - 2 * (hsum(t13) + tail(a1, b0 + 3 * rs, W2, Wk)));
+    }
+    for (; j < N; j++) {
+      const b0 = Bm + <usize>j * rs;
+      let s0: u64 = 0, s1: u64 = 0;
+      for (let w = 0; w < Wk; w++) { const o = <usize>w << 3, y = load<u64>(b0 + o); s0 += popcnt(load<u64>(a0 + o) ^ y); s1 += popcnt(load<u64>(a1 + o) ^ y); }
+      store<i32>(C + (<usize>(i * N + j) << 2), K - 2 * <i32>s0); store<i32>(C + (<usize>((i + 1) * N + j) << 2), K - 2 * <i32>s1);
+    }
+  }
+  for (; i < e; i++) {
+    const a0 = A + <usize>i * rs;
+    for (let j = 0; j < N; j++) {
+      const b0 = Bm + <usize>j * rs;
+      let s: u64 = 0;
+      for (let w = 0; w < Wk; w++) { const o = <usize>w << 3; s += popcnt(load<u64>(a0 + o) ^ load<u64>(b0 + o)); }
+      store<i32>(C + (<usize>(i * N + j) << 2), K - 2 * <i32>s);
+    }
+  }
+}
+
+/** Rows of Wk words (at least words(K); convolution patches pad every tap to whole words). */
+export function bgemm(A: usize, Bm: usize, M: i32, N: i32, K: i32, Wk: i32, C: usize): void {
+  bgemmRows(A, Bm, N, Wk, K, C, 0, M);
+}
+
+/** Threaded bgemm: tasks of `chunk` rows (even) claimed from a shared counter. */
+export function bgemmTasks(counter: usize, chunk: i32, A: usize, Bm: usize, M: i32, N: i32, K: i32, Wk: i32, C: usize, tid: i32): void {
+  for (let t = claim(counter); t * chunk < M; t = claim(counter)) bgemmRows(A, Bm, N, Wk, K, C, t * chunk, min(M, (t + 1) * chunk));
+  if (tid < 0) unreachable();
+}
