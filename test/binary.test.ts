@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Adam, BinaryConv2d, BinaryLinear, JETS, JET_TREE_OPS, NeuralJetConv2d, Rng, SGD, Sequential, Tensor, buildModel, conv2d, crossEntropy,
-  jetTree, noGrad, oneHotSte, softmax, steSign, sum, mul, matmul, reference, wasmBackend, type Backend, type ModelSpec,
+  jetTree, noGrad, oneHotSte, softmax, steSign, sum, mul, matmul, reference, wasmBackend, packBinary, PackedBinaryLayer, BatchNorm, type Backend, type ModelSpec,
 } from '../src/index.js';
 import { assertClose, randomArray } from './helpers.js';
 
@@ -205,4 +205,48 @@ test('XNOR-popcount kernels: WebAssembly and reference equal the float ±1 produ
       }
     }
   }
+});
+
+test('packBinary: XNOR-popcount inference equals the float simulation — integer pre-activations and logits exactly — with odd channel counts, both pad values, folded thresholds', () => {
+  const spec: ModelSpec = {
+    format: 'frugal-model', version: 1, input: [1, 9, 9],
+    layers: [
+      { type: 'conv2d', in: 1, out: 5, kernel: 3, padding: 1 }, { type: 'batchnorm2d', features: 5 },
+      { type: 'binary-conv2d', in: 5, out: 7, kernel: 3, padding: 1, padValue: -1 }, { type: 'batchnorm2d', features: 7 }, { type: 'maxpool2d', kernel: 2 },
+      { type: 'binary-conv2d', in: 7, out: 65, kernel: 3, padding: 1, stride: 2 }, { type: 'batchnorm2d', features: 65 }, { type: 'flatten' },
+      { type: 'binary-linear', in: 65 * 2 * 2, out: 33 }, { type: 'batchnorm1d', features: 33 }, { type: 'linear', in: 33, out: 10 },
+    ],
+  };
+  const m = buildModel(spec, 3) as Sequential;
+  // Non-trivial batch norms: random statistics, some negative γ (the threshold flips).
+  const rng = new Rng(11);
+  for (const l of m.layers) {
+    if (!(l instanceof BatchNorm)) continue;
+    for (let c = 0; c < l.numFeatures; c++) {
+      l.weight.data[c] = rng.uniform(-1.5, 1.5); l.bias.data[c] = rng.uniform(-1, 1);
+      l.runningMean.data[c] = rng.uniform(-6, 6); l.runningVar.data[c] = rng.uniform(0.5, 30);
+    }
+  }
+  m.eval();
+  const x = Tensor.randn([6, 1, 9, 9], new Rng(12));
+  const want = noGrad(() => m.forward(x));
+  const { model: p, report } = packBinary(m);
+  assert.deepEqual(report, { packed: [2, 5, 8], folded: [3, 6], keptFloat: [0, 1, 4, 7, 9, 10] });
+  const got = noGrad(() => p.forward(x));
+  assert.deepEqual([...got.data], [...want.data], 'logits equal bit for bit');
+  // Integer pre-activations of every packed layer equal the simulation's on the same input.
+  let h = x;
+  noGrad(() => {
+    for (const l of m.layers) {
+      if (l instanceof BinaryConv2d || l instanceof BinaryLinear) {
+        const packed = p.layers.find((q) => q instanceof PackedBinaryLayer && q.source === l) as PackedBinaryLayer;
+        const z = packed.integers(h), sim = l.forward(h);
+        assert.deepEqual([...z.data], [...sim.data], `${l.kind} pre-activations`);
+        assert.ok(z.data.every(Number.isInteger));
+      }
+      h = l.forward(h);
+    }
+  });
+  const fp = buildModel({ ...spec, layers: [{ type: 'binary-conv2d', in: 1, out: 4, kernel: 3, inputQuantizer: 'none' }] }, 1);
+  assert.throws(() => packBinary(fp), /full-precision input.*keep a full-precision first layer/);
 });
