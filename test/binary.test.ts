@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Adam, BinaryConv2d, BinaryLinear, JETS, JET_TREE_OPS, NeuralJetConv2d, Rng, SGD, Sequential, Tensor, buildModel, conv2d, crossEntropy,
-  jetTree, noGrad, oneHotSte, softmax, steSign, sum, mul, matmul, reference, wasmBackend, packBinary, PackedBinaryLayer, BatchNorm, type Backend, type ModelSpec,
+  jetTree, noGrad, oneHotSte, softmax, steSign, sum, mul, matmul, reference, wasmBackend, packBinary, PackedBinaryLayer, PackedJetLayer, SignThreshold, BatchNorm, type Backend, type ModelSpec,
 } from '../src/index.js';
 import { assertClose, randomArray } from './helpers.js';
 
@@ -217,29 +217,49 @@ test('packBinary: XNOR-popcount inference equals the float simulation — intege
       { type: 'binary-linear', in: 65 * 2 * 2, out: 33 }, { type: 'batchnorm1d', features: 33 }, { type: 'linear', in: 33, out: 10 },
     ],
   };
+  const jets: ModelSpec = {
+    format: 'frugal-model', version: 1, input: [1, 9, 9],
+    layers: [
+      { type: 'conv2d', in: 1, out: 5, kernel: 3, padding: 1 }, { type: 'batchnorm2d', features: 5 },
+      { type: 'jet-conv2d', in: 5, out: 6, padValue: -1 }, { type: 'batchnorm2d', features: 6 },
+      { type: 'jet-conv2d', in: 6, out: 7, stride: 2, constrained: true }, { type: 'batchnorm2d', features: 7 }, { type: 'flatten' },
+      { type: 'binary-linear', in: 7 * 5 * 5, out: 9 }, { type: 'batchnorm1d', features: 9 }, { type: 'linear', in: 9, out: 4 },
+    ],
+  };
+  checkPacked(spec, { packed: [2, 5, 8], folded: [3, 6], keptFloat: [0, 1, 4, 7, 9, 10] });
+  checkPacked(jets, { packed: [2, 4, 7], folded: [3, 5], keptFloat: [0, 1, 6, 8, 9] });
+  const fp = buildModel({ ...spec, layers: [{ type: 'binary-conv2d', in: 1, out: 4, kernel: 3, inputQuantizer: 'none' }] }, 1);
+  assert.throws(() => packBinary(fp), /full-precision input.*keep a full-precision first layer/);
+});
+
+function checkPacked(spec: ModelSpec, expected: { packed: number[]; folded: number[]; keptFloat: number[] }): void {
   const m = buildModel(spec, 3) as Sequential;
   // Non-trivial batch norms: random statistics, some negative γ (the threshold flips).
   const rng = new Rng(11);
   for (const l of m.layers) {
     if (!(l instanceof BatchNorm)) continue;
+    const spread = l.numFeatures * 9;
     for (let c = 0; c < l.numFeatures; c++) {
       l.weight.data[c] = rng.uniform(-1.5, 1.5); l.bias.data[c] = rng.uniform(-1, 1);
-      l.runningMean.data[c] = rng.uniform(-6, 6); l.runningVar.data[c] = rng.uniform(0.5, 30);
+      l.runningMean.data[c] = rng.uniform(-spread, spread) / 4; l.runningVar.data[c] = rng.uniform(0.5, spread);
     }
   }
   m.eval();
   const x = Tensor.randn([6, 1, 9, 9], new Rng(12));
   const want = noGrad(() => m.forward(x));
   const { model: p, report } = packBinary(m);
-  assert.deepEqual(report, { packed: [2, 5, 8], folded: [3, 6], keptFloat: [0, 1, 4, 7, 9, 10] });
+  assert.deepEqual(report, expected);
   const got = noGrad(() => p.forward(x));
   assert.deepEqual([...got.data], [...want.data], 'logits equal bit for bit');
+  for (const t of p.layers.filter((l): l is SignThreshold => l instanceof SignThreshold)) {
+    assert.ok(t.threshold.some(Number.isFinite) && t.upward.includes(0) && t.upward.includes(1), 'thresholds inside the range, both directions');
+  }
   // Integer pre-activations of every packed layer equal the simulation's on the same input.
   let h = x;
   noGrad(() => {
     for (const l of m.layers) {
-      if (l instanceof BinaryConv2d || l instanceof BinaryLinear) {
-        const packed = p.layers.find((q) => q instanceof PackedBinaryLayer && q.source === l) as PackedBinaryLayer;
+      if (l instanceof BinaryConv2d || l instanceof BinaryLinear || l instanceof NeuralJetConv2d) {
+        const packed = p.layers.find((q) => (q instanceof PackedBinaryLayer || q instanceof PackedJetLayer) && q.source === l) as PackedBinaryLayer | PackedJetLayer;
         const z = packed.integers(h), sim = l.forward(h);
         assert.deepEqual([...z.data], [...sim.data], `${l.kind} pre-activations`);
         assert.ok(z.data.every(Number.isInteger));
@@ -247,6 +267,4 @@ test('packBinary: XNOR-popcount inference equals the float simulation — intege
       h = l.forward(h);
     }
   });
-  const fp = buildModel({ ...spec, layers: [{ type: 'binary-conv2d', in: 1, out: 4, kernel: 3, inputQuantizer: 'none' }] }, 1);
-  assert.throws(() => packBinary(fp), /full-precision input.*keep a full-precision first layer/);
-});
+}

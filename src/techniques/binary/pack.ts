@@ -12,6 +12,7 @@ import * as F from '../../ops/index.js';
 import { BatchNorm, Dropout, Flatten, MaxPool2d, Sequential } from '../../nn/layers.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { BinaryConv2d, BinaryLinear, QuantizedLayer } from './quantized.js';
+import { NeuralJetConv2d, jetTree } from './jets.js';
 
 const words32 = (K: number) => 2 * Math.ceil(K / 64);
 
@@ -87,6 +88,51 @@ export class PackedBinaryLayer extends Module {
     return new Tensor(y, [B, this.outputs, OH, OW]);
   }
   forward(x: Tensor): Tensor { return applyAffine(this, this.integers(x)); }
+  /** Every value z can take: −K, −K+2, …, K. */
+  candidates(): number[] { return Array.from({ length: this.K + 1 }, (_, i) => -this.K + 2 * i); }
+  toSpec(): LayerSpec { return { ...this.source.toSpec(), packed: true }; }
+}
+
+/**
+ * A neural-jet layer at inference: the signs of its input (padded with padValue), the nine jet
+ * maps of every channel by the shared add/subtract tree (exact integers), and each output as the
+ * ±1 combination of them (one matrix product over exact small integers).
+ */
+export class PackedJetLayer extends Module {
+  readonly outputs: number;
+  readonly alpha: Float32Array; readonly bias: Float32Array;
+  private readonly coef: Tensor;
+  constructor(readonly source: NeuralJetConv2d) {
+    super();
+    if (source.inputQuantizer !== 'ste_sign') throw new Error('packBinary: a jet layer with a full-precision input is not binary; keep it as a float layer');
+    this.outputs = source.outChannels;
+    this.coef = noGrad(() => { const c = source.coefficients(); return new Tensor(Float32Array.from(c.data), [source.outChannels, source.inChannels * 9]); });
+    this.alpha = new Float32Array(this.outputs).fill(1); this.bias = new Float32Array(this.outputs);
+    if (source.bias) this.bias.set(source.bias.data);
+  }
+  integers(x: Tensor): Tensor {
+    const s = this.source;
+    if (x.rank !== 4 || x.shape[1] !== s.inChannels) throw new Error(`packed NeuralJetConv2d expects [N, ${s.inChannels}, H, W], got [${x.shape}]`);
+    const [B, C, H, W] = x.shape, p = s.padding, st = s.stride, Hp = H + 2 * p, Wp = W + 2 * p, OHf = Hp - 2, OWf = Wp - 2;
+    const OH = Math.floor((Hp - 3) / st) + 1, OW = Math.floor((Wp - 3) / st) + 1;
+    const img = new Float32Array(C * Hp * Wp), out = new Float32Array(B * this.outputs * OH * OW);
+    for (let b = 0; b < B; b++) {
+      img.fill(s.padValue);
+      for (let c = 0; c < C; c++) for (let r = 0; r < H; r++) for (let q = 0; q < W; q++) img[(c * Hp + r + p) * Wp + q + p] = x.data[((b * C + c) * H + r) * W + q] >= 0 ? 1 : -1;
+      const J = jetTree(img, C, Hp, Wp); // [C·9, OHf·OWf]
+      let Js = J;
+      if (st > 1) {
+        Js = new Float32Array(C * 9 * OH * OW);
+        for (let k = 0; k < C * 9; k++) for (let r = 0; r < OH; r++) for (let q = 0; q < OW; q++) Js[(k * OH + r) * OW + q] = J[(k * OHf + r * st) * OWf + q * st];
+      }
+      const z = noGrad(() => F.matmul(this.coef, new Tensor(Js, [C * 9, OH * OW])));
+      out.set(z.data, b * this.outputs * OH * OW);
+    }
+    return new Tensor(out, [B, this.outputs, OH, OW]);
+  }
+  forward(x: Tensor): Tensor { return applyAffine(this, this.integers(x)); }
+  /** Every integer between ±100·C (the nine jets' absolute sums total 100 per input channel). */
+  candidates(): number[] { const m = 100 * this.source.inChannels; return Array.from({ length: 2 * m + 1 }, (_, i) => i - m); }
   toSpec(): LayerSpec { return { ...this.source.toSpec(), packed: true }; }
 }
 
@@ -107,9 +153,9 @@ export class SignThreshold extends Module {
   toSpec(): LayerSpec { return { type: 'sign-threshold', channels: this.channels }; }
 }
 
-/** Thresholds reproducing sign(bn(α·z + b)) on every reachable integer z ∈ {−K, −K+2, …, K}. */
-function foldThresholds(layer: PackedBinaryLayer, bn: BatchNorm): SignThreshold {
-  const K = layer.K, C = layer.outputs, zs = Array.from({ length: K + 1 }, (_, i) => -K + 2 * i), n = zs.length;
+/** Thresholds reproducing sign(bn(α·z + b)) on every integer z the layer can produce. */
+function foldThresholds(layer: PackedBinaryLayer | PackedJetLayer, bn: BatchNorm): SignThreshold {
+  const C = layer.outputs, zs = layer.candidates(), n = zs.length;
   const shape = bn.dims === 2 ? [n, C, 1, 1] : [n, C];
   const zt = new Float32Array(n * C);
   for (let i = 0; i < n; i++) zt.fill(zs[i], i * C, (i + 1) * C);
@@ -127,8 +173,8 @@ function foldThresholds(layer: PackedBinaryLayer, bn: BatchNorm): SignThreshold 
   return new SignThreshold(threshold, upward, C);
 }
 
-function applyAffine(layer: PackedBinaryLayer, z: Tensor): Tensor {
-  if (layer.source.scale === 'none' && !layer.source.bias) return z;
+function applyAffine(layer: PackedBinaryLayer | PackedJetLayer, z: Tensor): Tensor {
+  if ((layer instanceof PackedJetLayer || layer.source.scale === 'none') && !layer.source.bias) return z;
   const shape = z.rank === 4 ? [1, layer.outputs, 1, 1] : [1, layer.outputs];
   return F.add(F.mul(z, new Tensor(layer.alpha, shape)), new Tensor(layer.bias, shape));
 }
@@ -140,9 +186,9 @@ export interface PackReport { packed: number[]; folded: number[]; keptFloat: num
 
 /**
  * The inference model of a trained binarized Sequential: every BinaryConv2d / BinaryLinear
- * (binary input and weights) becomes a PackedBinaryLayer; a batch norm after it whose output only
- * reaches a binary layer's input (through max-pooling, flatten, dropout) becomes a SignThreshold.
- * Everything else (full-precision layers, jet layers for now) is kept as it is. Eval mode.
+ * (binary input and weights) becomes a PackedBinaryLayer, every NeuralJetConv2d a PackedJetLayer;
+ * a batch norm after one whose output only reaches a binary layer's input (through max-pooling,
+ * flatten, dropout) becomes a SignThreshold. Full-precision layers are kept. Eval mode.
  */
 export function packBinary(model: Module): { model: Sequential; report: PackReport } {
   if (!(model instanceof Sequential)) throw new Error('packBinary works on a Sequential model (as built from a model spec)');
@@ -150,9 +196,8 @@ export function packBinary(model: Module): { model: Sequential; report: PackRepo
   const src = model.layers, out: Module[] = [], report: PackReport = { packed: [], folded: [], keptFloat: [] };
   for (let i = 0; i < src.length; i++) {
     const l = src[i];
-    if (l instanceof BinaryConv2d || l instanceof BinaryLinear) {
-      checkPackable(l, i);
-      const p = new PackedBinaryLayer(l);
+    if (l instanceof BinaryConv2d || l instanceof BinaryLinear || l instanceof NeuralJetConv2d) {
+      const p = l instanceof NeuralJetConv2d ? new PackedJetLayer(l) : (checkPackable(l, i), new PackedBinaryLayer(l));
       out.push(p); report.packed.push(i);
       const bn = src[i + 1];
       if (bn instanceof BatchNorm) {
