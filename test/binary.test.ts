@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Adam, BinaryConv2d, BinaryLinear, JETS, JET_TREE_OPS, NeuralJetConv2d, Rng, SGD, Sequential, Tensor, buildModel, conv2d, crossEntropy,
-  jetTree, noGrad, oneHotSte, softmax, steSign, sum, mul, matmul, reference, wasmBackend, packBinary, PackedBinaryLayer, PackedJetLayer, SignThreshold, BatchNorm, type Backend, type ModelSpec,
+  jetTree, noGrad, oneHotSte, softmax, steSign, sum, mul, matmul, reference, wasmBackend, packBinary, PackedBinaryLayer, PackedJetLayer, SignThreshold, BatchNorm, profileModel, formatProfile, type Backend, type ModelSpec,
 } from '../src/index.js';
 import { assertClose, randomArray } from './helpers.js';
 
@@ -268,3 +268,25 @@ function checkPacked(spec: ModelSpec, expected: { packed: number[]; folded: numb
     }
   });
 }
+
+test('accounting: 1-bit parameters, the share of MACs done as XNOR-popcount, packed bytes, jet additions (as frugal info shows them)', () => {
+  const spec: ModelSpec = {
+    format: 'frugal-model', version: 1, input: [1, 8, 8],
+    layers: [
+      { type: 'conv2d', in: 1, out: 64, kernel: 3, padding: 1, bias: false }, { type: 'batchnorm2d', features: 64 },
+      { type: 'binary-conv2d', in: 64, out: 64, kernel: 3, padding: 1 }, { type: 'batchnorm2d', features: 64 },
+      { type: 'jet-conv2d', in: 64, out: 32 }, { type: 'batchnorm2d', features: 32 }, { type: 'flatten' },
+      { type: 'linear', in: 32 * 64, out: 10 },
+    ],
+  };
+  const p = profileModel(buildModel(spec, 1) as Sequential, spec.input);
+  const floatConv = 64 * 9 * 64, bconv = 64 * 64 * 9 * 64, jet = 32 * 64 * 9 * 64, fc = 32 * 64 * 10;
+  assert.equal(p.macs, floatConv + bconv + jet + fc);
+  assert.deepEqual(p.binary, { params: 64 * 64 * 9 + 32 * 64 * 9, macs: bconv, macShare: bconv / p.macs,
+    packedBytes: p.bytes - 4 * 64 * 64 * 9 + 64 * 64 * 9 / 8 - 4 * 32 * 64 * 9 + 32 * 64 * 9 / 8 });
+  assert.equal(p.layers[2].bytes / p.layers[2].packedBytes!, 32, 'binary weights 32× smaller packed');
+  assert.equal(p.layers[4].addOps, 20 * 64 * 64 + 9 * 32 * 64 * 64);
+  const c = profileModel(buildModel({ ...spec, layers: spec.layers.map((l) => (l.type === 'jet-conv2d' ? { ...l, constrained: true } : l)) }, 1) as Sequential, spec.input);
+  assert.ok(c.layers[4].addOps! < p.layers[4].addOps! && c.layers[4].addOps! < bconv / 2, 'constrained jets: a tree and one addition per pair');
+  assert.match(formatProfile(p), /1-bit params.*binary MACs.*packed bytes/);
+});

@@ -13,6 +13,12 @@ export interface LayerProfile {
   bytes: number;
   /** Circulant layers: real multiplications per sample of the FFT form. */
   fftMults?: number;
+  /** Binarized layers: weights stored as 1 bit, and MACs done as XNOR-popcount (binary inputs and weights). */
+  binaryParams?: number; binaryMacs?: number;
+  /** Bytes once packed for inference (1-bit weights as bits; everything else as stored). */
+  packedBytes?: number;
+  /** Jet layers: integer additions and subtractions per sample (the jet tree plus the ±1 combinations). */
+  addOps?: number;
 }
 
 /** What a layer with its own storage (sparse, binary, circulant…) reports instead of being counted. */
@@ -20,6 +26,9 @@ export interface CostReport {
   params: number; nonzeroParams: number; macs: number; effectiveMacs: number;
   /** Real multiplications per sample of an FFT form (circulant layers), beside the dense-equivalent MACs. */
   fftMults?: number;
+  binaryParams?: number; binaryMacs?: number; packedBytes?: number;
+  /** Jet layers: integer additions and subtractions per sample (the jet tree plus the ±1 combinations). */
+  addOps?: number;
 }
 
 /** A layer that describes its own cost to profileModel (and so to `frugal info`). */
@@ -34,6 +43,8 @@ export interface ModelProfile {
   params: number; nonzeroParams: number; macs: number; effectiveMacs: number; bytes: number;
   /** Per-sample multiplications counting circulant layers in their FFT form and every other layer's effective MACs (present when a layer has an FFT form). */
   fftFormMults?: number;
+  /** Present when the model has binarized layers (Larq's summary): 1-bit weights, MACs done as XNOR-popcount, their share of all MACs, bytes once packed. */
+  binary?: { params: number; macs: number; macShare: number; packedBytes: number };
   input: number[];
 }
 
@@ -75,18 +86,25 @@ export function profileModel(model: Sequential, input: number[]): ModelProfile {
   });
   model.train(wasTraining);
   const total = (k: 'params' | 'nonzeroParams' | 'macs' | 'effectiveMacs' | 'bytes') => layers.reduce((s, l) => s + l[k], 0);
-  const fft = layers.some((l) => l.fftMults !== undefined);
-  return { layers, params: total('params'), nonzeroParams: total('nonzeroParams'), macs: total('macs'), effectiveMacs: total('effectiveMacs'), bytes: total('bytes'),
-    ...(fft ? { fftFormMults: layers.reduce((a, l) => a + (l.fftMults ?? l.effectiveMacs), 0) } : {}), input };
+  const fft = layers.some((l) => l.fftMults !== undefined), bin = layers.some((l) => l.binaryParams !== undefined);
+  const macs = total('macs'), binMacs = layers.reduce((a, l) => a + (l.binaryMacs ?? 0), 0);
+  return { layers, params: total('params'), nonzeroParams: total('nonzeroParams'), macs, effectiveMacs: total('effectiveMacs'), bytes: total('bytes'),
+    ...(fft ? { fftFormMults: layers.reduce((a, l) => a + (l.fftMults ?? l.effectiveMacs), 0) } : {}),
+    ...(bin ? { binary: { params: layers.reduce((a, l) => a + (l.binaryParams ?? 0), 0), macs: binMacs, macShare: macs ? binMacs / macs : 0,
+      packedBytes: layers.reduce((a, l) => a + (l.packedBytes ?? l.bytes), 0) } } : {}), input };
 }
 
 /** Plain-text table of a profile. */
 export function formatProfile(p: ModelProfile): string {
   const fft = p.fftFormMults !== undefined;
   const head = ['#', 'layer', 'output', 'params', 'nonzero', 'MACs', 'eff. MACs', ...(fft ? ['FFT-form mults'] : []), 'bytes'];
+  const bin = p.binary !== undefined;
+  if (bin) head.push('1-bit params', 'binary MACs', 'packed bytes');
   const rows = p.layers.map((l) => [String(l.index), l.type, `[${l.outputShape.join('×')}]`, fmtInt(l.params), fmtInt(l.nonzeroParams), fmtInt(l.macs), fmtInt(l.effectiveMacs),
-    ...(fft ? [l.fftMults !== undefined ? fmtInt(l.fftMults) : ''] : []), fmtInt(l.bytes)]);
-  rows.push(['', 'total', `in [${p.input.join('×')}]`, fmtInt(p.params), fmtInt(p.nonzeroParams), fmtInt(p.macs), fmtInt(p.effectiveMacs), ...(fft ? [fmtInt(p.fftFormMults!)] : []), fmtInt(p.bytes)]);
+    ...(fft ? [l.fftMults !== undefined ? fmtInt(l.fftMults) : ''] : []), fmtInt(l.bytes),
+    ...(bin ? [fmtInt(l.binaryParams ?? 0), fmtInt(l.binaryMacs ?? 0), fmtInt(l.packedBytes ?? l.bytes)] : [])]);
+  rows.push(['', 'total', `in [${p.input.join('×')}]`, fmtInt(p.params), fmtInt(p.nonzeroParams), fmtInt(p.macs), fmtInt(p.effectiveMacs), ...(fft ? [fmtInt(p.fftFormMults!)] : []), fmtInt(p.bytes),
+    ...(bin ? [fmtInt(p.binary!.params), `${fmtInt(p.binary!.macs)} (${(100 * p.binary!.macShare).toFixed(1)}%)`, fmtInt(p.binary!.packedBytes)] : [])]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');

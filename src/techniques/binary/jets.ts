@@ -8,6 +8,7 @@ import * as F from '../../ops/index.js';
 import { uniform_ } from '../../nn/init.js';
 import type { LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
+import type { CostReport } from '../../report/profile.js';
 import { QuantizedLayer, binarySpecOptions, padConstant, type BinaryOptions } from './quantized.js';
 
 /** The 1-D factors: binomial blur [1, 2, 1], first difference [−1, 0, 1], second difference [1, −2, 1]. */
@@ -120,6 +121,21 @@ export class NeuralJetConv2d extends QuantizedLayer {
     const k = this.effectiveKernel();
     if (this.inputQuantizer === 'none') return F.conv2d(x, k, this.bias, { stride: this.stride, padding: this.padding });
     return F.conv2d(padConstant(this.quantizedInput(x), this.padding, this.padValue), k, this.bias, { stride: this.stride });
+  }
+  /**
+   * Dense-equivalent MACs of the 3×3 convolution it equals; none are XNOR-popcount. addOps: the
+   * tree's 20 per input channel at every stride-1 position (exact at stride 1; with stride s taken
+   * as s·OH × s·OW) plus, per output position, one
+   * addition per coefficient (9 per input channel; 1 when constrained). Packed: 1 bit per
+   * coefficient (constrained: a sign bit and a 4-bit jet index per pair).
+   */
+  costReport(out: readonly number[]): CostReport {
+    const spatial = out[1] * out[2], pairs = this.outChannels * this.inChannels, bias = this.bias?.size ?? 0;
+    const full = (out[1] * this.stride) * (out[2] * this.stride);
+    const params = this.weight.size + (this.choice?.size ?? 0) + bias;
+    return { params, nonzeroParams: params, macs: pairs * 9 * spatial, effectiveMacs: pairs * 9 * spatial, binaryParams: this.constrained ? pairs : pairs * 9, binaryMacs: 0,
+      packedBytes: Math.ceil((this.constrained ? 5 : 9) * pairs / 8) + 4 * bias,
+      addOps: JET_TREE_OPS * this.inChannels * full + (this.constrained ? 1 : 9) * pairs * spatial };
   }
   toSpec(): LayerSpec {
     return { type: 'jet-conv2d', in: this.inChannels, out: this.outChannels, stride: this.stride, padding: this.padding, padValue: this.padValue,

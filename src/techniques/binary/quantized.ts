@@ -7,6 +7,7 @@ import * as F from '../../ops/index.js';
 import { uniform_ } from '../../nn/init.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
+import type { CostReport } from '../../report/profile.js';
 
 /** 'ste_sign': sign with the clipped straight-through gradient; 'none': full precision. */
 export type Quantizer = 'ste_sign' | 'none';
@@ -80,6 +81,19 @@ export abstract class QuantizedLayer extends Module {
     this.clippedVersion = this.weight.markChanged().version;
   }
 
+  /**
+   * Cost for profileModel / `frugal info` (Larq's summary): every weight 1 bit when binarized;
+   * MACs counted binary when input and weights both are; packed bytes = the weights as a dense
+   * bit string (as a packed file stores them; the kernels' word-aligned rows are rebuilt on
+   * loading) + α and bias as float32.
+   */
+  protected binaryCost(macs: number, rows: number): CostReport {
+    const w = this.weight.size, bias = this.bias?.size ?? 0, bin = this.kernelQuantizer === 'ste_sign';
+    const packedWeights = bin ? Math.ceil(w / 8) : 4 * w;
+    return { params: w + bias, nonzeroParams: w + bias, macs, effectiveMacs: macs, binaryParams: bin ? w : 0,
+      binaryMacs: bin && this.inputQuantizer === 'ste_sign' ? macs : 0, packedBytes: packedWeights + 4 * bias + (this.scale === 'channel' ? 4 * rows : 0) };
+  }
+
   protected quantSpec(): Record<string, unknown> {
     return { inputQuantizer: this.inputQuantizer, kernelQuantizer: this.kernelQuantizer, clip: this.clip, scale: this.scale, bias: !!this.bias };
   }
@@ -109,6 +123,10 @@ export class BinaryLinear extends QuantizedLayer {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) throw new Error(`BinaryLinear(${this.inFeatures}→${this.outFeatures}) expects [N, ${this.inFeatures}], got [${x.shape}]`);
     const y = F.matmul(this.quantizedInput(x), this.quantizedWeight(), { transB: true });
     return this.bias ? F.add(y, this.bias) : y;
+  }
+  costReport(out: readonly number[]): CostReport {
+    const spatial = out.slice(0, -1).reduce((a, b) => a * b, 1);
+    return this.binaryCost(this.outFeatures * this.inFeatures * spatial, this.outFeatures);
   }
   toSpec(): LayerSpec { return { type: 'binary-linear', in: this.inFeatures, out: this.outFeatures, ...this.quantSpec() }; }
 }
@@ -141,6 +159,10 @@ export class BinaryConv2d extends QuantizedLayer {
     const w = this.quantizedWeight();
     if (this.inputQuantizer === 'none') return F.conv2d(x, w, this.bias, { stride: this.stride, padding: this.padding });
     return F.conv2d(padConstant(this.quantizedInput(x), this.padding, this.padValue), w, this.bias, { stride: this.stride });
+  }
+  costReport(out: readonly number[]): CostReport {
+    const k2 = this.kernelSize * this.kernelSize;
+    return this.binaryCost(this.outChannels * this.inChannels * k2 * out[1] * out[2], this.outChannels);
   }
   toSpec(): LayerSpec {
     return { type: 'binary-conv2d', in: this.inChannels, out: this.outChannels, kernel: this.kernelSize, stride: this.stride, padding: this.padding, padValue: this.padValue, ...this.quantSpec() };
