@@ -5,6 +5,10 @@ import {
   jetTree, noGrad, oneHotSte, softmax, steSign, sum, mul, matmul, reference, wasmBackend, packBinary, PackedBinaryLayer, PackedJetLayer, SignThreshold, BatchNorm, profileModel, formatProfile, type Backend, type ModelSpec,
 } from '../src/index.js';
 import { assertClose, randomArray } from './helpers.js';
+import { mkdtempSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { saveModel, loadModel, specOf } from '../src/node.js';
 
 const sign = (v: number) => (v >= 0 ? 1 : -1);
 
@@ -252,14 +256,15 @@ function checkPacked(spec: ModelSpec, expected: { packed: number[]; folded: numb
   const got = noGrad(() => p.forward(x));
   assert.deepEqual([...got.data], [...want.data], 'logits equal bit for bit');
   for (const t of p.layers.filter((l): l is SignThreshold => l instanceof SignThreshold)) {
-    assert.ok(t.threshold.some(Number.isFinite) && t.upward.includes(0) && t.upward.includes(1), 'thresholds inside the range, both directions');
+    assert.ok(t.threshold.data.some(Number.isFinite) && t.upward.data.includes(0) && t.upward.data.includes(1), 'thresholds inside the range, both directions');
   }
   // Integer pre-activations of every packed layer equal the simulation's on the same input.
+  const packedLayers = p.layers.filter((q): q is PackedBinaryLayer | PackedJetLayer => q instanceof PackedBinaryLayer || q instanceof PackedJetLayer);
   let h = x;
   noGrad(() => {
     for (const l of m.layers) {
       if (l instanceof BinaryConv2d || l instanceof BinaryLinear || l instanceof NeuralJetConv2d) {
-        const packed = p.layers.find((q) => (q instanceof PackedBinaryLayer || q instanceof PackedJetLayer) && q.source === l) as PackedBinaryLayer | PackedJetLayer;
+        const packed = packedLayers.shift()!;
         const z = packed.integers(h), sim = l.forward(h);
         assert.deepEqual([...z.data], [...sim.data], `${l.kind} pre-activations`);
         assert.ok(z.data.every(Number.isInteger));
@@ -267,6 +272,22 @@ function checkPacked(spec: ModelSpec, expected: { packed: number[]; folded: numb
       h = l.forward(h);
     }
   });
+  // Saved packed (weights as bit strings), loaded back: the same outputs, a far smaller file.
+  const dir = mkdtempSync(join(tmpdir(), 'frugal-pack-'));
+  const pf = join(dir, 'packed.safetensors'), ff = join(dir, 'float.safetensors');
+  saveModel(pf, p, specOf(p, spec.input)); saveModel(ff, m, spec);
+  const back = loadModel(pf).model;
+  back.eval();
+  assert.deepEqual([...noGrad(() => back.forward(x)).data], [...want.data], 'reloaded packed model');
+  assert.ok(statSync(pf).size < statSync(ff).size, `packed file ${statSync(pf).size} B < float file ${statSync(ff).size} B`);
+  // The packed model accounts the same MACs, all of the binary layers' ones as XNOR-popcount.
+  const pm = profileModel(m, spec.input), pp = profileModel(back, spec.input);
+  assert.equal(pp.macs, pm.macs);
+  assert.equal(pp.binary!.macs, pm.binary!.macs);
+  // A truncated bit string is refused with the reason.
+  const bytes = readFileSync(pf);
+  writeFileSync(join(dir, 'bad.safetensors'), bytes.subarray(0, bytes.length - 1));
+  assert.throws(() => loadModel(join(dir, 'bad.safetensors')), /truncated|length|size|bytes/);
 }
 
 test('accounting: 1-bit parameters, the share of MACs done as XNOR-popcount, packed bytes, jet additions (as frugal info shows them)', () => {

@@ -8,11 +8,12 @@ import * as info from './commands/info.js';
 import * as bench from './commands/bench.js';
 import * as prune from './commands/prune.js';
 import * as compactCmd from './commands/compact.js';
+import * as packCmd from './commands/pack.js';
 import * as reproduce from './commands/reproduce.js';
 import * as circulant from './commands/circulant.js';
 
 interface Command { usage: string; run(argv: string[]): Promise<number> }
-const commands: Record<string, Command> = { train, eval: evalCmd, info, prune, compact: compactCmd, circulant, reproduce, bench };
+const commands: Record<string, Command> = { train, eval: evalCmd, info, prune, compact: compactCmd, pack: packCmd, circulant, reproduce, bench };
 
 function usage(): string {
   return `usage: frugal COMMAND [options]   (every command takes --json, --help and --threads N)\n\n${Object.values(commands).map((c) => c.usage).join('\n\n')}\n`;

@@ -17,7 +17,11 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
 
 /** Save a model's state with its spec and training metadata in `__metadata__`. */
 export function saveModel(path: string, model: Sequential, spec: ModelSpec, training: Record<string, unknown> = {}): void {
-  const bytes = encodeSafetensors(model.stateDict(), {
+  const raw: Record<string, { shape: number[]; data: Uint8Array | Int8Array | Int32Array }> = {};
+  for (const [name, m] of model.namedModules()) {
+    for (const [k, a] of Object.entries(m.rawEntries())) raw[name ? `${name}.${k}` : k] = { shape: [a.length], data: a };
+  }
+  const bytes = encodeSafetensors({ ...model.stateDict(), ...raw }, {
     'frugal.spec': JSON.stringify(spec),
     'frugal.training': JSON.stringify(training),
   });
@@ -43,6 +47,18 @@ export function loadModel(path: string): { model: Sequential; spec: ModelSpec; t
   try { spec = validateSpec(JSON.parse(specText)); } catch (e) { throw new SafetensorsError(`${path}: stored model spec is invalid (${(e as Error).message})`); }
   const model = buildModel(spec);
   model.loadStateDict(tensorsOf(entries));
+  // Raw (non-float) entries go to the module whose path prefixes them.
+  const modules = new Map(model.namedModules());
+  const rawFor = new Map<string, Record<string, Uint8Array | Int8Array | Int32Array>>();
+  for (const [k, e] of Object.entries(entries)) {
+    if (e.data instanceof Float32Array || e.data instanceof Float64Array) continue;
+    const dot = k.lastIndexOf('.'), owner = dot < 0 ? '' : k.slice(0, dot);
+    if (!modules.has(owner) || !(e.data instanceof Uint8Array || e.data instanceof Int8Array || e.data instanceof Int32Array)) throw new SafetensorsError(`${path}: entry ${k} (${e.dtype}) belongs to no layer of the stored spec`);
+    rawFor.set(owner, { ...(rawFor.get(owner) ?? {}), [k.slice(dot + 1)]: e.data });
+  }
+  for (const [name, m] of modules) {
+    try { m.loadRawEntries(rawFor.get(name) ?? {}); } catch (err) { throw new SafetensorsError(`${path}: layer ${name || '(model)'}: ${(err as Error).message}`); }
+  }
   let training: Record<string, unknown> = {};
   try { training = JSON.parse(metadata['frugal.training'] ?? '{}'); } catch { /* metadata only */ }
   return { model, spec, training, bytes: bytes.length };

@@ -138,4 +138,15 @@ export abstract class Module {
 
   /** Called on every module after loadStateDict copied values in: layers that derive state from their buffers rebuild it here. */
   protected stateLoaded(): void {}
+
+  /**
+   * Arrays a layer stores in model files besides its float tensors (packed bits, small integers),
+   * by name; model files save them under the module's path. Default: none.
+   */
+  rawEntries(): Record<string, Uint8Array | Int8Array | Int32Array> { return {}; }
+  /** Receives this module's raw entries from a model file (names as rawEntries gave them). */
+  loadRawEntries(entries: Record<string, Uint8Array | Int8Array | Int32Array>): void {
+    const names = Object.keys(entries);
+    if (names.length) throw new Error(`${this.constructor.name} has no raw entries, the file gives ${names.join(', ')}`);
+  }
 }

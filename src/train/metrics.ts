@@ -41,6 +41,8 @@ export function balancedAccuracy(confusion: number[][]): number {
 
 export interface EvalResult {
   loss: number; accuracy: number; balancedAccuracy: number; confusion: number[][]; count: number; seconds: number; samplesPerSecond: number;
+  /** The predicted class of every sample, in dataset order. */
+  predictions: Int32Array;
 }
 
 /** Evaluate a classifier in eval mode without the tape. */
@@ -66,6 +68,6 @@ export function evaluate(model: Module, ds: ImageDataset, opts: { batchSize?: nu
   const confusion = confusionMatrix(pred, ds.labels, ds.classes);
   return {
     loss: lossSum / Math.max(1, ds.count), accuracy: accuracy(pred, ds.labels), balancedAccuracy: balancedAccuracy(confusion),
-    confusion, count: ds.count, seconds, samplesPerSecond: ds.count / seconds,
+    confusion, count: ds.count, seconds, samplesPerSecond: ds.count / seconds, predictions: pred,
   };
 }

@@ -1,4 +1,4 @@
 // Binarized networks and neural jet features (Simons & Lee): spec shared/papers/06-binary-jet-features.md.
 export { BinaryLinear, BinaryConv2d, QuantizedLayer, padConstant, type BinaryOptions, type BinaryConvOptions, type Quantizer } from './quantized.js';
 export { NeuralJetConv2d, JETS, JET_TREE_OPS, jetTree, type JetOptions } from './jets.js';
-export { packBinary, PackedBinaryLayer, PackedJetLayer, SignThreshold, type PackReport } from './pack.js';
+export { packBinary, PackedBinaryLayer, PackedJetLayer, SignThreshold, toBits, fromBits, type PackReport, type PackedConfig } from './pack.js';

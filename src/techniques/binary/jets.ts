@@ -134,7 +134,7 @@ export class NeuralJetConv2d extends QuantizedLayer {
     const full = (out[1] * this.stride) * (out[2] * this.stride);
     const params = this.weight.size + (this.choice?.size ?? 0) + bias;
     return { params, nonzeroParams: params, macs: pairs * 9 * spatial, effectiveMacs: pairs * 9 * spatial, binaryParams: this.constrained ? pairs : pairs * 9, binaryMacs: 0,
-      packedBytes: Math.ceil((this.constrained ? 5 : 9) * pairs / 8) + 4 * bias,
+      packedBytes: (this.constrained ? pairs : Math.ceil((9 * pairs) / 8)) + 4 * bias,
       addOps: JET_TREE_OPS * this.inChannels * full + (this.constrained ? 1 : 9) * pairs * spatial };
   }
   toSpec(): LayerSpec {

@@ -4,120 +4,176 @@
 // its predictions: each threshold is found by evaluating the model's own batch norm on every
 // integer the layer can produce, so float rounding at the boundary is reproduced too. With
 // XNOR-Net scaling (scale 'channel') the simulation sums ±α terms where the packed layer
-// computes α·z: equal up to float rounding, not bit for bit.
+// computes α·z: equal up to float rounding, not bit for bit. Packed models save their weights
+// as bit strings (model files' raw entries) and load back to the same layers.
 import { Tensor, noGrad } from '../../core/tensor.js';
 import { backendFor } from '../../backend/index.js';
 import type { ConvGeom } from '../../backend/types.js';
 import * as F from '../../ops/index.js';
 import { BatchNorm, Dropout, Flatten, MaxPool2d, Sequential } from '../../nn/layers.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
+import { registerLayer, specInt } from '../../nn/spec.js';
+import type { CostReport } from '../../report/profile.js';
 import { BinaryConv2d, BinaryLinear, QuantizedLayer } from './quantized.js';
-import { NeuralJetConv2d, jetTree } from './jets.js';
+import { NeuralJetConv2d, jetTree, JET_TREE_OPS } from './jets.js';
 
+type Raw = Record<string, Uint8Array | Int8Array | Int32Array>;
 const words32 = (K: number) => 2 * Math.ceil(K / 64);
 
-/** Only layers with binary inputs and weights run as XNOR-popcount. */
-function checkPackable(l: QuantizedLayer, i: number): void {
-  if (l.kernelQuantizer !== 'ste_sign' || l.inputQuantizer !== 'ste_sign') {
-    throw new Error(`packBinary: layer ${i} (${l.kind}) has a full-precision ${l.kernelQuantizer !== 'ste_sign' ? 'kernel' : 'input'}; only layers with binary inputs and weights run as XNOR-popcount (keep a full-precision first layer as a float layer before them)`);
-  }
-}
-
-/** Per output channel α (1 without scaling) and bias (0 without). */
-function affine(l: QuantizedLayer, out: number): { alpha: Float32Array; bias: Float32Array } {
-  const alpha = new Float32Array(out).fill(1), bias = new Float32Array(out);
-  if (l.scale === 'channel') {
-    const w = l.weight.data, per = w.length / out;
-    for (let o = 0; o < out; o++) { let s = 0; for (let k = 0; k < per; k++) s += Math.abs(w[o * per + k]); alpha[o] = s / per; }
-  }
-  if (l.bias) bias.set(l.bias.data);
-  return { alpha, bias };
-}
-
-/** Packed ±1 weights: rows [out × words], laid out as the patches (per tap, channel words) for convolutions. */
-function packWeights(l: BinaryConv2d | BinaryLinear): Int32Array {
-  const be = backendFor('float32'), w = l.weight.data as Float32Array;
-  if (l instanceof BinaryLinear) {
-    const out = new Int32Array(l.outFeatures * words32(l.inFeatures));
-    be.packSigns(w, l.outFeatures, l.inFeatures, out);
-    return out;
-  }
-  const C = l.inChannels, taps = l.kernelSize * l.kernelSize, wc = words32(C), t = new Float32Array(C), out = new Int32Array(l.outChannels * taps * wc);
-  for (let o = 0; o < l.outChannels; o++) for (let k = 0; k < taps; k++) {
-    for (let c = 0; c < C; c++) t[c] = w[(o * C + c) * taps + k];
-    be.packSigns(t, 1, C, out.subarray((o * taps + k) * wc, (o * taps + k + 1) * wc));
-  }
+/** ±1 values → a dense bit string (1 for +1), and back. */
+export function toBits(signs: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(Math.ceil(signs.length / 8));
+  for (let i = 0; i < signs.length; i++) if (signs[i] >= 0) out[i >> 3] |= 1 << (i & 7);
   return out;
+}
+export function fromBits(bits: Uint8Array, n: number): Float32Array {
+  if (bits.length !== Math.ceil(n / 8)) throw new Error(`expected ${Math.ceil(n / 8)} bytes of packed bits for ${n} weights, got ${bits.length} (truncated or not this layer's)`);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (bits[i >> 3] >> (i & 7)) & 1 ? 1 : -1;
+  return out;
+}
+
+export interface PackedConfig {
+  kind: 'conv' | 'linear'; inputs: number; outputs: number; kernel: number; stride: number; padding: number; padValue: 1 | -1;
+  /** XNOR-Net α per output channel; a bias. */
+  scaled: boolean; bias: boolean;
 }
 
 /**
  * A binary layer at inference: the signs of its input packed to bits, XNOR-popcount against the
- * packed weights, then α·z + b per output channel (z the integer ±1 product). `integers` gives z.
+ * packed weights, then α·z + b per output channel (z the integer ±1 product; `integers` gives z).
  */
 export class PackedBinaryLayer extends Module {
-  readonly packed: Int32Array;
-  readonly alpha: Float32Array; readonly bias: Float32Array;
-  readonly K: number; readonly outputs: number;
-  constructor(readonly source: BinaryConv2d | BinaryLinear) {
+  private kernel = new Int32Array(0);
+  private signs: Float32Array = new Float32Array(0);
+  readonly alpha: Tensor | null; readonly bias: Tensor | null;
+  readonly K: number;
+  get outputs(): number { return this.cfg.outputs; }
+  constructor(readonly cfg: PackedConfig) {
     super();
-    this.packed = packWeights(source);
-    this.outputs = source instanceof BinaryLinear ? source.outFeatures : source.outChannels;
-    this.K = source instanceof BinaryLinear ? source.inFeatures : source.inChannels * source.kernelSize * source.kernelSize;
-    ({ alpha: this.alpha, bias: this.bias } = affine(source, this.outputs));
+    const c = cfg;
+    if (![c.inputs, c.outputs, c.kernel, c.stride].every((v) => Number.isInteger(v) && v >= 1) || !(c.padding >= 0) || (c.padValue !== 1 && c.padValue !== -1)) {
+      throw new Error(`packed binary layer: bad configuration ${JSON.stringify(cfg)}`);
+    }
+    this.K = c.inputs * c.kernel * c.kernel;
+    this.setSigns(new Float32Array(c.outputs * this.K).fill(1)); // until weights are given (from / a file)
+    this.alpha = c.scaled ? this.registerBuffer('alpha', Tensor.ones([c.outputs])) : null;
+    this.bias = c.bias ? this.registerBuffer('bias', Tensor.zeros([c.outputs])) : null;
+  }
+  /** From a trained BinaryConv2d / BinaryLinear (binary input and weights). */
+  static from(l: BinaryConv2d | BinaryLinear): PackedBinaryLayer {
+    const conv = l instanceof BinaryConv2d;
+    const p = new PackedBinaryLayer({ kind: conv ? 'conv' : 'linear', inputs: conv ? l.inChannels : l.inFeatures, outputs: conv ? l.outChannels : l.outFeatures,
+      kernel: conv ? l.kernelSize : 1, stride: conv ? l.stride : 1, padding: conv ? l.padding : 0, padValue: conv ? l.padValue : 1, scaled: l.scale === 'channel', bias: !!l.bias });
+    p.setSigns(Float32Array.from(l.weight.data, (v) => (v >= 0 ? 1 : -1)));
+    if (p.alpha) {
+      const w = l.weight.data, per = w.length / p.outputs;
+      for (let o = 0; o < p.outputs; o++) { let s = 0; for (let k = 0; k < per; k++) s += Math.abs(w[o * per + k]); p.alpha.data[o] = s / per; }
+    }
+    if (p.bias && l.bias) p.bias.data.set(l.bias.data);
+    return p;
+  }
+  /** ±1 weights [out, in, k, k] → the kernel's rows: per tap, the channel bits in whole words. */
+  private setSigns(signs: Float32Array): void {
+    const c = this.cfg, taps = c.kernel * c.kernel, wc = words32(c.inputs), be = backendFor('float32');
+    this.signs = signs;
+    this.kernel = new Int32Array(c.outputs * taps * wc);
+    if (c.kind === 'linear') { be.packSigns(signs, c.outputs, c.inputs, this.kernel); return; }
+    const t = new Float32Array(c.inputs);
+    for (let o = 0; o < c.outputs; o++) for (let k = 0; k < taps; k++) {
+      for (let i = 0; i < c.inputs; i++) t[i] = signs[(o * c.inputs + i) * taps + k];
+      be.packSigns(t, 1, c.inputs, this.kernel.subarray((o * taps + k) * wc, (o * taps + k + 1) * wc));
+    }
+  }
+  override rawEntries(): Raw { return { bits: toBits(this.signs) }; }
+  override loadRawEntries(e: Raw): void {
+    if (!(e.bits instanceof Uint8Array)) throw new Error('packed binary layer: the file has no packed weight bits (entry "bits")');
+    this.setSigns(fromBits(e.bits, this.cfg.outputs * this.K));
   }
   /** Integer ±1 pre-activations z: [N, out] or [N, out, OH, OW] (as float32, exact). */
   integers(x: Tensor): Tensor {
-    const s = this.source, be = backendFor('float32');
-    if (s instanceof BinaryLinear) {
-      if (x.rank !== 2 || x.shape[1] !== s.inFeatures) throw new Error(`packed BinaryLinear expects [N, ${s.inFeatures}], got [${x.shape}]`);
-      const N = x.shape[0], A = new Int32Array(N * words32(s.inFeatures)), C = new Int32Array(N * this.outputs);
-      be.packSigns(x.data as Float32Array, N, s.inFeatures, A);
-      be.bgemm(A, this.packed, N, this.outputs, this.K, C);
-      return new Tensor(Float32Array.from(C), [N, this.outputs]);
+    const c = this.cfg, be = backendFor('float32');
+    if (c.kind === 'linear') {
+      if (x.rank !== 2 || x.shape[1] !== c.inputs) throw new Error(`packed binary linear expects [N, ${c.inputs}], got [${x.shape}]`);
+      const N = x.shape[0], A = new Int32Array(N * words32(c.inputs)), Z = new Int32Array(N * c.outputs);
+      be.packSigns(x.data as Float32Array, N, c.inputs, A);
+      be.bgemm(A, this.kernel, N, c.outputs, this.K, Z);
+      return new Tensor(Float32Array.from(Z), [N, c.outputs]);
     }
-    if (x.rank !== 4 || x.shape[1] !== s.inChannels) throw new Error(`packed BinaryConv2d expects [N, ${s.inChannels}, H, W], got [${x.shape}]`);
-    const [B, C, H, W] = x.shape, k = s.kernelSize, p = s.padding, st = s.stride;
+    if (x.rank !== 4 || x.shape[1] !== c.inputs) throw new Error(`packed binary conv expects [N, ${c.inputs}, H, W], got [${x.shape}]`);
+    const [B, C, H, W] = x.shape, k = c.kernel, p = c.padding, st = c.stride;
     const OH = Math.floor((H + 2 * p - k) / st) + 1, OW = Math.floor((W + 2 * p - k) / st) + 1;
-    const g: ConvGeom = { B, C, H, W, Co: this.outputs, kh: k, kw: k, sh: st, sw: st, ph: p, pw: p, dh: 1, dw: 1, OH, OW };
-    const row = k * k * words32(C), P = new Int32Array(B * OH * OW * row), Z = new Int32Array(B * OH * OW * this.outputs);
-    be.packPatches(x.data as Float32Array, g, s.padValue, P);
-    be.bgemm(P, this.packed, B * OH * OW, this.outputs, this.K, Z, row / 2);
+    const g: ConvGeom = { B, C, H, W, Co: c.outputs, kh: k, kw: k, sh: st, sw: st, ph: p, pw: p, dh: 1, dw: 1, OH, OW };
+    const row = k * k * words32(C), P = new Int32Array(B * OH * OW * row), Z = new Int32Array(B * OH * OW * c.outputs);
+    be.packPatches(x.data as Float32Array, g, c.padValue, P);
+    be.bgemm(P, this.kernel, B * OH * OW, c.outputs, this.K, Z, row / 2);
     // [B·OH·OW × out] → NCHW.
-    const y = new Float32Array(Z.length), hw = OH * OW;
-    for (let b = 0; b < B; b++) for (let q = 0; q < hw; q++) for (let o = 0; o < this.outputs; o++) y[(b * this.outputs + o) * hw + q] = Z[(b * hw + q) * this.outputs + o];
-    return new Tensor(y, [B, this.outputs, OH, OW]);
+    const y = new Float32Array(Z.length), hw = OH * OW, n = c.outputs;
+    for (let b = 0; b < B; b++) for (let q = 0; q < hw; q++) for (let o = 0; o < n; o++) y[(b * n + o) * hw + q] = Z[(b * hw + q) * n + o];
+    return new Tensor(y, [B, n, OH, OW]);
   }
-  forward(x: Tensor): Tensor { return applyAffine(this, this.integers(x)); }
+  forward(x: Tensor): Tensor { return applyAffine(this.alpha, this.bias, this.integers(x)); }
   /** Every value z can take: −K, −K+2, …, K. */
   candidates(): number[] { return Array.from({ length: this.K + 1 }, (_, i) => -this.K + 2 * i); }
-  toSpec(): LayerSpec { return { ...this.source.toSpec(), packed: true }; }
+  costReport(out: readonly number[]): CostReport {
+    const w = this.cfg.outputs * this.K, extra = (this.alpha ? this.cfg.outputs : 0) + (this.bias ? this.cfg.outputs : 0);
+    const macs = w * out.slice(1).reduce((a, b) => a * b, 1); // [out] or [out, OH, OW]: w MACs per position
+    return { params: w + extra, nonzeroParams: w + extra, macs, effectiveMacs: macs, binaryParams: w, binaryMacs: macs, packedBytes: Math.ceil(w / 8) + 4 * extra };
+  }
+  toSpec(): LayerSpec {
+    const c = this.cfg;
+    return c.kind === 'linear' ? { type: 'packed-binary-linear', in: c.inputs, out: c.outputs, scaled: c.scaled, bias: c.bias }
+      : { type: 'packed-binary-conv2d', in: c.inputs, out: c.outputs, kernel: c.kernel, stride: c.stride, padding: c.padding, padValue: c.padValue, scaled: c.scaled, bias: c.bias };
+  }
 }
 
 /**
  * A neural-jet layer at inference: the signs of its input (padded with padValue), the nine jet
  * maps of every channel by the shared add/subtract tree (exact integers), and each output as the
- * ±1 combination of them (one matrix product over exact small integers).
+ * ±1 combination of them (one product of exact small integers). Stored: one bit per coefficient,
+ * or for the constrained layer one byte per pair (sign and jet index).
  */
 export class PackedJetLayer extends Module {
-  readonly outputs: number;
-  readonly alpha: Float32Array; readonly bias: Float32Array;
-  private readonly coef: Tensor;
-  constructor(readonly source: NeuralJetConv2d) {
+  private coef: Float32Array = new Float32Array(0);
+  readonly bias: Tensor | null;
+  constructor(readonly inputs: number, readonly outputs: number, readonly stride: number, readonly padding: number, readonly padValue: 1 | -1,
+    readonly constrained: boolean, hasBias: boolean) {
     super();
-    if (source.inputQuantizer !== 'ste_sign') throw new Error('packBinary: a jet layer with a full-precision input is not binary; keep it as a float layer');
-    this.outputs = source.outChannels;
-    this.coef = noGrad(() => { const c = source.coefficients(); return new Tensor(Float32Array.from(c.data), [source.outChannels, source.inChannels * 9]); });
-    this.alpha = new Float32Array(this.outputs).fill(1); this.bias = new Float32Array(this.outputs);
-    if (source.bias) this.bias.set(source.bias.data);
+    this.bias = hasBias ? this.registerBuffer('bias', Tensor.zeros([outputs])) : null;
+    this.coef = new Float32Array(outputs * inputs * 9); // until coefficients are given (from / a file)
+  }
+  static from(l: NeuralJetConv2d): PackedJetLayer {
+    if (l.inputQuantizer !== 'ste_sign') throw new Error('packBinary: a jet layer with a full-precision input is not binary; keep it as a float layer');
+    const p = new PackedJetLayer(l.inChannels, l.outChannels, l.stride, l.padding, l.padValue, l.constrained, !!l.bias);
+    p.coef = Float32Array.from(noGrad(() => l.coefficients()).data);
+    if (p.bias && l.bias) p.bias.data.set(l.bias.data);
+    return p;
+  }
+  override rawEntries(): Raw {
+    if (!this.constrained) return { bits: toBits(this.coef) };
+    // Constrained: per pair, sign·(index + 1).
+    const pairs = this.outputs * this.inputs, jet = new Int8Array(pairs);
+    for (let i = 0; i < pairs; i++) for (let j = 0; j < 9; j++) if (this.coef[i * 9 + j] !== 0) jet[i] = (this.coef[i * 9 + j] > 0 ? 1 : -1) * (j + 1);
+    return { jet };
+  }
+  override loadRawEntries(e: Raw): void {
+    const pairs = this.outputs * this.inputs;
+    if (!this.constrained) {
+      if (!(e.bits instanceof Uint8Array)) throw new Error('packed jet layer: the file has no coefficient bits (entry "bits")');
+      this.coef = fromBits(e.bits, pairs * 9);
+      return;
+    }
+    if (!(e.jet instanceof Int8Array) || e.jet.length !== pairs || e.jet.some((v) => v === 0 || Math.abs(v) > 9)) throw new Error(`packed jet layer: entry "jet" must hold ${pairs} values ±1 … ±9`);
+    this.coef = new Float32Array(pairs * 9);
+    e.jet.forEach((v, i) => { this.coef[i * 9 + Math.abs(v) - 1] = Math.sign(v); });
   }
   integers(x: Tensor): Tensor {
-    const s = this.source;
-    if (x.rank !== 4 || x.shape[1] !== s.inChannels) throw new Error(`packed NeuralJetConv2d expects [N, ${s.inChannels}, H, W], got [${x.shape}]`);
-    const [B, C, H, W] = x.shape, p = s.padding, st = s.stride, Hp = H + 2 * p, Wp = W + 2 * p, OHf = Hp - 2, OWf = Wp - 2;
+    if (x.rank !== 4 || x.shape[1] !== this.inputs) throw new Error(`packed jet layer expects [N, ${this.inputs}, H, W], got [${x.shape}]`);
+    const [B, C, H, W] = x.shape, p = this.padding, st = this.stride, Hp = H + 2 * p, Wp = W + 2 * p, OHf = Hp - 2, OWf = Wp - 2;
     const OH = Math.floor((Hp - 3) / st) + 1, OW = Math.floor((Wp - 3) / st) + 1;
-    const img = new Float32Array(C * Hp * Wp), out = new Float32Array(B * this.outputs * OH * OW);
+    const img = new Float32Array(C * Hp * Wp), out = new Float32Array(B * this.outputs * OH * OW), coef = new Tensor(this.coef, [this.outputs, C * 9]);
     for (let b = 0; b < B; b++) {
-      img.fill(s.padValue);
+      img.fill(this.padValue);
       for (let c = 0; c < C; c++) for (let r = 0; r < H; r++) for (let q = 0; q < W; q++) img[(c * Hp + r + p) * Wp + q + p] = x.data[((b * C + c) * H + r) * W + q] >= 0 ? 1 : -1;
       const J = jetTree(img, C, Hp, Wp); // [C·9, OHf·OWf]
       let Js = J;
@@ -125,15 +181,30 @@ export class PackedJetLayer extends Module {
         Js = new Float32Array(C * 9 * OH * OW);
         for (let k = 0; k < C * 9; k++) for (let r = 0; r < OH; r++) for (let q = 0; q < OW; q++) Js[(k * OH + r) * OW + q] = J[(k * OHf + r * st) * OWf + q * st];
       }
-      const z = noGrad(() => F.matmul(this.coef, new Tensor(Js, [C * 9, OH * OW])));
-      out.set(z.data, b * this.outputs * OH * OW);
+      out.set(noGrad(() => F.matmul(coef, new Tensor(Js, [C * 9, OH * OW]))).data, b * this.outputs * OH * OW);
     }
     return new Tensor(out, [B, this.outputs, OH, OW]);
   }
-  forward(x: Tensor): Tensor { return applyAffine(this, this.integers(x)); }
+  forward(x: Tensor): Tensor { return applyAffine(null, this.bias, this.integers(x)); }
   /** Every integer between ±100·C (the nine jets' absolute sums total 100 per input channel). */
-  candidates(): number[] { const m = 100 * this.source.inChannels; return Array.from({ length: 2 * m + 1 }, (_, i) => i - m); }
-  toSpec(): LayerSpec { return { ...this.source.toSpec(), packed: true }; }
+  candidates(): number[] { const m = 100 * this.inputs; return Array.from({ length: 2 * m + 1 }, (_, i) => i - m); }
+  costReport(out: readonly number[]): CostReport {
+    const spatial = out[1] * out[2], pairs = this.outputs * this.inputs, b = this.bias ? this.outputs : 0, full = out[1] * this.stride * out[2] * this.stride;
+    const params = (this.constrained ? pairs : pairs * 9) + b;
+    return { params, nonzeroParams: params, macs: pairs * 9 * spatial, effectiveMacs: pairs * 9 * spatial, binaryParams: params - b, binaryMacs: 0,
+      packedBytes: (this.constrained ? pairs : Math.ceil((9 * pairs) / 8)) + 4 * b, addOps: JET_TREE_OPS * this.inputs * full + (this.constrained ? 1 : 9) * pairs * spatial };
+  }
+  toSpec(): LayerSpec {
+    return { type: 'packed-jet-conv2d', in: this.inputs, out: this.outputs, stride: this.stride, padding: this.padding, padValue: this.padValue, constrained: this.constrained, bias: !!this.bias };
+  }
+}
+
+function applyAffine(alpha: Tensor | null, bias: Tensor | null, z: Tensor): Tensor {
+  const n = z.shape[1], shape = z.rank === 4 ? [1, n, 1, 1] : [1, n];
+  let y = z;
+  if (alpha) y = F.mul(y, F.reshape(alpha, shape));
+  if (bias) y = F.add(y, F.reshape(bias, shape));
+  return y;
 }
 
 /**
@@ -141,12 +212,18 @@ export class PackedJetLayer extends Module {
  * when the channel's γ is negative). Output ±1.
  */
 export class SignThreshold extends Module {
-  constructor(readonly threshold: Float64Array, readonly upward: Uint8Array, readonly channels: number) { super(); }
+  readonly threshold: Tensor; readonly upward: Tensor;
+  constructor(readonly channels: number) {
+    super();
+    this.threshold = this.registerBuffer('threshold', Tensor.zeros([channels]));
+    this.upward = this.registerBuffer('upward', Tensor.ones([channels]));
+  }
   forward(z: Tensor): Tensor {
-    const per = z.size / z.shape[0] / this.channels, y = new Float32Array(z.size), d = z.data;
+    if (z.shape[1] !== this.channels) throw new Error(`SignThreshold(${this.channels}) got [${z.shape}]`);
+    const per = z.size / z.shape[0] / this.channels, y = new Float32Array(z.size), d = z.data, t = this.threshold.data, u = this.upward.data;
     for (let i = 0; i < z.size; i++) {
       const c = Math.floor(i / per) % this.channels, v = d[i];
-      y[i] = (this.upward[c] ? v >= this.threshold[c] : v <= this.threshold[c]) ? 1 : -1;
+      y[i] = (u[c] ? v >= t[c] : v <= t[c]) ? 1 : -1;
     }
     return new Tensor(y, z.shape);
   }
@@ -156,11 +233,11 @@ export class SignThreshold extends Module {
 /** Thresholds reproducing sign(bn(α·z + b)) on every integer z the layer can produce. */
 function foldThresholds(layer: PackedBinaryLayer | PackedJetLayer, bn: BatchNorm): SignThreshold {
   const C = layer.outputs, zs = layer.candidates(), n = zs.length;
-  const shape = bn.dims === 2 ? [n, C, 1, 1] : [n, C];
   const zt = new Float32Array(n * C);
   for (let i = 0; i < n; i++) zt.fill(zs[i], i * C, (i + 1) * C);
-  const y = noGrad(() => bn.forward(applyAffine(layer, new Tensor(zt, shape)))).data;
-  const threshold = new Float64Array(C), upward = new Uint8Array(C);
+  const z = new Tensor(zt, bn.dims === 2 ? [n, C, 1, 1] : [n, C]);
+  const y = noGrad(() => bn.forward(layer instanceof PackedBinaryLayer ? applyAffine(layer.alpha, layer.bias, z) : applyAffine(null, layer.bias, z))).data;
+  const out = new SignThreshold(C), threshold = out.threshold.data, upward = out.upward.data;
   for (let c = 0; c < C; c++) {
     const pos = zs.map((_, i) => y[i * C + c] >= 0);
     const first = pos.indexOf(true), last = pos.lastIndexOf(true);
@@ -170,13 +247,7 @@ function foldThresholds(layer: PackedBinaryLayer | PackedJetLayer, bn: BatchNorm
     else if (first === 0 && pos.slice(0, last + 1).every(Boolean)) { threshold[c] = zs[last]; upward[c] = 0; }
     else throw new Error(`packBinary: batch norm channel ${c} is not monotone in its input (γ = ${bn.weight.data[c]}); cannot fold it into a threshold`);
   }
-  return new SignThreshold(threshold, upward, C);
-}
-
-function applyAffine(layer: PackedBinaryLayer | PackedJetLayer, z: Tensor): Tensor {
-  if ((layer instanceof PackedJetLayer || layer.source.scale === 'none') && !layer.source.bias) return z;
-  const shape = z.rank === 4 ? [1, layer.outputs, 1, 1] : [1, layer.outputs];
-  return F.add(F.mul(z, new Tensor(layer.alpha, shape)), new Tensor(layer.bias, shape));
+  return out;
 }
 
 /** Layers that commute with sign on their way to the next binary layer. */
@@ -197,7 +268,10 @@ export function packBinary(model: Module): { model: Sequential; report: PackRepo
   for (let i = 0; i < src.length; i++) {
     const l = src[i];
     if (l instanceof BinaryConv2d || l instanceof BinaryLinear || l instanceof NeuralJetConv2d) {
-      const p = l instanceof NeuralJetConv2d ? new PackedJetLayer(l) : (checkPackable(l, i), new PackedBinaryLayer(l));
+      if (!(l instanceof NeuralJetConv2d) && (l.kernelQuantizer !== 'ste_sign' || l.inputQuantizer !== 'ste_sign')) {
+        throw new Error(`packBinary: layer ${i} (${l.kind}) has a full-precision ${l.kernelQuantizer !== 'ste_sign' ? 'kernel' : 'input'}; only layers with binary inputs and weights run as XNOR-popcount (keep a full-precision first layer as a float layer before them)`);
+      }
+      const p = l instanceof NeuralJetConv2d ? PackedJetLayer.from(l) : PackedBinaryLayer.from(l);
       out.push(p); report.packed.push(i);
       const bn = src[i + 1];
       if (bn instanceof BatchNorm) {
@@ -217,3 +291,11 @@ export function packBinary(model: Module): { model: Sequential; report: PackRepo
   packed.eval();
   return { model: packed, report };
 }
+
+const pad = (s: LayerSpec) => (s.padValue ?? 1) as 1 | -1;
+registerLayer('packed-binary-conv2d', (s) => new PackedBinaryLayer({ kind: 'conv', inputs: specInt(s, 'in'), outputs: specInt(s, 'out'), kernel: specInt(s, 'kernel'),
+  stride: specInt(s, 'stride', 1), padding: specInt(s, 'padding', 0), padValue: pad(s), scaled: s.scaled === true, bias: s.bias === true }));
+registerLayer('packed-binary-linear', (s) => new PackedBinaryLayer({ kind: 'linear', inputs: specInt(s, 'in'), outputs: specInt(s, 'out'), kernel: 1, stride: 1, padding: 0, padValue: 1,
+  scaled: s.scaled === true, bias: s.bias === true }));
+registerLayer('packed-jet-conv2d', (s) => new PackedJetLayer(specInt(s, 'in'), specInt(s, 'out'), specInt(s, 'stride', 1), specInt(s, 'padding', 1), pad(s), s.constrained === true, s.bias === true));
+registerLayer('sign-threshold', (s) => new SignThreshold(specInt(s, 'channels')));
