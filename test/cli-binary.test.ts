@@ -44,3 +44,15 @@ test('frugal train a binary + jet spec, frugal pack it: identical predictions, a
   assert.match(bad.stderr, /no binarized layer to pack/);
   assert.equal(frugal('pack', model).code, 2);
 });
+
+test('frugal reproduce binary-jets --quick: float, binary-conv and jet networks, tiny-net stability over seeds, packed predictions identical', { timeout: 600_000 }, () => {
+  const r = json(frugal('reproduce', 'binary-jets', '--quick', '--out', join(dir, 'repro'), ...DATA, '--train-samples', '300', '--epochs', '1', '--json').stdout);
+  assert.deepEqual(r.ours.rows.map((x: { kind: string }) => x.kind), ['float', 'binary', 'jet', 'jet-constrained']);
+  // 300 images for one epoch: a smoke run, so only well-formed accuracies are asserted here.
+  for (const row of r.ours.rows) assert.ok(row.accuracy.mean >= 0 && row.accuracy.mean <= 1, `${row.kind}: ${row.accuracy.mean}`);
+  assert.deepEqual(r.ours.stability.map((x: { values: number[] }) => x.values.length), [3, 3, 3]);
+  const packed = r.criteria.find((c: { name: string }) => /packed XNOR-popcount/.test(c.name));
+  assert.equal(packed.pass, true, 'every packed binary model predicts as its float simulation');
+  // Operation counts: constrained jets below the binary conv, unconstrained not.
+  assert.ok(r.ours.opsPerOutput['jet-constrained'] < r.ours.opsPerOutput.binary && r.ours.opsPerOutput.jet > r.ours.opsPerOutput.binary);
+});

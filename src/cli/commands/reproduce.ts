@@ -2,13 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { reproducePruning, pruningMarkdown } from '../../reproduce/pruning.js';
 import { reproduceCircconv, circconvMarkdown } from '../../reproduce/circconv.js';
+import { reproduceBinaryJets, binaryJetsMarkdown } from '../../reproduce/binary.js';
 import { writeFileAtomic } from '../../node.js';
 import { emit, note, num, parse, UsageError, type Options } from '../args.js';
 
 export const usage = `frugal reproduce NAME [--quick] [--seeds K] [--data-dir DIR] [--out DIR] [--resume] [--json]
              [--train-samples N] [--epochs E] [--prune-epochs P]
   Reproduce a paper on Fashion-MNIST and print its numbers beside ours, with pass/fail criteria;
-  a Markdown report is written to DIR (default runs/). NAME: pruning, circconv. --quick runs a small
+  a Markdown report is written to DIR (default runs/). NAME: pruning, circconv, binary-jets. --quick runs a small
   version in seconds; --resume continues an interrupted run from its finished parts.`;
 
 const options: Options = {
@@ -16,7 +17,7 @@ const options: Options = {
   resume: { type: 'boolean', default: false }, 'train-samples': { type: 'string' }, epochs: { type: 'string' }, 'prune-epochs': { type: 'string' },
 };
 
-const NAMES = ['pruning', 'circconv'];
+const NAMES = ['pruning', 'circconv', 'binary-jets'];
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
@@ -31,10 +32,10 @@ export async function run(argv: string[]): Promise<number> {
     quick: !!values.quick, seeds: Array.from({ length: k }, (_, i) => i + 1), dataDir: values['data-dir'] as string | undefined,
     trainSamples: opt('train-samples'), outDir, resume: !!values.resume, progress: values.json ? undefined : process.stderr, log: note,
   };
-  const report = name === 'pruning'
-    ? reproducePruning({ ...common, denseEpochs: opt('epochs'), pruneEpochs: opt('prune-epochs') })
-    : reproduceCircconv({ ...common, epochs: opt('epochs') });
-  const md = name === 'pruning' ? pruningMarkdown(report) : circconvMarkdown(report);
+  const report = name === 'pruning' ? reproducePruning({ ...common, denseEpochs: opt('epochs'), pruneEpochs: opt('prune-epochs') })
+    : name === 'circconv' ? reproduceCircconv({ ...common, epochs: opt('epochs') })
+      : reproduceBinaryJets({ ...common, epochs: opt('epochs') });
+  const md = name === 'pruning' ? pruningMarkdown(report) : name === 'circconv' ? circconvMarkdown(report) : binaryJetsMarkdown(report);
   const mdPath = join(outDir, `reproduce-${name}${values.quick ? '-quick' : ''}.md`);
   writeFileAtomic(mdPath, md);
   emit(!!values.json, { ...report, report: mdPath } as unknown as Record<string, unknown>, `${md}\nreport written to ${mdPath}`);
