@@ -3,24 +3,15 @@
 // same thread count, interleaved rounds: a 1024³ product and 3×3 convolutions 128→128 at 28×28.
 // The binary side includes packing its input (signs to bits, patches) but not the weights,
 // which a packed model stores packed.
-import { Conv2d, Rng, Tensor, backendName, getThreads, matmul, noGrad, withScope, wasmBackend, reference, type ConvGeom } from '../src/index.js';
+import { Conv2d, Rng, Tensor, backendName, getThreads, matmul, noGrad, wasmBackend, reference, type ConvGeom } from '../src/index.js';
+import { race } from './race.js';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 3 : 7;
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const be = wasmBackend() ?? reference;
 
-function race(fns: (() => void)[], budget = quick ? 40 : 120): number[] {
-  const reps = fns.map((f) => { const t0 = performance.now(); let n = 0; do { withScope(f); n++; } while (performance.now() - t0 < budget / 4); return Math.max(1, n); });
-  const out: number[][] = fns.map(() => []);
-  for (let r = 0; r < rounds; r++) fns.forEach((f, i) => {
-    const t0 = performance.now();
-    for (let k = 0; k < reps[i] * 4; k++) withScope(f);
-    out[i].push((performance.now() - t0) / (reps[i] * 4));
-  });
-  return out.map(median);
-}
+const timed = (fns: (() => void)[], budget = quick ? 40 : 120): number[] => race(fns, rounds, budget);
 
 const words = (K: number) => 2 * Math.ceil(K / 64);
 const rows: Record<string, unknown>[] = [];
@@ -29,7 +20,7 @@ for (const n of gemmSizes) {
   const a = Tensor.randn([n, n], new Rng(1)), b = Tensor.randn([n, n], new Rng(2));
   const A = new Int32Array(n * words(n)), B = new Int32Array(n * words(n)), C = new Int32Array(n * n);
   be.packSigns(b.data, n, n, B);
-  const [f, x] = noGrad(() => race([() => matmul(a, b, { transB: true }), () => { be.packSigns(a.data, n, n, A); be.bgemm(A, B, n, n, n, C); }]));
+  const [f, x] = noGrad(() => timed([() => matmul(a, b, { transB: true }), () => { be.packSigns(a.data, n, n, A); be.bgemm(A, B, n, n, n, C); }]));
   const row = { kernel: 'gemm', shape: `${n}³`, floatMs: f, binaryMs: x, speedup: f / x, binaryGops: (2 * n * n * n) / x / 1e6, floatGflops: (2 * n * n * n) / f / 1e6 };
   rows.push(row);
   log(`gemm ${n}³: float ${f.toFixed(3)} ms (${row.floatGflops.toFixed(1)} GFLOP/s)  binary ${x.toFixed(3)} ms (${row.binaryGops.toFixed(0)} G binary ops/s)  ×${row.speedup.toFixed(2)}`);
@@ -41,7 +32,7 @@ for (const batch of quick ? [1] : [1, 16]) {
   const g: ConvGeom = { B: batch, C: Cin, H, W: H, Co: Cout, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1, OH: H, OW: H };
   const per = 9 * words(Cin), P = new Int32Array(batch * H * H * per), Wp = new Int32Array(Cout * per), out = new Int32Array(batch * H * H * Cout);
   be.packSigns(Tensor.randn([Cout * 9, Cin], new Rng(5)).data, Cout * 9, Cin, Wp);
-  const [f, b] = noGrad(() => race([() => conv.forward(x), () => { be.packPatches(x.data, g, 1, P); be.bgemm(P, Wp, batch * H * H, Cout, 9 * Cin, out, per / 2); }]));
+  const [f, b] = noGrad(() => timed([() => conv.forward(x), () => { be.packPatches(x.data, g, 1, P); be.bgemm(P, Wp, batch * H * H, Cout, 9 * Cin, out, per / 2); }]));
   const macs = batch * H * H * Cout * Cin * 9;
   const row = { kernel: 'conv3x3', shape: `${Cin}→${Cout} @${H}×${H} batch ${batch}`, floatMs: f, binaryMs: b, speedup: f / b, binaryGops: (2 * macs) / b / 1e6, floatGflops: (2 * macs) / f / 1e6 };
   rows.push(row);

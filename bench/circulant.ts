@@ -3,25 +3,15 @@
 // rounds, inference (no gradients). Prints the analytic multiplication ratio (FFTs included),
 // the measured speed-up, and the crossover block size below which the dense form is faster.
 import {
-  CircConv2d, CircLinear, Conv2d, Linear, Rng, Tensor, backendName, circMults, getThreads, noGrad, withScope, FFT_MIN_BLOCK, MAX_EXPANDED_BLOCK,
+  CircConv2d, CircLinear, Conv2d, Linear, Rng, Tensor, backendName, circMults, getThreads, noGrad, FFT_MIN_BLOCK, MAX_EXPANDED_BLOCK,
 } from '../src/index.js';
+import { race } from './race.js';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 3 : 7;
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
-/** ms per call of each function, rounds interleaved, each round ≈ budget ms. */
-function race(fns: (() => void)[], budget = quick ? 30 : 80): number[] {
-  const reps = fns.map((f) => { const t0 = performance.now(); let n = 0; do { withScope(f); n++; } while (performance.now() - t0 < budget / 4); return Math.max(1, n); });
-  const out: number[][] = fns.map(() => []);
-  for (let r = 0; r < rounds; r++) fns.forEach((f, i) => {
-    const t0 = performance.now();
-    for (let k = 0; k < reps[i] * 4; k++) withScope(f);
-    out[i].push((performance.now() - t0) / (reps[i] * 4));
-  });
-  return out.map(median);
-}
+const timed = (fns: (() => void)[], budget = quick ? 30 : 80): number[] => race(fns, rounds, budget);
 
 interface Row { layer: string; size: string; block: number; batch: number; denseMs: number; fftMs: number; expandedMs: number; speedup: number; analyticRatio: number; pass?: boolean }
 const rows: Row[] = [];
@@ -35,7 +25,7 @@ for (const n of sizes) {
       const e = new CircLinear(n, n, N, { rng: new Rng(3) }).eval();
       c.path = 'fft'; e.path = 'dense';
       // The expanded form is built up to MAX_EXPANDED_BLOCK (its basis is N³ floats).
-      const [d, f, x2] = noGrad(() => race([() => dense.forward(x), () => c.forward(x), ...(N <= MAX_EXPANDED_BLOCK ? [() => e.forward(x)] : [])]));
+      const [d, f, x2] = noGrad(() => timed([() => dense.forward(x), () => c.forward(x), ...(N <= MAX_EXPANDED_BLOCK ? [() => e.forward(x)] : [])]));
       const ratio = (n * n) / circMults(N, n / N, n / N, 1);
       const row: Row = { layer: 'CircLinear', size: `${n}×${n}`, block: N, batch, denseMs: d, fftMs: f, expandedMs: x2 ?? NaN, speedup: d / f, analyticRatio: ratio };
       if (ratio > 4) row.pass = row.speedup >= ratio / 2;
@@ -53,7 +43,7 @@ for (const [cin, cout, hw] of convs) {
     for (const N of [2, 4, 8, 16]) {
       const c = new CircConv2d(cin, cout, 3, N, { padding: 1, rng: new Rng(6) }).eval();
       c.path = 'fft';
-      const [d, f] = noGrad(() => race([() => dense.forward(x), () => c.forward(x)]));
+      const [d, f] = noGrad(() => timed([() => dense.forward(x), () => c.forward(x)]));
       const ratio = (cout * cin * 9) / circMults(N, cin / N, cout / N, 9);
       const row: Row = { layer: 'CircConv2d', size: `${cin}→${cout} @${hw}×${hw}`, block: N, batch, denseMs: d, fftMs: f, expandedMs: d, speedup: d / f, analyticRatio: ratio };
       if (ratio > 4) row.pass = row.speedup >= ratio / 2;

@@ -3,25 +3,15 @@
 // the density below which compact() stores layers sparse (SPARSE_MAX_DENSITY) comes from here,
 // and the pruning issue's gate (sparse ≥ 3× dense at 90% sparsity on the VGG head) is checked.
 import { persistentArray, Linear, Rng, SparseLinear, Tensor, noGrad, toCsr, wasmBackend, withScope, backendName, getThreads, SPARSE_MAX_DENSITY } from '../src/index.js';
+import { race } from './race.js';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 3 : 7;
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const be = wasmBackend();
 if (!be) { log('the WebAssembly backend is unavailable; nothing to compare'); process.exit(1); }
 
-/** ms per call of each function: rounds interleave them; each round runs until ~budget ms. */
-function race(fns: (() => void)[], budget = quick ? 20 : 60): number[] {
-  const reps = fns.map((f) => { const t0 = performance.now(); let n = 0; do { f(); n++; } while (performance.now() - t0 < budget / 4); return n; });
-  const out: number[][] = fns.map(() => []);
-  for (let r = 0; r < rounds; r++) fns.forEach((f, i) => {
-    const t0 = performance.now();
-    for (let k = 0; k < reps[i] * 4; k++) f();
-    out[i].push((performance.now() - t0) / (reps[i] * 4));
-  });
-  return out.map(median);
-}
+const timed = (fns: (() => void)[], budget = quick ? 20 : 60): number[] => race(fns, rounds, budget);
 
 /** Arrays in the kernels' memory (as model weights and pooled activations are), so no call copies its operands. */
 const keep: Float32Array[] = [];
@@ -51,7 +41,7 @@ for (const [shape, rows, cols, n, linear] of shapes) {
     const c0 = toCsr(w, rows, cols);
     const csr = { ...c0, rowPtr: residentInts(c0.rowPtr), colIdx: residentInts(c0.colIdx), vals: resident(c0.vals as Float32Array) };
     const dense = linear ? () => be.gemm(false, true, n, rows, cols, X, w, Y, false) : () => be.gemm(false, false, rows, n, cols, w, X, Y, false);
-    const [denseMs, sparseMs] = race([dense, () => be.spmm(csr, X, n, Y)]);
+    const [denseMs, sparseMs] = timed([dense, () => be.spmm(csr, X, n, Y)]);
     const row = { shape, rows, cols, n, density, denseMs, sparseMs, speedup: denseMs / sparseMs };
     kernels.push(row);
     log(`${shape.padEnd(26)} density ${density.toFixed(2)}  dense ${denseMs.toFixed(4)} ms  csr ${sparseMs.toFixed(4)} ms  ×${row.speedup.toFixed(2)}`);
@@ -71,7 +61,7 @@ for (const batch of [1, 64]) {
   dense.weight.data.set(sparseMatrix(10, 1152, 0.1, 3));
   const sparse = SparseLinear.fromDense(dense);
   const x = Tensor.rand([batch, 1152], new Rng(2));
-  const [d, s] = noGrad(() => race([() => withScope(() => { dense.forward(x); }), () => withScope(() => { sparse.forward(x); })]));
+  const [d, s] = noGrad(() => timed([() => withScope(() => { dense.forward(x); }), () => withScope(() => { sparse.forward(x); })]));
   layers.push({ batch, denseMs: d, sparseMs: s, speedup: d / s });
   log(`head layer 1152→10, 90% sparse, batch ${batch}: Linear ${d.toFixed(4)} ms, SparseLinear ${s.toFixed(4)} ms, ×${(d / s).toFixed(2)}`);
 }

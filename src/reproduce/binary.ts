@@ -2,14 +2,13 @@
 // convolutions on Fashion-MNIST (spec 06). The paper's claims are qualitative ("comparable"
 // accuracy, "fewer resources", "more stable when training small models"); the networks,
 // training and criteria are ours [OURS].
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  Adam, buildModel, cosineSchedule, evaluate, fit, packBinary, profileModel, subset, Rng, backendName,
+  Adam, buildModel, cosineSchedule, evaluate, fit, packBinary, profileModel, backendName,
   type ImageDataset, type LayerSpec, type ModelSpec, type ProgressSink, type Sequential,
 } from '../index.js';
-import { loadFashionMnist, writeFileAtomic } from '../node.js';
+import { loadFashionMnist } from '../node.js';
 import { criterion, meanStd, type Criterion, type ReproduceReport } from './report.js';
+import { runState, sampleDataset } from './state.js';
 
 export type BlockKind = 'float' | 'binary' | 'jet' | 'jet-constrained';
 export const KINDS: BlockKind[] = ['float', 'binary', 'jet', 'jet-constrained'];
@@ -47,11 +46,7 @@ export interface BinaryReproOptions {
 
 interface Run { kind: BlockKind; widths: [number, number]; seed: number; accuracy: number; packedAccuracy?: number; predictionsEqual?: boolean }
 
-function sample(ds: ImageDataset, n: number, seed: number): ImageDataset {
-  if (n >= ds.count) return ds;
-  const idx = new Rng(seed * 7 + 5).shuffle(Array.from({ length: ds.count }, (_, i) => i)).slice(0, n).sort((a, b) => a - b);
-  return subset(ds, idx);
-}
+const sample = (ds: ImageDataset, n: number, seed: number) => sampleDataset(ds, n, seed, 5);
 
 export function reproduceBinaryJets(o: BinaryReproOptions): ReproduceReport {
   const quick = !!o.quick, seeds = o.seeds ?? [1], log = o.log ?? (() => {});
@@ -62,14 +57,7 @@ export function reproduceBinaryJets(o: BinaryReproOptions): ReproduceReport {
   const data = loadFashionMnist(o.dataDir);
   const test = quick ? sample(data.test, 1000, 99) : data.test;
   const config = { quick, seeds, trainSamples, epochs, widths, tiny, stabilitySeeds, dataSource: data.source };
-  const statePath = join(o.outDir, `reproduce-binary-jets${quick ? '-quick' : ''}.state.json`);
-  let runs: Record<string, Run> = {};
-  if (o.resume && existsSync(statePath)) {
-    const prev = JSON.parse(readFileSync(statePath, 'utf8'));
-    if (JSON.stringify(prev.config) !== JSON.stringify(config)) throw new Error(`--resume: ${statePath} was made with other settings; remove it or use the same flags`);
-    runs = prev.runs;
-  }
-  const save = () => writeFileAtomic(statePath, JSON.stringify({ config, runs }, null, 1));
+  const { runs, save } = runState<Run>(o.outDir, 'binary-jets', quick, config, !!o.resume);
   /** Adam 1e-3 with cosine decay (spec 06 [OURS]); binary latent weights clipped by the layers. */
   const run = (kind: BlockKind, w: [number, number], seed: number): Run => {
     const key = `${kind}:${w.join('-')}:${seed}`;

@@ -2,14 +2,15 @@
 // Fashion-MNIST with the spec's network, N ∈ {2, 4, 8, 16}, from scratch and converted from the
 // dense model. Criteria and network are ours (shared/papers/02-circulant-conv.md); the paper's
 // tables are not available to us, so only the exact storage ratio N is "theirs".
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  SGD, buildModel, cosineSchedule, evaluate, fit, profileModel, subset, toCirculant, Rng, backendName, recalibrateBatchNorm,
+  SGD, buildModel, cosineSchedule, evaluate, fit, profileModel, toCirculant, backendName, recalibrateBatchNorm,
   type ImageDataset, type ModelSpec, type ProgressSink, type LayerSpec, type Sequential,
 } from '../index.js';
-import { loadFashionMnist, loadModel, saveModel, writeFileAtomic } from '../node.js';
+import { loadFashionMnist, loadModel, saveModel } from '../node.js';
 import { criterion, meanStd, type Criterion, type ReproduceReport } from './report.js';
+import { runState, sampleDataset } from './state.js';
 
 export const BLOCKS = [2, 4, 8, 16];
 
@@ -36,11 +37,7 @@ export interface CircReproOptions {
 
 interface Run { name: string; block: number; regime: 'dense' | 'scratch' | 'convert'; accuracy: number; curve: number[]; projected?: number; params: number; macs: number; fftMults?: number }
 
-function sample(ds: ImageDataset, n: number, seed: number): ImageDataset {
-  if (n >= ds.count) return ds;
-  const idx = new Rng(seed * 7 + 3).shuffle(Array.from({ length: ds.count }, (_, i) => i)).slice(0, n).sort((a, b) => a - b);
-  return subset(ds, idx);
-}
+const sample = (ds: ImageDataset, n: number, seed: number) => sampleDataset(ds, n, seed, 3);
 
 export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
   const quick = !!o.quick, seeds = o.seeds ?? [1], log = o.log ?? (() => {});
@@ -50,14 +47,7 @@ export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
   const data = loadFashionMnist(o.dataDir);
   const test = quick ? sample(data.test, 1000, 99) : data.test;
   const config = { quick, seeds, trainSamples, epochs, tuneEpochs, widths, dataSource: data.source };
-  const statePath = join(o.outDir, `reproduce-circconv${quick ? '-quick' : ''}.state.json`);
-  let runs: Record<string, Run> = {};
-  if (o.resume && existsSync(statePath)) {
-    const prev = JSON.parse(readFileSync(statePath, 'utf8'));
-    if (JSON.stringify(prev.config) !== JSON.stringify(config)) throw new Error(`--resume: ${statePath} was made with other settings; remove it or use the same flags`);
-    runs = prev.runs;
-  }
-  const save = () => writeFileAtomic(statePath, JSON.stringify({ config, runs }, null, 1));
+  const { runs, save } = runState<Run>(o.outDir, 'circconv', quick, config, !!o.resume);
   const lr = 0.05, batchSize = 64;
   /** Train with SGD + cosine, recording test accuracy after every epoch. */
   const train = (m: Sequential, ds: ImageDataset, seed: number, n: number, rate: number): number[] => {

@@ -1,13 +1,14 @@
 // `frugal reproduce pruning`: Qi et al.'s contract (one run to a targeted compression rate) on
 // Fashion-MNIST with a VGG-like network. Targets, criteria and the mechanism are ours
 // (shared/papers/05-target-rate-pruning.md); only 94.1% / 76.2% come from the paper's abstract.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  SGD, buildModel, compact, compareLatency, specOf, cosineSchedule, evaluate, fit, pruneToRate, subset, vggSpec, Rng, backendName,
+  SGD, buildModel, compact, compareLatency, specOf, cosineSchedule, evaluate, fit, pruneToRate, vggSpec, backendName,
   type ImageDataset, type ModelSpec, type Sequential, type ProgressSink,
 } from '../index.js';
-import { loadFashionMnist, loadModel, saveModel, writeFileAtomic } from '../node.js';
+import { loadFashionMnist, loadModel, saveModel } from '../node.js';
+import { runState, sampleDataset } from './state.js';
 import { criterion, meanStd, type Criterion, type ReproduceReport } from './report.js';
 
 export interface PruningReproOptions {
@@ -40,11 +41,7 @@ interface RunResult {
 
 interface State { config: Record<string, unknown>; runs: Record<string, RunResult> }
 
-function sample(ds: ImageDataset, n: number, seed: number): ImageDataset {
-  if (n >= ds.count) return ds;
-  const idx = new Rng(seed * 7 + 1).shuffle(Array.from({ length: ds.count }, (_, i) => i)).slice(0, n).sort((a, b) => a - b);
-  return subset(ds, idx);
-}
+const sample = (ds: ImageDataset, n: number, seed: number) => sampleDataset(ds, n, seed, 1);
 
 function clone(spec: ModelSpec, from: Sequential): Sequential {
   const m = buildModel(spec, 0);
@@ -62,14 +59,8 @@ export function reproducePruning(o: PruningReproOptions): ReproduceReport {
   const data = loadFashionMnist(o.dataDir);
   const test = quick ? sample(data.test, 1000, 99) : data.test;
   const config = { quick, seeds, trainSamples, denseEpochs, pruneEpochs, dataSource: data.source, widths: spec.layers.filter((l) => l.type === 'conv2d').map((l) => l.out) };
-  const statePath = join(o.outDir, `reproduce-pruning${quick ? '-quick' : ''}.state.json`);
-  let state: State = { config, runs: {} };
-  if (o.resume && existsSync(statePath)) {
-    const prev = JSON.parse(readFileSync(statePath, 'utf8')) as State;
-    if (JSON.stringify(prev.config) !== JSON.stringify(config)) throw new Error(`--resume: ${statePath} was made with other settings (${JSON.stringify(prev.config)}); remove it or use the same flags`);
-    state = prev;
-  }
-  const save = () => writeFileAtomic(statePath, JSON.stringify(state, null, 1));
+  const { runs, save } = runState<RunResult>(o.outDir, 'pruning', quick, config, !!o.resume);
+  const state: State = { config, runs };
   const batchSize = 64;
   const input = spec.input;
 
