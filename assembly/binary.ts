@@ -28,26 +28,40 @@ export function packSigns(x: usize, M: i32, K: i32, out: usize): void {
  * Rows of an image's binary convolution patches: x [B, C, H, W] (float, sign taken) → out
  * [B·OH·OW × kh·kw·Wc] u64 with Wc = words(C): for each tap, the channel bits of the input
  * pixel it reads, or padBit for every real channel where the tap falls in the padding.
+ * pix: scratch of B·Wc·H·W u64.
  */
 export function packPatches(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
   OH: i32, OW: i32, padBit: i32, pix: usize, out: usize): void {
-  const Wc = words(C), rowW = kh * kw * Wc;
-  // Channel bits of every pixel first: pix [B, H, W, Wc].
-  for (let b = 0; b < B; b++) for (let r = 0; r < H; r++) for (let q = 0; q < W; q++) {
-    const p = pix + (<usize>(((b * H + r) * W + q) * Wc) << 3);
-    for (let w = 0; w < Wc; w++) {
-      let bits: u64 = 0;
-      const c0 = w << 6, n = min(64, C - c0);
-      for (let t = 0; t < n; t++) if (load<f32>(x + (<usize>(((b * C + c0 + t) * H + r) * W + q) << 2)) >= 0) bits |= (<u64>1) << <u64>t;
-      store<u64>(p + (<usize>w << 3), bits);
+  const Wc = words(C), rowW = kh * kw * Wc, HW = H * W, zero = f32x4.splat(0), one = i32x4.splat(1);
+  // Channel bits of every pixel first, word-major: pix [B, Wc, H·W] u64. Channel by channel the
+  // plane is read in order and four pixels' bits set at once (compare, widen to 64 bits, shift, or).
+  memory.fill(pix, 0, <usize>(B * HW * Wc) << 3);
+  for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) {
+    const plane = x + (<usize>((b * C + c) * HW) << 2), t = c & 63;
+    const base = pix + (<usize>((b * Wc + (c >> 6)) * HW) << 3);
+    let p = 0;
+    for (; p + 4 <= HW; p += 4) {
+      const m = v128.and(f32x4.ge(v128.load(plane + (<usize>p << 2)), zero), one);
+      const q = base + (<usize>p << 3);
+      v128.store(q, v128.or(v128.load(q), i64x2.shl(i64x2.extend_low_i32x4_u(m), t)));
+      v128.store(q + 16, v128.or(v128.load(q + 16), i64x2.shl(i64x2.extend_high_i32x4_u(m), t)));
+    }
+    for (; p < HW; p++) {
+      if (load<f32>(plane + (<usize>p << 2)) >= 0) {
+        const q = base + (<usize>p << 3);
+        store<u64>(q, load<u64>(q) | ((<u64>1) << <u64>t));
+      }
     }
   }
+  // Padding taps: padBit on every real channel, 0 beyond.
   for (let b = 0; b < B; b++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
     const o = out + (<usize>(((b * OH + oy) * OW + ox) * rowW) << 3);
     for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
       const r = oy * sh - ph + i, q = ox * sw - pw + j, d = o + (<usize>((i * kw + j) * Wc) << 3);
-      if (r >= 0 && r < H && q >= 0 && q < W) memory.copy(d, pix + (<usize>(((b * H + r) * W + q) * Wc) << 3), <usize>Wc << 3);
-      else for (let w = 0; w < Wc; w++) {
+      if (r >= 0 && r < H && q >= 0 && q < W) {
+        const src = pix + (<usize>(b * Wc * HW + r * W + q) << 3), ws = <usize>HW << 3;
+        for (let w = 0; w < Wc; w++) store<u64>(d + (<usize>w << 3), load<u64>(src + <usize>w * ws));
+      } else for (let w = 0; w < Wc; w++) {
         const n = min(64, C - (w << 6));
         store<u64>(d + (<usize>w << 3), padBit != 0 ? (n == 64 ? <u64>-1 : ((<u64>1) << <u64>n) - 1) : 0);
       }
