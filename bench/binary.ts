@@ -3,7 +3,8 @@
 // same thread count, interleaved rounds: a 1024³ product and 3×3 convolutions 128→128 at 28×28.
 // The binary side includes packing its input (signs to bits, patches) but not the weights,
 // which a packed model stores packed.
-import { Conv2d, Rng, Tensor, backendName, getThreads, matmul, noGrad, wasmBackend, reference, type ConvGeom } from '../src/index.js';
+import { Conv2d, Rng, Tensor, backendName, buildModel, persistentArray, getThreads, matmul, noGrad, packBinary, wasmBackend, reference, type ConvGeom, type Sequential } from '../src/index.js';
+import { binaryJetSpec } from '../src/reproduce/binary.js';
 import { race } from './race.js';
 
 const quick = process.argv.includes('--quick');
@@ -14,11 +15,13 @@ const be = wasmBackend() ?? reference;
 const timed = (fns: (() => void)[], budget = quick ? 40 : 120): number[] => race(fns, rounds, budget);
 
 const words = (K: number) => 2 * Math.ceil(K / 64);
+/** Integer arrays in the kernels' memory (as a packed model's are), so no call copies them. */
+const ints = (n: number) => { const p = persistentArray(n); return new Int32Array(p.buffer, p.byteOffset, n); };
 const rows: Record<string, unknown>[] = [];
 const gemmSizes = quick ? [256, 1024] : [256, 1024, 2048];
 for (const n of gemmSizes) {
   const a = Tensor.randn([n, n], new Rng(1)), b = Tensor.randn([n, n], new Rng(2));
-  const A = new Int32Array(n * words(n)), B = new Int32Array(n * words(n)), C = new Int32Array(n * n);
+  const A = ints(n * words(n)), B = ints(n * words(n)), C = ints(n * n);
   be.packSigns(b.data, n, n, B);
   const [f, x] = noGrad(() => timed([() => matmul(a, b, { transB: true }), () => { be.packSigns(a.data, n, n, A); be.bgemm(A, B, n, n, n, C); }]));
   const row = { kernel: 'gemm', shape: `${n}³`, floatMs: f, binaryMs: x, speedup: f / x, binaryGops: (2 * n * n * n) / x / 1e6, floatGflops: (2 * n * n * n) / f / 1e6 };
@@ -30,7 +33,7 @@ for (const batch of quick ? [1] : [1, 16]) {
   const conv = new Conv2d(Cin, Cout, 3, { padding: 1, bias: false, rng: new Rng(3) }).eval();
   const x = Tensor.randn([batch, Cin, H, H], new Rng(4));
   const g: ConvGeom = { B: batch, C: Cin, H, W: H, Co: Cout, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1, OH: H, OW: H };
-  const per = 9 * words(Cin), P = new Int32Array(batch * H * H * per), Wp = new Int32Array(Cout * per), out = new Int32Array(batch * H * H * Cout);
+  const per = 9 * words(Cin), P = ints(batch * H * H * per), Wp = ints(Cout * per), out = ints(batch * H * H * Cout);
   be.packSigns(Tensor.randn([Cout * 9, Cin], new Rng(5)).data, Cout * 9, Cin, Wp);
   const [f, b] = noGrad(() => timed([() => conv.forward(x), () => { be.packPatches(x.data, g, 1, P); be.bgemm(P, Wp, batch * H * H, Cout, 9 * Cin, out, per / 2); }]));
   const macs = batch * H * H * Cout * Cin * 9;
@@ -38,5 +41,17 @@ for (const batch of quick ? [1] : [1, 16]) {
   rows.push(row);
   log(`conv 3×3 ${Cin}→${Cout} @${H} batch ${batch}: float ${f.toFixed(3)} ms  binary ${b.toFixed(3)} ms  ×${row.speedup.toFixed(2)}`);
 }
-process.stdout.write(`${JSON.stringify({ bench: 'binary', backend: backendName(), threads: getThreads(), rounds, rows,
+// Whole networks (spec 06's shape, widths 32-64): the packed binary network against the float
+// network of the same shape, inference at batch 1 and 64 (weights random: timing only).
+const nets: Record<string, unknown>[] = [];
+for (const batch of quick ? [1] : [1, 64]) {
+  const x = Tensor.randn([batch, 1, 28, 28], new Rng(6));
+  const float = buildModel(binaryJetSpec('float'), 1) as Sequential, bnn = buildModel(binaryJetSpec('binary'), 1) as Sequential;
+  float.eval();
+  const packed = packBinary(bnn).model;
+  const [f, p] = noGrad(() => timed([() => float.forward(x), () => packed.forward(x)]));
+  nets.push({ network: 'conv 1→32 float, 32→64, 64→64 binary blocks, linear', batch, floatMs: f, packedMs: p, speedup: f / p });
+  log(`network batch ${batch}: float ${f.toFixed(3)} ms  packed binary ${p.toFixed(3)} ms  ×${(f / p).toFixed(2)}`);
+}
+process.stdout.write(`${JSON.stringify({ bench: 'binary', networks: nets, backend: backendName(), threads: getThreads(), rounds, rows,
   gate: { name: 'binary GEMM and conv at least 6× the float kernels at the same thread count', pass: rows.every((r) => (r.speedup as number) >= 6) } })}\n`);

@@ -1,8 +1,8 @@
 import type { FArray } from '../core/dtype.js';
-import { scopedLike, scopedZeros } from '../core/arena.js';
+import { scopedEmpty, scopedLike, scopedZeros } from '../core/arena.js';
 import { fmt, normAxis } from '../core/shape.js';
 import type { Rng } from '../core/rng.js';
-import { Tensor } from '../core/tensor.js';
+import { isGradEnabled, Tensor } from '../core/tensor.js';
 import { exp, mul, pow, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { transpose } from './shape.js';
@@ -132,11 +132,13 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   } else {
     for (let c = 0; c < C; c++) { meanArr[c] = runningMean.data[c]; invStd[c] = 1 / Math.sqrt(runningVar.data[c] + eps); }
   }
-  const out = scopedZeros(x.shape, x.dtype);
-  const xhat = scopedLike(d, d.length);
+  // Every element is written; x̂ is kept only for a backward pass (not under noGrad).
+  const out = scopedEmpty(x.shape, x.dtype), o = out.data;
+  const xhat = isGradEnabled() ? scopedLike(d, d.length) : null;
   for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
     const b = (n * C + c) * S, mu = meanArr[c], is = invStd[c], g = gamma.data[c], bt = beta.data[c];
-    for (let k = 0; k < S; k++) { const h = (d[b + k] - mu) * is; xhat[b + k] = h; out.data[b + k] = g * h + bt; }
+    if (xhat) { for (let k = b; k < b + S; k++) { const h = (d[k] - mu) * is; xhat[k] = h; o[k] = g * h + bt; } }
+    else { for (let k = b; k < b + S; k++) o[k] = g * ((d[k] - mu) * is) + bt; }
   }
   return record(out, 'batchNorm', [x, gamma, beta], { xhat, invStd, training: opts.training, N, C, S });
 }

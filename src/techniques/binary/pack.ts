@@ -7,6 +7,7 @@
 // computes α·z: equal up to float rounding, not bit for bit. Packed models save their weights
 // as bit strings (model files' raw entries) and load back to the same layers.
 import { Tensor, noGrad } from '../../core/tensor.js';
+import { scopedEmpty } from '../../core/arena.js';
 import { backendFor } from '../../backend/index.js';
 import type { ConvGeom } from '../../backend/types.js';
 import * as F from '../../ops/index.js';
@@ -19,6 +20,8 @@ import { NeuralJetConv2d, jetTree, JET_TREE_OPS } from './jets.js';
 
 type Raw = Record<string, Uint8Array | Int8Array | Int32Array>;
 const words32 = (K: number) => 2 * Math.ceil(K / 64);
+/** Scratch integers from the op arena: in the kernels' memory, so no call copies them (freed with the scope). */
+const scratchInts = (n: number) => { const f = scopedEmpty([n], 'float32').data; return new Int32Array(f.buffer, f.byteOffset, n); };
 
 /** ±1 values → a dense bit string (1 for +1), and back. */
 export function toBits(signs: ArrayLike<number>): Uint8Array {
@@ -95,22 +98,25 @@ export class PackedBinaryLayer extends Module {
     const c = this.cfg, be = backendFor('float32');
     if (c.kind === 'linear') {
       if (x.rank !== 2 || x.shape[1] !== c.inputs) throw new Error(`packed binary linear expects [N, ${c.inputs}], got [${x.shape}]`);
-      const N = x.shape[0], A = new Int32Array(N * words32(c.inputs)), Z = new Int32Array(N * c.outputs);
+      const N = x.shape[0], A = scratchInts(N * words32(c.inputs)), Z = scratchInts(N * c.outputs);
       be.packSigns(x.data as Float32Array, N, c.inputs, A);
       be.bgemm(A, this.kernel, N, c.outputs, this.K, Z);
-      return new Tensor(Float32Array.from(Z), [N, c.outputs]);
+      const out = scopedEmpty([N, c.outputs], 'float32');
+      out.data.set(Z);
+      return out;
     }
     if (x.rank !== 4 || x.shape[1] !== c.inputs) throw new Error(`packed binary conv expects [N, ${c.inputs}, H, W], got [${x.shape}]`);
     const [B, C, H, W] = x.shape, k = c.kernel, p = c.padding, st = c.stride;
     const OH = Math.floor((H + 2 * p - k) / st) + 1, OW = Math.floor((W + 2 * p - k) / st) + 1;
     const g: ConvGeom = { B, C, H, W, Co: c.outputs, kh: k, kw: k, sh: st, sw: st, ph: p, pw: p, dh: 1, dw: 1, OH, OW };
-    const row = k * k * words32(C), P = new Int32Array(B * OH * OW * row), Z = new Int32Array(B * OH * OW * c.outputs);
+    const row = k * k * words32(C), P = scratchInts(B * OH * OW * row), Z = scratchInts(B * OH * OW * c.outputs);
     be.packPatches(x.data as Float32Array, g, c.padValue, P);
     be.bgemm(P, this.kernel, B * OH * OW, c.outputs, this.K, Z, row / 2);
-    // [B·OH·OW × out] → NCHW.
-    const y = new Float32Array(Z.length), hw = OH * OW, n = c.outputs;
-    for (let b = 0; b < B; b++) for (let q = 0; q < hw; q++) for (let o = 0; o < n; o++) y[(b * n + o) * hw + q] = Z[(b * hw + q) * n + o];
-    return new Tensor(y, [B, n, OH, OW]);
+    // [B·OH·OW × out] → NCHW, one transpose per image.
+    const hw = OH * OW, n = c.outputs, zf = scopedEmpty([Z.length], 'float32').data, out = scopedEmpty([B, n, OH, OW], 'float32');
+    zf.set(Z);
+    for (let b = 0; b < B; b++) be.transpose(zf.subarray(b * hw * n, (b + 1) * hw * n), hw, n, out.data.subarray(b * hw * n, (b + 1) * hw * n));
+    return out;
   }
   forward(x: Tensor): Tensor { return applyAffine(this.alpha, this.bias, this.integers(x)); }
   /** Every value z can take: −K, −K+2, …, K. */
@@ -220,12 +226,12 @@ export class SignThreshold extends Module {
   }
   forward(z: Tensor): Tensor {
     if (z.shape[1] !== this.channels) throw new Error(`SignThreshold(${this.channels}) got [${z.shape}]`);
-    const per = z.size / z.shape[0] / this.channels, y = new Float32Array(z.size), d = z.data, t = this.threshold.data, u = this.upward.data;
-    for (let i = 0; i < z.size; i++) {
-      const c = Math.floor(i / per) % this.channels, v = d[i];
-      y[i] = (u[c] ? v >= t[c] : v <= t[c]) ? 1 : -1;
+    const out = scopedEmpty(z.shape, 'float32'), per = z.size / z.shape[0] / this.channels, y = out.data, d = z.data, t = this.threshold.data, u = this.upward.data;
+    for (let i0 = 0, c = 0; i0 < z.size; i0 += per, c = (c + 1) % this.channels) {
+      const th = t[c];
+      if (u[c]) { for (let i = i0; i < i0 + per; i++) y[i] = d[i] >= th ? 1 : -1; } else { for (let i = i0; i < i0 + per; i++) y[i] = d[i] <= th ? 1 : -1; }
     }
-    return new Tensor(y, z.shape);
+    return out;
   }
   toSpec(): LayerSpec { return { type: 'sign-threshold', channels: this.channels }; }
 }
