@@ -71,8 +71,21 @@ export function packPatches(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, k
 
 // @ts-ignore: decorator
 @inline function widen(c: v128): v128 { return i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(c)); }
+/** The four lane sums of a, b, c, d as one vector (a 4-way horizontal add). */
 // @ts-ignore: decorator
-@inline function hsum(t: v128): i32 { return i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1) + i32x4.extract_lane(t, 2) + i32x4.extract_lane(t, 3); }
+@inline function sum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7));
+  const cd = i32x4.add(v128.shuffle<i32>(c, d, 0, 4, 1, 5), v128.shuffle<i32>(c, d, 2, 6, 3, 7));
+  return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 1, 4, 5), v128.shuffle<i32>(ab, cd, 2, 3, 6, 7));
+}
+/** Mismatches in words w0 … Wk of row a against rows b, b + rs, b + 2rs, b + 3rs. */
+// @ts-ignore: decorator
+@inline function tail4(a: usize, b: usize, rs: usize, w0: i32, Wk: i32): v128 {
+  let v = i32x4.splat(tail(a, b, w0, Wk));
+  v = i32x4.replace_lane(v, 1, tail(a, b + rs, w0, Wk));
+  v = i32x4.replace_lane(v, 2, tail(a, b + 2 * rs, w0, Wk));
+  return i32x4.replace_lane(v, 3, tail(a, b + 3 * rs, w0, Wk));
+}
 /** Mismatches in words w0 … Wk of two rows (the odd word left over by the SIMD pairs). */
 // @ts-ignore: decorator
 @inline function tail(a: usize, b: usize, w0: i32, Wk: i32): i32 {
@@ -115,11 +128,13 @@ function bgemmRows(A: usize, Bm: usize, N: i32, Wk: i32, K: i32, C: usize, a: i3
         t00 = i32x4.add(t00, widen(c00)); t01 = i32x4.add(t01, widen(c01)); t02 = i32x4.add(t02, widen(c02)); t03 = i32x4.add(t03, widen(c03));
         t10 = i32x4.add(t10, widen(c10)); t11 = i32x4.add(t11, widen(c11)); t12 = i32x4.add(t12, widen(c12)); t13 = i32x4.add(t13, widen(c13));
       }
-      const c0 = C + (<usize>(i * N + j) << 2), c1 = c0 + (<usize>N << 2);
-      store<i32>(c0, K - 2 * (hsum(t00) + tail(a0, b0, W2, Wk))); store<i32>(c0 + 4, K - 2 * (hsum(t01) + tail(a0, b0 + rs, W2, Wk)));
-      store<i32>(c0 + 8, K - 2 * (hsum(t02) + tail(a0, b0 + 2 * rs, W2, Wk))); store<i32>(c0 + 12, K - 2 * (hsum(t03) + tail(a0, b0 + 3 * rs, W2, Wk)));
-      store<i32>(c1, K - 2 * (hsum(t10) + tail(a1, b0, W2, Wk))); store<i32>(c1 + 4, K - 2 * (hsum(t11) + tail(a1, b0 + rs, W2, Wk)));
-      store<i32>(c1 + 8, K - 2 * (hsum(t12) + tail(a1, b0 + 2 * rs, W2, Wk))); store<i32>(c1 + 12, K - 2 * (hsum(t13) + tail(a1, b0 + 3 * rs, W2, Wk)));
+      const c0 = C + (<usize>(i * N + j) << 2), c1 = c0 + (<usize>N << 2), kv = i32x4.splat(K);
+      let m0 = sum4(t00, t01, t02, t03), m1 = sum4(t10, t11, t12, t13);
+      if (W2 < Wk) {
+        // The odd last word, one by one.
+        m0 = i32x4.add(m0, tail4(a0, b0, rs, W2, Wk)); m1 = i32x4.add(m1, tail4(a1, b0, rs, W2, Wk));
+      }
+      v128.store(c0, i32x4.sub(kv, i32x4.shl(m0, 1))); v128.store(c1, i32x4.sub(kv, i32x4.shl(m1, 1)));
     }
     for (; j < N; j++) {
       const b0 = Bm + <usize>j * rs;
