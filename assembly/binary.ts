@@ -164,3 +164,58 @@ export function bgemmTasks(counter: usize, chunk: i32, A: usize, Bm: usize, M: i
   for (let t = claim(counter); t * chunk < M; t = claim(counter)) bgemmRows(A, Bm, N, Wk, K, C, t * chunk, min(M, (t + 1) * chunk));
   if (tid < 0) unreachable();
 }
+
+/**
+ * The nine 3×3 jet maps of every channel by the shared add/subtract tree (neural jet features,
+ * src/techniques/binary/jets.ts): x [C, H, W] → out [C, 9, H−2, W−2], jet 3·iy + ix; 5 operations
+ * per pixel along x, 15 along y, four pixels per SIMD step. xs: scratch of 3·H·(W−2) floats.
+ */
+export function jetTree(x: usize, C: i32, H: i32, W: i32, out: usize, xs: usize): void {
+  const OH = H - 2, OW = W - 2, plane = <usize>(H * OW) << 2, outPlane = <usize>(OH * OW) << 2;
+  for (let c = 0; c < C; c++) {
+    const src = x + (<usize>(c * H * W) << 2);
+    // x-stage: [1,2,1], [−1,0,1], [1,−2,1] along each row.
+    for (let r = 0; r < H; r++) {
+      const o = src + (<usize>(r * W) << 2), d = <usize>(r * OW) << 2;
+      let i = 0;
+      for (; i + 4 <= OW; i += 4) {
+        const p = o + (<usize>i << 2);
+        const v0 = v128.load(p), v1 = v128.load(p + 4), v2 = v128.load(p + 8);
+        const b0 = f32x4.add(v0, v1), b1 = f32x4.add(v1, v2), d0 = f32x4.sub(v1, v0), d1 = f32x4.sub(v2, v1);
+        v128.store(xs + d + (<usize>i << 2), f32x4.add(b0, b1));
+        v128.store(xs + plane + d + (<usize>i << 2), f32x4.sub(b1, b0));
+        v128.store(xs + 2 * plane + d + (<usize>i << 2), f32x4.sub(d1, d0));
+      }
+      for (; i < OW; i++) {
+        const p = o + (<usize>i << 2);
+        const v0 = load<f32>(p), v1 = load<f32>(p + 4), v2 = load<f32>(p + 8);
+        const b0 = v0 + v1, b1 = v1 + v2, d0 = v1 - v0, d1 = v2 - v1;
+        store<f32>(xs + d + (<usize>i << 2), b0 + b1);
+        store<f32>(xs + plane + d + (<usize>i << 2), b1 - b0);
+        store<f32>(xs + 2 * plane + d + (<usize>i << 2), d1 - d0);
+      }
+    }
+    // y-stage: the same three down the columns of each x-map.
+    for (let ix = 0; ix < 3; ix++) {
+      const m = xs + <usize>ix * plane;
+      for (let r = 0; r < OH; r++) {
+        const ra = m + (<usize>(r * OW) << 2), rb = ra + (<usize>OW << 2), rc = rb + (<usize>OW << 2);
+        const o0 = out + <usize>(c * 9 + ix) * outPlane + (<usize>(r * OW) << 2);
+        const o1 = o0 + 3 * outPlane, o2 = o0 + 6 * outPlane;
+        let i = 0;
+        for (; i + 4 <= OW; i += 4) {
+          const q = <usize>i << 2;
+          const a = v128.load(ra + q), b = v128.load(rb + q), d = v128.load(rc + q);
+          const b0 = f32x4.add(a, b), b1 = f32x4.add(b, d), d0 = f32x4.sub(b, a), d1 = f32x4.sub(d, b);
+          v128.store(o0 + q, f32x4.add(b0, b1)); v128.store(o1 + q, f32x4.sub(b1, b0)); v128.store(o2 + q, f32x4.sub(d1, d0));
+        }
+        for (; i < OW; i++) {
+          const q = <usize>i << 2;
+          const a = load<f32>(ra + q), b = load<f32>(rb + q), d = load<f32>(rc + q);
+          const b0 = a + b, b1 = b + d, d0 = b - a, d1 = d - b;
+          store<f32>(o0 + q, b0 + b1); store<f32>(o1 + q, b1 - b0); store<f32>(o2 + q, d1 - d0);
+        }
+      }
+    }
+  }
+}

@@ -119,6 +119,15 @@ test('neural jets: nine separable jets, the tree equals direct convolution exact
   const tree = jetTree(img, C, H, W);
   const direct = noGrad(() => conv2d(new Tensor(img, [C, 1, H, W]), new Tensor(JETS, [9, 1, 3, 3]), null));
   assert.deepEqual([...tree], [...direct.data], 'tree = direct convolution');
+  for (const [h, w] of [[7, 6], [5, 9], [3, 3], [8, 11]]) {
+    const im = Float32Array.from({ length: C * h * w }, () => Math.floor(rng.uniform(-8, 8)));
+    const r = new Float32Array(C * 9 * (h - 2) * (w - 2)), q = new Float32Array(r.length);
+    reference.jetTree(im, C, h, w, r);
+    wasmBackend()?.jetTree(im, C, h, w, q);
+    assert.deepEqual([...(wasmBackend() ? q : r)], [...r], `WebAssembly tree = reference tree on ${h}×${w}`);
+    const d = noGrad(() => conv2d(new Tensor(im, [C, 1, h, w]), new Tensor(JETS, [9, 1, 3, 3]), null));
+    assert.deepEqual([...r], [...d.data], `reference tree = direct convolution on ${h}×${w}`);
+  }
   assert.equal(JET_TREE_OPS, 20);
   assert.throws(() => jetTree(img, C, 2, 30), /at least 3×3/);
   for (const constrained of [false, true]) {

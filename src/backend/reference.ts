@@ -190,6 +190,34 @@ export const reference: Backend = {
     }
   },
 
+  jetTree(x, C, H, W, out) {
+    if (H < 3 || W < 3) throw new Error(`jetTree: the map must be at least 3×3, got ${H}×${W}`);
+    const OH = H - 2, OW = W - 2;
+    // x-stage: per row, three maps of width OW.
+    const xs = [new Float32Array(H * OW), new Float32Array(H * OW), new Float32Array(H * OW)];
+    for (let c = 0; c < C; c++) {
+      const base = c * H * W;
+      for (let r = 0; r < H; r++) {
+        const o = base + r * W;
+        for (let i = 0; i < OW; i++) {
+          const b0 = x[o + i] + x[o + i + 1], b1 = x[o + i + 1] + x[o + i + 2];
+          const d0 = x[o + i + 1] - x[o + i], d1 = x[o + i + 2] - x[o + i + 1];
+          xs[0][r * OW + i] = b0 + b1; xs[1][r * OW + i] = b1 - b0; xs[2][r * OW + i] = d1 - d0;
+        }
+      }
+      // y-stage: the same three along the columns of each x-map.
+      for (let ix = 0; ix < 3; ix++) {
+        const m = xs[ix];
+        for (let r = 0; r < OH; r++) for (let i = 0; i < OW; i++) {
+          const a = m[r * OW + i], b = m[(r + 1) * OW + i], d = m[(r + 2) * OW + i];
+          const b0 = a + b, b1 = b + d, d0 = b - a, d1 = d - b;
+          const at = (iy: number) => ((c * 9 + 3 * iy + ix) * OH + r) * OW + i;
+          out[at(0)] = b0 + b1; out[at(1)] = b1 - b0; out[at(2)] = d1 - d0;
+        }
+      }
+    }
+  },
+
   cbin(a, w, y, B, R, S, F, mode) {
     const [ar, ai] = a, [wr, wi] = w, [yr, yi] = y;
     const [I, J, K] = mode === 0 ? [B, S, R] : mode === 1 ? [B, R, S] : [S, R, B];

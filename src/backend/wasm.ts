@@ -38,6 +38,7 @@ interface Kernels {
   packPatches(x: number, B: number, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
     OH: number, OW: number, padBit: number, pix: number, out: number): void;
   bgemm(A: number, B: number, M: number, N: number, K: number, Wk: number, C: number): void;
+  jetTree(x: number, C: number, H: number, W: number, out: number, xs: number): void;
 }
 
 /** Twiddle and bit-reversal tables of the real FFT of length N (see assembly/fft.ts), kept resident per N. */
@@ -416,6 +417,14 @@ export class WasmBackend implements Backend {
       this.tasks('bgemmTasks', [chunk, pa, pb, M, N, K, rowWords, pc]);
     } else this.k.bgemm(pa, pb, M, N, K, rowWords, pc);
     this.intDone(C, pc);
+  }
+
+  jetTree(x: FArray, C: number, H: number, W: number, out: FArray): void {
+    if (H < 3 || W < 3) throw new Error(`jetTree: the map must be at least 3×3, got ${H}×${W}`);
+    this.begin();
+    const px = this.inPtr(x), po = this.outPtr(out), xs = this.alloc(3 * H * (W - 2));
+    this.k.jetTree(px, C, H, W, po, xs);
+    this.done(out, po);
   }
 
   private intOutPtr(a: Int32Array): number {

@@ -4,6 +4,7 @@
 // one jet per input–output pair — is OUR design, inferred from the abstract [OURS].
 import { Rng } from '../../core/rng.js';
 import { Tensor } from '../../core/tensor.js';
+import { backendFor } from '../../backend/index.js';
 import * as F from '../../ops/index.js';
 import { uniform_ } from '../../nn/init.js';
 import type { LayerSpec } from '../../nn/module.js';
@@ -35,32 +36,11 @@ export const JET_TREE_OPS = 20;
  * give [1,2,1], [−1,0,1], [1,−2,1] from 5 operations; the same three along y of each give the nine.
  * Equal to a correlation with JETS, exactly on integers.
  */
-export function jetTree(x: ArrayLike<number>, C: number, H: number, W: number): Float32Array {
+export function jetTree(x: Float32Array | Float64Array, C: number, H: number, W: number): Float32Array {
   if (H < 3 || W < 3) throw new Error(`jetTree: the map must be at least 3×3, got ${H}×${W}`);
-  const OH = H - 2, OW = W - 2, out = new Float32Array(C * 9 * OH * OW);
-  // x-stage: per row, three maps of width OW.
-  const xs = [new Float32Array(H * OW), new Float32Array(H * OW), new Float32Array(H * OW)];
-  for (let c = 0; c < C; c++) {
-    const base = c * H * W;
-    for (let r = 0; r < H; r++) {
-      const o = base + r * W;
-      for (let i = 0; i < OW; i++) {
-        const b0 = x[o + i] + x[o + i + 1], b1 = x[o + i + 1] + x[o + i + 2];
-        const d0 = x[o + i + 1] - x[o + i], d1 = x[o + i + 2] - x[o + i + 1];
-        xs[0][r * OW + i] = b0 + b1; xs[1][r * OW + i] = b1 - b0; xs[2][r * OW + i] = d1 - d0;
-      }
-    }
-    // y-stage: the same three along the columns of each x-map.
-    for (let ix = 0; ix < 3; ix++) {
-      const m = xs[ix];
-      for (let r = 0; r < OH; r++) for (let i = 0; i < OW; i++) {
-        const a = m[r * OW + i], b = m[(r + 1) * OW + i], d = m[(r + 2) * OW + i];
-        const b0 = a + b, b1 = b + d, d0 = b - a, d1 = d - b;
-        const at = (iy: number) => ((c * 9 + 3 * iy + ix) * OH + r) * OW + i;
-        out[at(0)] = b0 + b1; out[at(1)] = b1 - b0; out[at(2)] = d1 - d0;
-      }
-    }
-  }
+  if (x.length !== C * H * W) throw new Error(`jetTree: ${x.length} values are not [${C}, ${H}, ${W}]`);
+  const out = new Float32Array(C * 9 * (H - 2) * (W - 2));
+  backendFor('float32').jetTree(x instanceof Float32Array ? x : Float32Array.from(x), C, H, W, out);
   return out;
 }
 

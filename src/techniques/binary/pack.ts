@@ -16,7 +16,7 @@ import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
 import type { CostReport } from '../../report/profile.js';
 import { BinaryConv2d, BinaryLinear, QuantizedLayer } from './quantized.js';
-import { NeuralJetConv2d, jetTree, JET_TREE_OPS } from './jets.js';
+import { NeuralJetConv2d, JET_TREE_OPS } from './jets.js';
 
 type Raw = Record<string, Uint8Array | Int8Array | Int32Array>;
 const words32 = (K: number) => 2 * Math.ceil(K / 64);
@@ -177,11 +177,12 @@ export class PackedJetLayer extends Module {
     if (x.rank !== 4 || x.shape[1] !== this.inputs) throw new Error(`packed jet layer expects [N, ${this.inputs}, H, W], got [${x.shape}]`);
     const [B, C, H, W] = x.shape, p = this.padding, st = this.stride, Hp = H + 2 * p, Wp = W + 2 * p, OHf = Hp - 2, OWf = Wp - 2;
     const OH = Math.floor((Hp - 3) / st) + 1, OW = Math.floor((Wp - 3) / st) + 1;
-    const img = new Float32Array(C * Hp * Wp), out = new Float32Array(B * this.outputs * OH * OW), coef = new Tensor(this.coef, [this.outputs, C * 9]);
+    const be = backendFor('float32'), img = scopedEmpty([C * Hp * Wp], 'float32').data, J = scopedEmpty([C * 9 * OHf * OWf], 'float32').data;
+    const out = new Float32Array(B * this.outputs * OH * OW), coef = new Tensor(this.coef, [this.outputs, C * 9]);
     for (let b = 0; b < B; b++) {
       img.fill(this.padValue);
       for (let c = 0; c < C; c++) for (let r = 0; r < H; r++) for (let q = 0; q < W; q++) img[(c * Hp + r + p) * Wp + q + p] = x.data[((b * C + c) * H + r) * W + q] >= 0 ? 1 : -1;
-      const J = jetTree(img, C, Hp, Wp); // [C·9, OHf·OWf]
+      be.jetTree(img, C, Hp, Wp, J); // [C·9, OHf·OWf]
       let Js = J;
       if (st > 1) {
         Js = new Float32Array(C * 9 * OH * OW);
