@@ -28,10 +28,11 @@ export function packSigns(x: usize, M: i32, K: i32, out: usize): void {
  * Rows of an image's binary convolution patches: x [B, C, H, W] (float, sign taken) → out
  * [B·OH·OW × kh·kw·Wc] u64 with Wc = words(C): for each tap, the channel bits of the input
  * pixel it reads, or padBit for every real channel where the tap falls in the padding.
+ * dense (C < 64 only): the taps' bits back to back instead, rows of words(kh·kw·C) words.
  * pix: scratch of B·Wc·H·W u64.
  */
 export function packPatches(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
-  OH: i32, OW: i32, padBit: i32, pix: usize, out: usize): void {
+  OH: i32, OW: i32, padBit: i32, dense: bool, pix: usize, out: usize): void {
   const Wc = words(C), rowW = kh * kw * Wc, HW = H * W, zero = f32x4.splat(0), one = i32x4.splat(1);
   // Channel bits of every pixel first, word-major: pix [B, Wc, H·W] u64. Channel by channel the
   // plane is read in order and four pixels' bits set at once (compare, widen to 64 bits, shift, or).
@@ -54,6 +55,23 @@ export function packPatches(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, k
     }
   }
   // Padding taps: padBit on every real channel, 0 beyond.
+  const padWord: u64 = padBit == 0 ? 0 : C >= 64 ? <u64>-1 : ((<u64>1) << <u64>C) - 1;
+  if (dense) {
+    // C < 64: tap t's C bits at bit t·C of the row (taps packed back to back, words(kh·kw·C) per row).
+    const rowD = words(kh * kw * C);
+    for (let b = 0; b < B; b++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
+      const o = out + (<usize>(((b * OH + oy) * OW + ox) * rowD) << 3);
+      memory.fill(o, 0, <usize>rowD << 3);
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+        const r = oy * sh - ph + i, q = ox * sw - pw + j;
+        const v: u64 = r >= 0 && r < H && q >= 0 && q < W ? load<u64>(pix + (<usize>(b * HW + r * W + q) << 3)) : padWord;
+        const pos = (i * kw + j) * C, w = o + (<usize>(pos >> 6) << 3), sft = pos & 63;
+        store<u64>(w, load<u64>(w) | (v << <u64>sft));
+        if (sft + C > 64) store<u64>(w + 8, load<u64>(w + 8) | (v >> <u64>(64 - sft)));
+      }
+    }
+    return;
+  }
   for (let b = 0; b < B; b++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
     const o = out + (<usize>(((b * OH + oy) * OW + ox) * rowW) << 3);
     for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {

@@ -195,7 +195,7 @@ test('XNOR-popcount kernels: WebAssembly and reference equal the float ±1 produ
     }
   }
   // Convolution: packed patches × packed kernels = conv over sign(x) padded with padValue.
-  for (const [C, stride, pad] of [[3, 1, 1], [65, 2, 1], [8, 1, 0]]) {
+  for (const [C, stride, pad] of [[3, 1, 1], [65, 2, 1], [8, 1, 0], [7, 2, 1], [37, 1, 1]]) {
     const x = Tensor.randn([2, C, 6, 5], new Rng(C)), w = Tensor.randn([4, C, 3, 3], new Rng(C + 1));
     for (const pv of [1, -1] as const) {
       const conv = new BinaryConv2d(C, 4, 3, { stride, padding: pad, padValue: pv });
@@ -207,6 +207,16 @@ test('XNOR-popcount kernels: WebAssembly and reference equal the float ±1 produ
       const wt = new Float32Array(4 * 9 * C);
       for (let o = 0; o < 4; o++) for (let c = 0; c < C; c++) for (let t = 0; t < 9; t++) wt[(o * 9 + t) * C + c] = w.data[(o * C + c) * 9 + t];
       for (const [name, be] of backends) {
+        if (C < 64) {
+          // Dense layout: the nine taps' C bits back to back, kernels packed the same way.
+          const per = words(9 * C), P = new Int32Array(2 * OH * OW * per), Wp = new Int32Array(4 * per), out = new Int32Array(2 * OH * OW * 4);
+          be.packPatches(x.data, g, pv, P, true);
+          be.packSigns(wt, 4, 9 * C, Wp);
+          be.bgemm(P, Wp, 2 * OH * OW, 4, 9 * C, out);
+          for (let b = 0; b < 2; b++) for (let o = 0; o < 4; o++) for (let p = 0; p < OH * OW; p++) {
+            assert.equal(out[(b * OH * OW + p) * 4 + o], want.data[(b * 4 + o) * OH * OW + p], `${name} dense conv C=${C} pv ${pv}`);
+          }
+        }
         const rows = 2 * OH * OW, per = 9 * words(C), P = new Int32Array(rows * per), Wp = new Int32Array(4 * per), out = new Int32Array(rows * 4);
         be.packPatches(x.data, g, pv, P);
         for (let o = 0; o < 4; o++) for (let t = 0; t < 9; t++) be.packSigns(wt.subarray((o * 9 + t) * C, (o * 9 + t + 1) * C), 1, C, Wp.subarray(o * per + t * words(C), o * per + (t + 1) * words(C)));

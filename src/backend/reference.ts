@@ -164,17 +164,20 @@ export const reference: Backend = {
     for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) if (x[i * K + k] >= 0) out[i * W + (k >> 5)] |= 1 << (k & 31);
   },
 
-  packPatches(x, g, padValue, out) {
+  packPatches(x, g, padValue, out, dense = false) {
     if (g.dh !== 1 || g.dw !== 1) throw new Error('packPatches: dilation must be 1');
-    const Wc = 2 * Math.ceil(g.C / 64), row = g.kh * g.kw * Wc;
+    if (dense && g.C >= 64) throw new Error(`packPatches: the dense layout is for fewer than 64 channels, got ${g.C}`);
+    const Wc = 2 * Math.ceil(g.C / 64), row = dense ? 2 * Math.ceil((g.kh * g.kw * g.C) / 64) : g.kh * g.kw * Wc;
     out.fill(0, 0, g.B * g.OH * g.OW * row);
     for (let b = 0; b < g.B; b++) for (let oy = 0; oy < g.OH; oy++) for (let ox = 0; ox < g.OW; ox++) {
       const o = ((b * g.OH + oy) * g.OW + ox) * row;
       for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++) {
-        const r = oy * g.sh - g.ph + i, q = ox * g.sw - g.pw + j, d = o + (i * g.kw + j) * Wc, inside = r >= 0 && r < g.H && q >= 0 && q < g.W;
+        const r = oy * g.sh - g.ph + i, q = ox * g.sw - g.pw + j, inside = r >= 0 && r < g.H && q >= 0 && q < g.W;
+        // Bit k of the row: per-tap words, or dense at tap·C + c.
+        const first = dense ? (i * g.kw + j) * g.C : 32 * (i * g.kw + j) * Wc;
         for (let c = 0; c < g.C; c++) {
-          const v = inside ? x[((b * g.C + c) * g.H + r) * g.W + q] : padValue;
-          if (v >= 0) out[d + (c >> 5)] |= 1 << (c & 31);
+          const v = inside ? x[((b * g.C + c) * g.H + r) * g.W + q] : padValue, k = first + c;
+          if (v >= 0) out[o + (k >> 5)] |= 1 << (k & 31);
         }
       }
     }

@@ -83,9 +83,10 @@ export interface Backend {
   /**
    * Binary convolution patches: the signs of x [B, C, H, W] under every output position and tap,
    * out [B·OH·OW × kh·kw·2·⌈C/64⌉] (per tap the channel bits, whole 64-bit words); taps in the
-   * padding read padValue (±1) on every real channel. Dilation 1.
+   * padding read padValue (±1) on every real channel. Dilation 1. dense (C < 64 only): the taps'
+   * C bits back to back, rows of 2·⌈kh·kw·C/64⌉ (no word per tap, less padding to XNOR).
    */
-  packPatches(x: FArray, g: ConvGeom, padValue: 1 | -1, out: Int32Array): void;
+  packPatches(x: FArray, g: ConvGeom, padValue: 1 | -1, out: Int32Array, dense?: boolean): void;
   /**
    * C[i, j] = Σ_k a_ik·b_jk over ±1 values from packed rows A [M × ·] and B [N × ·] holding K
    * real bits (XNOR-popcount: K − 2·popcount(a XOR b)); rows are `rowWords` 64-bit words

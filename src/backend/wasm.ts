@@ -36,7 +36,7 @@ interface Kernels {
   cbin(ar: number, ai: number, wr: number, wi: number, yr: number, yi: number, B: number, R: number, S: number, F: number, mode: number): void;
   packSigns(x: number, M: number, K: number, out: number): void;
   packPatches(x: number, B: number, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
-    OH: number, OW: number, padBit: number, pix: number, out: number): void;
+    OH: number, OW: number, padBit: number, dense: number, pix: number, out: number): void;
   bgemm(A: number, B: number, M: number, N: number, K: number, Wk: number, C: number): void;
   jetTree(x: number, C: number, H: number, W: number, out: number, xs: number): void;
 }
@@ -399,11 +399,12 @@ export class WasmBackend implements Backend {
     this.intDone(out, po);
   }
 
-  packPatches(x: FArray, g: ConvGeom, padValue: 1 | -1, out: Int32Array): void {
+  packPatches(x: FArray, g: ConvGeom, padValue: 1 | -1, out: Int32Array, dense = false): void {
     if (g.dh !== 1 || g.dw !== 1) throw new Error('packPatches: dilation must be 1');
+    if (dense && g.C >= 64) throw new Error(`packPatches: the dense layout is for fewer than 64 channels, got ${g.C}`);
     this.begin();
     const px = this.inPtr(x), po = this.intOutPtr(out), pix = this.alloc(g.B * g.H * g.W * 2 * Math.ceil(g.C / 64));
-    this.k.packPatches(px, g.B, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, padValue > 0 ? 1 : 0, pix, po);
+    this.k.packPatches(px, g.B, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, padValue > 0 ? 1 : 0, +dense, pix, po);
     this.intDone(out, po);
   }
 

@@ -76,16 +76,22 @@ export class PackedBinaryLayer extends Module {
     if (p.bias && l.bias) p.bias.data.set(l.bias.data);
     return p;
   }
-  /** ±1 weights [out, in, k, k] → the kernel's rows: per tap, the channel bits in whole words. */
+  /** Convolutions over fewer than 64 channels pack their taps back to back (no word per tap). */
+  get dense(): boolean { return this.cfg.kind === 'conv' && this.cfg.inputs < 64; }
+  /** 32-bit words per kernel row, as the patches are laid out. */
+  private get rowInts(): number { const c = this.cfg; return c.kind === 'linear' || this.dense ? words32(this.K) : c.kernel * c.kernel * words32(c.inputs); }
+  /** ±1 weights [out, in, k, k] → the kernel's rows: per tap, the channel bits (in whole words unless dense). */
   private setSigns(signs: Float32Array): void {
     const c = this.cfg, taps = c.kernel * c.kernel, wc = words32(c.inputs), be = backendFor('float32');
     this.signs = signs;
-    this.kernel = new Int32Array(c.outputs * taps * wc);
+    this.kernel = new Int32Array(c.outputs * this.rowInts);
     if (c.kind === 'linear') { be.packSigns(signs, c.outputs, c.inputs, this.kernel); return; }
-    const t = new Float32Array(c.inputs);
-    for (let o = 0; o < c.outputs; o++) for (let k = 0; k < taps; k++) {
-      for (let i = 0; i < c.inputs; i++) t[i] = signs[(o * c.inputs + i) * taps + k];
-      be.packSigns(t, 1, c.inputs, this.kernel.subarray((o * taps + k) * wc, (o * taps + k + 1) * wc));
+    // Tap-major, channel-minor order.
+    const t = new Float32Array(taps * c.inputs);
+    for (let o = 0; o < c.outputs; o++) {
+      for (let k = 0; k < taps; k++) for (let i = 0; i < c.inputs; i++) t[k * c.inputs + i] = signs[(o * c.inputs + i) * taps + k];
+      if (this.dense) be.packSigns(t, 1, this.K, this.kernel.subarray(o * this.rowInts, (o + 1) * this.rowInts));
+      else for (let k = 0; k < taps; k++) be.packSigns(t.subarray(k * c.inputs, (k + 1) * c.inputs), 1, c.inputs, this.kernel.subarray((o * taps + k) * wc, (o * taps + k + 1) * wc));
     }
   }
   override rawEntries(): Raw { return { bits: toBits(this.signs) }; }
@@ -109,8 +115,8 @@ export class PackedBinaryLayer extends Module {
     const [B, C, H, W] = x.shape, k = c.kernel, p = c.padding, st = c.stride;
     const OH = Math.floor((H + 2 * p - k) / st) + 1, OW = Math.floor((W + 2 * p - k) / st) + 1;
     const g: ConvGeom = { B, C, H, W, Co: c.outputs, kh: k, kw: k, sh: st, sw: st, ph: p, pw: p, dh: 1, dw: 1, OH, OW };
-    const row = k * k * words32(C), P = scratchInts(B * OH * OW * row), Z = scratchInts(B * OH * OW * c.outputs);
-    be.packPatches(x.data as Float32Array, g, c.padValue, P);
+    const row = this.rowInts, P = scratchInts(B * OH * OW * row), Z = scratchInts(B * OH * OW * c.outputs);
+    be.packPatches(x.data as Float32Array, g, c.padValue, P, this.dense);
     be.bgemm(P, this.kernel, B * OH * OW, c.outputs, this.K, Z, row / 2);
     // [B·OH·OW × out] → NCHW, one transpose per image.
     const hw = OH * OW, n = c.outputs, zf = scopedEmpty([Z.length], 'float32').data, out = scopedEmpty([B, n, OH, OW], 'float32');
