@@ -44,6 +44,21 @@ export function jetTree(x: Float32Array | Float64Array, C: number, H: number, W:
   return out;
 }
 
+/**
+ * Cost of a jet layer with output [out, OH, OW] (shared by the trained and the packed layer):
+ * dense-equivalent MACs of the 3×3 convolution it equals, none XNOR-popcount; addOps = the
+ * tree's 20 per input channel at every stride-1 position (exact at stride 1; with stride s taken
+ * as s·OH × s·OW) plus one addition per coefficient and output position (9 per input channel, 1
+ * when constrained); packed: 1 bit per coefficient, or one byte per pair (sign and jet index)
+ * when constrained, and the bias as float32.
+ */
+export function jetCost(inC: number, outC: number, stride: number, constrained: boolean, bias: number, out: readonly number[]):
+  Pick<CostReport, 'macs' | 'effectiveMacs' | 'binaryParams' | 'binaryMacs' | 'packedBytes' | 'addOps'> {
+  const spatial = out[1] * out[2], pairs = outC * inC, full = out[1] * stride * out[2] * stride;
+  return { macs: pairs * 9 * spatial, effectiveMacs: pairs * 9 * spatial, binaryParams: constrained ? pairs : pairs * 9, binaryMacs: 0,
+    packedBytes: (constrained ? pairs : Math.ceil((9 * pairs) / 8)) + 4 * bias, addOps: JET_TREE_OPS * inC * full + (constrained ? 1 : 9) * pairs * spatial };
+}
+
 export interface JetOptions extends BinaryOptions {
   /** 'same' padding is 1 (default); 0 for 'valid'. */
   padding?: number;
@@ -102,20 +117,9 @@ export class NeuralJetConv2d extends QuantizedLayer {
     if (this.inputQuantizer === 'none') return F.conv2d(x, k, this.bias, { stride: this.stride, padding: this.padding });
     return F.conv2d(padConstant(this.quantizedInput(x), this.padding, this.padValue), k, this.bias, { stride: this.stride });
   }
-  /**
-   * Dense-equivalent MACs of the 3×3 convolution it equals; none are XNOR-popcount. addOps: the
-   * tree's 20 per input channel at every stride-1 position (exact at stride 1; with stride s taken
-   * as s·OH × s·OW) plus, per output position, one
-   * addition per coefficient (9 per input channel; 1 when constrained). Packed: 1 bit per
-   * coefficient (constrained: a sign bit and a 4-bit jet index per pair).
-   */
   costReport(out: readonly number[]): CostReport {
-    const spatial = out[1] * out[2], pairs = this.outChannels * this.inChannels, bias = this.bias?.size ?? 0;
-    const full = (out[1] * this.stride) * (out[2] * this.stride);
-    const params = this.weight.size + (this.choice?.size ?? 0) + bias;
-    return { params, nonzeroParams: params, macs: pairs * 9 * spatial, effectiveMacs: pairs * 9 * spatial, binaryParams: this.constrained ? pairs : pairs * 9, binaryMacs: 0,
-      packedBytes: (this.constrained ? pairs : Math.ceil((9 * pairs) / 8)) + 4 * bias,
-      addOps: JET_TREE_OPS * this.inChannels * full + (this.constrained ? 1 : 9) * pairs * spatial };
+    const params = this.weight.size + (this.choice?.size ?? 0) + (this.bias?.size ?? 0);
+    return { params, nonzeroParams: params, ...jetCost(this.inChannels, this.outChannels, this.stride, this.constrained, this.bias?.size ?? 0, out) };
   }
   toSpec(): LayerSpec {
     return { type: 'jet-conv2d', in: this.inChannels, out: this.outChannels, stride: this.stride, padding: this.padding, padValue: this.padValue,

@@ -16,7 +16,7 @@ import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
 import type { CostReport } from '../../report/profile.js';
 import { BinaryConv2d, BinaryLinear, QuantizedLayer } from './quantized.js';
-import { NeuralJetConv2d, JET_TREE_OPS } from './jets.js';
+import { NeuralJetConv2d, jetCost } from './jets.js';
 
 type Raw = Record<string, Uint8Array | Int8Array | Int32Array>;
 const words32 = (K: number) => 2 * Math.ceil(K / 64);
@@ -202,10 +202,8 @@ export class PackedJetLayer extends Module {
   /** Every integer between ±100·C (the nine jets' absolute sums total 100 per input channel). */
   candidates(): number[] { const m = 100 * this.inputs; return Array.from({ length: 2 * m + 1 }, (_, i) => i - m); }
   costReport(out: readonly number[]): CostReport {
-    const spatial = out[1] * out[2], pairs = this.outputs * this.inputs, b = this.bias ? this.outputs : 0, full = out[1] * this.stride * out[2] * this.stride;
-    const params = (this.constrained ? pairs : pairs * 9) + b;
-    return { params, nonzeroParams: params, macs: pairs * 9 * spatial, effectiveMacs: pairs * 9 * spatial, binaryParams: params - b, binaryMacs: 0,
-      packedBytes: (this.constrained ? pairs : Math.ceil((9 * pairs) / 8)) + 4 * b, addOps: JET_TREE_OPS * this.inputs * full + (this.constrained ? 1 : 9) * pairs * spatial };
+    const b = this.bias ? this.outputs : 0, params = (this.constrained ? 1 : 9) * this.outputs * this.inputs + b;
+    return { params, nonzeroParams: params, ...jetCost(this.inputs, this.outputs, this.stride, this.constrained, b, out) };
   }
   toSpec(): LayerSpec {
     return { type: 'packed-jet-conv2d', in: this.inputs, out: this.outputs, stride: this.stride, padding: this.padding, padValue: this.padValue, constrained: this.constrained, bias: !!this.bias };

@@ -115,8 +115,7 @@ function binMatrices(Wf: Tensor, N: number): Tensor {
  * matrix product per bin (worth it when each is big enough: 4·R·S·B multiply-adds) rather than
  * as complex products vectorised over the bins. Threshold from `npm run bench:circulant`.
  */
-export let BIN_GEMM_MIN_MACS = 8192;
-export function setBinGemmMinMacs(v: number): void { BIN_GEMM_MIN_MACS = v; }
+export const BIN_GEMM_MIN_MACS = 8192;
 function binGemm(B: number, R: number, S: number): boolean { return 4 * R * S * B >= BIN_GEMM_MIN_MACS; }
 
 /**
