@@ -184,7 +184,9 @@ test('XNOR-popcount kernels: WebAssembly and reference equal the float ±1 produ
   const wb = wasmBackend();
   const backends: [string, Backend][] = [['reference', reference], ...(wb ? [['wasm', wb] as [string, Backend]] : [])];
   const words = (K: number) => 2 * Math.ceil(K / 64);
-  for (const [M, N, K] of [[1, 1, 1], [3, 5, 63], [5, 7, 64], [6, 9, 65], [9, 4, 200], [17, 13, 1000]]) {
+  // The last case has an odd word count, more than 31 SIMD steps per row (byte sums flushed) and
+  // enough work to be split over threads.
+  for (const [M, N, K] of [[1, 1, 1], [3, 5, 63], [5, 7, 64], [6, 9, 65], [9, 4, 200], [17, 13, 1000], [130, 131, 7937]]) {
     const a = randomArray(M * K, M + K) as Float32Array, b = randomArray(N * K, N + K + 1) as Float32Array;
     const want = noGrad(() => matmul(new Tensor(a.map(sign), [M, K]), new Tensor(b.map(sign), [N, K]), { transB: true }));
     for (const [name, be] of backends) {
@@ -193,6 +195,14 @@ test('XNOR-popcount kernels: WebAssembly and reference equal the float ±1 produ
       be.bgemm(A, B, M, N, K, C);
       assert.deepEqual([...C], [...want.data], `${name} bgemm ${M}×${N}×${K}`);
     }
+  }
+  // Every bit a mismatch: the per-byte counts reach their maximum (8 per step), so a late flush overflows.
+  for (const [name, be] of backends) {
+    const [M, N, K] = [4, 8, 64 * 99];
+    const A = new Int32Array(M * words(K)), B = new Int32Array(N * words(K)), C = new Int32Array(M * N);
+    be.packSigns(new Float32Array(M * K).fill(1), M, K, A); be.packSigns(new Float32Array(N * K).fill(-1), N, K, B);
+    be.bgemm(A, B, M, N, K, C);
+    assert.deepEqual([...C], new Array(M * N).fill(-K), `${name} bgemm, all mismatches`);
   }
   // Convolution: packed patches × packed kernels = conv over sign(x) padded with padValue.
   for (const [C, stride, pad] of [[3, 1, 1], [65, 2, 1], [8, 1, 0], [7, 2, 1], [37, 1, 1]]) {

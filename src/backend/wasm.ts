@@ -37,7 +37,10 @@ interface Kernels {
   packSigns(x: number, M: number, K: number, out: number): void;
   packPatches(x: number, B: number, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
     OH: number, OW: number, padBit: number, dense: number, pix: number, out: number): void;
-  bgemm(A: number, B: number, M: number, N: number, K: number, Wk: number, C: number): void;
+  bgemm(A: number, B: number, Bp: number, M: number, N: number, K: number, Wk: number, C: number, pair: number): void;
+  bgemmPanels(B: number, N: number, Wk: number, out: number): void;
+  bgemmPanelBytes(N: number, Wk: number): number;
+  bgemmPairBytes(Wk: number): number;
   jetTree(x: number, C: number, H: number, W: number, out: number, xs: number): void;
 }
 
@@ -412,11 +415,15 @@ export class WasmBackend implements Backend {
     if (rowWords < Math.ceil(K / 64)) throw new Error(`bgemm: ${rowWords} words cannot hold ${K} bits`);
     this.begin();
     const pa = this.intPtr(A), pb = this.intPtr(B), pc = this.intOutPtr(C);
+    // B's rows as panels of four interleaved rows (a copy of B, small beside the product).
+    const panels = this.alloc(this.k.bgemmPanelBytes(N, rowWords) / 4), pairBytes = this.k.bgemmPairBytes(rowWords);
+    this.k.bgemmPanels(pb, N, rowWords, panels);
     // Rows split over threads in even chunks when the work (M·N·K bit operations) repays waking them.
     if (this.pool.threads > 1 && M * N * K >= 32 * THREAD_MIN_FLOPS && M >= 4) {
       const chunk = Math.max(2, Math.ceil(M / (4 * this.pool.threads) / 2) * 2);
-      this.tasks('bgemmTasks', [chunk, pa, pb, M, N, K, rowWords, pc]);
-    } else this.k.bgemm(pa, pb, M, N, K, rowWords, pc);
+      const pair = this.alloc((pairBytes / 4) * this.pool.threads);
+      this.tasks('bgemmTasks', [chunk, pa, pb, panels, M, N, K, rowWords, pc, pair]);
+    } else this.k.bgemm(pa, pb, panels, M, N, K, rowWords, pc, this.alloc(pairBytes / 4));
     this.intDone(C, pc);
   }
 
