@@ -419,7 +419,7 @@ export class WasmBackend implements Backend {
     const panels = this.alloc(this.k.bgemmPanelBytes(N, rowWords) / 4), pairBytes = this.k.bgemmPairBytes(rowWords);
     this.k.bgemmPanels(pb, N, rowWords, panels);
     // Rows split over threads in even chunks when the work (M·N·K bit operations) repays waking them.
-    if (this.pool.threads > 1 && M * N * K >= 32 * THREAD_MIN_FLOPS && M >= 4) {
+    if (this.pool.threads > 1 && M * N * K >= 4 * THREAD_MIN_FLOPS && M >= 4) {
       const chunk = Math.max(2, Math.ceil(M / (4 * this.pool.threads) / 2) * 2);
       const pair = this.alloc((pairBytes / 4) * this.pool.threads);
       this.tasks('bgemmTasks', [chunk, pa, pb, panels, M, N, K, rowWords, pc, pair]);
