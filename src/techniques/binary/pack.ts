@@ -9,7 +9,8 @@
 import { Tensor, noGrad } from '../../core/tensor.js';
 import { scopedEmpty } from '../../core/arena.js';
 import { backendFor } from '../../backend/index.js';
-import type { ConvGeom } from '../../backend/types.js';
+import type { ConvGeom, Csr } from '../../backend/types.js';
+import { toCsr } from '../prune/sparse.js';
 import * as F from '../../ops/index.js';
 import { BatchNorm, Dropout, Flatten, MaxPool2d, Sequential } from '../../nn/layers.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
@@ -147,6 +148,8 @@ export class PackedBinaryLayer extends Module {
  */
 export class PackedJetLayer extends Module {
   private coef: Float32Array = new Float32Array(0);
+  /** Constrained layers: the coefficients as CSR (one non-zero per input–output pair), built on first use. */
+  private csr: Csr | null = null;
   readonly bias: Tensor | null;
   constructor(readonly inputs: number, readonly outputs: number, readonly stride: number, readonly padding: number, readonly padValue: 1 | -1,
     readonly constrained: boolean, hasBias: boolean) {
@@ -173,11 +176,13 @@ export class PackedJetLayer extends Module {
     if (!this.constrained) {
       if (!(e.bits instanceof Uint8Array)) throw new Error('packed jet layer: the file has no coefficient bits (entry "bits")');
       this.coef = fromBits(e.bits, pairs * 9);
+      this.csr = null;
       return;
     }
     if (!(e.jet instanceof Int8Array) || e.jet.length !== pairs || e.jet.some((v) => v === 0 || Math.abs(v) > 9)) throw new Error(`packed jet layer: entry "jet" must hold ${pairs} values ±1 … ±9`);
     this.coef = new Float32Array(pairs * 9);
     e.jet.forEach((v, i) => { this.coef[i * 9 + Math.abs(v) - 1] = Math.sign(v); });
+    this.csr = null;
   }
   integers(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.inputs) throw new Error(`packed jet layer expects [N, ${this.inputs}, H, W], got [${x.shape}]`);
@@ -194,7 +199,11 @@ export class PackedJetLayer extends Module {
         Js = new Float32Array(C * 9 * OH * OW);
         for (let k = 0; k < C * 9; k++) for (let r = 0; r < OH; r++) for (let q = 0; q < OW; q++) Js[(k * OH + r) * OW + q] = J[(k * OHf + r * st) * OWf + q * st];
       }
-      out.set(noGrad(() => F.matmul(coef, new Tensor(Js, [C * 9, OH * OW]))).data, b * this.outputs * OH * OW);
+      const n = OH * OW, o = b * this.outputs * n;
+      // Constrained: Cin additions per output pixel (one jet of nine per pair) as a sparse product,
+      // instead of a dense one that multiplies eight zeros for every term. Integer sums: exact either way.
+      if (this.constrained) be.spmm(this.csr ??= toCsr(this.coef, this.outputs, C * 9), Js, n, out.subarray(o, o + this.outputs * n));
+      else out.set(noGrad(() => F.matmul(coef, new Tensor(Js, [C * 9, n]))).data, o);
     }
     return new Tensor(out, [B, this.outputs, OH, OW]);
   }
