@@ -236,6 +236,23 @@ export function bgemmTasks(counter: usize, chunk: i32, A: usize, Bm: usize, Bp: 
   for (let t = claim(counter); t * chunk < M; t = claim(counter)) bgemmRows(A, Bm, Bp, N, Wk, K, C, own, t * chunk, min(M, (t + 1) * chunk));
 }
 
+/** out [C, H+2p, W+2p] = ±1 signs of x [C, H, W] (sign(0) = +1) inside a border of p pixels of padValue. */
+export function signPad(x: usize, C: i32, H: i32, W: i32, p: i32, padValue: f32, out: usize): void {
+  const Hp = H + 2 * p, Wp = W + 2 * p, one = f32x4.splat(1), minus = f32x4.splat(-1), zero = f32x4.splat(0);
+  for (let c = 0; c < C; c++) {
+    const o = out + (<usize>(c * Hp * Wp) << 2), src = x + (<usize>(c * H * W) << 2);
+    for (let i = 0; i < p * Wp; i++) { store<f32>(o + (<usize>i << 2), padValue); store<f32>(o + (<usize>((Hp - 1) * Wp - i + Wp - 1) << 2), padValue); }
+    for (let r = 0; r < H; r++) {
+      const row = o + (<usize>((r + p) * Wp) << 2), in_ = src + (<usize>(r * W) << 2);
+      for (let q = 0; q < p; q++) { store<f32>(row + (<usize>q << 2), padValue); store<f32>(row + (<usize>(Wp - 1 - q) << 2), padValue); }
+      const d = row + (<usize>p << 2);
+      let q = 0;
+      for (; q + 4 <= W; q += 4) v128.store(d + (<usize>q << 2), v128.bitselect(one, minus, f32x4.ge(v128.load(in_ + (<usize>q << 2)), zero)));
+      for (; q < W; q++) store<f32>(d + (<usize>q << 2), load<f32>(in_ + (<usize>q << 2)) >= 0 ? 1 : -1);
+    }
+  }
+}
+
 /**
  * The nine 3×3 jet maps of every channel by the shared add/subtract tree (neural jet features,
  * src/techniques/binary/jets.ts): x [C, H, W] → out [C, 9, H−2, W−2], jet 3·iy + ix; 5 operations

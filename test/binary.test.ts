@@ -128,6 +128,17 @@ test('neural jets: nine separable jets, the tree equals direct convolution exact
     const d = noGrad(() => conv2d(new Tensor(im, [C, 1, h, w]), new Tensor(JETS, [9, 1, 3, 3]), null));
     assert.deepEqual([...r], [...d.data], `reference tree = direct convolution on ${h}×${w}`);
   }
+  // signPad (a packed jet layer's input): ±1 signs inside a border of padValue, WebAssembly = reference = by hand.
+  for (const [h, w, p, pv] of [[5, 7, 1, 1], [4, 9, 2, -1], [3, 3, 0, 1], [6, 5, 1, -1]] as const) {
+    const im = Float32Array.from({ length: C * h * w }, (_, i) => (i % 5 === 0 ? 0 : rng.uniform(-1, 1)));
+    const hp = h + 2 * p, wp = w + 2 * p, want = new Float32Array(C * hp * wp).fill(pv);
+    for (let c = 0; c < C; c++) for (let r = 0; r < h; r++) for (let q = 0; q < w; q++) want[(c * hp + r + p) * wp + q + p] = im[(c * h + r) * w + q] >= 0 ? 1 : -1;
+    for (const be of [reference, wasmBackend()].filter((b) => b !== null)) {
+      const got = new Float32Array(want.length).fill(7);
+      be.signPad(im, C, h, w, p, pv, got);
+      assert.deepEqual([...got], [...want], `signPad ${h}×${w} p ${p} pad ${pv}`);
+    }
+  }
   assert.equal(JET_TREE_OPS, 20);
   assert.throws(() => jetTree(img, C, 2, 30), /at least 3×3/);
   for (const constrained of [false, true]) {

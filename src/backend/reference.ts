@@ -193,6 +193,12 @@ export const reference: Backend = {
     }
   },
 
+  signPad(x, C, H, W, p, padValue, out) {
+    const Hp = H + 2 * p, Wp = W + 2 * p;
+    out.fill(padValue, 0, C * Hp * Wp);
+    for (let c = 0; c < C; c++) for (let r = 0; r < H; r++) for (let q = 0; q < W; q++) out[(c * Hp + r + p) * Wp + q + p] = x[(c * H + r) * W + q] >= 0 ? 1 : -1;
+  },
+
   jetTree(x, C, H, W, out) {
     if (H < 3 || W < 3) throw new Error(`jetTree: the map must be at least 3×3, got ${H}×${W}`);
     const OH = H - 2, OW = W - 2;

@@ -42,6 +42,7 @@ interface Kernels {
   bgemmPanelBytes(N: number, Wk: number): number;
   bgemmPairBytes(Wk: number): number;
   jetTree(x: number, C: number, H: number, W: number, out: number, xs: number): void;
+  signPad(x: number, C: number, H: number, W: number, p: number, padValue: number, out: number): void;
 }
 
 /** Twiddle and bit-reversal tables of the real FFT of length N (see assembly/fft.ts), kept resident per N. */
@@ -425,6 +426,13 @@ export class WasmBackend implements Backend {
       this.tasks('bgemmTasks', [chunk, pa, pb, panels, M, N, K, rowWords, pc, pair]);
     } else this.k.bgemm(pa, pb, panels, M, N, K, rowWords, pc, this.alloc(pairBytes / 4));
     this.intDone(C, pc);
+  }
+
+  signPad(x: FArray, C: number, H: number, W: number, p: number, padValue: 1 | -1, out: FArray): void {
+    this.begin();
+    const px = this.inPtr(x), po = this.outPtr(out);
+    this.k.signPad(px, C, H, W, p, padValue, po);
+    this.done(out, po);
   }
 
   jetTree(x: FArray, C: number, H: number, W: number, out: FArray): void {

@@ -191,8 +191,7 @@ export class PackedJetLayer extends Module {
     const be = backendFor('float32'), img = scopedEmpty([C * Hp * Wp], 'float32').data, J = scopedEmpty([C * 9 * OHf * OWf], 'float32').data;
     const out = new Float32Array(B * this.outputs * OH * OW), coef = new Tensor(this.coef, [this.outputs, C * 9]);
     for (let b = 0; b < B; b++) {
-      img.fill(this.padValue);
-      for (let c = 0; c < C; c++) for (let r = 0; r < H; r++) for (let q = 0; q < W; q++) img[(c * Hp + r + p) * Wp + q + p] = x.data[((b * C + c) * H + r) * W + q] >= 0 ? 1 : -1;
+      be.signPad(x.data.subarray(b * C * H * W, (b + 1) * C * H * W), C, H, W, p, this.padValue, img);
       be.jetTree(img, C, Hp, Wp, J); // [C·9, OHf·OWf]
       let Js = J;
       if (st > 1) {
