@@ -1,5 +1,5 @@
 // Convolution and pooling kernels on NCHW float32 data in linear memory.
-import { gemm, claim } from "./gemm";
+import { gemm, claim, madd } from "./gemm";
 
 /** col[(c*kh+i)*kw+j, b*OH*OW + oy*OW + ox] = x[b, c, oy*sh-ph+i*dh, ox*sw-pw+j*dw] (0 outside). */
 export function im2col(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
@@ -250,5 +250,101 @@ export function rowSums(m: usize, R: i32, n: i32, out: usize): void {
     let s: f32 = f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3);
     for (; k < n; k++) s += load<f32>(row + (<usize>k << 2));
     store<f32>(out + (<usize>c << 2), s);
+  }
+}
+
+/** Floats of one thread's scratch for convDirect: the padded image plus slack for over-reads. */
+export function convDirectScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32): i32 { return C * (H + 2 * ph) * (W + 2 * pw) + 16; }
+
+/**
+ * Direct convolution of one image for few input channels (stride 1, no dilation), where im2col
+ * and a GEMM with K = C·kh·kw of 9 or so waste most of their work: the image is padded into P,
+ * then each output row is built eight (or four) pixels at a time, one broadcast weight per tap.
+ * Lanes past the row's end read the next row or P's slack and are never stored.
+ */
+function convDirectImage(x: usize, w: usize, bias: usize, C: i32, H: i32, W: i32, o0: i32, Co: i32, kh: i32, kw: i32,
+  ph: i32, pw: i32, OH: i32, OW: i32, out: usize, P: usize): void {
+  const Hp = H + 2 * ph, Wp = W + 2 * pw, ws = <usize>Wp << 2, cs = <usize>(Hp * Wp) << 2, taps = C * kh * kw;
+  memory.fill(P, 0, <usize>convDirectScratch(C, H, W, ph, pw) << 2);
+  for (let c = 0; c < C; c++) for (let r = 0; r < H; r++)
+    memory.copy(P + <usize>c * cs + <usize>(r + ph) * ws + (<usize>pw << 2), x + (<usize>((c * H + r) * W) << 2), <usize>W << 2);
+  let o = o0;
+  // Output channels o0 … Co − 1, four at a time × eight pixels: per tap two loads of the image serve eight FMAs.
+  for (; o + 4 <= Co && OW >= 8; o += 4) {
+    const wo = w + (<usize>(o * taps) << 2), wst = <usize>taps << 2;
+    for (let y = 0; y < OH; y++) {
+      const dst = out + (<usize>((o * OH + y) * OW) << 2), os = <usize>(OH * OW) << 2, row = P + <usize>y * ws;
+      for (let x0 = 0; x0 < OW; x0 += 8) {
+        // The last block overlaps the one before it when OW is not a multiple of 8.
+        const xs = min(x0, OW - 8);
+        let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) {
+          const src = row + <usize>c * cs + <usize>i * ws + (<usize>xs << 2), wt = wo + (<usize>((c * kh + i) * kw) << 2);
+          for (let j = 0; j < kw; j++) {
+            const s = src + (<usize>j << 2), v0 = v128.load(s), v1 = v128.load(s, 16), wj = wt + (<usize>j << 2);
+            let wv = v128.load32_splat(wj); a00 = madd(wv, v0, a00); a01 = madd(wv, v1, a01);
+            wv = v128.load32_splat(wj + wst); a10 = madd(wv, v0, a10); a11 = madd(wv, v1, a11);
+            wv = v128.load32_splat(wj + 2 * wst); a20 = madd(wv, v0, a20); a21 = madd(wv, v1, a21);
+            wv = v128.load32_splat(wj + 3 * wst); a30 = madd(wv, v0, a30); a31 = madd(wv, v1, a31);
+          }
+        }
+        const d = dst + (<usize>xs << 2);
+        const b0 = f32x4.splat(bias ? load<f32>(bias + (<usize>o << 2)) : 0), b1 = f32x4.splat(bias ? load<f32>(bias + (<usize>o << 2), 4) : 0);
+        const b2 = f32x4.splat(bias ? load<f32>(bias + (<usize>o << 2), 8) : 0), b3 = f32x4.splat(bias ? load<f32>(bias + (<usize>o << 2), 12) : 0);
+        v128.store(d, f32x4.add(a00, b0)); v128.store(d, f32x4.add(a01, b0), 16);
+        v128.store(d + os, f32x4.add(a10, b1)); v128.store(d + os, f32x4.add(a11, b1), 16);
+        v128.store(d + 2 * os, f32x4.add(a20, b2)); v128.store(d + 2 * os, f32x4.add(a21, b2), 16);
+        v128.store(d + 3 * os, f32x4.add(a30, b3)); v128.store(d + 3 * os, f32x4.add(a31, b3), 16);
+      }
+    }
+  }
+  for (; o < Co; o++) {
+    const wo = w + (<usize>(o * taps) << 2), b = f32x4.splat(bias ? load<f32>(bias + (<usize>o << 2)) : 0);
+    for (let y = 0; y < OH; y++) {
+      const dst = out + (<usize>((o * OH + y) * OW) << 2), row = P + <usize>y * ws;
+      let x0 = 0;
+      for (; x0 + 8 <= OW; x0 += 8) {
+        let a0 = b, a1 = b;
+        for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) {
+          const src = row + <usize>c * cs + <usize>i * ws + (<usize>x0 << 2), wt = wo + (<usize>((c * kh + i) * kw) << 2);
+          for (let j = 0; j < kw; j++) {
+            const wv = v128.load32_splat(wt + (<usize>j << 2)), s = src + (<usize>j << 2);
+            a0 = madd(wv, v128.load(s), a0); a1 = madd(wv, v128.load(s, 16), a1);
+          }
+        }
+        v128.store(dst + (<usize>x0 << 2), a0); v128.store(dst + (<usize>x0 << 2), a1, 16);
+      }
+      for (; x0 < OW; x0 += 4) {
+        let a = b;
+        for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) {
+          const src = row + <usize>c * cs + <usize>i * ws + (<usize>x0 << 2), wt = wo + (<usize>((c * kh + i) * kw) << 2);
+          for (let j = 0; j < kw; j++) a = madd(v128.load32_splat(wt + (<usize>j << 2)), v128.load(src + (<usize>j << 2)), a);
+        }
+        const d = dst + (<usize>x0 << 2);
+        if (x0 + 4 <= OW) { v128.store(d, a); continue; }
+        store<f32>(d, f32x4.extract_lane(a, 0));
+        if (x0 + 1 < OW) store<f32>(d, f32x4.extract_lane(a, 1), 4);
+        if (x0 + 2 < OW) store<f32>(d, f32x4.extract_lane(a, 2), 8);
+      }
+    }
+  }
+}
+
+/** out [B, Co, OH, OW] = conv(x [B, C, H, W], w [Co, C, kh, kw]) + bias, stride 1, no dilation; P: convDirectScratch floats. */
+export function convDirect(x: usize, w: usize, bias: usize, B: i32, C: i32, H: i32, W: i32, Co: i32, kh: i32, kw: i32,
+  ph: i32, pw: i32, OH: i32, OW: i32, out: usize, P: usize): void {
+  for (let b = 0; b < B; b++) convDirectImage(x + (<usize>(b * C * H * W) << 2), w, bias, C, H, W, 0, Co, kh, kw, ph, pw, OH, OW, out + (<usize>(b * Co * OH * OW) << 2), P);
+}
+
+/** Output channels per task of convDirectTasks (so a single image still splits over threads). */
+const DIRECT_TASK_CHANNELS = 8;
+
+/** Threaded convDirect: tasks of one image × DIRECT_TASK_CHANNELS output channels; thread tid's scratch at P + tid·convDirectScratch floats. */
+export function convDirectTasks(counter: usize, x: usize, w: usize, bias: usize, B: i32, C: i32, H: i32, W: i32, Co: i32, kh: i32, kw: i32,
+  ph: i32, pw: i32, OH: i32, OW: i32, out: usize, P: usize, tid: i32): void {
+  const own = P + (<usize>(tid * convDirectScratch(C, H, W, ph, pw)) << 2), G = (Co + DIRECT_TASK_CHANNELS - 1) / DIRECT_TASK_CHANNELS;
+  for (let t = claim(counter); t < B * G; t = claim(counter)) {
+    const b = t / G, o0 = (t % G) * DIRECT_TASK_CHANNELS;
+    convDirectImage(x + (<usize>(b * C * H * W) << 2), w, bias, C, H, W, o0, min(Co, o0 + DIRECT_TASK_CHANNELS), kh, kw, ph, pw, OH, OW, out + (<usize>(b * Co * OH * OW) << 2), own);
   }
 }

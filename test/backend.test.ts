@@ -61,6 +61,30 @@ for (const threads of threadCounts) test(`wasm convolution forward and backward 
   });
 });
 
+const directRuns: Float32Array[][] = [];
+for (const threads of threadCounts) test(`direct convolution (few channels, stride 1) and im2col + GEMM both equal the reference: odd widths, channel remainders, padding 0–2, no bias (${threads} thread(s))`, async () => {
+  await setThreads(threads);
+  const cases = [geom(2, 1, 28, 28, 32, 3, 3, 1, 1, 1), geom(3, 3, 9, 13, 7, 3, 3, 1, 1, 1), geom(1, 2, 6, 5, 9, 3, 3, 1, 2, 1),
+    geom(2, 5, 11, 17, 4, 5, 5, 1, 2, 1), geom(1, 4, 8, 8, 6, 1, 3, 1, 0, 1), geom(5, 16, 10, 12, 13, 3, 3, 1, 1, 1), geom(1, 1, 3, 3, 1, 3, 3, 1, 0, 1),
+    geom(4, 8, 28, 28, 16, 3, 3, 1, 1, 1), geom(1, 16, 28, 27, 21, 3, 3, 1, 1, 1)]; // the last two are split over threads
+  const outs: Float32Array[] = [];
+  cases.forEach((g, ci) => {
+    const x = randomArray(g.B * g.C * g.H * g.W, 200 + ci), w = randomArray(g.Co * g.C * g.kh * g.kw, 300 + ci), b = ci % 2 ? null : randomArray(g.Co, 400 + ci);
+    const want = new Float32Array(g.B * g.Co * g.OH * g.OW);
+    reference.conv2dForward(x, w, b, g, want);
+    for (const path of ['direct', 'im2col'] as const) {
+      const got = new Float32Array(want.length).fill(NaN);
+      wasm!.conv2dForward(x, w, b, g, got, path);
+      assertClose(got, want, 1e-4, 1e-4, `${path} case ${ci}`);
+      if (path === 'direct') outs.push(got);
+    }
+  });
+  directRuns.push(outs);
+  // Each output is summed by one task in a fixed order: the same bits at any thread count.
+  if (directRuns.length > 1) directRuns[0].forEach((o, ci) => assert.deepEqual(directRuns.at(-1)![ci], o, `direct case ${ci}: same bits at 1 and ${threads} threads`));
+  assert.throws(() => wasm!.conv2dForward(randomArray(18, 1), randomArray(9, 2), null, geom(1, 1, 3, 6, 1, 3, 3, 2, 0, 1), new Float32Array(2), 'direct'), /stride 1/);
+});
+
 test('wasm pooling and elementwise kernels equal reference', () => {
   const pools: PoolGeom[] = [
     { P: 6, H: 7, W: 9, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, OH: 3, OW: 4 },

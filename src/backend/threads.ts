@@ -28,7 +28,7 @@ export function singleThread(exports: Record<string, unknown>): Pool {
   };
 }
 
-export const TASK_FUNCTIONS = ['gemmTasks', 'gemmShared', 'im2colTasks', 'col2imTasks', 'spmmTasks', 'fftTasks', 'bgemmTasks'];
+export const TASK_FUNCTIONS = ['gemmTasks', 'gemmShared', 'im2colTasks', 'col2imTasks', 'spmmTasks', 'fftTasks', 'bgemmTasks', 'convDirectTasks'];
 
 /** Start `threads − 1` workers (Node.js worker_threads) that instantiate `module` on `memory`. */
 export async function workerPool(module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, threads: number): Promise<Pool> {

@@ -42,6 +42,9 @@ interface Kernels {
   bgemmPanelBytes(N: number, Wk: number): number;
   bgemmPairBytes(Wk: number): number;
   jetTree(x: number, C: number, H: number, W: number, out: number, xs: number): void;
+  convDirect(x: number, w: number, bias: number, B: number, C: number, H: number, W: number, Co: number, kh: number, kw: number,
+    ph: number, pw: number, OH: number, OW: number, out: number, P: number): void;
+  convDirectScratch(C: number, H: number, W: number, ph: number, pw: number): number;
   signPad(x: number, C: number, H: number, W: number, p: number, padValue: number, out: number): void;
 }
 
@@ -72,6 +75,16 @@ export function setSharedPanelMinFlops(n: number): void { SHARED_PANEL_MIN_FLOPS
 export const FFT_THREAD_MIN = 1 << 15;
 /** im2col matrices below this many elements are built on one thread. */
 export const THREAD_MIN_COL = 1 << 18;
+/**
+ * Largest C·kh·kw run by the direct convolution instead of im2col + GEMM (stride 1, no
+ * dilation, outputs at least 8 wide), from `node dist/bench/conv-direct.js` (3×3, 2 threads):
+ * direct/im2col time at batch 64 was 0.52 (1→32 at 28²), 0.46 (3→16 at 32²), 0.58 (8→16),
+ * 0.59 (16→16), 0.88 (32→32: 288 taps) and 1.13 (64→64 at 14²: 576); at batch 1 0.97–1.03.
+ */
+export const DIRECT_MAX_TAPS = 288;
+function directConv(g: ConvGeom): boolean {
+  return g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1 && g.OW >= 8 && g.C * g.kh * g.kw <= DIRECT_MAX_TAPS;
+}
 
 const BINARY: Record<BinaryKind, number> = { add: 0, sub: 1, mul: 2, div: 3 };
 
@@ -243,10 +256,20 @@ export class WasmBackend implements Backend {
     else this.k.im2col(px, ...this.geomArgs(g), col);
   }
 
-  conv2dForward(x: FArray, w: FArray, bias: FArray | null, g: ConvGeom, out: FArray): void {
+  /** path: 'auto' picks the direct kernel for few taps (directConv); the others force one (bench/conv-direct). */
+  conv2dForward(x: FArray, w: FArray, bias: FArray | null, g: ConvGeom, out: FArray, path: 'auto' | 'direct' | 'im2col' = 'auto'): void {
+    if (path === 'direct' && !(g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1)) throw new Error('conv2dForward: the direct kernel needs stride 1 and no dilation');
     this.begin();
     const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw;
     const px = this.inPtr(x), pw = this.inPtr(w), pb = bias ? this.inPtr(bias) : 0;
+    if (path === 'direct' || (path === 'auto' && directConv(g))) {
+      const po = this.outPtr(out), per = this.k.convDirectScratch(g.C, g.H, g.W, g.ph, g.pw);
+      const args = [px, pw, pb, g.B, g.C, g.H, g.W, g.Co, g.kh, g.kw, g.ph, g.pw, g.OH, g.OW, po];
+      if (this.pool.threads > 1 && 2 * g.B * g.Co * g.OH * g.OW * ckk >= THREAD_MIN_FLOPS) this.tasks('convDirectTasks', [...args, this.alloc(per * this.pool.threads)]);
+      else this.k.convDirect(...(args as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number]), this.alloc(per));
+      this.done(out, po);
+      return;
+    }
     const po = this.outPtr(out), col = this.alloc(ckk * n), tmp = this.alloc(g.Co * n), work = this.allocWork();
     this.im2colPtr(px, g, col);
     this.gemmPtr(false, false, g.Co, n, ckk, pw, col, tmp, false, work);
