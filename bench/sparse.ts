@@ -15,8 +15,9 @@ const timed = (fns: (() => void)[], budget = quick ? 20 : 60): number[] => race(
 
 /** Arrays in the kernels' memory (as model weights and pooled activations are), so no call copies its operands. */
 const keep: Float32Array[] = [];
-function resident(a: Float32Array): Float32Array { const p = persistentArray(a.length); p.set(a); keep.push(p); return p; }
-function residentInts(a: Int32Array): Int32Array { const p = persistentArray(a.length); keep.push(p); const v = new Int32Array(p.buffer, p.byteOffset, a.length); v.set(a); return v; }
+// At least 256 floats: smaller persistent arrays stay on the JavaScript heap (src/core/arena.ts).
+function resident(a: Float32Array): Float32Array { const p = persistentArray(Math.max(a.length, 256)); keep.push(p); const v = p.subarray(0, a.length); v.set(a); return v; }
+function residentInts(a: Int32Array): Int32Array { const p = persistentArray(Math.max(a.length, 256)); keep.push(p); const v = new Int32Array(p.buffer, p.byteOffset, a.length); v.set(a); return v; }
 
 function sparseMatrix(rows: number, cols: number, density: number, seed: number): Float32Array {
   const rng = new Rng(seed), w = new Float32Array(rows * cols);
