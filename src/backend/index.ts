@@ -53,7 +53,10 @@ let sharedExports: WebAssembly.Exports | null = null;
 
 /** The threaded build on shared memory, with a worker pool; null where shared memory or workers are missing. */
 async function loadThreaded(threads: number): Promise<WasmBackend | null> {
-  if (typeof SharedArrayBuffer === 'undefined' || !isNode || env.FRUGAL_SHARED === '0') return null;
+  if (typeof SharedArrayBuffer === 'undefined' || env.FRUGAL_SHARED === '0') return null;
+  // A browser shares memory with Web Workers only on a cross-origin isolated page (COOP/COEP headers).
+  const g = globalThis as { crossOriginIsolated?: boolean; Worker?: unknown };
+  if (!isNode && (!g.crossOriginIsolated || typeof g.Worker !== 'function')) return null;
   const relaxedBytes = await readKernelBytes('kernels-mt-relaxed.wasm');
   const relaxed = await relaxedSupported(relaxedBytes);
   const bytes = relaxed ? relaxedBytes : await readKernelBytes('kernels-mt.wasm');

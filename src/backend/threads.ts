@@ -30,25 +30,59 @@ export function singleThread(exports: Record<string, unknown>): Pool {
 
 export const TASK_FUNCTIONS = ['gemmTasks', 'gemmShared', 'im2colTasks', 'col2imTasks', 'spmmTasks', 'fftTasks', 'bgemmTasks', 'convDirectTasks'];
 
-/** Start `threads − 1` workers (Node.js worker_threads) that instantiate `module` on `memory`. */
+/** What the pool needs of a worker, in Node.js (worker_threads) and in browsers (Web Workers). */
+interface KernelWorker { ready: Promise<void>; stop(): void }
+
+const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+
+async function startWorker(init: WorkerInit): Promise<KernelWorker> {
+  const url = new URL('./worker.js', import.meta.url);
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    const w = new Worker(url, {
+      execArgv: [], // the parent's flags (--input-type, --cpu-prof, …) do not apply to kernel threads
+      workerData: init,
+    });
+    w.unref(); // blocked workers must not keep the process alive
+    return { ready: new Promise<void>((res, rej) => { w.once('message', () => res()); w.once('error', rej); }), stop: () => void w.terminate() };
+  }
+  // A browser: a module Web Worker, sent its start-up data by message (the module and the shared
+  // memory clone only where the page is cross-origin isolated, which shared memory needs anyway).
+  const W = (globalThis as unknown as { Worker: new (u: URL, o: { type: 'module' }) => BrowserWorker }).Worker;
+  const w = new W(url, { type: 'module' });
+  const ready = new Promise<void>((res, rej) => {
+    w.addEventListener('message', () => res(), { once: true });
+    w.addEventListener('error', (e) => rej(new Error(`kernel worker failed to start: ${(e as { message?: string }).message ?? 'error event'}`)), { once: true });
+  });
+  w.postMessage(init);
+  return { ready, stop: () => w.terminate() };
+}
+interface BrowserWorker {
+  postMessage(m: unknown): void; terminate(): void;
+  addEventListener(t: 'message' | 'error', f: (e: unknown) => void, o: { once: boolean }): void;
+}
+export interface WorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrl: SharedArrayBuffer; tid: number; nworkers: number; fns: string[] }
+
+/**
+ * Whether this thread may block in Atomics.wait: not a browser's main thread (a window), which
+ * must poll instead; Node.js and workers may.
+ */
+const canBlock = isNode || typeof (globalThis as { document?: unknown }).document === 'undefined';
+
+/** Start `threads − 1` workers that instantiate `module` on `memory`. */
 export async function workerPool(module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, threads: number): Promise<Pool> {
-  const { Worker } = await import('node:worker_threads');
   const ctrlBuf = new SharedArrayBuffer(ARGS_OFFSET + 8 * MAX_ARGS);
   const ctrl = new Int32Array(ctrlBuf);
   const args = new Float64Array(ctrlBuf, ARGS_OFFSET, MAX_ARGS);
   const nworkers = threads - 1;
-  const workers = Array.from({ length: nworkers }, (_, i) => {
-    const w = new Worker(new URL('./worker.js', import.meta.url), {
-      execArgv: [], // the parent's flags (--input-type, --cpu-prof, …) do not apply to kernel threads
-      workerData: { module, memory, ctrl: ctrlBuf, tid: i + 1, nworkers, fns: TASK_FUNCTIONS },
-    });
-    w.unref(); // blocked workers must not keep the process alive
-    return w;
-  });
-  await Promise.all(workers.map((w) => new Promise<void>((res, rej) => {
-    w.once('message', () => res());
-    w.once('error', rej);
-  })));
+  const workers = await Promise.all(Array.from({ length: nworkers }, (_, i) =>
+    startWorker({ module, memory, ctrl: ctrlBuf, tid: i + 1, nworkers, fns: TASK_FUNCTIONS })));
+  try {
+    await Promise.all(workers.map((w) => w.ready));
+  } catch (e) {
+    for (const w of workers) w.stop();
+    throw e;
+  }
   return {
     threads,
     run(fn, a) {
@@ -63,15 +97,15 @@ export async function workerPool(module: WebAssembly.Module, memory: WebAssembly
       (exports[fn] as (...x: number[]) => void)(...a, 0);
       let d: number;
       for (let i = 0; i < SPIN && Atomics.load(ctrl, DONE) < nworkers; i++);
+      const t0 = Date.now();
       while ((d = Atomics.load(ctrl, DONE)) < nworkers) {
         // A worker that died never reports: give up loudly rather than hang forever.
-        if (Atomics.wait(ctrl, DONE, d, STALL_MS) === 'timed-out' && Atomics.load(ctrl, DONE) === d) {
-          throw new Error(`worker threads stopped responding in ${fn}; run with FRUGAL_THREADS=1`);
-        }
+        const timedOut = canBlock ? Atomics.wait(ctrl, DONE, d, STALL_MS) === 'timed-out' : Date.now() - t0 > STALL_MS;
+        if (timedOut && Atomics.load(ctrl, DONE) === d) throw new Error(`worker threads stopped responding in ${fn}; run with FRUGAL_THREADS=1`);
       }
       if (ctrl[FAILED]) { ctrl[FAILED] = 0; throw new Error(`a worker thread failed in ${fn}`); }
     },
-    close() { for (const w of workers) void w.terminate(); },
+    close() { for (const w of workers) w.stop(); },
   };
 }
 

@@ -1,18 +1,28 @@
-// A Frugal kernel thread: instantiates the kernels on the shared memory, then runs the task
-// named in the control block each time the generation counter moves. See threads.ts.
-import { parentPort, workerData } from 'node:worker_threads';
-import { ARGS_OFFSET, DONE, FAILED, FN, GEN, MAX_ARGS, NARGS, SPIN } from './threads.js';
+// A Frugal kernel thread (a Node.js worker thread or a browser's module Web Worker):
+// instantiates the kernels on the shared memory, then runs the task named in the control block
+// each time the generation counter moves. See threads.ts.
+import { ARGS_OFFSET, DONE, FAILED, FN, GEN, MAX_ARGS, NARGS, SPIN, type WorkerInit } from './threads.js';
 
-const { module, memory, ctrl: buf, tid, nworkers, fns } = workerData as {
-  module: WebAssembly.Module; memory: WebAssembly.Memory; ctrl: SharedArrayBuffer; tid: number; nworkers: number; fns: string[];
-};
+const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+interface Scope { postMessage(m: unknown): void; addEventListener(t: 'message', f: (e: { data: unknown }) => void, o: { once: boolean }): void }
+let init: WorkerInit, ready: () => void;
+if (isNode) {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  init = workerData as WorkerInit;
+  ready = () => parentPort!.postMessage('ready');
+} else {
+  const self = globalThis as unknown as Scope;
+  init = await new Promise<WorkerInit>((res) => self.addEventListener('message', (e) => res(e.data as WorkerInit), { once: true }));
+  ready = () => self.postMessage('ready');
+}
+const { module, memory, ctrl: buf, tid, nworkers, fns } = init;
 const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
 const ex = instance.exports as Record<string, (...a: number[]) => void>;
 const ctrl = new Int32Array(buf);
 const args = new Float64Array(buf, ARGS_OFFSET, MAX_ARGS);
 // Read the generation before saying ready: a job posted right after 'ready' must not be missed.
 let gen = Atomics.load(ctrl, GEN);
-parentPort!.postMessage('ready');
+ready();
 
 for (;;) {
   // Spin briefly before sleeping: training issues kernels back to back, and waking a
