@@ -77,13 +77,14 @@ export const FFT_THREAD_MIN = 1 << 15;
 export const THREAD_MIN_COL = 1 << 18;
 /**
  * Largest C·kh·kw run by the direct convolution instead of im2col + GEMM (stride 1, no
- * dilation, outputs at least 8 wide), from `node dist/bench/conv-direct.js` (3×3, 2 threads):
- * direct/im2col time at batch 64 was 0.52 (1→32 at 28²), 0.46 (3→16 at 32²), 0.58 (8→16),
- * 0.59 (16→16), 0.88 (32→32: 288 taps) and 1.13 (64→64 at 14²: 576); at batch 1 0.97–1.03.
+ * dilation, outputs at least 16 wide), from `node dist/bench/conv-direct.js` (3×3, 2 threads,
+ * runs/bench-conv-direct.json): direct/im2col time at batch 64 was 0.44 (1→32 at 28²), 0.40
+ * (3→16 at 32²), 0.47 (8→16), 0.44 (16→16), 0.74 (32→32: 288 taps) and 1.17 (64→64 at 14²: 576
+ * taps); at batch 1 0.82–0.90 on 28² outputs but 1.27 on 13² (16→32), hence the width floor.
  */
 export const DIRECT_MAX_TAPS = 288;
 function directConv(g: ConvGeom): boolean {
-  return g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1 && g.OW >= 8 && g.C * g.kh * g.kw <= DIRECT_MAX_TAPS;
+  return g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1 && g.OW >= 16 && g.C * g.kh * g.kw <= DIRECT_MAX_TAPS;
 }
 
 const BINARY: Record<BinaryKind, number> = { add: 0, sub: 1, mul: 2, div: 3 };
