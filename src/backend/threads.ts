@@ -97,11 +97,17 @@ export async function workerPool(module: WebAssembly.Module, memory: WebAssembly
       (exports[fn] as (...x: number[]) => void)(...a, 0);
       let d: number;
       for (let i = 0; i < SPIN && Atomics.load(ctrl, DONE) < nworkers; i++);
-      const t0 = Date.now();
+      let t0 = Date.now(), stalls = 0, last = -1;
       while ((d = Atomics.load(ctrl, DONE)) < nworkers) {
-        // A worker that died never reports: give up loudly rather than hang forever.
+        if (d !== last) { last = d; t0 = Date.now(); stalls = 0; }
+        // A worker that died never reports: give up loudly rather than hang forever. Two silent
+        // periods in a row, not one: a virtual machine paused by its host wakes with the first
+        // period already spent (a training run here once stopped after one such period, with
+        // no other sign of a fault, and its re-run went through).
         const timedOut = canBlock ? Atomics.wait(ctrl, DONE, d, STALL_MS) === 'timed-out' : Date.now() - t0 > STALL_MS;
-        if (timedOut && Atomics.load(ctrl, DONE) === d) throw new Error(`worker threads stopped responding in ${fn}; run with FRUGAL_THREADS=1`);
+        if (!timedOut || Atomics.load(ctrl, DONE) !== d) continue;
+        if (++stalls >= 2) throw new Error(`worker threads stopped responding in ${fn}; run with FRUGAL_THREADS=1`);
+        t0 = Date.now();
       }
       if (ctrl[FAILED]) { ctrl[FAILED] = 0; throw new Error(`a worker thread failed in ${fn}`); }
     },
