@@ -40,15 +40,16 @@ try {
 } catch (e) { await post({ ok: false, error: String(e && e.stack || e) }); }
 </script>`;
 
-test('in a browser (headless Chromium): threaded WebAssembly kernels on Web Workers equal the reference', { timeout: 120_000 }, async (t) => {
-  if (!chromium) { t.skip('chromium is not installed (apt-get install chromium; .ci/run does)'); return; }
-  if (!existsSync(join(root, 'build', 'kernels-mt.wasm'))) { t.skip('the kernels are not built (npm run build)'); return; }
+/** Serve the page (with or without the cross-origin isolation headers) to headless Chromium; what the page posted back. */
+async function runPage(isolated: boolean): Promise<Record<string, unknown>> {
   let resolveResult!: (r: Record<string, unknown>) => void;
   const result = new Promise<Record<string, unknown>>((res) => { resolveResult = res; });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     // Cross-origin isolation: without these two headers a page gets no SharedArrayBuffer.
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    if (isolated) {
+      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    }
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
     if (req.method === 'POST' && path === '/result') {
       let body = '';
@@ -68,24 +69,14 @@ test('in a browser (headless Chromium): threaded WebAssembly kernels on Web Work
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
   const port = (server.address() as { port: number }).port;
   const profile = mkdtempSync(join(tmpdir(), 'frugal-chromium-'));
-  const browser = spawn(chromium, ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions',
+  const browser = spawn(chromium!, ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions',
     `--user-data-dir=${profile}`, `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   browser.stderr!.on('data', (c) => { stderr += c; });
   const exited = new Promise<Record<string, unknown>>((res) => browser.on('exit', (code) => res({ ok: false, error: `chromium exited (${code}) before the page reported: ${stderr.slice(-2000)}` })));
   const timer = new Promise<Record<string, unknown>>((res) => setTimeout(() => res({ ok: false, error: `no result in 90 s: ${stderr.slice(-2000)}` }), 90_000).unref());
   try {
-    const r = await Promise.race([result, exited, timer]);
-    assert.equal(r.ok, true, String(r.error));
-    assert.equal(r.isolated, true, 'the page is cross-origin isolated');
-    assert.match(String(r.backend), /^wasm-simd/, 'the WebAssembly kernels loaded in the browser');
-    // Web Workers in use: as many threads as the browser reports cores (this machine has 2).
-    assert.equal(r.threads, r.cores, 'threads = navigator.hardwareConcurrency');
-    if ((r.cores as number) > 1) assert.ok((r.threads as number) > 1, 'more than one thread');
-    assert.ok((r.gemmErr as number) < 1e-3, `gemm max error ${r.gemmErr}`);
-    assert.ok((r.convErr as number) < 1e-4, `conv max error ${r.convErr}`);
-    assert.deepEqual(r.logits, [4, 10]);
-    assert.ok((r.modelErr as number) < 1e-4, `reference CNN logits differ from the reference backend's by ${r.modelErr}`);
+    return await Promise.race([result, exited, timer]);
   } finally {
     const gone = new Promise<void>((res) => { if (browser.exitCode !== null || browser.signalCode !== null) res(); else browser.once('exit', () => res()); });
     // Chromium's renderer and helper processes share its process group: end them all.
@@ -94,4 +85,32 @@ test('in a browser (headless Chromium): threaded WebAssembly kernels on Web Work
     server.close();
     try { rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }); } catch { /* a helper still writing: the temporary profile stays */ }
   }
+}
+
+function checkKernels(r: Record<string, unknown>): void {
+  assert.equal(r.ok, true, String(r.error));
+  assert.match(String(r.backend), /^wasm-simd/, 'the WebAssembly kernels loaded in the browser');
+  assert.ok((r.gemmErr as number) < 1e-3, `gemm max error ${r.gemmErr}`);
+  assert.ok((r.convErr as number) < 1e-4, `conv max error ${r.convErr}`);
+  assert.deepEqual(r.logits, [4, 10]);
+  assert.ok((r.modelErr as number) < 1e-4, `reference CNN logits differ from the reference backend's by ${r.modelErr}`);
+}
+
+const skip = !chromium ? 'chromium is not installed (apt-get install chromium; .ci/run does)'
+  : !existsSync(join(root, 'build', 'kernels-mt.wasm')) ? 'the kernels are not built (npm run build)' : false;
+
+test('in a browser (headless Chromium), cross-origin isolated: threaded WebAssembly kernels on Web Workers equal the reference', { timeout: 120_000, skip }, async () => {
+  const r = await runPage(true);
+  checkKernels(r);
+  assert.equal(r.isolated, true, 'the page is cross-origin isolated');
+  // Web Workers in use: as many threads as the browser reports cores (this machine has 2).
+  assert.equal(r.threads, r.cores, 'threads = navigator.hardwareConcurrency');
+  if ((r.cores as number) > 1) assert.ok((r.threads as number) > 1, 'more than one thread');
+});
+
+test('in a browser without cross-origin isolation: no shared memory, so the single-threaded kernels, still equal to the reference', { timeout: 120_000, skip }, async () => {
+  const r = await runPage(false);
+  checkKernels(r);
+  assert.equal(r.isolated, false);
+  assert.equal(r.threads, 1);
 });
