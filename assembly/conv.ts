@@ -256,45 +256,68 @@ export function rowSums(m: usize, R: i32, n: i32, out: usize): void {
 /** Floats of one thread's scratch for convDirect: the padded image plus slack for over-reads. */
 export function convDirectScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32): i32 { return C * (H + 2 * ph) * (W + 2 * pw) + 16; }
 
-/** Output channels o … o+3 at eight pixels from src (the padded image at the block's first tap), into dst (channel stride os bytes). */
+/**
+ * Output channels o … o+n−1 (n ≤ 4; weight rows w0 … w3, the missing ones repeating the last)
+ * at eight pixels from src (the padded image at the block's first tap), into dst (channel
+ * stride os bytes).
+ */
 // @ts-ignore: decorator
-@inline function block4x8(src: usize, wo: usize, wst: usize, C: i32, kh: i32, kw: i32, cs: usize, ws: usize, bias: usize, o: i32, dst: usize, os: usize): void {
+@inline function block4x8(src: usize, w0: usize, w1: usize, w2: usize, w3: usize, n: i32, C: i32, kh: i32, kw: i32, cs: usize, ws: usize,
+  bias: usize, o: i32, dst: usize, os: usize): void {
   let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) {
-    const s0 = src + <usize>c * cs + <usize>i * ws, wt = wo + (<usize>((c * kh + i) * kw) << 2);
+    const s0 = src + <usize>c * cs + <usize>i * ws, t = <usize>((c * kh + i) * kw) << 2;
     for (let j = 0; j < kw; j++) {
-      const s = s0 + (<usize>j << 2), v0 = v128.load(s), v1 = v128.load(s, 16), wj = wt + (<usize>j << 2);
-      let wv = v128.load32_splat(wj); a00 = madd(wv, v0, a00); a01 = madd(wv, v1, a01);
-      wv = v128.load32_splat(wj + wst); a10 = madd(wv, v0, a10); a11 = madd(wv, v1, a11);
-      wv = v128.load32_splat(wj + 2 * wst); a20 = madd(wv, v0, a20); a21 = madd(wv, v1, a21);
-      wv = v128.load32_splat(wj + 3 * wst); a30 = madd(wv, v0, a30); a31 = madd(wv, v1, a31);
+      const s = s0 + (<usize>j << 2), v0 = v128.load(s), v1 = v128.load(s, 16), tj = t + (<usize>j << 2);
+      let wv = v128.load32_splat(w0 + tj); a00 = madd(wv, v0, a00); a01 = madd(wv, v1, a01);
+      wv = v128.load32_splat(w1 + tj); a10 = madd(wv, v0, a10); a11 = madd(wv, v1, a11);
+      wv = v128.load32_splat(w2 + tj); a20 = madd(wv, v0, a20); a21 = madd(wv, v1, a21);
+      wv = v128.load32_splat(w3 + tj); a30 = madd(wv, v0, a30); a31 = madd(wv, v1, a31);
     }
   }
-  const b0 = biasSplat(bias, o), b1 = biasSplat(bias, o + 1), b2 = biasSplat(bias, o + 2), b3 = biasSplat(bias, o + 3);
-  v128.store(dst, f32x4.add(a00, b0)); v128.store(dst, f32x4.add(a01, b0), 16);
-  v128.store(dst + os, f32x4.add(a10, b1)); v128.store(dst + os, f32x4.add(a11, b1), 16);
-  v128.store(dst + 2 * os, f32x4.add(a20, b2)); v128.store(dst + 2 * os, f32x4.add(a21, b2), 16);
-  v128.store(dst + 3 * os, f32x4.add(a30, b3)); v128.store(dst + 3 * os, f32x4.add(a31, b3), 16);
+  let b = biasSplat(bias, o);
+  v128.store(dst, f32x4.add(a00, b)); v128.store(dst, f32x4.add(a01, b), 16);
+  if (n < 2) return;
+  b = biasSplat(bias, o + 1); v128.store(dst + os, f32x4.add(a10, b)); v128.store(dst + os, f32x4.add(a11, b), 16);
+  if (n < 3) return;
+  b = biasSplat(bias, o + 2); v128.store(dst + 2 * os, f32x4.add(a20, b)); v128.store(dst + 2 * os, f32x4.add(a21, b), 16);
+  if (n < 4) return;
+  b = biasSplat(bias, o + 3); v128.store(dst + 3 * os, f32x4.add(a30, b)); v128.store(dst + 3 * os, f32x4.add(a31, b), 16);
 }
 
 /** As block4x8, at four pixels. */
 // @ts-ignore: decorator
-@inline function block4x4(src: usize, wo: usize, wst: usize, C: i32, kh: i32, kw: i32, cs: usize, ws: usize, bias: usize, o: i32, dst: usize, os: usize): void {
+@inline function block4x4(src: usize, w0: usize, w1: usize, w2: usize, w3: usize, n: i32, C: i32, kh: i32, kw: i32, cs: usize, ws: usize,
+  bias: usize, o: i32, dst: usize, os: usize): void {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) {
-    const s0 = src + <usize>c * cs + <usize>i * ws, wt = wo + (<usize>((c * kh + i) * kw) << 2);
+    const s0 = src + <usize>c * cs + <usize>i * ws, t = <usize>((c * kh + i) * kw) << 2;
     for (let j = 0; j < kw; j++) {
-      const v = v128.load(s0 + (<usize>j << 2)), wj = wt + (<usize>j << 2);
-      a0 = madd(v128.load32_splat(wj), v, a0); a1 = madd(v128.load32_splat(wj + wst), v, a1);
-      a2 = madd(v128.load32_splat(wj + 2 * wst), v, a2); a3 = madd(v128.load32_splat(wj + 3 * wst), v, a3);
+      const v = v128.load(s0 + (<usize>j << 2)), tj = t + (<usize>j << 2);
+      a0 = madd(v128.load32_splat(w0 + tj), v, a0); a1 = madd(v128.load32_splat(w1 + tj), v, a1);
+      a2 = madd(v128.load32_splat(w2 + tj), v, a2); a3 = madd(v128.load32_splat(w3 + tj), v, a3);
     }
   }
-  v128.store(dst, f32x4.add(a0, biasSplat(bias, o))); v128.store(dst + os, f32x4.add(a1, biasSplat(bias, o + 1)));
-  v128.store(dst + 2 * os, f32x4.add(a2, biasSplat(bias, o + 2))); v128.store(dst + 3 * os, f32x4.add(a3, biasSplat(bias, o + 3)));
+  v128.store(dst, f32x4.add(a0, biasSplat(bias, o)));
+  if (n > 1) v128.store(dst + os, f32x4.add(a1, biasSplat(bias, o + 1)));
+  if (n > 2) v128.store(dst + 2 * os, f32x4.add(a2, biasSplat(bias, o + 2)));
+  if (n > 3) v128.store(dst + 3 * os, f32x4.add(a3, biasSplat(bias, o + 3)));
 }
 
 // @ts-ignore: decorator
 @inline function biasSplat(bias: usize, o: i32): v128 { return f32x4.splat(bias ? load<f32>(bias + (<usize>o << 2)) : 0); }
+
+/** One output channel's row narrower than four pixels (OW < 4): one vector whose extra lanes read the padded image's slack, stored lane by lane. */
+function narrowRow(row: usize, wo: usize, C: i32, kh: i32, kw: i32, cs: usize, ws: usize, bias: usize, o: i32, dst: usize, OW: i32): void {
+  let a = biasSplat(bias, o);
+  for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) {
+    const src = row + <usize>c * cs + <usize>i * ws, wt = wo + (<usize>((c * kh + i) * kw) << 2);
+    for (let j = 0; j < kw; j++) a = madd(v128.load32_splat(wt + (<usize>j << 2)), v128.load(src + (<usize>j << 2)), a);
+  }
+  store<f32>(dst, f32x4.extract_lane(a, 0));
+  if (OW > 1) store<f32>(dst, f32x4.extract_lane(a, 1), 4);
+  if (OW > 2) store<f32>(dst, f32x4.extract_lane(a, 2), 8);
+}
 
 /**
  * Direct convolution of one image for few input channels (stride 1, no dilation), where im2col
@@ -308,48 +331,24 @@ function convDirectImage(x: usize, w: usize, bias: usize, C: i32, H: i32, W: i32
   memory.fill(P, 0, <usize>convDirectScratch(C, H, W, ph, pw) << 2);
   for (let c = 0; c < C; c++) for (let r = 0; r < H; r++)
     memory.copy(P + <usize>c * cs + <usize>(r + ph) * ws + (<usize>pw << 2), x + (<usize>((c * H + r) * W) << 2), <usize>W << 2);
-  let o = o0;
-  // Output channels o0 … Co − 1, four at a time × eight pixels: per tap two loads of the image serve eight FMAs.
-  for (; o + 4 <= Co && OW >= 4; o += 4) {
-    const wo = w + (<usize>(o * taps) << 2), wst = <usize>taps << 2;
-    for (let y = 0; y < OH; y++) {
-      const dst = out + (<usize>((o * OH + y) * OW) << 2), os = <usize>(OH * OW) << 2, row = P + <usize>y * ws;
-      let x0 = 0;
-      for (; x0 + 8 <= OW; x0 += 8) block4x8(row + (<usize>x0 << 2), wo, wst, C, kh, kw, cs, ws, bias, o, dst + (<usize>x0 << 2), os);
-      // The rest four at a time, the last block overlapping the one before when OW is not a multiple of 4.
-      for (; x0 < OW; x0 += 4) {
-        const xs = min(x0, OW - 4);
-        block4x4(row + (<usize>xs << 2), wo, wst, C, kh, kw, cs, ws, bias, o, dst + (<usize>xs << 2), os);
-      }
-    }
-  }
-  for (; o < Co; o++) {
-    const wo = w + (<usize>(o * taps) << 2), b = f32x4.splat(bias ? load<f32>(bias + (<usize>o << 2)) : 0);
+  // Output channels o0 … Co − 1 four at a time (the last group may have fewer: its missing
+  // weight rows repeat the last one and their results are not stored) × eight pixels, then four;
+  // the last four-pixel block overlaps the one before when OW is not a multiple of 4.
+  const wst = <usize>taps << 2, os = <usize>(OH * OW) << 2;
+  for (let o = o0; o < Co; o += 4) {
+    const n = min(4, Co - o), w0 = w + <usize>o * wst;
+    const w1 = w0 + <usize>min(1, n - 1) * wst, w2 = w0 + <usize>min(2, n - 1) * wst, w3 = w0 + <usize>min(3, n - 1) * wst;
     for (let y = 0; y < OH; y++) {
       const dst = out + (<usize>((o * OH + y) * OW) << 2), row = P + <usize>y * ws;
       let x0 = 0;
-      for (; x0 + 8 <= OW; x0 += 8) {
-        let a0 = b, a1 = b;
-        for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) {
-          const src = row + <usize>c * cs + <usize>i * ws + (<usize>x0 << 2), wt = wo + (<usize>((c * kh + i) * kw) << 2);
-          for (let j = 0; j < kw; j++) {
-            const wv = v128.load32_splat(wt + (<usize>j << 2)), s = src + (<usize>j << 2);
-            a0 = madd(wv, v128.load(s), a0); a1 = madd(wv, v128.load(s, 16), a1);
-          }
-        }
-        v128.store(dst + (<usize>x0 << 2), a0); v128.store(dst + (<usize>x0 << 2), a1, 16);
+      for (; x0 + 8 <= OW; x0 += 8) block4x8(row + (<usize>x0 << 2), w0, w1, w2, w3, n, C, kh, kw, cs, ws, bias, o, dst + (<usize>x0 << 2), os);
+      if (OW < 4) {
+        for (let c = 0; c < n; c++) narrowRow(row, w0 + <usize>c * wst, C, kh, kw, cs, ws, bias, o + c, dst + <usize>c * os, OW);
+        continue;
       }
       for (; x0 < OW; x0 += 4) {
-        let a = b;
-        for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) {
-          const src = row + <usize>c * cs + <usize>i * ws + (<usize>x0 << 2), wt = wo + (<usize>((c * kh + i) * kw) << 2);
-          for (let j = 0; j < kw; j++) a = madd(v128.load32_splat(wt + (<usize>j << 2)), v128.load(src + (<usize>j << 2)), a);
-        }
-        const d = dst + (<usize>x0 << 2);
-        if (x0 + 4 <= OW) { v128.store(d, a); continue; }
-        store<f32>(d, f32x4.extract_lane(a, 0));
-        if (x0 + 1 < OW) store<f32>(d, f32x4.extract_lane(a, 1), 4);
-        if (x0 + 2 < OW) store<f32>(d, f32x4.extract_lane(a, 2), 8);
+        const xs = min(x0, OW - 4);
+        block4x4(row + (<usize>xs << 2), w0, w1, w2, w3, n, C, kh, kw, cs, ws, bias, o, dst + (<usize>xs << 2), os);
       }
     }
   }
@@ -362,7 +361,7 @@ export function convDirect(x: usize, w: usize, bias: usize, B: i32, C: i32, H: i
 }
 
 /** Output channels per task of convDirectTasks (so a single image still splits over threads). */
-const DIRECT_TASK_CHANNELS = 8;
+const DIRECT_TASK_CHANNELS = 4;
 
 /** Threaded convDirect: tasks of one image × DIRECT_TASK_CHANNELS output channels; thread tid's scratch at P + tid·convDirectScratch floats. */
 export function convDirectTasks(counter: usize, x: usize, w: usize, bias: usize, B: i32, C: i32, H: i32, W: i32, Co: i32, kh: i32, kw: i32,
