@@ -9,8 +9,19 @@ import { claim } from "./gemm";
 
 /** out [M × words(K)] u64: bit k of row i is x[i, k] ≥ 0 (the sign convention sign(0) = +1). */
 export function packSigns(x: usize, M: i32, K: i32, out: usize): void {
+  packSignRows(x, K, out, 0, M);
+}
+
+/** Threaded packSigns: tasks of `chunk` rows claimed from a shared counter. */
+export function packSignsTasks(counter: usize, chunk: i32, x: usize, M: i32, K: i32, out: usize, tid: i32): void {
+  for (let t = claim(counter); t * chunk < M; t = claim(counter)) packSignRows(x, K, out, t * chunk, min(M, (t + 1) * chunk));
+  if (tid < 0) unreachable();
+}
+
+/** Rows a … e of packSigns. */
+function packSignRows(x: usize, K: i32, out: usize, a: i32, e: i32): void {
   const W = words(K), zero = f32x4.splat(0);
-  for (let i = 0; i < M; i++) {
+  for (let i = a; i < e; i++) {
     const row = x + (<usize>(i * K) << 2), o = out + (<usize>(i * W) << 3);
     for (let w = 0; w < W; w++) {
       let bits: u64 = 0;

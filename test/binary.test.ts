@@ -195,9 +195,9 @@ test('XNOR-popcount kernels: WebAssembly and reference equal the float ±1 produ
   const wb = wasmBackend();
   const backends: [string, Backend][] = [['reference', reference], ...(wb ? [['wasm', wb] as [string, Backend]] : [])];
   const words = (K: number) => 2 * Math.ceil(K / 64);
-  // The last case has an odd word count, more than 31 SIMD steps per row (byte sums flushed) and
-  // enough work to be split over threads.
-  for (const [M, N, K] of [[1, 1, 1], [3, 5, 63], [5, 7, 64], [6, 9, 65], [9, 4, 200], [17, 13, 1000], [130, 131, 7937]]) {
+  // [130, 131, 7937] has an odd word count, more than 31 SIMD steps per row (byte sums flushed) and
+  // enough work to split the product over threads; [200, 3, 6000] enough values to split the packing.
+  for (const [M, N, K] of [[1, 1, 1], [3, 5, 63], [5, 7, 64], [6, 9, 65], [9, 4, 200], [17, 13, 1000], [130, 131, 7937], [200, 3, 6000]]) {
     const a = randomArray(M * K, M + K) as Float32Array, b = randomArray(N * K, N + K + 1) as Float32Array;
     const want = noGrad(() => matmul(new Tensor(a.map(sign), [M, K]), new Tensor(b.map(sign), [N, K]), { transB: true }));
     for (const [name, be] of backends) {
