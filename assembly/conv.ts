@@ -320,10 +320,10 @@ function narrowRow(row: usize, wo: usize, C: i32, kh: i32, kw: i32, cs: usize, w
 }
 
 /**
- * Direct convolution of one image for few input channels (stride 1, no dilation), where im2col
- * and a GEMM with K = C·kh·kw of 9 or so waste most of their work: the image is padded into P,
- * then each output row is built eight (or four) pixels at a time, one broadcast weight per tap.
- * Lanes past the row's end read the next row or P's slack and are never stored.
+ * Direct convolution of one image, output channels o0 … Co − 1, for few input channels (stride 1,
+ * no dilation), where im2col and a GEMM with a short K = C·kh·kw spend much of their time moving
+ * data: the image is padded into P, then each output row is built for four channels at a time,
+ * eight (or four) pixels per block, one broadcast weight per channel and tap.
  */
 function convDirectImage(x: usize, w: usize, bias: usize, C: i32, H: i32, W: i32, o0: i32, Co: i32, kh: i32, kw: i32,
   ph: i32, pw: i32, OH: i32, OW: i32, out: usize, P: usize): void {

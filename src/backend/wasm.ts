@@ -283,9 +283,9 @@ export class WasmBackend implements Backend {
     const px = this.inPtr(x), pw = this.inPtr(w), pb = bias ? this.inPtr(bias) : 0;
     if (path === 'direct' || (path === 'auto' && directConv(g))) {
       const po = this.outPtr(out), per = this.k.convDirectScratch(g.C, g.H, g.W, g.ph, g.pw);
-      const args = [px, pw, pb, g.B, g.C, g.H, g.W, g.Co, g.kh, g.kw, g.ph, g.pw, g.OH, g.OW, po];
-      if (this.pool.threads > 1 && 2 * g.B * g.Co * g.OH * g.OW * ckk >= THREAD_MIN_FLOPS) this.tasks('convDirectTasks', [...args, this.alloc(per * this.pool.threads)]);
-      else this.k.convDirect(...(args as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number]), this.alloc(per));
+      const threads = this.pool.threads > 1 && 2 * g.B * g.Co * g.OH * g.OW * ckk >= THREAD_MIN_FLOPS ? this.pool.threads : 1;
+      const args: Parameters<Kernels['convDirect']> = [px, pw, pb, g.B, g.C, g.H, g.W, g.Co, g.kh, g.kw, g.ph, g.pw, g.OH, g.OW, po, this.alloc(per * threads)];
+      if (threads > 1) this.tasks('convDirectTasks', args); else this.k.convDirect(...args);
       this.done(out, po);
       return;
     }
