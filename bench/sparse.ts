@@ -4,6 +4,7 @@
 // and the pruning issue's gate (sparse ≥ 3× dense at 90% sparsity on the VGG head) is checked.
 import { persistentArray, Linear, Rng, SparseLinear, Tensor, noGrad, toCsr, wasmBackend, withScope, backendName, getThreads, SPARSE_MAX_DENSITY } from '../src/index.js';
 import { race } from './race.js';
+import { MIN_POOLED } from '../src/core/arena.js';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 3 : 7;
@@ -15,9 +16,9 @@ const timed = (fns: (() => void)[], budget = quick ? 20 : 60): number[] => race(
 
 /** Arrays in the kernels' memory (as model weights and pooled activations are), so no call copies its operands. */
 const keep: Float32Array[] = [];
-// At least 256 floats: smaller persistent arrays stay on the JavaScript heap (src/core/arena.ts).
-function resident(a: Float32Array): Float32Array { const p = persistentArray(Math.max(a.length, 256)); keep.push(p); const v = p.subarray(0, a.length); v.set(a); return v; }
-function residentInts(a: Int32Array): Int32Array { const p = persistentArray(Math.max(a.length, 256)); keep.push(p); const v = new Int32Array(p.buffer, p.byteOffset, a.length); v.set(a); return v; }
+// At least MIN_POOLED floats: smaller persistent arrays stay on the JavaScript heap.
+function resident(a: Float32Array): Float32Array { const p = persistentArray(Math.max(a.length, MIN_POOLED)); keep.push(p); const v = p.subarray(0, a.length); v.set(a); return v; }
+function residentInts(a: Int32Array): Int32Array { const p = persistentArray(Math.max(a.length, MIN_POOLED)); keep.push(p); const v = new Int32Array(p.buffer, p.byteOffset, a.length); v.set(a); return v; }
 
 function sparseMatrix(rows: number, cols: number, density: number, seed: number): Float32Array {
   const rng = new Rng(seed), w = new Float32Array(rows * cols);

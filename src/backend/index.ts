@@ -1,7 +1,7 @@
 import type { DType } from '../core/dtype.js';
 import { reference } from './reference.js';
 import { loadWasmBackend, WasmBackend } from './wasm.js';
-import { singleThread, workerPool } from './threads.js';
+import { isNode, singleThread, workerPool } from './threads.js';
 import { setArenaProvider } from '../core/arena.js';
 import type { Backend } from './types.js';
 
@@ -11,7 +11,6 @@ export { WasmBackend, THREAD_MIN_FLOPS } from './wasm.js';
 
 type Env = Record<string, string | undefined>;
 const env: Env = (globalThis as { process?: { env?: Env } }).process?.env ?? {};
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 
 async function readKernelBytes(file: string): Promise<ArrayBuffer> {
   const url = new URL(`../../../build/${file}`, import.meta.url);

@@ -33,7 +33,7 @@ export const TASK_FUNCTIONS = ['gemmTasks', 'gemmShared', 'im2colTasks', 'col2im
 /** What the pool needs of a worker, in Node.js (worker_threads) and in browsers (Web Workers). */
 interface KernelWorker { ready: Promise<void>; stop(): void }
 
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+export const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 
 async function startWorker(init: WorkerInit): Promise<KernelWorker> {
   const url = new URL('./worker.js', import.meta.url);

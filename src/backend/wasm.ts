@@ -83,8 +83,9 @@ export const THREAD_MIN_COL = 1 << 18;
  * taps); at batch 1 0.82–0.90 on 28² outputs but 1.27 on 13² (16→32), hence the width floor.
  */
 export const DIRECT_MAX_TAPS = 288;
+const unitStride = (g: ConvGeom): boolean => g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1;
 function directConv(g: ConvGeom): boolean {
-  return g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1 && g.OW >= 16 && g.C * g.kh * g.kw <= DIRECT_MAX_TAPS;
+  return unitStride(g) && g.OW >= 16 && g.C * g.kh * g.kw <= DIRECT_MAX_TAPS;
 }
 
 const BINARY: Record<BinaryKind, number> = { add: 0, sub: 1, mul: 2, div: 3 };
@@ -277,7 +278,7 @@ export class WasmBackend implements Backend {
 
   /** path: 'auto' picks the direct kernel for few taps (directConv); the others force one (bench/conv-direct). */
   conv2dForward(x: FArray, w: FArray, bias: FArray | null, g: ConvGeom, out: FArray, path: 'auto' | 'direct' | 'im2col' = 'auto'): void {
-    if (path === 'direct' && !(g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1)) throw new Error('conv2dForward: the direct kernel needs stride 1 and no dilation');
+    if (path === 'direct' && !unitStride(g)) throw new Error('conv2dForward: the direct kernel needs stride 1 and no dilation');
     this.begin();
     const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw;
     const px = this.inPtr(x), pw = this.inPtr(w), pb = bias ? this.inPtr(bias) : 0;
@@ -462,7 +463,7 @@ export class WasmBackend implements Backend {
     if (rowWords < Math.ceil(K / 64)) throw new Error(`bgemm: ${rowWords} words cannot hold ${K} bits`);
     this.begin();
     const pa = this.intPtr(A), pb = this.intPtr(B), pc = this.intOutPtr(C);
-    // B's rows as panels of four interleaved rows (a copy of B, small beside the product).
+    // B's rows as panels of interleaved rows (bgemmPanels: a copy of B, small beside the product).
     const panels = this.alloc(this.k.bgemmPanelBytes(N, rowWords) / 4), pairBytes = this.k.bgemmPairBytes(rowWords);
     this.k.bgemmPanels(pb, N, rowWords, panels);
     // Rows split over threads in even chunks when the work (M·N·K bit operations) repays waking them.

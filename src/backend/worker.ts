@@ -1,9 +1,8 @@
 // A Frugal kernel thread (a Node.js worker thread or a browser's module Web Worker):
 // instantiates the kernels on the shared memory, then runs the task named in the control block
 // each time the generation counter moves. See threads.ts.
-import { ARGS_OFFSET, DONE, FAILED, FN, GEN, MAX_ARGS, NARGS, SPIN, type WorkerInit } from './threads.js';
+import { ARGS_OFFSET, DONE, FAILED, FN, GEN, MAX_ARGS, NARGS, SPIN, isNode, type WorkerInit } from './threads.js';
 
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 interface Scope { postMessage(m: unknown): void; addEventListener(t: 'message', f: (e: { data: unknown }) => void, o: { once: boolean }): void }
 let init: WorkerInit, ready: () => void;
 if (isNode) {

@@ -13,7 +13,7 @@ import { Tensor } from './tensor.js';
  * Rule: a tensor made by an op inside `withScope` must not be used after the scope ends;
  * copy what you need (`clone()`, numbers, predictions) inside it.
  */
-const MIN_POOLED = 256;
+export const MIN_POOLED = 256;
 type Provider = (n: number) => Float32Array;
 let provider: Provider | null = null;
 const free = new Map<number, Float32Array[]>();

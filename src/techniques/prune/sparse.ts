@@ -1,6 +1,6 @@
 // Inference layers whose weights are stored in compressed-sparse-row form and multiplied by
 // the WebAssembly CSR kernel (assembly/sparse.ts). Made by compact() from pruned layers.
-import { persistentArray, scopedEmpty } from '../../core/arena.js';
+import { MIN_POOLED, persistentArray, scopedEmpty } from '../../core/arena.js';
 import { isGradEnabled, Tensor } from '../../core/tensor.js';
 import { backendFor, type Csr } from '../../backend/index.js';
 import { Conv2d, Linear } from '../../nn/layers.js';
@@ -61,9 +61,9 @@ abstract class SparseLayer extends Module {
   /** Copies of the CSR arrays in the kernels' memory, so calls read them in place instead of copying. */
   private resident(c: Csr): Csr {
     this.backing = [];
-    // At least 256 floats: smaller persistent arrays live on the JavaScript heap and would be
+    // At least MIN_POOLED floats: smaller persistent arrays live on the JavaScript heap and would be
     // copied in on every call (a 10-row head's rowPtr). `backing` keeps the whole region alive.
-    const place = (n: number): Float32Array => { const f = persistentArray(Math.max(n, 256)); this.backing.push(f); return f.subarray(0, n); };
+    const place = (n: number): Float32Array => { const f = persistentArray(Math.max(n, MIN_POOLED)); this.backing.push(f); return f.subarray(0, n); };
     const ints = (src: Int32Array): Int32Array => { const f = place(src.length); const v = new Int32Array(f.buffer, f.byteOffset, src.length); v.set(src); return v; };
     const vals = place(c.vals.length);
     vals.set(c.vals);
