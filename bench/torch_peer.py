@@ -1,8 +1,11 @@
 """PyTorch peer for Frugal's benchmarks (Debian's python3-torch under /usr/bin/python3).
 
 Usage: /usr/bin/python3 bench/torch_peer.py speed [--budget S]
-       /usr/bin/python3 bench/torch_peer.py train cnn|mlp DATA_DIR EPOCHS [LIMIT] [SEED]
-Prints one JSON object. The models and recipes match Frugal's reference CNN and MLP.
+       /usr/bin/python3 bench/torch_peer.py train cnn|mlp DATA_DIR EPOCHS [LIMIT] [SEED] [raw]
+Prints one JSON object. The models and recipes match Frugal's reference CNN and MLP. The CNN
+standardises its input with the Fashion-MNIST training set's mean and std (0.2860, 0.3530), as
+Frugal's reference CNN does; `raw` trains it on pixels in [0, 1] instead. The MLP takes pixels
+in [0, 1] (standardising did not change its accuracy in Frugal: 87.02% against 86.99% over seeds 1-3).
 """
 import gzip, json, resource, sys, time
 import numpy as np
@@ -66,9 +69,15 @@ def load(d, prefix):
     return x, y
 
 
-def train(kind, d, epochs, limit, seed=1):
+MEAN, STD = 0.2860, 0.3530
+
+
+def train(kind, d, epochs, limit, seed=1, normalize=True):
+    normalize = normalize and kind == "cnn"
     torch.manual_seed(seed)
     xtr, ytr = load(d, "train"); xte, yte = load(d, "t10k")
+    if normalize:  # in place, so peak memory is unchanged
+        for t in (xtr, xte): t.sub_(MEAN).div_(STD)
     if limit: xtr, ytr = xtr[:limit], ytr[:limit]
     model = cnn() if kind == "cnn" else mlp()
     bs = 64 if kind == "cnn" else 128
@@ -83,7 +92,7 @@ def train(kind, d, epochs, limit, seed=1):
     secs = time.perf_counter() - t0
     with torch.no_grad():
         acc = (model.eval()(xte).argmax(1) == yte).float().mean().item()
-    return {"model": kind, "epochs": epochs, "seed": seed, "testAccuracy": acc, "trainSeconds": secs,
+    return {"model": kind, "epochs": epochs, "seed": seed, "normalize": normalize, "testAccuracy": acc, "trainSeconds": secs,
             "samplesPerSecond": epochs * len(xtr) / secs, "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
@@ -92,4 +101,4 @@ if __name__ == "__main__":
         print(json.dumps(speed(float(sys.argv[3]) if len(sys.argv) > 3 else 1.0)))
     else:
         print(json.dumps(train(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 0,
-                               int(sys.argv[6]) if len(sys.argv) > 6 else 1)))
+                               int(sys.argv[6]) if len(sys.argv) > 6 else 1, not (len(sys.argv) > 7 and sys.argv[7] == "raw"))))

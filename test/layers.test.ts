@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as F from '../src/index.js';
 import {
   AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dropout, Flatten, GlobalPool2d, Linear, MaxPool1d, MaxPool2d, Module, Rng,
-  Sequential, SGD, Tensor, buildModel, ReLU, Tanh, LeakyReLU, Sigmoid, Hardtanh, noGrad,
+  Sequential, SGD, Tensor, buildModel, ReLU, Tanh, LeakyReLU, Sigmoid, Hardtanh, noGrad, Normalize, specOf,
 } from '../src/index.js';
 
 interface Case { name: string; make: () => Module; input: number[]; output: number[]; params: number }
@@ -23,6 +23,7 @@ const cases: Case[] = [
   { name: 'BatchNorm2d', make: () => new BatchNorm2d(3), input: [4, 3, 5, 5], output: [4, 3, 5, 5], params: 6 },
   { name: 'Dropout', make: () => new Dropout(0.3, 1), input: [4, 10], output: [4, 10], params: 0 },
   { name: 'Flatten', make: () => new Flatten(), input: [2, 3, 4, 5], output: [2, 60], params: 0 },
+  { name: 'Normalize per channel', make: () => new Normalize([0.5, -1, 2], [0.25, 1, 4]), input: [2, 3, 4, 5], output: [2, 3, 4, 5], params: 0 },
   { name: 'activations', make: () => new Sequential(ReLU(), Tanh(), LeakyReLU(0.2), Sigmoid(), Hardtanh()), input: [3, 4], output: [3, 4], params: 0 },
   { name: 'Sequential CNN', make: () => buildModel(F.referenceCnn, 3), input: [2, 1, 28, 28], output: [2, 10], params: 108618 },
   { name: 'Sequential MLP', make: () => buildModel(F.referenceMlp, 3), input: [2, 784], output: [2, 10], params: 784 * 256 + 256 + 256 * 128 + 128 + 1290 },
@@ -87,6 +88,27 @@ test('Dropout is the identity in eval mode and scales survivors by 1/(1-p) in tr
   assert.ok(kept.length > 400 && kept.length < 600, `kept ${kept.length} of 1000`);
   d.eval();
   assert.equal(d.forward(x), x);
+});
+
+test('Normalize computes (x − mean_c) / std_c per channel, passes gradients 1/std_c, and round-trips through the spec', () => {
+  const n = new Normalize([1, -2], [2, 0.5]);
+  const x = Tensor.from([3, 5, -2, 0, 1, 1, 0, -1], [2, 2, 2]);
+  x.requiresGrad = true;
+  const y = n.forward(x);
+  assert.deepEqual(Array.from(y.data), [1, 2, 0, 4, 0, 0, 4, 2]);
+  F.sum(y).backward();
+  assert.deepEqual(Array.from(x.grad!.data), [0.5, 0.5, 2, 2, 0.5, 0.5, 2, 2]);
+  // one value for every channel, on a flat [N, features] batch
+  assert.deepEqual(Array.from(new Normalize(1, 2).forward(Tensor.from([1, 3, 5], [1, 3])).data), [0, 1, 2]);
+  const spec = { format: 'frugal-model' as const, version: 1 as const, input: [2, 2], layers: [n.toSpec()] };
+  const m = buildModel(spec);
+  assert.deepEqual(specOf(m, [2, 2]), spec);
+  assert.deepEqual(Array.from(noGrad(() => m.forward(x)).data), Array.from(y.data));
+  assert.throws(() => new Normalize([0, 0], [1]), /mean has 2 values but std has 1/);
+  assert.throws(() => new Normalize(0, 0), /std must be positive/);
+  assert.throws(() => new Normalize([], []), /mean must be a finite number or a non-empty array/);
+  assert.throws(() => n.forward(Tensor.zeros([1, 3, 2])), /statistics for 2 channels but the input has 3/);
+  assert.throws(() => buildModel({ ...spec, layers: [{ type: 'normalize', mean: [0], std: ['x'] }] }), /layer 0: Normalize: std must be positive/);
 });
 
 test('bad layer arguments and bad inputs give errors that name the problem', () => {

@@ -162,6 +162,40 @@ export class Dropout extends Module {
   toSpec(): LayerSpec { return { type: 'dropout', p: this.p }; }
 }
 
+/**
+ * Fixed input standardisation y = (x − mean_c) / std_c over the channel axis 1 (one value
+ * each, or one for all channels), like torchvision's `Normalize` or Keras' `Normalization`
+ * with given statistics. No trainable parameters; the statistics live in the model spec, so a
+ * saved model normalises its own inputs wherever it is evaluated.
+ */
+export class Normalize extends Module {
+  readonly mean: number[]; readonly std: number[];
+  private consts = new Map<string, [Tensor, Tensor]>();
+  constructor(mean: number | number[], std: number | number[]) {
+    super();
+    const m = typeof mean === 'number' ? [mean] : mean, s = typeof std === 'number' ? [std] : std;
+    if (!Array.isArray(m) || m.length === 0 || m.some((v) => typeof v !== 'number' || !Number.isFinite(v))) throw new Error(`Normalize: mean must be a finite number or a non-empty array of them, got ${JSON.stringify(mean)}`);
+    if (!Array.isArray(s) || s.some((v) => typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) throw new Error(`Normalize: std must be positive finite numbers, got ${JSON.stringify(std)}`);
+    if (m.length !== s.length) throw new Error(`Normalize: mean has ${m.length} values but std has ${s.length}; give one per channel, or one of each`);
+    this.mean = [...m]; this.std = [...s];
+  }
+  forward(x: Tensor): Tensor {
+    const C = this.mean.length;
+    if (x.rank < 2) throw new Error(`Normalize expects a batch [N, C, ...], got [${x.shape}]`);
+    if (C !== 1 && x.shape[1] !== C) throw new Error(`Normalize has statistics for ${C} channels but the input has ${x.shape[1]} (shape [${x.shape}])`);
+    // y = x·(1/std) + (−mean/std), broadcast over [1, C, 1, …] (a scalar when C = 1).
+    const shape = C === 1 ? [1] : [C, ...new Array(x.rank - 2).fill(1)];
+    const key = shape.join(',');
+    let k = this.consts.get(key);
+    if (!k) {
+      k = [new Tensor(Float32Array.from(this.std, (s) => 1 / s), shape), new Tensor(Float32Array.from(this.mean, (m, c) => -m / this.std[c]), shape)];
+      this.consts.set(key, k);
+    }
+    return F.add(F.mul(x, k[0]), k[1]);
+  }
+  toSpec(): LayerSpec { return { type: 'normalize', mean: [...this.mean], std: [...this.std] }; }
+}
+
 export class Flatten extends Module {
   forward(x: Tensor): Tensor { return F.flatten(x, 1); }
   toSpec(): LayerSpec { return { type: 'flatten' }; }
