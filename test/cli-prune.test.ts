@@ -23,6 +23,8 @@ test('frugal prune and compact: bad targets are refused with the reason', () => 
     [['prune', base, '--out', join(dir, 'x')], 2, /exactly one of --target-params/],
     [['prune', base, '--out', join(dir, 'x'), '--target-params', '0.5', '--target-flops', '0.5'], 2, /exactly one/],
     [['prune', base, '--target-params', '0.5'], 2, /--out PATH is required/],
+    [['prune', base, '--out', join(dir, 'x'), '--target-flops', '0.5', '--structured', '--round-to', '0'], 2, /--round-to must be/],
+    [['prune', base, '--out', join(dir, 'x'), '--target-flops', '0.5', '--round-to', '4'], 2, /--round-to applies to --structured pruning only/],
     [['prune', base, '--out', join(dir, 'x'), '--target-params', '0.995', ...DATA, '--limit', '64'], 1, /unreachable.*lower the target/],
     [['prune', base, '--out', join(dir, 'x'), '--target-params', '0.99', '--structured', ...DATA, '--limit', '64'], 1, /unreachable for this model/],
     [['prune', join(dir, 'missing.safetensors'), '--out', join(dir, 'x'), '--target-params', '0.5'], 1, /cannot read model file/],

@@ -157,6 +157,20 @@ test('structured pruneToRate meets a FLOP budget; compact() deletes the channels
   assertClose(out(back, x), masked, 1e-5, 1e-5, 'reloaded compact model');
 });
 
+test('structured pruneToRate keeps multiples of roundTo channels (default 4) where the band allows, any count with roundTo 1', () => {
+  const data = synthetic(128, 5);
+  const wide = () => buildModel(vggSpec([16, 16, 24, 24], [1, 12, 12], 4), 3);
+  const opt = (p: Tensor[]) => new SGD(p, { lr: 0.05, momentum: 0.9 });
+  const r4 = pruneToRate(wide(), { target: 0.5, metric: 'flops', structured: true, input, train: data, epochs: 1, batchSize: 32, seed: 2, optimizer: opt });
+  assert.ok(Math.abs(r4.achieved.flops - 0.5) <= 0.005, `achieved ${r4.achieved.flops}`);
+  assert.ok(r4.channels!.some((c) => c.after < c.before));
+  for (const c of r4.channels!) assert.ok(c.after % 4 === 0 || c.after === c.before, `layer ${c.layer} keeps ${c.after} of ${c.before}`);
+  const r1 = pruneToRate(wide(), { target: 0.5, metric: 'flops', structured: true, roundTo: 1, input, train: data, epochs: 1, batchSize: 32, seed: 2, optimizer: opt });
+  assert.ok(Math.abs(r1.achieved.flops - 0.5) <= 0.005, `achieved ${r1.achieved.flops}`);
+  assert.ok(r1.channels!.some((c) => c.after % 4 !== 0), `roundTo 1 may keep any count: ${JSON.stringify(r1.channels)}`);
+  for (const bad of [0, 2.5, -4]) assert.throws(() => pruneToRate(wide(), { target: 0.5, structured: true, roundTo: bad, input, train: data, epochs: 1, batchSize: 32, optimizer: opt }), /roundTo must be an integer ≥ 1/);
+});
+
 test('compact() of an unstructured model stores CSR layers: same outputs, smaller file, reloads', () => {
   const m = small();
   for (const l of analyse(m, input).layers) l1Unstructured(l.module, { amount: 0.8 });

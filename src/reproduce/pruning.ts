@@ -183,7 +183,7 @@ export function pruningMarkdown(r: ReproduceReport): string {
     `# Pruning to a target rate (Qi et al.) — ${r.mode} run`, '',
     `Seeds ${r.seeds.join(', ')}; settings ${JSON.stringify((r.ours as { config: unknown }).config)}; backend ${(r.ours as { backend: string }).backend}.`,
     'Counting: parameters = conv and linear weights (biases and batch norm not counted); FLOPs = multiply-accumulates (MACs) of those weights per sample, non-zero weights only.',
-    'Mechanism [OURS]: unstructured = global gradual magnitude pruning with the cubic schedule (Zhu & Gupta); structured = channel gates with a budget penalty, then a hard cut and fine-tuning. The paper\'s own mechanism is not public to us.', '',
+    'Mechanism [OURS]: unstructured = global gradual magnitude pruning with the cubic schedule (Zhu & Gupta); structured = channel gates with a budget penalty, then a hard cut (kept channel counts rounded to multiples of 4, the kernels\' SIMD width, where the ±0.5 pt band allows) and fine-tuning. The paper\'s own mechanism is not public to us.', '',
     'Drops are against the better of the dense baseline and the dense control (the baseline trained for the same extra epochs without pruning).', '',
     'Latency: the compacted model (fewer channels, or CSR layers below 30% density) against the dense one, same run, medians of 5 interleaved rounds; − is faster.', '',
     '| run | test accuracy | drop vs dense | params removed | FLOPs removed | latency b1 | latency b64 |',

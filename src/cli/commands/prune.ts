@@ -7,18 +7,19 @@ import { makeOptimizer } from './train.js';
 import { retrainingData } from '../data.js';
 import { choice, emit, num, parse, UsageError, type Options } from '../args.js';
 
-export const usage = `frugal prune MODEL (--target-params R | --target-flops R) [--structured] --epochs N --out PATH
+export const usage = `frugal prune MODEL (--target-params R | --target-flops R) [--structured [--round-to Q]] --epochs N --out PATH
              [--optimizer sgd|adam] [--lr X] [--batch-size B] [--seed S] [--data-dir DIR] [--limit N] [--resume] [--json]
   Train MODEL once more while pruning it, ending at the target: R is the share of conv and linear
   weights (or of their MACs) to remove, 0 < R < 1, reached within ±0.5 pt. Unstructured by default
-  (gradual magnitude pruning, cubic schedule); --structured removes whole channels (channel gates).
+  (gradual magnitude pruning, cubic schedule); --structured removes whole channels (channel gates),
+  keeping multiples of Q channels per layer where the target allows (default 4, the SIMD width; 1 = any).
   The output has the pruning made permanent; frugal compact shrinks it.`;
 
 const options: Options = {
   'target-params': { type: 'string' }, 'target-flops': { type: 'string' }, structured: { type: 'boolean', default: false },
   epochs: { type: 'string' }, out: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' },
   'batch-size': { type: 'string' }, seed: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'string' },
-  resume: { type: 'boolean', default: false },
+  resume: { type: 'boolean', default: false }, 'round-to': { type: 'string' },
 };
 
 export async function run(argv: string[]): Promise<number> {
@@ -36,6 +37,8 @@ export async function run(argv: string[]): Promise<number> {
   const optName = choice(values, 'optimizer', ['sgd', 'adam'] as const, 'sgd');
   const lr = num(values, 'lr', optName === 'sgd' ? 0.01 : 1e-3, { min: 0, exclusiveMin: true });
   const seed = num(values, 'seed', 1, { int: true, min: 0 });
+  const roundTo = num(values, 'round-to', 4, { int: true, min: 1 });
+  if (values['round-to'] !== undefined && !values.structured) throw new UsageError('--round-to applies to --structured pruning only');
   const ckpt = `${out}.ckpt`;
   if (values.resume && !existsSync(ckpt)) throw new Error(`--resume: no checkpoint at ${ckpt}; run without --resume to start`);
 
@@ -45,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
   const before = evaluate(model, data.test, { shape: spec.input }).accuracy;
   mkdirSync(dirname(out), { recursive: true });
   const r = pruneToRate(model, {
-    target, metric, structured: !!values.structured, input: spec.input, train, epochs, batchSize, seed,
+    target, metric, structured: !!values.structured, roundTo, input: spec.input, train, epochs, batchSize, seed,
     optimizer: (p) => makeOptimizer(optName, p, lr, optName === 'sgd' ? 0.9 : 0, 0), schedule: cosineSchedule(lr, epochs),
     checkpoint: fileCheckpoint(ckpt), resume: !!values.resume, progress: process.stderr,
   });
