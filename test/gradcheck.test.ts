@@ -32,6 +32,7 @@ check('add (broadcast)', (a, b) => F.add(a, b), [leaf([3, 4]), leaf([4])]);
 check('sub (broadcast both ways)', (a, b) => F.sub(a, b), [leaf([3, 1]), leaf([1, 5])]);
 check('mul (broadcast)', (a, b) => F.mul(a, b), [leaf([2, 3, 4]), leaf([3, 1])]);
 check('div', (a, b) => F.div(a, b), [leaf([3, 4]), leaf([3, 4], 0.5, 2)]);
+check('sub, mul and div by a one-element tensor', (a, b) => F.mul(F.div(F.sub(a, b), b), b), [leaf([2, 3, 4]), leaf([1], 0.5, 2)]);
 check('neg', (a) => F.neg(a), [leaf([5])]);
 check('exp', (a) => F.exp(a), [leaf([2, 3])]);
 check('log', (a) => F.log(a), [leaf([2, 3], 0.2, 3)]);

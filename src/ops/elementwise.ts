@@ -29,8 +29,17 @@ function binaryOp(kind: BinaryKind, x: TensorLike, y: TensorLike): Tensor {
     backendFor(a.dtype).binary(kind, a.data, b.data, o);
   } else if (tb && kind === 'add') {
     backendFor(a.dtype).tileAdd(a.data, b.data, o);
+  } else if (tb && b.data.length === 1) {
+    // a scalar: one loop, not one pass of the tiled loop per element
+    const ad = a.data, s = b.data[0], n = o.length;
+    switch (kind) {
+      case 'add': for (let i = 0; i < n; i++) o[i] = ad[i] + s; break;
+      case 'sub': for (let i = 0; i < n; i++) o[i] = ad[i] - s; break;
+      case 'mul': for (let i = 0; i < n; i++) o[i] = ad[i] * s; break;
+      case 'div': for (let i = 0; i < n; i++) o[i] = ad[i] / s; break;
+    }
   } else if (tb) {
-    // b repeats back to back over a (bias over rows, a scalar): no index map needed
+    // b repeats back to back over a (bias over rows): no index map needed
     const ad = a.data, bd = b.data, m = bd.length;
     for (let t = 0, i = 0; t < tb; t++) {
       switch (kind) {
