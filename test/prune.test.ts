@@ -7,7 +7,7 @@ import {
   Adam, Conv2d, Linear, Rng, SGD, Tensor, buildModel, vggSpec, noGrad, crossEntropy, reference, wasmBackend,
   applyMask, removePruning, reapplyMasks, pruneEntry, l1Unstructured, globalUnstructured, randomUnstructured, lnStructured,
   customMask, amountToCount, pruneToRate, compact, countWeights, analyse, toCsr, SparseLinear, SparseConv2d, proximalL1,
-  cubicSparsity, fit, type ImageDataset, type Sequential, type Module,
+  cubicSparsity, fit, persistentArray, type ImageDataset, type Sequential, type Module,
 } from '../src/index.js';
 import { saveModel, loadModel } from '../src/node.js';
 import { assertClose, randomArray } from './helpers.js';
@@ -213,6 +213,29 @@ test('CSR kernel: WebAssembly equals the reference on odd shapes, batch 1 to 37,
     reference.transpose(X, cols, n, t1); wb.transpose(X, cols, n, t2);
     assert.deepEqual(t2, t1);
   }
+});
+
+test('CSR kernel: operands kept in kernel memory are read in place, and a replaced or rewritten array is read anew', () => {
+  const wb = wasmBackend();
+  if (!wb) return;
+  const rows = 10, cols = 96;
+  const dense = randomArray(rows * cols, 3).map((v, i) => (i % 7 === 0 ? v : 0));
+  const c0 = toCsr(dense, rows, cols);
+  // persistentArray is kernel memory in the shared build and an ordinary array otherwise: both must work.
+  // (the parents are kept: a persistent region is reused once its array object is collected)
+  const parents: Float32Array[] = [];
+  const resident = (a: Float32Array) => { const q = persistentArray(Math.max(a.length, 256)); parents.push(q); const p = q.subarray(0, a.length); p.set(a); return p; };
+  const residentInts = (a: Int32Array) => { const p = resident(new Float32Array(a.length)); const v = new Int32Array(p.buffer, p.byteOffset, a.length); v.set(a); return v; };
+  const csr = { ...c0, rowPtr: residentInts(c0.rowPtr), colIdx: residentInts(c0.colIdx), vals: resident(c0.vals as Float32Array) };
+  const X = randomArray(cols, 4), y1 = new Float32Array(rows), y2 = new Float32Array(rows);
+  const check = (what: string) => { reference.spmm(csr, X, 1, y1); wb.spmm(csr, X, 1, y2); assertClose(y2, y1, 1e-5, 1e-4, what); };
+  check('first call');
+  csr.vals.fill(0.5);
+  check('values rewritten in place');
+  csr.vals = resident((c0.vals as Float32Array).map((v) => -2 * v));
+  check('values array replaced');
+  csr.vals = Float32Array.from(c0.vals);
+  check('values on the JavaScript heap');
 });
 
 test('proximal L1 drives weights to exactly zero during training', () => {
