@@ -70,6 +70,28 @@ test('Adam and AdamW follow Kingma & Ba / Loshchilov & Hutter on both backends',
   setBackend(null);
 });
 
+test('a parameter\'s lrScale multiplies its learning rate in every term of SGD, Adam and AdamW', () => {
+  const make = (opt: (p: Tensor[], lr: number) => { step(): void }, scale: number, lr: number) => {
+    const p = Tensor.from([0.5, -1, 2, 0.25], [4]);
+    p.lrScale = scale;
+    const o = opt([p], lr);
+    for (let k = 0; k < 3; k++) { p.grad = Tensor.from([0.1 * k + 0.3, -0.2, 0.05, 1], [4]); o.step(); }
+    return Array.from(p.data);
+  };
+  const opts: [string, (p: Tensor[], lr: number) => { step(): void }][] = [
+    ['SGD', (p, lr) => new SGD(p, { lr, momentum: 0.9, weightDecay: 0.01 })],
+    ['Adam', (p, lr) => new Adam(p, { lr, weightDecay: 0.01 })],
+    ['AdamW', (p, lr) => new AdamW(p, { lr, weightDecay: 0.1 })],
+  ];
+  for (const [name, opt] of opts) {
+    assert.deepEqual(make(opt, 0.25, 0.08), make(opt, 1, 0.02), `${name}: lrScale 0.25 at lr 0.08 is lr 0.02`);
+    assert.notDeepEqual(make(opt, 0.25, 0.08), make(opt, 1, 0.08), `${name}: lrScale changes the step`);
+  }
+  const p = Tensor.zeros([2]);
+  p.lrScale = 0; p.grad = Tensor.ones([2]);
+  assert.throws(() => new SGD([p], { lr: 0.1 }).step(), /lrScale must be a positive number/);
+});
+
 test('optimizers refuse impossible hyperparameters', () => {
   const p = [Tensor.zeros([2])];
   assert.throws(() => new SGD(p, { lr: -1 }), /learning rate must be a positive number/);

@@ -49,6 +49,14 @@ export class Tensor {
    * `_version`, which writes through `.data` also bypass).
    */
   version = 0;
+  /**
+   * Multiplier on the optimizer's learning rate for this parameter (every term of its update,
+   * weight decay included), as a PyTorch parameter group with its own lr would set it. Layers
+   * whose parameters each stand for many weights set it: a circulant layer's defining value
+   * appears N times in its weight matrix, so plain steps would move that matrix about N times
+   * further than a dense layer's (CircConv2d and CircLinear use 1/N).
+   */
+  lrScale = 1;
 
   constructor(data: FArray, shape: Shape, requiresGrad = false) {
     checkShape(shape);

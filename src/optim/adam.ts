@@ -28,7 +28,7 @@ export class Adam extends Optimizer {
     const v = s.v ?? (s.v = persistentLike(p.data, p.size));
     const t = this.stepCount;
     backendFor(p.dtype).adam(p.data, g, m, v, {
-      lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay,
+      lr: this.lrOf(p), beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay,
       bc1: 1 - Math.pow(this.beta1, t), bc2: 1 - Math.pow(this.beta2, t), decoupled: this.decoupled,
     });
   }

@@ -22,6 +22,13 @@ export abstract class Optimizer {
 
   protected abstract update(p: Tensor, g: FArray, state: ParamState): void;
 
+  /** The learning rate of parameter p: lr times its lrScale. */
+  protected lrOf(p: Tensor): number {
+    const s = p.lrScale;
+    if (!(s > 0) || !Number.isFinite(s)) throw new Error(`a parameter's lrScale must be a positive number, got ${s}`);
+    return this.lr * s;
+  }
+
   step(): void {
     this.stepCount++;
     for (const p of this.params) {

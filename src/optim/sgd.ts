@@ -20,7 +20,7 @@ export class SGD extends Optimizer {
     if (this.nesterov && (this.momentum === 0 || this.dampening !== 0)) throw new Error('SGD: nesterov needs momentum > 0 and dampening 0');
   }
   protected update(p: Tensor, g: FArray, s: ParamState): void {
-    const d = p.data, lr = this.lr, mu = this.momentum, wd = this.weightDecay;
+    const d = p.data, lr = this.lrOf(p), mu = this.momentum, wd = this.weightDecay;
     if (mu === 0) {
       for (let i = 0; i < d.length; i++) d[i] -= lr * (g[i] + wd * d[i]);
       return;
