@@ -313,13 +313,14 @@ function structuredPlan(model: Sequential, s: Structure, metric: RateMetric, opt
     }));
     const cut = () => 1 - costWith((g) => count.get(g)!) / denseCost;
     const cutOther = () => 1 - costIn(other, (g) => count.get(g)!) / denseOf[other];
+    // Prefix sums of the gate scores in ranked order: nudge() scores up to 10⁵ combinations.
+    const prefix = new Map(s.groups.map((g) => {
+      const sc = gateOf.get(g)!.score.data, p = [0];
+      for (const c of ranked.get(g)!) p.push(p[p.length - 1] + sc[c]);
+      return [g, p];
+    }));
     /** Total gate score of the channels ranked [from, to) in group g. */
-    const score = (g: ChannelGroup, from: number, to: number) => {
-      const sc = gateOf.get(g)!.score.data, r = ranked.get(g)!;
-      let t = 0;
-      for (let i = from; i < to; i++) t += sc[r[i]];
-      return t;
-    };
+    const score = (g: ChannelGroup, from: number, to: number) => prefix.get(g)![to] - prefix.get(g)![from];
     const hi = opts.target + RATE_TOLERANCE * 0.8;
     for (let guard = 0; guard < 100000 && cut() < opts.target; guard++) {
       // The kept step with the lowest score whose removal stays inside the band.
@@ -397,11 +398,11 @@ function structuredPlan(model: Sequential, s: Structure, metric: RateMetric, opt
       const sc = gateOf.get(g)!.score.data;
       return [g, Array.from({ length: chOf(g) }, (_, c) => c).sort((x, y) => sc[y] - sc[x] || x - y)];
     }));
-    const inBand = (a: number) => Math.abs(a - opts.target) <= RATE_TOLERANCE;
+    const withinTolerance = (a: number) => Math.abs(a - opts.target) <= RATE_TOLERANCE;
     let choice = chooseCounts(roundTo, ranked);
     // Blocks of roundTo channels too coarse for the band: single channels.
-    if (!inBand(choice.achieved) && roundTo > 1) choice = chooseCounts(1, ranked);
-    if (!inBand(choice.achieved)) throw new Error(`pruneToRate: the hard cut reached ${(100 * choice.achieved).toFixed(2)}%, not ${(100 * opts.target).toFixed(1)}% ± 0.5; the channel sizes are too coarse for this target`);
+    if (!withinTolerance(choice.achieved) && roundTo > 1) choice = chooseCounts(1, ranked);
+    if (!withinTolerance(choice.achieved)) throw new Error(`pruneToRate: the hard cut reached ${(100 * choice.achieved).toFixed(2)}%, not ${(100 * opts.target).toFixed(1)}% ± 0.5; the channel sizes are too coarse for this target`);
     const counts = choice.count;
     const removed = new Set<string>();
     for (const g of s.groups) for (const c of ranked.get(g)!.slice(counts.get(g)!)) removed.add(`${g.producer}:${c}`);
