@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel, saveModel, vggSpec } from '../src/node.js';
@@ -75,6 +75,15 @@ test('frugal reproduce pruning --quick: every run lands on its target; the repor
   assert.equal(rate.length, 6);
   for (const c of rate) assert.ok(c.pass, `${c.name}: ${c.value}`);
   assert.ok(statSync(rep.report).size > 500);
+  // The latency phase times every pruned run from its saved compacted file, after the training.
+  const timed = rep.ours.runs.filter((x: { kind: string }) => x.kind !== 'dense').flatMap((x: { runs: unknown[] }) => x.runs);
+  assert.equal(timed.length, 6);
+  for (const t of timed) assert.ok(t.latencyMs1 > 0 && t.denseLatencyMs64 > 0 && t.loadAvg >= 0, JSON.stringify(t));
+  // With every run done, --resume only times again; a missing compacted file is named.
+  unlinkSync(join(dir, 'rq', 'reproduce-pruning-quick-structured-flops-50--seed1.safetensors'));
+  const again = frugal('reproduce', 'pruning', '--quick', ...DATA, '--train-samples', '300', '--epochs', '1', '--out', join(dir, 'rq'), '--resume', '--json');
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /structured-flops-50--seed1\.safetensors is missing: the compacted model of "structured flops 50%"/);
 });
 
 test('frugal train --l1: soft-thresholding leaves exact zeros that frugal info counts', () => {

@@ -2,6 +2,7 @@
 // Fashion-MNIST with a VGG-like network. Targets, criteria and the mechanism are ours
 // (shared/papers/05-target-rate-pruning.md); only 94.1% / 76.2% come from the paper's abstract.
 import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
   SGD, buildModel, compact, compareLatency, specOf, cosineSchedule, evaluate, fit, pruneToRate, vggSpec, backendName,
@@ -35,7 +36,7 @@ export const PAPER = { paramsReduction: 0.941, flopsReduction: 0.762, source: 'a
 interface RunResult {
   name: string; kind: 'dense' | 'unstructured' | 'structured'; metric: 'params' | 'flops'; target: number;
   accuracy: number; paramsReduction: number; flopsReduction: number; seconds: number;
-  compactParams?: number; latencyMs1?: number; latencyMs64?: number; denseLatencyMs1?: number; denseLatencyMs64?: number;
+  compactParams?: number; loadAvg?: number; latencyMs1?: number; latencyMs64?: number; denseLatencyMs1?: number; denseLatencyMs64?: number;
   channels?: { layer: number; before: number; after: number }[];
 }
 
@@ -63,13 +64,16 @@ export function reproducePruning(o: PruningReproOptions): ReproduceReport {
   const state: State = { config, runs };
   const batchSize = 64;
   const input = spec.input;
+  const prefix = join(o.outDir, `reproduce-pruning${quick ? '-quick' : ''}`);
+  const denseFile = (seed: number) => `${prefix}-dense-seed${seed}.safetensors`;
+  const smallPath = (name: string, seed: number) => `${prefix}-${name.replace(/[^a-z0-9.]+/gi, '-')}-seed${seed}.safetensors`;
 
   for (const seed of seeds) {
     const train = sample(data.train, trainSamples, seed);
     const key = (n: string) => `${seed}:${n}`;
     // The dense baseline is the start of every run; saved so that --resume reuses it.
     const t0 = performance.now();
-    const densePath = join(o.outDir, `reproduce-pruning${quick ? '-quick' : ''}-dense-seed${seed}.safetensors`);
+    const densePath = denseFile(seed);
     let dense: Sequential;
     if (state.runs[key('dense')] && existsSync(densePath)) dense = loadModel(densePath).model;
     else {
@@ -114,17 +118,42 @@ export function reproducePruning(o: PruningReproOptions): ReproduceReport {
       const smallAcc = evaluate(small, test).accuracy;
       if (Math.abs(smallAcc - acc) > 1e-3) throw new Error(`${r.name}: the compacted model scores ${smallAcc}, the pruned one ${acc}; compact() changed the outputs`);
       out.compactParams = small.paramCount();
-      // Kept for later measurements (latency on a quiet machine, inspection of the kept channels).
-      saveModel(join(o.outDir, `reproduce-pruning${quick ? '-quick' : ''}-${r.name.replace(/[^a-z0-9.]+/gi, '-')}-seed${seed}.safetensors`), small, specOf(small, input), { seed, run: r.name });
-      const [d1, s1] = compareLatency([dense, small], input, 1);
-      const [d64, s64] = compareLatency([dense, small], input, 64);
-      Object.assign(out, { denseLatencyMs1: d1, latencyMs1: s1, denseLatencyMs64: d64, latencyMs64: s64, seconds: (performance.now() - t1) / 1000 });
+      out.seconds = (performance.now() - t1) / 1000;
+      // The latency phase below times this file against the dense model.
+      saveModel(smallPath(r.name, seed), small, specOf(small, input), { seed, run: r.name });
       state.runs[key(r.name)] = out;
       save();
-      log(`seed ${seed}: ${r.name}: ${(100 * acc).toFixed(2)}% (dense ${(100 * denseAcc).toFixed(2)}%), params −${(100 * res.achieved.params).toFixed(2)}%, MACs −${(100 * res.achieved.flops).toFixed(2)}%, latency b1 ${s1.toFixed(2)} vs ${d1.toFixed(2)} ms, b64 ${s64.toFixed(1)} vs ${d64.toFixed(1)} ms`);
+      log(`seed ${seed}: ${r.name}: ${(100 * acc).toFixed(2)}% (dense ${(100 * denseAcc).toFixed(2)}%), params −${(100 * res.achieved.params).toFixed(2)}%, MACs −${(100 * res.achieved.flops).toFixed(2)}%`);
     }
   }
+  measureLatency(state, seeds, input, denseFile, smallPath, log);
+  save();
   return summarise(state, seeds, config);
+}
+
+/**
+ * The latency phase: every compacted model against its seed's dense model, loaded from the
+ * saved files after all training, in this process (so each invocation, --resume included,
+ * times every run anew under the same conditions, with the machine's load recorded). Training
+ * runs no longer time themselves: a process that has just trained carries its heap and pool
+ * state into the timing, and a long reproduction shares the machine with other work.
+ */
+function measureLatency(state: State, seeds: number[], input: number[], denseFile: (seed: number) => string,
+  smallFile: (name: string, seed: number) => string, log: (line: string) => void): void {
+  for (const seed of seeds) {
+    const dense = loadModel(denseFile(seed)).model;
+    for (const [k, r] of Object.entries(state.runs)) {
+      if (!k.startsWith(`${seed}:`) || r.kind === 'dense') continue;
+      const file = smallFile(r.name, seed);
+      if (!existsSync(file)) throw new Error(`${file} is missing: the compacted model of "${r.name}" (seed ${seed}) is timed from it; remove that run's entry from the state file (reproduce-pruning*.state.json) and --resume to re-run it`);
+      const small = loadModel(file).model;
+      const load = loadavg()[0];
+      const [d1, s1] = compareLatency([dense, small], input, 1);
+      const [d64, s64] = compareLatency([dense, small], input, 64);
+      Object.assign(r, { denseLatencyMs1: d1, latencyMs1: s1, denseLatencyMs64: d64, latencyMs64: s64, loadAvg: Math.round(100 * load) / 100 });
+      log(`seed ${seed}: ${r.name}: latency b1 ${s1.toFixed(2)} vs ${d1.toFixed(2)} ms, b64 ${s64.toFixed(1)} vs ${d64.toFixed(1)} ms (1-min load average ${load.toFixed(2)})`);
+    }
+  }
 }
 
 function summarise(state: State, seeds: number[], config: Record<string, unknown>): ReproduceReport {
@@ -179,13 +208,15 @@ export function pruningMarkdown(r: ReproduceReport): string {
   const change = (red: number) => (red ? `${red > 0 ? '−' : '+'}${Math.abs(100 * red).toFixed(1)}%` : '');
   const ms = (m: { mean: number; std: number }) => (r.seeds.length > 1 ? `${pct(m.mean)} ± ${(100 * m.std).toFixed(2)}` : pct(m.mean));
   const rows = (r.ours.runs as { name: string; accuracy: { mean: number; std: number }; drop: { mean: number; std: number }; paramsReduction: { mean: number; std: number }; flopsReduction: { mean: number; std: number }; latencyReductionB1: { mean: number; std: number }; latencyReductionB64: { mean: number; std: number } }[]);
+  const loads = rows.flatMap((x) => (x as unknown as { runs: { loadAvg?: number }[] }).runs.map((y) => y.loadAvg)).filter((v): v is number => v !== undefined);
   const lines = [
     `# Pruning to a target rate (Qi et al.) — ${r.mode} run`, '',
     `Seeds ${r.seeds.join(', ')}; settings ${JSON.stringify((r.ours as { config: unknown }).config)}; backend ${(r.ours as { backend: string }).backend}.`,
     'Counting: parameters = conv and linear weights (biases and batch norm not counted); FLOPs = multiply-accumulates (MACs) of those weights per sample, non-zero weights only.',
     'Mechanism [OURS]: unstructured = global gradual magnitude pruning with the cubic schedule (Zhu & Gupta); structured = channel gates with a budget penalty, then a hard cut (kept channel counts rounded to multiples of 4, the kernels\' SIMD width, where the ±0.5 pt band allows) and fine-tuning. The paper\'s own mechanism is not public to us.', '',
     'Drops are against the better of the dense baseline and the dense control (the baseline trained for the same extra epochs without pruning).', '',
-    'Latency: the compacted model (fewer channels, or CSR layers below 30% density) against the dense one, same run, medians of 5 interleaved rounds; − is faster.', '',
+    'Latency: the compacted model (fewer channels, or CSR layers below 30% density) against its seed\'s dense model, both loaded from the saved files after all training and timed in the same process, medians of 5 interleaved rounds; − is faster.' +
+      (loads.length ? ` One-minute load average during the timing: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} (${cpus().length} CPUs).` : ''), '',
     '| run | test accuracy | drop vs dense | params removed | FLOPs removed | latency b1 | latency b64 |',
     '|---|---|---|---|---|---|---|',
     ...rows.map((x) => `| ${x.name} | ${ms(x.accuracy)} | ${(100 * x.drop.mean).toFixed(2)} pt | ${ms(x.paramsReduction)} | ${ms(x.flopsReduction)} | ${change(x.latencyReductionB1.mean)} | ${change(x.latencyReductionB64.mean)} |`),
