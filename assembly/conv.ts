@@ -1,5 +1,5 @@
 // Convolution and pooling kernels on NCHW float32 data in linear memory.
-import { gemm, claim, madd } from "./gemm";
+import { gemm, claim, madd, gemmWorkBytes } from "./gemm";
 
 /** col[(c*kh+i)*kw+j, b*OH*OW + oy*OW + ox] = x[b, c, oy*sh-ph+i*dh, ox*sw-pw+j*dw] (0 outside). */
 export function im2col(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
@@ -370,5 +370,28 @@ export function convDirectTasks(counter: usize, x: usize, w: usize, bias: usize,
   for (let t = claim(counter); t < B * G; t = claim(counter)) {
     const b = t / G, o0 = (t % G) * DIRECT_TASK_CHANNELS;
     convDirectImage(x + (<usize>(b * C * H * W) << 2), w, bias, C, H, W, o0, min(Co, o0 + DIRECT_TASK_CHANNELS), kh, kw, ph, pw, OH, OW, out + (<usize>(b * Co * OH * OW) << 2), own);
+  }
+}
+
+/**
+ * The per-bin convolutions of binConv2d on threads, one bin per task: bin h convolves
+ * x + h·B·C·H·W floats with w + h·Co·C·kh·kw into out + h·B·Co·OH·OW, each on one thread, so
+ * small bins (a batch of one) run side by side instead of one after another. direct: the
+ * direct kernel (P: its scratch, convDirectScratch floats per thread) instead of im2col + GEMM
+ * (P: ckk·n + Co·n floats per thread; work: gemmWorkBytes per thread), as conv2dForward picks.
+ */
+export function binConvTasks(counter: usize, bins: i32, direct: bool, x: usize, w: usize, B: i32, C: i32, H: i32, W: i32, Co: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, out: usize, P: usize, work: usize, tid: i32): void {
+  const n = B * OH * OW, ckk = C * kh * kw;
+  const xs = <usize>(B * C * H * W) << 2, ws = <usize>(Co * ckk) << 2, ys = <usize>(Co * n) << 2;
+  const own = P + (<usize>tid * <usize>(direct ? convDirectScratch(C, H, W, ph, pw) : ckk * n + Co * n) << 2);
+  const wk = work + <usize>tid * <usize>gemmWorkBytes();
+  for (let h = claim(counter); h < bins; h = claim(counter)) {
+    const xh = x + <usize>h * xs, wh = w + <usize>h * ws, oh = out + <usize>h * ys;
+    if (direct) { convDirect(xh, wh, 0, B, C, H, W, Co, kh, kw, ph, pw, OH, OW, oh, own); continue; }
+    const tmp = own + (<usize>(ckk * n) << 2);
+    im2col(xh, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, own);
+    gemm(false, false, Co, n, ckk, wh, ckk, own, n, tmp, n, false, wk);
+    swap01(tmp, Co, B, OH * OW, oh, 0);
   }
 }

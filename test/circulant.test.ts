@@ -209,3 +209,16 @@ test('inference cache of weight spectra and expanded kernels follows weight chan
     assertClose(cached(), noGrad(() => other.forward(x).data.slice()), 1e-6, 1e-6, `${path}: after loadStateDict`);
   }
 });
+
+test("CircConv2d's 'auto' path: the FFT form at inference where the benchmark found it faster, the expanded kernel in training", () => {
+  const uses = (cin: number, cout: number, N: number) => noGrad(() => new CircConv2d(cin, cout, 3, N).usesFft());
+  assert.equal(uses(32, 64, 4), false);
+  assert.equal(uses(32, 64, 8), true);
+  assert.equal(uses(64, 128, 4), true);
+  assert.equal(uses(64, 128, 2), false);
+  assert.equal(uses(16, 32, 8), false);
+  assert.equal(new CircConv2d(64, 128, 3, 8).usesFft(), false, 'with gradients on');
+  const fft = new CircConv2d(64, 128, 3, 8);
+  fft.path = 'dense';
+  assert.equal(noGrad(() => fft.usesFft()), false, 'an explicit path wins');
+});

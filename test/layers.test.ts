@@ -111,6 +111,42 @@ test('Normalize computes (x − mean_c) / std_c per channel, passes gradients 1/
   assert.throws(() => buildModel({ ...spec, layers: [{ type: 'normalize', mean: [0], std: ['x'] }] }), /layer 0: Normalize: std must be positive/);
 });
 
+test('broadcasting over runs (a per-channel bias) gives the element-by-element result', () => {
+  const rng = new Rng(5);
+  for (const [as, bs] of [[[2, 3, 4, 5], [1, 3, 1, 1]], [[2, 3, 4, 5], [3, 1, 1]], [[2, 3, 4, 5], [2, 1, 1, 1]], [[2, 3, 4, 5], [1, 3, 4, 1]], [[2, 3, 4, 5], [1, 3, 1, 5]]]) {
+    const a = Tensor.rand(as, rng), b = Tensor.rand(bs, rng, 0.5, 2);
+    const full = (i: number[]) => b.data[bs.reduce((off, n, d) => off * n + (n === 1 ? 0 : i[d + as.length - bs.length]), 0)];
+    for (const [op, f] of [[F.add, (x: number, y: number) => x + y], [F.sub, (x: number, y: number) => x - y], [F.mul, (x: number, y: number) => x * y], [F.div, (x: number, y: number) => x / y]] as const) {
+      const o = op(a, b);
+      for (let k = 0; k < a.size; k++) {
+        const idx = as.map((_, d) => Math.floor(k / as.slice(d + 1).reduce((p, q) => p * q, 1)) % as[d]);
+        assert.equal(o.data[k], Math.fround(f(a.data[k], full(idx))), `${op.name} [${as}] by [${bs}] at ${k}`);
+      }
+    }
+  }
+});
+
+test('binConv2d equals one conv2d per bin, forward and gradients (float32 kernels)', () => {
+  const rng = new Rng(8), H = 3;
+  const x = Tensor.rand([H, 2, 4, 6, 5], rng, -1, 1), w = Tensor.rand([H, 5, 4, 3, 3], rng, -1, 1);
+  x.requiresGrad = true; w.requiresGrad = true;
+  const y = F.binConv2d(x, w, { padding: 1 });
+  const gy = Tensor.rand(y.shape, rng, -1, 1);
+  F.sum(F.mul(y, gy)).backward();
+  const slab = (t: Tensor, h: number) => { const n = t.size / H; return new Tensor(Float32Array.from(t.data.subarray(h * n, (h + 1) * n)), t.shape.slice(1)); };
+  for (let h = 0; h < H; h++) {
+    const xh = slab(x, h), wh = slab(w, h);
+    xh.requiresGrad = true; wh.requiresGrad = true;
+    const yh = F.conv2d(xh, wh, null, { padding: 1 });
+    F.sum(F.mul(yh, slab(gy, h))).backward();
+    assert.deepEqual(Array.from(slab(y, h).data), Array.from(yh.data), `bin ${h} output`);
+    assert.deepEqual(Array.from(slab(x.grad!, h).data), Array.from(xh.grad!.data), `bin ${h} input gradient`);
+    assert.deepEqual(Array.from(slab(w.grad!, h).data), Array.from(wh.grad!.data), `bin ${h} weight gradient`);
+  }
+  assert.throws(() => F.binConv2d(x, Tensor.zeros([2, 5, 4, 3, 3])), /the same H, got \[3, 2, 4, 6, 5\] and \[2, 5, 4, 3, 3\]/);
+  assert.throws(() => F.binConv2d(x, Tensor.zeros([3, 5, 3, 3, 3])), /binConv2d: input has 4 channels but the weights expect 3/);
+});
+
 test('bad layer arguments and bad inputs give errors that name the problem', () => {
   assert.throws(() => new Linear(0, 3), /in must be an integer ≥ 1/);
   assert.throws(() => new Conv2d(3, 4, 3, { stride: 0 }), /stride must be an integer ≥ 1/);

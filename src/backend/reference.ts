@@ -90,6 +90,11 @@ export const reference: Backend = {
     for (let q = 0; q < m.length; q++) if (m[q] >= 0) dx[m[q]] += col[q];
   },
 
+  binConv2dForward(x, w, g, bins, out) {
+    const xs = x.length / bins, ws = w.length / bins, ys = out.length / bins;
+    for (let h = 0; h < bins; h++) this.conv2dForward(x.subarray(h * xs, (h + 1) * xs), w.subarray(h * ws, (h + 1) * ws), null, g, out.subarray(h * ys, (h + 1) * ys));
+  },
+
   conv2dForward(x, w, bias, g, out) {
     const ckk = g.C * g.kh * g.kw, ohw = g.OH * g.OW, n = g.B * ohw;
     const col = allocLike(x, ckk * n), tmp = allocLike(x, g.Co * n);

@@ -37,6 +37,8 @@ export interface Backend {
   im2col(x: FArray, g: ConvGeom, col: FArray): void;
   col2im(col: FArray, g: ConvGeom, dx: FArray): void;
   conv2dForward(x: FArray, w: FArray, bias: FArray | null, g: ConvGeom, out: FArray): void;
+  /** binConv2d: `bins` convolutions without bias, bin h on slab h of x, w and out (each contiguous). */
+  binConv2dForward(x: FArray, w: FArray, g: ConvGeom, bins: number, out: FArray): void;
   /** dw (and db, dx when given) from dy. */
   conv2dBackward(x: FArray, w: FArray, dy: FArray, g: ConvGeom, dw: FArray, db: FArray | null, dx: FArray | null): void;
   pool2dForward(x: FArray, g: PoolGeom, mode: PoolMode, out: FArray): void;

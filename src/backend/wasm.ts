@@ -302,6 +302,24 @@ export class WasmBackend implements Backend {
     this.done(out, po);
   }
 
+  /**
+   * binConv2d's bins on threads, one bin per task (each bin on one thread, with the kernel
+   * conv2dForward would pick for it). One thread, a single bin, or bins big enough to split
+   * well (THREAD_MIN_FLOPS per thread of work each) run bin by bin through conv2dForward.
+   */
+  binConv2dForward(x: FArray, w: FArray, g: ConvGeom, bins: number, out: FArray): void {
+    const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw, xs = x.length / bins, ws = w.length / bins, ys = out.length / bins;
+    if (this.pool.threads === 1 || bins < 2) {
+      for (let h = 0; h < bins; h++) this.conv2dForward(x.subarray(h * xs, (h + 1) * xs), w.subarray(h * ws, (h + 1) * ws), null, g, out.subarray(h * ys, (h + 1) * ys));
+      return;
+    }
+    this.begin();
+    const px = this.inPtr(x), pw = this.inPtr(w), po = this.outPtr(out), direct = directConv(g);
+    const per = direct ? this.k.convDirectScratch(g.C, g.H, g.W, g.ph, g.pw) : ckk * n + g.Co * n;
+    this.tasks('binConvTasks', [bins, +direct, px, pw, ...this.geomArgs(g).slice(0, 4), g.Co, ...this.geomArgs(g).slice(4), po, this.alloc(per * this.pool.threads), this.allocWork()]);
+    this.done(out, po);
+  }
+
   conv2dBackward(x: FArray, w: FArray, dy: FArray, g: ConvGeom, dw: FArray, db: FArray | null, dx: FArray | null): void {
     this.begin();
     const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw;

@@ -20,7 +20,7 @@ export const OPS = [
   // quantizers with straight-through gradients (binarized networks)
   'steSign', 'oneHotSte',
   // neural-network primitives (fused for speed and stability)
-  'logSoftmax', 'crossEntropy', 'conv2d', 'pool2d', 'dropout', 'batchNorm',
+  'logSoftmax', 'crossEntropy', 'conv2d', 'binConv2d', 'pool2d', 'dropout', 'batchNorm',
 ] as const;
 
 export type Op = (typeof OPS)[number];

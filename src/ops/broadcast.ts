@@ -45,6 +45,23 @@ export function tileCount(shape: Shape, out: Shape): number {
   return total / size;
 }
 
+/**
+ * If `shape` broadcast to `out` reads one value per run of `inner` consecutive outputs, cycling
+ * through its `mid` values `outer` times (a per-channel bias [1, C, 1, 1] over [B, C, H, W]:
+ * outer B, mid C, inner H·W), those three counts; otherwise null. Covers tileCount's cases too
+ * (inner 1). Lets broadcast ops loop over runs instead of building an index per element.
+ */
+export function channelRuns(shape: Shape, out: Shape): { outer: number; mid: number; inner: number } | null {
+  if (shape.length > out.length) return null;
+  const s = [...new Array<number>(out.length - shape.length).fill(1), ...shape];
+  let lo = 0, hi = s.length;
+  while (lo < hi && s[lo] === 1) lo++;
+  while (hi > lo && s[hi - 1] === 1) hi--;
+  for (let d = lo; d < hi; d++) if (s[d] !== out[d]) return null;
+  const prod = (a: number, b: number) => out.slice(a, b).reduce((x, y) => x * y, 1);
+  return { outer: prod(0, lo), mid: prod(lo, hi), inner: prod(hi, out.length) };
+}
+
 /** Sum a gradient of shape `from` down to the broadcast source shape `to`. */
 export function sumToShape(g: FArray, from: Shape, to: Shape): FArray {
   if (shapeEq(from, to)) return g;
@@ -52,6 +69,19 @@ export function sumToShape(g: FArray, from: Shape, to: Shape): FArray {
   if (reps) {
     const r = scopedEmptyLike(g, g.length / reps);
     backendFor(g instanceof Float64Array ? 'float64' : 'float32').sumTiles(g, r);
+    return r;
+  }
+  const runs = channelRuns(to, from);
+  if (runs) {
+    const { outer, mid, inner } = runs;
+    const r = scopedLike(g, mid);
+    for (let p = 0, i = 0; p < outer; p++) {
+      for (let j = 0; j < mid; j++) {
+        let acc = 0;
+        for (let q = 0; q < inner; q++, i++) acc += g[i];
+        r[j] += acc;
+      }
+    }
     return r;
   }
   const idx = broadcastIndex(to, from);

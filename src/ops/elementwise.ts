@@ -3,7 +3,7 @@ import { scopedLike, scopedEmpty, scopedEmptyLike } from '../core/arena.js';
 import { broadcastShapes, shapeEq } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { backendFor, type BinaryKind } from '../backend/index.js';
-import { broadcastIndex, sumToShape, tileCount } from './broadcast.js';
+import { broadcastIndex, channelRuns, sumToShape, tileCount } from './broadcast.js';
 import { needs, record, type Rule } from './tape.js';
 
 export type TensorLike = Tensor | number;
@@ -25,6 +25,7 @@ function binaryOp(kind: BinaryKind, x: TensorLike, y: TensorLike): Tensor {
   const out = scopedEmpty(shape, a.dtype); // every branch below writes every element
   const o = out.data;
   const tb = shapeEq(a.shape, shape) ? tileCount(b.shape, shape) : 0;
+  let runs: ReturnType<typeof channelRuns> = null;
   if (shapeEq(a.shape, b.shape)) {
     backendFor(a.dtype).binary(kind, a.data, b.data, o);
   } else if (tb && kind === 'add') {
@@ -47,6 +48,20 @@ function binaryOp(kind: BinaryKind, x: TensorLike, y: TensorLike): Tensor {
         case 'sub': for (let j = 0; j < m; j++, i++) o[i] = ad[i] - bd[j]; break;
         case 'mul': for (let j = 0; j < m; j++, i++) o[i] = ad[i] * bd[j]; break;
         case 'div': for (let j = 0; j < m; j++, i++) o[i] = ad[i] / bd[j]; break;
+      }
+    }
+  } else if (shapeEq(a.shape, shape) && (runs = channelRuns(b.shape, shape))) {
+    // b is one value per run of `inner` elements (a per-channel bias over [B, C, H, W])
+    const ad = a.data, bd = b.data, { outer, mid, inner } = runs;
+    for (let p = 0, i = 0; p < outer; p++) {
+      for (let j = 0; j < mid; j++) {
+        const s = bd[j], end = i + inner;
+        switch (kind) {
+          case 'add': for (; i < end; i++) o[i] = ad[i] + s; break;
+          case 'sub': for (; i < end; i++) o[i] = ad[i] - s; break;
+          case 'mul': for (; i < end; i++) o[i] = ad[i] * s; break;
+          case 'div': for (; i < end; i++) o[i] = ad[i] / s; break;
+        }
       }
     }
   } else {
@@ -80,6 +95,12 @@ function expand(t: Tensor, out: Tensor): FArray {
   if (reps) {
     const r = scopedLike(t.data, out.size);
     for (let k = 0; k < reps; k++) r.set(t.data, k * t.size);
+    return r;
+  }
+  const runs = channelRuns(t.shape, out.shape);
+  if (runs) {
+    const r = scopedLike(t.data, out.size);
+    for (let p = 0, i = 0; p < runs.outer; p++) for (let j = 0; j < runs.mid; j++, i += runs.inner) r.fill(t.data[j], i, i + runs.inner);
     return r;
   }
   const idx = broadcastIndex(t.shape, out.shape);

@@ -51,6 +51,7 @@ export const mse = profiled('mse', N.mse);
 export const dropout = profiled('dropout', N.dropout);
 export const batchNorm = profiled('batchNorm', N.batchNorm);
 export const conv2d = profiled('conv2d', C.conv2d);
+export const binConv2d = profiled('binConv2d', C.binConv2d);
 export const conv1d = profiled('conv1d', C.conv1d);
 export const maxPool2d = profiled('maxPool2d', C.maxPool2d);
 export const avgPool2d = profiled('avgPool2d', C.avgPool2d);

@@ -18,11 +18,12 @@ export type CircPath = 'auto' | 'fft' | 'dense';
  * Where the 'auto' path takes the FFT form, from `npm run bench:circulant` on this machine
  * (runs/bench-circulant.json, 2 threads). CircLinear: from block size 8, except small layers
  * (in·out < 2²⁰) at batch < 16, from 128 (256² at batch 1: ×0.50 at N = 8, ×1.05 at 128).
- * CircConv2d, at inference only (training keeps the expanded kernel, as spec 02 advises): from
- * N = 8 when both channel counts are ≥ 128 (128→128 at 14×14: ×1.2 at batch 1, ×1.4 at 16);
- * smaller convolutions stayed faster dense (each per-bin convolution has few channels).
+ * CircConv2d, at inference only (training keeps the expanded kernel, as spec 02 advises), since
+ * the bins' convolutions run side by side (binConv2d): from N = 8 when both channel counts are
+ * ≥ 32 (×1.7–2.3 at batch 1, ×1.7–2.0 at 16 on spec 02's layers), from N = 4 when both are ≥ 64
+ * (×1.09–1.61); 32→64 at N = 4 measured ×0.91–1.20, so it stays dense.
  */
-export const FFT_MIN_BLOCK = { linear: 8, linearSmall: 128, smallBelow: 1 << 20, batchedFrom: 16, conv: 8, convMinChannels: 128 };
+export const FFT_MIN_BLOCK = { linear: 8, linearSmall: 128, smallBelow: 1 << 20, batchedFrom: 16, conv: 8, convMinChannels: 32, convWide: 4, convWideChannels: 64 };
 
 /**
  * Outside training (no gradients), weight-derived tensors (spectra, per-bin matrices, the
@@ -278,8 +279,9 @@ export class CircConv2d extends Module {
   /** Whether forward runs the FFT form (path, or for 'auto' the measured crossover, at inference). */
   usesFft(): boolean {
     if (this.path !== 'auto') return this.path === 'fft';
-    const big = Math.min(this.inChannels, this.outChannels) >= FFT_MIN_BLOCK.convMinChannels;
-    return this.blockSize > MAX_EXPANDED_BLOCK || (!isGradEnabled() && big && this.blockSize >= FFT_MIN_BLOCK.conv);
+    const c = Math.min(this.inChannels, this.outChannels), N = this.blockSize;
+    const faster = (c >= FFT_MIN_BLOCK.convMinChannels && N >= FFT_MIN_BLOCK.conv) || (c >= FFT_MIN_BLOCK.convWideChannels && N >= FFT_MIN_BLOCK.convWide);
+    return N > MAX_EXPANDED_BLOCK || (!isGradEnabled() && faster);
   }
   private fftForward(input: Tensor): Tensor {
     const N = this.blockSize, [B, , Hi, Wi] = input.shape, S = this.outBlocks, R = this.inBlocks, k = this.kernelSize, H = N >> 1;
@@ -292,13 +294,9 @@ export class CircConv2d extends Module {
       const Wf = F.rfft(F.transpose(this.weight, [0, 1, 3, 4, 2])); // [2, S, R, k, k, F]
       return F.reshape(binMatrices(F.reshape(Wf, [2, S, R, k * k, H + 1]), N), [H, 2 * S, 2 * R, k, k]);
     });
-    const ys: Tensor[] = [];
-    for (let h = 0; h < H; h++) {
-      const xh = F.reshape(F.slice(X, [h], [h + 1]), [B, 2 * R, Hi, Wi]);
-      ys.push(F.conv2d(xh, F.reshape(F.slice(G, [h], [h + 1]), [2 * S, 2 * R, k, k]), null, this.opts()));
-    }
-    const [, , OH, OW] = ys[0].shape;
-    const Y = F.reshape(ys.length > 1 ? F.concat(ys, 0) : ys[0], [H, B, 2, S, OH * OW]);
+    const Yb = F.binConv2d(F.reshape(X, [H, B, 2 * R, Hi, Wi]), F.reshape(G, [H, 2 * S, 2 * R, k, k]), this.opts()); // [H, B, 2S, OH, OW]
+    const [, , , OH, OW] = Yb.shape;
+    const Y = F.reshape(Yb, [H, B, 2, S, OH * OW]);
     const out = cropAxis1(F.reshape(F.irfftBins(Y), [B, S * N, OH, OW]), this.outChannels);
     return this.bias ? F.add(out, F.reshape(this.bias, [1, this.outChannels, 1, 1])) : out;
   }
