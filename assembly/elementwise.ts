@@ -92,3 +92,29 @@ export function sumTiles(g: usize, reps: i32, n: i32, out: usize): void {
     for (; j < n; j++) { const o = <usize>j << 2; store<f32>(out + o, load<f32>(out + o) + load<f32>(g + off + o)); }
   }
 }
+
+/**
+ * y[p, c, q] = x[p, c, q]·scale[c] + shift[c] over outer × C × inner values (a per-channel
+ * affine map: batch norm at inference, a bias over [B, C, H, W]). mode 1: scale only (x·scale),
+ * mode 2: shift only (x + shift); the product and the sum are rounded separately, as in two ops.
+ */
+export function channelAffine(x: usize, scale: usize, shift: usize, outer: i32, C: i32, inner: i32, y: usize, mode: i32): void {
+  let off: usize = 0;
+  for (let p = 0; p < outer; p++) {
+    for (let c = 0; c < C; c++) {
+      const s = mode == 2 ? <f32>1 : load<f32>(scale + (<usize>c << 2)), t = mode == 1 ? <f32>0 : load<f32>(shift + (<usize>c << 2));
+      const sv = f32x4.splat(s), tv = f32x4.splat(t);
+      let q = 0;
+      if (mode == 1) {
+        for (; q + 4 <= inner; q += 4, off += 16) v128.store(y + off, f32x4.mul(v128.load(x + off), sv));
+        for (; q < inner; q++, off += 4) store<f32>(y + off, load<f32>(x + off) * s);
+      } else if (mode == 2) {
+        for (; q + 4 <= inner; q += 4, off += 16) v128.store(y + off, f32x4.add(v128.load(x + off), tv));
+        for (; q < inner; q++, off += 4) store<f32>(y + off, load<f32>(x + off) + t);
+      } else {
+        for (; q + 4 <= inner; q += 4, off += 16) v128.store(y + off, f32x4.add(f32x4.mul(v128.load(x + off), sv), tv));
+        for (; q < inner; q++, off += 4) store<f32>(y + off, load<f32>(x + off) * s + t);
+      }
+    }
+  }
+}

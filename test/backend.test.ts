@@ -114,6 +114,13 @@ test('wasm pooling and elementwise kernels equal reference', () => {
       reference.tileAdd(x, b, t1); wasm!.tileAdd(x, b, t2); assertClose(t2, t1, 1e-6, 1e-6, 'tileAdd');
       const s1 = new Float32Array(m), s2 = new Float32Array(m);
       reference.sumTiles(x, s1); wasm!.sumTiles(x, s2); assertClose(s2, s1, 1e-5, 1e-5, 'sumTiles');
+      // per-channel affine over [outer, m, inner]: the same bits (product and sum rounded separately)
+      for (const [sc, sh] of [[b, y.subarray(0, m)], [b, null], [null, b]] as const) {
+        for (const outer of n % (m * 2) === 0 ? [1, 2] : [1]) {
+          reference.channelAffine(x, sc, sh, outer, n / m / outer, t1); wasm!.channelAffine(x, sc, sh, outer, n / m / outer, t2);
+          assertClose(t2, t1, 0, 0, `channelAffine ${sc ? 'scale' : ''} ${sh ? 'shift' : ''} outer ${outer}`);
+        }
+      }
     }
     const h = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, bc1: 0.1, bc2: 0.001, decoupled: true };
     for (const decoupled of [true, false]) {
@@ -137,6 +144,11 @@ test('results are bit-identical whatever the thread count', { skip: !threaded &&
     const out = new Float32Array(g.B * g.Co * g.OH * g.OW), dw = new Float32Array(w.length), dx = new Float32Array(x.length);
     wasm!.conv2dForward(x, w, null, g, out);
     wasm!.conv2dBackward(x, w, dy, g, dw, null, dx);
+    // binConv2d's bins: one after another on one thread, side by side on two (4 bins of 8 → 8 channels).
+    const bg = geom(2, 8, 13, 13, 8, 3, 3, 1, 1, 1), bx = randomArray(4 * 2 * 8 * 169, 8), bw = randomArray(4 * 8 * 8 * 9, 9), bout = new Float32Array(4 * 2 * 8 * 169);
+    wasm!.binConv2dForward(bx, bw, bg, 4, bout);
+    const dg = geom(1, 8, 20, 20, 8, 3, 3, 1, 1, 1), dx2 = randomArray(4 * 8 * 400, 10), dout = new Float32Array(4 * 8 * 400); // the direct kernel's shapes
+    wasm!.binConv2dForward(dx2, bw, dg, 4, dout);
     // Batched FFTs split over threads (M·N above the threshold, M not a multiple of 4).
     const fm = 1027, fn = 64, fx = randomArray(fm * fn, 6), re = new Float32Array(fm * 33), im = new Float32Array(fm * 33), back = new Float32Array(fm * fn);
     wasm!.rfft(fx, fm, fn, re, im);
@@ -145,7 +157,7 @@ test('results are bit-identical whatever the thread count', { skip: !threaded &&
     const pm = 64 * 49, pn = 16, px = randomArray(pm * pn, 7), packed = new Float32Array(pm * pn), pback = new Float32Array(pm * pn);
     wasm!.rfftPacked(px, pm, pn, 98, packed, 49);
     wasm!.irfftPacked(packed, pm, pn, 98, pback, 49);
-    return [C, Ct, out, dw, dx, re, im, back, packed, pback];
+    return [C, Ct, out, dw, dx, re, im, back, packed, pback, bout, dout];
   };
   await setThreads(1);
   const one = run();

@@ -308,6 +308,16 @@ export const reference: Backend = {
     }
   },
 
+  channelAffine(x, scale, shift, outer, inner, y) {
+    const C = (scale ?? shift)!.length, r = y instanceof Float32Array ? Math.fround : (v: number) => v;
+    for (let p = 0, i = 0; p < outer; p++) {
+      for (let c = 0; c < C; c++) {
+        const s = scale ? scale[c] : 1, t = shift ? shift[c] : 0;
+        for (const end = i + inner; i < end; i++) y[i] = scale && shift ? r(x[i] * s) + t : scale ? x[i] * s : x[i] + t;
+      }
+    }
+  },
+
   tileAdd(a, b, y) {
     const n = b.length;
     for (let i = 0; i < y.length; i++) y[i] = a[i] + b[i % n];

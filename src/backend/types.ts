@@ -48,6 +48,11 @@ export interface Backend {
   /** Same-length elementwise a (op) b. */
   binary(kind: BinaryKind, a: FArray, b: FArray, y: FArray): void;
   adam(p: FArray, g: FArray, m: FArray, v: FArray, h: AdamHyper): void;
+  /**
+   * y = x·scale[c] + shift[c] with x viewed as [outer, C, inner] (batch norm at inference, a
+   * per-channel bias); a null scale or shift is left out. Product and sum rounded separately.
+   */
+  channelAffine(x: FArray, scale: FArray | null, shift: FArray | null, outer: number, inner: number, y: FArray): void;
   /** y = a + b where b repeats back to back over a (a bias over a batch). */
   tileAdd(a: FArray, b: FArray, y: FArray): void;
   /** out[j] = Σ_r g[r·out.length + j], summed in row order. */

@@ -26,6 +26,7 @@ interface Kernels {
   adam(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number,
     wd: number, bc1: number, bc2: number, decoupled: number): void;
   tileAdd(a: number, b: number, y: number, reps: number, n: number): void;
+  channelAffine(x: number, scale: number, shift: number, outer: number, C: number, inner: number, y: number, mode: number): void;
   sumTiles(g: number, reps: number, n: number, out: number): void;
   spmm(rowPtr: number, colIdx: number, vals: number, rows: number, X: number, n: number, Y: number): void;
   transpose(x: number, r: number, c: number, out: number): void;
@@ -372,6 +373,14 @@ export class WasmBackend implements Backend {
     this.begin();
     const pa = this.inPtr(a), pb = this.inPtr(b), py = this.outPtr(y);
     this.k.binary(pa, pb, py, y.length, BINARY[kind]);
+    this.done(y, py);
+  }
+
+  channelAffine(x: FArray, scale: FArray | null, shift: FArray | null, outer: number, inner: number, y: FArray): void {
+    this.begin();
+    const C = (scale ?? shift)!.length;
+    const px = this.inPtr(x), ps = scale ? this.inPtr(scale) : 0, pt = shift ? this.inPtr(shift) : 0, py = this.outPtr(y);
+    this.k.channelAffine(px, ps, pt, outer, C, inner, py, scale && shift ? 0 : scale ? 1 : 2);
     this.done(y, py);
   }
 

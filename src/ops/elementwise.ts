@@ -52,17 +52,11 @@ function binaryOp(kind: BinaryKind, x: TensorLike, y: TensorLike): Tensor {
     }
   } else if (shapeEq(a.shape, shape) && (runs = channelRuns(b.shape, shape))) {
     // b is one value per run of `inner` elements (a per-channel bias over [B, C, H, W])
-    const ad = a.data, bd = b.data, { outer, mid, inner } = runs;
-    for (let p = 0, i = 0; p < outer; p++) {
-      for (let j = 0; j < mid; j++) {
-        const s = bd[j], end = i + inner;
-        switch (kind) {
-          case 'add': for (; i < end; i++) o[i] = ad[i] + s; break;
-          case 'sub': for (; i < end; i++) o[i] = ad[i] - s; break;
-          case 'mul': for (; i < end; i++) o[i] = ad[i] * s; break;
-          case 'div': for (; i < end; i++) o[i] = ad[i] / s; break;
-        }
-      }
+    const ad = a.data, bd = b.data, { outer, mid, inner } = runs, be = backendFor(a.dtype);
+    if (kind === 'add' || kind === 'mul') be.channelAffine(ad, kind === 'mul' ? bd : null, kind === 'add' ? bd : null, outer, inner, o);
+    else if (kind === 'sub') be.channelAffine(ad, null, bd.map((v) => -v), outer, inner, o); // x + (−b) is x − b exactly
+    else for (let p = 0, i = 0; p < outer; p++) {
+      for (let j = 0; j < mid; j++) { const s = bd[j]; for (const e = i + inner; i < e; i++) o[i] = ad[i] / s; }
     }
   } else {
     const ia = broadcastIndex(a.shape, shape), ib = broadcastIndex(b.shape, shape);

@@ -7,6 +7,7 @@ import { exp, mul, pow, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { transpose } from './shape.js';
 import { needs, record, type Rule } from './tape.js';
+import { backendFor } from '../backend/index.js';
 
 function lastAxisLogSoftmax(x: Tensor): Tensor {
   const C = x.shape[x.rank - 1], R = x.size / C;
@@ -135,6 +136,13 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   // Every element is written; x̂ is kept only for a backward pass (not under noGrad).
   const out = scopedEmpty(x.shape, x.dtype), o = out.data;
   const xhat = isGradEnabled() ? scopedLike(d, d.length) : null;
+  if (!xhat && !opts.training) {
+    // Inference: one multiply and one add per value, y = x·(γ/σ) + (β − μ·γ/σ), in the backend.
+    const scale = scopedLike(d, C), shift = scopedLike(d, C);
+    for (let c = 0; c < C; c++) { scale[c] = gamma.data[c] * invStd[c]; shift[c] = beta.data[c] - meanArr[c] * scale[c]; }
+    backendFor(x.dtype).channelAffine(d, scale, shift, N, S, o);
+    return record(out, 'batchNorm', [x, gamma, beta], { xhat, invStd, training: opts.training, N, C, S });
+  }
   for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
     const b = (n * C + c) * S, mu = meanArr[c], is = invStd[c], g = gamma.data[c], bt = beta.data[c];
     if (xhat) { for (let k = b; k < b + S; k++) { const h = (d[k] - mu) * is; xhat[k] = h; o[k] = g * h + bt; } }
