@@ -144,10 +144,10 @@ test('results are bit-identical whatever the thread count', { skip: !threaded &&
     const out = new Float32Array(g.B * g.Co * g.OH * g.OW), dw = new Float32Array(w.length), dx = new Float32Array(x.length);
     wasm!.conv2dForward(x, w, null, g, out);
     wasm!.conv2dBackward(x, w, dy, g, dw, null, dx);
-    // binConv2d's bins: one after another on one thread, side by side on two (4 bins of 8 → 8 channels).
-    const bg = geom(2, 8, 13, 13, 8, 3, 3, 1, 1, 1), bx = randomArray(4 * 2 * 8 * 169, 8), bw = randomArray(4 * 8 * 8 * 9, 9), bout = new Float32Array(4 * 2 * 8 * 169);
+    // binConv2d's bins: one after another on one thread, side by side on two (4 bins of 16 → 16 channels).
+    const bg = geom(4, 16, 13, 13, 16, 3, 3, 1, 1, 1), bx = randomArray(4 * 4 * 16 * 169, 8), bw = randomArray(4 * 16 * 16 * 9, 9), bout = new Float32Array(4 * 4 * 16 * 169);
     wasm!.binConv2dForward(bx, bw, bg, 4, bout);
-    const dg = geom(1, 8, 20, 20, 8, 3, 3, 1, 1, 1), dx2 = randomArray(4 * 8 * 400, 10), dout = new Float32Array(4 * 8 * 400); // the direct kernel's shapes
+    const dg = geom(2, 16, 20, 20, 16, 3, 3, 1, 1, 1), dx2 = randomArray(4 * 2 * 16 * 400, 10), dout = new Float32Array(4 * 2 * 16 * 400); // the direct kernel's shapes
     wasm!.binConv2dForward(dx2, bw, dg, 4, dout);
     // Batched FFTs split over threads (M·N above the threshold, M not a multiple of 4).
     const fm = 1027, fn = 64, fx = randomArray(fm * fn, 6), re = new Float32Array(fm * 33), im = new Float32Array(fm * 33), back = new Float32Array(fm * fn);

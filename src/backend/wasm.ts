@@ -305,12 +305,14 @@ export class WasmBackend implements Backend {
 
   /**
    * binConv2d's bins on threads, one bin per task (each bin on one thread, with the kernel
-   * conv2dForward would pick for it). One thread, a single bin, or bins big enough to split
-   * well (THREAD_MIN_FLOPS per thread of work each) run bin by bin through conv2dForward.
+   * conv2dForward would pick for it): small bins no longer run one after another, and big ones
+   * skip the GEMM's split, which gains little on these shapes (×1.1–1.2 from a second thread on
+   * 3–8 MFLOP conv GEMMs here). One thread, one bin, or less work in all than repays waking a
+   * thread (THREAD_MIN_FLOPS) go bin by bin through conv2dForward.
    */
   binConv2dForward(x: FArray, w: FArray, g: ConvGeom, bins: number, out: FArray): void {
     const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw, xs = x.length / bins, ws = w.length / bins, ys = out.length / bins;
-    if (this.pool.threads === 1 || bins < 2) {
+    if (this.pool.threads === 1 || bins < 2 || 2 * g.Co * n * ckk * bins < THREAD_MIN_FLOPS) {
       for (let h = 0; h < bins; h++) this.conv2dForward(x.subarray(h * xs, (h + 1) * xs), w.subarray(h * ws, (h + 1) * ws), null, g, out.subarray(h * ys, (h + 1) * ys));
       return;
     }
