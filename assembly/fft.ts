@@ -385,12 +385,6 @@ function fftRange(forward: bool, x: usize, N: i32, re: usize, im: usize, tw: usi
   }
 }
 
-// Rows of the two factors of output (i, j) at summation index k, for each mode of cbin.
-// @ts-ignore: decorator
-@inline function leftRow(mode: i32, i: i32, k: i32, I: i32, K: i32): usize { return <usize>(mode == 2 ? k * I + i : i * K + k); }
-// @ts-ignore: decorator
-@inline function rightRow(mode: i32, j: i32, k: i32, J: i32, K: i32): usize { return <usize>(mode == 0 ? j * K + k : k * J + j); }
-
 /**
  * Complex products summed over one axis, bin by bin (the frequency domain of a block-circulant
  * product); planes re/im are separate, bins f contiguous and done four at a time.
@@ -399,42 +393,41 @@ function fftRange(forward: bool, x: usize, N: i32, re: usize, im: usize, tw: usi
  *   mode 2: Y[s,r,f] = Σ_b A[b,s,f]·conj(W[b,r,f])     (gradient of W; W holds the input spectra)
  */
 export function cbin(ar: usize, ai: usize, wr: usize, wi: usize, yr: usize, yi: usize, B: i32, R: i32, S: i32, F: i32, mode: i32): void {
-  // Each output row (i, j) is Σ_k P[i,k]·Q[j,k] (maybe conjugated) over rows of F bins.
+  // Each output row (i, j) is Σ_k P[i,k]·Q[j,k] (maybe conjugated) over rows of F bins. The rows
+  // of P and Q are walked with running pointers (per-k index arithmetic made this kernel about
+  // twice as slow), and the four partial products sum apart: rr = Σ Pr·Qr, ii = Σ Pi·Qi, ri = Σ Pr·Qi, ir = Σ Pi·Qr.
   let I = B, J = S, K = R;
   if (mode == 1) { I = B; J = R; K = S; } else if (mode == 2) { I = S; J = R; K = B; }
-  const rowF = <usize>F << 2;
+  const rowF = <usize>F << 2, dP = ai - ar, dQ = wi - wr, dY = yi - yr;
+  const stepP = mode == 2 ? <usize>I * rowF : rowF, stepQ = mode == 0 ? rowF : <usize>J * rowF;
   for (let i = 0; i < I; i++) {
+    const p0 = ar + (mode == 2 ? <usize>i : <usize>(i * K)) * rowF;
     for (let j = 0; j < J; j++) {
-      const y = <usize>(i * J + j) * rowF;
+      const q0 = wr + (mode == 0 ? <usize>(j * K) : <usize>j) * rowF, y = yr + <usize>(i * J + j) * rowF;
       let f = 0;
       for (; f + 4 <= F; f += 4) {
-        let sr = f32x4.splat(0), si = f32x4.splat(0);
         const o = <usize>f << 2;
-        for (let k = 0; k < K; k++) {
-          // p: the left factor, q: the right (conjugated in modes 1 and 2).
-          const p = leftRow(mode, i, k, I, K) * rowF, q = rightRow(mode, j, k, J, K) * rowF;
-          const pr = v128.load(ar + p + o), pi = v128.load(ai + p + o), qr = v128.load(wr + q + o), qi = v128.load(wi + q + o);
-          sr = f32x4.add(sr, f32x4.mul(pr, qr));
-          if (mode == 0) {
-            sr = f32x4.sub(sr, f32x4.mul(pi, qi));
-            si = f32x4.add(si, f32x4.add(f32x4.mul(pr, qi), f32x4.mul(pi, qr)));
-          } else {
-            sr = f32x4.add(sr, f32x4.mul(pi, qi));
-            si = f32x4.add(si, f32x4.sub(f32x4.mul(pi, qr), f32x4.mul(pr, qi)));
-          }
+        let rr = f32x4.splat(0), ii = rr, ri = rr, ir = rr;
+        let p = p0 + o, q = q0 + o;
+        for (let k = 0; k < K; k++, p += stepP, q += stepQ) {
+          const pr = v128.load(p), pi = v128.load(p + dP), qr = v128.load(q), qi = v128.load(q + dQ);
+          rr = f32x4.add(rr, f32x4.mul(pr, qr)); ii = f32x4.add(ii, f32x4.mul(pi, qi));
+          ri = f32x4.add(ri, f32x4.mul(pr, qi)); ir = f32x4.add(ir, f32x4.mul(pi, qr));
         }
-        v128.store(yr + y + o, sr); v128.store(yi + y + o, si);
+        // mode 0: P·Q; modes 1 and 2: P·conj(Q).
+        v128.store(y + o, mode == 0 ? f32x4.sub(rr, ii) : f32x4.add(rr, ii));
+        v128.store(y + o + dY, mode == 0 ? f32x4.add(ri, ir) : f32x4.sub(ir, ri));
       }
       for (; f < F; f++) {
-        let sr: f32 = 0, si: f32 = 0;
         const o = <usize>f << 2;
-        for (let k = 0; k < K; k++) {
-          const p = leftRow(mode, i, k, I, K) * rowF, q = rightRow(mode, j, k, J, K) * rowF;
-          const pr = load<f32>(ar + p + o), pi = load<f32>(ai + p + o), qr = load<f32>(wr + q + o), qi = load<f32>(wi + q + o);
-          if (mode == 0) { sr += pr * qr - pi * qi; si += pr * qi + pi * qr; }
-          else { sr += pr * qr + pi * qi; si += pi * qr - pr * qi; }
+        let rr: f32 = 0, ii: f32 = 0, ri: f32 = 0, ir: f32 = 0;
+        let p = p0 + o, q = q0 + o;
+        for (let k = 0; k < K; k++, p += stepP, q += stepQ) {
+          const pr = load<f32>(p), pi = load<f32>(p + dP), qr = load<f32>(q), qi = load<f32>(q + dQ);
+          rr += pr * qr; ii += pi * qi; ri += pr * qi; ir += pi * qr;
         }
-        store<f32>(yr + y + o, sr); store<f32>(yi + y + o, si);
+        store<f32>(y + o, mode == 0 ? rr - ii : rr + ii);
+        store<f32>(y + o + dY, mode == 0 ? ri + ir : ir - ri);
       }
     }
   }
