@@ -40,13 +40,21 @@ function sample(w: Float32Array): Float32Array {
   return out;
 }
 
+/** Whether w still holds `kept` at sample()'s positions (no allocation: this runs on every call). */
+function sameSample(w: Float32Array, kept: Float32Array): boolean {
+  const n = kept.length;
+  if (n !== Math.min(SAMPLES, w.length)) return false;
+  for (let i = 0; i < n; i++) if (!Object.is(w[Math.floor((i * w.length) / n)], kept[i])) return false;
+  return true;
+}
+
 class InferenceCache {
   private key: { data: unknown; version: number; sample: Float32Array } | null = null;
   private readonly items = new Map<string, Tensor>();
   get(weight: Tensor, name: string, make: () => Tensor): Tensor {
     if (isGradEnabled()) return make();
     const w = weight.data as Float32Array, k = this.key;
-    if (!k || k.data !== w || k.version !== weight.version || !sample(w).every((v, i) => Object.is(v, k.sample[i]))) {
+    if (!k || k.data !== w || k.version !== weight.version || !sameSample(w, k.sample)) {
       this.key = { data: w, version: weight.version, sample: sample(w) };
       this.items.clear();
     }
