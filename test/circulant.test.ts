@@ -129,9 +129,9 @@ test('expanded kernel is block-circulant with C[a, b] = w[(a − b) mod N]; para
     assert.equal(c.weight.size, (32 * 64 * 9) / N);
     const d = new CircLinear(256, 128, N, { bias: false });
     assert.equal(d.paramCount(), (256 * 128) / N);
-    // each defining value stands for N weights: its steps are 1/N of the optimizer's
-    assert.equal(c.weight.lrScale, 1 / N);
-    assert.equal(d.weight.lrScale, 1 / N);
+    // each defining value stands for N weights: SGD steps it at lr/N
+    assert.equal(c.weight.tiedCopies, N);
+    assert.equal(d.weight.tiedCopies, N);
   }
 });
 

@@ -51,12 +51,18 @@ export class Tensor {
   version = 0;
   /**
    * Multiplier on the optimizer's learning rate for this parameter (every term of its update,
-   * weight decay included), as a PyTorch parameter group with its own lr would set it. Layers
-   * whose parameters each stand for many weights set it: a circulant layer's defining value
-   * appears N times in its weight matrix, so plain steps would move that matrix about N times
-   * further than a dense layer's (CircConv2d and CircLinear use 1/N).
+   * weight decay included), as a PyTorch parameter group with its own lr would set it. Every
+   * optimizer honours it.
    */
   lrScale = 1;
+  /**
+   * How many weights each value of this parameter stands for (a circulant layer's defining
+   * value appears N times in its weight matrix). Its gradient sums those copies, so an SGD step
+   * at the dense rate would move the matrix about N times as far; SGD divides its rate by this
+   * (the step is then the projection of the dense layer's step). Adam and AdamW ignore it:
+   * their steps do not grow with the gradient's scale.
+   */
+  tiedCopies = 1;
 
   constructor(data: FArray, shape: Shape, requiresGrad = false) {
     checkShape(shape);

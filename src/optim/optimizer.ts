@@ -22,6 +22,9 @@ export abstract class Optimizer {
 
   protected abstract update(p: Tensor, g: FArray, state: ParamState): void;
 
+  /** The step size this optimizer applies to parameter p now (proximal steps use it). */
+  rateOf(p: Tensor): number { return this.lrOf(p); }
+
   /** The learning rate of parameter p: lr times its lrScale. */
   protected lrOf(p: Tensor): number {
     const s = p.lrScale;

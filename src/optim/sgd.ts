@@ -19,6 +19,12 @@ export class SGD extends Optimizer {
     if (this.weightDecay < 0) throw new Error(`SGD: weight decay must be ≥ 0, got ${this.weightDecay}`);
     if (this.nesterov && (this.momentum === 0 || this.dampening !== 0)) throw new Error('SGD: nesterov needs momentum > 0 and dampening 0');
   }
+  /** The rate of parameter p: lr · lrScale / tiedCopies (see Tensor.tiedCopies). */
+  protected override lrOf(p: Tensor): number {
+    const n = p.tiedCopies;
+    if (!Number.isInteger(n) || n < 1) throw new Error(`a parameter's tiedCopies must be a positive integer, got ${n}`);
+    return super.lrOf(p) / n;
+  }
   protected update(p: Tensor, g: FArray, s: ParamState): void {
     const d = p.data, lr = this.lrOf(p), mu = this.momentum, wd = this.weightDecay;
     if (mu === 0) {

@@ -37,7 +37,7 @@ export function proximalL1(model: Module, opts: { lambda: number; optimizer: Opt
   const ws = weightsOf(model);
   if (ws.length === 0) throw new Error('L1: the model has no conv or linear weights');
   return {
-    onBatchEnd: () => { for (const w of ws) { softThreshold(w.data as Float32Array, opts.optimizer.lr * w.lrScale * opts.lambda); w.markChanged(); } },
+    onBatchEnd: () => { for (const w of ws) { softThreshold(w.data as Float32Array, opts.optimizer.rateOf(w) * opts.lambda); w.markChanged(); } },
   };
 }
 
