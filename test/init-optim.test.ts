@@ -71,9 +71,9 @@ test('Adam and AdamW follow Kingma & Ba / Loshchilov & Hutter on both backends',
 });
 
 test('a parameter\'s lrScale multiplies its learning rate in every term of SGD, Adam and AdamW; SGD alone divides it by tiedCopies', () => {
-  const make = (opt: (p: Tensor[], lr: number) => { step(): void }, scale: number, lr: number) => {
+  const make = (opt: (p: Tensor[], lr: number) => { step(): void }, scale: number, lr: number, copies = 1) => {
     const p = Tensor.from([0.5, -1, 2, 0.25], [4]);
-    p.lrScale = scale;
+    p.lrScale = scale; p.tiedCopies = copies;
     const o = opt([p], lr);
     for (let k = 0; k < 3; k++) { p.grad = Tensor.from([0.1 * k + 0.3, -0.2, 0.05, 1], [4]); o.step(); }
     return Array.from(p.data);
@@ -91,15 +91,8 @@ test('a parameter\'s lrScale multiplies its learning rate in every term of SGD, 
   p.lrScale = 0; p.grad = Tensor.ones([2]);
   assert.throws(() => new SGD([p], { lr: 0.1 }).step(), /lrScale must be a positive number/);
   // tiedCopies: SGD divides its rate (a value standing for 4 weights at lr 0.08 steps as at 0.02); Adam and AdamW do not.
-  const tied = (opt: (p: Tensor[], lr: number) => { step(): void }, copies: number, lr: number) => {
-    const q = Tensor.from([0.5, -1, 2, 0.25], [4]);
-    q.tiedCopies = copies;
-    const o = opt([q], lr);
-    for (let k = 0; k < 3; k++) { q.grad = Tensor.from([0.1 * k + 0.3, -0.2, 0.05, 1], [4]); o.step(); }
-    return Array.from(q.data);
-  };
-  assert.deepEqual(tied(opts[0][1], 4, 0.08), tied(opts[0][1], 1, 0.02), 'SGD: tiedCopies 4 at lr 0.08 is lr 0.02');
-  for (const [name, opt] of opts.slice(1)) assert.deepEqual(tied(opt, 4, 0.08), tied(opt, 1, 0.08), `${name} ignores tiedCopies`);
+  assert.deepEqual(make(opts[0][1], 1, 0.08, 4), make(opts[0][1], 1, 0.02), 'SGD: tiedCopies 4 at lr 0.08 is lr 0.02');
+  for (const [name, opt] of opts.slice(1)) assert.deepEqual(make(opt, 1, 0.08, 4), make(opt, 1, 0.08), `${name} ignores tiedCopies`);
   const t = Tensor.zeros([2]);
   t.tiedCopies = 0.5; t.grad = Tensor.ones([2]);
   assert.throws(() => new SGD([t], { lr: 0.1 }).step(), /tiedCopies must be a positive integer/);
