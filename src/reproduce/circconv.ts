@@ -47,7 +47,7 @@ export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
   const data = loadFashionMnist(o.dataDir);
   const test = quick ? sample(data.test, 1000, 99) : data.test;
   // Adam (spec 02's first suggestion): with SGD 0.05 and momentum this network's first steps blew
-  // up (its 6,272-input head; losses above 40 in the first ten batches, dense and circulant), and
+  // up (its 6,272-input head; peak losses of 45–67 in the first ten batches, dense and circulant), and
   // one circulant net (N = 4, lr/N) never recovered from it, staying at chance.
   const config = { quick, seeds, trainSamples, epochs, tuneEpochs, widths, optimizer: 'adam', dataSource: data.source };
   const { runs, save } = runState<Run>(o.outDir, 'circconv', quick, config, !!o.resume);

@@ -34,9 +34,12 @@ export const FFT_MIN_BLOCK = { linear: 8, linearSmall: 32, smallBelow: 1 << 20, 
  */
 const SAMPLES = 61;
 
+/** The i-th of n sampled positions in an array of length len. */
+const samplePos = (i: number, n: number, len: number): number => Math.floor((i * len) / n);
+
 function sample(w: Float32Array): Float32Array {
   const out = new Float32Array(Math.min(SAMPLES, w.length));
-  for (let i = 0; i < out.length; i++) out[i] = w[Math.floor((i * w.length) / out.length)];
+  for (let i = 0; i < out.length; i++) out[i] = w[samplePos(i, out.length, w.length)];
   return out;
 }
 
@@ -44,7 +47,7 @@ function sample(w: Float32Array): Float32Array {
 function sameSample(w: Float32Array, kept: Float32Array): boolean {
   const n = kept.length;
   if (n !== Math.min(SAMPLES, w.length)) return false;
-  for (let i = 0; i < n; i++) if (!Object.is(w[Math.floor((i * w.length) / n)], kept[i])) return false;
+  for (let i = 0; i < n; i++) if (!Object.is(w[samplePos(i, n, w.length)], kept[i])) return false;
   return true;
 }
 
