@@ -334,7 +334,7 @@ export function fftTasks(counter: usize, chunk: i32, forward: i32, x: usize, M: 
  * Units a … e: vectors (P = 0) or groups of P strided vectors. The spectra are rows re, im
  * [M × F] (RP = 0) or packed at re. Four vectors at a time in lane form, the rest one by one.
  */
-function fftRange(forward: bool, x: usize, N: i32, re: usize, im: usize, tw: usize, sp: usize, rev: usize, work: usize, a: i32, e: i32, RP: i32, B: i32, P: i32): void {
+export function fftRange(forward: bool, x: usize, N: i32, re: usize, im: usize, tw: usize, sp: usize, rev: usize, work: usize, a: i32, e: i32, RP: i32, B: i32, P: i32): void {
   const F = (N >> 1) + 1, L = N >> 1;
   if (N == 1) {
     for (let m = a; m < e; m++) {

@@ -5,6 +5,7 @@ export { im2col, col2im, im2colTasks, col2imTasks, swap01, rowSums, pool2dForwar
 export { relu, reluBackward, binary, adam, tileAdd, sumTiles, channelAffine } from "./elementwise";
 export { spmm, spmmTasks, transpose } from "./sparse";
 export { rfft, irfft, rfftPacked, irfftPacked, fftTasks, cbin } from "./fft";
+export { circGemv, circGemvScratch } from "./circ";
 export { packSigns, packSignsTasks, packPatches, bgemm, bgemmTasks, bgemmPanels, bgemmPanelBytes, bgemmPairBytes, jetTree, signPad } from "./binary";
 
 export function heapBase(): usize {

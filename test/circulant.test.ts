@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CircConv2d, CircLinear, Conv2d, Linear, Rng, Sequential, Tensor, buildModel, crossEntropy, noGrad, projectCirculant, reference, toCirculant,
-  wasmBackend, profileModel, circMults, reshape, sum, SGD, type Module,
+  wasmBackend, profileModel, circMults, reshape, sum, SGD, CIRC_GEMV, type Module,
 } from '../src/index.js';
 import { assertClose, randomArray } from './helpers.js';
 
@@ -76,6 +76,47 @@ test('per-bin complex product kernel: WebAssembly equals the reference in all th
       reference.cbin(a, w, y1, B, R, S, Fb, mode); wb.cbin(a, w, y2, B, R, S, Fb, mode);
       assertClose([...y2[0], ...y2[1]], [...y1[0], ...y1[1]], 1e-5, 1e-5, `cbin mode ${mode} ${B}×${R}×${S}×${Fb}`);
     }
+  }
+});
+
+test('one-call inference product (circGemv): equals the op-by-op FFT path and the expanded path; WebAssembly equals the reference', () => {
+  // [in, out, N, batch, bias, pad]: S = out/N not a multiple of 4, N = 2 … 512, padding, no bias.
+  const cases: [number, number, number, number, boolean, boolean][] = [[64, 64, 8, 1, true, false], [48, 12, 4, 5, true, false], [32, 64, 16, 2, false, false],
+    [16, 24, 2, 8, true, false], [100, 36, 8, 3, true, true], [256, 256, 128, 1, true, false]];
+  for (const [inF, outF, N, B, bias, pad] of cases) {
+    const l = new CircLinear(inF, outF, N, { bias, pad, rng: new Rng(inF + N) });
+    l.path = 'fft';
+    const x = Tensor.randn([B, inF], new Rng(B + N));
+    const name = `${inF}→${outF} N=${N} batch ${B}${bias ? '' : ' no bias'}${pad ? ' padded' : ''}`;
+    assert.ok(noGrad(() => l.usesGemv(B)), `${name}: takes the one-call path`);
+    assert.ok(!l.usesGemv(B), `${name}: not with gradients on`);
+    const one = noGrad(() => l.forward(x).data.slice());
+    const ops = l.forward(x).data.slice(); // gradients on: rfft, binProduct / bin GEMMs, irfft
+    l.path = 'dense';
+    const dense = noGrad(() => l.forward(x).data.slice());
+    assert.ok(relErr(one, ops) <= 1e-5, `${name} vs op path: ${relErr(one, ops)}`);
+    assert.ok(relErr(one, dense) <= 1e-4, `${name} vs expanded: ${relErr(one, dense)}`);
+  }
+  assert.equal(noGrad(() => new CircLinear(64, 64, 8).usesGemv(CIRC_GEMV.maxBatch + 1)), false, 'large batches take the bin-GEMM path');
+  const wb = wasmBackend();
+  for (const [B, R, S, N] of [[1, 3, 5, 8], [2, 4, 4, 2], [3, 2, 7, 32]]) {
+    const Fb = (N >> 1) + 1, x = randomArray(B * R * N, N) as Float32Array, wt = randomArray(2 * Fb * R * S, R) as Float32Array, b = randomArray(S * N, S) as Float32Array;
+    const y1 = new Float64Array(B * S * N);
+    reference.circGemv(Float64Array.from(x), B, R, S, N, Float64Array.from(wt), Float64Array.from(b), y1);
+    // Against the definition: y = irfft(Σ_r W ⊙ rfft(x)) + b, through the reference's own kernels.
+    const xr = new Float64Array(B * R * Fb), xi = new Float64Array(B * R * Fb);
+    reference.rfft(Float64Array.from(x), B * R, N, xr, xi);
+    const yr = new Float64Array(B * S * Fb), yi = new Float64Array(B * S * Fb);
+    const wr = new Float64Array(S * R * Fb), wi = new Float64Array(S * R * Fb);
+    for (let s = 0; s < S; s++) for (let r = 0; r < R; r++) for (let f = 0; f < Fb; f++) { wr[(s * R + r) * Fb + f] = wt[(f * R + r) * S + s]; wi[(s * R + r) * Fb + f] = wt[Fb * R * S + (f * R + r) * S + s]; }
+    reference.cbin([xr, xi], [wr, wi], [yr, yi], B, R, S, Fb, 0);
+    const y0 = new Float64Array(B * S * N);
+    reference.irfft(yr, yi, B * S, N, y0);
+    assertClose(y1, y0.map((v, i) => v + b[i % (S * N)]), 1e-9, 1e-9, `reference circGemv ${B}×${R}×${S} N=${N}`);
+    if (!wb) continue;
+    const y2 = new Float32Array(B * S * N);
+    wb.circGemv(x, B, R, S, N, wt, b, y2);
+    assert.ok(relErr(y2, y1) < 1e-5, `wasm circGemv ${B}×${R}×${S} N=${N}: ${relErr(y2, y1)}`);
   }
 });
 

@@ -232,6 +232,21 @@ export const reference: Backend = {
     }
   },
 
+  circGemv(x, B, R, S, N, wt, bias, y) {
+    const F = (N >> 1) + 1, FRS = F * R * S;
+    const xr = new Float64Array(R * F), xi = new Float64Array(R * F), yr = new Float64Array(S * F), yi = new Float64Array(S * F), row = new Float64Array(S * N);
+    for (let b = 0; b < B; b++) {
+      this.rfft(x.subarray(b * R * N, (b + 1) * R * N), R, N, xr, xi);
+      yr.fill(0); yi.fill(0);
+      for (let s = 0; s < S; s++) for (let r = 0; r < R; r++) for (let f = 0; f < F; f++) {
+        const w = (f * R + r) * S + s, a = wt[w], c = wt[FRS + w], u = xr[r * F + f], v = xi[r * F + f];
+        yr[s * F + f] += a * u - c * v; yi[s * F + f] += a * v + c * u;
+      }
+      this.irfft(yr, yi, S, N, row);
+      for (let i = 0; i < S * N; i++) y[b * S * N + i] = row[i] + (bias ? bias[i] : 0);
+    }
+  },
+
   cbin(a, w, y, B, R, S, F, mode) {
     const [ar, ai] = a, [wr, wi] = w, [yr, yi] = y;
     const [I, J, K] = mode === 0 ? [B, S, R] : mode === 1 ? [B, R, S] : [S, R, B];

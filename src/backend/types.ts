@@ -83,6 +83,12 @@ export interface Backend {
    */
   cbin(a: [FArray, FArray], w: [FArray, FArray], y: [FArray, FArray], B: number, R: number, S: number, F: number, mode: 0 | 1 | 2): void;
   /**
+   * Inference product of a block-circulant linear layer, all in one call (small batches):
+   * x [B × R·N] → y [B × S·N], y[b, s] = irfft(Σ_r W[s,r] ⊙ rfft(x[b, r])) (+ bias [S·N]), with the
+   * weight spectra bin-major, wt [2, F, R, S] (F = N/2 + 1, plane 0 real, 1 imaginary), N ≥ 2.
+   */
+  circGemv(x: FArray, B: number, R: number, S: number, N: number, wt: FArray, bias: FArray | null, y: FArray): void;
+  /**
    * Signs as bits (1 for x ≥ 0): x [M × K] → out [M × 2·⌈K/64⌉] (Int32Array holding 64-bit
    * words, low half first), padding bits 0.
    */

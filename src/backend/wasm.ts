@@ -35,6 +35,8 @@ interface Kernels {
   rfftPacked(x: number, M: number, N: number, RP: number, P: number, out: number, tw: number, sp: number, rev: number, work: number): void;
   irfftPacked(inp: number, M: number, N: number, RP: number, P: number, x: number, tw: number, sp: number, rev: number, work: number): void;
   cbin(ar: number, ai: number, wr: number, wi: number, yr: number, yi: number, B: number, R: number, S: number, F: number, mode: number): void;
+  circGemv(x: number, B: number, R: number, S: number, N: number, wr: number, wi: number, bias: number, y: number, tw: number, sp: number, rev: number, work: number): void;
+  circGemvScratch(R: number, S: number, N: number): number;
   packSigns(x: number, M: number, K: number, out: number): void;
   packPatches(x: number, B: number, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
     OH: number, OW: number, padBit: number, dense: number, pix: number, out: number): void;
@@ -471,6 +473,15 @@ export class WasmBackend implements Backend {
     const pa = a.map((t) => this.inPtr(t)), pw = w.map((t) => this.inPtr(t)), py = y.map((t) => this.outPtr(t));
     this.k.cbin(pa[0], pa[1], pw[0], pw[1], py[0], py[1], B, R, S, F, mode);
     this.done(y[0], py[0]); this.done(y[1], py[1]);
+  }
+
+  circGemv(x: FArray, B: number, R: number, S: number, N: number, wt: FArray, bias: FArray | null, y: FArray): void {
+    const t = this.tablesFor(N);
+    this.begin();
+    const F = (N >> 1) + 1, px = this.inPtr(x), pw = this.inPtr(wt), pb = bias ? this.inPtr(bias) : 0, py = this.outPtr(y);
+    const tables = [this.inPtr(t.tw), this.inPtr(t.sp), this.intPtr(t.rev)] as const;
+    this.k.circGemv(px, B, R, S, N, pw, pw + 4 * F * R * S, pb, py, ...tables, this.alloc(this.k.circGemvScratch(R, S, N)));
+    this.done(y, py);
   }
 
   packSigns(x: FArray, M: number, K: number, out: Int32Array): void {

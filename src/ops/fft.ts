@@ -162,3 +162,22 @@ export const binRules: { rfftBins: Rule; irfftBins: Rule } = {
     return [dY];
   },
 };
+
+/**
+ * Inference (no gradient) product of a block-circulant linear layer in one backend call:
+ * x [B, R·N] → [B, S·N], y[b, s] = irfft(Σ_r W[s,r] ⊙ rfft(x[b, r])) + bias, with the weight
+ * spectra bin-major, WT [2, F, R, S] (F = N/2 + 1). For small batches, where the separate ops'
+ * overheads and a product looping over few bins dominated (see CircLinear).
+ */
+export function circGemv(x: Tensor, WT: Tensor, N: number, bias: Tensor | null): Tensor {
+  const F = (N >> 1) + 1;
+  if (WT.rank !== 4 || WT.shape[0] !== 2 || WT.shape[1] !== F || !pow2(N) || N < 2) {
+    throw new Error(`circGemv expects weight spectra [2, N/2+1, R, S] with N a power of two ≥ 2, got ${fmt(WT.shape)} for N = ${N}`);
+  }
+  const [, , R, S] = WT.shape;
+  if (x.rank !== 2 || x.shape[1] !== R * N) throw new Error(`circGemv expects x [B, ${R * N}] (R·N), got ${fmt(x.shape)}`);
+  if (bias && bias.size !== S * N) throw new Error(`circGemv: bias must have ${S * N} (S·N) entries, got ${fmt(bias.shape)}`);
+  const B = x.shape[0], out = scopedEmpty([B, S * N], x.dtype);
+  backendFor(x.dtype).circGemv(x.data, B, R, S, N, WT.data, bias ? bias.data : null, out.data);
+  return out;
+}

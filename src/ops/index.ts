@@ -42,6 +42,7 @@ export const irfft = profiled('irfft', FFT.irfft);
 export const binProduct = profiled('binProduct', FFT.binProduct);
 export const rfftBins = profiled('rfftBins', FFT.rfftBins);
 export const irfftBins = profiled('irfftBins', FFT.irfftBins);
+export const circGemv = profiled('circGemv', FFT.circGemv);
 export const steSign = profiled('steSign', Q.steSign);
 export const oneHotSte = profiled('oneHotSte', Q.oneHotSte);
 export const logSoftmax = profiled('logSoftmax', N.logSoftmax);

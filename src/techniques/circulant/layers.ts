@@ -136,6 +136,14 @@ function binMatrices(Wf: Tensor, N: number): Tensor {
  * as complex products vectorised over the bins. Threshold from `npm run bench:circulant`.
  */
 export const BIN_GEMM_MIN_MACS = 8192;
+
+/**
+ * Where CircLinear's inference runs circGemv (one backend call: transforms, a per-bin complex
+ * matrix–vector product vectorised over the output blocks, inverse, bias): batches up to
+ * maxBatch, weight spectra up to maxSpectra complex entries (F·R·S; beyond that the weights
+ * leave the cache and the threaded bin-GEMM path wins). From `npm run bench:circulant`.
+ */
+export const CIRC_GEMV = { maxBatch: 8, maxSpectra: 1 << 17 };
 function binGemm(B: number, R: number, S: number): boolean { return 4 * R * S * B >= BIN_GEMM_MIN_MACS; }
 
 /**
@@ -181,6 +189,7 @@ export class CircLinear extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) throw new Error(`CircLinear(${this.inFeatures}→${this.outFeatures}) expects [N, ${this.inFeatures}], got [${x.shape}]`);
+    if (this.usesGemv(x.shape[0])) return this.gemvForward(x);
     const y = this.usesFft(x.shape[0]) ? this.fftForward(x) : F.matmul(x, this.cache.get(this.weight, 'dense', () => this.expand()), { transB: true });
     return this.bias ? F.add(y, this.bias) : y;
   }
@@ -189,6 +198,18 @@ export class CircLinear extends Module {
     const small = this.inFeatures * this.outFeatures < FFT_MIN_BLOCK.smallBelow && batch < FFT_MIN_BLOCK.batchedFrom;
     const min = small ? FFT_MIN_BLOCK.linearSmall : FFT_MIN_BLOCK.linear;
     return this.path === 'fft' || (this.path === 'auto' && (this.blockSize >= min || this.blockSize > MAX_EXPANDED_BLOCK));
+  }
+  /** Whether forward runs the one-call inference product (circGemv): FFT form, no gradients, small batch and weights. */
+  usesGemv(batch: number): boolean {
+    const N = this.blockSize, F = (N >> 1) + 1;
+    return N >= 2 && !isGradEnabled() && batch <= CIRC_GEMV.maxBatch && F * this.inBlocks * this.outBlocks <= CIRC_GEMV.maxSpectra && this.usesFft(batch);
+  }
+  private gemvForward(input: Tensor): Tensor {
+    const N = this.blockSize, S = this.outBlocks, R = this.inBlocks;
+    const WT = this.cache.get(this.weight, 'spectraT', () => F.transpose(F.rfft(this.weight), [0, 3, 2, 1])); // [2, F, R, S]
+    // The kernel adds an unpadded bias itself; a padded layer's is added after cropping.
+    const y = cropAxis1(F.circGemv(padAxis1(input, R * N), WT, N, this.pad ? null : this.bias), this.outFeatures);
+    return this.bias && this.pad ? F.add(y, this.bias) : y;
   }
   private fftForward(input: Tensor): Tensor {
     const N = this.blockSize, B = input.shape[0], S = this.outBlocks, R = this.inBlocks;
