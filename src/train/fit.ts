@@ -9,6 +9,7 @@ import { DataLoader, type ImageDataset } from '../data/dataset.js';
 import { decodeSafetensors, encodeSafetensors, tensorsOf } from '../io/safetensors.js';
 import { argmax, evaluate } from './metrics.js';
 import { Progress, type ProgressSink } from './progress.js';
+import { checkDistill, distillLoss, type DistillOptions } from './distill.js';
 
 export interface EpochLog {
   epoch: number; lr: number; loss: number; accuracy: number; seconds: number; samplesPerSecond: number;
@@ -49,6 +50,8 @@ export interface FitOptions {
   dropLast?: boolean;
   /** Extra scalar loss added to the cross-entropy of every step (Keras's add_loss), e.g. a pruning penalty. */
   regularizer?: () => Tensor;
+  /** Knowledge distillation from a trained teacher (fine-tuning a compressed copy of it): see distillLoss. */
+  distill?: DistillOptions;
 }
 
 export interface FitResult {
@@ -96,6 +99,7 @@ export function fit(model: Module, opts: FitOptions): FitResult {
   let start = 0, best = Infinity, bad = 0;
   const monitor = opts.earlyStopping?.monitor ?? 'valLoss';
   if (opts.earlyStopping && !opts.validation) throw new Error('early stopping needs a validation set');
+  if (opts.distill) checkDistill(opts.distill);
 
   if (opts.resume && opts.checkpoint) {
     const bytes = opts.checkpoint.load();
@@ -117,7 +121,7 @@ export function fit(model: Module, opts: FitOptions): FitResult {
       // One step in a pooled scope: its activations and gradients are recycled next step.
       const lv = withScope(() => {
         const logits = model.forward(x);
-        const ce = crossEntropy(logits, y);
+        const ce = opts.distill ? distillLoss(logits, y, x, opts.distill) : crossEntropy(logits, y);
         const loss = opts.regularizer ? add(ce, opts.regularizer()) : ce;
         const v = loss.item();
         if (!Number.isFinite(v)) throw diagnose(model, x, epoch + 1, step + 1, v);

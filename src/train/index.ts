@@ -2,3 +2,4 @@ export { fit, NonFiniteLossError, type FitOptions, type FitResult, type EpochLog
 export { evaluate, argmax, accuracy, balancedAccuracy, confusionMatrix, type EvalResult } from './metrics.js';
 export { Progress, type ProgressSink, type ProgressState } from './progress.js';
 export { recalibrateBatchNorm } from './recalibrate.js';
+export { distillLoss, type DistillOptions } from './distill.js';
