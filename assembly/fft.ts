@@ -3,48 +3,91 @@ import { claim } from "./gemm";
 // Batched real FFTs of power-of-two length N (circulant layers, CircConv / CirCNN).
 // A real transform of length N is a complex transform of length L = N/2 on z[n] = x[2n] + i·x[2n+1]
 // followed by a split step. The complex transform is iterative radix-2 on split (re, im) arrays,
-// decimation in time after a bit-reversal permutation; stages with half-size h ≥ 4 run four
-// butterflies per SIMD instruction. Tables (built by the caller, in float32):
+// decimation in time after a bit-reversal permutation, with the stages fused in pairs (radix 2²,
+// one pass over the data per two stages); stages with half-size h ≥ 4 run four butterflies per
+// SIMD instruction. Tables (built by the caller, in float32):
 //   tw:  for h = 1, 2, 4, …, L/2: h cosines then h sines of −2πj/(2h)   (2·(L−1) floats)
 //   sp:  cos and sin of −2πk/N for k = 0 … L−1 (the split step)          (2·L floats)
 //   rev: bit reversal of 0 … L−1 (i32)
 
 @inline function cfft(re: usize, im: usize, L: i32, tw: usize, inverse: bool): void {
-  let t = tw;
-  for (let h = 1; h < L; h <<= 1) {
-    const c = t, s = t + (<usize>h << 2);
-    if (h >= 4) {
-      for (let g = 0; g < L; g += h << 1) {
-        const a0 = <usize>g << 2, b0 = <usize>(g + h) << 2;
-        for (let j = 0; j < h; j += 4) {
-          const o = <usize>j << 2;
-          const wr = v128.load(c + o);
-          let wi = v128.load(s + o);
-          if (inverse) wi = f32x4.neg(wi);
-          const br = v128.load(re + b0 + o), bi = v128.load(im + b0 + o);
-          const tr = f32x4.sub(f32x4.mul(wr, br), f32x4.mul(wi, bi));
-          const ti = f32x4.add(f32x4.mul(wr, bi), f32x4.mul(wi, br));
-          const ar = v128.load(re + a0 + o), ai = v128.load(im + a0 + o);
-          v128.store(re + b0 + o, f32x4.sub(ar, tr)); v128.store(im + b0 + o, f32x4.sub(ai, ti));
-          v128.store(re + a0 + o, f32x4.add(ar, tr)); v128.store(im + a0 + o, f32x4.add(ai, ti));
-        }
-      }
-    } else {
-      for (let g = 0; g < L; g += h << 1) {
-        for (let j = 0; j < h; j++) {
-          const wr = load<f32>(c + (<usize>j << 2));
-          const wi = inverse ? -load<f32>(s + (<usize>j << 2)) : load<f32>(s + (<usize>j << 2));
-          const a = <usize>(g + j) << 2, b = <usize>(g + j + h) << 2;
-          const br = load<f32>(re + b), bi = load<f32>(im + b);
-          const tr = wr * br - wi * bi, ti = wr * bi + wi * br;
-          const ar = load<f32>(re + a), ai = load<f32>(im + a);
-          store<f32>(re + b, ar - tr); store<f32>(im + b, ai - ti);
-          store<f32>(re + a, ar + tr); store<f32>(im + a, ai + ti);
-        }
+  // Stages h = 1 and 2 one butterfly at a time; from h = 4 four butterflies per instruction,
+  // two stages at once (radix 2²: one load and store of the data per pair of stages).
+  let h = 1;
+  for (; h < L && h < 4; h <<= 1) {
+    const c = tw + (<usize>(2 * (h - 1)) << 2), s = c + (<usize>h << 2);
+    for (let g = 0; g < L; g += h << 1) {
+      for (let j = 0; j < h; j++) {
+        const wr = load<f32>(c + (<usize>j << 2));
+        const wi = inverse ? -load<f32>(s + (<usize>j << 2)) : load<f32>(s + (<usize>j << 2));
+        const a = <usize>(g + j) << 2, b = <usize>(g + j + h) << 2;
+        const br = load<f32>(re + b), bi = load<f32>(im + b);
+        const tr = wr * br - wi * bi, ti = wr * bi + wi * br;
+        const ar = load<f32>(re + a), ai = load<f32>(im + a);
+        store<f32>(re + b, ar - tr); store<f32>(im + b, ai - ti);
+        store<f32>(re + a, ar + tr); store<f32>(im + a, ai + ti);
       }
     }
-    t += <usize>h << 3;
   }
+  if (h < L && (ctz(L / h) & 1) != 0) {
+    // An odd number of stages left: one radix-2 stage.
+    const c = tw + (<usize>(2 * (h - 1)) << 2), s = c + (<usize>h << 2);
+    for (let g = 0; g < L; g += h << 1) {
+      const a0 = <usize>g << 2, b0 = <usize>(g + h) << 2;
+      for (let j = 0; j < h; j += 4) {
+        const o = <usize>j << 2;
+        const wr = v128.load(c + o);
+        let wi = v128.load(s + o);
+        if (inverse) wi = f32x4.neg(wi);
+        const br = v128.load(re + b0 + o), bi = v128.load(im + b0 + o);
+        const tr = f32x4.sub(f32x4.mul(wr, br), f32x4.mul(wi, bi));
+        const ti = f32x4.add(f32x4.mul(wr, bi), f32x4.mul(wi, br));
+        const ar = v128.load(re + a0 + o), ai = v128.load(im + a0 + o);
+        v128.store(re + b0 + o, f32x4.sub(ar, tr)); v128.store(im + b0 + o, f32x4.sub(ai, ti));
+        v128.store(re + a0 + o, f32x4.add(ar, tr)); v128.store(im + a0 + o, f32x4.add(ai, ti));
+      }
+    }
+    h <<= 1;
+  }
+  for (; h < L; h <<= 2) {
+    const c1 = tw + (<usize>(2 * (h - 1)) << 2), s1 = c1 + (<usize>h << 2);
+    const c2 = tw + (<usize>(2 * (2 * h - 1)) << 2), s2 = c2 + (<usize>(2 * h) << 2);
+    const hb = <usize>h << 2;
+    for (let g = 0; g < L; g += h << 2) {
+      const a0 = <usize>g << 2;
+      for (let j = 0; j < h; j += 4) {
+        const o = <usize>j << 2, pa = a0 + o;
+        const w1r = v128.load(c1 + o), w2r = v128.load(c2 + o);
+        let w1i = v128.load(s1 + o), w2i = v128.load(s2 + o);
+        if (inverse) { w1i = f32x4.neg(w1i); w2i = f32x4.neg(w2i); }
+        radix22(re + pa, im + pa, hb, w1r, w1i, w2r, w2i, inverse);
+      }
+    }
+  }
+}
+
+/**
+ * Two radix-2 stages on the points a, b = a + h, c = a + 2h, d = a + 3h of a group of 4h,
+ * in place at pr, pi (real and imaginary parts; byte stride hb from a to b): stage h pairs
+ * (a, b) and (c, d) with w1 = e^(∓iπj/h); stage 2h pairs (a, c) with w2 = e^(∓iπj/(2h)) and
+ * (b, d) with e^(∓iπ(j+h)/(2h)) = ∓i·w2.
+ */
+// @ts-ignore: decorator
+@inline function radix22(pr: usize, pi: usize, hb: usize, w1r: v128, w1i: v128, w2r: v128, w2i: v128, inverse: bool): void {
+  const ar = v128.load(pr), ai = v128.load(pi), br = v128.load(pr + hb), bi = v128.load(pi + hb);
+  const cr = v128.load(pr + 2 * hb), ci = v128.load(pi + 2 * hb), dr = v128.load(pr + 3 * hb), di = v128.load(pi + 3 * hb);
+  const tr = f32x4.sub(f32x4.mul(w1r, br), f32x4.mul(w1i, bi)), ti = f32x4.add(f32x4.mul(w1r, bi), f32x4.mul(w1i, br));
+  const ur = f32x4.sub(f32x4.mul(w1r, dr), f32x4.mul(w1i, di)), ui = f32x4.add(f32x4.mul(w1r, di), f32x4.mul(w1i, dr));
+  const a1r = f32x4.add(ar, tr), a1i = f32x4.add(ai, ti), b1r = f32x4.sub(ar, tr), b1i = f32x4.sub(ai, ti);
+  const c1r = f32x4.add(cr, ur), c1i = f32x4.add(ci, ui), d1r = f32x4.sub(cr, ur), d1i = f32x4.sub(ci, ui);
+  const vr = f32x4.sub(f32x4.mul(w2r, c1r), f32x4.mul(w2i, c1i)), vi = f32x4.add(f32x4.mul(w2r, c1i), f32x4.mul(w2i, c1r));
+  // x = w2·d1, then times −i (forward) or +i (inverse): −i·(xr + i·xi) = xi − i·xr.
+  const xr = f32x4.sub(f32x4.mul(w2r, d1r), f32x4.mul(w2i, d1i)), xi = f32x4.add(f32x4.mul(w2r, d1i), f32x4.mul(w2i, d1r));
+  const yr = inverse ? f32x4.neg(xi) : xi, yi = inverse ? xr : f32x4.neg(xr);
+  v128.store(pr, f32x4.add(a1r, vr)); v128.store(pi, f32x4.add(a1i, vi));
+  v128.store(pr + 2 * hb, f32x4.sub(a1r, vr)); v128.store(pi + 2 * hb, f32x4.sub(a1i, vi));
+  v128.store(pr + hb, f32x4.add(b1r, yr)); v128.store(pi + hb, f32x4.add(b1i, yi));
+  v128.store(pr + 3 * hb, f32x4.sub(b1r, yr)); v128.store(pi + 3 * hb, f32x4.sub(b1i, yi));
 }
 
 
@@ -74,23 +117,31 @@ const LANES_MAX_N = 2048;
 
 // @ts-ignore: decorator
 @inline function cfft4(zr: usize, zi: usize, L: i32, tw: usize, inverse: bool): void {
-  let t = tw;
-  for (let h = 1; h < L; h <<= 1) {
-    const c = t, s = t + (<usize>h << 2);
+  // Lane form: every stage is full-width. Stages run two at a time (radix 2²: one load and
+  // store of the data per pair); with an odd count, stage h = 1 (twiddle 1) runs alone first.
+  let h = 1;
+  if ((ctz(L) & 1) != 0) {
+    for (let g = 0; g < L; g += 2) {
+      const a = <usize>g << 4, b = a + 16;
+      const ar = v128.load(zr + a), ai = v128.load(zi + a), br = v128.load(zr + b), bi = v128.load(zi + b);
+      v128.store(zr + a, f32x4.add(ar, br)); v128.store(zi + a, f32x4.add(ai, bi));
+      v128.store(zr + b, f32x4.sub(ar, br)); v128.store(zi + b, f32x4.sub(ai, bi));
+    }
+    h = 2;
+  }
+  for (; h < L; h <<= 2) {
+    const c1 = tw + (<usize>(2 * (h - 1)) << 2), s1 = c1 + (<usize>h << 2);
+    const c2 = tw + (<usize>(2 * (2 * h - 1)) << 2), s2 = c2 + (<usize>(2 * h) << 2);
+    const hb = <usize>h << 4;
     for (let j = 0; j < h; j++) {
-      const wr = f32x4.splat(load<f32>(c + (<usize>j << 2)));
-      const wi = f32x4.splat(inverse ? -load<f32>(s + (<usize>j << 2)) : load<f32>(s + (<usize>j << 2)));
-      for (let g = 0; g < L; g += h << 1) {
-        const a = <usize>(g + j) << 4, b = <usize>(g + j + h) << 4;
-        const br = v128.load(zr + b), bi = v128.load(zi + b);
-        const tr = f32x4.sub(f32x4.mul(wr, br), f32x4.mul(wi, bi));
-        const ti = f32x4.add(f32x4.mul(wr, bi), f32x4.mul(wi, br));
-        const ar = v128.load(zr + a), ai = v128.load(zi + a);
-        v128.store(zr + b, f32x4.sub(ar, tr)); v128.store(zi + b, f32x4.sub(ai, ti));
-        v128.store(zr + a, f32x4.add(ar, tr)); v128.store(zi + a, f32x4.add(ai, ti));
+      const o = <usize>j << 2;
+      const w1r = f32x4.splat(load<f32>(c1 + o)), w2r = f32x4.splat(load<f32>(c2 + o));
+      const w1i = f32x4.splat(inverse ? -load<f32>(s1 + o) : load<f32>(s1 + o)), w2i = f32x4.splat(inverse ? -load<f32>(s2 + o) : load<f32>(s2 + o));
+      for (let g = 0; g < L; g += h << 2) {
+        const pa = <usize>(g + j) << 4;
+        radix22(zr + pa, zi + pa, hb, w1r, w1i, w2r, w2i, inverse);
       }
     }
-    t += <usize>h << 3;
   }
 }
 
