@@ -50,4 +50,11 @@ test('frugal reproduce circconv --quick: the curve over N beside the dense basel
   const params = [2, 4, 8].map((N) => r.ours.rows.find((x: { name: string }) => x.name === `scratch N=${N}`).params);
   assert.ok(params.every((v: number, i: number) => i === 0 || v < params[i - 1]), JSON.stringify(params));
   assert.ok(r.criteria.length >= 5 && r.criteria.every((c: { pass: unknown }) => typeof c.pass === 'boolean'));
+  // --seeds 2 --resume keeps seed 1's finished runs and adds seed 2's.
+  const r2 = json(frugal('reproduce', 'circconv', '--quick', '--out', join(dir, 'repro'), ...DATA, '--train-samples', '300', '--epochs', '1', '--seeds', '2', '--resume', '--json').stdout);
+  assert.deepEqual(r2.seeds, [1, 2]);
+  for (const [i, row] of r2.ours.rows.entries()) {
+    assert.equal(row.curves.length, 2, row.name);
+    assert.deepEqual(row.curves[0], r.ours.rows[i].curves[0], `${row.name}: seed 1 resumed, not retrained`);
+  }
 });
