@@ -21,6 +21,8 @@ test('frugal circulant: converts, fine-tunes and reports; a block size that does
   const bad: [string[], number, RegExp][] = [
     [['circulant', base, '--out', join(dir, 'x'), '--block-size', '3'], 2, /power of two/],
     [['circulant', base, '--block-size', '4'], 2, /--out PATH is required/],
+    [['circulant', base, '--out', join(dir, 'x'), '--block-size', '2', '--distill', '--alpha', '1.5'], 2, /--alpha must be a number ≥ 0 ≤ 1, got "1.5"/],
+    [['circulant', base, '--out', join(dir, 'x'), '--block-size', '2', '--temperature', '2'], 2, /--alpha and --temperature set up --distill; add --distill/],
     // Every layer has a channel count 4 does not divide (1→6, 6→8, 392→10): refused with the reason and the way out.
     [['circulant', base, '--out', join(dir, 'x'), '--block-size', '4', ...DATA, '--limit', '64'], 1, /no layer can be made circulant with block size 4.*does not divide its channels.*--pad/],
   ];
@@ -38,6 +40,10 @@ test('frugal circulant: converts, fine-tunes and reports; a block size that does
   for (const k of ['denseAccuracy', 'projectedAccuracy', 'testAccuracy']) assert.ok(p[k] >= 0 && p[k] <= 1, k);
   const info = json(frugal('info', out, '--json').stdout);
   assert.equal(info.params, p.paramsAfter);
+  assert.equal(p.distill, null);
+  const d = json(frugal('circulant', base, '--block-size', '2', '--include', 'conv2d', '--epochs', '1', '--distill', '--temperature', '2', ...DATA, '--limit', '128', '--out', join(dir, 'd.safetensors'), '--json').stdout);
+  assert.deepEqual(d.distill, { alpha: 0.7, temperature: 2 });
+  assert.ok(d.testAccuracy >= 0 && d.testAccuracy <= 1);
 });
 
 test('frugal reproduce circconv --quick: the curve over N beside the dense baseline, criteria reported', { timeout: 600_000 }, () => {
