@@ -118,3 +118,89 @@ export function channelAffine(x: usize, scale: usize, shift: usize, outer: i32, 
     }
   }
 }
+
+// ---- Batch norm in training (Ioffe & Szegedy, Alg. 1) over outer × C × inner values, channel c
+// in the middle. Rows (p, c) of `inner` values are summed with f32x4 partial sums, rows added
+// per channel in f64 (up to 64·784 values per channel here).
+
+/** Sum of a row of n floats at p (four partial sums, then the tail). */
+// @ts-ignore: decorator
+@inline function rowSum(p: usize, n: i32): f64 {
+  let v = f32x4.splat(0), q = 0;
+  for (; q + 4 <= n; q += 4) v = f32x4.add(v, v128.load(p + (<usize>q << 2)));
+  let s = <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
+  for (; q < n; q++) s += <f64>load<f32>(p + (<usize>q << 2));
+  return s;
+}
+
+/** Per channel: mean[c] and the biased variance var[c] (two passes: the mean, then Σ(x − mean)²). */
+export function bnStats(x: usize, outer: i32, C: i32, inner: i32, mean: usize, variance: usize): void {
+  const rowB = <usize>inner << 2, cnt = <f64>outer * <f64>inner;
+  for (let c = 0; c < C; c++) {
+    let s: f64 = 0;
+    for (let p = 0; p < outer; p++) s += rowSum(x + <usize>(p * C + c) * rowB, inner);
+    const mu = s / cnt, m = f32x4.splat(<f32>mu);
+    let v: f64 = 0;
+    for (let p = 0; p < outer; p++) {
+      const r = x + <usize>(p * C + c) * rowB;
+      let a = f32x4.splat(0), q = 0;
+      for (; q + 4 <= inner; q += 4) { const d = f32x4.sub(v128.load(r + (<usize>q << 2)), m); a = f32x4.add(a, f32x4.mul(d, d)); }
+      v += <f64>f32x4.extract_lane(a, 0) + <f64>f32x4.extract_lane(a, 1) + <f64>f32x4.extract_lane(a, 2) + <f64>f32x4.extract_lane(a, 3);
+      for (; q < inner; q++) { const d = <f64>load<f32>(r + (<usize>q << 2)) - mu; v += d * d; }
+    }
+    store<f32>(mean + (<usize>c << 2), <f32>mu);
+    store<f32>(variance + (<usize>c << 2), <f32>(v / cnt));
+  }
+}
+
+/** x̂ = (x − mean[c])·invStd[c] (stored at xhat unless 0) and y = gamma[c]·x̂ + beta[c]. */
+export function bnNormalize(x: usize, outer: i32, C: i32, inner: i32, mean: usize, invStd: usize, gamma: usize, beta: usize, xhat: usize, y: usize): void {
+  let off: usize = 0;
+  for (let p = 0; p < outer; p++) for (let c = 0; c < C; c++) {
+    const o = <usize>c << 2, mu = load<f32>(mean + o), is = load<f32>(invStd + o), g = load<f32>(gamma + o), b = load<f32>(beta + o);
+    const mv = f32x4.splat(mu), iv = f32x4.splat(is), gv = f32x4.splat(g), bv = f32x4.splat(b);
+    let q = 0;
+    for (; q + 4 <= inner; q += 4, off += 16) {
+      const h = f32x4.mul(f32x4.sub(v128.load(x + off), mv), iv);
+      if (xhat != 0) v128.store(xhat + off, h);
+      v128.store(y + off, f32x4.add(f32x4.mul(gv, h), bv));
+    }
+    for (; q < inner; q++, off += 4) {
+      const h = (load<f32>(x + off) - mu) * is;
+      if (xhat != 0) store<f32>(xhat + off, h);
+      store<f32>(y + off, g * h + b);
+    }
+  }
+}
+
+/** Per channel: sumG[c] = Σ gy and sumGX[c] = Σ gy·x̂ (the gradients of beta and gamma). */
+export function bnGradSums(gy: usize, xhat: usize, outer: i32, C: i32, inner: i32, sumG: usize, sumGX: usize): void {
+  const rowB = <usize>inner << 2;
+  for (let c = 0; c < C; c++) {
+    let sg: f64 = 0, sgx: f64 = 0;
+    for (let p = 0; p < outer; p++) {
+      const r = <usize>(p * C + c) * rowB;
+      sg += rowSum(gy + r, inner);
+      let a = f32x4.splat(0), q = 0;
+      for (; q + 4 <= inner; q += 4) { const o = r + (<usize>q << 2); a = f32x4.add(a, f32x4.mul(v128.load(gy + o), v128.load(xhat + o))); }
+      sgx += <f64>f32x4.extract_lane(a, 0) + <f64>f32x4.extract_lane(a, 1) + <f64>f32x4.extract_lane(a, 2) + <f64>f32x4.extract_lane(a, 3);
+      for (; q < inner; q++) { const o = r + (<usize>q << 2); sgx += <f64>(load<f32>(gy + o) * load<f32>(xhat + o)); }
+    }
+    store<f32>(sumG + (<usize>c << 2), <f32>sg);
+    store<f32>(sumGX + (<usize>c << 2), <f32>sgx);
+  }
+}
+
+/** Training-mode input gradient: dx = k[c]·(gy − mg[c] − x̂·mgx[c]) (k = γ/σ, mg and mgx the channel means of gy and gy·x̂). */
+export function bnInputGrad(gy: usize, xhat: usize, outer: i32, C: i32, inner: i32, k: usize, mg: usize, mgx: usize, dx: usize): void {
+  let off: usize = 0;
+  for (let p = 0; p < outer; p++) for (let c = 0; c < C; c++) {
+    const o = <usize>c << 2, kc = load<f32>(k + o), a = load<f32>(mg + o), b = load<f32>(mgx + o);
+    const kv = f32x4.splat(kc), av = f32x4.splat(a), bv = f32x4.splat(b);
+    let q = 0;
+    for (; q + 4 <= inner; q += 4, off += 16) {
+      v128.store(dx + off, f32x4.mul(kv, f32x4.sub(f32x4.sub(v128.load(gy + off), av), f32x4.mul(v128.load(xhat + off), bv))));
+    }
+    for (; q < inner; q++, off += 4) store<f32>(dx + off, kc * (load<f32>(gy + off) - a - load<f32>(xhat + off) * b));
+  }
+}

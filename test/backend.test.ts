@@ -131,6 +131,32 @@ test('wasm pooling and elementwise kernels equal reference', () => {
   }
 });
 
+test('wasm batch-norm training kernels equal reference (odd row lengths, offset data, one or many rows)', () => {
+  for (const [outer, C, inner] of [[2, 3, 7], [5, 4, 16], [1, 2, 1], [3, 1, 49], [64, 2, 13]]) {
+    const n = outer * C * inner, x = randomArray(n, n + 1), gy = randomArray(n, n + 2);
+    for (let i = 0; i < n; i++) x[i] += 3; // an offset: a one-pass variance would lose digits here
+    const m1 = new Float32Array(C), v1 = new Float32Array(C), m2 = new Float32Array(C), v2 = new Float32Array(C);
+    reference.bnStats(x, outer, inner, m1, v1); wasm!.bnStats(x, outer, inner, m2, v2);
+    assertClose(m2, m1, 1e-6, 1e-6, `bnStats mean ${outer}×${C}×${inner}`); assertClose(v2, v1, 1e-6, 1e-5, `bnStats variance ${outer}×${C}×${inner}`);
+    // The mean and variance against the definition, channel 0.
+    const vals = Array.from({ length: outer * inner }, (_, i) => x[(Math.floor(i / inner) * C) * inner + (i % inner)]);
+    const mu = vals.reduce((a, b) => a + b, 0) / vals.length;
+    assert.ok(Math.abs(m2[0] - mu) < 1e-5 && Math.abs(v2[0] - vals.reduce((a, b) => a + (b - mu) ** 2, 0) / vals.length) < 1e-5, 'channel 0 moments');
+    const is = randomArray(C, 3).map(Math.abs), g = randomArray(C, 4), b = randomArray(C, 5);
+    const h1 = new Float32Array(n), y1 = new Float32Array(n), h2 = new Float32Array(n), y2 = new Float32Array(n);
+    reference.bnNormalize(x, outer, inner, m1, is, g, b, h1, y1); wasm!.bnNormalize(x, outer, inner, m1, is, g, b, h2, y2);
+    assertClose(h2, h1, 1e-6, 1e-5, 'bnNormalize x̂'); assertClose(y2, y1, 1e-6, 1e-5, 'bnNormalize y');
+    const y3 = new Float32Array(n);
+    wasm!.bnNormalize(x, outer, inner, m1, is, g, b, null, y3); assertClose(y3, y2, 0, 0, 'bnNormalize without x̂');
+    const s1 = new Float32Array(C), t1 = new Float32Array(C), s2 = new Float32Array(C), t2 = new Float32Array(C);
+    reference.bnGradSums(gy, h1, outer, inner, s1, t1); wasm!.bnGradSums(gy, h1, outer, inner, s2, t2);
+    assertClose(s2, s1, 1e-5, 1e-5, 'bnGradSums Σgy'); assertClose(t2, t1, 1e-5, 1e-5, 'bnGradSums Σgy·x̂');
+    const d1 = new Float32Array(n), d2 = new Float32Array(n);
+    reference.bnInputGrad(gy, h1, outer, inner, g, b, is, d1); wasm!.bnInputGrad(gy, h1, outer, inner, g, b, is, d2);
+    assertClose(d2, d1, 1e-6, 1e-5, 'bnInputGrad');
+  }
+});
+
 test('results are bit-identical whatever the thread count', { skip: !threaded && 'the threaded build is not loaded in this run' }, async () => {
   const M = 300, N = 517, K = 333;
   const A = randomArray(M * K, 1), B = randomArray(K * N, 2);

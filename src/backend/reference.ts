@@ -323,6 +323,43 @@ export const reference: Backend = {
     }
   },
 
+  bnStats(x, outer, inner, mean, variance) {
+    const C = mean.length, cnt = outer * inner;
+    for (let c = 0; c < C; c++) {
+      let s = 0;
+      for (let p = 0; p < outer; p++) { const b = (p * C + c) * inner; for (let k = 0; k < inner; k++) s += x[b + k]; }
+      const mu = s / cnt;
+      let v = 0;
+      for (let p = 0; p < outer; p++) { const b = (p * C + c) * inner; for (let k = 0; k < inner; k++) { const t = x[b + k] - mu; v += t * t; } }
+      mean[c] = mu; variance[c] = v / cnt;
+    }
+  },
+
+  bnNormalize(x, outer, inner, mean, invStd, gamma, beta, xhat, y) {
+    const C = mean.length;
+    for (let p = 0, i = 0; p < outer; p++) for (let c = 0; c < C; c++) {
+      const mu = mean[c], is = invStd[c], g = gamma[c], b = beta[c];
+      for (const end = i + inner; i < end; i++) { const h = (x[i] - mu) * is; if (xhat) xhat[i] = h; y[i] = g * h + b; }
+    }
+  },
+
+  bnGradSums(gy, xhat, outer, inner, sumG, sumGX) {
+    const C = sumG.length;
+    for (let c = 0; c < C; c++) {
+      let sg = 0, sgx = 0;
+      for (let p = 0; p < outer; p++) { const b = (p * C + c) * inner; for (let k = b; k < b + inner; k++) { sg += gy[k]; sgx += gy[k] * xhat[k]; } }
+      sumG[c] = sg; sumGX[c] = sgx;
+    }
+  },
+
+  bnInputGrad(gy, xhat, outer, inner, k, mg, mgx, dx) {
+    const C = k.length;
+    for (let p = 0, i = 0; p < outer; p++) for (let c = 0; c < C; c++) {
+      const kc = k[c], a = mg[c], b = mgx[c];
+      for (const end = i + inner; i < end; i++) dx[i] = kc * (gy[i] - a - xhat[i] * b);
+    }
+  },
+
   channelAffine(x, scale, shift, outer, inner, y) {
     const C = (scale ?? shift)!.length, r = y instanceof Float32Array ? Math.fround : (v: number) => v;
     for (let p = 0, i = 0; p < outer; p++) {

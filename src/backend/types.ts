@@ -53,6 +53,14 @@ export interface Backend {
    * per-channel bias); a null scale or shift is left out. Product and sum rounded separately.
    */
   channelAffine(x: FArray, scale: FArray | null, shift: FArray | null, outer: number, inner: number, y: FArray): void;
+  /** Batch norm over outer × C × inner values (channel C in the middle): per channel the mean and the biased variance. */
+  bnStats(x: FArray, outer: number, inner: number, mean: FArray, variance: FArray): void;
+  /** x̂ = (x − mean[c])·invStd[c] (written to xhat unless null) and y = gamma[c]·x̂ + beta[c]. */
+  bnNormalize(x: FArray, outer: number, inner: number, mean: FArray, invStd: FArray, gamma: FArray, beta: FArray, xhat: FArray | null, y: FArray): void;
+  /** Per channel Σ gy and Σ gy·x̂. */
+  bnGradSums(gy: FArray, xhat: FArray, outer: number, inner: number, sumG: FArray, sumGX: FArray): void;
+  /** dx = k[c]·(gy − mg[c] − x̂·mgx[c]). */
+  bnInputGrad(gy: FArray, xhat: FArray, outer: number, inner: number, k: FArray, mg: FArray, mgx: FArray, dx: FArray): void;
   /** y = a + b where b repeats back to back over a (a bias over a batch). */
   tileAdd(a: FArray, b: FArray, y: FArray): void;
   /** out[j] = Σ_r g[r·out.length + j], summed in row order. */

@@ -27,6 +27,10 @@ interface Kernels {
     wd: number, bc1: number, bc2: number, decoupled: number): void;
   tileAdd(a: number, b: number, y: number, reps: number, n: number): void;
   channelAffine(x: number, scale: number, shift: number, outer: number, C: number, inner: number, y: number, mode: number): void;
+  bnStats(x: number, outer: number, C: number, inner: number, mean: number, variance: number): void;
+  bnNormalize(x: number, outer: number, C: number, inner: number, mean: number, invStd: number, gamma: number, beta: number, xhat: number, y: number): void;
+  bnGradSums(gy: number, xhat: number, outer: number, C: number, inner: number, sumG: number, sumGX: number): void;
+  bnInputGrad(gy: number, xhat: number, outer: number, C: number, inner: number, k: number, mg: number, mgx: number, dx: number): void;
   sumTiles(g: number, reps: number, n: number, out: number): void;
   spmm(rowPtr: number, colIdx: number, vals: number, rows: number, X: number, n: number, Y: number): void;
   transpose(x: number, r: number, c: number, out: number): void;
@@ -386,6 +390,36 @@ export class WasmBackend implements Backend {
     const px = this.inPtr(x), ps = scale ? this.inPtr(scale) : 0, pt = shift ? this.inPtr(shift) : 0, py = this.outPtr(y);
     this.k.channelAffine(px, ps, pt, outer, C, inner, py, scale && shift ? 0 : scale ? 1 : 2);
     this.done(y, py);
+  }
+
+  bnStats(x: FArray, outer: number, inner: number, mean: FArray, variance: FArray): void {
+    this.begin();
+    const px = this.inPtr(x), pm = this.outPtr(mean), pv = this.outPtr(variance);
+    this.k.bnStats(px, outer, mean.length, inner, pm, pv);
+    this.done(mean, pm); this.done(variance, pv);
+  }
+
+  bnNormalize(x: FArray, outer: number, inner: number, mean: FArray, invStd: FArray, gamma: FArray, beta: FArray, xhat: FArray | null, y: FArray): void {
+    this.begin();
+    const px = this.inPtr(x), pm = this.inPtr(mean), pi = this.inPtr(invStd), pg = this.inPtr(gamma), pb = this.inPtr(beta);
+    const ph = xhat ? this.outPtr(xhat) : 0, py = this.outPtr(y);
+    this.k.bnNormalize(px, outer, mean.length, inner, pm, pi, pg, pb, ph, py);
+    if (xhat) this.done(xhat, ph);
+    this.done(y, py);
+  }
+
+  bnGradSums(gy: FArray, xhat: FArray, outer: number, inner: number, sumG: FArray, sumGX: FArray): void {
+    this.begin();
+    const pg = this.inPtr(gy), ph = this.inPtr(xhat), ps = this.outPtr(sumG), px = this.outPtr(sumGX);
+    this.k.bnGradSums(pg, ph, outer, sumG.length, inner, ps, px);
+    this.done(sumG, ps); this.done(sumGX, px);
+  }
+
+  bnInputGrad(gy: FArray, xhat: FArray, outer: number, inner: number, k: FArray, mg: FArray, mgx: FArray, dx: FArray): void {
+    this.begin();
+    const pg = this.inPtr(gy), ph = this.inPtr(xhat), pk = this.inPtr(k), pa = this.inPtr(mg), pb = this.inPtr(mgx), pd = this.outPtr(dx);
+    this.k.bnInputGrad(pg, ph, outer, k.length, inner, pk, pa, pb, pd);
+    this.done(dx, pd);
   }
 
   tileAdd(a: FArray, b: FArray, y: FArray): void {

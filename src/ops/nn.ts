@@ -1,5 +1,5 @@
 import type { FArray } from '../core/dtype.js';
-import { scopedEmpty, scopedLike, scopedZeros } from '../core/arena.js';
+import { scopedEmpty, scopedEmptyLike, scopedLike, scopedZeros } from '../core/arena.js';
 import { fmt, normAxis } from '../core/shape.js';
 import type { Rng } from '../core/rng.js';
 import { isGradEnabled, Tensor } from '../core/tensor.js';
@@ -115,39 +115,31 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
     throw new Error(`batchNorm: parameters must have ${C} entries (one per channel)`);
   }
   const eps = opts.eps ?? 1e-5, momentum = opts.momentum ?? 0.1;
-  const d = x.data, cnt = N * S;
+  const d = x.data, cnt = N * S, be = backendFor(x.dtype);
   const meanArr = scopedLike(d, C), invStd = scopedLike(d, C);
   if (opts.training) {
     if (cnt < 2) throw new Error('batchNorm in training needs more than one value per channel; use a larger batch or eval mode');
+    const v = scopedLike(d, C);
+    be.bnStats(d, N, S, meanArr, v);
     for (let c = 0; c < C; c++) {
-      let s = 0;
-      for (let n = 0; n < N; n++) { const b = (n * C + c) * S; for (let k = 0; k < S; k++) s += d[b + k]; }
-      const mu = s / cnt;
-      let v = 0;
-      for (let n = 0; n < N; n++) { const b = (n * C + c) * S; for (let k = 0; k < S; k++) { const t = d[b + k] - mu; v += t * t; } }
-      v /= cnt;
-      meanArr[c] = mu; invStd[c] = 1 / Math.sqrt(v + eps);
-      runningMean.data[c] = (1 - momentum) * runningMean.data[c] + momentum * mu;
-      runningVar.data[c] = (1 - momentum) * runningVar.data[c] + momentum * v * cnt / (cnt - 1);
+      invStd[c] = 1 / Math.sqrt(v[c] + eps);
+      runningMean.data[c] = (1 - momentum) * runningMean.data[c] + momentum * meanArr[c];
+      runningVar.data[c] = (1 - momentum) * runningVar.data[c] + momentum * v[c] * cnt / (cnt - 1);
     }
   } else {
     for (let c = 0; c < C; c++) { meanArr[c] = runningMean.data[c]; invStd[c] = 1 / Math.sqrt(runningVar.data[c] + eps); }
   }
   // Every element is written; x̂ is kept only for a backward pass (not under noGrad).
   const out = scopedEmpty(x.shape, x.dtype), o = out.data;
-  const xhat = isGradEnabled() ? scopedLike(d, d.length) : null;
+  const xhat = isGradEnabled() ? scopedEmptyLike(d, d.length) : null;
   if (!xhat && !opts.training) {
     // Inference: one multiply and one add per value, y = x·(γ/σ) + (β − μ·γ/σ), in the backend.
     const scale = scopedLike(d, C), shift = scopedLike(d, C);
     for (let c = 0; c < C; c++) { scale[c] = gamma.data[c] * invStd[c]; shift[c] = beta.data[c] - meanArr[c] * scale[c]; }
-    backendFor(x.dtype).channelAffine(d, scale, shift, N, S, o);
+    be.channelAffine(d, scale, shift, N, S, o);
     return record(out, 'batchNorm', [x, gamma, beta], { xhat, invStd, training: opts.training, N, C, S });
   }
-  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
-    const b = (n * C + c) * S, mu = meanArr[c], is = invStd[c], g = gamma.data[c], bt = beta.data[c];
-    if (xhat) { for (let k = b; k < b + S; k++) { const h = (d[k] - mu) * is; xhat[k] = h; o[k] = g * h + bt; } }
-    else { for (let k = b; k < b + S; k++) o[k] = g * ((d[k] - mu) * is) + bt; }
-  }
+  be.bnNormalize(d, N, S, meanArr, invStd, gamma.data, beta.data, xhat, o);
   return record(out, 'batchNorm', [x, gamma, beta], { xhat, invStd, training: opts.training, N, C, S });
 }
 
@@ -183,27 +175,21 @@ export const nnRules: { logSoftmax: Rule; crossEntropy: Rule; dropout: Rule; bat
   },
   batchNorm: (n, _o, gy) => {
     const { xhat, invStd, training, N, C, S } = n.saved as { xhat: FArray; invStd: FArray; training: boolean; N: number; C: number; S: number };
-    const gamma = n.inputs[1].data;
+    const gamma = n.inputs[1].data, be = backendFor(gy instanceof Float64Array ? 'float64' : 'float32');
     const dg = scopedLike(gy, C), db = scopedLike(gy, C);
-    for (let b0 = 0; b0 < N; b0++) for (let c = 0; c < C; c++) {
-      const b = (b0 * C + c) * S;
-      let sg = 0, sgx = 0;
-      for (let k = 0; k < S; k++) { sg += gy[b + k]; sgx += gy[b + k] * xhat[b + k]; }
-      db[c] += sg; dg[c] += sgx;
-    }
+    be.bnGradSums(gy, xhat, N, S, db, dg);
     let dx: FArray | null = null;
     if (needs(n, 0)) {
-      dx = scopedLike(gy, gy.length);
-      const cnt = N * S;
-      for (let b0 = 0; b0 < N; b0++) for (let c = 0; c < C; c++) {
-        const b = (b0 * C + c) * S, k0 = gamma[c] * invStd[c];
-        if (training) {
-          // dx = γ/σ · (gy − mean(gy) − x̂·mean(gy·x̂))
-          const mg = db[c] / cnt, mgx = dg[c] / cnt;
-          for (let k = 0; k < S; k++) dx[b + k] = k0 * (gy[b + k] - mg - xhat[b + k] * mgx);
-        } else {
-          for (let k = 0; k < S; k++) dx[b + k] = k0 * gy[b + k];
-        }
+      dx = scopedEmptyLike(gy, gy.length);
+      const k = scopedLike(gy, C);
+      for (let c = 0; c < C; c++) k[c] = gamma[c] * invStd[c];
+      if (training) {
+        // dx = γ/σ · (gy − mean(gy) − x̂·mean(gy·x̂))
+        const cnt = N * S, mg = scopedLike(gy, C), mgx = scopedLike(gy, C);
+        for (let c = 0; c < C; c++) { mg[c] = db[c] / cnt; mgx[c] = dg[c] / cnt; }
+        be.bnInputGrad(gy, xhat, N, S, k, mg, mgx, dx);
+      } else {
+        be.channelAffine(gy, k, null, N, S, dx);
       }
     }
     return [dx, needs(n, 1) ? dg : null, needs(n, 2) ? db : null];
