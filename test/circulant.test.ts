@@ -262,6 +262,7 @@ test("CircConv2d's 'auto' path: the FFT form at inference where the benchmark fo
   const fft = new CircConv2d(64, 128, 3, 8);
   fft.path = 'dense';
   assert.equal(noGrad(() => fft.usesFft()), false, 'an explicit path wins');
-  // CircLinear: small layers at small batches from N = 32, otherwise from N = 8.
-  assert.deepEqual([[256, 8, 1], [256, 32, 1], [256, 8, 64], [1024, 8, 1], [1024, 4, 64]].map(([n, N, b]) => new CircLinear(n, n, N).usesFft(b)), [false, true, true, true, false]);
+  // CircLinear: small layers at batches above CIRC_GEMV's from N = 32, otherwise from N = 8.
+  assert.deepEqual([[256, 8, 1], [256, 32, 1], [256, 8, 64], [256, 32, 64], [1024, 8, 1], [1024, 8, 64], [1024, 4, 64]].map(([n, N, b]) => new CircLinear(n, n, N).usesFft(b)),
+    [true, true, false, true, true, true, false]);
 });

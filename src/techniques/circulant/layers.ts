@@ -17,13 +17,15 @@ export type CircPath = 'auto' | 'fft' | 'dense';
 /**
  * Where the 'auto' path takes the FFT form, from `npm run bench:circulant` on this machine
  * (runs/bench-circulant.json, 2 threads). CircLinear: from block size 8, except small layers
- * (in·out < 2²⁰) at batch < 16, from 32 (256² at batch 1: ×0.80 at N = 8, ×1.34 at 32, in two
- * runs). CircConv2d, at inference only (training keeps the expanded kernel, as spec 02 advises),
- * since the bins' convolutions run side by side (binConv2d): from N = 8 when both channel counts
- * are ≥ 32 (×1.7–2.3 at batch 1, ×1.7–2.7 at 16 on spec 02's layers), from N = 4 when both are
- * ≥ 64 (×1.09–1.61); 32→64 at N = 4 measured ×0.91–1.20, so it stays dense.
+ * (in·out < 2²⁰) at batches above CIRC_GEMV.maxBatch, from 32 (256² at batch 64: ×0.92–0.96
+ * at N = 8, ×1.46–1.71 at 32; at batch 1 the one-call product runs N = 8 at ×2.39, where the
+ * op-by-op form ran ×0.80). CircConv2d, at inference only (training keeps the expanded
+ * kernel, as spec 02 advises), since the bins' convolutions run side by side (binConv2d): from
+ * N = 8 when both channel counts are ≥ 32 (×1.7–2.5 at batch 1, ×1.7–2.7 at 16 on spec 02's
+ * layers), from N = 4 when both are ≥ 64 (×1.09–1.69); 32→64 at N = 4 measured ×0.91–1.26
+ * over four runs, so it stays dense.
  */
-export const FFT_MIN_BLOCK = { linear: 8, linearSmall: 32, smallBelow: 1 << 20, batchedFrom: 16, conv: 8, convMinChannels: 32, convWide: 4, convWideChannels: 64 };
+export const FFT_MIN_BLOCK = { linear: 8, linearSmall: 32, smallBelow: 1 << 20, conv: 8, convMinChannels: 32, convWide: 4, convWideChannels: 64 };
 
 /**
  * Outside training (no gradients), weight-derived tensors (spectra, per-bin matrices, the
@@ -195,7 +197,7 @@ export class CircLinear extends Module {
   }
   /** Whether forward at this batch size runs the FFT form (path, or for 'auto' the measured crossover). */
   usesFft(batch = 1): boolean {
-    const small = this.inFeatures * this.outFeatures < FFT_MIN_BLOCK.smallBelow && batch < FFT_MIN_BLOCK.batchedFrom;
+    const small = this.inFeatures * this.outFeatures < FFT_MIN_BLOCK.smallBelow && batch > CIRC_GEMV.maxBatch;
     const min = small ? FFT_MIN_BLOCK.linearSmall : FFT_MIN_BLOCK.linear;
     return this.path === 'fft' || (this.path === 'auto' && (this.blockSize >= min || this.blockSize > MAX_EXPANDED_BLOCK));
   }
