@@ -141,9 +141,11 @@ export const BIN_GEMM_MIN_MACS = 8192;
 
 /**
  * Where CircLinear's inference runs circGemv (one backend call: transforms, a per-bin complex
- * matrix–vector product vectorised over the output blocks, inverse, bias): batches up to
- * maxBatch, weight spectra up to maxSpectra complex entries (F·R·S; beyond that the weights
- * leave the cache and the threaded bin-GEMM path wins). From `npm run bench:circulant`.
+ * matrix–vector product vectorised over the output blocks, inverse, bias; one thread): batches
+ * up to maxBatch, weight spectra up to maxSpectra complex entries (F·R·S, 1 MiB as float32
+ * pairs). The bench times batch 1, where it took 256², N = 8 from ×0.80 to ×2.39 against dense
+ * and 1024², N = 8 from ×2.22 to ×3.74; the two limits are our choice, not measured crossovers
+ * (larger weights, e.g. 4096² at N = 8 with 1.3 M entries, keep the threaded bin-GEMM path).
  */
 export const CIRC_GEMV = { maxBatch: 8, maxSpectra: 1 << 17 };
 function binGemm(B: number, R: number, S: number): boolean { return 4 * R * S * B >= BIN_GEMM_MIN_MACS; }
