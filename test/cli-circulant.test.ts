@@ -23,6 +23,7 @@ test('frugal circulant: converts, fine-tunes and reports; a block size that does
     [['circulant', base, '--block-size', '4'], 2, /--out PATH is required/],
     [['circulant', base, '--out', join(dir, 'x'), '--block-size', '2', '--distill', '--alpha', '1.5'], 2, /--alpha must be a number ≥ 0 ≤ 1, got "1.5"/],
     [['circulant', base, '--out', join(dir, 'x'), '--block-size', '2', '--temperature', '2'], 2, /--alpha and --temperature set up --distill; add --distill/],
+    [['circulant', base, '--out', join(dir, 'x'), '--block-size', '2', '--distill', '--epochs', '0'], 2, /--distill acts while fine-tuning; give --epochs 1 or more/],
     // Every layer has a channel count 4 does not divide (1→6, 6→8, 392→10): refused with the reason and the way out.
     [['circulant', base, '--out', join(dir, 'x'), '--block-size', '4', ...DATA, '--limit', '64'], 1, /no layer can be made circulant with block size 4.*does not divide its channels.*--pad/],
   ];

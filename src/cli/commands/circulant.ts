@@ -44,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
   const batchSize = num(values, 'batch-size', 64, { int: true, min: 1 });
   const seed = num(values, 'seed', 1, { int: true, min: 0 });
   if (!values.distill && (values.alpha !== undefined || values.temperature !== undefined)) throw new UsageError('--alpha and --temperature set up --distill; add --distill');
+  if (values.distill && epochs === 0) throw new UsageError('--distill acts while fine-tuning; give --epochs 1 or more');
   const alpha = num(values, 'alpha', 0.7, { min: 0, max: 1 });
   const temperature = num(values, 'temperature', 4, { min: 1 });
 
