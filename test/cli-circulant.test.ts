@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel, saveModel, type ModelSpec } from '../src/node.js';
-import { DATA, frugal, oneJson } from './cli-helpers.js';
+import { DATA, MAIN, frugal, oneJson } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-circ-'));
 const json = (s: string) => oneJson(s) as Record<string, any>;
@@ -64,4 +65,23 @@ test('frugal reproduce circconv --quick: the curve over N beside the dense basel
     assert.equal(row.curves.length, 2, row.name);
     assert.deepEqual(row.curves[0], r.ours.rows[i].curves[0], `${row.name}: seed 1 resumed, not retrained`);
   }
+});
+
+test('frugal reproduce circconv: a run stopped part-way resumes from its last epoch, with the result of an uninterrupted one', { timeout: 600_000 }, async () => {
+  const args = (out: string) => ['reproduce', 'circconv', '--quick', '--out', out, ...DATA, '--train-samples', '128', '--epochs', '2', '--json'];
+  const full = json(frugal(...args(join(dir, 'full'))).stdout);
+  const out = join(dir, 'killed');
+  const child = spawn(process.execPath, [MAIN, ...args(out)], { stdio: 'ignore' });
+  const exited = new Promise<void>((res) => child.on('exit', () => res()));
+  // SIGKILL as soon as the first epoch's checkpoint has landed (the dense run, one epoch of two).
+  const ckpt = join(out, 'reproduce-circconv-quick-seed1-dense.ckpt');
+  while (!existsSync(ckpt)) await new Promise((r) => setTimeout(r, 5));
+  child.kill('SIGKILL');
+  await exited;
+  assert.ok(!existsSync(join(out, 'reproduce-circconv-quick.state.json')), 'killed before the dense run finished');
+  const resumed = frugal(...args(out), '--resume');
+  assert.match(resumed.stderr, /seed 1: dense resumed after epoch 1/);
+  const r = json(resumed.stdout);
+  assert.deepEqual(r.ours.rows.map((x: { curves: number[][] }) => x.curves), full.ours.rows.map((x: { curves: number[][] }) => x.curves));
+  assert.deepEqual(readdirSync(out).filter((f) => f.endsWith('.ckpt')), [], 'finished runs leave no checkpoint');
 });

@@ -2,13 +2,13 @@
 // Fashion-MNIST with the spec's network, N ∈ {2, 4, 8, 16}, from scratch and converted from the
 // dense model. Criteria and network are ours (shared/papers/02-circulant-conv.md); the paper's
 // tables are not available to us, so only the exact storage ratio N is "theirs".
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Adam, buildModel, cosineSchedule, evaluate, fit, profileModel, toCirculant, backendName, recalibrateBatchNorm,
   type ImageDataset, type ModelSpec, type ProgressSink, type LayerSpec, type Sequential,
 } from '../index.js';
-import { loadFashionMnist, loadModel, saveModel } from '../node.js';
+import { fileCheckpoint, loadFashionMnist, loadModel, saveModel } from '../node.js';
 import { criterion, meanStd, type Criterion, type ReproduceReport } from './report.js';
 import { runState, sampleDataset } from './state.js';
 
@@ -57,14 +57,19 @@ export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
   // The seeds are not part of the settings: --seeds K --resume adds seeds to a finished state.
   const config = { quick, trainSamples, epochs, tuneEpochs, tune, widths, optimizer: 'adam', dataSource: data.source };
   const { runs, save } = runState<Run>(o.outDir, 'circconv', quick, config, !!o.resume);
-  /** Train with Adam + cosine, recording test accuracy after every epoch. */
-  const train = (m: Sequential, ds: ImageDataset, seed: number, n: number, rate: number, teacher?: Sequential): number[] => {
-    const curve: number[] = [];
-    fit(m, { train: ds, epochs: n, batchSize, seed, optimizer: new Adam(m.parameters(), { lr: rate }), schedule: cosineSchedule(rate, n),
-      ...(teacher ? { distill: { teacher, ...tune.distill } } : {}),
-      progress: o.progress, callbacks: [{ onEpochEnd: () => { curve.push(evaluate(m, test).accuracy); } }] });
-    return curve;
+  /**
+   * Train with Adam + cosine, recording test accuracy after every epoch. Each run checkpoints
+   * after every epoch (`ckpt`), so a stopped invocation's --resume continues the unfinished run
+   * where it was; the file goes once the run is in the state.
+   */
+  const train = (m: Sequential, ds: ImageDataset, seed: number, n: number, rate: number, ckpt: string, teacher?: Sequential): number[] => {
+    const r = fit(m, { train: ds, validation: test, epochs: n, batchSize, seed, optimizer: new Adam(m.parameters(), { lr: rate }), schedule: cosineSchedule(rate, n),
+      ...(teacher ? { distill: { teacher, ...tune.distill } } : {}), checkpoint: fileCheckpoint(ckpt), resume: !!o.resume, progress: o.progress });
+    if (r.resumedFromEpoch > 0) log(`seed ${seed}: ${ckpt.replace(/^.*-seed\d+-|\.ckpt$/g, '')} resumed after epoch ${r.resumedFromEpoch}`);
+    return r.history.map((h) => h.valAccuracy!);
   };
+  const ckptOf = (seed: number, name: string) => join(o.outDir, `reproduce-circconv${quick ? '-quick' : ''}-seed${seed}-${name.replace(/[ =]/g, '')}.ckpt`);
+  const finished = (path: string) => { if (existsSync(path)) rmSync(path); };
   const cost = (m: Sequential) => { const p = profileModel(m, [1, 28, 28]); return { params: p.params, macs: p.macs, fftMults: p.fftFormMults }; };
   for (const seed of seeds) {
     const tr = sample(data.train, trainSamples, seed);
@@ -74,27 +79,28 @@ export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
     if (runs[key('dense')] && existsSync(densePath)) dense = loadModel(densePath).model;
     else {
       dense = buildModel(circconvSpec(widths), seed);
-      const curve = train(dense, tr, seed, epochs, lr);
+      const curve = train(dense, tr, seed, epochs, lr, ckptOf(seed, 'dense'));
       saveModel(densePath, dense, circconvSpec(widths), { seed, epochs });
       runs[key('dense')] = { name: 'dense', block: 1, regime: 'dense', accuracy: curve[curve.length - 1], curve, ...cost(dense) };
-      save();
+      save(); finished(ckptOf(seed, 'dense'));
     }
     log(`seed ${seed}: dense ${(100 * runs[key('dense')].accuracy).toFixed(2)}%`);
     for (const N of BLOCKS) {
       if (!runs[key(`scratch N=${N}`)]) {
-        const m = buildModel(circconvSpec(widths, N), seed);
-        const curve = train(m, tr, seed, epochs, lr);
+        const m = buildModel(circconvSpec(widths, N), seed), ck = ckptOf(seed, `scratch N=${N}`);
+        const curve = train(m, tr, seed, epochs, lr, ck);
         runs[key(`scratch N=${N}`)] = { name: `from scratch N=${N}`, block: N, regime: 'scratch', accuracy: curve[curve.length - 1], curve, ...cost(m) };
-        save();
+        save(); finished(ck);
       }
       if (!runs[key(`convert N=${N}`)]) {
         const { model: m } = toCirculant(dense, { blockSize: N, include: ['conv2d'] });
         const projected = evaluate(m, test).accuracy;
         // Batch-norm statistics of the dense net no longer fit the projected kernels.
         recalibrateBatchNorm(m, tr, { batches: 50, batchSize, seed });
-        const curve = train(m, tr, seed, tuneEpochs, tune.lr, dense);
+        const ck = ckptOf(seed, `convert N=${N}`);
+        const curve = train(m, tr, seed, tuneEpochs, tune.lr, ck, dense);
         runs[key(`convert N=${N}`)] = { name: `converted N=${N}`, block: N, regime: 'convert', accuracy: curve[curve.length - 1], curve, projected, ...cost(m) };
-        save();
+        save(); finished(ck);
       }
       const s = runs[key(`scratch N=${N}`)], c = runs[key(`convert N=${N}`)];
       log(`seed ${seed}: N=${N}: from scratch ${(100 * s.accuracy).toFixed(2)}%, converted ${(100 * (c.projected ?? 0)).toFixed(2)}% → ${(100 * c.accuracy).toFixed(2)}% after ${tuneEpochs} epoch(s)`);
