@@ -57,19 +57,20 @@ export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
   // The seeds are not part of the settings: --seeds K --resume adds seeds to a finished state.
   const config = { quick, trainSamples, epochs, tuneEpochs, tune, widths, optimizer: 'adam', dataSource: data.source };
   const { runs, save } = runState<Run>(o.outDir, 'circconv', quick, config, !!o.resume);
+  const ckptOf = (seed: number, run: string) => join(o.outDir, `reproduce-circconv${quick ? '-quick' : ''}-seed${seed}-${run.replace(/[ =]/g, '')}.ckpt`);
   /**
    * Train with Adam + cosine, recording test accuracy after every epoch. Each run checkpoints
-   * after every epoch (`ckpt`), so a stopped invocation's --resume continues the unfinished run
+   * after every epoch (ckptOf), so a stopped invocation's --resume continues the unfinished run
    * where it was; the file goes once the run is in the state.
    */
-  const train = (m: Sequential, ds: ImageDataset, seed: number, n: number, rate: number, ckpt: string, teacher?: Sequential): number[] => {
+  const train = (m: Sequential, ds: ImageDataset, seed: number, run: string, n: number, rate: number, teacher?: Sequential): number[] => {
     const r = fit(m, { train: ds, validation: test, epochs: n, batchSize, seed, optimizer: new Adam(m.parameters(), { lr: rate }), schedule: cosineSchedule(rate, n),
-      ...(teacher ? { distill: { teacher, ...tune.distill } } : {}), checkpoint: fileCheckpoint(ckpt), resume: !!o.resume, progress: o.progress });
-    if (r.resumedFromEpoch > 0) log(`seed ${seed}: ${ckpt.replace(/^.*-seed\d+-|\.ckpt$/g, '')} resumed after epoch ${r.resumedFromEpoch}`);
+      ...(teacher ? { distill: { teacher, ...tune.distill } } : {}), checkpoint: fileCheckpoint(ckptOf(seed, run)), resume: !!o.resume, progress: o.progress });
+    if (r.resumedFromEpoch > 0) log(`seed ${seed}: ${run} resumed after epoch ${r.resumedFromEpoch}`);
     return r.history.map((h) => h.valAccuracy!);
   };
-  const ckptOf = (seed: number, name: string) => join(o.outDir, `reproduce-circconv${quick ? '-quick' : ''}-seed${seed}-${name.replace(/[ =]/g, '')}.ckpt`);
-  const finished = (path: string) => { if (existsSync(path)) rmSync(path); };
+  /** After the run is in the state: its checkpoint is no longer needed. */
+  const finished = (seed: number, run: string) => { const p = ckptOf(seed, run); if (existsSync(p)) rmSync(p); };
   const cost = (m: Sequential) => { const p = profileModel(m, [1, 28, 28]); return { params: p.params, macs: p.macs, fftMults: p.fftFormMults }; };
   for (const seed of seeds) {
     const tr = sample(data.train, trainSamples, seed);
@@ -79,28 +80,27 @@ export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
     if (runs[key('dense')] && existsSync(densePath)) dense = loadModel(densePath).model;
     else {
       dense = buildModel(circconvSpec(widths), seed);
-      const curve = train(dense, tr, seed, epochs, lr, ckptOf(seed, 'dense'));
+      const curve = train(dense, tr, seed, 'dense', epochs, lr);
       saveModel(densePath, dense, circconvSpec(widths), { seed, epochs });
       runs[key('dense')] = { name: 'dense', block: 1, regime: 'dense', accuracy: curve[curve.length - 1], curve, ...cost(dense) };
-      save(); finished(ckptOf(seed, 'dense'));
+      save(); finished(seed, 'dense');
     }
     log(`seed ${seed}: dense ${(100 * runs[key('dense')].accuracy).toFixed(2)}%`);
     for (const N of BLOCKS) {
       if (!runs[key(`scratch N=${N}`)]) {
-        const m = buildModel(circconvSpec(widths, N), seed), ck = ckptOf(seed, `scratch N=${N}`);
-        const curve = train(m, tr, seed, epochs, lr, ck);
+        const m = buildModel(circconvSpec(widths, N), seed);
+        const curve = train(m, tr, seed, `scratch N=${N}`, epochs, lr);
         runs[key(`scratch N=${N}`)] = { name: `from scratch N=${N}`, block: N, regime: 'scratch', accuracy: curve[curve.length - 1], curve, ...cost(m) };
-        save(); finished(ck);
+        save(); finished(seed, `scratch N=${N}`);
       }
       if (!runs[key(`convert N=${N}`)]) {
         const { model: m } = toCirculant(dense, { blockSize: N, include: ['conv2d'] });
         const projected = evaluate(m, test).accuracy;
         // Batch-norm statistics of the dense net no longer fit the projected kernels.
         recalibrateBatchNorm(m, tr, { batches: 50, batchSize, seed });
-        const ck = ckptOf(seed, `convert N=${N}`);
-        const curve = train(m, tr, seed, tuneEpochs, tune.lr, ck, dense);
+        const curve = train(m, tr, seed, `convert N=${N}`, tuneEpochs, tune.lr, dense);
         runs[key(`convert N=${N}`)] = { name: `converted N=${N}`, block: N, regime: 'convert', accuracy: curve[curve.length - 1], curve, projected, ...cost(m) };
-        save(); finished(ck);
+        save(); finished(seed, `convert N=${N}`);
       }
       const s = runs[key(`scratch N=${N}`)], c = runs[key(`convert N=${N}`)];
       log(`seed ${seed}: N=${N}: from scratch ${(100 * s.accuracy).toFixed(2)}%, converted ${(100 * (c.projected ?? 0)).toFixed(2)}% → ${(100 * c.accuracy).toFixed(2)}% after ${tuneEpochs} epoch(s)`);
