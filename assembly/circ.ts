@@ -1,4 +1,5 @@
 import { fftRange } from "./fft";
+import { madd } from "./gemm";
 
 // Block-circulant fully connected layer at inference, small batches, in one call:
 // y[b] = irfft( Σ_r W[s, r] ⊙ rfft(x[b, r]) ) (+ bias) for every output block s.
@@ -19,8 +20,9 @@ export function circGemvScratch(R: i32, S: i32, N: i32): i32 {
   return R4 * N + 2 * R4 * F + 4 * S4 * F + S4 * N + 8 * N + 8 + 32;
 }
 
+/** acc + w·v (fused in the relaxed-SIMD build). */
 // @ts-ignore: decorator
-@inline function cmac(acc: v128, w: v128, v: v128): v128 { return f32x4.add(acc, f32x4.mul(w, v)); }
+@inline function cmac(acc: v128, w: v128, v: v128): v128 { return madd(w, v, acc); }
 
 /** x [B × R·N] → y [B × S·N]; bias [S·N] or 0; tables as in fft.ts; work: circGemvScratch floats. */
 export function circGemv(x: usize, B: i32, R: i32, S: i32, N: i32, wr: usize, wi: usize, bias: usize, y: usize, tw: usize, sp: usize, rev: usize, work: usize): void {
