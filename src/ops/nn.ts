@@ -175,7 +175,7 @@ export const nnRules: { logSoftmax: Rule; crossEntropy: Rule; dropout: Rule; bat
   },
   batchNorm: (n, _o, gy) => {
     const { xhat, invStd, training, N, C, S } = n.saved as { xhat: FArray; invStd: FArray; training: boolean; N: number; C: number; S: number };
-    const gamma = n.inputs[1].data, be = backendFor(gy instanceof Float64Array ? 'float64' : 'float32');
+    const gamma = n.inputs[1].data, be = backendFor(n.inputs[0].dtype);
     const dg = scopedLike(gy, C), db = scopedLike(gy, C);
     be.bnGradSums(gy, xhat, N, S, db, dg);
     let dx: FArray | null = null;
