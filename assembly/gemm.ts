@@ -296,6 +296,21 @@ export function gemmTasks(counter: usize, splitCols: bool, chunk: i32, transA: b
   }
 }
 
+/**
+ * One thread's share of a batch of equal GEMMs too small to split (bins of a block-circulant
+ * product): whole products claimed from the counter at `counter`, product i on A + i·sa,
+ * B + i·sb (sb = 0: one B for all), C + i·M·N. Each product runs as gemm() does, so results do
+ * not depend on the thread count.
+ */
+export function gemmBatchTasks(counter: usize, batch: i32, transA: bool, transB: bool, M: i32, N: i32, K: i32,
+  A: usize, sa: i32, B: usize, sb: i32, C: usize, acc: bool, work: usize, tid: i32): void {
+  const w = work + <usize>tid * <usize>gemmWorkBytes();
+  const lda = transA ? M : K, ldb = transB ? K : N;
+  for (let i = claim(counter); i < batch; i = claim(counter)) {
+    gemm(transA, transB, M, N, K, A + (<usize>i * <usize>sa << 2), lda, B + (<usize>i * <usize>sb << 2), ldb, C + (<usize>i * <usize>(M * N) << 2), N, acc, w);
+  }
+}
+
 // Barrier for all threads of a gemmShared call: a monotonic counter at `bar`; phase p is
 // reached when it counts p·nthreads arrivals.
 // @ts-ignore: decorator

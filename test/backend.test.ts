@@ -33,6 +33,27 @@ for (const threads of threadCounts) test(`wasm gemm equals reference on random a
   }
 });
 
+for (const threads of threadCounts) test(`wasm gemmBatch equals gemm on each slab (bitwise) and the reference, shared or per-product B (${threads} thread(s))`, async () => {
+  await setThreads(threads);
+  // [batch, M, N, K]: 16 products of 64³ run as one task each on two threads (0.5 MFLOP each, 8 in all);
+  // the others cover M < 4, odd sizes, a product big enough to be split itself, and batch 1.
+  const cases: [number, number, number, number][] = [[16, 64, 64, 64], [5, 3, 17, 9], [7, 33, 20, 65], [3, 130, 140, 150], [1, 8, 8, 8], [9, 1, 64, 64]];
+  for (const [batch, M, N, K] of cases) {
+    for (const ta of [false, true]) for (const tb of [false, true]) for (const shared of [false, true]) {
+      const A = randomArray(batch * M * K, M + 13 * K), B = randomArray((shared ? 1 : batch) * K * N, N + 7 * K);
+      const C = randomArray(batch * M * N, 5), Cr = new Float32Array(batch * M * N), one = new Float32Array(M * N);
+      wasm!.gemmBatch(ta, tb, batch, M, N, K, A, B, C, shared);
+      reference.gemmBatch(ta, tb, batch, M, N, K, A, B, Cr, shared);
+      for (let i = 0; i < batch; i++) {
+        const sb = shared ? 0 : K * N;
+        wasm!.gemm(ta, tb, M, N, K, A.subarray(i * M * K, (i + 1) * M * K), B.subarray(i * sb, i * sb + K * N), one, false);
+        assert.deepEqual(C.subarray(i * M * N, (i + 1) * M * N), one, `gemmBatch product ${i} of ${batch}×${M}×${N}×${K} ta=${ta} tb=${tb} shared=${shared}`);
+      }
+      assertClose(C, Cr, 1e-4, 1e-4, `gemmBatch ${batch}×${M}×${N}×${K} against the reference`);
+    }
+  }
+});
+
 function geom(B: number, C: number, H: number, W: number, Co: number, kh: number, kw: number, s: number, p: number, d: number): ConvGeom {
   const OH = Math.floor((H + 2 * p - d * (kh - 1) - 1) / s) + 1, OW = Math.floor((W + 2 * p - d * (kw - 1) - 1) / s) + 1;
   return { B, C, H, W, Co, kh, kw, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, OH, OW };

@@ -70,6 +70,25 @@ check('matmul transA', (a, b) => F.matmul(a, b, { transA: true }), [leaf([4, 3])
 check('matmul transB', (a, b) => F.matmul(a, b, { transB: true }), [leaf([3, 4]), leaf([5, 4])]);
 check('matmul transA transB', (a, b) => F.matmul(a, b, { transA: true, transB: true }), [leaf([4, 3]), leaf([5, 4])]);
 check('matmul batched', (a, b) => F.matmul(a, b), [leaf([2, 3, 4]), leaf([2, 4, 2])]);
+check('matmul batched, transA', (a, b) => F.matmul(a, b, { transA: true }), [leaf([2, 4, 3]), leaf([2, 4, 2])]);
+check('matmul batched, transB', (a, b) => F.matmul(a, b, { transB: true }), [leaf([2, 3, 4]), leaf([2, 2, 4])]);
+check('matmul batched, transA transB', (a, b) => F.matmul(a, b, { transA: true, transB: true }), [leaf([3, 4, 3]), leaf([3, 2, 4])]);
+test('batched matmul in float32 (the WebAssembly backend, gemmBatch) gives the float64 value and gradients', () => {
+  // 16 products of 64³ run one per task on two threads; [3, 5, 7]·[3, 7, 4] one after another.
+  for (const [B, M, K, N] of [[16, 64, 64, 64], [3, 5, 7, 4]]) {
+    for (const transA of [false, true]) for (const transB of [false, true]) {
+      const a64 = leaf(transA ? [B, K, M] : [B, M, K]), b64 = leaf(transB ? [B, N, K] : [B, K, N]), g = Tensor.rand([B, M, N], rng, -1, 1, 'float64');
+      const a32 = a64.to('float32'), b32 = b64.to('float32');
+      a32.requiresGrad = true; b32.requiresGrad = true;
+      const y64 = F.matmul(a64, b64, { transA, transB }), y32 = F.matmul(a32, b32, { transA, transB });
+      F.sum(F.mul(y64, g)).backward(); F.sum(F.mul(y32, g.to('float32'))).backward();
+      const close = (x: Tensor, y: Tensor, what: string) => {
+        for (let i = 0; i < x.size; i++) assert.ok(Math.abs(x.data[i] - y.data[i]) <= 1e-4 * (1 + Math.abs(y.data[i])), `${what} [${B}, ${M}, ${K}, ${N}] transA=${transA} transB=${transB} at ${i}: ${x.data[i]} vs ${y.data[i]}`);
+      };
+      close(y32, y64, 'value'); close(a32.grad!, a64.grad!, 'grad a'); close(b32.grad!, b64.grad!, 'grad b');
+    }
+  }
+});
 check('matmul with folded leading axes', (a, b) => F.matmul(a, b), [leaf([2, 3, 4]), leaf([4, 2])]);
 check('softmax', (a) => F.softmax(a), [leaf([3, 5])]);
 check('softmax over axis 0', (a) => F.softmax(a, 0), [leaf([3, 4])]);

@@ -79,6 +79,11 @@ export const reference: Backend = {
     }
   },
 
+  gemmBatch(transA, transB, batch, M, N, K, A, B, C, sharedB) {
+    const sb = sharedB ? 0 : K * N;
+    for (let i = 0; i < batch; i++) this.gemm(transA, transB, M, N, K, A.subarray(i * M * K, (i + 1) * M * K), B.subarray(i * sb, i * sb + K * N), C.subarray(i * M * N, (i + 1) * M * N), false);
+  },
+
   im2col(x, g, col) {
     const m = patchMap(g);
     for (let q = 0; q < m.length; q++) col[q] = m[q] >= 0 ? x[m[q]] : 0;

@@ -28,7 +28,7 @@ export function singleThread(exports: Record<string, unknown>): Pool {
   };
 }
 
-export const TASK_FUNCTIONS = ['gemmTasks', 'gemmShared', 'im2colTasks', 'col2imTasks', 'spmmTasks', 'fftTasks', 'bgemmTasks', 'convDirectTasks', 'packSignsTasks', 'binConvTasks'];
+export const TASK_FUNCTIONS = ['gemmTasks', 'gemmBatchTasks', 'gemmShared', 'im2colTasks', 'col2imTasks', 'spmmTasks', 'fftTasks', 'bgemmTasks', 'convDirectTasks', 'packSignsTasks', 'binConvTasks'];
 
 /** What the pool needs of a worker, in Node.js (worker_threads) and in browsers (Web Workers). */
 interface KernelWorker { ready: Promise<void>; stop(): void }

@@ -34,6 +34,11 @@ export interface Backend {
   readonly name: string;
   /** C[M×N] = op(A)·op(B) (+ C when acc). A is M×K (K×M if transA), B is K×N (N×K if transB). */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: FArray, B: FArray, C: FArray, acc: boolean): void;
+  /**
+   * `batch` products C_i = op(A_i)·op(B_i) on consecutive slabs (A_i: M·K values, B_i: K·N, or
+   * one B for all when sharedB, C_i: M·N). Each equals gemm() on its slabs.
+   */
+  gemmBatch(transA: boolean, transB: boolean, batch: number, M: number, N: number, K: number, A: FArray, B: FArray, C: FArray, sharedB: boolean): void;
   im2col(x: FArray, g: ConvGeom, col: FArray): void;
   col2im(col: FArray, g: ConvGeom, dx: FArray): void;
   conv2dForward(x: FArray, w: FArray, bias: FArray | null, g: ConvGeom, out: FArray): void;

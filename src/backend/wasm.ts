@@ -260,6 +260,23 @@ export class WasmBackend implements Backend {
     this.done(c, pc);
   }
 
+  /**
+   * Products too small to split (gemmPtr's rule) run whole, one per task, on all threads when
+   * together they repay waking them; otherwise one after another. Operands are copied in once.
+   */
+  gemmBatch(transA: boolean, transB: boolean, batch: number, M: number, N: number, K: number, A: FArray, B: FArray, C: FArray, sharedB: boolean): void {
+    this.begin();
+    const sa = M * K, sb = sharedB ? 0 : K * N, sc = M * N;
+    const pa = this.inPtr(A.subarray(0, batch * sa)), pb = this.inPtr(B.subarray(0, sharedB ? K * N : batch * sb)), c = C.subarray(0, batch * sc), pc = this.outPtr(c), work = this.allocWork();
+    const flops = 2 * M * N * K, whole = flops < THREAD_MIN_FLOPS || Math.max(M, N) < 16 || M < 4;
+    if (this.pool.threads > 1 && batch > 1 && whole && flops * batch >= THREAD_MIN_FLOPS) {
+      this.tasks('gemmBatchTasks', [batch, +transA, +transB, M, N, K, pa, sa, pb, sb, pc, 0, work]);
+    } else {
+      for (let i = 0; i < batch; i++) this.gemmPtr(transA, transB, M, N, K, pa + 4 * i * sa, pb + 4 * i * sb, pc + 4 * i * sc, false, work);
+    }
+    this.done(c, pc);
+  }
+
   private geomArgs(g: ConvGeom): number[] {
     return [g.B, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.OH, g.OW];
   }

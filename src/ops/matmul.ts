@@ -1,4 +1,4 @@
-import { scopedLike, scopedEmpty, scopedEmptyLike } from '../core/arena.js';
+import { scopedEmpty, scopedEmptyLike } from '../core/arena.js';
 import { fmt } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { backendFor } from '../backend/index.js';
@@ -39,11 +39,8 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (K !== bK) throw new Error(`matmul: inner dimensions differ (${fmt(a.shape)}${transA ? 'ᵀ' : ''} × ${fmt(b.shape)}${transB ? 'ᵀ' : ''}: ${K} vs ${bK})`);
   const out = scopedEmpty(outShape, a.dtype); // gemm with acc=false writes every element
   const be = backendFor(a.dtype);
-  const sa = M * K, sb = b.rank === 2 ? 0 : K * N;
-  for (let i = 0; i < batch; i++) {
-    be.gemm(transA, transB, M, N, K, a.data.subarray(i * sa, (i + 1) * sa), b.data.subarray(i * sb, i * sb + K * N),
-      out.data.subarray(i * M * N, (i + 1) * M * N), false);
-  }
+  if (batch === 1) be.gemm(transA, transB, M, N, K, a.data, b.data, out.data, false);
+  else be.gemmBatch(transA, transB, batch, M, N, K, a.data, b.data, out.data, b.rank === 2);
   return record(out, 'matmul', [a, b], { M, N, K, batch, transA, transB });
 }
 
@@ -52,25 +49,19 @@ export const matmulRules: { matmul: Rule } = {
     const { M, N, K, batch, transA, transB } = n.saved as { M: number; N: number; K: number; batch: number; transA: boolean; transB: boolean };
     const [a, b] = n.inputs;
     const be = backendFor(a.dtype);
-    // gemm overwrites (acc=false) except when a 2-D b accumulates over batches: zero that one
     const ga = needs(n, 0) ? scopedEmptyLike(gy, a.size) : null;
-    const gb = needs(n, 1) ? (batch > 1 && b.rank === 2 ? scopedLike(gy, b.size) : scopedEmptyLike(gy, b.size)) : null;
-    const sb = b.rank === 2 ? 0 : K * N;
-    for (let i = 0; i < batch; i++) {
-      const G = gy.subarray(i * M * N, (i + 1) * M * N);
-      const A = a.data.subarray(i * M * K, (i + 1) * M * K), B = b.data.subarray(i * sb, i * sb + K * N);
-      // C = A·B: dA = G·Bᵀ, dB = Aᵀ·G; with transposed operands the roles swap accordingly.
-      if (ga) {
-        const g = ga.subarray(i * M * K, (i + 1) * M * K);
-        if (transA) be.gemm(transB, true, K, M, N, B, G, g, false); // dAᵀ = B·Gᵀ
-        else be.gemm(false, !transB, M, K, N, G, B, g, false);
-      }
-      if (gb) {
-        const g = gb.subarray(i * sb, i * sb + K * N);
-        const acc = b.rank === 2 && i > 0;
-        if (transB) be.gemm(true, transA, N, K, M, G, A, g, acc); // dBᵀ = Gᵀ·A
-        else be.gemm(!transA, false, K, N, M, A, G, g, acc);
-      }
+    const gb = needs(n, 1) ? scopedEmptyLike(gy, b.size) : null;
+    // Batched operands are both 3-D (a 2-D b folds a's leading axes into rows, batch 1), so
+    // every product's gradients are independent: one gemmBatch per operand.
+    const G = gy, A = a.data, B = b.data;
+    // C = A·B: dA = G·Bᵀ, dB = Aᵀ·G; with transposed operands the roles swap accordingly.
+    if (ga) {
+      if (transA) be.gemmBatch(transB, true, batch, K, M, N, B, G, ga, false); // dAᵀ = B·Gᵀ
+      else be.gemmBatch(false, !transB, batch, M, K, N, G, B, ga, false);
+    }
+    if (gb) {
+      if (transB) be.gemmBatch(true, transA, batch, N, K, M, G, A, gb, false); // dBᵀ = Gᵀ·A
+      else be.gemmBatch(!transA, false, batch, K, N, M, A, G, gb, false);
     }
     return [ga, gb];
   },
