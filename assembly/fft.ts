@@ -221,12 +221,49 @@ function packedIO(br: usize, bi: usize, lanes: i32, m0: i32, H: i32, B: i32, RP:
 }
 
 /**
+ * Sixteen vectors m0 … m0+15 (one run of RP: RP and m0 multiples of 16) ↔ packed, from or to
+ * four lane-form groups staged at stage + q·(2F v128s), q = 0…3 (bins br then bi, as rfft4
+ * keeps them). Each bin's part is then one 64-byte run written or read at once: the parts lie
+ * 2·M floats apart, so with one group at a time every 16-byte store went to a different line
+ * in the same cache set (strides of a multiple of 4 KB) and the lines were evicted before the
+ * next groups filled them (packed output ran 30–80% slower than rows).
+ */
+function packedIO16(stage: usize, F: i32, m0: i32, H: i32, B: i32, RP: i32, packed: usize, gather: bool): void {
+  const b = m0 / RP, base = packed + (<usize>(2 * b * RP + m0 - b * RP) << 2);
+  const binStride = <usize>(2 * B * RP) << 2, partStride = <usize>RP << 2, gs = <usize>(2 * F) << 4, bio = <usize>F << 4;
+  for (let k = 0; k < H; k++) {
+    const p = base + <usize>k * binStride, q = stage + (<usize>k << 4);
+    if (gather) {
+      v128.store(q, v128.load(p)); v128.store(q + gs, v128.load(p, 16)); v128.store(q + 2 * gs, v128.load(p, 32)); v128.store(q + 3 * gs, v128.load(p, 48));
+    } else {
+      v128.store(p, v128.load(q)); v128.store(p, v128.load(q + gs), 16); v128.store(p, v128.load(q + 2 * gs), 32); v128.store(p, v128.load(q + 3 * gs), 48);
+    }
+  }
+  for (let k = 1; k < H; k++) {
+    const p = base + <usize>k * binStride + partStride, q = stage + bio + (<usize>k << 4);
+    if (gather) {
+      v128.store(q, v128.load(p)); v128.store(q + gs, v128.load(p, 16)); v128.store(q + 2 * gs, v128.load(p, 32)); v128.store(q + 3 * gs, v128.load(p, 48));
+    } else {
+      v128.store(p, v128.load(q)); v128.store(p, v128.load(q + gs), 16); v128.store(p, v128.load(q + 2 * gs), 32); v128.store(p, v128.load(q + 3 * gs), 48);
+    }
+  }
+  // X[N/2] in bin 0's second slot; when gathering, Im X[0] and Im X[N/2] (not stored) are zero.
+  const p = base + partStride, q = stage + (<usize>H << 4), zero = f32x4.splat(0);
+  for (let g = 0; g < 4; g++) {
+    const o = <usize>g * gs;
+    if (gather) { v128.store(q + o, v128.load(p + (<usize>g << 4))); v128.store(stage + bio + o, zero); v128.store(stage + bio + (<usize>H << 4) + o, zero); }
+    else v128.store(p + (<usize>g << 4), v128.load(q + o));
+  }
+}
+
+/**
  * Four real FFTs in lane form: rows xm + i·N (P = 0), or four adjacent positions xm + i of
  * vectors whose elements lie P apart (P > 0, a channel axis over pixels). Output rows of bins
  * (RP = 0) or packed slots of vectors m0 … m0+3.
  */
-function rfft4(xm: usize, N: i32, or: usize, oi: usize, tw: usize, sp: usize, rev: usize, work: usize, m0: i32, B: i32, RP: i32, P: i32): void {
-  const L = N >> 1, F = L + 1, zr = work, zi = zr + (<usize>L << 4), br = zi + (<usize>L << 4), bi = br + (<usize>F << 4);
+function rfft4(xm: usize, N: i32, or: usize, oi: usize, tw: usize, sp: usize, rev: usize, work: usize, m0: i32, B: i32, RP: i32, P: i32, stage: usize): void {
+  const L = N >> 1, F = L + 1, zr = work, zi = zr + (<usize>L << 4);
+  const br = stage != 0 ? stage : zi + (<usize>L << 4), bi = br + (<usize>F << 4);
   const rowB = <usize>N << 2, half = f32x4.splat(0.5), step = <usize>P << 2;
   // Strided: z[n] = x[2n] + i·x[2n+1] is already in lane form.
   if (P > 0) for (let n = 0; n < L; n++) {
@@ -255,14 +292,16 @@ function rfft4(xm: usize, N: i32, or: usize, oi: usize, tw: usize, sp: usize, re
     v128.store(br + a, f32x4.add(er, f32x4.sub(f32x4.mul(c, dr), f32x4.mul(s, di))));
     v128.store(bi + a, f32x4.add(ei, f32x4.add(f32x4.mul(c, di), f32x4.mul(s, dr))));
   }
+  if (stage != 0) return; // the caller writes four groups at once (packedIO16)
   if (RP == 0) { binsToRows(br, or, F); binsToRows(bi, oi, F); } else packedIO(br, bi, 4, m0, L, B, RP, or, false);
 }
 
 /** Inverse of rfft4 (same layouts). */
-function irfft4(ir: usize, ii: usize, N: i32, xm: usize, tw: usize, sp: usize, rev: usize, work: usize, m0: i32, B: i32, RP: i32, P: i32): void {
-  const L = N >> 1, F = L + 1, zr = work, zi = zr + (<usize>L << 4), br = zi + (<usize>L << 4), bi = br + (<usize>F << 4);
+function irfft4(ir: usize, ii: usize, N: i32, xm: usize, tw: usize, sp: usize, rev: usize, work: usize, m0: i32, B: i32, RP: i32, P: i32, stage: usize): void {
+  const L = N >> 1, F = L + 1, zr = work, zi = zr + (<usize>L << 4);
+  const br = stage != 0 ? stage : zi + (<usize>L << 4), bi = br + (<usize>F << 4);
   const half = f32x4.splat(0.5), inv = f32x4.splat(<f32>1.0 / <f32>L), rowB = <usize>N << 2;
-  if (RP == 0) {
+  if (stage != 0) { /* already gathered by the caller (packedIO16) */ } else if (RP == 0) {
     rowsToBins(ir, br, F); rowsToBins(ii, bi, F);
     // The imaginary parts of bins 0 and N/2 are ignored.
     v128.store(bi, f32x4.splat(0)); v128.store(bi + (<usize>L << 4), f32x4.splat(0));
@@ -346,9 +385,12 @@ function irfftRow(ir: usize, ii: usize, N: i32, xm: usize, tw: usize, sp: usize,
   }
 }
 
+/** Floats of scratch per thread: one lane-form group (8·N + 8) and four groups' staged bins (packedIO16, 4·8·F). */
+export function fftWorkFloats(N: i32): i32 { return 8 * N + 8 + 32 * ((N >> 1) + 1); }
+
 /**
  * Real FFT of M vectors: x [M × N] → X [M × (N/2+1)] as separate planes re and im,
- * X[k] = Σ_n x[n]·e^(−2πikn/N). work: 8·N + 8 floats.
+ * X[k] = Σ_n x[n]·e^(−2πikn/N). work: fftWorkFloats(N) floats.
  */
 export function rfft(x: usize, M: i32, N: i32, re: usize, im: usize, tw: usize, sp: usize, rev: usize, work: usize): void {
   fftRange(true, x, N, re, im, tw, sp, rev, work, 0, M, 0, 0, 0);
@@ -377,7 +419,7 @@ export function irfftPacked(inp: usize, M: i32, N: i32, RP: i32, P: i32, x: usiz
  * (vectors, a multiple of 4; groups of P vectors when P > 1); scratch per thread.
  */
 export function fftTasks(counter: usize, chunk: i32, forward: i32, x: usize, M: i32, N: i32, re: usize, im: usize, RP: i32, P: i32, tw: usize, sp: usize, rev: usize, work: usize, tid: i32): void {
-  const w = work + <usize>tid * ((<usize>(8 * N + 8)) << 2), B = RP > 0 ? M / RP : 0, U = P > 1 ? M / P : M;
+  const w = work + <usize>tid * (<usize>fftWorkFloats(N) << 2), B = RP > 0 ? M / RP : 0, U = P > 1 ? M / P : M;
   for (let t = claim(counter); t * chunk < U; t = claim(counter)) fftRange(forward != 0, x, N, re, im, tw, sp, rev, w, t * chunk, min(U, (t + 1) * chunk), RP, B, P > 1 ? P : 0);
 }
 
@@ -399,10 +441,26 @@ export function fftRange(forward: bool, x: usize, N: i32, re: usize, im: usize, 
   const zr = work, zi = work + (<usize>L << 2), tr = work + (<usize>N << 2), ti = tr + (<usize>F << 2), row = ti + (<usize>F << 2);
   if (P == 0) {
     let m0 = a;
+    if (lanes && RP != 0 && RP % 16 == 0) {
+      // Packed spectra, sixteen vectors at a time (packedIO16), after single groups up to a multiple of 16.
+      const stage = work + (<usize>(8 * N + 8) << 2), gs = <usize>(2 * F) << 4;
+      for (; m0 % 16 != 0 && m0 + 4 <= e; m0 += 4) {
+        const xm = x + (<usize>(m0 * N) << 2);
+        if (forward) rfft4(xm, N, re, 0, tw, sp, rev, work, m0, B, RP, 0, 0); else irfft4(re, 0, N, xm, tw, sp, rev, work, m0, B, RP, 0, 0);
+      }
+      for (; m0 + 16 <= e; m0 += 16) {
+        if (!forward) packedIO16(stage, F, m0, L, B, RP, re, true);
+        for (let q = 0; q < 4; q++) {
+          const xm = x + (<usize>((m0 + 4 * q) * N) << 2), st = stage + <usize>q * gs;
+          if (forward) rfft4(xm, N, re, 0, tw, sp, rev, work, m0 + 4 * q, B, RP, 0, st); else irfft4(re, 0, N, xm, tw, sp, rev, work, m0 + 4 * q, B, RP, 0, st);
+        }
+        if (forward) packedIO16(stage, F, m0, L, B, RP, re, false);
+      }
+    }
     if (lanes) for (; m0 + 4 <= e; m0 += 4) {
       const xm = x + (<usize>(m0 * N) << 2);
       const pr = RP == 0 ? re + (<usize>(m0 * F) << 2) : re, pi = RP == 0 ? im + (<usize>(m0 * F) << 2) : 0;
-      if (forward) rfft4(xm, N, pr, pi, tw, sp, rev, work, m0, B, RP, 0); else irfft4(pr, pi, N, xm, tw, sp, rev, work, m0, B, RP, 0);
+      if (forward) rfft4(xm, N, pr, pi, tw, sp, rev, work, m0, B, RP, 0, 0); else irfft4(pr, pi, N, xm, tw, sp, rev, work, m0, B, RP, 0, 0);
     }
     for (let m = m0; m < e; m++) {
       const xm = x + (<usize>(m * N) << 2);
@@ -418,8 +476,8 @@ export function fftRange(forward: bool, x: usize, N: i32, re: usize, im: usize, 
     const xg = x + <usize>(g * N) * step;
     let p = 0;
     if (lanes) for (; p + 4 <= P; p += 4) {
-      if (forward) rfft4(xg + (<usize>p << 2), N, re, 0, tw, sp, rev, work, g * P + p, B, RP, P);
-      else irfft4(re, 0, N, xg + (<usize>p << 2), tw, sp, rev, work, g * P + p, B, RP, P);
+      if (forward) rfft4(xg + (<usize>p << 2), N, re, 0, tw, sp, rev, work, g * P + p, B, RP, P, 0);
+      else irfft4(re, 0, N, xg + (<usize>p << 2), tw, sp, rev, work, g * P + p, B, RP, P, 0);
     }
     for (; p < P; p++) {
       const xp = xg + (<usize>p << 2);

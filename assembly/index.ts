@@ -4,7 +4,7 @@ export { gemm, gemmTasks, gemmBatchTasks, gemmShared, gemmSharedCtrlInts, gemmSh
 export { im2col, col2im, im2colTasks, col2imTasks, swap01, rowSums, pool2dForward, pool2dBackward, convDirect, convDirectTasks, convDirectScratch, binConvTasks } from "./conv";
 export { relu, reluBackward, binary, adam, tileAdd, sumTiles, channelAffine, bnStats, bnNormalize, bnGradSums, bnInputGrad } from "./elementwise";
 export { spmm, spmmTasks, transpose } from "./sparse";
-export { rfft, irfft, rfftPacked, irfftPacked, fftTasks, cbin } from "./fft";
+export { rfft, irfft, rfftPacked, irfftPacked, fftTasks, fftWorkFloats, cbin } from "./fft";
 export { circGemv, circGemvScratch } from "./circ";
 export { packSigns, packSignsTasks, packPatches, bgemm, bgemmTasks, bgemmPanels, bgemmPanelBytes, bgemmPairBytes, jetTree, signPad } from "./binary";
 

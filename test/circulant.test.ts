@@ -39,7 +39,9 @@ test('packed bin-major FFT kernels: WebAssembly equals the reference (runs of RP
   const wb = wasmBackend();
   // [M, N, RP, P]: P > 1 reads vectors down the middle axis of [M/P, N, P] (channels of pixels).
   for (const [M, N, RP, P] of [[6, 2, 3, 1], [12, 4, 4, 1], [10, 8, 5, 1], [9, 16, 1, 1], [16, 64, 8, 1], [7, 32, 7, 1], [8, 4096, 4, 1], [5, 2048, 5, 1],
-    [24, 8, 12, 6], [18, 2, 9, 9], [32, 16, 16, 16], [10, 4, 10, 5], [64, 4096, 32, 8]]) {
+    [24, 8, 12, 6], [18, 2, 9, 9], [32, 16, 16, 16], [10, 4, 10, 5], [64, 4096, 32, 8],
+    // RP a multiple of 16: sixteen vectors at a time (packedIO16), threaded from M·N = 2^15.
+    [64, 32, 16, 1], [96, 128, 32, 1], [256, 128, 32, 1], [32, 2048, 16, 1], [48, 4, 16, 1], [16, 8, 16, 1]]) {
     const x = randomArray(M * N, M + N + P) as Float32Array;
     const p1 = new Float64Array(M * N);
     reference.rfftPacked(Float64Array.from(x), M, N, RP, p1, P);

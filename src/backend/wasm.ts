@@ -38,6 +38,7 @@ interface Kernels {
   irfft(re: number, im: number, M: number, N: number, x: number, tw: number, sp: number, rev: number, work: number): void;
   rfftPacked(x: number, M: number, N: number, RP: number, P: number, out: number, tw: number, sp: number, rev: number, work: number): void;
   irfftPacked(inp: number, M: number, N: number, RP: number, P: number, x: number, tw: number, sp: number, rev: number, work: number): void;
+  fftWorkFloats(N: number): number;
   cbin(ar: number, ai: number, wr: number, wi: number, yr: number, yi: number, B: number, R: number, S: number, F: number, mode: number): void;
   circGemv(x: number, B: number, R: number, S: number, N: number, wr: number, wi: number, bias: number, y: number, tw: number, sp: number, rev: number, work: number): void;
   circGemvScratch(R: number, S: number, N: number): number;
@@ -478,15 +479,20 @@ export class WasmBackend implements Backend {
   private fftArgs(N: number): [number, number, number, number] {
     const t = this.tablesFor(N);
     this.begin();
-    // Scratch of 8·N + 8 floats per thread (assembly/fft.ts).
-    return [this.inPtr(t.tw), this.inPtr(t.sp), this.intPtr(t.rev), this.alloc((8 * N + 8) * this.pool.threads)];
+    // Scratch per thread (assembly/fft.ts, fftWorkFloats).
+    return [this.inPtr(t.tw), this.inPtr(t.sp), this.intPtr(t.rev), this.alloc(this.k.fftWorkFloats(N) * this.pool.threads)];
   }
 
-  /** Units per task when M FFTs of length N are split over threads (vectors in multiples of 4, or groups of P), or 0 for one thread. */
-  private fftChunk(M: number, N: number, P = 1): number {
+  /**
+   * Units per task when M FFTs of length N are split over threads (vectors in multiples of 4,
+   * of 16 for packed spectra with RP a multiple of 16, which the kernel writes sixteen at a
+   * time; or groups of P), or 0 for one thread.
+   */
+  private fftChunk(M: number, N: number, P = 1, RP = 0): number {
     if (this.pool.threads === 1 || M * N < FFT_THREAD_MIN || M < 8) return 0;
     if (P > 1) return Math.max(1, Math.ceil(M / P / (4 * this.pool.threads)));
-    return Math.max(4, Math.ceil(M / (4 * this.pool.threads) / 4) * 4);
+    const unit = RP > 0 && RP % 16 === 0 ? 16 : 4;
+    return Math.max(unit, Math.ceil(M / (4 * this.pool.threads) / unit) * unit);
   }
 
   rfft(x: FArray, M: number, N: number, re: FArray, im: FArray): void {
@@ -506,7 +512,7 @@ export class WasmBackend implements Backend {
   rfftPacked(x: FArray, M: number, N: number, RP: number, out: FArray, P = 1): void {
     checkPacked(M, N, RP, P);
     const tables = this.fftArgs(N);
-    const px = this.inPtr(x), po = this.outPtr(out), chunk = this.fftChunk(M, N, P);
+    const px = this.inPtr(x), po = this.outPtr(out), chunk = this.fftChunk(M, N, P, RP);
     if (chunk) this.tasks('fftTasks', [chunk, 1, px, M, N, po, 0, RP, P, ...tables]); else this.k.rfftPacked(px, M, N, RP, P, po, ...tables);
     this.done(out, po);
   }
@@ -514,7 +520,7 @@ export class WasmBackend implements Backend {
   irfftPacked(packed: FArray, M: number, N: number, RP: number, x: FArray, P = 1): void {
     checkPacked(M, N, RP, P);
     const tables = this.fftArgs(N);
-    const pp = this.inPtr(packed), px = this.outPtr(x), chunk = this.fftChunk(M, N, P);
+    const pp = this.inPtr(packed), px = this.outPtr(x), chunk = this.fftChunk(M, N, P, RP);
     if (chunk) this.tasks('fftTasks', [chunk, 0, px, M, N, pp, 0, RP, P, ...tables]); else this.k.irfftPacked(pp, M, N, RP, P, px, ...tables);
     this.done(x, px);
   }
