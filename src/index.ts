@@ -10,7 +10,13 @@ export type { Backend, ConvGeom, PoolGeom } from './backend/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
 export { parseIdx, encodeIdxU8, IdxError, type IdxArray } from './data/idx.js';
-export { DataLoader, gatherBatch, subset, trainValSplit, sampleSize, type ImageDataset, type LoaderOptions } from './data/dataset.js';
+export {
+  DataLoader, gatherBatch, subset, trainValSplit, sampleSize, type ImageDataset, type LoaderOptions, type Batch,
+} from './data/dataset.js';
+export {
+  sequentialSampler, shuffleSampler, weightedSampler, normaliseProbabilities, drawBatch, epochRng, epochLength,
+  type Sampler, type SampledBatch, type SamplerState, type WeightedOptions,
+} from './data/sampler.js';
 export * from './train/index.js';
 export { encodeSafetensors, decodeSafetensors, tensorsOf, SafetensorsError, MAX_HEADER_BYTES, type StEntry, type StDType } from './io/safetensors.js';
 export { profileModel, formatProfile, type ModelProfile, type LayerProfile } from './report/profile.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Adam, buildModel, crossEntropy, distillLoss, fit, loadFashionMnist, Linear, Rng, SUBSET_DIR, subset, Tensor, referenceMlp, noGrad, argmax } from '../src/node.js';
+import { Adam, backprop, buildModel, distillation, crossEntropy, distillLoss, fit, loadFashionMnist, Linear, Rng, SUBSET_DIR, subset, Tensor, referenceMlp, noGrad, argmax } from '../src/node.js';
 import { assertClose } from './helpers.js';
 
 /** A "teacher" that returns fixed logits whatever its input. */
@@ -52,8 +52,9 @@ test('fit with distillation moves the student toward the teacher, which is left 
   // Pure imitation (α = 1) from a fresh model: agreement with the teacher's predictions rises.
   const student = buildModel(referenceMlp, 2);
   const a0 = agree(student);
-  fit(student, { train: small, epochs: 2, batchSize: 64, optimizer: new Adam(student.parameters(), { lr: 2e-3 }), seed: 2, inputShape: [784], distill: { teacher, alpha: 1 } });
+  fit(student, { train: small, epochs: 2, batchSize: 64, optimizer: new Adam(student.parameters(), { lr: 2e-3 }), seed: 2, inputShape: [784],
+    step: backprop({ loss: distillation({ teacher, alpha: 1 }) }) });
   assert.ok(agree(student) > a0 + 0.3, `agreement ${a0} → ${agree(student)}`);
   teacher.parameters().forEach((p, i) => assert.deepEqual(p.data, before[i], 'teacher unchanged'));
-  assert.throws(() => fit(student, { train: small, epochs: 1, batchSize: 64, optimizer: new Adam(student.parameters()), inputShape: [784], distill: { teacher, temperature: 0 } }), /temperature/);
+  assert.throws(() => distillation({ teacher, temperature: 0 }), /temperature/);
 });

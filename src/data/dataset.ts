@@ -1,5 +1,6 @@
 import { Rng } from '../core/rng.js';
 import { Tensor } from '../core/tensor.js';
+import { epochLength, sequentialSampler, shuffleSampler, type Sampler } from './sampler.js';
 
 /**
  * An image-classification dataset kept as bytes (N × H·W uint8, 4× smaller than float32);
@@ -28,6 +29,9 @@ export function gatherBatch(ds: ImageDataset, idx: ArrayLike<number>, shape?: nu
   const inv = 1 / 255;
   for (let b = 0; b < idx.length; b++) {
     const r = idx[b], src = r * s, dst = b * s;
+    if (!(Number.isInteger(r) && r >= 0 && r < ds.count)) {
+      throw new Error(`batch row ${r} is outside the dataset's ${ds.count} rows; check the sampler's indices`);
+    }
     for (let k = 0; k < s; k++) x[dst + k] = ds.images[src + k] * inv;
     y[b] = ds.labels[r];
   }
@@ -55,6 +59,8 @@ export function trainValSplit(ds: ImageDataset, valFraction: number, seed = 0): 
 
 export interface LoaderOptions {
   batchSize: number;
+  /** Which rows form each batch; default shuffleSampler(seed) when shuffle is set, else sequential. */
+  sampler?: Sampler;
   shuffle?: boolean;
   seed?: number;
   dropLast?: boolean;
@@ -62,35 +68,42 @@ export interface LoaderOptions {
   shape?: number[];
 }
 
+/** A batch as training sees it: inputs, labels, the rows they came from, optional per-sample weights. */
+export interface Batch {
+  x: Tensor;
+  y: Int32Array;
+  index: Int32Array;
+  weight?: Float32Array;
+}
+
 /**
- * Mini-batches over a dataset. The order of epoch e depends only on (seed, e), so a run
- * resumed at epoch e sees exactly the batches an uninterrupted run would.
+ * Mini-batches over a dataset, in the order its sampler gives. With the default samplers the
+ * order of epoch e depends only on (seed, e), so a run resumed at epoch e sees exactly the
+ * batches an uninterrupted run would.
  */
 export class DataLoader {
   readonly batchSize: number;
+  readonly sampler: Sampler;
   constructor(readonly dataset: ImageDataset, readonly opts: LoaderOptions) {
-    if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`batch size must be a positive integer, got ${opts.batchSize}`);
+    if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) {
+      throw new Error(`batch size must be a positive integer, got ${opts.batchSize}`);
+    }
+    if (opts.sampler && opts.shuffle) throw new Error('DataLoader: give either a sampler or shuffle, not both');
     this.batchSize = opts.batchSize;
+    this.sampler = opts.sampler ?? (opts.shuffle ? shuffleSampler(opts.seed ?? 0) : sequentialSampler());
   }
 
   /** Number of batches per epoch. */
   get length(): number {
-    const n = this.dataset.count;
-    return this.opts.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+    const n = this.dataset.count, dropLast = !!this.opts.dropLast;
+    return this.sampler.length ? this.sampler.length(n, this.batchSize, dropLast) : epochLength(n, this.batchSize, dropLast);
   }
 
-  order(epoch: number): Int32Array {
-    const idx = new Int32Array(this.dataset.count);
-    for (let i = 0; i < idx.length; i++) idx[i] = i;
-    if (this.opts.shuffle) new Rng(((this.opts.seed ?? 0) * 1000003 + epoch * 7919) >>> 0).shuffle(idx);
-    return idx;
-  }
-
-  *batches(epoch = 0): Generator<{ x: Tensor; y: Int32Array; index: Int32Array }> {
-    const order = this.order(epoch);
-    for (let b = 0; b < this.length; b++) {
-      const index = order.subarray(b * this.batchSize, Math.min(order.length, (b + 1) * this.batchSize));
-      yield { ...gatherBatch(this.dataset, index, this.opts.shape), index };
+  *batches(epoch = 0): Generator<Batch> {
+    for (const b of this.sampler.batches(epoch, this.dataset.count, this.batchSize, !!this.opts.dropLast)) {
+      const batch: Batch = { ...gatherBatch(this.dataset, b.index, this.opts.shape), index: b.index };
+      if (b.weight) batch.weight = b.weight;
+      yield batch;
     }
   }
 }

@@ -5,6 +5,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  backprop, distillation,
   Adam, buildModel, cosineSchedule, evaluate, fit, profileModel, toCirculant, backendName, recalibrateBatchNorm,
   type ImageDataset, type ModelSpec, type ProgressSink, type LayerSpec, type Sequential,
 } from '../index.js';
@@ -65,7 +66,7 @@ export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
    */
   const train = (m: Sequential, ds: ImageDataset, seed: number, run: string, n: number, rate: number, teacher?: Sequential): number[] => {
     const r = fit(m, { train: ds, validation: test, epochs: n, batchSize, seed, optimizer: new Adam(m.parameters(), { lr: rate }), schedule: cosineSchedule(rate, n),
-      ...(teacher ? { distill: { teacher, ...tune.distill } } : {}), checkpoint: fileCheckpoint(ckptOf(seed, run)), resume: !!o.resume, progress: o.progress });
+      ...(teacher ? { step: backprop({ loss: distillation({ teacher, ...tune.distill }) }) } : {}), checkpoint: fileCheckpoint(ckptOf(seed, run)), resume: !!o.resume, progress: o.progress });
     if (r.resumedFromEpoch > 0) log(`seed ${seed}: ${run} resumed after epoch ${r.resumedFromEpoch}`);
     return r.history.map((h) => h.valAccuracy!);
   };

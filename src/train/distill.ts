@@ -4,6 +4,7 @@
 import { noGrad, Tensor } from '../core/tensor.js';
 import { add, crossEntropy, logSoftmax, mul, softmax, sum } from '../ops/index.js';
 import type { Module } from '../nn/module.js';
+import type { LossFn } from './step.js';
 
 export interface DistillOptions {
   /** The trained model to imitate; run in eval mode without gradients. */
@@ -37,4 +38,13 @@ export function distillLoss(logits: Tensor, labels: ArrayLike<number>, x: Tensor
   const cross = mul(sum(mul(p, logSoftmax(mul(logits, 1 / T)))), -1 / n);
   const kl = add(cross, plogp / n);
   return add(mul(crossEntropy(logits, labels), 1 - alpha), mul(kl, alpha * T * T));
+}
+
+/**
+ * Distillation as the loss of the backprop step: `fit(student, { step: backprop({ loss: distillation({ teacher }) }) })`.
+ * Per-sample batch weights are not applied to it.
+ */
+export function distillation(d: DistillOptions): LossFn {
+  checkDistill(d);
+  return (out, b) => distillLoss(out, b.y, b.x, d);
 }

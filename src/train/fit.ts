@@ -1,19 +1,23 @@
 import { noGrad, Tensor } from '../core/tensor.js';
 import { withScope } from '../core/arena.js';
-import { add, crossEntropy } from '../ops/index.js';
-import { Dropout, Sequential } from '../nn/layers.js';
+import { Sequential } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Schedule } from '../optim/schedule.js';
 import { DataLoader, type ImageDataset } from '../data/dataset.js';
-import { decodeSafetensors, encodeSafetensors, tensorsOf } from '../io/safetensors.js';
+import { shuffleSampler, type Sampler } from '../data/sampler.js';
 import { argmax, evaluate } from './metrics.js';
 import { Progress, type ProgressSink } from './progress.js';
-import { checkDistill, distillLoss, type DistillOptions } from './distill.js';
+import { backprop, type StepContext, type TrainStep } from './step.js';
+import { restore, snapshot, type CheckpointStore, type TrainingParts } from './checkpoint.js';
+
+export type { CheckpointStore } from './checkpoint.js';
 
 export interface EpochLog {
   epoch: number; lr: number; loss: number; accuracy: number; seconds: number; samplesPerSecond: number;
   valLoss?: number; valAccuracy?: number; valBalancedAccuracy?: number;
+  /** Per-sample means of the metrics the step reported, when it reported any. */
+  metrics?: Record<string, number>;
 }
 
 export interface Callback {
@@ -23,22 +27,23 @@ export interface Callback {
   onEpochEnd?(log: EpochLog): void | 'stop';
 }
 
-/** Where checkpoints go (a file in Node: see node.ts fileCheckpoint). */
-export interface CheckpointStore {
-  save(bytes: Uint8Array): void;
-  load(): Uint8Array | null;
-}
-
 export interface FitOptions {
   train: ImageDataset;
   validation?: ImageDataset;
   epochs: number;
   batchSize: number;
-  optimizer: Optimizer;
+  /** The optimizer of the default step; a custom step may use it, several, or none. */
+  optimizer?: Optimizer;
+  /** More optimizers by name, for steps that update several modules (all are checkpointed). */
+  optimizers?: Record<string, Optimizer>;
+  /** One training step (default: backprop(), cross-entropy → backward → optimizer step). */
+  step?: TrainStep;
+  /** Which rows form each batch (default: shuffleSampler(seed)); its observe() gets per-sample losses. */
+  sampler?: Sampler;
   seed?: number;
   /** Sample shape the model takes (e.g. [784] for an MLP); defaults to the data's. */
   inputShape?: number[];
-  /** Learning rate per epoch (0-based); the optimizer's lr when omitted. */
+  /** Learning rate per epoch (0-based) of `optimizer`; its own lr when omitted. */
   schedule?: Schedule;
   callbacks?: Callback[];
   earlyStopping?: { patience: number; minDelta?: number; monitor?: 'valLoss' | 'valAccuracy' };
@@ -48,10 +53,6 @@ export interface FitOptions {
   /** Progress output (stderr in the CLI); none when omitted. */
   progress?: ProgressSink;
   dropLast?: boolean;
-  /** Extra scalar loss added to the cross-entropy of every step (Keras's add_loss), e.g. a pruning penalty. */
-  regularizer?: () => Tensor;
-  /** Knowledge distillation from a trained teacher (fine-tuning a compressed copy of it): see distillLoss. */
-  distill?: DistillOptions;
 }
 
 export interface FitResult {
@@ -68,10 +69,6 @@ export interface FitResult {
 /** Raised when the loss becomes NaN or infinite: names the step and the layer. */
 export class NonFiniteLossError extends Error {}
 
-function dropouts(model: Module): [string, Dropout][] {
-  return model.namedModules().filter((e): e is [string, Dropout] => e[1] instanceof Dropout);
-}
-
 function diagnose(model: Module, x: Tensor, epoch: number, step: number, loss: number): NonFiniteLossError {
   let where = '';
   const badParam = model.namedParameters().find(([, p]) => p.data.some((v) => !Number.isFinite(v)));
@@ -83,28 +80,75 @@ function diagnose(model: Module, x: Tensor, epoch: number, step: number, loss: n
   return new NonFiniteLossError(`loss became ${loss} at epoch ${epoch}, step ${step}${where ? `: ${where}` : ''}; lower the learning rate or check the input data`);
 }
 
+
+function optimizersOf(opts: FitOptions): Record<string, Optimizer> {
+  const all: Record<string, Optimizer> = {};
+  if (opts.optimizer) all.default = opts.optimizer;
+  for (const [name, o] of Object.entries(opts.optimizers ?? {})) {
+    if (name === 'default') throw new Error("fit: 'default' names the optimizer given as `optimizer`; pick another name");
+    all[name] = o;
+  }
+  if (!opts.step && !all.default) throw new Error('fit: the default (backprop) step needs an optimizer; pass `optimizer`');
+  if (opts.schedule && !opts.optimizer) throw new Error('fit: a schedule sets the lr of `optimizer`, and none was given');
+  return all;
+}
+
+/** Sums over one epoch's steps. */
+class EpochTally {
+  loss = 0; seen = 0; correct = 0; counted = 0; steps = 0;
+  metrics: Record<string, number> = {};
+  add(n: number, loss: number, correct: number | null, metrics?: Record<string, number>): void {
+    this.loss += loss * n; this.seen += n; this.steps++;
+    if (correct !== null) { this.correct += correct; this.counted += n; }
+    for (const [k, v] of Object.entries(metrics ?? {})) this.metrics[k] = (this.metrics[k] ?? 0) + v * n;
+  }
+  get accuracy(): number { return this.counted ? this.correct / this.counted : NaN; }
+  meanMetrics(): Record<string, number> | undefined {
+    const keys = Object.keys(this.metrics);
+    return keys.length ? Object.fromEntries(keys.map((k) => [k, this.metrics[k] / this.seen])) : undefined;
+  }
+}
+
+function countCorrect(output: Tensor | undefined, y: Int32Array): number | null {
+  if (!output || output.rank !== 2 || output.shape[0] !== y.length) return null;
+  const pred = argmax(output);
+  let c = 0;
+  for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) c++;
+  return c;
+}
+
+function epochLine(log: EpochLog, epochs: number): string {
+  return `epoch ${log.epoch}/${epochs} loss ${log.loss.toFixed(4)}` +
+    (Number.isFinite(log.accuracy) ? ` acc ${(100 * log.accuracy).toFixed(2)}%` : '') +
+    (log.valAccuracy !== undefined ? ` val_loss ${log.valLoss!.toFixed(4)} val_acc ${(100 * log.valAccuracy).toFixed(2)}%` : '') +
+    ` ${Math.round(log.samplesPerSecond)} samples/s`;
+}
+
 /**
- * Train a classifier with cross-entropy by backpropagation: seeded shuffling, callbacks,
- * early stopping, a checkpoint after every epoch, and resume with the same result as an
- * uninterrupted run (data order depends only on seed and epoch; optimizer, buffers and
- * dropout streams are restored).
+ * Train a model by running a TrainStep on every mini-batch (default: cross-entropy by
+ * backpropagation): sampler-driven batches, callbacks, validation, early stopping, a checkpoint
+ * after every epoch, and resume with the same result as an uninterrupted run (data order depends
+ * only on seed, epoch and the sampler's saved state; optimizers, buffers and dropout streams
+ * are restored).
  */
 export function fit(model: Module, opts: FitOptions): FitResult {
-  const { epochs, batchSize, optimizer } = opts;
+  const { epochs, batchSize } = opts;
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`epochs must be a positive integer, got ${epochs}`);
-  const seed = opts.seed ?? 0;
-  const loader = new DataLoader(opts.train, { batchSize, shuffle: true, seed, dropLast: opts.dropLast, shape: opts.inputShape });
+  const optimizers = optimizersOf(opts), optimizer = opts.optimizer;
+  const step = opts.step ?? backprop();
+  const sampler = opts.sampler ?? shuffleSampler(opts.seed ?? 0);
+  const loader = new DataLoader(opts.train, { batchSize, sampler, dropLast: opts.dropLast, shape: opts.inputShape });
   if (loader.length === 0) throw new Error(`no training batches: ${opts.train.count} samples with batch size ${batchSize} and drop-last`);
+  if (opts.earlyStopping && !opts.validation) throw new Error('early stopping needs a validation set');
+  const parts: TrainingParts = { model, optimizers, sampler };
   const history: EpochLog[] = [];
   let start = 0, best = Infinity, bad = 0;
   const monitor = opts.earlyStopping?.monitor ?? 'valLoss';
-  if (opts.earlyStopping && !opts.validation) throw new Error('early stopping needs a validation set');
-  if (opts.distill) checkDistill(opts.distill);
 
   if (opts.resume && opts.checkpoint) {
     const bytes = opts.checkpoint.load();
     if (bytes) {
-      const st = restore(model, optimizer, bytes);
+      const st = restore(parts, bytes);
       start = st.epoch; history.push(...st.history); best = st.best; bad = st.bad;
     }
   }
@@ -112,50 +156,49 @@ export function fit(model: Module, opts: FitOptions): FitResult {
   let trainSeconds = 0, trainSamples = 0, stoppedEarly = false;
 
   for (let epoch = start; epoch < epochs; epoch++) {
-    if (opts.schedule) optimizer.lr = opts.schedule(epoch);
+    if (opts.schedule && optimizer) optimizer.lr = opts.schedule(epoch);
     for (const cb of opts.callbacks ?? []) cb.onEpochBegin?.(epoch);
     model.train();
     const t0 = performance.now();
-    let lossSum = 0, correct = 0, seen = 0, step = 0;
-    for (const { x, y } of loader.batches(epoch)) {
+    const tally = new EpochTally();
+    for (const batch of loader.batches(epoch)) {
+      const ctx: StepContext = {
+        epoch, step: tally.steps + 1, optimizer, optimizers, wantsPerSampleLoss: !!sampler.observe,
+        checkLoss: (v, x) => { if (!Number.isFinite(v)) throw diagnose(model, x, epoch + 1, tally.steps + 1, v); },
+      };
       // One step in a pooled scope: its activations and gradients are recycled next step.
-      const lv = withScope(() => {
-        const logits = model.forward(x);
-        const ce = opts.distill ? distillLoss(logits, y, x, opts.distill) : crossEntropy(logits, y);
-        const loss = opts.regularizer ? add(ce, opts.regularizer()) : ce;
-        const v = loss.item();
-        if (!Number.isFinite(v)) throw diagnose(model, x, epoch + 1, step + 1, v);
-        const pred = argmax(logits);
-        for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) correct++;
-        optimizer.zeroGrad();
-        loss.backward();
-        optimizer.step();
-        optimizer.zeroGrad(); // the gradients' arrays go back to the pool with the scope
-        return v;
+      const r = withScope(() => {
+        const out = step(model, batch, ctx);
+        const loss = typeof out.loss === 'number' ? out.loss : out.loss.item();
+        ctx.checkLoss(loss, batch.x);
+        return { loss, correct: countCorrect(out.output, batch.y), perSample: out.perSampleLoss?.slice(), metrics: out.metrics };
       });
-      lossSum += lv * y.length; seen += y.length; step++;
-      for (const cb of opts.callbacks ?? []) cb.onBatchEnd?.({ epoch, batch: step, loss: lv });
-      progress?.update({ epoch: epoch + 1, epochs, batch: step, batches: loader.length, loss: lossSum / seen,
-        accuracy: correct / seen, samplesPerSecond: seen / ((performance.now() - t0) / 1000) });
+      if (r.perSample) sampler.observe?.(batch.index, r.perSample);
+      tally.add(batch.y.length, r.loss, r.correct, r.metrics);
+      for (const cb of opts.callbacks ?? []) cb.onBatchEnd?.({ epoch, batch: tally.steps, loss: r.loss });
+      progress?.update({ epoch: epoch + 1, epochs, batch: tally.steps, batches: loader.length, loss: tally.loss / tally.seen,
+        accuracy: tally.accuracy, samplesPerSecond: tally.seen / ((performance.now() - t0) / 1000) });
     }
     const seconds = (performance.now() - t0) / 1000;
-    trainSeconds += seconds; trainSamples += seen;
-    const log: EpochLog = { epoch: epoch + 1, lr: optimizer.lr, loss: lossSum / seen, accuracy: correct / seen, seconds, samplesPerSecond: seen / seconds };
+    trainSeconds += seconds; trainSamples += tally.seen;
+    const log: EpochLog = { epoch: epoch + 1, lr: optimizer ? optimizer.lr : NaN, loss: tally.loss / tally.seen,
+      accuracy: tally.accuracy, seconds, samplesPerSecond: tally.seen / seconds };
+    const metrics = tally.meanMetrics();
+    if (metrics) log.metrics = metrics;
     if (opts.validation) {
       const v = evaluate(model, opts.validation, { shape: opts.inputShape });
       log.valLoss = v.loss; log.valAccuracy = v.accuracy; log.valBalancedAccuracy = v.balancedAccuracy;
     }
     history.push(log);
-    progress?.line(`epoch ${log.epoch}/${epochs} loss ${log.loss.toFixed(4)} acc ${(100 * log.accuracy).toFixed(2)}%` +
-      (log.valAccuracy !== undefined ? ` val_loss ${log.valLoss!.toFixed(4)} val_acc ${(100 * log.valAccuracy).toFixed(2)}%` : '') +
-      ` ${Math.round(log.samplesPerSecond)} samples/s`);
+    progress?.line(epochLine(log, epochs));
     let stop = false;
     for (const cb of opts.callbacks ?? []) if (cb.onEpochEnd?.(log) === 'stop') stop = true;
     if (opts.earlyStopping) {
       const value = monitor === 'valLoss' ? log.valLoss! : -log.valAccuracy!;
-      if (value < best - (opts.earlyStopping.minDelta ?? 0)) { best = value; bad = 0; } else if (++bad >= opts.earlyStopping.patience) stop = true;
+      if (value < best - (opts.earlyStopping.minDelta ?? 0)) { best = value; bad = 0; }
+      else if (++bad >= opts.earlyStopping.patience) stop = true;
     }
-    opts.checkpoint?.save(snapshot(model, optimizer, { epoch: epoch + 1, history, best, bad }));
+    opts.checkpoint?.save(snapshot(parts, { epoch: epoch + 1, history, best, bad }));
     if (stop) { stoppedEarly = epoch + 1 < epochs; break; }
   }
   const last = history[history.length - 1];
@@ -163,32 +206,4 @@ export function fit(model: Module, opts: FitOptions): FitResult {
     history, epochsRun: history.length, finalLoss: last?.loss ?? NaN, trainSeconds,
     samplesPerSecond: trainSeconds > 0 ? trainSamples / trainSeconds : 0, stoppedEarly, resumedFromEpoch: start,
   };
-}
-
-interface TrainState { epoch: number; history: EpochLog[]; best: number; bad: number }
-
-function snapshot(model: Module, optimizer: Optimizer, st: TrainState): Uint8Array {
-  const entries: Record<string, Tensor> = {};
-  for (const [k, t] of Object.entries(model.stateDict())) entries[`model.${k}`] = t;
-  const os = optimizer.stateDict();
-  for (const [k, t] of Object.entries(os.tensors)) entries[`optim.${k}`] = t;
-  const rng = Object.fromEntries(dropouts(model).map(([n, d]) => [n, d.rngState()]));
-  return encodeSafetensors(entries, {
-    'frugal.checkpoint': JSON.stringify({ ...st, best: Number.isFinite(st.best) ? st.best : null, stepCount: os.stepCount, lr: os.lr, rng }),
-  });
-}
-
-function restore(model: Module, optimizer: Optimizer, bytes: Uint8Array): TrainState {
-  const { entries, metadata } = decodeSafetensors(bytes, 'checkpoint');
-  const meta = JSON.parse(metadata['frugal.checkpoint'] ?? 'null');
-  if (!meta) throw new Error('checkpoint has no frugal.checkpoint metadata');
-  const tensors = tensorsOf(entries);
-  const ms: Record<string, Tensor> = {}, os: Record<string, Tensor> = {};
-  for (const [k, t] of Object.entries(tensors)) {
-    if (k.startsWith('model.')) ms[k.slice(6)] = t; else if (k.startsWith('optim.')) os[k.slice(6)] = t;
-  }
-  model.loadStateDict(ms);
-  optimizer.loadStateDict({ stepCount: meta.stepCount, lr: meta.lr, tensors: os });
-  for (const [n, d] of dropouts(model)) if (meta.rng?.[n]) d.setRngState(meta.rng[n]);
-  return { epoch: meta.epoch, history: meta.history, best: meta.best ?? Infinity, bad: meta.bad };
 }

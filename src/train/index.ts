@@ -1,5 +1,10 @@
-export { fit, NonFiniteLossError, type FitOptions, type FitResult, type EpochLog, type Callback, type CheckpointStore } from './fit.js';
+export { fit, NonFiniteLossError, type FitOptions, type FitResult, type EpochLog, type Callback } from './fit.js';
+export { type CheckpointStore } from './checkpoint.js';
+export {
+  backprop, crossEntropyLoss, perSampleCrossEntropy,
+  type TrainStep, type StepContext, type StepResult, type LossFn, type BackpropOptions,
+} from './step.js';
 export { evaluate, argmax, accuracy, balancedAccuracy, confusionMatrix, type EvalResult } from './metrics.js';
 export { Progress, type ProgressSink, type ProgressState } from './progress.js';
 export { recalibrateBatchNorm } from './recalibrate.js';
-export { distillLoss, type DistillOptions } from './distill.js';
+export { distillLoss, distillation, type DistillOptions } from './distill.js';

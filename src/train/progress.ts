@@ -24,7 +24,8 @@ export class Progress {
   update(p: ProgressState): void {
     const remainingBatches = (p.epochs - p.epoch) * p.batches + (p.batches - p.batch);
     const eta = (remainingBatches * this.batchSize) / Math.max(p.samplesPerSecond, 1e-9);
-    const stats = `loss ${p.loss.toFixed(4)} acc ${(100 * p.accuracy).toFixed(1)}% ${Math.round(p.samplesPerSecond)} samples/s ETA ${clock(eta)}`;
+    const acc = Number.isFinite(p.accuracy) ? ` acc ${(100 * p.accuracy).toFixed(1)}%` : '';
+    const stats = `loss ${p.loss.toFixed(4)}${acc} ${Math.round(p.samplesPerSecond)} samples/s ETA ${clock(eta)}`;
     if (this.out.isTTY) {
       const now = Date.now();
       if (now - this.lastDraw < 100 && p.batch < p.batches) return;

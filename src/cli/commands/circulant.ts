@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
+  backprop, distillation,
   cosineSchedule, evaluate, fit, loadModel, profileModel, recalibrateBatchNorm, saveModel, specOf, toCirculant,
 } from '../../node.js';
 import { makeOptimizer } from './train.js';
@@ -63,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     recalibrateBatchNorm(circ, train, { batches: 50, batchSize, seed, shape: spec.input });
     const optimizer = makeOptimizer(optName, circ.parameters(), lr, optName === 'sgd' ? 0.9 : 0, 0);
     fit(circ, { train, epochs, batchSize, optimizer, seed, inputShape: spec.input, schedule: cosineSchedule(lr, epochs), progress: values.json ? undefined : process.stderr,
-      ...(values.distill ? { distill: { teacher: model, alpha, temperature } } : {}) });
+      ...(values.distill ? { step: backprop({ loss: distillation({ teacher: model, alpha, temperature }) }) } : {}) });
     tuned = evaluate(circ, data.test, { shape: spec.input }).accuracy;
   }
   const newSpec = specOf(circ, spec.input);

@@ -12,6 +12,7 @@ import type { Schedule } from '../../optim/schedule.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import { fit, type Callback, type CheckpointStore, type FitResult } from '../../train/fit.js';
 import type { ProgressSink } from '../../train/progress.js';
+import { backprop } from '../../train/step.js';
 import { recalibrateBatchNorm } from '../../train/recalibrate.js';
 import { analyse, countWeights, type ChannelGroup, type Counts, type PrunableLayer, type Structure } from './graph.js';
 import { applyMask, pruneEntry, reapplyMasks, removePruning } from './reparam.js';
@@ -126,7 +127,7 @@ export function pruneToRate(model: Sequential, opts: PruneToRateOptions): PruneT
   const result = fit(model, {
     train: opts.train, validation: opts.validation, epochs: opts.epochs, batchSize: opts.batchSize, optimizer, seed: opts.seed,
     inputShape: opts.input, schedule: opts.schedule, progress: opts.progress, checkpoint: opts.checkpoint, resume: opts.resume,
-    callbacks: [cb, ...(opts.callbacks ?? [])], regularizer: plan.regularizer,
+    callbacks: [cb, ...(opts.callbacks ?? [])], step: backprop({ regularizer: plan.regularizer }),
   });
   plan.finish?.();
   const channels = plan.channels?.();
