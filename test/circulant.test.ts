@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CircConv2d, CircLinear, Conv2d, Linear, Rng, Sequential, Tensor, buildModel, crossEntropy, noGrad, projectCirculant, reference, toCirculant,
-  wasmBackend, profileModel, circMults, reshape, sum, SGD, CIRC_GEMV, type Module,
+  wasmBackend, profileModel, circMults, reshape, sum, SGD, CIRC_GEMV, paramGroups, type Module,
 } from '../src/index.js';
 import { assertClose, randomArray } from './helpers.js';
 
@@ -172,9 +172,12 @@ test('expanded kernel is block-circulant with C[a, b] = w[(a − b) mod N]; para
     assert.equal(c.weight.size, (32 * 64 * 9) / N);
     const d = new CircLinear(256, 128, N, { bias: false });
     assert.equal(d.paramCount(), (256 * 128) / N);
-    // each defining value stands for N weights: SGD steps it at lr/N
-    assert.equal(c.weight.tiedCopies, N);
-    assert.equal(d.weight.tiedCopies, N);
+    // each defining value stands for N weights: SGD steps it at lr/N, Adam at lr
+    const net = new Sequential(c, d); // only the parameters matter here
+    const groups = paramGroups(net, 'sgd', 0.08);
+    assert.deepEqual(groups.map((g) => [g.params.length, g.lr]), [[2, 0.08 / N]]);
+    assert.ok(groups[0].params.includes(c.weight) && groups[0].params.includes(d.weight));
+    assert.deepEqual(paramGroups(net, 'adam', 0.08), [{ params: [c.weight, d.weight] }]);
   }
 });
 

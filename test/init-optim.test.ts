@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as F from '../src/index.js';
 import {
-  Adam, AdamW, Rng, SGD, Tensor, cosineSchedule, kaimingUniform_, orthogonal_, stepSchedule, warmup, xavierNormal_, backendFor, reference, setBackend,
+  Adam, AdamW, Rng, SGD, Tensor, cosineSchedule, kaimingUniform_, orthogonal_, stepSchedule, warmup, xavierNormal_, backendFor,
+  reference, setBackend, type Optimizer, type ParamGroup,
 } from '../src/index.js';
 
 test('orthogonal init gives orthonormal rows (wide) or columns (tall)', () => {
@@ -70,32 +71,43 @@ test('Adam and AdamW follow Kingma & Ba / Loshchilov & Hutter on both backends',
   setBackend(null);
 });
 
-test('a parameter\'s lrScale multiplies its learning rate in every term of SGD, Adam and AdamW; SGD alone divides it by tiedCopies', () => {
-  const make = (opt: (p: Tensor[], lr: number) => { step(): void }, scale: number, lr: number, copies = 1) => {
-    const p = Tensor.from([0.5, -1, 2, 0.25], [4]);
-    p.lrScale = scale; p.tiedCopies = copies;
-    const o = opt([p], lr);
-    for (let k = 0; k < 3; k++) { p.grad = Tensor.from([0.1 * k + 0.3, -0.2, 0.05, 1], [4]); o.step(); }
+test('a parameter group\'s lr sets its rate in every term of SGD, Adam and AdamW; schedules scale groups alike', () => {
+  type Make = (p: Tensor[] | ParamGroup[], lr: number) => Optimizer;
+  const run = (opt: Make, groupLr: number | undefined, lr: number, schedule?: number) => {
+    const p = Tensor.from([0.5, -1, 2, 0.25], [4]), q = Tensor.from([1, 2, -3, 0.5], [4]);
+    const o = opt([{ params: [p], lr: groupLr }, { params: [q] }], lr);
+    for (let k = 0; k < 3; k++) {
+      if (schedule !== undefined && k === 1) o.lr = schedule;
+      p.grad = Tensor.from([0.1 * k + 0.3, -0.2, 0.05, 1], [4]); q.grad = Tensor.from([0.2, 0.1 * k, -1, 0.5], [4]); o.step();
+    }
+    return [Array.from(p.data), Array.from(q.data)];
+  };
+  const alone = (opt: Make, lr: number, schedule?: number) => {
+    const p = Tensor.from([0.5, -1, 2, 0.25], [4]), o = opt([p], lr);
+    for (let k = 0; k < 3; k++) { if (schedule !== undefined && k === 1) o.lr = schedule; p.grad = Tensor.from([0.1 * k + 0.3, -0.2, 0.05, 1], [4]); o.step(); }
     return Array.from(p.data);
   };
-  const opts: [string, (p: Tensor[], lr: number) => { step(): void }][] = [
+  const opts: [string, Make][] = [
     ['SGD', (p, lr) => new SGD(p, { lr, momentum: 0.9, weightDecay: 0.01 })],
     ['Adam', (p, lr) => new Adam(p, { lr, weightDecay: 0.01 })],
     ['AdamW', (p, lr) => new AdamW(p, { lr, weightDecay: 0.1 })],
   ];
   for (const [name, opt] of opts) {
-    assert.deepEqual(make(opt, 0.25, 0.08), make(opt, 1, 0.02), `${name}: lrScale 0.25 at lr 0.08 is lr 0.02`);
-    assert.notDeepEqual(make(opt, 0.25, 0.08), make(opt, 1, 0.08), `${name}: lrScale changes the step`);
+    assert.deepEqual(run(opt, 0.02, 0.08)[0], alone(opt, 0.02), `${name}: a group at lr 0.02 steps as an optimizer at 0.02`);
+    assert.deepEqual(run(opt, 0.02, 0.08)[1], run(opt, undefined, 0.08)[1], `${name}: the other group keeps the optimizer's lr`);
+    assert.notDeepEqual(run(opt, 0.02, 0.08)[0], run(opt, undefined, 0.08)[0], `${name}: the group's lr changes the step`);
+    // A schedule halving the optimizer's lr halves the group's too (0.08 → 0.04 makes 0.02 → 0.01).
+    assert.deepEqual(run(opt, 0.02, 0.08, 0.04)[0], alone(opt, 0.02, 0.01), `${name}: schedules scale the group`);
   }
   const p = Tensor.zeros([2]);
-  p.lrScale = 0; p.grad = Tensor.ones([2]);
-  assert.throws(() => new SGD([p], { lr: 0.1 }).step(), /lrScale must be a positive number/);
-  // tiedCopies: SGD divides its rate (a value standing for 4 weights at lr 0.08 steps as at 0.02); Adam and AdamW do not.
-  assert.deepEqual(make(opts[0][1], 1, 0.08, 4), make(opts[0][1], 1, 0.02), 'SGD: tiedCopies 4 at lr 0.08 is lr 0.02');
-  for (const [name, opt] of opts.slice(1)) assert.deepEqual(make(opt, 1, 0.08, 4), make(opt, 1, 0.08), `${name} ignores tiedCopies`);
-  const t = Tensor.zeros([2]);
-  t.tiedCopies = 0.5; t.grad = Tensor.ones([2]);
-  assert.throws(() => new SGD([t], { lr: 0.1 }).step(), /tiedCopies must be a positive integer/);
+  assert.throws(() => new SGD([{ params: [p], lr: 0 }], { lr: 0.1 }), /parameter group 0: lr must be a positive number, got 0/);
+  assert.throws(() => new SGD([{ params: [p] }, { params: [p] }], { lr: 0.1 }), /more than one group/);
+  assert.throws(() => new Adam([{ params: [p], weightDecay: -1 }]), /weight decay must be ≥ 0/);
+  // A group's weight decay replaces the optimizer's for its parameters only.
+  const a = Tensor.from([1, 1], [2]), b = Tensor.from([1, 1], [2]);
+  const o = new SGD([{ params: [a], weightDecay: 0 }, { params: [b] }], { lr: 0.5, weightDecay: 0.2 });
+  a.grad = Tensor.zeros([2]); b.grad = Tensor.zeros([2]); o.step();
+  assert.deepEqual([a.toArray(), b.toArray()], [[1, 1], [Math.fround(0.9), Math.fround(0.9)]]);
 });
 
 test('optimizers refuse impossible hyperparameters', () => {

@@ -49,21 +49,6 @@ export class Tensor {
    * `_version`, which writes through `.data` also bypass).
    */
   version = 0;
-  /**
-   * Multiplier on the optimizer's learning rate for this parameter (every term of its update,
-   * weight decay included), as a PyTorch parameter group with its own lr would set it. Every
-   * optimizer honours it.
-   */
-  lrScale = 1;
-  /**
-   * How many weights each value of this parameter stands for (a circulant layer's defining
-   * value appears N times in its weight matrix). Its gradient sums those copies, so an SGD step
-   * at the dense rate would move the matrix about N times as far; SGD divides its rate by this
-   * (the step is then the projection of the dense layer's step). Adam and AdamW ignore it:
-   * their steps do not grow with the gradient's scale.
-   */
-  tiedCopies = 1;
-
   constructor(data: FArray, shape: Shape, requiresGrad = false) {
     checkShape(shape);
     if (data.length !== sizeOf(shape)) {

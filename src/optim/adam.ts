@@ -2,7 +2,7 @@ import type { FArray } from '../core/dtype.js';
 import { persistentLike } from '../core/arena.js';
 import type { Tensor } from '../core/tensor.js';
 import { backendFor } from '../backend/index.js';
-import { Optimizer, type ParamState } from './optimizer.js';
+import { Optimizer, type ParamGroup, type ParamState } from './optimizer.js';
 
 export interface AdamOptions { lr?: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number }
 
@@ -13,7 +13,7 @@ export interface AdamOptions { lr?: number; beta1?: number; beta2?: number; eps?
 export class Adam extends Optimizer {
   readonly beta1: number; readonly beta2: number; readonly eps: number; readonly weightDecay: number;
   protected decoupled = false;
-  constructor(params: Tensor[], opts: AdamOptions = {}) {
+  constructor(params: Tensor[] | ParamGroup[], opts: AdamOptions = {}) {
     super(params, opts.lr ?? 1e-3);
     this.beta1 = opts.beta1 ?? 0.9; this.beta2 = opts.beta2 ?? 0.999; this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
@@ -28,7 +28,7 @@ export class Adam extends Optimizer {
     const v = s.v ?? (s.v = persistentLike(p.data, p.size));
     const t = this.stepCount;
     backendFor(p.dtype).adam(p.data, g, m, v, {
-      lr: this.lrOf(p), beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay,
+      lr: this.lrOf(p), beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.decayOf(p, this.weightDecay),
       bc1: 1 - Math.pow(this.beta1, t), bc2: 1 - Math.pow(this.beta2, t), decoupled: this.decoupled,
     });
   }
@@ -36,7 +36,7 @@ export class Adam extends Optimizer {
 
 /** AdamW (Loshchilov & Hutter 2019): decoupled decay p ← p − ηλp before the Adam step. Default λ = 0.01. */
 export class AdamW extends Adam {
-  constructor(params: Tensor[], opts: AdamOptions = {}) {
+  constructor(params: Tensor[] | ParamGroup[], opts: AdamOptions = {}) {
     super(params, { ...opts, weightDecay: opts.weightDecay ?? 0.01 });
     this.decoupled = true;
   }

@@ -6,18 +6,63 @@ import { persistentCopy } from '../core/arena.js';
 export type ParamState = Record<string, FArray>;
 
 /**
+ * Parameters with their own hyperparameters (PyTorch's param_groups). `lr` is this group's rate
+ * at the optimizer's initial lr; a schedule that changes the optimizer's lr scales every group
+ * alike, as PyTorch's schedulers scale each group's initial lr.
+ */
+export interface ParamGroup {
+  params: Tensor[];
+  lr?: number;
+  weightDecay?: number;
+}
+
+interface Group { params: Tensor[]; lrRatio: number; weightDecay?: number }
+
+function positive(what: string, v: number): number {
+  if (!(v > 0) || !Number.isFinite(v)) throw new Error(`${what} must be a positive number, got ${v}`);
+  return v;
+}
+
+function toGroups(params: Tensor[] | ParamGroup[], lr: number): Group[] {
+  const list = params as (Tensor | ParamGroup)[];
+  const groups: Group[] = list.length && !(list[0] instanceof Tensor)
+    ? (list as ParamGroup[]).map((g, i) => {
+      if (!g || !Array.isArray(g.params)) throw new Error(`parameter group ${i} has no params array`);
+      if (g.weightDecay !== undefined && !(g.weightDecay >= 0)) {
+        throw new Error(`parameter group ${i}: weight decay must be ≥ 0, got ${g.weightDecay}`);
+      }
+      const glr = g.lr === undefined ? lr : positive(`parameter group ${i}: lr`, g.lr);
+      return { params: g.params, lrRatio: glr / lr, weightDecay: g.weightDecay };
+    })
+    : [{ params: list as Tensor[], lrRatio: 1 }];
+  const seen = new Set<Tensor>();
+  for (const g of groups) for (const p of g.params) {
+    if (!(p instanceof Tensor)) throw new Error('optimizer: mix of tensors and parameter groups; give one or the other');
+    if (seen.has(p)) throw new Error('optimizer: a parameter appears in more than one group (or twice)');
+    seen.add(p);
+  }
+  return groups;
+}
+
+/**
  * Optimizer base: loops over parameters that have a gradient and calls one per-tensor
- * update. `lr` may be changed between steps (schedules do that).
+ * update. `lr` may be changed between steps (schedules do that). Takes a list of tensors, or
+ * parameter groups with their own lr and weight decay.
  */
 export abstract class Optimizer {
   lr: number;
   stepCount = 0;
+  /** Every parameter, in group order (checkpoints key optimizer state by this index). */
+  readonly params: Tensor[];
   protected readonly state = new Map<Tensor, ParamState>();
+  private readonly groupOf = new Map<Tensor, Group>();
 
-  constructor(readonly params: Tensor[], lr: number) {
-    if (!(lr > 0) || !Number.isFinite(lr)) throw new Error(`learning rate must be a positive number, got ${lr}`);
-    if (params.length === 0) throw new Error('optimizer got no parameters');
-    this.lr = lr;
+  constructor(params: Tensor[] | ParamGroup[], lr: number) {
+    this.lr = positive('learning rate', lr);
+    const groups = toGroups(params, lr);
+    this.params = groups.flatMap((g) => g.params);
+    if (this.params.length === 0) throw new Error('optimizer got no parameters');
+    for (const g of groups) for (const p of g.params) this.groupOf.set(p, g);
   }
 
   protected abstract update(p: Tensor, g: FArray, state: ParamState): void;
@@ -25,11 +70,14 @@ export abstract class Optimizer {
   /** The step size this optimizer applies to parameter p now (proximal steps use it). */
   rateOf(p: Tensor): number { return this.lrOf(p); }
 
-  /** The learning rate of parameter p: lr times its lrScale. */
+  /** The learning rate of parameter p: lr times its group's ratio. */
   protected lrOf(p: Tensor): number {
-    const s = p.lrScale;
-    if (!(s > 0) || !Number.isFinite(s)) throw new Error(`a parameter's lrScale must be a positive number, got ${s}`);
-    return this.lr * s;
+    return this.lr * (this.groupOf.get(p)?.lrRatio ?? 1);
+  }
+
+  /** The weight decay of parameter p: its group's, else the optimizer's. */
+  protected decayOf(p: Tensor, fallback: number): number {
+    return this.groupOf.get(p)?.weightDecay ?? fallback;
   }
 
   step(): void {

@@ -1,7 +1,7 @@
 import type { FArray } from '../core/dtype.js';
 import { persistentLike } from '../core/arena.js';
 import type { Tensor } from '../core/tensor.js';
-import { Optimizer, type ParamState } from './optimizer.js';
+import { Optimizer, type ParamGroup, type ParamState } from './optimizer.js';
 
 export interface SgdOptions { lr: number; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number }
 
@@ -11,7 +11,7 @@ export interface SgdOptions { lr: number; momentum?: number; dampening?: number;
  */
 export class SGD extends Optimizer {
   readonly momentum: number; readonly dampening: number; readonly nesterov: boolean; readonly weightDecay: number;
-  constructor(params: Tensor[], opts: SgdOptions) {
+  constructor(params: Tensor[] | ParamGroup[], opts: SgdOptions) {
     super(params, opts.lr);
     this.momentum = opts.momentum ?? 0; this.dampening = opts.dampening ?? 0;
     this.nesterov = opts.nesterov ?? false; this.weightDecay = opts.weightDecay ?? 0;
@@ -19,14 +19,8 @@ export class SGD extends Optimizer {
     if (this.weightDecay < 0) throw new Error(`SGD: weight decay must be ≥ 0, got ${this.weightDecay}`);
     if (this.nesterov && (this.momentum === 0 || this.dampening !== 0)) throw new Error('SGD: nesterov needs momentum > 0 and dampening 0');
   }
-  /** The rate of parameter p: lr · lrScale / tiedCopies (see Tensor.tiedCopies). */
-  protected override lrOf(p: Tensor): number {
-    const n = p.tiedCopies;
-    if (!Number.isInteger(n) || n < 1) throw new Error(`a parameter's tiedCopies must be a positive integer, got ${n}`);
-    return super.lrOf(p) / n;
-  }
   protected update(p: Tensor, g: FArray, s: ParamState): void {
-    const d = p.data, lr = this.lrOf(p), mu = this.momentum, wd = this.weightDecay;
+    const d = p.data, lr = this.lrOf(p), mu = this.momentum, wd = this.decayOf(p, this.weightDecay);
     if (mu === 0) {
       for (let i = 0; i < d.length; i++) d[i] -= lr * (g[i] + wd * d[i]);
       return;

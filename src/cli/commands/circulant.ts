@@ -62,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
   let tuned = projected;
   if (epochs > 0) {
     recalibrateBatchNorm(circ, train, { batches: 50, batchSize, seed, shape: spec.input });
-    const optimizer = makeOptimizer(optName, circ.parameters(), lr, optName === 'sgd' ? 0.9 : 0, 0);
+    const optimizer = makeOptimizer(optName, circ, lr, optName === 'sgd' ? 0.9 : 0, 0);
     fit(circ, { train, epochs, batchSize, optimizer, seed, inputShape: spec.input, schedule: cosineSchedule(lr, epochs), progress: values.json ? undefined : process.stderr,
       ...(values.distill ? { step: backprop({ loss: distillation({ teacher: model, alpha, temperature }) }) } : {}) });
     tuned = evaluate(circ, data.test, { shape: spec.input }).accuracy;

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  Adam, AdamW, SGD, buildModel, cosineSchedule, evaluate, fileCheckpoint, fit, loadFashionMnist, referenceCnn, referenceMlp,
+  Adam, AdamW, SGD, buildModel, cosineSchedule, evaluate, fileCheckpoint, fit, loadFashionMnist, paramGroups, referenceCnn,
+  referenceMlp,
   saveModel, stepSchedule, proximalL1, profiler, profileRows, subset, trainValSplit, validateSpec, backendName, type ModelSpec, type Optimizer, type Schedule, type Tensor, type Module,
 } from '../../node.js';
 import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
@@ -37,7 +38,9 @@ export function resolveModel(name: string | undefined): { spec: ModelSpec; label
   return { spec: validateSpec(raw), label: name };
 }
 
-export function makeOptimizer(kind: string, params: Tensor[], lr: number, momentum: number, wd: number): Optimizer {
+/** The optimizer named by --optimizer; a model gives its parameter groups for that optimizer (circulant layers under SGD). */
+export function makeOptimizer(kind: string, what: Tensor[] | Module, lr: number, momentum: number, wd: number): Optimizer {
+  const params = Array.isArray(what) ? what : paramGroups(what, kind, lr);
   if (kind === 'sgd') return new SGD(params, { lr, momentum, weightDecay: wd });
   if (kind === 'adamw') return new AdamW(params, { lr, weightDecay: wd || 0.01 });
   return new Adam(params, { lr, weightDecay: wd });
@@ -76,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   if (valSplit) ({ train, val: validation } = trainValSplit(train, valSplit, seed));
 
   const model = buildModel(spec, seed);
-  const optimizer = makeOptimizer(optName, model.parameters(), lr, momentum, wd);
+  const optimizer = makeOptimizer(optName, model, lr, momentum, wd);
   const schedule: Schedule | undefined = schedName === 'cosine' ? cosineSchedule(lr, epochs) : schedName === 'step' ? stepSchedule(lr, Math.max(1, Math.ceil(epochs / 3)), 0.1) : undefined;
   mkdirSync(dirname(out), { recursive: true });
   const inputShape = spec.input;

@@ -10,6 +10,7 @@ import { uniform_ } from '../../nn/init.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import type { CostReport } from '../../report/profile.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
+import type { GroupHint } from '../../optim/groups.js';
 
 /** 'auto' picks the FFT form from the block size up that a benchmark found faster (FFT_MIN_BLOCK). */
 export type CircPath = 'auto' | 'fft' | 'dense';
@@ -93,12 +94,13 @@ function cropAxis1(x: Tensor, n: number): Tensor {
 }
 
 /**
- * Each defining value of a circulant layer stands for N weights (Tensor.tiedCopies = N): SGD
- * steps it at lr/N [OURS], Adam at lr. Measured with SGD on spec 02's network, N = 4 (3,000
- * training images, 3 epochs, SGD 0.05, test accuracy after each epoch): 31.9, 54.1, 56.7% at
- * the plain rate, 56.2, 71.8, 73.0% at lr/N, the dense-equivalent (N = 1) 64.2, 73.2, 74.6%.
+ * Each defining value of a circulant layer stands for N weights, so its gradient sums N copies:
+ * SGD steps it at lr/N [OURS], the projection of the dense layer's step; Adam's step does not
+ * grow with the gradient's scale and keeps lr. Used through paramGroups(model, 'sgd', lr).
  */
-function tie(w: Tensor, N: number): void { w.tiedCopies = N; }
+function tiedHints(optimizer: string, w: Tensor, N: number): GroupHint[] {
+  return optimizer === 'sgd' ? [{ params: [w], lrScale: 1 / N }] : [];
+}
 
 /** Largest block size whose expanded path is built (its basis holds N³ floats). */
 export const MAX_EXPANDED_BLOCK = 512;
@@ -173,11 +175,11 @@ export class CircLinear extends Module {
     const N = blockSize;
     this.inBlocks = Math.ceil(inFeatures / N); this.outBlocks = Math.ceil(outFeatures / N);
     this.weight = this.registerParameter('weight', Tensor.zeros([this.outBlocks, this.inBlocks, N]));
-    tie(this.weight, N);
     this.bias = opts.bias === false ? null : this.registerParameter('bias', Tensor.zeros([outFeatures]));
     this.resetParameters(opts.rng ?? new Rng(0));
   }
   private get basis(): Tensor { return (this.basisT ??= circulantBasis(this.blockSize)); }
+  paramGroupHints(optimizer: string): GroupHint[] { return tiedHints(optimizer, this.weight, this.blockSize); }
   /** PyTorch Linear's default, with the dense fan-in: U(±1/√in) for every entry. */
   resetParameters(rng: Rng): void {
     const b = 1 / Math.sqrt(this.inFeatures);
@@ -285,11 +287,11 @@ export class CircConv2d extends Module {
     const N = blockSize, k = kernelSize;
     this.inBlocks = Math.ceil(inChannels / N); this.outBlocks = Math.ceil(outChannels / N);
     this.weight = this.registerParameter('weight', Tensor.zeros([this.outBlocks, this.inBlocks, N, k, k]));
-    tie(this.weight, N);
     this.bias = opts.bias === false ? null : this.registerParameter('bias', Tensor.zeros([outChannels]));
     this.resetParameters(opts.rng ?? new Rng(0));
   }
   private get basis(): Tensor { return (this.basisT ??= circulantBasis(this.blockSize)); }
+  paramGroupHints(optimizer: string): GroupHint[] { return tiedHints(optimizer, this.weight, this.blockSize); }
   /** PyTorch Conv2d's default with the dense fan-in k²·in: U(±1/√(k²·in)). */
   resetParameters(rng: Rng): void {
     const b = 1 / Math.sqrt(this.kernelSize * this.kernelSize * this.inChannels);
