@@ -19,7 +19,10 @@ export {
 } from './data/sampler.js';
 export * from './train/index.js';
 export { encodeSafetensors, decodeSafetensors, tensorsOf, SafetensorsError, MAX_HEADER_BYTES, type StEntry, type StDType } from './io/safetensors.js';
-export { profileModel, formatProfile, type ModelProfile, type LayerProfile } from './report/profile.js';
+export {
+  profileModel, formatProfile, profileJson, registerProfileExtension, extra,
+  type ModelProfile, type LayerProfile, type CostReport, type Costed, type ProfileExtension, type ProfileColumn,
+} from './report/profile.js';
 export { compareLatency } from './report/latency.js';
 export * from './techniques/prune/index.js';
 export * from './techniques/circulant/index.js';

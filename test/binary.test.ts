@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   Adam, BinaryConv2d, BinaryLinear, JETS, JET_TREE_OPS, NeuralJetConv2d, Rng, SGD, Sequential, Tensor, buildModel, conv2d, crossEntropy,
   jetTree, noGrad, oneHotSte, softmax, steSign, sum, mul, matmul, reference, wasmBackend, packBinary, PackedBinaryLayer, PackedJetLayer, SignThreshold, BatchNorm, profileModel, formatProfile, type Backend, type ModelSpec,
+  type BinarySummary,
 } from '../src/index.js';
 import { assertClose, randomArray } from './helpers.js';
 import { mkdtempSync, statSync, writeFileSync, readFileSync } from 'node:fs';
@@ -323,7 +324,7 @@ function checkPacked(spec: ModelSpec, expected: { packed: number[]; folded: numb
   // The packed model accounts the same MACs, all of the binary layers' ones as XNOR-popcount.
   const pm = profileModel(m, spec.input), pp = profileModel(back, spec.input);
   assert.equal(pp.macs, pm.macs);
-  assert.equal(pp.binary!.macs, pm.binary!.macs);
+  assert.equal((pp.summary.binary as BinarySummary).macs, (pm.summary.binary as BinarySummary).macs);
   // A truncated bit string is refused with the reason.
   const bytes = readFileSync(pf);
   writeFileSync(join(dir, 'bad.safetensors'), bytes.subarray(0, bytes.length - 1));
@@ -343,11 +344,11 @@ test('accounting: 1-bit parameters, the share of MACs done as XNOR-popcount, pac
   const p = profileModel(buildModel(spec, 1) as Sequential, spec.input);
   const floatConv = 64 * 9 * 64, bconv = 64 * 64 * 9 * 64, jet = 32 * 64 * 9 * 64, fc = 32 * 64 * 10;
   assert.equal(p.macs, floatConv + bconv + jet + fc);
-  assert.deepEqual(p.binary, { params: 64 * 64 * 9 + 32 * 64 * 9, macs: bconv, macShare: bconv / p.macs,
+  assert.deepEqual(p.summary.binary, { params: 64 * 64 * 9 + 32 * 64 * 9, macs: bconv, macShare: bconv / p.macs,
     packedBytes: p.bytes - 4 * 64 * 64 * 9 + 64 * 64 * 9 / 8 - 4 * 32 * 64 * 9 + 32 * 64 * 9 / 8 });
-  assert.equal(p.layers[2].bytes / p.layers[2].packedBytes!, 32, 'binary weights 32× smaller packed');
-  assert.equal(p.layers[4].addOps, 20 * 64 * 64 + 9 * 32 * 64 * 64);
+  assert.equal(p.layers[2].bytes / p.layers[2].extras!.packedBytes, 32, 'binary weights 32× smaller packed');
+  assert.equal(p.layers[4].extras!.addOps, 20 * 64 * 64 + 9 * 32 * 64 * 64);
   const c = profileModel(buildModel({ ...spec, layers: spec.layers.map((l) => (l.type === 'jet-conv2d' ? { ...l, constrained: true } : l)) }, 1) as Sequential, spec.input);
-  assert.ok(c.layers[4].addOps! < p.layers[4].addOps! && c.layers[4].addOps! < bconv / 2, 'constrained jets: a tree and one addition per pair');
+  assert.ok(c.layers[4].extras!.addOps < p.layers[4].extras!.addOps && c.layers[4].extras!.addOps < bconv / 2, 'constrained jets: a tree and one addition per pair');
   assert.match(formatProfile(p), /1-bit params.*binary MACs.*packed bytes/);
 });

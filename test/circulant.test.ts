@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CircConv2d, CircLinear, Conv2d, Linear, Rng, Sequential, Tensor, buildModel, crossEntropy, noGrad, projectCirculant, reference, toCirculant,
-  wasmBackend, profileModel, circMults, reshape, sum, SGD, CIRC_GEMV, paramGroups, type Module,
+  wasmBackend, profileModel, circMults, reshape, sum, SGD, CIRC_GEMV, paramGroups, profileJson, type Module,
 } from '../src/index.js';
 import { assertClose, randomArray } from './helpers.js';
 
@@ -224,8 +224,10 @@ test('toCirculant converts eligible layers with the projected weights and says w
   const built = buildModel(spec, 1);
   assert.equal(built.paramCount(), 8 * 8 * 9 / 4 + 8 + 128 * 16 / 8 + 16);
   const p = profileModel(built, spec.input);
-  assert.equal(p.layers[0].fftMults, circMults(4, 2, 2, 9) * 16);
-  assert.ok(p.fftFormMults! < p.macs);
+  assert.equal(p.layers[0].extras!.fftMults, circMults(4, 2, 2, 9) * 16);
+  assert.ok((p.summary.fftFormMults as number) < p.macs);
+  assert.equal(profileJson(p).fftFormMults, p.summary.fftFormMults, 'JSON keeps the flat field');
+  assert.equal((profileJson(p).layers as { fftMults: number }[])[0].fftMults, circMults(4, 2, 2, 9) * 16);
 });
 
 test('inference cache of weight spectra and expanded kernels follows weight changes', () => {

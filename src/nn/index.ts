@@ -1,4 +1,4 @@
-export { Module, type LayerSpec } from './module.js';
+export { Module, type LayerSpec, type ForwardPreHook, type ForwardHook, type HookHandle } from './module.js';
 export * from './layers.js';
 export * from './init.js';
 export { buildModel, buildLayer, registerLayer, specInt, validateSpec, specOf, referenceCnn, referenceMlp, vggSpec, FASHION_MNIST_STATS, type ModelSpec } from './spec.js';

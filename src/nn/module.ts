@@ -8,6 +8,13 @@ export interface LayerSpec {
   [key: string]: unknown;
 }
 
+/** Runs before a module's forward (PyTorch's forward pre-hook); may return a replacement input. */
+export type ForwardPreHook = (module: Module, x: Tensor) => Tensor | void;
+/** Runs after a module's forward (PyTorch's forward hook); may return a replacement output. */
+export type ForwardHook = (module: Module, x: Tensor, y: Tensor) => Tensor | void;
+/** Removes the hook it was returned for. */
+export interface HookHandle { remove(): void }
+
 /**
  * Base class of layers and models (PyTorch's nn.Module, kept small): parameters,
  * buffers and child modules by name; train/eval; state dicts.
@@ -17,6 +24,8 @@ export abstract class Module {
   private readonly _params = new Map<string, Tensor>();
   private readonly _buffers = new Map<string, Tensor>();
   private readonly _children = new Map<string, Module>();
+  private _preHooks: ForwardPreHook[] = [];
+  private _hooks: ForwardHook[] = [];
 
   abstract forward(x: Tensor): Tensor;
 
@@ -26,6 +35,44 @@ export abstract class Module {
   /** Alias of forward. */
   call(x: Tensor): Tensor {
     return this.forward(x);
+  }
+
+  /**
+   * Run `hook` before every forward of this module (PyTorch's register_forward_pre_hook): how a
+   * technique wraps a layer without editing it (pruning recomputes weight = weightOrig ⊙ mask here).
+   */
+  registerForwardPreHook(hook: ForwardPreHook): HookHandle {
+    this._preHooks = [...this._preHooks, hook];
+    this.dispatchHooks();
+    return { remove: () => { this._preHooks = this._preHooks.filter((h) => h !== hook); this.dispatchHooks(); } };
+  }
+
+  /** Run `hook` after every forward of this module (PyTorch's register_forward_hook); it may replace the output. */
+  registerForwardHook(hook: ForwardHook): HookHandle {
+    this._hooks = [...this._hooks, hook];
+    this.dispatchHooks();
+    return { remove: () => { this._hooks = this._hooks.filter((h) => h !== hook); this.dispatchHooks(); } };
+  }
+
+  /**
+   * Callers invoke `forward` directly, so a module with hooks gets an own `forward` that runs
+   * them around its class's; without hooks it has none, and forward costs nothing extra.
+   */
+  private dispatchHooks(): void {
+    const own = Object.prototype.hasOwnProperty.call(this, 'forward');
+    if (!this._preHooks.length && !this._hooks.length) {
+      if (own) delete (this as { forward?: unknown }).forward;
+      return;
+    }
+    if (own) return;
+    const base = Object.getPrototypeOf(this).forward as (x: Tensor) => Tensor;
+    const hooked = (x: Tensor): Tensor => {
+      for (const h of this._preHooks) x = h(this, x) ?? x;
+      let y = base.call(this, x);
+      for (const h of this._hooks) y = h(this, x, y) ?? y;
+      return y;
+    };
+    Object.defineProperty(this, 'forward', { value: hooked, configurable: true, writable: true, enumerable: false });
   }
 
   protected registerParameter(name: string, t: Tensor): Tensor {

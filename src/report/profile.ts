@@ -11,24 +11,15 @@ export interface LayerProfile {
   effectiveMacs: number;
   /** Bytes of parameters and buffers as stored (float32 = 4 bytes). */
   bytes: number;
-  /** Circulant layers: real multiplications per sample of the FFT form. */
-  fftMults?: number;
-  /** Binarized layers: weights stored as 1 bit, and MACs done as XNOR-popcount (binary inputs and weights). */
-  binaryParams?: number; binaryMacs?: number;
-  /** Bytes once packed for inference (1-bit weights as bits; everything else as stored). */
-  packedBytes?: number;
-  /** Jet layers: integer additions and subtractions per sample (the jet tree plus the ±1 combinations). */
-  addOps?: number;
+  /** A technique's own counts for this layer (FFT multiplications, 1-bit weights, …), by name. */
+  extras?: Record<string, number>;
 }
 
 /** What a layer with its own storage (sparse, binary, circulant…) reports instead of being counted. */
 export interface CostReport {
   params: number; nonzeroParams: number; macs: number; effectiveMacs: number;
-  /** Real multiplications per sample of an FFT form (circulant layers), beside the dense-equivalent MACs. */
-  fftMults?: number;
-  binaryParams?: number; binaryMacs?: number; packedBytes?: number;
-  /** Jet layers: integer additions and subtractions per sample (the jet tree plus the ±1 combinations). */
-  addOps?: number;
+  /** The technique's own counts (see LayerProfile.extras); a registered ProfileExtension sums them up. */
+  extras?: Record<string, number>;
 }
 
 /** A layer that describes its own cost to profileModel (and so to `frugal info`). */
@@ -41,11 +32,40 @@ function isCosted(m: Module): m is Module & Costed {
 export interface ModelProfile {
   layers: LayerProfile[];
   params: number; nonzeroParams: number; macs: number; effectiveMacs: number; bytes: number;
-  /** Per-sample multiplications counting circulant layers in their FFT form and every other layer's effective MACs (present when a layer has an FFT form). */
-  fftFormMults?: number;
-  /** Present when the model has binarized layers (Larq's summary): 1-bit weights, MACs done as XNOR-popcount, their share of all MACs, bytes once packed. */
-  binary?: { params: number; macs: number; macShare: number; packedBytes: number };
+  /** What registered extensions make of the layers' extras (e.g. circulant's fftFormMults), by name. */
+  summary: Record<string, unknown>;
   input: number[];
+}
+
+/** A column a technique adds to formatProfile's table: before the bytes column or at the end. */
+export interface ProfileColumn { head: string; at: 'beforeBytes' | 'end'; cell(l: LayerProfile): string; total: string }
+
+/**
+ * How a technique summarises its layers' extras for a whole model, and shows them in the table.
+ * Registered once by the technique (registerProfileExtension), so the core names no technique.
+ */
+export interface ProfileExtension {
+  /** Fields for ModelProfile.summary; undefined when the model has none of this technique's layers. */
+  summarize(layers: LayerProfile[]): Record<string, unknown> | undefined;
+  columns?(p: ModelProfile): ProfileColumn[];
+}
+
+const EXTENSIONS = new Map<string, ProfileExtension>();
+
+/** Register a technique's profile extension under its name (a second registration replaces the first). */
+export function registerProfileExtension(name: string, ext: ProfileExtension): void {
+  EXTENSIONS.set(name, ext);
+}
+
+/** The layer's extra count `key`, or undefined. */
+export function extra(l: LayerProfile, key: string): number | undefined {
+  return l.extras?.[key];
+}
+
+/** A profile as JSON: each layer's extras and the model's summary flattened into their objects. */
+export function profileJson(p: ModelProfile): Record<string, unknown> {
+  const { layers, summary, input, ...rest } = p;
+  return { layers: layers.map(({ extras, ...l }) => ({ ...l, ...extras })), ...rest, ...summary, input };
 }
 
 function countNonzero(m: Module): number {
@@ -77,7 +97,11 @@ export function profileModel(model: Sequential, input: number[]): ModelProfile {
       x = l.forward(x);
       const bytes = [...l.parameters(), ...l.namedBuffers().map(([, t]) => t)].reduce((s, t) => s + t.data.byteLength, 0);
       const row = { index: i, name: String(i), type: l.toSpec().type, outputShape: x.shape.slice(1), bytes };
-      if (isCosted(l)) { layers.push({ ...row, ...l.costReport(x.shape.slice(1)) }); return; }
+      if (isCosted(l)) {
+        const { extras, ...cost } = l.costReport(x.shape.slice(1));
+        layers.push({ ...row, ...cost, ...(extras ? { extras } : {}) });
+        return;
+      }
       const params = l.paramCount();
       const nonzero = countNonzero(l);
       const macs = layerMacs(l, inShape, x.shape);
@@ -86,25 +110,23 @@ export function profileModel(model: Sequential, input: number[]): ModelProfile {
   });
   model.train(wasTraining);
   const total = (k: 'params' | 'nonzeroParams' | 'macs' | 'effectiveMacs' | 'bytes') => layers.reduce((s, l) => s + l[k], 0);
-  const fft = layers.some((l) => l.fftMults !== undefined), bin = layers.some((l) => l.binaryParams !== undefined);
-  const macs = total('macs'), binMacs = layers.reduce((a, l) => a + (l.binaryMacs ?? 0), 0);
-  return { layers, params: total('params'), nonzeroParams: total('nonzeroParams'), macs, effectiveMacs: total('effectiveMacs'), bytes: total('bytes'),
-    ...(fft ? { fftFormMults: layers.reduce((a, l) => a + (l.fftMults ?? l.effectiveMacs), 0) } : {}),
-    ...(bin ? { binary: { params: layers.reduce((a, l) => a + (l.binaryParams ?? 0), 0), macs: binMacs, macShare: macs ? binMacs / macs : 0,
-      packedBytes: layers.reduce((a, l) => a + (l.packedBytes ?? l.bytes), 0) } } : {}), input };
+  const summary: Record<string, unknown> = {};
+  for (const ext of EXTENSIONS.values()) Object.assign(summary, ext.summarize(layers) ?? {});
+  return { layers, params: total('params'), nonzeroParams: total('nonzeroParams'), macs: total('macs'),
+    effectiveMacs: total('effectiveMacs'), bytes: total('bytes'), summary, input };
 }
 
 /** Plain-text table of a profile. */
 export function formatProfile(p: ModelProfile): string {
-  const fft = p.fftFormMults !== undefined;
-  const head = ['#', 'layer', 'output', 'params', 'nonzero', 'MACs', 'eff. MACs', ...(fft ? ['FFT-form mults'] : []), 'bytes'];
-  const bin = p.binary !== undefined;
-  if (bin) head.push('1-bit params', 'binary MACs', 'packed bytes');
-  const rows = p.layers.map((l) => [String(l.index), l.type, `[${l.outputShape.join('×')}]`, fmtInt(l.params), fmtInt(l.nonzeroParams), fmtInt(l.macs), fmtInt(l.effectiveMacs),
-    ...(fft ? [l.fftMults !== undefined ? fmtInt(l.fftMults) : ''] : []), fmtInt(l.bytes),
-    ...(bin ? [fmtInt(l.binaryParams ?? 0), fmtInt(l.binaryMacs ?? 0), fmtInt(l.packedBytes ?? l.bytes)] : [])]);
-  rows.push(['', 'total', `in [${p.input.join('×')}]`, fmtInt(p.params), fmtInt(p.nonzeroParams), fmtInt(p.macs), fmtInt(p.effectiveMacs), ...(fft ? [fmtInt(p.fftFormMults!)] : []), fmtInt(p.bytes),
-    ...(bin ? [fmtInt(p.binary!.params), `${fmtInt(p.binary!.macs)} (${(100 * p.binary!.macShare).toFixed(1)}%)`, fmtInt(p.binary!.packedBytes)] : [])]);
+  const cols = [...EXTENSIONS.values()].flatMap((e) => e.columns?.(p) ?? []);
+  const before = cols.filter((c) => c.at === 'beforeBytes'), after = cols.filter((c) => c.at === 'end');
+  const head = ['#', 'layer', 'output', 'params', 'nonzero', 'MACs', 'eff. MACs', ...before.map((c) => c.head), 'bytes',
+    ...after.map((c) => c.head)];
+  const rows = p.layers.map((l) => [String(l.index), l.type, `[${l.outputShape.join('×')}]`, fmtInt(l.params),
+    fmtInt(l.nonzeroParams), fmtInt(l.macs), fmtInt(l.effectiveMacs), ...before.map((c) => c.cell(l)), fmtInt(l.bytes),
+    ...after.map((c) => c.cell(l))]);
+  rows.push(['', 'total', `in [${p.input.join('×')}]`, fmtInt(p.params), fmtInt(p.nonzeroParams), fmtInt(p.macs),
+    fmtInt(p.effectiveMacs), ...before.map((c) => c.total), fmtInt(p.bytes), ...after.map((c) => c.total)]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');

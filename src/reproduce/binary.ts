@@ -82,7 +82,7 @@ export function reproduceBinaryJets(o: BinaryReproOptions): ReproduceReport {
   const row = (k: BlockKind) => main.find((m) => m.kind === k)!;
   const [, b] = widths;
   const ops = Object.fromEntries(KINDS.map((k) => [k, opsPerOutput(k, b, b)]));
-  const cost = Object.fromEntries(KINDS.map((k) => { const p = profileModel(buildModel(binaryJetSpec(k, widths), 1) as Sequential, [1, 28, 28]); return [k, { params: p.params, macs: p.macs, binary: p.binary }]; }));
+  const cost = Object.fromEntries(KINDS.map((k) => { const p = profileModel(buildModel(binaryJetSpec(k, widths), 1) as Sequential, [1, 28, 28]); return [k, { params: p.params, macs: p.macs, binary: p.summary.binary }]; }));
   const criteria: Criterion[] = [];
   for (const k of ['jet', 'jet-constrained'] as const) {
     const d = acc(row('binary').runs).mean - acc(row(k).runs).mean;

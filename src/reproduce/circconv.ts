@@ -72,7 +72,7 @@ export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
   };
   /** After the run is in the state: its checkpoint is no longer needed. */
   const finished = (seed: number, run: string) => { const p = ckptOf(seed, run); if (existsSync(p)) rmSync(p); };
-  const cost = (m: Sequential) => { const p = profileModel(m, [1, 28, 28]); return { params: p.params, macs: p.macs, fftMults: p.fftFormMults }; };
+  const cost = (m: Sequential) => { const p = profileModel(m, [1, 28, 28]); return { params: p.params, macs: p.macs, fftMults: p.summary.fftFormMults as number | undefined }; };
   for (const seed of seeds) {
     const tr = sample(data.train, trainSamples, seed);
     const key = (n: string) => `${seed}:${n}`;

@@ -75,10 +75,10 @@ export async function run(argv: string[]): Promise<number> {
   emit(!!values.json, {
     command: 'circulant', model: positionals[0], out, blockSize: N, epochs, distill: values.distill ? { alpha, temperature } : null, converted: report.converted, skipped: report.skipped,
     denseAccuracy: dense, projectedAccuracy: projected, testAccuracy: tuned,
-    paramsBefore: p0.params, paramsAfter: p1.params, macsDenseEquivalent: p1.macs, fftFormMults: p1.fftFormMults,
+    paramsBefore: p0.params, paramsAfter: p1.params, macsDenseEquivalent: p1.macs, fftFormMults: p1.summary.fftFormMults as number | undefined,
   }, [
     ...report.converted.map((c) => `layer ${c.layer} (${c.type}): ${c.paramsBefore.toLocaleString('en-US')} → ${c.paramsAfter.toLocaleString('en-US')} parameters${c.paddedTo ? ` (channels zero-padded to in ${c.paddedTo[0]}, out ${c.paddedTo[1]})` : ''}`),
-    `parameters ${p0.params.toLocaleString('en-US')} → ${p1.params.toLocaleString('en-US')}; multiplications per sample: dense-equivalent ${p1.macs.toLocaleString('en-US')}, FFT form ${Math.round(p1.fftFormMults ?? p1.macs).toLocaleString('en-US')}`,
+    `parameters ${p0.params.toLocaleString('en-US')} → ${p1.params.toLocaleString('en-US')}; multiplications per sample: dense-equivalent ${p1.macs.toLocaleString('en-US')}, FFT form ${Math.round((p1.summary.fftFormMults as number | undefined) ?? p1.macs).toLocaleString('en-US')}`,
     `test accuracy: dense ${pct(dense)}, right after projection ${pct(projected)}${epochs > 0 ? `, after ${epochs} epoch(s) of fine-tuning ${pct(tuned)}` : ''}`,
     `saved ${out}`,
   ].join('\n'));

@@ -28,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
   const p1 = profileModel(packed, spec.input);
   emit(!!values.json, {
     command: 'pack', model: positionals[0], out, packedLayers: report.packed, foldedBatchNorms: report.folded, bytesBefore: bytes, bytesAfter: outBytes,
-    testAccuracy: b.accuracy, simulatedAccuracy: a.accuracy, predictionsEqual: same, samples: a.predictions.length, binary: p1.binary,
+    testAccuracy: b.accuracy, simulatedAccuracy: a.accuracy, predictionsEqual: same, samples: a.predictions.length, binary: p1.summary.binary,
   }, [
     `packed layers ${report.packed.join(', ')}; batch norms folded into thresholds: ${report.folded.join(', ') || 'none'}`,
     `test accuracy ${(100 * b.accuracy).toFixed(2)}% (float simulation ${(100 * a.accuracy).toFixed(2)}%); predictions ${same ? 'identical' : 'DIFFER'} on ${a.predictions.length} images`,

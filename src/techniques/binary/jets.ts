@@ -53,10 +53,11 @@ export function jetTree(x: Float32Array | Float64Array, C: number, H: number, W:
  * when constrained, and the bias as float32.
  */
 export function jetCost(inC: number, outC: number, stride: number, constrained: boolean, bias: number, out: readonly number[]):
-  Pick<CostReport, 'macs' | 'effectiveMacs' | 'binaryParams' | 'binaryMacs' | 'packedBytes' | 'addOps'> {
+  Pick<CostReport, 'macs' | 'effectiveMacs' | 'extras'> {
   const spatial = out[1] * out[2], pairs = outC * inC, full = out[1] * stride * out[2] * stride;
-  return { macs: pairs * 9 * spatial, effectiveMacs: pairs * 9 * spatial, binaryParams: constrained ? pairs : pairs * 9, binaryMacs: 0,
-    packedBytes: (constrained ? pairs : Math.ceil((9 * pairs) / 8)) + 4 * bias, addOps: JET_TREE_OPS * inC * full + (constrained ? 1 : 9) * pairs * spatial };
+  return { macs: pairs * 9 * spatial, effectiveMacs: pairs * 9 * spatial, extras: {
+    binaryParams: constrained ? pairs : pairs * 9, binaryMacs: 0, packedBytes: (constrained ? pairs : Math.ceil((9 * pairs) / 8)) + 4 * bias,
+    addOps: JET_TREE_OPS * inC * full + (constrained ? 1 : 9) * pairs * spatial } };
 }
 
 export interface JetOptions extends BinaryOptions {

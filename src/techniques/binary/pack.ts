@@ -131,7 +131,8 @@ export class PackedBinaryLayer extends Module {
   costReport(out: readonly number[]): CostReport {
     const w = this.cfg.outputs * this.K, extra = (this.alpha ? this.cfg.outputs : 0) + (this.bias ? this.cfg.outputs : 0);
     const macs = w * out.slice(1).reduce((a, b) => a * b, 1); // [out] or [out, OH, OW]: w MACs per position
-    return { params: w + extra, nonzeroParams: w + extra, macs, effectiveMacs: macs, binaryParams: w, binaryMacs: macs, packedBytes: Math.ceil(w / 8) + 4 * extra };
+    return { params: w + extra, nonzeroParams: w + extra, macs, effectiveMacs: macs,
+      extras: { binaryParams: w, binaryMacs: macs, packedBytes: Math.ceil(w / 8) + 4 * extra } };
   }
   toSpec(): LayerSpec {
     const c = this.cfg;

@@ -90,8 +90,9 @@ export abstract class QuantizedLayer extends Module {
   protected binaryCost(macs: number, rows: number): CostReport {
     const w = this.weight.size, bias = this.bias?.size ?? 0, bin = this.kernelQuantizer === 'ste_sign';
     const packedWeights = bin ? Math.ceil(w / 8) : 4 * w;
-    return { params: w + bias, nonzeroParams: w + bias, macs, effectiveMacs: macs, binaryParams: bin ? w : 0,
-      binaryMacs: bin && this.inputQuantizer === 'ste_sign' ? macs : 0, packedBytes: packedWeights + 4 * bias + (this.scale === 'channel' ? 4 * rows : 0) };
+    return { params: w + bias, nonzeroParams: w + bias, macs, effectiveMacs: macs, extras: { binaryParams: bin ? w : 0,
+      binaryMacs: bin && this.inputQuantizer === 'ste_sign' ? macs : 0,
+      packedBytes: packedWeights + 4 * bias + (this.scale === 'channel' ? 4 * rows : 0) } };
   }
 
   protected quantSpec(): Record<string, unknown> {

@@ -243,7 +243,7 @@ export class CircLinear extends Module {
     const params = this.weight.size + (this.bias?.size ?? 0);
     const spatial = out.slice(0, -1).reduce((a, b) => a * b, 1);
     return { params, nonzeroParams: params, macs: this.outFeatures * this.inFeatures * spatial, effectiveMacs: this.outFeatures * this.inFeatures * spatial,
-      fftMults: circMults(N, R, S, 1) * spatial };
+      extras: { fftMults: circMults(N, R, S, 1) * spatial } };
   }
   toSpec(): LayerSpec { return { type: 'circlinear', in: this.inFeatures, out: this.outFeatures, block: this.blockSize, bias: !!this.bias, ...(this.pad ? { pad: true } : {}) }; }
 }
@@ -340,7 +340,7 @@ export class CircConv2d extends Module {
     const N = this.blockSize, S = this.outBlocks, R = this.inBlocks, kk = this.kernelSize * this.kernelSize;
     const params = this.weight.size + (this.bias?.size ?? 0), spatial = out[1] * out[2];
     const macs = this.outChannels * this.inChannels * kk * spatial;
-    return { params, nonzeroParams: params, macs, effectiveMacs: macs, fftMults: circMults(N, R, S, kk) * spatial };
+    return { params, nonzeroParams: params, macs, effectiveMacs: macs, extras: { fftMults: circMults(N, R, S, kk) * spatial } };
   }
   toSpec(): LayerSpec {
     return { type: 'circconv2d', in: this.inChannels, out: this.outChannels, kernel: this.kernelSize, block: this.blockSize,

@@ -4,14 +4,14 @@
 // gate at 0 is a channel that can be deleted). α grows every epoch until v is nearly binary.
 import { Tensor } from '../../core/tensor.js';
 import * as F from '../../ops/index.js';
-import type { Module } from '../../nn/module.js';
+import type { HookHandle, Module } from '../../nn/module.js';
 
 export interface Gate {
   module: Module;
   score: Tensor;
   channels: number;
-  /** The module's own forward before the gate wrapped it (restored by removeGates). */
-  prev?: (x: Tensor) => Tensor;
+  /** The forward hook that applies the gate (removed by removeGates). */
+  hook?: HookHandle;
   /** When false the gate passes its input through (after the hard cut the masks do the work). */
   active: boolean;
 }
@@ -31,16 +31,13 @@ export function gateValues(set: GateSet, g: Gate): Tensor {
 export function installGate(set: GateSet, m: Module, channels: number, init = 3): Gate {
   const score = Tensor.full([channels], init);
   m.setEntry('parameter', 'gateScore', score);
-  const own = Object.prototype.hasOwnProperty.call(m, 'forward') ? m.forward : undefined;
-  const base = m.forward;
-  const g: Gate = { module: m, score, channels, prev: own, active: true };
-  m.forward = function forward(x: Tensor): Tensor {
-    const y = base.call(m, x);
+  const g: Gate = { module: m, score, channels, active: true };
+  g.hook = m.registerForwardHook((_m, _x, y) => {
     if (!g.active) return y;
     if (y.shape[1] !== channels) throw new Error(`channel gate expects ${channels} channels, got [${y.shape}]`);
     const shape = y.shape.map((d, i) => (i === 1 ? d : 1));
     return F.mul(y, F.reshape(gateValues(set, g), shape));
-  };
+  });
   set.gates.push(g);
   return g;
 }
@@ -48,7 +45,7 @@ export function installGate(set: GateSet, m: Module, channels: number, init = 3)
 /** Remove every gate: forwards and parameters as before installGate. */
 export function removeGates(set: GateSet): void {
   for (const g of set.gates.reverse()) {
-    if (g.prev) g.module.forward = g.prev; else delete (g.module as unknown as { forward?: unknown }).forward;
+    g.hook?.remove();
     g.module.setEntry('parameter', 'gateScore', null);
   }
   set.gates = [];

@@ -5,10 +5,10 @@ import { persistentCopy } from '../../core/arena.js';
 import { fmt, shapeEq } from '../../core/shape.js';
 import { noGrad, Tensor } from '../../core/tensor.js';
 import * as F from '../../ops/index.js';
-import type { Module } from '../../nn/module.js';
+import type { HookHandle, Module } from '../../nn/module.js';
 
 interface Pruned { orig: Tensor; mask: Tensor }
-interface State { entries: Map<string, Pruned>; live: Map<string, Tensor>; prev?: (x: Tensor) => Tensor }
+interface State { entries: Map<string, Pruned>; live: Map<string, Tensor>; hooks: HookHandle[] }
 
 const STATE = new WeakMap<Module, State>();
 
@@ -24,18 +24,12 @@ function paramOf(m: Module, name: string): Tensor {
 function install(m: Module): State {
   let st = STATE.get(m);
   if (st) return st;
-  // Wrap whatever forward the module has now (its class's, or another technique's wrapper).
-  const own = Object.prototype.hasOwnProperty.call(m, 'forward') ? m.forward : undefined;
-  st = { entries: new Map(), live: new Map(), prev: own };
-  STATE.set(m, st);
-  const s = st;
-  const base = m.forward as (x: Tensor) => Tensor;
-  // The masked weight is computed on the tape inside forward; read outside forward it is a fresh product.
-  m.forward = function forward(x: Tensor): Tensor {
-    for (const [name, e] of s.entries) s.live.set(name, F.mul(e.orig, e.mask));
-    try { return base.call(m, x); } finally { s.live.clear(); }
-  };
-  return st;
+  const s: State = { entries: new Map(), live: new Map(), hooks: [] };
+  STATE.set(m, s);
+  // The masked weight is computed on the tape for each forward; read outside forward it is a fresh product.
+  s.hooks.push(m.registerForwardPreHook(() => { for (const [name, e] of s.entries) s.live.set(name, F.mul(e.orig, e.mask)); }));
+  s.hooks.push(m.registerForwardHook(() => { s.live.clear(); }));
+  return s;
 }
 
 function defineMasked(m: Module, name: string, st: State): void {
@@ -125,7 +119,7 @@ export function reapplyMasks(model: Module): void {
 
 /**
  * Make pruning permanent: each pruned parameter becomes a plain parameter holding
- * orig ⊙ mask (same name, same outputs), and the mask buffers and the forward wrapper go.
+ * orig ⊙ mask (same name, same outputs), and the mask buffers and the forward hooks go.
  * With `name`, only that parameter. Returns the number of parameters made permanent.
  */
 export function removePruning(model: Module, name?: string): number {
@@ -146,7 +140,7 @@ export function removePruning(model: Module, name?: string): number {
       n++;
     }
     if (st.entries.size === 0) {
-      if (st.prev) m.forward = st.prev; else delete (m as unknown as { forward?: unknown }).forward;
+      for (const h of st.hooks) h.remove();
       STATE.delete(m);
     }
   }
