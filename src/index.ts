@@ -15,7 +15,7 @@ export {
 } from './data/dataset.js';
 export {
   sequentialSampler, shuffleSampler, weightedSampler, normaliseProbabilities, drawBatch, epochRng, epochLength,
-  type Sampler, type SampledBatch, type SamplerState, type WeightedOptions,
+  type Sampler, type SampledBatch, type SamplerState, type WeightedOptions, type SampleFeedback,
 } from './data/sampler.js';
 export * from './train/index.js';
 export { encodeSafetensors, decodeSafetensors, tensorsOf, SafetensorsError, MAX_HEADER_BYTES, type StEntry, type StDType } from './io/safetensors.js';

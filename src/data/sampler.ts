@@ -6,6 +6,15 @@ export interface SampledBatch {
   weight?: Float32Array;
 }
 
+/** Per-sample feedback besides the loss. */
+export interface SampleFeedback {
+  /**
+   * ‖softmax(zᵢ) − e_yᵢ‖₂, the norm of the loss's gradient with respect to the logits: an upper
+   * bound, up to a constant, of the per-sample gradient norm (Katharopoulos & Fleuret 2018, §3.2).
+   */
+  gradNormBound?: Float32Array;
+}
+
 /** JSON-safe state a sampler keeps across epochs, saved in checkpoints so resume is exact. */
 export type SamplerState = unknown;
 
@@ -20,8 +29,17 @@ export interface Sampler {
   batches(epoch: number, n: number, batchSize: number, dropLast: boolean): Iterable<SampledBatch>;
   /** Number of batches per epoch (default: ⌈n / batchSize⌉, or ⌊…⌋ with dropLast). */
   length?(n: number, batchSize: number, dropLast: boolean): number;
-  /** Feedback after each training step: the rows just used and their losses (unreduced). */
-  observe?(indices: Int32Array, perSampleLoss: Float32Array): void;
+  /**
+   * Feedback after each training step: the rows just used, their losses (unreduced), and what else
+   * the sampler asked for in `wants`.
+   */
+  observe?(indices: Int32Array, perSampleLoss: Float32Array, extra?: SampleFeedback): void;
+  /** Feedback beyond the loss that the step should compute (from the model's outputs, no extra pass). */
+  wants?: { gradNormBound?: boolean };
+  /** True when the sampler cannot work without observe(): fit() refuses a step that gives no per-sample loss. */
+  requiresFeedback?: boolean;
+  /** Per-epoch statistics for the training log (e.g. max importance weight, effective sample size). */
+  epochStats?(): Record<string, unknown>;
   stateDict?(): SamplerState;
   loadStateDict?(state: SamplerState): void;
 }

@@ -18,6 +18,8 @@ export interface EpochLog {
   valLoss?: number; valAccuracy?: number; valBalancedAccuracy?: number;
   /** Per-sample means of the metrics the step reported, when it reported any. */
   metrics?: Record<string, number>;
+  /** The sampler's statistics for the epoch (see Sampler.epochStats). */
+  sampler?: Record<string, unknown>;
 }
 
 export interface Callback {
@@ -109,6 +111,28 @@ class EpochTally {
   }
 }
 
+/** Pass a step's per-sample feedback to the sampler, naming the step if the sampler refuses it. */
+function feed(sampler: Sampler, index: Int32Array, r: { perSample?: Float32Array; gradNormBound?: Float32Array },
+  epoch: number, step: number): void {
+  if (!sampler.observe) return;
+  if (!r.perSample) {
+    if (sampler.requiresFeedback) {
+      throw new Error(`epoch ${epoch}, step ${step}: the sampler needs per-sample losses and the training step gave none; ` +
+        'return perSampleLoss from the step (backprop() does) or use a sampler without feedback');
+    }
+    return;
+  }
+  if (sampler.wants?.gradNormBound && !r.gradNormBound) {
+    throw new Error(`epoch ${epoch}, step ${step}: the sampler needs gradNormBound and the training step gave none; ` +
+      'return it from the step (backprop() does)');
+  }
+  try {
+    sampler.observe(index, r.perSample, r.gradNormBound ? { gradNormBound: r.gradNormBound } : undefined);
+  } catch (e) {
+    throw new Error(`epoch ${epoch}, step ${step}: ${(e as Error).message}`);
+  }
+}
+
 function countCorrect(output: Tensor | undefined, y: Int32Array): number | null {
   if (!output || output.rank !== 2 || output.shape[0] !== y.length) return null;
   const pred = argmax(output);
@@ -164,6 +188,7 @@ export function fit(model: Module, opts: FitOptions): FitResult {
     for (const batch of loader.batches(epoch)) {
       const ctx: StepContext = {
         epoch, step: tally.steps + 1, optimizer, optimizers, wantsPerSampleLoss: !!sampler.observe,
+        wantsGradNormBound: !!sampler.wants?.gradNormBound,
         checkLoss: (v, x) => { if (!Number.isFinite(v)) throw diagnose(model, x, epoch + 1, tally.steps + 1, v); },
       };
       // One step in a pooled scope: its activations and gradients are recycled next step.
@@ -171,9 +196,10 @@ export function fit(model: Module, opts: FitOptions): FitResult {
         const out = step(model, batch, ctx);
         const loss = typeof out.loss === 'number' ? out.loss : out.loss.item();
         ctx.checkLoss(loss, batch.x);
-        return { loss, correct: countCorrect(out.output, batch.y), perSample: out.perSampleLoss?.slice(), metrics: out.metrics };
+        return { loss, correct: countCorrect(out.output, batch.y), perSample: out.perSampleLoss?.slice(),
+          gradNormBound: out.gradNormBound?.slice(), metrics: out.metrics };
       });
-      if (r.perSample) sampler.observe?.(batch.index, r.perSample);
+      feed(sampler, batch.index, r, epoch + 1, tally.steps + 1);
       tally.add(batch.y.length, r.loss, r.correct, r.metrics);
       for (const cb of opts.callbacks ?? []) cb.onBatchEnd?.({ epoch, batch: tally.steps, loss: r.loss });
       progress?.update({ epoch: epoch + 1, epochs, batch: tally.steps, batches: loader.length, loss: tally.loss / tally.seen,
@@ -185,6 +211,8 @@ export function fit(model: Module, opts: FitOptions): FitResult {
       accuracy: tally.accuracy, seconds, samplesPerSecond: tally.seen / seconds };
     const metrics = tally.meanMetrics();
     if (metrics) log.metrics = metrics;
+    const samplerStats = sampler.epochStats?.();
+    if (samplerStats) log.sampler = samplerStats;
     if (opts.validation) {
       const v = evaluate(model, opts.validation, { shape: opts.inputShape });
       log.valLoss = v.loss; log.valAccuracy = v.accuracy; log.valBalancedAccuracy = v.balancedAccuracy;

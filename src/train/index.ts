@@ -1,7 +1,7 @@
 export { fit, NonFiniteLossError, type FitOptions, type FitResult, type EpochLog, type Callback } from './fit.js';
 export { type CheckpointStore } from './checkpoint.js';
 export {
-  backprop, crossEntropyLoss, perSampleCrossEntropy,
+  backprop, crossEntropyLoss, perSampleCrossEntropy, logitGradNorm,
   type TrainStep, type StepContext, type StepResult, type LossFn, type BackpropOptions,
 } from './step.js';
 export { evaluate, argmax, accuracy, balancedAccuracy, confusionMatrix, type EvalResult } from './metrics.js';

@@ -16,6 +16,8 @@ export interface StepContext {
   optimizers: Record<string, Optimizer>;
   /** True when the sampler learns from per-sample losses: the step should return perSampleLoss. */
   wantsPerSampleLoss: boolean;
+  /** True when the sampler also wants each row's gradient-norm bound: return gradNormBound. */
+  wantsGradNormBound?: boolean;
   /** Throws fit()'s diagnosis (epoch, step, first bad layer) when a loss is NaN or infinite. */
   checkLoss(loss: number, x: Tensor): void;
 }
@@ -28,6 +30,8 @@ export interface StepResult {
   output?: Tensor;
   /** Unreduced loss of each row, passed to the sampler's observe(). */
   perSampleLoss?: Float32Array;
+  /** ‖softmax(zᵢ) − e_yᵢ‖₂ of each row, for samplers that ask for it (see SampleFeedback). */
+  gradNormBound?: Float32Array;
   /** Other per-batch means to average into the epoch log (by sample count). */
   metrics?: Record<string, number>;
 }
@@ -45,6 +49,22 @@ export type LossFn = (output: Tensor, batch: Batch, model: Module) => Tensor;
 
 /** Cross-entropy on the batch's labels, weighted by the batch's per-sample weights when it has them. */
 export const crossEntropyLoss: LossFn = (out, b) => crossEntropy(out, b.y, b.weight ? { weights: b.weight } : {});
+
+/** ‖softmax(zᵢ) − e_yᵢ‖₂ of each row of logits [N, C] (no tape): the cross-entropy's gradient norm at the logits. */
+export function logitGradNorm(logits: Tensor, labels: ArrayLike<number>): Float32Array {
+  const [N, C] = logits.shape, d = logits.data, out = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    let m = -Infinity, s = 0, q = 0;
+    for (let c = 0; c < C; c++) m = Math.max(m, d[i * C + c]);
+    for (let c = 0; c < C; c++) s += Math.exp(d[i * C + c] - m);
+    for (let c = 0; c < C; c++) {
+      const p = Math.exp(d[i * C + c] - m) / s - (c === labels[i] ? 1 : 0);
+      q += p * p;
+    }
+    out[i] = Math.sqrt(q);
+  }
+  return out;
+}
 
 /** Unreduced cross-entropy of each row of logits [N, C] (no tape): feedback for samplers. */
 export function perSampleCrossEntropy(logits: Tensor, labels: ArrayLike<number>): Float32Array {
@@ -85,6 +105,10 @@ export function backprop(opts: BackpropOptions = {}): TrainStep {
     loss.backward();
     optimizer.step();
     optimizer.zeroGrad(); // the gradients' arrays go back to the pool with the scope
-    return { loss: v, output, ...(ctx.wantsPerSampleLoss ? { perSampleLoss: perSampleCrossEntropy(output, batch.y) } : {}) };
+    return {
+      loss: v, output,
+      ...(ctx.wantsPerSampleLoss ? { perSampleLoss: perSampleCrossEntropy(output, batch.y) } : {}),
+      ...(ctx.wantsGradNormBound ? { gradNormBound: logitGradNorm(output, batch.y) } : {}),
+    };
   };
 }
