@@ -3,7 +3,7 @@ export { Tensor, noGrad, isGradEnabled } from './core/tensor.js';
 export { Rng } from './core/rng.js';
 export { withScope, inScope, poolStats, persistentArray } from './core/arena.js';
 export type { DType, FArray } from './core/dtype.js';
-export { OPS, type Op } from './core/op.js';
+export { OPS, type Op, type OpName } from './core/op.js';
 export * from './ops/index.js';
 export { backendFor, backendName, setBackend, reference, wasmBackend, wasmUnavailableReason, setThreads, getThreads } from './backend/index.js';
 export type { Backend, ConvGeom, PoolGeom } from './backend/index.js';

@@ -6,6 +6,7 @@ import { Rng } from '../../core/rng.js';
 import { Tensor } from '../../core/tensor.js';
 import { backendFor } from '../../backend/index.js';
 import * as F from '../../ops/index.js';
+import { oneHotSte, steSign } from './ste.js';
 import { uniform_ } from '../../nn/init.js';
 import type { LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
@@ -103,8 +104,8 @@ export class NeuralJetConv2d extends QuantizedLayer {
   coefficients(): Tensor {
     if (!this.constrained) return this.quantizedWeight();
     this.clipLatent();
-    const s = F.steSign(this.weight, this.clip ?? Infinity);
-    return F.mul(F.oneHotSte(this.choice!), F.reshape(s, [this.outChannels, this.inChannels, 1]));
+    const s = steSign(this.weight, this.clip ?? Infinity);
+    return F.mul(oneHotSte(this.choice!), F.reshape(s, [this.outChannels, this.inChannels, 1]));
   }
   /** The effective 3×3 kernels [out, in, 3, 3] (on the tape). */
   effectiveKernel(): Tensor {
