@@ -4,7 +4,7 @@
 // one jet per input–output pair — is OUR design, inferred from the abstract [OURS].
 import { Rng } from '../../core/rng.js';
 import { Tensor } from '../../core/tensor.js';
-import { backendFor } from '../../backend/index.js';
+import { binaryKernels } from './kernels/index.js';
 import * as F from '../../ops/index.js';
 import { oneHotSte, steSign } from './ste.js';
 import { uniform_ } from '../../nn/init.js';
@@ -41,7 +41,7 @@ export function jetTree(x: Float32Array | Float64Array, C: number, H: number, W:
   if (H < 3 || W < 3) throw new Error(`jetTree: the map must be at least 3×3, got ${H}×${W}`);
   if (x.length !== C * H * W) throw new Error(`jetTree: ${x.length} values are not [${C}, ${H}, ${W}]`);
   const out = new Float32Array(C * 9 * (H - 2) * (W - 2));
-  backendFor('float32').jetTree(x instanceof Float32Array ? x : Float32Array.from(x), C, H, W, out);
+  binaryKernels.for('float32').jetTree(x instanceof Float32Array ? x : Float32Array.from(x), C, H, W, out);
   return out;
 }
 

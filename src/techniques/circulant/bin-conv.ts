@@ -8,6 +8,7 @@ import { backendFor, type ConvGeom } from '../../backend/index.js';
 import { geometry, type Conv2dOptions } from '../../ops/conv.js';
 import { defineOp } from '../../ops/registry.js';
 import { needs } from '../../ops/tape.js';
+import { fftKernels } from './kernels/index.js';
 
 /** Elements of one bin's input, weight and output. */
 function slabs(g: ConvGeom): { xs: number; ws: number; ys: number } {
@@ -28,7 +29,7 @@ export const binConv2d = defineOp({
     }
     const H = x.shape[0], g = geometry('binConv2d', x.shape.slice(1), w.shape.slice(1), opts);
     const out = scopedEmpty([H, g.B, g.Co, g.OH, g.OW], x.dtype); // every slab written by its bin's kernel
-    backendFor(x.dtype).binConv2dForward(x.data, w.data, g, H, out.data);
+    fftKernels.for(x.dtype).binConv2dForward(x.data, w.data, g, H, out.data);
     return { out, inputs: [x, w], saved: { g } };
   },
   backward: (n, _o, gy) => {

@@ -4,7 +4,7 @@
 import { scopedEmpty, scopedEmptyLike } from '../../core/arena.js';
 import { fmt } from '../../core/shape.js';
 import { Tensor } from '../../core/tensor.js';
-import { backendFor } from '../../backend/index.js';
+import { fftKernels, type FftKernels } from './kernels/index.js';
 import { defineOp } from '../../ops/registry.js';
 import { needs } from '../../ops/tape.js';
 import { profiled } from '../../ops/profile.js';
@@ -23,7 +23,7 @@ export const rfft = defineOp({
     if (!pow2(N)) throw new Error(`rfft: the last axis must be 1 or a power of two, got ${fmt(x.shape)}`);
     const M = x.size / N, F = (N >> 1) + 1;
     const out = scopedEmpty([2, ...x.shape.slice(0, -1), F], x.dtype);
-    backendFor(x.dtype).rfft(x.data, M, N, out.data.subarray(0, M * F), out.data.subarray(M * F));
+    fftKernels.for(x.dtype).rfft(x.data, M, N, out.data.subarray(0, M * F), out.data.subarray(M * F));
     return { out, inputs: [x], saved: { N } };
   },
   // x ↦ (Re X, Im X) is linear; its adjoint is N·irfft(g ⊙ c) with c = 1 at bins 0, N/2 and ½ between.
@@ -33,7 +33,7 @@ export const rfft = defineOp({
     g.set(gy);
     weighBins(g as Float32Array, F, N, 0.5, N);
     const dx = scopedEmptyLike(gy, x.size);
-    backendFor(x.dtype).irfft(g.subarray(0, M * F), g.subarray(M * F), M, N, dx);
+    fftKernels.for(x.dtype).irfft(g.subarray(0, M * F), g.subarray(M * F), M, N, dx);
     return [dx];
   },
 });
@@ -47,14 +47,14 @@ export const irfft = defineOp({
     if (!pow2(N)) throw new Error(`irfft: ${F} bins give length ${N}, which is not a power of two`);
     const M = X.size / 2 / F;
     const out = scopedEmpty([...X.shape.slice(1, -1), N], X.dtype);
-    backendFor(X.dtype).irfft(X.data.subarray(0, M * F), X.data.subarray(M * F), M, N, out.data);
+    fftKernels.for(X.dtype).irfft(X.data.subarray(0, M * F), X.data.subarray(M * F), M, N, out.data);
     return { out, inputs: [X], saved: { N } };
   },
   // The adjoint of irfft is rfft(g) ⊙ c/N with c = 1 at bins 0, N/2 and 2 between (their imaginary parts get 0).
   backward: (n, _o, gy) => {
     const X = n.inputs[0], N = n.saved.N as number, F = (N >> 1) + 1, M = X.size / 2 / F;
     const d = scopedEmptyLike(gy, X.size);
-    backendFor(X.dtype).rfft(gy, M, N, d.subarray(0, M * F), d.subarray(M * F));
+    fftKernels.for(X.dtype).rfft(gy, M, N, d.subarray(0, M * F), d.subarray(M * F));
     weighBins(d as Float32Array, F, N, 2, 1 / N);
     return [d];
   },
@@ -75,12 +75,12 @@ export const binProduct = defineOp({
     }
     const [, B, R, F] = A.shape, S = W.shape[1];
     const out = scopedEmpty([2, B, S, F], A.dtype);
-    backendFor(A.dtype).cbin(planes(A, B * R * F), planes(W, S * R * F), planes(out, B * S * F), B, R, S, F, 0);
+    fftKernels.for(A.dtype).cbin(planes(A, B * R * F), planes(W, S * R * F), planes(out, B * S * F), B, R, S, F, 0);
     return { out, inputs: [A, W] };
   },
   backward: (n, _o, gy) => {
     const [A, W] = n.inputs, [, B, R, F] = A.shape, S = W.shape[1];
-    const be = backendFor(A.dtype), g = planes({ data: gy }, B * S * F);
+    const be = fftKernels.for(A.dtype), g = planes({ data: gy }, B * S * F);
     let dA = null, dW = null;
     if (needs(n, 0)) { dA = scopedEmptyLike(gy, A.size); be.cbin(g, planes(W, S * R * F), planes({ data: dA }, B * R * F), B, R, S, F, 1); }
     if (needs(n, 1)) { dW = scopedEmptyLike(gy, W.size); be.cbin(g, planes(A, B * R * F), planes({ data: dW }, S * R * F), B, R, S, F, 2); }
@@ -108,7 +108,7 @@ function weighBins(a: Float32Array | Float64Array, F: number, N: number, interio
 // diag(W[0], W[N/2])) — 2N·R·S real multiplications in all, against N²·R·S dense.
 
 type Arr = Float32Array | Float64Array;
-type Be = ReturnType<typeof backendFor>;
+type Be = FftKernels;
 
 /** Scales packed spectra [H, rest]: bin 0's block by a, the others by b (the adjoints' bin weights). */
 function weighPacked(p: Arr, H: number, a: number, b: number): void {
@@ -143,7 +143,7 @@ export const rfftBins = defineOp({
   forward(x: Tensor, B: number, R: number, N: number, P: number = 1) {
     checkBins('rfftBins', x, [B, R, N, P]);
     const out = scopedEmpty([N >> 1, B, 2, R, P], x.dtype);
-    forwardPacked(backendFor(x.dtype), x.data, B, R, N, P, out.data);
+    forwardPacked(fftKernels.for(x.dtype), x.data, B, R, N, P, out.data);
     return { out, inputs: [x], saved: { dims: [B, R, N, P] } };
   },
   // The adjoint of rfft is N·irfft(g ⊙ c), c = 1 at bins 0 and N/2 (packed bin 0) and ½ between.
@@ -152,7 +152,7 @@ export const rfftBins = defineOp({
     const g = scopedEmptyLike(gy, gy.length) as Arr, dx = scopedEmptyLike(gy, n.inputs[0].size) as Arr;
     g.set(gy);
     weighPacked(g, N >> 1, N, N / 2);
-    inversePacked(backendFor(n.inputs[0].dtype), g, B, R, N, P, dx);
+    inversePacked(fftKernels.for(n.inputs[0].dtype), g, B, R, N, P, dx);
     return [dx];
   },
 });
@@ -165,14 +165,14 @@ export const irfftBins = defineOp({
     const [H, B, , S, P] = Y.shape, N = 2 * H;
     checkBins('irfftBins', Y, [B, S, N, P]);
     const out = scopedEmpty([B, S, N, P], Y.dtype);
-    inversePacked(backendFor(Y.dtype), Y.data, B, S, N, P, out.data);
+    inversePacked(fftKernels.for(Y.dtype), Y.data, B, S, N, P, out.data);
     return { out, inputs: [Y], saved: { dims: [B, S, N, P] } };
   },
   // The adjoint of irfft is rfft(g) ⊙ c/N, c = 1 at bins 0 and N/2 and 2 between.
   backward: (n, _o, gy) => {
     const [B, S, N, P] = n.saved.dims as number[];
     const dY = scopedEmptyLike(gy, n.inputs[0].size) as Arr;
-    forwardPacked(backendFor(n.inputs[0].dtype), gy as Arr, B, S, N, P, dY);
+    forwardPacked(fftKernels.for(n.inputs[0].dtype), gy as Arr, B, S, N, P, dY);
     weighPacked(dY, N >> 1, 1 / N, 2 / N);
     return [dY];
   },
@@ -194,6 +194,6 @@ export const circGemv = profiled('circGemv', (x: Tensor, WT: Tensor, N: number, 
   if (x.rank !== 2 || x.shape[1] !== R * N) throw new Error(`circGemv expects x [B, ${R * N}] (R·N), got ${fmt(x.shape)}`);
   if (bias && bias.size !== S * N) throw new Error(`circGemv: bias must have ${S * N} (S·N) entries, got ${fmt(bias.shape)}`);
   const B = x.shape[0], out = scopedEmpty([B, S * N], x.dtype);
-  backendFor(x.dtype).circGemv(x.data, B, R, S, N, WT.data, bias ? bias.data : null, out.data);
+  fftKernels.for(x.dtype).circGemv(x.data, B, R, S, N, WT.data, bias ? bias.data : null, out.data);
   return out;
 });

@@ -3,3 +3,4 @@ export { CircLinear, CircConv2d, circMults, FFT_MIN_BLOCK, MAX_EXPANDED_BLOCK, C
 export { toCirculant, projectCirculant, type ToCirculantOptions, type ToCirculantReport } from './convert.js';
 export { rfft, irfft, binProduct, rfftBins, irfftBins, circGemv } from './fft-ops.js';
 export { binConv2d } from './bin-conv.js';
+export { fftKernels, type FftKernels } from './kernels/index.js';
