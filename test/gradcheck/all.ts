@@ -2,5 +2,6 @@
 import './core.js';
 import './circulant.js';
 import './binary.js';
+import '../fixtures/toy-technique/gradcheck.js';
 
 export { CASES } from './cases.js';
