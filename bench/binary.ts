@@ -3,14 +3,14 @@
 // same thread count, interleaved rounds: a 1024³ product and 3×3 convolutions 128→128 at 28×28.
 // The binary side includes packing its input (signs to bits, patches) but not the weights,
 // which a packed model stores packed.
-import { Conv2d, Rng, Tensor, backendName, buildModel, persistentArray, getThreads, matmul, noGrad, packBinary, wasmBackend, reference, type ConvGeom, type Sequential } from '../src/index.js';
+import { Conv2d, Rng, Tensor, backendName, buildModel, persistentArray, getThreads, matmul, noGrad, packBinary, binaryKernels, type ConvGeom, type Sequential } from '../src/index.js';
 import { binaryJetSpec } from '../src/reproduce/binary.js';
 import { race } from './race.js';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 3 : 7;
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const be = wasmBackend() ?? reference;
+const be = binaryKernels.for('float32');
 
 const timed = (fns: (() => void)[], budget = quick ? 40 : 120): number[] => race(fns, rounds, budget);
 

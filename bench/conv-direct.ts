@@ -1,6 +1,6 @@
 // node dist/bench/conv-direct.js [--quick]
 // The direct convolution kernel (few input channels, stride 1) against im2col + GEMM on the same
-// shapes, operands in kernel memory, interleaved rounds: DIRECT_MAX_TAPS in src/backend/wasm.ts
+// shapes, operands in kernel memory, interleaved rounds: DIRECT_MAX_TAPS in src/backend/wasm/policy.ts
 // comes from here.
 import { Rng, Tensor, persistentArray, wasmBackend, backendName, getThreads, type ConvGeom } from '../src/index.js';
 import { race } from './race.js';

@@ -2,15 +2,15 @@
 // The CSR kernel against the dense GEMM on the same shapes, same process, interleaved rounds:
 // the density below which compact() stores layers sparse (SPARSE_MAX_DENSITY) comes from here,
 // and the pruning issue's gate (sparse ≥ 3× dense at 90% sparsity on the VGG head) is checked.
-import { persistentArray, Linear, Rng, SparseLinear, Tensor, noGrad, toCsr, wasmBackend, withScope, backendName, getThreads, SPARSE_MAX_DENSITY } from '../src/index.js';
+import { persistentArray, Linear, Rng, SparseLinear, Tensor, noGrad, toCsr, wasmBackend, sparseKernels, withScope, backendName, getThreads, SPARSE_MAX_DENSITY } from '../src/index.js';
 import { race } from './race.js';
 import { MIN_POOLED } from '../src/core/arena.js';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 3 : 7;
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const be = wasmBackend();
-if (!be) { log('the WebAssembly backend is unavailable; nothing to compare'); process.exit(1); }
+const be = wasmBackend(), sw = sparseKernels.wasm();
+if (!be || !sw) { log('the WebAssembly backend is unavailable; nothing to compare'); process.exit(1); }
 
 const timed = (fns: (() => void)[], budget = quick ? 20 : 60): number[] => race(fns, rounds, budget);
 
@@ -43,7 +43,7 @@ for (const [shape, rows, cols, n, linear] of shapes) {
     const c0 = toCsr(w, rows, cols);
     const csr = { ...c0, rowPtr: residentInts(c0.rowPtr), colIdx: residentInts(c0.colIdx), vals: resident(c0.vals as Float32Array) };
     const dense = linear ? () => be.gemm(false, true, n, rows, cols, X, w, Y, false) : () => be.gemm(false, false, rows, n, cols, w, X, Y, false);
-    const [denseMs, sparseMs] = timed([dense, () => be.spmm(csr, X, n, Y)]);
+    const [denseMs, sparseMs] = timed([dense, () => sw.spmm(csr, X, n, Y)]);
     const row = { shape, rows, cols, n, density, denseMs, sparseMs, speedup: denseMs / sparseMs };
     kernels.push(row);
     log(`${shape.padEnd(26)} density ${density.toFixed(2)}  dense ${denseMs.toFixed(4)} ms  csr ${sparseMs.toFixed(4)} ms  ×${row.speedup.toFixed(2)}`);

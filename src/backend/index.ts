@@ -1,13 +1,15 @@
 import type { DType } from '../core/dtype.js';
 import { reference } from './reference.js';
-import { loadWasmBackend, WasmBackend } from './wasm.js';
+import { loadWasmBackend, WasmBackend } from './wasm/backend.js';
 import { isNode, singleThread, workerPool } from './threads.js';
 import { setArenaProvider } from '../core/arena.js';
 import type { Backend } from './types.js';
 
-export type { Backend, ConvGeom, Csr, PoolGeom, PoolMode, BinaryKind, AdamHyper } from './types.js';
+export type { Backend, ConvGeom, PoolGeom, PoolMode, BinaryKind, AdamHyper } from './types.js';
 export { reference } from './reference.js';
-export { WasmBackend, THREAD_MIN_FLOPS } from './wasm.js';
+export { WasmBackend } from './wasm/backend.js';
+export { THREAD_MIN_FLOPS } from './wasm/policy.js';
+export type { WasmRuntime } from './wasm/runtime.js';
 
 type Env = Record<string, string | undefined>;
 const env: Env = (globalThis as { process?: { env?: Env } }).process?.env ?? {};

@@ -28,7 +28,13 @@ export function singleThread(exports: Record<string, unknown>): Pool {
   };
 }
 
-export const TASK_FUNCTIONS = ['gemmTasks', 'gemmBatchTasks', 'gemmShared', 'im2colTasks', 'col2imTasks', 'spmmTasks', 'fftTasks', 'bgemmTasks', 'convDirectTasks', 'packSignsTasks', 'binConvTasks'];
+/**
+ * The functions a pool can run on its threads, by index: every function the module exports, so
+ * a technique's threaded kernel (assembly/) needs no entry in a core list.
+ */
+export function taskFunctions(module: WebAssembly.Module): string[] {
+  return WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
+}
 
 /** What the pool needs of a worker, in Node.js (worker_threads) and in browsers (Web Workers). */
 interface KernelWorker { ready: Promise<void>; stop(): void }
@@ -74,9 +80,9 @@ export async function workerPool(module: WebAssembly.Module, memory: WebAssembly
   const ctrlBuf = new SharedArrayBuffer(ARGS_OFFSET + 8 * MAX_ARGS);
   const ctrl = new Int32Array(ctrlBuf);
   const args = new Float64Array(ctrlBuf, ARGS_OFFSET, MAX_ARGS);
-  const nworkers = threads - 1;
+  const nworkers = threads - 1, fns = taskFunctions(module), ids = new Map(fns.map((f, i) => [f, i]));
   const workers = await Promise.all(Array.from({ length: nworkers }, (_, i) =>
-    startWorker({ module, memory, ctrl: ctrlBuf, tid: i + 1, nworkers, fns: TASK_FUNCTIONS })));
+    startWorker({ module, memory, ctrl: ctrlBuf, tid: i + 1, nworkers, fns })));
   try {
     await Promise.all(workers.map((w) => w.ready));
   } catch (e) {
@@ -87,8 +93,8 @@ export async function workerPool(module: WebAssembly.Module, memory: WebAssembly
     threads,
     run(fn, a) {
       if (a.length > MAX_ARGS) throw new Error(`too many kernel arguments (${a.length})`);
-      const id = TASK_FUNCTIONS.indexOf(fn);
-      if (id < 0) throw new Error(`${fn} is not a threaded kernel`);
+      const id = ids.get(fn);
+      if (id === undefined) throw new Error(`${fn} is not a function of the kernel module`);
       args.set(a);
       ctrl[FN] = id; ctrl[NARGS] = a.length;
       Atomics.store(ctrl, DONE, 0);

@@ -13,9 +13,6 @@ export interface PoolGeom {
   OH: number; OW: number;
 }
 
-/** A sparse matrix in compressed-sparse-row form: row r holds vals[rowPtr[r] … rowPtr[r+1]) at columns colIdx[…]. */
-export interface Csr { rows: number; cols: number; rowPtr: Int32Array; colIdx: Int32Array; vals: FArray }
-
 export type PoolMode = 'max' | 'avg';
 export type BinaryKind = 'add' | 'sub' | 'mul' | 'div';
 
@@ -27,8 +24,10 @@ export interface AdamHyper {
 }
 
 /**
- * The narrow seam to the compute. Arrays are dense row-major. The reference backend
- * accepts float32 and float64; the WebAssembly backend float32 only.
+ * The narrow seam to the compute: the core kernels only. Arrays are dense row-major. The
+ * reference backend accepts float32 and float64; the WebAssembly backend float32 only. A
+ * technique's own kernels (FFT, XNOR-popcount, sparse, …) are a kernel family in its folder
+ * (backend/family.ts), never a method here.
  */
 export interface Backend {
   readonly name: string;
@@ -42,8 +41,6 @@ export interface Backend {
   im2col(x: FArray, g: ConvGeom, col: FArray): void;
   col2im(col: FArray, g: ConvGeom, dx: FArray): void;
   conv2dForward(x: FArray, w: FArray, bias: FArray | null, g: ConvGeom, out: FArray): void;
-  /** binConv2d: `bins` convolutions without bias, bin h on slab h of x, w and out (each contiguous). */
-  binConv2dForward(x: FArray, w: FArray, g: ConvGeom, bins: number, out: FArray): void;
   /** dw (and db, dx when given) from dy. */
   conv2dBackward(x: FArray, w: FArray, dy: FArray, g: ConvGeom, dw: FArray, db: FArray | null, dx: FArray | null): void;
   pool2dForward(x: FArray, g: PoolGeom, mode: PoolMode, out: FArray): void;
@@ -70,60 +67,6 @@ export interface Backend {
   tileAdd(a: FArray, b: FArray, y: FArray): void;
   /** out[j] = Σ_r g[r·out.length + j], summed in row order. */
   sumTiles(g: FArray, out: FArray): void;
-  /** Y[rows × n] = S·X for a CSR matrix S and dense X [cols × n]. */
-  spmm(s: Csr, X: FArray, n: number, Y: FArray): void;
   /** out[c × r] = x[r × c]ᵀ. */
   transpose(x: FArray, r: number, c: number, out: FArray): void;
-  /**
-   * Real FFT of M vectors of length N (1 or a power of two): x [M × N] → re, im [M × (N/2+1)],
-   * X[k] = Σ_n x[n]·e^(−2πikn/N).
-   */
-  rfft(x: FArray, M: number, N: number, re: FArray, im: FArray): void;
-  /** Inverse of rfft: (re, im) [M × (N/2+1)] → x [M × N], 1/N scaled; imaginary parts of bins 0 and N/2 ignored. */
-  irfft(re: FArray, im: FArray, M: number, N: number, x: FArray): void;
-  /**
-   * rfft of M vectors (N ≥ 2) into the packed bin-major layout [N/2, M/RP, 2, RP] of
-   * backend/bins.ts. x is [M × N], or with P > 1 (P | RP) [M/P × N × P]: vector g·P + p has its
-   * elements P apart (channels of a pixel).
-   */
-  rfftPacked(x: FArray, M: number, N: number, RP: number, out: FArray, P?: number): void;
-  /** Inverse of rfftPacked: packed [N/2, M/RP, 2, RP] → x (same layouts). */
-  irfftPacked(packed: FArray, M: number, N: number, RP: number, x: FArray, P?: number): void;
-  /**
-   * Per-bin complex products of half spectra, planes (re, im) separate, bins contiguous:
-   * mode 0 Y[b,s,f] = Σ_r W[s,r,f]·A[b,r,f]; mode 1 Y[b,r,f] = Σ_s conj(W[s,r,f])·A[b,s,f];
-   * mode 2 Y[s,r,f] = Σ_b A[b,s,f]·conj(W[b,r,f]).
-   */
-  cbin(a: [FArray, FArray], w: [FArray, FArray], y: [FArray, FArray], B: number, R: number, S: number, F: number, mode: 0 | 1 | 2): void;
-  /**
-   * Inference product of a block-circulant linear layer, all in one call (small batches):
-   * x [B × R·N] → y [B × S·N], y[b, s] = irfft(Σ_r W[s,r] ⊙ rfft(x[b, r])) (+ bias [S·N]), with the
-   * weight spectra bin-major, wt [2, F, R, S] (F = N/2 + 1, plane 0 real, 1 imaginary), N ≥ 2.
-   */
-  circGemv(x: FArray, B: number, R: number, S: number, N: number, wt: FArray, bias: FArray | null, y: FArray): void;
-  /**
-   * Signs as bits (1 for x ≥ 0): x [M × K] → out [M × 2·⌈K/64⌉] (Int32Array holding 64-bit
-   * words, low half first), padding bits 0.
-   */
-  packSigns(x: FArray, M: number, K: number, out: Int32Array): void;
-  /**
-   * Binary convolution patches: the signs of x [B, C, H, W] under every output position and tap,
-   * out [B·OH·OW × kh·kw·2·⌈C/64⌉] (per tap the channel bits, whole 64-bit words); taps in the
-   * padding read padValue (±1) on every real channel. Dilation 1. dense (C < 64 only): the taps'
-   * C bits back to back, rows of 2·⌈kh·kw·C/64⌉ (no word per tap, less padding to XNOR).
-   */
-  packPatches(x: FArray, g: ConvGeom, padValue: 1 | -1, out: Int32Array, dense?: boolean): void;
-  /**
-   * C[i, j] = Σ_k a_ik·b_jk over ±1 values from packed rows A [M × ·] and B [N × ·] holding K
-   * real bits (XNOR-popcount: K − 2·popcount(a XOR b)); rows are `rowWords` 64-bit words
-   * (default ⌈K/64⌉; more for convolution patches, whose taps each fill whole words), every
-   * padding bit 0 on both sides.
-   */
-  bgemm(A: Int32Array, B: Int32Array, M: number, N: number, K: number, C: Int32Array, rowWords?: number): void;
-  /** out [C, H+2p, W+2p] = sign(x) (±1, sign(0) = +1) of x [C, H, W], bordered by p pixels of padValue: a binary layer's padded input. */
-  signPad(x: FArray, C: number, H: number, W: number, p: number, padValue: 1 | -1, out: FArray): void;
-  /** The nine 3×3 jet maps of every channel (neural jet features): x [C, H, W] → out [C, 9, H−2, W−2], exact on integers. */
-  jetTree(x: FArray, C: number, H: number, W: number, out: FArray): void;
-  /** conv2d forward whose weights [Co, C·kh·kw] are a CSR matrix (pruned weights at inference). */
-  conv2dSparse(x: FArray, w: Csr, bias: FArray | null, g: ConvGeom, out: FArray): void;
 }

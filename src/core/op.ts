@@ -1,8 +1,10 @@
 /**
- * The primitive ops. Every op here has exactly one backward rule in ops/autograd.ts, whose
+ * The core primitive ops. Every op here has exactly one backward rule in ops/autograd.ts, whose
  * table is typed `{ [K in Op]: Rule }`: adding an op without a gradient does not compile.
  * Composite functions (conv1d via conv2d, flatten via reshape, mse via sub/mul/mean)
- * are not listed: they differentiate through their parts.
+ * are not listed: they differentiate through their parts. A technique's own primitives
+ * (STE quantizers, FFT bins, …) are not listed either: the technique registers them with
+ * defineOp (ops/registry.ts), forward and backward together, in its own folder.
  */
 export const OPS = [
   // elementwise binary with broadcasting
@@ -15,12 +17,11 @@ export const OPS = [
   'reshape', 'transpose', 'concat', 'slice',
   // linear algebra
   'matmul',
-  // real FFT along the last axis and its inverse (circulant layers)
-  'rfft', 'irfft', 'binProduct', 'rfftBins', 'irfftBins',
-  // quantizers with straight-through gradients (binarized networks)
-  'steSign', 'oneHotSte',
   // neural-network primitives (fused for speed and stability)
-  'logSoftmax', 'crossEntropy', 'conv2d', 'binConv2d', 'pool2d', 'dropout', 'batchNorm',
+  'logSoftmax', 'crossEntropy', 'conv2d', 'pool2d', 'dropout', 'batchNorm',
 ] as const;
 
 export type Op = (typeof OPS)[number];
+
+/** The name on a tape node: a core op, or one a technique registered with defineOp. */
+export type OpName = Op | (string & {});

@@ -1,11 +1,11 @@
 import { allocArray, dtypeOf, type DType, type FArray } from './dtype.js';
 import { checkShape, fmt, sizeOf, type Shape } from './shape.js';
-import type { Op } from './op.js';
+import type { OpName } from './op.js';
 import type { Rng } from './rng.js';
 
 /** A node of the define-by-run tape: which op made a tensor, from which inputs, and what it saved. */
 export interface Node {
-  op: Op;
+  op: OpName;
   inputs: Tensor[];
   saved: Record<string, unknown>;
 }

@@ -1,10 +1,8 @@
 import type { FArray } from '../core/dtype.js';
 import { scopedLike } from '../core/arena.js';
-import type { Op } from '../core/op.js';
+import type { Op, OpName } from '../core/op.js';
 import { setBackwardImpl, Tensor } from '../core/tensor.js';
 import { convRules } from './conv.js';
-import { binRules, fftRules } from './fft.js';
-import { quantRules } from './quant.js';
 import { binaryRules, unaryRules } from './elementwise.js';
 import { matmulRules } from './matmul.js';
 import { nnRules } from './nn.js';
@@ -12,8 +10,12 @@ import { reduceRules } from './reduce.js';
 import { shapeRules } from './shape.js';
 import type { Rule } from './tape.js';
 import { addBackwardTime, profiler } from './profile.js';
+import { registeredRule } from './registry.js';
 
-/** THE table of backward rules: one per primitive op; a missing op is a compile error. */
+/**
+ * THE table of backward rules: one per core primitive op; a missing op is a compile error.
+ * Techniques' ops keep their rules beside their forward (defineOp); ruleFor finds either.
+ */
 export const backwardRules: { [K in Op]: Rule } = {
   ...binaryRules,
   ...unaryRules,
@@ -22,10 +24,14 @@ export const backwardRules: { [K in Op]: Rule } = {
   ...matmulRules,
   ...nnRules,
   ...convRules,
-  ...fftRules,
-  ...binRules,
-  ...quantRules,
 };
+
+/** The backward rule of a core op (the table) or of an op a technique registered (defineOp). */
+export function ruleFor(op: OpName): Rule {
+  const rule = Object.hasOwn(backwardRules, op) ? backwardRules[op as Op] : registeredRule(op);
+  if (!rule) throw new Error(`backward(): no backward rule for op '${op}'; register the op with defineOp`);
+  return rule;
+}
 
 /** Nodes reachable from root, in topological order (inputs before outputs). */
 function topoOrder(root: Tensor): Tensor[] {
@@ -69,7 +75,7 @@ function runBackward(root: Tensor, seed: FArray): void {
       continue;
     }
     const t0 = profiler.enabled ? performance.now() : 0;
-    const gxs = backwardRules[t.node.op](t.node, t, gy);
+    const gxs = ruleFor(t.node.op)(t.node, t, gy);
     if (profiler.enabled) addBackwardTime(t.node.op, performance.now() - t0);
     t.node.inputs.forEach((inp, k) => {
       const g = gxs[k];

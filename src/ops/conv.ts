@@ -33,7 +33,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
 }
 
 /** Geometry of a convolution of x [B, C, H, W] by w [Co, C, kh, kw], with the options checked. */
-function geometry(op: string, xs: readonly number[], ws: readonly number[], opts: Conv2dOptions): ConvGeom {
+export function geometry(op: string, xs: readonly number[], ws: readonly number[], opts: Conv2dOptions): ConvGeom {
   const [B, C, H, W] = xs;
   const [Co, Ci, kh, kw] = ws;
   if (Ci !== C) throw new Error(`${op}: input has ${C} channels but the weights expect ${Ci}`);
@@ -44,27 +44,6 @@ function geometry(op: string, xs: readonly number[], ws: readonly number[], opts
   const OW = Math.floor((W + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
   if (OH < 1 || OW < 1) throw new Error(`${op}: a ${kh}×${kw} kernel does not fit a ${H}×${W} input with padding ${ph},${pw}`);
   return { B, C, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW };
-}
-
-/**
- * One convolution per frequency bin, the FFT form of a block-circulant convolution (CircConv):
- * x [H, B, C, Hi, Wi], w [H, Co, C, kh, kw] → [H, B, Co, OH, OW] with y[h] = conv2d(x[h], w[h]).
- * Each bin reads and writes its own contiguous slab, where H slices, H convolutions and a
- * concat would copy every slab twice.
- */
-export function binConv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
-  if (x.rank !== 5 || w.rank !== 5 || x.shape[0] !== w.shape[0]) {
-    throw new Error(`binConv2d expects input [H, B, C, Hi, Wi] and weights [H, Cout, C, kh, kw] with the same H, got ${fmt(x.shape)} and ${fmt(w.shape)}`);
-  }
-  const H = x.shape[0], g = geometry('binConv2d', x.shape.slice(1), w.shape.slice(1), opts);
-  const out = scopedEmpty([H, g.B, g.Co, g.OH, g.OW], x.dtype); // every slab written by its bin's kernel
-  backendFor(x.dtype).binConv2dForward(x.data, w.data, g, H, out.data);
-  return record(out, 'binConv2d', [x, w], { g });
-}
-
-/** Elements of one bin's input, weight and output. */
-function slabs(g: ConvGeom): { xs: number; ws: number; ys: number } {
-  return { xs: g.B * g.C * g.H * g.W, ws: g.Co * g.C * g.kh * g.kw, ys: g.B * g.Co * g.OH * g.OW };
 }
 
 /** 1-D convolution: x [N,C,L], w [Co,C,k] — conv2d on a height-1 image. */
@@ -108,18 +87,7 @@ export function maxPool1d(x: Tensor, kernel: number, opts: { stride?: number; pa
   return reshape(y, [y.shape[0], y.shape[1], y.shape[3]]);
 }
 
-export const convRules: { conv2d: Rule; binConv2d: Rule; pool2d: Rule } = {
-  binConv2d: (n, _o, gy) => {
-    const g = n.saved.g as ConvGeom;
-    const [x, w] = n.inputs, H = x.shape[0], { xs, ws, ys } = slabs(g), be = backendFor(x.dtype);
-    const dw = scopedEmptyLike(gy, w.size); // every slab written by its bin's kernel
-    const dx = needs(n, 0) ? scopedEmptyLike(gy, x.size) : null;
-    for (let h = 0; h < H; h++) {
-      be.conv2dBackward(x.data.subarray(h * xs, (h + 1) * xs), w.data.subarray(h * ws, (h + 1) * ws), gy.subarray(h * ys, (h + 1) * ys), g,
-        dw.subarray(h * ws, (h + 1) * ws), null, dx ? dx.subarray(h * xs, (h + 1) * xs) : null);
-    }
-    return [dx, needs(n, 1) ? dw : null];
-  },
+export const convRules: { conv2d: Rule; pool2d: Rule } = {
   conv2d: (n, _o, gy) => {
     const g = n.saved.g as ConvGeom;
     const [x, w, b] = n.inputs;

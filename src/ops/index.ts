@@ -1,5 +1,6 @@
 // Differentiable operations. Importing this module installs the autograd rules.
 // Each public op is wrapped by profiled() so `--profile` can report time per op kind.
+// Techniques' ops are registered in their own folders (defineOp, registry.ts) and profiled there.
 import './autograd.js';
 import * as E from './elementwise.js';
 import * as R from './reduce.js';
@@ -7,8 +8,6 @@ import * as S from './shape.js';
 import * as M from './matmul.js';
 import * as N from './nn.js';
 import * as C from './conv.js';
-import * as FFT from './fft.js';
-import * as Q from './quant.js';
 import { profiled } from './profile.js';
 
 export const add = profiled('add', E.add);
@@ -37,14 +36,6 @@ export const transpose = profiled('transpose', S.transpose);
 export const concat = profiled('concat', S.concat);
 export const slice = profiled('slice', S.slice);
 export const matmul = profiled('matmul', M.matmul);
-export const rfft = profiled('rfft', FFT.rfft);
-export const irfft = profiled('irfft', FFT.irfft);
-export const binProduct = profiled('binProduct', FFT.binProduct);
-export const rfftBins = profiled('rfftBins', FFT.rfftBins);
-export const irfftBins = profiled('irfftBins', FFT.irfftBins);
-export const circGemv = profiled('circGemv', FFT.circGemv);
-export const steSign = profiled('steSign', Q.steSign);
-export const oneHotSte = profiled('oneHotSte', Q.oneHotSte);
 export const logSoftmax = profiled('logSoftmax', N.logSoftmax);
 export const softmax = profiled('softmax', N.softmax);
 export const crossEntropy = profiled('crossEntropy', N.crossEntropy);
@@ -52,7 +43,6 @@ export const mse = profiled('mse', N.mse);
 export const dropout = profiled('dropout', N.dropout);
 export const batchNorm = profiled('batchNorm', N.batchNorm);
 export const conv2d = profiled('conv2d', C.conv2d);
-export const binConv2d = profiled('binConv2d', C.binConv2d);
 export const conv1d = profiled('conv1d', C.conv1d);
 export const maxPool2d = profiled('maxPool2d', C.maxPool2d);
 export const avgPool2d = profiled('avgPool2d', C.avgPool2d);
@@ -62,6 +52,7 @@ export type { TensorLike } from './elementwise.js';
 export type { MatmulOptions } from './matmul.js';
 export type { CrossEntropyOptions, BatchNormOptions } from './nn.js';
 export type { Conv2dOptions, Pool2dOptions, Pair } from './conv.js';
-export { gradcheck, type GradcheckResult } from './gradcheck.js';
+export { gradcheck, tapeOps, missingGradchecks, type GradcheckResult, type GradcheckOptions } from './gradcheck.js';
 export { backwardRules } from './autograd.js';
+export { defineOp, registeredOps, type OpDefinition, type OpRecord } from './registry.js';
 export { profiler, profileRows, type OpTime } from './profile.js';

@@ -1,12 +1,15 @@
 import type { FArray } from '../core/dtype.js';
-import type { Op } from '../core/op.js';
+import type { OpName } from '../core/op.js';
 import { isGradEnabled, Tensor, type Node } from '../core/tensor.js';
 
 /** A backward rule: from the output gradient, the gradient of each input (null where not needed). */
 export type Rule = (node: Node, out: Tensor, gy: FArray) => (FArray | null)[];
 
-/** Put `out` on the tape when recording and some input needs a gradient. */
-export function record(out: Tensor, op: Op, inputs: Tensor[], saved: Record<string, unknown> = {}): Tensor {
+/**
+ * Put `out` on the tape when recording and some input needs a gradient. Core ops pass their
+ * OPS name; techniques' ops are recorded by defineOp (ops/registry.ts) under their own name.
+ */
+export function record(out: Tensor, op: OpName, inputs: Tensor[], saved: Record<string, unknown> = {}): Tensor {
   if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.node = { op, inputs, saved };

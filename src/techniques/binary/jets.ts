@@ -4,8 +4,9 @@
 // one jet per input–output pair — is OUR design, inferred from the abstract [OURS].
 import { Rng } from '../../core/rng.js';
 import { Tensor } from '../../core/tensor.js';
-import { backendFor } from '../../backend/index.js';
+import { binaryKernels } from './kernels/index.js';
 import * as F from '../../ops/index.js';
+import { oneHotSte, steSign } from './ste.js';
 import { uniform_ } from '../../nn/init.js';
 import type { LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
@@ -40,7 +41,7 @@ export function jetTree(x: Float32Array | Float64Array, C: number, H: number, W:
   if (H < 3 || W < 3) throw new Error(`jetTree: the map must be at least 3×3, got ${H}×${W}`);
   if (x.length !== C * H * W) throw new Error(`jetTree: ${x.length} values are not [${C}, ${H}, ${W}]`);
   const out = new Float32Array(C * 9 * (H - 2) * (W - 2));
-  backendFor('float32').jetTree(x instanceof Float32Array ? x : Float32Array.from(x), C, H, W, out);
+  binaryKernels.for('float32').jetTree(x instanceof Float32Array ? x : Float32Array.from(x), C, H, W, out);
   return out;
 }
 
@@ -104,8 +105,8 @@ export class NeuralJetConv2d extends QuantizedLayer {
   coefficients(): Tensor {
     if (!this.constrained) return this.quantizedWeight();
     this.clipLatent();
-    const s = F.steSign(this.weight, this.clip ?? Infinity);
-    return F.mul(F.oneHotSte(this.choice!), F.reshape(s, [this.outChannels, this.inChannels, 1]));
+    const s = steSign(this.weight, this.clip ?? Infinity);
+    return F.mul(oneHotSte(this.choice!), F.reshape(s, [this.outChannels, this.inChannels, 1]));
   }
   /** The effective 3×3 kernels [out, in, 3, 3] (on the tape). */
   effectiveKernel(): Tensor {

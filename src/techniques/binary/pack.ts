@@ -9,7 +9,9 @@
 import { Tensor, noGrad } from '../../core/tensor.js';
 import { scopedEmpty } from '../../core/arena.js';
 import { backendFor } from '../../backend/index.js';
-import type { ConvGeom, Csr } from '../../backend/types.js';
+import type { ConvGeom } from '../../backend/types.js';
+import { sparseKernels, type Csr } from '../prune/kernels/index.js';
+import { binaryKernels } from './kernels/index.js';
 import { toCsr } from '../prune/sparse.js';
 import * as F from '../../ops/index.js';
 import { BatchNorm, Dropout, Flatten, MaxPool2d, Sequential } from '../../nn/layers.js';
@@ -83,16 +85,16 @@ export class PackedBinaryLayer extends Module {
   private get rowInts(): number { const c = this.cfg; return c.kind === 'linear' || this.dense ? words32(this.K) : c.kernel * c.kernel * words32(c.inputs); }
   /** ±1 weights [out, in, k, k] → the kernel's rows: per tap, the channel bits (in whole words unless dense). */
   private setSigns(signs: Float32Array): void {
-    const c = this.cfg, taps = c.kernel * c.kernel, wc = words32(c.inputs), be = backendFor('float32');
+    const c = this.cfg, taps = c.kernel * c.kernel, wc = words32(c.inputs), bk = binaryKernels.for('float32');
     this.signs = signs;
     this.kernel = new Int32Array(c.outputs * this.rowInts);
-    if (c.kind === 'linear') { be.packSigns(signs, c.outputs, c.inputs, this.kernel); return; }
+    if (c.kind === 'linear') { bk.packSigns(signs, c.outputs, c.inputs, this.kernel); return; }
     // Tap-major, channel-minor order.
     const t = new Float32Array(taps * c.inputs);
     for (let o = 0; o < c.outputs; o++) {
       for (let k = 0; k < taps; k++) for (let i = 0; i < c.inputs; i++) t[k * c.inputs + i] = signs[(o * c.inputs + i) * taps + k];
-      if (this.dense) be.packSigns(t, 1, this.K, this.kernel.subarray(o * this.rowInts, (o + 1) * this.rowInts));
-      else for (let k = 0; k < taps; k++) be.packSigns(t.subarray(k * c.inputs, (k + 1) * c.inputs), 1, c.inputs, this.kernel.subarray((o * taps + k) * wc, (o * taps + k + 1) * wc));
+      if (this.dense) bk.packSigns(t, 1, this.K, this.kernel.subarray(o * this.rowInts, (o + 1) * this.rowInts));
+      else for (let k = 0; k < taps; k++) bk.packSigns(t.subarray(k * c.inputs, (k + 1) * c.inputs), 1, c.inputs, this.kernel.subarray((o * taps + k) * wc, (o * taps + k + 1) * wc));
     }
   }
   override rawEntries(): Raw { return { bits: toBits(this.signs) }; }
@@ -102,12 +104,12 @@ export class PackedBinaryLayer extends Module {
   }
   /** Integer ±1 pre-activations z: [N, out] or [N, out, OH, OW] (as float32, exact). */
   integers(x: Tensor): Tensor {
-    const c = this.cfg, be = backendFor('float32');
+    const c = this.cfg, be = backendFor('float32'), bk = binaryKernels.for('float32');
     if (c.kind === 'linear') {
       if (x.rank !== 2 || x.shape[1] !== c.inputs) throw new Error(`packed binary linear expects [N, ${c.inputs}], got [${x.shape}]`);
       const N = x.shape[0], A = scratchInts(N * words32(c.inputs)), Z = scratchInts(N * c.outputs);
-      be.packSigns(x.data as Float32Array, N, c.inputs, A);
-      be.bgemm(A, this.kernel, N, c.outputs, this.K, Z);
+      bk.packSigns(x.data as Float32Array, N, c.inputs, A);
+      bk.bgemm(A, this.kernel, N, c.outputs, this.K, Z);
       const out = scopedEmpty([N, c.outputs], 'float32');
       out.data.set(Z);
       return out;
@@ -117,8 +119,8 @@ export class PackedBinaryLayer extends Module {
     const OH = Math.floor((H + 2 * p - k) / st) + 1, OW = Math.floor((W + 2 * p - k) / st) + 1;
     const g: ConvGeom = { B, C, H, W, Co: c.outputs, kh: k, kw: k, sh: st, sw: st, ph: p, pw: p, dh: 1, dw: 1, OH, OW };
     const row = this.rowInts, P = scratchInts(B * OH * OW * row), Z = scratchInts(B * OH * OW * c.outputs);
-    be.packPatches(x.data as Float32Array, g, c.padValue, P, this.dense);
-    be.bgemm(P, this.kernel, B * OH * OW, c.outputs, this.K, Z, row / 2);
+    bk.packPatches(x.data as Float32Array, g, c.padValue, P, this.dense);
+    bk.bgemm(P, this.kernel, B * OH * OW, c.outputs, this.K, Z, row / 2);
     // [B·OH·OW × out] → NCHW, one transpose per image.
     const hw = OH * OW, n = c.outputs, zf = scopedEmpty([Z.length], 'float32').data, out = scopedEmpty([B, n, OH, OW], 'float32');
     zf.set(Z);
@@ -189,11 +191,11 @@ export class PackedJetLayer extends Module {
     if (x.rank !== 4 || x.shape[1] !== this.inputs) throw new Error(`packed jet layer expects [N, ${this.inputs}, H, W], got [${x.shape}]`);
     const [B, C, H, W] = x.shape, p = this.padding, st = this.stride, Hp = H + 2 * p, Wp = W + 2 * p, OHf = Hp - 2, OWf = Wp - 2;
     const OH = Math.floor((Hp - 3) / st) + 1, OW = Math.floor((Wp - 3) / st) + 1;
-    const be = backendFor('float32'), img = scopedEmpty([C * Hp * Wp], 'float32').data, J = scopedEmpty([C * 9 * OHf * OWf], 'float32').data;
+    const bk = binaryKernels.for('float32'), img = scopedEmpty([C * Hp * Wp], 'float32').data, J = scopedEmpty([C * 9 * OHf * OWf], 'float32').data;
     const out = new Float32Array(B * this.outputs * OH * OW), coef = new Tensor(this.coef, [this.outputs, C * 9]);
     for (let b = 0; b < B; b++) {
-      be.signPad(x.data.subarray(b * C * H * W, (b + 1) * C * H * W), C, H, W, p, this.padValue, img);
-      be.jetTree(img, C, Hp, Wp, J); // [C·9, OHf·OWf]
+      bk.signPad(x.data.subarray(b * C * H * W, (b + 1) * C * H * W), C, H, W, p, this.padValue, img);
+      bk.jetTree(img, C, Hp, Wp, J); // [C·9, OHf·OWf]
       let Js = J;
       if (st > 1) {
         Js = new Float32Array(C * 9 * OH * OW);
@@ -202,7 +204,7 @@ export class PackedJetLayer extends Module {
       const n = OH * OW, o = b * this.outputs * n;
       // Constrained: Cin additions per output pixel (one jet of nine per pair) as a sparse product,
       // instead of a dense one that multiplies eight zeros for every term. Integer sums: exact either way.
-      if (this.constrained) be.spmm(this.csr ??= toCsr(this.coef, this.outputs, C * 9), Js, n, out.subarray(o, o + this.outputs * n));
+      if (this.constrained) sparseKernels.for('float32').spmm(this.csr ??= toCsr(this.coef, this.outputs, C * 9), Js, n, out.subarray(o, o + this.outputs * n));
       else out.set(noGrad(() => F.matmul(coef, new Tensor(Js, [C * 9, n]))).data, o);
     }
     return new Tensor(out, [B, this.outputs, OH, OW]);

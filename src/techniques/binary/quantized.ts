@@ -4,6 +4,7 @@
 import { Rng } from '../../core/rng.js';
 import { Tensor } from '../../core/tensor.js';
 import * as F from '../../ops/index.js';
+import { steSign } from './ste.js';
 import { uniform_ } from '../../nn/init.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
@@ -62,7 +63,7 @@ export abstract class QuantizedLayer extends Module {
   quantizedWeight(): Tensor {
     this.clipLatent();
     if (this.kernelQuantizer === 'none') return this.weight;
-    const b = F.steSign(this.weight, this.clip ?? Infinity);
+    const b = steSign(this.weight, this.clip ?? Infinity);
     if (this.scale === 'none') return b;
     const axes = this.weight.shape.map((_, i) => i).slice(1);
     return F.mul(b, F.mean(F.abs(this.weight), axes, true));
@@ -70,7 +71,7 @@ export abstract class QuantizedLayer extends Module {
 
   /** The input as the layer sees it: sign(x) with the clipped straight-through gradient, or x. */
   quantizedInput(x: Tensor): Tensor {
-    return this.inputQuantizer === 'ste_sign' ? F.steSign(x, 1) : x;
+    return this.inputQuantizer === 'ste_sign' ? steSign(x, 1) : x;
   }
 
   /** Keep the latent weights in [−clip, clip]: done before each use when they changed (after every optimizer step). */

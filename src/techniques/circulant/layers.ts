@@ -6,6 +6,8 @@ import { Rng } from '../../core/rng.js';
 import { isGradEnabled, Tensor } from '../../core/tensor.js';
 import { persistentCopy } from '../../core/arena.js';
 import * as F from '../../ops/index.js';
+import { binProduct, circGemv, irfft, irfftBins, rfft, rfftBins } from './fft-ops.js';
+import { binConv2d } from './bin-conv.js';
 import { uniform_ } from '../../nn/init.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import type { CostReport } from '../../report/profile.js';
@@ -212,9 +214,9 @@ export class CircLinear extends Module {
   }
   private gemvForward(input: Tensor): Tensor {
     const N = this.blockSize, S = this.outBlocks, R = this.inBlocks;
-    const WT = this.cache.get(this.weight, 'spectraT', () => F.transpose(F.rfft(this.weight), [0, 3, 2, 1])); // [2, F, R, S]
+    const WT = this.cache.get(this.weight, 'spectraT', () => F.transpose(rfft(this.weight), [0, 3, 2, 1])); // [2, F, R, S]
     // The kernel adds an unpadded bias itself; a padded layer's is added after cropping.
-    const y = cropAxis1(F.circGemv(padAxis1(input, R * N), WT, N, this.pad ? null : this.bias), this.outFeatures);
+    const y = cropAxis1(circGemv(padAxis1(input, R * N), WT, N, this.pad ? null : this.bias), this.outFeatures);
     return this.bias && this.pad ? F.add(y, this.bias) : y;
   }
   private fftForward(input: Tensor): Tensor {
@@ -227,15 +229,15 @@ export class CircLinear extends Module {
     if (N === 1) return F.matmul(x, F.reshape(this.weight, [S, R]), { transB: true });
     if (!binGemm(B, R, S)) {
       // Few channels per bin: complex products vectorised over the bins ([2, B, R, F] spectra).
-      const Xs = F.rfft(F.reshape(x, [B, R, N]));
-      const Ws = this.cache.get(this.weight, 'spectra', () => F.rfft(this.weight));
-      return F.reshape(F.irfft(F.binProduct(Xs, Ws)), [B, S * N]);
+      const Xs = rfft(F.reshape(x, [B, R, N]));
+      const Ws = this.cache.get(this.weight, 'spectra', () => rfft(this.weight));
+      return F.reshape(irfft(binProduct(Xs, Ws)), [B, S * N]);
     }
     // Packed input spectra [H, B, 2R]; per bin one real product with G[h] [2S, 2R]; back through the inverse.
-    const X = F.reshape(F.rfftBins(x, B, R, N), [N >> 1, B, 2 * R]);
-    const G = this.cache.get(this.weight, 'bins', () => F.reshape(binMatrices(F.reshape(F.rfft(this.weight), [2, S, R, 1, (N >> 1) + 1]), N), [N >> 1, 2 * S, 2 * R]));
+    const X = F.reshape(rfftBins(x, B, R, N), [N >> 1, B, 2 * R]);
+    const G = this.cache.get(this.weight, 'bins', () => F.reshape(binMatrices(F.reshape(rfft(this.weight), [2, S, R, 1, (N >> 1) + 1]), N), [N >> 1, 2 * S, 2 * R]));
     const Y = F.matmul(X, G, { transB: true }); // [H, B, 2S]
-    return F.reshape(F.irfftBins(F.reshape(Y, [N >> 1, B, 2, S, 1])), [B, S * N]);
+    return F.reshape(irfftBins(F.reshape(Y, [N >> 1, B, 2, S, 1])), [B, S * N]);
   }
   /** Parameters as stored; MACs of the dense-equivalent form; real multiplications of the FFT form. */
   costReport(out: readonly number[]): CostReport {
@@ -325,15 +327,15 @@ export class CircConv2d extends Module {
     if (N === 1) return F.conv2d(x, F.reshape(this.weight, [S, R, k, k]), this.bias, this.opts());
     // Packed spectra over each block's channels, per pixel: [H, B, 2R, Hi, Wi]; per bin one real
     // convolution 2R → 2S with the kernels G[h] [2S, 2R, k, k]; the inverse gives the channels back.
-    const X = F.rfftBins(x, B, R, N, Hi * Wi);
+    const X = rfftBins(x, B, R, N, Hi * Wi);
     const G = this.cache.get(this.weight, 'bins', () => {
-      const Wf = F.rfft(F.transpose(this.weight, [0, 1, 3, 4, 2])); // [2, S, R, k, k, F]
+      const Wf = rfft(F.transpose(this.weight, [0, 1, 3, 4, 2])); // [2, S, R, k, k, F]
       return F.reshape(binMatrices(F.reshape(Wf, [2, S, R, k * k, H + 1]), N), [H, 2 * S, 2 * R, k, k]);
     });
-    const Yb = F.binConv2d(F.reshape(X, [H, B, 2 * R, Hi, Wi]), F.reshape(G, [H, 2 * S, 2 * R, k, k]), this.opts()); // [H, B, 2S, OH, OW]
+    const Yb = binConv2d(F.reshape(X, [H, B, 2 * R, Hi, Wi]), F.reshape(G, [H, 2 * S, 2 * R, k, k]), this.opts()); // [H, B, 2S, OH, OW]
     const [, , , OH, OW] = Yb.shape;
     const Y = F.reshape(Yb, [H, B, 2, S, OH * OW]);
-    const out = cropAxis1(F.reshape(F.irfftBins(Y), [B, S * N, OH, OW]), this.outChannels);
+    const out = cropAxis1(F.reshape(irfftBins(Y), [B, S * N, OH, OW]), this.outChannels);
     return this.bias ? F.add(out, F.reshape(this.bias, [1, this.outChannels, 1, 1])) : out;
   }
   costReport(out: readonly number[]): CostReport {

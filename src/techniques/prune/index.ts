@@ -8,3 +8,4 @@ export { compact, type CompactOptions, type CompactReport } from './compact.js';
 export { SparseLinear, SparseConv2d, toCsr, SPARSE_MAX_DENSITY } from './sparse.js';
 export { proximalL1, softThreshold, l1Norm } from './l1.js';
 export { installGate, removeGates, gateValues, type Gate, type GateSet } from './gates.js';
+export { sparseKernels, type SparseKernels, type Csr } from './kernels/index.js';

@@ -2,7 +2,8 @@
 // the WebAssembly CSR kernel (assembly/sparse.ts). Made by compact() from pruned layers.
 import { MIN_POOLED, persistentArray, scopedEmpty } from '../../core/arena.js';
 import { isGradEnabled, Tensor } from '../../core/tensor.js';
-import { backendFor, type Csr } from '../../backend/index.js';
+import { backendFor } from '../../backend/index.js';
+import { sparseKernels, type Csr } from './kernels/index.js';
 import { Conv2d, Linear } from '../../nn/layers.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
@@ -111,14 +112,14 @@ export class SparseLinear extends SparseLayer {
   forward(x: Tensor): Tensor {
     inferenceOnly('SparseLinear', x);
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) throw new Error(`SparseLinear(${this.inFeatures}→${this.outFeatures}) expects [N, ${this.inFeatures}], got [${x.shape}]`);
-    const be = backendFor(x.dtype), n = x.shape[0];
+    const be = backendFor(x.dtype), sk = sparseKernels.for(x.dtype), n = x.shape[0];
     const out = scopedEmpty([n, this.outFeatures], x.dtype);
-    if (n === 1) be.spmm(this.csr, x.data, 1, out.data);
+    if (n === 1) sk.spmm(this.csr, x.data, 1, out.data);
     else {
       // Yᵀ = S·Xᵀ: the kernel streams the batch, contiguous, for each non-zero.
       const xT = scopedEmpty([this.inFeatures, n], x.dtype), yT = scopedEmpty([this.outFeatures, n], x.dtype);
       be.transpose(x.data, n, this.inFeatures, xT.data);
-      be.spmm(this.csr, xT.data, n, yT.data);
+      sk.spmm(this.csr, xT.data, n, yT.data);
       be.transpose(yT.data, this.outFeatures, n, out.data);
     }
     if (this.bias) be.tileAdd(out.data, this.bias.data, out.data);
@@ -148,7 +149,7 @@ export class SparseConv2d extends SparseLayer {
     const OH = Math.floor((H + 2 * p - d * (k - 1) - 1) / s) + 1, OW = Math.floor((W + 2 * p - d * (k - 1) - 1) / s) + 1;
     if (OH < 1 || OW < 1) throw new Error(`SparseConv2d: a ${k}×${k} kernel does not fit a ${H}×${W} input`);
     const out = scopedEmpty([B, this.outChannels, OH, OW], x.dtype);
-    backendFor(x.dtype).conv2dSparse(x.data, this.csr, this.bias ? this.bias.data : null,
+    sparseKernels.for(x.dtype).conv2dSparse(x.data, this.csr, this.bias ? this.bias.data : null,
       { B, C, H, W, Co: this.outChannels, kh: k, kw: k, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, OH, OW }, out.data);
     return out;
   }

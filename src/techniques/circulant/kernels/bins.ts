@@ -1,9 +1,9 @@
-// The packed bin-major layout of real spectra used by block-circulant layers (ops/fft.ts
+// The packed bin-major layout of real spectra used by block-circulant layers (fft-ops.ts
 // rfftBins): M = B·RP vectors of length N, H = N/2, stored as [H, B, 2, RP]. Bin h < H sits at
 // slot (h, c) (c = 0 real, 1 imaginary); the real X[N/2] takes bin 0's imaginary slot; the
 // imaginary parts of X[0] and X[N/2] (zero for real input) are not stored. The WebAssembly
 // kernels write this layout directly (assembly/fft.ts, slot); this is the reference's version.
-import type { FArray } from '../core/dtype.js';
+import type { FArray } from '../../../core/dtype.js';
 
 /** Index of bin k's part c of vector m. */
 export function packedSlot(k: number, c: number, m: number, H: number, B: number, RP: number): number {

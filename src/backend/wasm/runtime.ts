@@ -1,0 +1,155 @@
+// The WebAssembly module's memory, scratch allocator and thread pool: what every wrapper needs,
+// the core backend's (backend.ts) and the techniques' kernel families alike. Internal API:
+// a family's wasm implementation gets it from WasmBackend.runtime.
+import type { FArray } from '../../core/dtype.js';
+import type { Pool } from '../threads.js';
+
+function f32(a: FArray): Float32Array {
+  if (!(a instanceof Float32Array)) throw new Error('the WebAssembly backend takes float32 arrays only; use the reference backend for float64');
+  return a;
+}
+
+/**
+ * Linear memory with a bump allocator: each call copies its inputs into scratch (reset per
+ * call by begin()), runs a kernel and copies results out; arrays that already live in this
+ * memory (pooled op outputs, on the shared build) are used in place.
+ */
+export class WasmRuntime {
+  /** The module's exports: every kernel of assembly/ (core and technique families alike). */
+  readonly exports: WebAssembly.Exports;
+  /** Start of the per-call scratch region: the end of the pooled arrays carved so far. */
+  poolTop: number;
+  private top: number;
+  /** Bytes of GEMM packing space one thread needs (assembly/gemm.ts). */
+  readonly workBytes: number;
+  /** Byte offset of the shared task counter (16 bytes reserved at the heap base). */
+  private readonly counter: number;
+  /** The SharedArrayBuffers that have backed our memory: arrays on them are read in place. */
+  private readonly ours = new WeakSet<ArrayBufferLike>();
+  /**
+   * Views of the whole memory and its size, renewed when ensure() grows it (nothing else does):
+   * reading memory.buffer costs about 0.1 µs a time, which small calls felt several times over.
+   * Read them after allocating, never keep them across an alloc().
+   */
+  f32v!: Float32Array;
+  i32v!: Int32Array;
+  private bytes = 0;
+
+  constructor(
+    exports: WebAssembly.Exports, readonly memory: WebAssembly.Memory, public pool: Pool, readonly shared: boolean,
+  ) {
+    this.exports = exports;
+    const k = exports as unknown as { heapBase(): number; gemmWorkBytes(): number };
+    this.counter = k.heapBase();
+    this.poolTop = this.counter + 16;
+    this.top = this.poolTop;
+    this.workBytes = k.gemmWorkBytes();
+    this.views();
+  }
+
+  private views(): void {
+    const buf = this.memory.buffer;
+    this.f32v = new Float32Array(buf);
+    this.i32v = new Int32Array(buf);
+    this.bytes = buf.byteLength;
+  }
+
+  /** Threads used by the kernels (1 = the calling thread only). */
+  get threads(): number { return this.pool.threads; }
+
+  private ensure(end: number): void {
+    const need = end - this.bytes;
+    if (need > 0) {
+      this.memory.grow(Math.ceil(need / 65536));
+      this.views();
+    }
+  }
+
+  /**
+   * A float32 array living in the shared memory, for the op buffer pool (core/arena.ts).
+   * Only with shared memory: growing it does not detach existing views.
+   */
+  carve(n: number): Float32Array {
+    if (!this.shared) throw new Error('carving arrays needs the shared-memory build');
+    const p = this.poolTop;
+    this.poolTop += (n * 4 + 15) & ~15;
+    this.ensure(this.poolTop);
+    const buf = this.memory.buffer;
+    this.ours.add(buf);
+    // The region may have been scratch space before: arrays are handed out zeroed.
+    return new Float32Array(buf, p, n).fill(0);
+  }
+
+  /** Start a kernel call: scratch is reused from the end of the pooled arrays. */
+  begin(): void {
+    this.top = this.poolTop;
+  }
+
+  /** Scratch for nFloats 4-byte values (16-byte aligned) until the next begin(). */
+  alloc(nFloats: number): number {
+    const p = this.top;
+    this.top += (nFloats * 4 + 15) & ~15;
+    this.ensure(this.top);
+    return p;
+  }
+
+  /** Whether an array lives in this memory (then kernels read and write it in place). */
+  isOurs(a: FArray | Int32Array): boolean {
+    return this.ours.has(a.buffer);
+  }
+
+  /** Pointer to an input: in place when it lives in our memory, else a scratch copy. */
+  inPtr(a: FArray): number {
+    f32(a);
+    if (this.isOurs(a)) return a.byteOffset;
+    const p = this.alloc(a.length);
+    this.f32v.set(a as Float32Array, p >> 2);
+    return p;
+  }
+
+  /** Pointer for an output: in place when it lives in our memory, else scratch (copied back by done()). */
+  outPtr(a: FArray): number {
+    f32(a);
+    return this.isOurs(a) ? a.byteOffset : this.alloc(a.length);
+  }
+
+  /**
+   * Copy a scratch output back to its array (nothing to do when it was written in place).
+   * Scratch starts at poolTop and every array of ours lies below it, so the pointer alone
+   * tells: reading `a.buffer` costs about 0.06 µs, felt by calls of a few microseconds.
+   */
+  done(a: FArray, p: number): void {
+    if (p < this.poolTop) return;
+    (a as Float32Array).set(this.f32v.subarray(p >> 2, (p >> 2) + a.length));
+  }
+
+  /** Pointer to an index array: in place when it lives in our memory, else a scratch copy. */
+  intPtr(a: Int32Array): number {
+    if (this.ours.has(a.buffer)) return a.byteOffset;
+    const p = this.alloc(a.length);
+    this.i32v.set(a, p >> 2);
+    return p;
+  }
+
+  /** Pointer for an Int32 output (see outPtr). */
+  intOutPtr(a: Int32Array): number {
+    return this.ours.has(a.buffer) ? a.byteOffset : this.alloc(a.length);
+  }
+
+  /** Copy an Int32 scratch output back (see done). */
+  intDone(a: Int32Array, p: number): void {
+    if (p < this.poolTop) return;
+    a.set(this.i32v.subarray(p >> 2, (p >> 2) + a.length));
+  }
+
+  /** GEMM packing space for every thread. */
+  allocWork(): number {
+    return this.alloc((this.workBytes / 4) * this.pool.threads);
+  }
+
+  /** Run a `...Tasks` kernel on all threads, after resetting the shared counter. */
+  tasks(fn: string, args: number[]): void {
+    this.i32v[this.counter >> 2] = 0;
+    this.pool.run(fn, [this.counter, ...args]);
+  }
+}
