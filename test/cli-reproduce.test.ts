@@ -82,8 +82,8 @@ function circconvState(scratch4 = 0.895): { config: Record<string, unknown>; run
     runs[`1:scratch N=${N}`] = run(`from scratch N=${N}`, N, 'scratch', [0.8, scratch[N]]);
     runs[`1:convert N=${N}`] = run(`converted N=${N}`, N, 'convert', [0.896], 0.5);
   }
-  const config = { quick: false, trainSamples: 12000, epochs: 6, tuneEpochs: 2, widths: [32, 64, 128], optimizer: 'adam',
-    dataSource: 'system' };
+  const config = { quick: false, trainSamples: 12000, epochs: 6, tuneEpochs: 2, widths: [32, 64, 128],
+    optimizer: 'adam', dataSource: 'system' };
   return { config, runs };
 }
 
@@ -110,8 +110,8 @@ test('--report-only: a state meeting every criterion exits 0; one failing criter
   assert.equal(saved.run.reportOnly, true);
   const md = readFileSync(join(res, 'circconv.md'), 'utf8');
   const parts = ['## Criteria', 'Every criterion passes.', '## The paper\'s numbers',
-    '- command: `frugal reproduce circconv --report-only', '- date: ', '- commit: ', 'data: fashion-mnist (system)', 'seeds: 1',
-    'machine load'];
+    '- command: `frugal reproduce circconv --report-only', '- date: ', '- commit: ', 'data: fashion-mnist (system)',
+    'seeds: 1', 'machine load'];
   for (const part of parts) assert.ok(md.includes(part), part);
 
   // The same state with a 5-point drop at N = 4 (and so a non-monotone curve): exit 3.
@@ -140,7 +140,8 @@ test('--report-only on a partial state: the state file stays byte-identical and 
   assert.deepEqual(readFileSync(file), before, 'the state file is not rewritten');
   assert.match(r.stderr, /the state lacks 1 run\(s\): seed 1: convert N=8/);
   const j = oneJson(r.stdout) as {
-    allPass: boolean; missing: string[]; ours: { rows: { name: string }[] }; criteria: { name: string; pass: boolean }[];
+    allPass: boolean; missing: string[]; ours: { rows: { name: string }[] };
+    criteria: { name: string; pass: boolean }[];
   };
   assert.deepEqual(j.missing, ['seed 1: convert N=8']);
   assert.equal(j.allPass, false);
