@@ -171,14 +171,17 @@ export function circconvSummary(runs: Record<string, Run>, seeds: number[], conf
   };
 }
 
-/** How the runs are made, for the document (spec 02; the choices marked [OURS] there). */
-const METHOD = [
-  'Every conv whose channel counts N divides is block-circulant (the first conv, 1 input channel, stays dense).',
-  'Converted = the dense model projected (mean along wrapped diagonals), batch-norm statistics re-estimated,',
-  'then fine-tuned for a third of the epochs at the training rate with knowledge distillation from the dense',
-  'model (α 0.7, T 4); from scratch = labels only. Multiplications: dense-equivalent MACs and the FFT form',
-  '(spec 02 formula, FFTs included).',
-].join(' ');
+/** How the runs are made, for the document (spec 02; the choices marked [OURS] there), from the run's settings. */
+function method(config: { tune?: { distill?: { alpha: number; temperature: number } } }): string {
+  const d = config.tune?.distill;
+  return [
+    'Every conv whose channel counts N divides is block-circulant (the first conv, 1 input channel, stays dense).',
+    'Converted = the dense model projected (mean along wrapped diagonals), batch-norm statistics re-estimated,',
+    'then fine-tuned for a third of the epochs at the training rate with knowledge distillation from the dense',
+    `model (α ${d?.alpha}, T ${d?.temperature}); from scratch = labels only. Multiplications: dense-equivalent MACs`,
+    'and the FFT form (spec 02 formula, FFTs included).',
+  ].join(' ');
+}
 
 export function circconvMarkdown(r: ReproduceReport): string {
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
@@ -186,7 +189,7 @@ export function circconvMarkdown(r: ReproduceReport): string {
   return [
     `# Circulant convolutions (CircConv) — ${r.mode} run`, '',
     `Seeds ${r.seeds.join(', ')}; settings ${JSON.stringify((r.ours as { config: unknown }).config)}.`,
-    METHOD, '',
+    method((r.ours as { config: Parameters<typeof method>[0] }).config), '',
     '| run | test accuracy | drop vs dense | right after projection | parameters | dense-equivalent MACs | FFT-form mults |',
     '|---|---|---|---|---|---|---|',
     ...rows.map((x) => `| ${x.name} | ${pct(x.accuracy.mean)}${r.seeds.length > 1 ? ` ± ${(100 * x.accuracy.std).toFixed(2)}` : ''} | ${(100 * x.drop.mean).toFixed(2)} pt | ${x.projected ? pct(x.projected.mean) : ''} | ${x.params.toLocaleString('en-US')} | ${x.macs.toLocaleString('en-US')} | ${x.fftMults ? Math.round(x.fftMults).toLocaleString('en-US') : ''} |`),

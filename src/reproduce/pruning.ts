@@ -141,9 +141,9 @@ export function reproducePruning(o: PruningReproOptions): ReproduceReport {
 /**
  * The latency phase: every compacted model against its seed's dense model, loaded from the
  * saved files after all training, in this process (so each invocation, --resume included,
- * times every run anew under the same conditions, with the machine's load recorded). Training
- * runs no longer time themselves: a process that has just trained carries its heap and pool
- * state into the timing, and a long reproduction shares the machine with other work.
+ * times every run anew under the same conditions, with the machine's load recorded). Not timed
+ * inside training: a process that has just trained carries its heap and pool state into the
+ * timing, and a long reproduction shares the machine with other work.
  */
 function measureLatency(state: State, seeds: number[], input: number[], denseFile: (seed: number) => string,
   smallFile: (name: string, seed: number) => string, log: (line: string) => void): void {
@@ -242,6 +242,19 @@ export function summarise(state: State, seeds: number[], config: Record<string, 
   };
 }
 
+/** How the numbers are counted and made, for the document. */
+const COUNTING = 'Counting: parameters = conv and linear weights (biases and batch norm not counted); ' +
+  'FLOPs = multiply-accumulates (MACs) of those weights per sample, non-zero weights only.';
+const MECHANISM = 'Mechanism [OURS]: unstructured = global gradual magnitude pruning with the cubic schedule ' +
+  '(Zhu & Gupta); structured = channel gates with a budget penalty, then a hard cut (kept channel counts rounded ' +
+  'to multiples of 4, the kernels\' SIMD width, where the ±0.5 pt band allows) and fine-tuning. ' +
+  'The paper\'s own mechanism is not public to us.';
+const DROPS = 'Drops are against the better of the dense baseline and the dense control (the baseline trained ' +
+  'for the same extra epochs without pruning).';
+const LATENCY = 'Latency: the compacted model (fewer channels, or CSR layers below 30% density) against its seed\'s ' +
+  'dense model, both loaded from the saved files after all training and timed in the same process, medians of ' +
+  '15 (batch 1) and 5 (batch 64) interleaved rounds; − is faster.';
+
 /** Markdown report of a pruning reproduction. */
 export function pruningMarkdown(r: ReproduceReport): string {
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
@@ -253,10 +266,7 @@ export function pruningMarkdown(r: ReproduceReport): string {
   const lines = [
     `# Pruning to a target rate (Qi et al.) — ${r.mode} run`, '',
     `Seeds ${r.seeds.join(', ')}; settings ${JSON.stringify((r.ours as { config: unknown }).config)}; backend ${(r.ours as { backend: string }).backend}.`,
-    'Counting: parameters = conv and linear weights (biases and batch norm not counted); FLOPs = multiply-accumulates (MACs) of those weights per sample, non-zero weights only.',
-    'Mechanism [OURS]: unstructured = global gradual magnitude pruning with the cubic schedule (Zhu & Gupta); structured = channel gates with a budget penalty, then a hard cut (kept channel counts rounded to multiples of 4, the kernels\' SIMD width, where the ±0.5 pt band allows) and fine-tuning. The paper\'s own mechanism is not public to us.', '',
-    'Drops are against the better of the dense baseline and the dense control (the baseline trained for the same extra epochs without pruning).', '',
-    'Latency: the compacted model (fewer channels, or CSR layers below 30% density) against its seed\'s dense model, both loaded from the saved files after all training and timed in the same process, medians of 15 (batch 1) and 5 (batch 64) interleaved rounds; − is faster.' +
+    COUNTING, MECHANISM, '', DROPS, '', LATENCY +
       (loads.length ? ` One-minute load average during the timing: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} (${cpus().length} CPUs).` : ''), '',
     '| run | test accuracy | drop vs dense | params removed | FLOPs removed | latency b1 | latency b64 |',
     '|---|---|---|---|---|---|---|',
