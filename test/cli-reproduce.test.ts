@@ -108,6 +108,8 @@ test('--report-only: a state meeting every criterion exits 0; one failing criter
   const saved = JSON.parse(readFileSync(join(res, 'circconv.json'), 'utf8'));
   assert.equal(saved.allPass, true);
   assert.equal(saved.run.reportOnly, true);
+  assert.match(saved.run.commit, /^([0-9a-f]{40}|unknown)$/);
+  assert.equal(saved.run.load.before.length, 3);
   const md = readFileSync(join(res, 'circconv.md'), 'utf8');
   const parts = ['## Criteria', 'Every criterion passes.', '## The paper\'s numbers',
     '- command: `frugal reproduce circconv --report-only', '- date: ', '- commit: ', 'data: fashion-mnist (system)',

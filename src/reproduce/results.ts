@@ -1,7 +1,7 @@
 // The results writer: every reproduction's document (docs/results/NAME.md) and raw JSON come
 // from here, so each holds the same parts: measured numbers, the paper's, the criteria, the run.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,12 +20,16 @@ export interface RunInfo {
   reportOnly: boolean;
 }
 
-/** The commit the code ran from (git rev-parse of the checkout holding this file), else "unknown". */
+/**
+ * The commit the code ran from (git rev-parse of the Frugal checkout holding this file), else
+ * "unknown" (no git, or an installed copy inside some other project's repository).
+ */
 export function gitCommit(): { commit: string; dirty?: boolean } {
   const cwd = dirname(fileURLToPath(import.meta.url));
   const git = (...args: string[]) =>
     execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
+    if (!existsSync(join(git('rev-parse', '--show-toplevel'), 'src', 'reproduce', 'results.ts'))) return { commit: 'unknown' };
     const commit = git('rev-parse', 'HEAD');
     let dirty: boolean | undefined;
     try { dirty = git('status', '--porcelain', '--untracked-files=no').length > 0; } catch { dirty = undefined; }
