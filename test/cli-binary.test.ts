@@ -46,7 +46,8 @@ test('frugal train a binary + jet spec, frugal pack it: identical predictions, a
 });
 
 test('frugal reproduce binary-jets --quick: float, binary-conv and jet networks, tiny-net stability over seeds, packed predictions identical', { timeout: 600_000 }, () => {
-  const r = json(frugal('reproduce', 'binary-jets', '--quick', '--out', join(dir, 'repro'), ...DATA, '--train-samples', '300', '--epochs', '1', '--json').stdout);
+  const r = json(frugal('reproduce', 'binary-jets', '--quick', '--out', join(dir, 'repro'), '--results-dir', join(dir, 'results'),
+    ...DATA, '--train-samples', '300', '--epochs', '1', '--json').stdout);
   assert.deepEqual(r.ours.rows.map((x: { kind: string }) => x.kind), ['float', 'binary', 'jet', 'jet-constrained']);
   // 300 images for one epoch: a smoke run, so only well-formed accuracies are asserted here.
   for (const row of r.ours.rows) assert.ok(row.accuracy.mean >= 0 && row.accuracy.mean <= 1, `${row.kind}: ${row.accuracy.mean}`);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel, saveModel, type ModelSpec } from '../src/node.js';
@@ -49,7 +49,8 @@ test('frugal circulant: converts, fine-tunes and reports; a block size that does
 });
 
 test('frugal reproduce circconv --quick: the curve over N beside the dense baseline, criteria reported', { timeout: 600_000 }, () => {
-  const r = json(frugal('reproduce', 'circconv', '--quick', '--out', join(dir, 'repro'), ...DATA, '--train-samples', '300', '--epochs', '1', '--json').stdout);
+  const r = json(frugal('reproduce', 'circconv', '--quick', '--out', join(dir, 'repro'), '--results-dir', join(dir, 'results'),
+    ...DATA, '--train-samples', '300', '--epochs', '1', '--json').stdout);
   const names = r.ours.rows.map((x: { name: string }) => x.name);
   assert.deepEqual(names, ['dense', ...[2, 4, 8, 16].flatMap((N) => [`scratch N=${N}`, `convert N=${N}`])]);
   for (const row of r.ours.rows) assert.ok(row.accuracy.mean > 0.1, `${row.name}: ${row.accuracy.mean} is above chance`);
@@ -58,8 +59,12 @@ test('frugal reproduce circconv --quick: the curve over N beside the dense basel
   const params = [2, 4, 8].map((N) => r.ours.rows.find((x: { name: string }) => x.name === `scratch N=${N}`).params);
   assert.ok(params.every((v: number, i: number) => i === 0 || v < params[i - 1]), JSON.stringify(params));
   assert.ok(r.criteria.length >= 5 && r.criteria.every((c: { pass: unknown }) => typeof c.pass === 'boolean'));
+  // The quick run's document goes to the results folder under a quick name, with allPass in its JSON.
+  assert.equal(r.report, join(dir, 'results', 'circconv-quick.md'));
+  assert.equal(JSON.parse(readFileSync(join(dir, 'results', 'circconv-quick.json'), 'utf8')).allPass, r.allPass);
   // --seeds 2 --resume keeps seed 1's finished runs and adds seed 2's.
-  const r2 = json(frugal('reproduce', 'circconv', '--quick', '--out', join(dir, 'repro'), ...DATA, '--train-samples', '300', '--epochs', '1', '--seeds', '2', '--resume', '--json').stdout);
+  const r2 = json(frugal('reproduce', 'circconv', '--quick', '--out', join(dir, 'repro'), '--results-dir', join(dir, 'results'),
+    ...DATA, '--train-samples', '300', '--epochs', '1', '--seeds', '2', '--resume', '--json').stdout);
   assert.deepEqual(r2.seeds, [1, 2]);
   for (const [i, row] of r2.ours.rows.entries()) {
     assert.equal(row.curves.length, 2, row.name);
@@ -68,7 +73,8 @@ test('frugal reproduce circconv --quick: the curve over N beside the dense basel
 });
 
 test('frugal reproduce circconv: a run stopped part-way resumes from its last epoch, with the result of an uninterrupted one', { timeout: 600_000 }, async () => {
-  const args = (out: string) => ['reproduce', 'circconv', '--quick', '--out', out, ...DATA, '--train-samples', '128', '--epochs', '2', '--json'];
+  const args = (out: string) => ['reproduce', 'circconv', '--quick', '--out', out, '--results-dir', join(out, 'results'),
+    ...DATA, '--train-samples', '128', '--epochs', '2', '--json'];
   const full = json(frugal(...args(join(dir, 'full'))).stdout);
   const out = join(dir, 'killed');
   const child = spawn(process.execPath, [MAIN, ...args(out)], { stdio: 'ignore' });

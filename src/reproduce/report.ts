@@ -1,4 +1,6 @@
 // The reproduction contract of shared/DESIGN.md: one JSON object per run, criteria never hidden.
+import type { ProgressSink } from '../index.js';
+import type { SavedState } from './state.js';
 
 export interface Criterion { name: string; target: string; value: number; pass: boolean }
 
@@ -7,10 +9,27 @@ export interface ReproduceReport {
   paper: Record<string, unknown>;
   ours: Record<string, unknown>;
   criteria: Criterion[];
+  /** Runs the state lacks (a partial state read by --report-only); absent when every run is there. */
+  missing?: string[];
 }
 
 export function criterion(name: string, target: string, value: number, pass: boolean): Criterion {
   return { name, target, value, pass };
+}
+
+/** A criterion whose runs are missing from the state: reported, and failed, rather than left out. */
+export function unmeasured(name: string, target: string, missing: string): Criterion {
+  return criterion(`${name} (not measured: ${missing} missing)`, target, NaN, false);
+}
+
+/** True when there is at least one criterion, every one passes and no run is missing. */
+export function allPass(r: Pick<ReproduceReport, 'criteria' | 'missing'>): boolean {
+  return r.criteria.length > 0 && r.criteria.every((c) => c.pass) && !r.missing?.length;
+}
+
+/** The exit status of `frugal reproduce`: 0 when every criterion passes, 3 when the run finished but one failed. */
+export function exitStatus(r: Pick<ReproduceReport, 'criteria' | 'missing'>): 0 | 3 {
+  return allPass(r) ? 0 : 3;
 }
 
 /** Mean and sample standard deviation (0 for one value). */
@@ -20,4 +39,33 @@ export function meanStd(v: number[]): { mean: number; std: number; n: number } {
   const mean = v.reduce((a, b) => a + b, 0) / n;
   const std = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
   return { mean, std, n };
+}
+
+/** What `frugal reproduce` hands every reproduction: the shared flags, parsed, and the reproduction's own. */
+export interface ReproContext {
+  quick: boolean; seeds: number[]; dataDir?: string; trainSamples?: number; epochs?: number;
+  /** Folder of the state file, checkpoints and models (--out). */
+  outDir: string; resume: boolean; progress?: ProgressSink; log: (line: string) => void;
+  /** The reproduction's own flags (Reproduction.options), parsed; absent when not given. */
+  own: Record<string, number | boolean | undefined>;
+}
+
+/** A flag of one reproduction beyond the shared ones (a count: a positive integer), with its --help line. */
+export interface ReproOption { type: 'count' | 'flag'; usage: string; help: string }
+
+/**
+ * One reproduction, as the registry holds it: `run` trains (resuming from the state file) and
+ * returns the report; `fromState` rebuilds the report from a saved state without training
+ * (--report-only; a partial state lists its missing runs); `report` is the Markdown of the
+ * measured numbers, which the results writer wraps with the criteria, the paper and the run.
+ */
+export interface Reproduction {
+  name: string;
+  /** One line for `frugal reproduce --help`. */
+  describe: string;
+  /** Flags only this reproduction takes, by name (without --). */
+  options: Record<string, ReproOption>;
+  run(ctx: ReproContext): ReproduceReport;
+  fromState(state: SavedState, seeds: number[] | undefined): ReproduceReport;
+  report(r: ReproduceReport): string;
 }

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { evaluate, loadModel, packBinary, profileModel, saveModel, specOf } from '../../node.js';
 import { retrainingData } from '../data.js';
 import { emit, parse, UsageError, type Options } from '../args.js';
+import { groupOptions } from '../option-groups.js';
 
 export const usage = `frugal pack MODEL --out PATH [--data-dir DIR] [--limit N] [--json]
   Turn a trained binarized model (binary-conv2d, binary-linear, jet-conv2d layers) into its
@@ -9,7 +10,7 @@ export const usage = `frugal pack MODEL --out PATH [--data-dir DIR] [--limit N] 
   sign folded into integer thresholds. Checks on the test set that the packed model predicts
   exactly what the float simulation predicts, and reports both files' sizes.`;
 
-const options: Options = { out: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'string' } };
+const options: Options = { out: { type: 'string' }, ...groupOptions(['data-dir', 'limit']) };
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);

@@ -1,25 +1,30 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import {
-  cosineSchedule, evaluate, fileCheckpoint, loadModel, pruneToRate, saveModel,
-} from '../../node.js';
-import { makeOptimizer } from './train.js';
+import { evaluate, fileCheckpoint, loadModel, pruneToRate, saveModel } from '../../node.js';
 import { retrainingData } from '../data.js';
-import { choice, emit, num, parse, UsageError, type Options } from '../args.js';
+import { emit, num, parse, UsageError, type Options } from '../args.js';
+import {
+  groupOptions, groupUsage, makeOptimizer, makeSchedule, readTraining, type DataFlag, type TrainingFlag,
+} from '../option-groups.js';
 
-export const usage = `frugal prune MODEL (--target-params R | --target-flops R) [--structured [--round-to Q]] --epochs N --out PATH
-             [--optimizer sgd|adam] [--lr X] [--batch-size B] [--seed S] [--data-dir DIR] [--limit N] [--resume] [--json]
+/** The shared data and training flags `prune` takes. */
+const FLAGS: (DataFlag | TrainingFlag)[] = ['epochs', 'optimizer', 'lr', 'batch-size', 'seed', 'data-dir', 'limit',
+  'resume'];
+const OPTIMIZERS = ['sgd', 'adam'] as const;
+
+const HEAD = 'frugal prune MODEL (--target-params R | --target-flops R) [--structured [--round-to Q]] --out PATH';
+
+export const usage = `${groupUsage(HEAD, FLAGS, OPTIMIZERS, ['[--json]'])}
   Train MODEL once more while pruning it, ending at the target: R is the share of conv and linear
   weights (or of their MACs) to remove, 0 < R < 1, reached within ±0.5 pt. Unstructured by default
   (gradual magnitude pruning, cubic schedule); --structured removes whole channels (channel gates),
   keeping multiples of Q channels per layer where the target allows (default 4, the SIMD width; 1 = any).
-  The output has the pruning made permanent; frugal compact shrinks it.`;
+  The output has the pruning made permanent; frugal compact shrinks it. Defaults: --epochs 3, --optimizer sgd
+  (momentum 0.9, --lr 0.01; adam: 1e-3) with cosine decay, --batch-size 64, --seed 1.`;
 
 const options: Options = {
-  'target-params': { type: 'string' }, 'target-flops': { type: 'string' }, structured: { type: 'boolean', default: false },
-  epochs: { type: 'string' }, out: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' },
-  'batch-size': { type: 'string' }, seed: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'string' },
-  resume: { type: 'boolean', default: false }, 'round-to': { type: 'string' },
+  ...groupOptions(FLAGS), 'target-params': { type: 'string' }, 'target-flops': { type: 'string' },
+  structured: { type: 'boolean', default: false }, out: { type: 'string' }, 'round-to': { type: 'string' },
 };
 
 export async function run(argv: string[]): Promise<number> {
@@ -32,11 +37,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!(target > 0 && target < 1)) throw new UsageError(`--target-${metric} must be a fraction strictly between 0 and 1 (0.9 removes 90%), got ${JSON.stringify(raw)}`);
   const out = values.out as string | undefined;
   if (!out) throw new UsageError('--out PATH is required');
-  const epochs = num(values, 'epochs', 3, { int: true, min: 1 });
-  const batchSize = num(values, 'batch-size', 64, { int: true, min: 1 });
-  const optName = choice(values, 'optimizer', ['sgd', 'adam'] as const, 'sgd');
-  const lr = num(values, 'lr', optName === 'sgd' ? 0.01 : 1e-3, { min: 0, exclusiveMin: true });
-  const seed = num(values, 'seed', 1, { int: true, min: 0 });
+  const t = readTraining(values, { epochs: 3, batchSize: 64, optimizers: OPTIMIZERS, optimizer: 'sgd',
+    schedule: 'cosine' });
+  const { epochs, batchSize, optimizer: optName, lr, seed } = t;
   const roundTo = num(values, 'round-to', 4, { int: true, min: 1 });
   if (values['round-to'] !== undefined && !values.structured) throw new UsageError('--round-to applies to --structured pruning only');
   const ckpt = `${out}.ckpt`;
@@ -49,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
   mkdirSync(dirname(out), { recursive: true });
   const r = pruneToRate(model, {
     target, metric, structured: !!values.structured, roundTo, input: spec.input, train, epochs, batchSize, seed,
-    optimizer: (p) => makeOptimizer(optName, p, lr, optName === 'sgd' ? 0.9 : 0, 0), schedule: cosineSchedule(lr, epochs),
+    optimizer: (p) => makeOptimizer(optName, p, lr, t.momentum, t.weightDecay), schedule: makeSchedule(t),
     checkpoint: fileCheckpoint(ckpt), resume: !!values.resume, progress: process.stderr,
   });
   const after = evaluate(model, data.test, { shape: spec.input }).accuracy;

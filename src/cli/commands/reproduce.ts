@@ -1,43 +1,94 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { reproducePruning, pruningMarkdown } from '../../reproduce/pruning.js';
-import { reproduceCircconv, circconvMarkdown } from '../../reproduce/circconv.js';
-import { reproduceBinaryJets, binaryJetsMarkdown } from '../../reproduce/binary.js';
-import { writeFileAtomic } from '../../node.js';
+import { locateFashionMnist } from '../../node.js';
+import { reproduction, reproductions } from '../../reproduce/registry.js';
+import { exitStatus, type ReproduceReport, type Reproduction } from '../../reproduce/report.js';
+import { readState } from '../../reproduce/state.js';
+import { RESULTS_DIR, commandLine, cpuCount, gitCommit, machineLoad, writeResults } from '../../reproduce/results.js';
 import { emit, note, num, parse, UsageError, type Options } from '../args.js';
 
-export const usage = `frugal reproduce NAME [--quick] [--seeds K] [--data-dir DIR] [--out DIR] [--resume] [--json]
-             [--train-samples N] [--epochs E] [--prune-epochs P]
-  Reproduce a paper on Fashion-MNIST and print its numbers beside ours, with pass/fail criteria;
-  a Markdown report is written to DIR (default runs/). NAME: pruning, circconv, binary-jets. --quick runs a small
-  version in seconds; --resume continues an interrupted run from its finished parts.`;
+const all = reproductions();
+const ownFlags = all.flatMap((r) => Object.entries(r.options).map(([flag, o]) => ({ flag, o, of: r.name })));
+const col = Math.max(...all.map((r) => r.name.length)) + 2;
+const ownUsage = ownFlags.map((f) => ` [${f.o.usage}]`).join('');
+const names = all.map((r) => r.name).join(', ');
+
+export const usage = `frugal reproduce NAME [--quick] [--seeds K] [--data-dir DIR] [--out DIR] [--results-dir DIR]
+             [--resume] [--report-only] [--train-samples N] [--epochs E] [--json]${ownUsage}
+  Reproduce a paper on Fashion-MNIST and print its numbers beside ours, with pass/fail criteria.
+  The results document and its raw JSON go to DIR/NAME.md and DIR/NAME.json (--results-dir, default
+  ${RESULTS_DIR}; a --quick run writes NAME-quick.md and NAME-quick.json, never over a full run's). They hold
+  the measured and the paper's numbers, the criteria, the command, date, commit, data, seeds and machine load.
+  --out DIR (default runs/) holds the state file, checkpoints and models; --resume continues an
+  interrupted run from its finished parts; --report-only rebuilds the document from the state file
+  alone (a partial one names its missing runs), training nothing and leaving the state file as it is.
+  --quick runs a small version in seconds. Reproductions:
+${all.map((r) => `    ${r.name.padEnd(col)}${r.describe}`).join('\n')}
+${ownFlags.map((f) => `  ${f.o.usage} (${f.of} only): ${f.o.help}`).join('\n')}
+  Exit status: 0 every criterion passes; 3 the run finished but a criterion failed (or, with
+  --report-only, a run is missing); 1 error; 2 wrong arguments.`;
 
 const options: Options = {
-  quick: { type: 'boolean', default: false }, seeds: { type: 'string' }, 'data-dir': { type: 'string' }, out: { type: 'string' },
-  resume: { type: 'boolean', default: false }, 'train-samples': { type: 'string' }, epochs: { type: 'string' }, 'prune-epochs': { type: 'string' },
+  quick: { type: 'boolean', default: false }, seeds: { type: 'string' }, 'data-dir': { type: 'string' },
+  out: { type: 'string' }, 'results-dir': { type: 'string' }, resume: { type: 'boolean', default: false },
+  'report-only': { type: 'boolean', default: false },
+  'train-samples': { type: 'string' }, epochs: { type: 'string' },
+  ...Object.fromEntries(ownFlags.map((f) => [f.flag, { type: f.o.type === 'flag' ? 'boolean' : 'string' } as const])),
 };
 
-const NAMES = ['pruning', 'circconv', 'binary-jets'];
+/** The chosen reproduction's own flags, parsed; another reproduction's flag is an error. */
+function ownValues(r: Reproduction, values: Record<string, unknown>): Record<string, number | boolean | undefined> {
+  for (const f of ownFlags) {
+    if (f.of !== r.name && values[f.flag] !== undefined) throw new UsageError(`--${f.flag} applies to ${f.of} only`);
+  }
+  return Object.fromEntries(Object.entries(r.options).map(([flag, o]) => [flag,
+    values[flag] === undefined ? undefined
+      : o.type === 'flag' ? !!values[flag] : num(values, flag, 0, { int: true, min: 1 })]));
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
   if (values.help) { process.stdout.write(`${usage}\n`); return 0; }
   const name = positionals[0];
-  if (!NAMES.includes(name)) throw new UsageError(`unknown reproduction ${JSON.stringify(name)}; available: ${NAMES.join(', ')}`);
-  const k = num(values, 'seeds', 1, { int: true, min: 1, max: 10 });
+  const repro = reproduction(name);
+  if (!repro) {
+    throw new UsageError(`unknown reproduction ${JSON.stringify(name)}; available: ${names}`);
+  }
+  const own = ownValues(repro, values);
+  const quick = !!values.quick, reportOnly = !!values['report-only'];
+  const seeds = values.seeds === undefined ? undefined
+    : Array.from({ length: num(values, 'seeds', 1, { int: true, min: 1, max: 10 }) }, (_, i) => i + 1);
   const outDir = (values.out as string | undefined) ?? 'runs';
-  mkdirSync(outDir, { recursive: true });
+  const resultsDir = (values['results-dir'] as string | undefined) ?? RESULTS_DIR;
   const opt = (n: string) => (values[n] === undefined ? undefined : num(values, n, 0, { int: true, min: 1 }));
-  const common = {
-    quick: !!values.quick, seeds: Array.from({ length: k }, (_, i) => i + 1), dataDir: values['data-dir'] as string | undefined,
-    trainSamples: opt('train-samples'), outDir, resume: !!values.resume, progress: values.json ? undefined : process.stderr, log: note,
+  const loadBefore = machineLoad();
+  let report: ReproduceReport, dataSource: string;
+  if (reportOnly) {
+    const training = ['resume', 'train-samples', 'epochs', 'data-dir', ...Object.keys(repro.options)]
+      .filter((f) => values[f]);
+    if (training.length) throw new UsageError(`--report-only trains nothing; drop --${training.join(', --')}`);
+    const state = readState(outDir, name, quick);
+    report = repro.fromState(state, seeds);
+    dataSource = String(state.config.dataSource ?? 'unknown');
+    const missing = report.missing ?? [];
+    if (missing.length) note(`frugal reproduce: the state lacks ${missing.length} run(s): ${missing.join('; ')}`);
+  } else {
+    mkdirSync(outDir, { recursive: true });
+    const data = locateFashionMnist(values['data-dir'] as string | undefined);
+    dataSource = `${data.source}: ${data.dir}`;
+    report = repro.run({
+      quick, seeds: seeds ?? [1], dataDir: values['data-dir'] as string | undefined, trainSamples: opt('train-samples'),
+      epochs: opt('epochs'), outDir, resume: !!values.resume, progress: values.json ? undefined : process.stderr,
+      log: note, own,
+    });
+  }
+  const { commit, dirty } = gitCommit();
+  const info = {
+    command: commandLine(process.argv.slice(2)), date: new Date().toISOString(), commit, dirty, dataSource,
+    seeds: report.seeds,
+    load: { before: loadBefore, after: machineLoad(), cpus: cpuCount() }, reportOnly,
   };
-  const report = name === 'pruning' ? reproducePruning({ ...common, denseEpochs: opt('epochs'), pruneEpochs: opt('prune-epochs') })
-    : name === 'circconv' ? reproduceCircconv({ ...common, epochs: opt('epochs') })
-      : reproduceBinaryJets({ ...common, epochs: opt('epochs') });
-  const md = name === 'pruning' ? pruningMarkdown(report) : name === 'circconv' ? circconvMarkdown(report) : binaryJetsMarkdown(report);
-  const mdPath = join(outDir, `reproduce-${name}${values.quick ? '-quick' : ''}.md`);
-  writeFileAtomic(mdPath, md);
-  emit(!!values.json, { ...report, report: mdPath } as unknown as Record<string, unknown>, `${md}\nreport written to ${mdPath}`);
-  return 0;
+  const out = writeResults(resultsDir, report, repro.report(report), info);
+  emit(!!values.json, { ...out.raw, report: out.markdown, results: { markdown: out.markdown, json: out.json } },
+    `${out.document}\nresults written to ${out.markdown} and ${out.json}`);
+  return exitStatus(report);
 }

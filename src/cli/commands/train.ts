@@ -1,28 +1,30 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  Adam, AdamW, SGD, buildModel, cosineSchedule, evaluate, fileCheckpoint, fit, loadFashionMnist, paramGroups, referenceCnn,
-  referenceMlp,
-  saveModel, stepSchedule, proximalL1, profiler, profileRows, subset, trainValSplit, validateSpec, backendName, type ModelSpec, type Optimizer, type Schedule, type Tensor, type Module,
+  buildModel, evaluate, fileCheckpoint, fit, loadFashionMnist, referenceCnn, referenceMlp, saveModel, proximalL1,
+  profiler, profileRows, subset, trainValSplit, validateSpec, backendName, type ModelSpec, type Module,
 } from '../../node.js';
-import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { emit, note, num, parse, UsageError, type Options } from '../args.js';
+import {
+  DATA, TRAINING, groupOptions, groupUsage, makeOptimizer, makeSchedule, readDataset, readLimit, readTraining,
+} from '../option-groups.js';
 
-export const usage = `frugal train --model cnn|mlp|SPEC.json --dataset fashion-mnist [--data-dir DIR] --epochs N --batch-size B
-             --optimizer sgd|adam|adamw --lr X --seed S --out PATH [--resume]
-             [--momentum M] [--weight-decay W] [--schedule none|cosine|step] [--val-split F]
-             [--early-stopping PATIENCE] [--limit N] [--l1 LAMBDA] [--profile] [--json]
+/** The data and training flags `train` takes (all of them; the others are its own). */
+const FLAGS = [...Object.keys(DATA), ...Object.keys(TRAINING)] as (keyof typeof DATA | keyof typeof TRAINING)[];
+const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
+
+export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out PATH', FLAGS, OPTIMIZERS,
+  ['[--l1 LAMBDA]', '[--profile]', '[--json]'])}
   Train a classifier; prints test accuracy. A checkpoint (PATH.ckpt) is written after every epoch;
   --resume continues a killed run from it with the same result as an uninterrupted run.
   --profile prints the time spent per op kind, forward and backward.
   --l1 adds λ·‖w‖₁ over conv and linear weights, applied by soft-thresholding after each step,
-  so weights reach exactly zero (frugal info counts them; frugal compact can then shrink the model).`;
+  so weights reach exactly zero (frugal info counts them; frugal compact can then shrink the model).
+  Defaults: --epochs 5, --batch-size 128 (mlp) or 64, --optimizer adam, --lr 0.01 (sgd) or 1e-3,
+  --momentum 0.9 (sgd), --schedule none, --seed 1, --dataset fashion-mnist.`;
 
 const options: Options = {
-  model: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' },
-  epochs: { type: 'string' }, 'batch-size': { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' },
-  seed: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean', default: false },
-  momentum: { type: 'string' }, 'weight-decay': { type: 'string' }, schedule: { type: 'string' },
-  'val-split': { type: 'string' }, 'early-stopping': { type: 'string' }, limit: { type: 'string' },
+  ...groupOptions(FLAGS), model: { type: 'string' }, out: { type: 'string' },
   profile: { type: 'boolean', default: false }, l1: { type: 'string' },
 };
 
@@ -38,33 +40,16 @@ export function resolveModel(name: string | undefined): { spec: ModelSpec; label
   return { spec: validateSpec(raw), label: name };
 }
 
-/** The optimizer named by --optimizer; a model gives its parameter groups for that optimizer (circulant layers under SGD). */
-export function makeOptimizer(kind: string, what: Tensor[] | Module, lr: number, momentum: number, wd: number): Optimizer {
-  const params = Array.isArray(what) ? what : paramGroups(what, kind, lr);
-  if (kind === 'sgd') return new SGD(params, { lr, momentum, weightDecay: wd });
-  if (kind === 'adamw') return new AdamW(params, { lr, weightDecay: wd || 0.01 });
-  return new Adam(params, { lr, weightDecay: wd });
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, options);
   if (values.help) { process.stdout.write(`${usage}\n`); return 0; }
   const json = !!values.json;
   const { spec, label } = resolveModel(values.model as string | undefined);
-  const dataset = (values.dataset as string | undefined) ?? 'fashion-mnist';
-  if (dataset !== 'fashion-mnist') throw new UsageError(`--dataset must be fashion-mnist, got ${JSON.stringify(dataset)}`);
+  const dataset = readDataset(values);
   const isMlp = spec.input.length === 1;
-  const epochs = num(values, 'epochs', 5, { int: true, min: 1 });
-  const batchSize = num(values, 'batch-size', isMlp ? 128 : 64, { int: true, min: 1 });
-  const optName = choice(values, 'optimizer', ['sgd', 'adam', 'adamw'] as const, 'adam');
-  const lr = num(values, 'lr', optName === 'sgd' ? 0.01 : 1e-3, { min: 0, exclusiveMin: true });
-  const momentum = num(values, 'momentum', optName === 'sgd' ? 0.9 : 0, { min: 0, max: 0.999 });
-  const wd = num(values, 'weight-decay', 0, { min: 0 });
-  const seed = num(values, 'seed', 1, { int: true, min: 0 });
-  const schedName = choice(values, 'schedule', ['none', 'cosine', 'step'] as const, 'none');
-  const valSplit = num(values, 'val-split', 0, { min: 0, max: 0.9 });
-  const patience = values['early-stopping'] === undefined ? 0 : num(values, 'early-stopping', 0, { int: true, min: 1 });
-  if (patience && !valSplit) throw new UsageError('--early-stopping needs --val-split (a validation set to watch)');
+  const t = readTraining(values, { epochs: 5, batchSize: isMlp ? 128 : 64, optimizers: OPTIMIZERS, optimizer: 'adam',
+    schedule: 'none' });
+  const { epochs, batchSize, optimizer: optName, lr, seed, valSplit, patience } = t;
   const out = (values.out as string | undefined) ?? `runs/${label === 'cnn' || label === 'mlp' ? label : 'model'}.safetensors`;
   const ckptPath = `${out}.ckpt`;
   if (values.resume && !existsSync(ckptPath)) throw new Error(`--resume: no checkpoint at ${ckptPath}; run without --resume to start`);
@@ -73,14 +58,14 @@ export async function run(argv: string[]): Promise<number> {
   const data = loadFashionMnist(values['data-dir'] as string | undefined);
   note(`frugal: Fashion-MNIST from ${data.source === 'subset' ? 'the subset shipped in the repo' : data.dir} (${data.source}): ${data.train.count} train, ${data.test.count} test; backend ${backendName()}`);
   let train = data.train;
-  const limit = values.limit === undefined ? 0 : num(values, 'limit', 0, { int: true, min: 1 });
+  const limit = readLimit(values);
   if (limit) train = subset(train, Array.from({ length: Math.min(limit, train.count) }, (_, i) => i));
   let validation;
   if (valSplit) ({ train, val: validation } = trainValSplit(train, valSplit, seed));
 
   const model = buildModel(spec, seed);
-  const optimizer = makeOptimizer(optName, model, lr, momentum, wd);
-  const schedule: Schedule | undefined = schedName === 'cosine' ? cosineSchedule(lr, epochs) : schedName === 'step' ? stepSchedule(lr, Math.max(1, Math.ceil(epochs / 3)), 0.1) : undefined;
+  const optimizer = makeOptimizer(optName, model, lr, t.momentum, t.weightDecay);
+  const schedule = makeSchedule(t);
   mkdirSync(dirname(out), { recursive: true });
   const inputShape = spec.input;
   if (values.profile) { profiler.reset(); profiler.enabled = true; }

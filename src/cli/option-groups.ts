@@ -1,0 +1,124 @@
+// Option groups shared by the commands: the data flags and the training flags are declared here
+// once, with their parsing, so `train`, `prune`, `circulant` (and `pack`, for the data) read the
+// same flag the same way. A command picks the flags of a group it takes by name.
+import {
+  Adam, AdamW, SGD, cosineSchedule, paramGroups, stepSchedule, type Module, type Optimizer, type Schedule, type Tensor,
+} from '../node.js';
+import { choice, num, UsageError, type Options } from './args.js';
+
+interface Flag { option: Options[string]; usage: string }
+
+/** Where the images come from. */
+export const DATA = {
+  dataset: { option: { type: 'string' }, usage: '--dataset fashion-mnist' },
+  'data-dir': { option: { type: 'string' }, usage: '--data-dir DIR' },
+  limit: { option: { type: 'string' }, usage: '--limit N' },
+} satisfies Record<string, Flag>;
+
+/** How a model is trained (or fine-tuned). */
+export const TRAINING = {
+  epochs: { option: { type: 'string' }, usage: '--epochs N' },
+  'batch-size': { option: { type: 'string' }, usage: '--batch-size B' },
+  optimizer: { option: { type: 'string' }, usage: '--optimizer OPT' },
+  lr: { option: { type: 'string' }, usage: '--lr X' },
+  momentum: { option: { type: 'string' }, usage: '--momentum M' },
+  'weight-decay': { option: { type: 'string' }, usage: '--weight-decay W' },
+  schedule: { option: { type: 'string' }, usage: '--schedule none|cosine|step' },
+  'val-split': { option: { type: 'string' }, usage: '--val-split F' },
+  'early-stopping': { option: { type: 'string' }, usage: '--early-stopping PATIENCE' },
+  seed: { option: { type: 'string' }, usage: '--seed S' },
+  resume: { option: { type: 'boolean', default: false }, usage: '--resume' },
+} satisfies Record<string, Flag>;
+
+export type DataFlag = keyof typeof DATA;
+export type TrainingFlag = keyof typeof TRAINING;
+const ALL: Record<string, Flag> = { ...DATA, ...TRAINING };
+
+/** The parseArgs options of the named flags. */
+export function groupOptions(names: readonly (DataFlag | TrainingFlag)[]): Options {
+  return Object.fromEntries(names.map((n) => [n, ALL[n].option]));
+}
+
+/**
+ * The usage of a command: `head`, then the named flags (`[--epochs N] [--lr X] …`, OPT standing
+ * for `optimizers`) and the command's own `more`, wrapped at 100 columns under the head.
+ */
+export function groupUsage(head: string, names: readonly (DataFlag | TrainingFlag)[], optimizers: readonly string[],
+  more: string[] = []): string {
+  const parts = [...names.map((n) => `[${ALL[n].usage.replace('OPT', optimizers.join('|'))}]`), ...more];
+  const lines = [head];
+  for (const p of parts) {
+    if (lines[lines.length - 1].length + p.length + 1 > 100) lines.push(`${' '.repeat(13)}${p}`);
+    else lines[lines.length - 1] += ` ${p}`;
+  }
+  return lines.join('\n');
+}
+
+export type OptimizerName = 'sgd' | 'adam' | 'adamw';
+
+/** A command's defaults for the training flags it takes (and the values of those it does not). */
+export interface TrainingDefaults {
+  epochs: number;
+  /** 0 lets --epochs 0 skip training (circulant); 1 otherwise. */
+  minEpochs?: number;
+  batchSize: number;
+  optimizers: readonly OptimizerName[];
+  optimizer: OptimizerName;
+  schedule: 'none' | 'cosine' | 'step';
+}
+
+/** The training flags, parsed and checked. */
+export interface Training {
+  epochs: number; batchSize: number; optimizer: OptimizerName; lr: number; momentum: number; weightDecay: number;
+  seed: number; schedule: 'none' | 'cosine' | 'step'; valSplit: number; patience: number; resume: boolean;
+}
+
+/**
+ * Read the training flags from parsed values. A flag the command does not take is absent and
+ * gets its default: lr 0.01 for SGD, else 1e-3; momentum 0.9 for SGD, else 0; no weight decay.
+ */
+export function readTraining(values: Record<string, unknown>, d: TrainingDefaults): Training {
+  const epochs = num(values, 'epochs', d.epochs, { int: true, min: d.minEpochs ?? 1 });
+  const batchSize = num(values, 'batch-size', d.batchSize, { int: true, min: 1 });
+  const optimizer = choice(values, 'optimizer', d.optimizers, d.optimizer);
+  const lr = num(values, 'lr', optimizer === 'sgd' ? 0.01 : 1e-3, { min: 0, exclusiveMin: true });
+  const momentum = num(values, 'momentum', optimizer === 'sgd' ? 0.9 : 0, { min: 0, max: 0.999 });
+  const weightDecay = num(values, 'weight-decay', 0, { min: 0 });
+  const seed = num(values, 'seed', 1, { int: true, min: 0 });
+  const schedule = choice(values, 'schedule', ['none', 'cosine', 'step'] as const, d.schedule);
+  const valSplit = num(values, 'val-split', 0, { min: 0, max: 0.9 });
+  const patience = values['early-stopping'] === undefined ? 0 : num(values, 'early-stopping', 0, { int: true, min: 1 });
+  if (patience && !valSplit) throw new UsageError('--early-stopping needs --val-split (a validation set to watch)');
+  const resume = !!values.resume;
+  return { epochs, batchSize, optimizer, lr, momentum, weightDecay, seed, schedule, valSplit, patience, resume };
+}
+
+/** The optimizer the flags name, over a list of tensors or a model's parameter groups. */
+export function makeOptimizer(kind: string, what: Tensor[] | Module, lr: number, momentum: number, wd: number): Optimizer {
+  // A model gives its parameter groups for this optimizer (circulant layers ask for lr/N under SGD).
+  const params = Array.isArray(what) ? what : paramGroups(what, kind, lr);
+  if (kind === 'sgd') return new SGD(params, { lr, momentum, weightDecay: wd });
+  if (kind === 'adamw') return new AdamW(params, { lr, weightDecay: wd || 0.01 });
+  return new Adam(params, { lr, weightDecay: wd });
+}
+
+/** The learning-rate schedule the flags name (step: ×0.1 every third of the epochs). */
+export function makeSchedule(t: Pick<Training, 'schedule' | 'lr' | 'epochs'>): Schedule | undefined {
+  if (t.schedule === 'cosine') return cosineSchedule(t.lr, t.epochs);
+  if (t.schedule === 'step') return stepSchedule(t.lr, Math.max(1, Math.ceil(t.epochs / 3)), 0.1);
+  return undefined;
+}
+
+/** --limit N: train on the first N training images (0: all of them). */
+export function readLimit(values: Record<string, unknown>): number {
+  return values.limit === undefined ? 0 : num(values, 'limit', 0, { int: true, min: 1 });
+}
+
+/** --dataset: only Fashion-MNIST for now. */
+export function readDataset(values: Record<string, unknown>): 'fashion-mnist' {
+  const dataset = (values.dataset as string | undefined) ?? 'fashion-mnist';
+  if (dataset !== 'fashion-mnist') {
+    throw new UsageError(`--dataset must be fashion-mnist, got ${JSON.stringify(dataset)}`);
+  }
+  return dataset;
+}
