@@ -1,43 +1,79 @@
 // Convolution and pooling kernels on NCHW float32 data in linear memory.
-import { gemm, claim, madd, gemmWorkBytes } from "./gemm";
+import { gemm, claim, madd, gemmWorkBytes } from './gemm';
 
 /** col[(c*kh+i)*kw+j, b*OH*OW + oy*OW + ox] = x[b, c, oy*sh-ph+i*dh, ox*sw-pw+j*dw] (0 outside). */
-export function im2col(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, col: usize): void {
+export function im2col(
+  x: usize,
+  B: i32,
+  C: i32,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  OH: i32,
+  OW: i32,
+  col: usize,
+): void {
   im2colRange(x, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, col, 0, C);
 }
 
 /** Channels [c0, c1) of im2col: col rows c0·kh·kw … c1·kh·kw. */
-function im2colRange(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, col: usize, c0: i32, c1: i32): void {
+function im2colRange(
+  x: usize,
+  B: i32,
+  C: i32,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  OH: i32,
+  OW: i32,
+  col: usize,
+  c0: i32,
+  c1: i32,
+): void {
   const ohw = OH * OW;
-  let dst = col + (<usize>c0 * <usize>(kh * kw) * <usize>(B * ohw) << 2);
+  let dst = col + ((<usize>c0 * <usize>(kh * kw) * <usize>(B * ohw)) << 2);
   for (let c = c0; c < c1; c++) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         for (let b = 0; b < B; b++) {
-          const plane = x + (<usize>((b * C + c) * H * W) << 2);
+          const plane = x + ((<usize>((b * C + c) * H * W)) << 2);
           for (let oy = 0; oy < OH; oy++) {
             const iy = oy * sh - ph + i * dh;
             if (iy < 0 || iy >= H) {
-              memory.fill(dst, 0, <usize>OW << 2);
-              dst += <usize>OW << 2;
+              memory.fill(dst, 0, (<usize>OW) << 2);
+              dst += (<usize>OW) << 2;
               continue;
             }
-            const row = plane + (<usize>(iy * W) << 2);
+            const row = plane + ((<usize>(iy * W)) << 2);
             let ix = j * dw - pw;
             if (sw == 1) {
               // valid ox range [lo, hi): zeros, one contiguous copy, zeros
-              const lo = min(OW, max(0, -ix)), hi = max(lo, min(OW, W - ix));
-              if (lo > 0) memory.fill(dst, 0, <usize>lo << 2);
-              memory.copy(dst + (<usize>lo << 2), row + (<usize>(ix + lo) << 2), <usize>(hi - lo) << 2);
-              if (hi < OW) memory.fill(dst + (<usize>hi << 2), 0, <usize>(OW - hi) << 2);
-              dst += <usize>OW << 2;
+              const lo = min(OW, max(0, -ix)),
+                hi = max(lo, min(OW, W - ix));
+              if (lo > 0) memory.fill(dst, 0, (<usize>lo) << 2);
+              memory.copy(dst + ((<usize>lo) << 2), row + ((<usize>(ix + lo)) << 2), (<usize>(hi - lo)) << 2);
+              if (hi < OW) memory.fill(dst + ((<usize>hi) << 2), 0, (<usize>(OW - hi)) << 2);
+              dst += (<usize>OW) << 2;
               continue;
             }
             for (let ox = 0; ox < OW; ox++) {
-              store<f32>(dst, ix >= 0 && ix < W ? load<f32>(row + (<usize>ix << 2)) : 0);
-              dst += 4; ix += sw;
+              store<f32>(dst, ix >= 0 && ix < W ? load<f32>(row + ((<usize>ix) << 2)) : 0);
+              dst += 4;
+              ix += sw;
             }
           }
         }
@@ -49,42 +85,90 @@ function im2colRange(x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
 }
 
 /** Adjoint of im2col: dx (zeroed here) accumulates col back into image positions. */
-export function col2im(col: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, dx: usize): void {
+export function col2im(
+  col: usize,
+  B: i32,
+  C: i32,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  OH: i32,
+  OW: i32,
+  dx: usize,
+): void {
   col2imRange(col, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, dx, 0, C);
 }
 
 /** Channels [c0, c1) of col2im; each channel's dx planes are written by one caller only. */
-function col2imRange(col: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, dx: usize, c0: i32, c1: i32): void {
-  const hw = <usize>(H * W) << 2;
+function col2imRange(
+  col: usize,
+  B: i32,
+  C: i32,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  OH: i32,
+  OW: i32,
+  dx: usize,
+  c0: i32,
+  c1: i32,
+): void {
+  const hw = (<usize>(H * W)) << 2;
   for (let c = c0; c < c1; c++) for (let b = 0; b < B; b++) memory.fill(dx + <usize>(b * C + c) * hw, 0, hw);
-  let src = col + (<usize>c0 * <usize>(kh * kw) * <usize>(B * OH * OW) << 2);
+  let src = col + ((<usize>c0 * <usize>(kh * kw) * <usize>(B * OH * OW)) << 2);
   for (let c = c0; c < c1; c++) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         for (let b = 0; b < B; b++) {
-          const plane = dx + (<usize>((b * C + c) * H * W) << 2);
+          const plane = dx + ((<usize>((b * C + c) * H * W)) << 2);
           for (let oy = 0; oy < OH; oy++) {
             const iy = oy * sh - ph + i * dh;
-            if (iy < 0 || iy >= H) { src += <usize>OW << 2; continue; }
-            const row = plane + (<usize>(iy * W) << 2);
+            if (iy < 0 || iy >= H) {
+              src += (<usize>OW) << 2;
+              continue;
+            }
+            const row = plane + ((<usize>(iy * W)) << 2);
             let ix = j * dw - pw;
             if (sw == 1) {
-              const lo = min(OW, max(0, -ix)), hi = max(lo, min(OW, W - ix));
-              let q = row + (<usize>(ix + lo) << 2), r = src + (<usize>lo << 2);
+              const lo = min(OW, max(0, -ix)),
+                hi = max(lo, min(OW, W - ix));
+              let q = row + ((<usize>(ix + lo)) << 2),
+                r = src + ((<usize>lo) << 2);
               let k = lo;
-              for (; k + 4 <= hi; k += 4) { v128.store(q, f32x4.add(v128.load(q), v128.load(r))); q += 16; r += 16; }
-              for (; k < hi; k++) { store<f32>(q, load<f32>(q) + load<f32>(r)); q += 4; r += 4; }
-              src += <usize>OW << 2;
+              for (; k + 4 <= hi; k += 4) {
+                v128.store(q, f32x4.add(v128.load(q), v128.load(r)));
+                q += 16;
+                r += 16;
+              }
+              for (; k < hi; k++) {
+                store<f32>(q, load<f32>(q) + load<f32>(r));
+                q += 4;
+                r += 4;
+              }
+              src += (<usize>OW) << 2;
               continue;
             }
             for (let ox = 0; ox < OW; ox++) {
               if (ix >= 0 && ix < W) {
-                const p = row + (<usize>ix << 2);
+                const p = row + ((<usize>ix) << 2);
                 store<f32>(p, load<f32>(p) + load<f32>(src));
               }
-              src += 4; ix += sw;
+              src += 4;
+              ix += sw;
             }
           }
         }
@@ -95,17 +179,17 @@ function col2imRange(col: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i3
 
 /** out[b, a, :] = inp[a, b, :] for inp of shape [A, B, L] (plus bias[a] when bias != 0). */
 export function swap01(inp: usize, A: i32, B: i32, L: i32, out: usize, bias: usize): void {
-  const lb = <usize>L << 2;
+  const lb = (<usize>L) << 2;
   for (let a = 0; a < A; a++) {
-    const bv: f32 = bias ? load<f32>(bias + (<usize>a << 2)) : 0;
+    const bv: f32 = bias ? load<f32>(bias + ((<usize>a) << 2)) : 0;
     for (let b = 0; b < B; b++) {
-      const s = inp + (<usize>(a * B + b) * lb);
-      const d = out + (<usize>(b * A + a) * lb);
+      const s = inp + <usize>(a * B + b) * lb;
+      const d = out + <usize>(b * A + a) * lb;
       if (bias) {
         const bs = f32x4.splat(bv);
         let k = 0;
-        for (; k + 4 <= L; k += 4) v128.store(d + (<usize>k << 2), f32x4.add(v128.load(s + (<usize>k << 2)), bs));
-        for (; k < L; k++) store<f32>(d + (<usize>k << 2), load<f32>(s + (<usize>k << 2)) + bv);
+        for (; k + 4 <= L; k += 4) v128.store(d + ((<usize>k) << 2), f32x4.add(v128.load(s + ((<usize>k) << 2)), bs));
+        for (; k < L; k++) store<f32>(d + ((<usize>k) << 2), load<f32>(s + ((<usize>k) << 2)) + bv);
       } else {
         memory.copy(d, s, lb);
       }
@@ -116,25 +200,28 @@ export function swap01(inp: usize, A: i32, B: i32, L: i32, out: usize, bias: usi
 // 2×2, stride 2, no padding: the common case, without bounds checks.
 function max2x2(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, out: usize): void {
   let dst = out;
-  const rs = <usize>W << 2;
+  const rs = (<usize>W) << 2;
   for (let p = 0; p < P; p++) {
-    const plane = x + (<usize>(p * H * W) << 2);
+    const plane = x + ((<usize>(p * H * W)) << 2);
     for (let oy = 0; oy < OH; oy++) {
-      let r0 = plane + (<usize>(2 * oy * W) << 2);
+      let r0 = plane + ((<usize>(2 * oy * W)) << 2);
       let ox = 0;
       for (; ox + 4 <= OW; ox += 4) {
         // rows max, then pairwise max of neighbours (even vs odd lanes)
         const lo = f32x4.max(v128.load(r0), v128.load(r0 + rs));
         const hi = f32x4.max(v128.load(r0, 16), v128.load(r0 + rs, 16));
-        const ev = v128.shuffle<f32>(lo, hi, 0, 2, 4, 6), od = v128.shuffle<f32>(lo, hi, 1, 3, 5, 7);
+        const ev = v128.shuffle<f32>(lo, hi, 0, 2, 4, 6),
+          od = v128.shuffle<f32>(lo, hi, 1, 3, 5, 7);
         v128.store(dst, f32x4.max(ev, od));
-        dst += 16; r0 += 32;
+        dst += 16;
+        r0 += 32;
       }
       for (; ox < OW; ox++) {
         const a = max<f32>(load<f32>(r0), load<f32>(r0, 4));
         const b = max<f32>(load<f32>(r0 + rs), load<f32>(r0 + rs, 4));
         store<f32>(dst, max<f32>(a, b));
-        dst += 4; r0 += 8;
+        dst += 4;
+        r0 += 8;
       }
     }
   }
@@ -142,32 +229,62 @@ function max2x2(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, out: usize):
 
 function max2x2Backward(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, dy: usize, dx: usize): void {
   let src = dy;
-  const rs = <usize>W << 2;
+  const rs = (<usize>W) << 2;
   for (let p = 0; p < P; p++) {
-    const off = <usize>(p * H * W) << 2;
+    const off = (<usize>(p * H * W)) << 2;
     for (let oy = 0; oy < OH; oy++) {
-      let r0 = off + (<usize>(2 * oy * W) << 2);
+      let r0 = off + ((<usize>(2 * oy * W)) << 2);
       for (let ox = 0; ox < OW; ox++) {
         // first maximal element in row-major window order, as the general kernel
-        let q = r0, m = load<f32>(x + r0);
-        let v = load<f32>(x + r0, 4); if (v > m) { m = v; q = r0 + 4; }
-        v = load<f32>(x + r0 + rs); if (v > m) { m = v; q = r0 + rs; }
-        v = load<f32>(x + r0 + rs, 4); if (v > m) { q = r0 + rs + 4; }
+        let q = r0,
+          m = load<f32>(x + r0);
+        let v = load<f32>(x + r0, 4);
+        if (v > m) {
+          m = v;
+          q = r0 + 4;
+        }
+        v = load<f32>(x + r0 + rs);
+        if (v > m) {
+          m = v;
+          q = r0 + rs;
+        }
+        v = load<f32>(x + r0 + rs, 4);
+        if (v > m) {
+          q = r0 + rs + 4;
+        }
         store<f32>(dx + q, load<f32>(dx + q) + load<f32>(src));
-        src += 4; r0 += 8;
+        src += 4;
+        r0 += 8;
       }
     }
   }
 }
 
 /** Max (mode 0) or average (mode 1, padding counted) pooling over P planes of H×W. */
-export function pool2dForward(x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32,
-  ph: i32, pw: i32, OH: i32, OW: i32, mode: i32, out: usize): void {
-  if (mode == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) { max2x2(x, P, H, W, OH, OW, out); return; }
+export function pool2dForward(
+  x: usize,
+  P: i32,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  OH: i32,
+  OW: i32,
+  mode: i32,
+  out: usize,
+): void {
+  if (mode == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
+    max2x2(x, P, H, W, OH, OW, out);
+    return;
+  }
   const inv: f32 = 1.0 / <f32>(kh * kw);
   let dst = out;
   for (let p = 0; p < P; p++) {
-    const plane = x + (<usize>(p * H * W) << 2);
+    const plane = x + ((<usize>(p * H * W)) << 2);
     for (let oy = 0; oy < OH; oy++) {
       for (let ox = 0; ox < OW; ox++) {
         let m: f32 = mode == 0 ? -Infinity : 0;
@@ -177,8 +294,10 @@ export function pool2dForward(x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32
           for (let j = 0; j < kw; j++) {
             const ix = ox * sw - pw + j;
             if (ix < 0 || ix >= W) continue;
-            const v = load<f32>(plane + (<usize>(iy * W + ix) << 2));
-            if (mode == 0) { if (v > m) m = v; } else m += v;
+            const v = load<f32>(plane + ((<usize>(iy * W + ix)) << 2));
+            if (mode == 0) {
+              if (v > m) m = v;
+            } else m += v;
           }
         }
         store<f32>(dst, mode == 0 ? m : m * inv);
@@ -189,18 +308,38 @@ export function pool2dForward(x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32
 }
 
 /** Gradient of pool2dForward: dx (zeroed here). Max routes to the first maximal input. */
-export function pool2dBackward(x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32,
-  ph: i32, pw: i32, OH: i32, OW: i32, mode: i32, dy: usize, dx: usize): void {
-  memory.fill(dx, 0, <usize>(P * H * W) << 2);
-  if (mode == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) { max2x2Backward(x, P, H, W, OH, OW, dy, dx); return; }
+export function pool2dBackward(
+  x: usize,
+  P: i32,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  OH: i32,
+  OW: i32,
+  mode: i32,
+  dy: usize,
+  dx: usize,
+): void {
+  memory.fill(dx, 0, (<usize>(P * H * W)) << 2);
+  if (mode == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
+    max2x2Backward(x, P, H, W, OH, OW, dy, dx);
+    return;
+  }
   const inv: f32 = 1.0 / <f32>(kh * kw);
   let src = dy;
   for (let p = 0; p < P; p++) {
-    const off = <usize>(p * H * W) << 2;
+    const off = (<usize>(p * H * W)) << 2;
     for (let oy = 0; oy < OH; oy++) {
       for (let ox = 0; ox < OW; ox++) {
-        const g = load<f32>(src); src += 4;
-        let best: f32 = -Infinity, arg: i32 = -1;
+        const g = load<f32>(src);
+        src += 4;
+        let best: f32 = -Infinity,
+          arg: i32 = -1;
         for (let i = 0; i < kh; i++) {
           const iy = oy * sh - ph + i;
           if (iy < 0 || iy >= H) continue;
@@ -209,16 +348,19 @@ export function pool2dBackward(x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i3
             if (ix < 0 || ix >= W) continue;
             const idx = iy * W + ix;
             if (mode == 0) {
-              const v = load<f32>(x + off + (<usize>idx << 2));
-              if (v > best) { best = v; arg = idx; }
+              const v = load<f32>(x + off + ((<usize>idx) << 2));
+              if (v > best) {
+                best = v;
+                arg = idx;
+              }
             } else {
-              const q = dx + off + (<usize>idx << 2);
+              const q = dx + off + ((<usize>idx) << 2);
               store<f32>(q, load<f32>(q) + g * inv);
             }
           }
         }
         if (mode == 0 && arg >= 0) {
-          const q = dx + off + (<usize>arg << 2);
+          const q = dx + off + ((<usize>arg) << 2);
           store<f32>(q, load<f32>(q) + g);
         }
       }
@@ -227,34 +369,75 @@ export function pool2dBackward(x: usize, P: i32, H: i32, W: i32, kh: i32, kw: i3
 }
 
 /** Threaded im2col: one task per channel. */
-export function im2colTasks(counter: usize, x: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, col: usize, tid: i32): void {
-  for (let c = claim(counter); c < C; c = claim(counter)) im2colRange(x, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, col, c, c + 1);
+export function im2colTasks(
+  counter: usize,
+  x: usize,
+  B: i32,
+  C: i32,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  OH: i32,
+  OW: i32,
+  col: usize,
+  tid: i32,
+): void {
+  for (let c = claim(counter); c < C; c = claim(counter))
+    im2colRange(x, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, col, c, c + 1);
   if (tid < 0) unreachable();
 }
 
 /** Threaded col2im: one task per channel. */
-export function col2imTasks(counter: usize, col: usize, B: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, dx: usize, tid: i32): void {
-  for (let c = claim(counter); c < C; c = claim(counter)) col2imRange(col, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, dx, c, c + 1);
+export function col2imTasks(
+  counter: usize,
+  col: usize,
+  B: i32,
+  C: i32,
+  H: i32,
+  W: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  OH: i32,
+  OW: i32,
+  dx: usize,
+  tid: i32,
+): void {
+  for (let c = claim(counter); c < C; c = claim(counter))
+    col2imRange(col, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, dx, c, c + 1);
   if (tid < 0) unreachable();
 }
 
 /** Per-row sums of a [R × n] matrix (the conv bias gradient). */
 export function rowSums(m: usize, R: i32, n: i32, out: usize): void {
   for (let c = 0; c < R; c++) {
-    const row = m + (<usize>(c * n) << 2);
+    const row = m + ((<usize>(c * n)) << 2);
     let s4 = f32x4.splat(0);
     let k = 0;
-    for (; k + 4 <= n; k += 4) s4 = f32x4.add(s4, v128.load(row + (<usize>k << 2)));
-    let s: f32 = f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3);
-    for (; k < n; k++) s += load<f32>(row + (<usize>k << 2));
-    store<f32>(out + (<usize>c << 2), s);
+    for (; k + 4 <= n; k += 4) s4 = f32x4.add(s4, v128.load(row + ((<usize>k) << 2)));
+    let s: f32 =
+      f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3);
+    for (; k < n; k++) s += load<f32>(row + ((<usize>k) << 2));
+    store<f32>(out + ((<usize>c) << 2), s);
   }
 }
 
 /** Floats of one thread's scratch for convDirect: the padded image plus slack for over-reads. */
-export function convDirectScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32): i32 { return C * (H + 2 * ph) * (W + 2 * pw) + 16; }
+export function convDirectScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32): i32 {
+  return C * (H + 2 * ph) * (W + 2 * pw) + 16;
+}
 
 /**
  * Output channels o … o+n−1 (n ≤ 4; weight rows w0 … w3, the missing ones repeating the last)
@@ -262,42 +445,107 @@ export function convDirectScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32): i32
  * stride os bytes).
  */
 // @ts-ignore: decorator
-@inline function block4x8(src: usize, w0: usize, w1: usize, w2: usize, w3: usize, n: i32, C: i32, kh: i32, kw: i32, cs: usize, ws: usize,
-  bias: usize, o: i32, dst: usize, os: usize): void {
-  let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-  for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) {
-    const s0 = src + <usize>c * cs + <usize>i * ws, t = <usize>((c * kh + i) * kw) << 2;
-    for (let j = 0; j < kw; j++) {
-      const s = s0 + (<usize>j << 2), v0 = v128.load(s), v1 = v128.load(s, 16), tj = t + (<usize>j << 2);
-      let wv = v128.load32_splat(w0 + tj); a00 = madd(wv, v0, a00); a01 = madd(wv, v1, a01);
-      wv = v128.load32_splat(w1 + tj); a10 = madd(wv, v0, a10); a11 = madd(wv, v1, a11);
-      wv = v128.load32_splat(w2 + tj); a20 = madd(wv, v0, a20); a21 = madd(wv, v1, a21);
-      wv = v128.load32_splat(w3 + tj); a30 = madd(wv, v0, a30); a31 = madd(wv, v1, a31);
+@inline function block4x8(
+  src: usize,
+  w0: usize,
+  w1: usize,
+  w2: usize,
+  w3: usize,
+  n: i32,
+  C: i32,
+  kh: i32,
+  kw: i32,
+  cs: usize,
+  ws: usize,
+  bias: usize,
+  o: i32,
+  dst: usize,
+  os: usize,
+): void {
+  let a00 = f32x4.splat(0),
+    a01 = a00,
+    a10 = a00,
+    a11 = a00,
+    a20 = a00,
+    a21 = a00,
+    a30 = a00,
+    a31 = a00;
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < kh; i++) {
+      const s0 = src + <usize>c * cs + <usize>i * ws,
+        t = (<usize>((c * kh + i) * kw)) << 2;
+      for (let j = 0; j < kw; j++) {
+        const s = s0 + ((<usize>j) << 2),
+          v0 = v128.load(s),
+          v1 = v128.load(s, 16),
+          tj = t + ((<usize>j) << 2);
+        let wv = v128.load32_splat(w0 + tj);
+        a00 = madd(wv, v0, a00);
+        a01 = madd(wv, v1, a01);
+        wv = v128.load32_splat(w1 + tj);
+        a10 = madd(wv, v0, a10);
+        a11 = madd(wv, v1, a11);
+        wv = v128.load32_splat(w2 + tj);
+        a20 = madd(wv, v0, a20);
+        a21 = madd(wv, v1, a21);
+        wv = v128.load32_splat(w3 + tj);
+        a30 = madd(wv, v0, a30);
+        a31 = madd(wv, v1, a31);
+      }
     }
-  }
   let b = biasSplat(bias, o);
-  v128.store(dst, f32x4.add(a00, b)); v128.store(dst, f32x4.add(a01, b), 16);
+  v128.store(dst, f32x4.add(a00, b));
+  v128.store(dst, f32x4.add(a01, b), 16);
   if (n < 2) return;
-  b = biasSplat(bias, o + 1); v128.store(dst + os, f32x4.add(a10, b)); v128.store(dst + os, f32x4.add(a11, b), 16);
+  b = biasSplat(bias, o + 1);
+  v128.store(dst + os, f32x4.add(a10, b));
+  v128.store(dst + os, f32x4.add(a11, b), 16);
   if (n < 3) return;
-  b = biasSplat(bias, o + 2); v128.store(dst + 2 * os, f32x4.add(a20, b)); v128.store(dst + 2 * os, f32x4.add(a21, b), 16);
+  b = biasSplat(bias, o + 2);
+  v128.store(dst + 2 * os, f32x4.add(a20, b));
+  v128.store(dst + 2 * os, f32x4.add(a21, b), 16);
   if (n < 4) return;
-  b = biasSplat(bias, o + 3); v128.store(dst + 3 * os, f32x4.add(a30, b)); v128.store(dst + 3 * os, f32x4.add(a31, b), 16);
+  b = biasSplat(bias, o + 3);
+  v128.store(dst + 3 * os, f32x4.add(a30, b));
+  v128.store(dst + 3 * os, f32x4.add(a31, b), 16);
 }
 
 /** As block4x8, at four pixels. */
 // @ts-ignore: decorator
-@inline function block4x4(src: usize, w0: usize, w1: usize, w2: usize, w3: usize, n: i32, C: i32, kh: i32, kw: i32, cs: usize, ws: usize,
-  bias: usize, o: i32, dst: usize, os: usize): void {
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-  for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) {
-    const s0 = src + <usize>c * cs + <usize>i * ws, t = <usize>((c * kh + i) * kw) << 2;
-    for (let j = 0; j < kw; j++) {
-      const v = v128.load(s0 + (<usize>j << 2)), tj = t + (<usize>j << 2);
-      a0 = madd(v128.load32_splat(w0 + tj), v, a0); a1 = madd(v128.load32_splat(w1 + tj), v, a1);
-      a2 = madd(v128.load32_splat(w2 + tj), v, a2); a3 = madd(v128.load32_splat(w3 + tj), v, a3);
+@inline function block4x4(
+  src: usize,
+  w0: usize,
+  w1: usize,
+  w2: usize,
+  w3: usize,
+  n: i32,
+  C: i32,
+  kh: i32,
+  kw: i32,
+  cs: usize,
+  ws: usize,
+  bias: usize,
+  o: i32,
+  dst: usize,
+  os: usize,
+): void {
+  let a0 = f32x4.splat(0),
+    a1 = a0,
+    a2 = a0,
+    a3 = a0;
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < kh; i++) {
+      const s0 = src + <usize>c * cs + <usize>i * ws,
+        t = (<usize>((c * kh + i) * kw)) << 2;
+      for (let j = 0; j < kw; j++) {
+        const v = v128.load(s0 + ((<usize>j) << 2)),
+          tj = t + ((<usize>j) << 2);
+        a0 = madd(v128.load32_splat(w0 + tj), v, a0);
+        a1 = madd(v128.load32_splat(w1 + tj), v, a1);
+        a2 = madd(v128.load32_splat(w2 + tj), v, a2);
+        a3 = madd(v128.load32_splat(w3 + tj), v, a3);
+      }
     }
-  }
   v128.store(dst, f32x4.add(a0, biasSplat(bias, o)));
   if (n > 1) v128.store(dst + os, f32x4.add(a1, biasSplat(bias, o + 1)));
   if (n > 2) v128.store(dst + 2 * os, f32x4.add(a2, biasSplat(bias, o + 2)));
@@ -305,15 +553,33 @@ export function convDirectScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32): i32
 }
 
 // @ts-ignore: decorator
-@inline function biasSplat(bias: usize, o: i32): v128 { return f32x4.splat(bias ? load<f32>(bias + (<usize>o << 2)) : 0); }
+@inline function biasSplat(bias: usize, o: i32): v128 {
+  return f32x4.splat(bias ? load<f32>(bias + ((<usize>o) << 2)) : 0);
+}
 
-/** One output channel's row narrower than four pixels (OW < 4): one vector whose extra lanes read the padded image's slack, stored lane by lane. */
-function narrowRow(row: usize, wo: usize, C: i32, kh: i32, kw: i32, cs: usize, ws: usize, bias: usize, o: i32, dst: usize, OW: i32): void {
+/** One output channel's row narrower than four pixels (OW < 4): one vector whose extra lanes read the padded image's
+ * slack, stored lane by lane. */
+function narrowRow(
+  row: usize,
+  wo: usize,
+  C: i32,
+  kh: i32,
+  kw: i32,
+  cs: usize,
+  ws: usize,
+  bias: usize,
+  o: i32,
+  dst: usize,
+  OW: i32,
+): void {
   let a = biasSplat(bias, o);
-  for (let c = 0; c < C; c++) for (let i = 0; i < kh; i++) {
-    const src = row + <usize>c * cs + <usize>i * ws, wt = wo + (<usize>((c * kh + i) * kw) << 2);
-    for (let j = 0; j < kw; j++) a = madd(v128.load32_splat(wt + (<usize>j << 2)), v128.load(src + (<usize>j << 2)), a);
-  }
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < kh; i++) {
+      const src = row + <usize>c * cs + <usize>i * ws,
+        wt = wo + ((<usize>((c * kh + i) * kw)) << 2);
+      for (let j = 0; j < kw; j++)
+        a = madd(v128.load32_splat(wt + ((<usize>j) << 2)), v128.load(src + ((<usize>j) << 2)), a);
+    }
   store<f32>(dst, f32x4.extract_lane(a, 0));
   if (OW > 1) store<f32>(dst, f32x4.extract_lane(a, 1), 4);
   if (OW > 2) store<f32>(dst, f32x4.extract_lane(a, 2), 8);
@@ -325,51 +591,156 @@ function narrowRow(row: usize, wo: usize, C: i32, kh: i32, kw: i32, cs: usize, w
  * data: the image is padded into P, then each output row is built for four channels at a time,
  * eight (or four) pixels per block, one broadcast weight per channel and tap.
  */
-function convDirectImage(x: usize, w: usize, bias: usize, C: i32, H: i32, W: i32, o0: i32, Co: i32, kh: i32, kw: i32,
-  ph: i32, pw: i32, OH: i32, OW: i32, out: usize, P: usize): void {
-  const Hp = H + 2 * ph, Wp = W + 2 * pw, ws = <usize>Wp << 2, cs = <usize>(Hp * Wp) << 2, taps = C * kh * kw;
-  memory.fill(P, 0, <usize>convDirectScratch(C, H, W, ph, pw) << 2);
-  for (let c = 0; c < C; c++) for (let r = 0; r < H; r++)
-    memory.copy(P + <usize>c * cs + <usize>(r + ph) * ws + (<usize>pw << 2), x + (<usize>((c * H + r) * W) << 2), <usize>W << 2);
+function convDirectImage(
+  x: usize,
+  w: usize,
+  bias: usize,
+  C: i32,
+  H: i32,
+  W: i32,
+  o0: i32,
+  Co: i32,
+  kh: i32,
+  kw: i32,
+  ph: i32,
+  pw: i32,
+  OH: i32,
+  OW: i32,
+  out: usize,
+  P: usize,
+): void {
+  const Hp = H + 2 * ph,
+    Wp = W + 2 * pw,
+    ws = (<usize>Wp) << 2,
+    cs = (<usize>(Hp * Wp)) << 2,
+    taps = C * kh * kw;
+  memory.fill(P, 0, (<usize>convDirectScratch(C, H, W, ph, pw)) << 2);
+  for (let c = 0; c < C; c++)
+    for (let r = 0; r < H; r++)
+      memory.copy(
+        P + <usize>c * cs + <usize>(r + ph) * ws + ((<usize>pw) << 2),
+        x + ((<usize>((c * H + r) * W)) << 2),
+        (<usize>W) << 2,
+      );
   // Output channels o0 … Co − 1 four at a time (the last group may have fewer: its missing
   // weight rows repeat the last one and their results are not stored) × eight pixels, then four;
   // the last four-pixel block overlaps the one before when OW is not a multiple of 4.
-  const wst = <usize>taps << 2, os = <usize>(OH * OW) << 2;
+  const wst = (<usize>taps) << 2,
+    os = (<usize>(OH * OW)) << 2;
   for (let o = o0; o < Co; o += 4) {
-    const n = min(4, Co - o), w0 = w + <usize>o * wst;
-    const w1 = w0 + <usize>min(1, n - 1) * wst, w2 = w0 + <usize>min(2, n - 1) * wst, w3 = w0 + <usize>min(3, n - 1) * wst;
+    const n = min(4, Co - o),
+      w0 = w + <usize>o * wst;
+    const w1 = w0 + <usize>min(1, n - 1) * wst,
+      w2 = w0 + <usize>min(2, n - 1) * wst,
+      w3 = w0 + <usize>min(3, n - 1) * wst;
     for (let y = 0; y < OH; y++) {
-      const dst = out + (<usize>((o * OH + y) * OW) << 2), row = P + <usize>y * ws;
+      const dst = out + ((<usize>((o * OH + y) * OW)) << 2),
+        row = P + <usize>y * ws;
       let x0 = 0;
-      for (; x0 + 8 <= OW; x0 += 8) block4x8(row + (<usize>x0 << 2), w0, w1, w2, w3, n, C, kh, kw, cs, ws, bias, o, dst + (<usize>x0 << 2), os);
+      for (; x0 + 8 <= OW; x0 += 8)
+        block4x8(row + ((<usize>x0) << 2), w0, w1, w2, w3, n, C, kh, kw, cs, ws, bias, o, dst + ((<usize>x0) << 2), os);
       if (OW < 4) {
-        for (let c = 0; c < n; c++) narrowRow(row, w0 + <usize>c * wst, C, kh, kw, cs, ws, bias, o + c, dst + <usize>c * os, OW);
+        for (let c = 0; c < n; c++)
+          narrowRow(row, w0 + <usize>c * wst, C, kh, kw, cs, ws, bias, o + c, dst + <usize>c * os, OW);
         continue;
       }
       for (; x0 < OW; x0 += 4) {
         const xs = min(x0, OW - 4);
-        block4x4(row + (<usize>xs << 2), w0, w1, w2, w3, n, C, kh, kw, cs, ws, bias, o, dst + (<usize>xs << 2), os);
+        block4x4(row + ((<usize>xs) << 2), w0, w1, w2, w3, n, C, kh, kw, cs, ws, bias, o, dst + ((<usize>xs) << 2), os);
       }
     }
   }
 }
 
-/** out [B, Co, OH, OW] = conv(x [B, C, H, W], w [Co, C, kh, kw]) + bias, stride 1, no dilation; P: convDirectScratch floats. */
-export function convDirect(x: usize, w: usize, bias: usize, B: i32, C: i32, H: i32, W: i32, Co: i32, kh: i32, kw: i32,
-  ph: i32, pw: i32, OH: i32, OW: i32, out: usize, P: usize): void {
-  for (let b = 0; b < B; b++) convDirectImage(x + (<usize>(b * C * H * W) << 2), w, bias, C, H, W, 0, Co, kh, kw, ph, pw, OH, OW, out + (<usize>(b * Co * OH * OW) << 2), P);
+/** out [B, Co, OH, OW] = conv(x [B, C, H, W], w [Co, C, kh, kw]) + bias, stride 1, no dilation; P: convDirectScratch
+ * floats. */
+export function convDirect(
+  x: usize,
+  w: usize,
+  bias: usize,
+  B: i32,
+  C: i32,
+  H: i32,
+  W: i32,
+  Co: i32,
+  kh: i32,
+  kw: i32,
+  ph: i32,
+  pw: i32,
+  OH: i32,
+  OW: i32,
+  out: usize,
+  P: usize,
+): void {
+  for (let b = 0; b < B; b++)
+    convDirectImage(
+      x + ((<usize>(b * C * H * W)) << 2),
+      w,
+      bias,
+      C,
+      H,
+      W,
+      0,
+      Co,
+      kh,
+      kw,
+      ph,
+      pw,
+      OH,
+      OW,
+      out + ((<usize>(b * Co * OH * OW)) << 2),
+      P,
+    );
 }
 
 /** Output channels per task of convDirectTasks (so a single image still splits over threads). */
 const DIRECT_TASK_CHANNELS = 4;
 
-/** Threaded convDirect: tasks of one image × DIRECT_TASK_CHANNELS output channels; thread tid's scratch at P + tid·convDirectScratch floats. */
-export function convDirectTasks(counter: usize, x: usize, w: usize, bias: usize, B: i32, C: i32, H: i32, W: i32, Co: i32, kh: i32, kw: i32,
-  ph: i32, pw: i32, OH: i32, OW: i32, out: usize, P: usize, tid: i32): void {
-  const own = P + (<usize>(tid * convDirectScratch(C, H, W, ph, pw)) << 2), G = (Co + DIRECT_TASK_CHANNELS - 1) / DIRECT_TASK_CHANNELS;
+/** Threaded convDirect: tasks of one image × DIRECT_TASK_CHANNELS output channels; thread tid's scratch at P +
+ * tid·convDirectScratch floats. */
+export function convDirectTasks(
+  counter: usize,
+  x: usize,
+  w: usize,
+  bias: usize,
+  B: i32,
+  C: i32,
+  H: i32,
+  W: i32,
+  Co: i32,
+  kh: i32,
+  kw: i32,
+  ph: i32,
+  pw: i32,
+  OH: i32,
+  OW: i32,
+  out: usize,
+  P: usize,
+  tid: i32,
+): void {
+  const own = P + ((<usize>(tid * convDirectScratch(C, H, W, ph, pw))) << 2),
+    G = (Co + DIRECT_TASK_CHANNELS - 1) / DIRECT_TASK_CHANNELS;
   for (let t = claim(counter); t < B * G; t = claim(counter)) {
-    const b = t / G, o0 = (t % G) * DIRECT_TASK_CHANNELS;
-    convDirectImage(x + (<usize>(b * C * H * W) << 2), w, bias, C, H, W, o0, min(Co, o0 + DIRECT_TASK_CHANNELS), kh, kw, ph, pw, OH, OW, out + (<usize>(b * Co * OH * OW) << 2), own);
+    const b = t / G,
+      o0 = (t % G) * DIRECT_TASK_CHANNELS;
+    convDirectImage(
+      x + ((<usize>(b * C * H * W)) << 2),
+      w,
+      bias,
+      C,
+      H,
+      W,
+      o0,
+      min(Co, o0 + DIRECT_TASK_CHANNELS),
+      kh,
+      kw,
+      ph,
+      pw,
+      OH,
+      OW,
+      out + ((<usize>(b * Co * OH * OW)) << 2),
+      own,
+    );
   }
 }
 
@@ -380,16 +751,48 @@ export function convDirectTasks(counter: usize, x: usize, w: usize, bias: usize,
  * direct kernel (P: its scratch, convDirectScratch floats per thread) instead of im2col + GEMM
  * (P: ckk·n + Co·n floats per thread; work: gemmWorkBytes per thread), as conv2dForward picks.
  */
-export function binConvTasks(counter: usize, bins: i32, direct: bool, x: usize, w: usize, B: i32, C: i32, H: i32, W: i32, Co: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, OH: i32, OW: i32, out: usize, P: usize, work: usize, tid: i32): void {
-  const n = B * OH * OW, ckk = C * kh * kw;
-  const xs = <usize>(B * C * H * W) << 2, ws = <usize>(Co * ckk) << 2, ys = <usize>(Co * n) << 2;
-  const own = P + (<usize>tid * <usize>(direct ? convDirectScratch(C, H, W, ph, pw) : ckk * n + Co * n) << 2);
+export function binConvTasks(
+  counter: usize,
+  bins: i32,
+  direct: bool,
+  x: usize,
+  w: usize,
+  B: i32,
+  C: i32,
+  H: i32,
+  W: i32,
+  Co: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  OH: i32,
+  OW: i32,
+  out: usize,
+  P: usize,
+  work: usize,
+  tid: i32,
+): void {
+  const n = B * OH * OW,
+    ckk = C * kh * kw;
+  const xs = (<usize>(B * C * H * W)) << 2,
+    ws = (<usize>(Co * ckk)) << 2,
+    ys = (<usize>(Co * n)) << 2;
+  const own = P + ((<usize>tid * <usize>(direct ? convDirectScratch(C, H, W, ph, pw) : ckk * n + Co * n)) << 2);
   const wk = work + <usize>tid * <usize>gemmWorkBytes();
   for (let h = claim(counter); h < bins; h = claim(counter)) {
-    const xh = x + <usize>h * xs, wh = w + <usize>h * ws, oh = out + <usize>h * ys;
-    if (direct) { convDirect(xh, wh, 0, B, C, H, W, Co, kh, kw, ph, pw, OH, OW, oh, own); continue; }
-    const tmp = own + (<usize>(ckk * n) << 2);
+    const xh = x + <usize>h * xs,
+      wh = w + <usize>h * ws,
+      oh = out + <usize>h * ys;
+    if (direct) {
+      convDirect(xh, wh, 0, B, C, H, W, Co, kh, kw, ph, pw, OH, OW, oh, own);
+      continue;
+    }
+    const tmp = own + ((<usize>(ckk * n)) << 2);
     im2col(xh, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, own);
     gemm(false, false, Co, n, ckk, wh, ckk, own, n, tmp, n, false, wk);
     swap01(tmp, Co, B, OH * OW, oh, 0);

@@ -1,12 +1,56 @@
 // Frugal WebAssembly kernels. Memory layout is owned by the JavaScript side: every
 // pointer here is a byte offset into linear memory at or above heapBase().
-export { gemm, gemmTasks, gemmBatchTasks, gemmShared, gemmSharedCtrlInts, gemmSharedPanelFloats, gemmWorkBytes } from "./gemm";
-export { im2col, col2im, im2colTasks, col2imTasks, swap01, rowSums, pool2dForward, pool2dBackward, convDirect, convDirectTasks, convDirectScratch, binConvTasks } from "./conv";
-export { relu, reluBackward, binary, adam, tileAdd, sumTiles, channelAffine, bnStats, bnNormalize, bnGradSums, bnInputGrad } from "./elementwise";
-export { spmm, spmmTasks, transpose } from "./sparse";
-export { rfft, irfft, rfftPacked, irfftPacked, fftTasks, fftWorkFloats, cbin } from "./fft";
-export { circGemv, circGemvScratch } from "./circ";
-export { packSigns, packSignsTasks, packPatches, bgemm, bgemmTasks, bgemmPanels, bgemmPanelBytes, bgemmPairBytes, jetTree, signPad } from "./binary";
+export {
+  gemm,
+  gemmTasks,
+  gemmBatchTasks,
+  gemmShared,
+  gemmSharedCtrlInts,
+  gemmSharedPanelFloats,
+  gemmWorkBytes,
+} from './gemm';
+export {
+  im2col,
+  col2im,
+  im2colTasks,
+  col2imTasks,
+  swap01,
+  rowSums,
+  pool2dForward,
+  pool2dBackward,
+  convDirect,
+  convDirectTasks,
+  convDirectScratch,
+  binConvTasks,
+} from './conv';
+export {
+  relu,
+  reluBackward,
+  binary,
+  adam,
+  tileAdd,
+  sumTiles,
+  channelAffine,
+  bnStats,
+  bnNormalize,
+  bnGradSums,
+  bnInputGrad,
+} from './elementwise';
+export { spmm, spmmTasks, transpose } from './sparse';
+export { rfft, irfft, rfftPacked, irfftPacked, fftTasks, fftWorkFloats, cbin } from './fft';
+export { circGemv, circGemvScratch } from './circ';
+export {
+  packSigns,
+  packSignsTasks,
+  packPatches,
+  bgemm,
+  bgemmTasks,
+  bgemmPanels,
+  bgemmPanelBytes,
+  bgemmPairBytes,
+  jetTree,
+  signPad,
+} from './binary';
 
 export function heapBase(): usize {
   return (__heap_base + 15) & ~15;

@@ -50,10 +50,15 @@ if (args[0] === '--child') {
   }
   const median = (v: number[]) => [...v].sort((x, y) => x - y)[v.length >> 1];
   const out = Object.keys(runs.a[0]).map((name) => {
-    const ma = median(runs.a.map((x) => x[name])), mb = median(runs.b.map((x) => x[name]));
+    const ma = median(runs.a.map((x) => x[name])),
+      mb = median(runs.b.map((x) => x[name]));
     return { name, a: ma, b: mb, ratio: mb / ma, aRuns: runs.a.map((x) => x[name]), bRuns: runs.b.map((x) => x[name]) };
   });
-  for (const r of out) process.stderr.write(`${r.name.padEnd(38)} A ${r.a.toFixed(1).padStart(9)}  B ${r.b.toFixed(1).padStart(9)}  B/A ×${r.ratio.toFixed(3)}\n`);
+  for (const r of out)
+    process.stderr.write(
+      `${r.name.padEnd(38)} A ${r.a.toFixed(1).padStart(9)}  B ${r.b.toFixed(1).padStart(9)}  B/A ` +
+        `×${r.ratio.toFixed(3)}\n`,
+    );
   const result = { date: new Date().toISOString(), a: resolve(a), b: resolve(b), rounds, budget, rows: out };
   if (args.includes('--out')) writeFileSync(args[args.indexOf('--out') + 1], JSON.stringify(result, null, 2));
   process.stdout.write(`${JSON.stringify(result)}\n`);

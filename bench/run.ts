@@ -17,9 +17,16 @@ const budget = quick ? 300 : 1500;
 // This machine is a shared VM: every number is the median of interleaved rounds.
 const rounds = quick ? 1 : 5;
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
-async function interleaved(f: () => number | Promise<number>, g: () => number | Promise<number>): Promise<[number, number]> {
-  const a: number[] = [], b: number[] = [];
-  for (let r = 0; r < rounds; r++) { a.push(await f()); b.push(await g()); }
+async function interleaved(
+  f: () => number | Promise<number>,
+  g: () => number | Promise<number>,
+): Promise<[number, number]> {
+  const a: number[] = [],
+    b: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    a.push(await f());
+    b.push(await g());
+  }
   return [median(a), median(b)];
 }
 const PY = '/usr/bin/python3';
@@ -38,15 +45,26 @@ function torchRun(...a: string[]): Record<string, number> {
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
-interface Row { name: string; unit: string; frugal: number; tfjs?: number; tfjsBackend?: string; torch?: number; ratioTfjs?: number; ratioTorch?: number }
+interface Row {
+  name: string;
+  unit: string;
+  frugal: number;
+  tfjs?: number;
+  tfjsBackend?: string;
+  torch?: number;
+  ratioTfjs?: number;
+  ratioTorch?: number;
+}
 const rows: Row[] = [];
 function add(row: Row): void {
   if (row.tfjs) row.ratioTfjs = row.frugal / row.tfjs;
   if (row.torch) row.ratioTorch = row.frugal / row.torch;
   rows.push(row);
-  log(`${row.name.padEnd(28)} frugal ${row.frugal.toFixed(1).padStart(9)} ${row.unit}` +
-    (row.tfjs ? `  tfjs-${row.tfjsBackend} ${row.tfjs.toFixed(1).padStart(8)} (×${row.ratioTfjs!.toFixed(2)})` : '') +
-    (row.torch ? `  torch ${row.torch.toFixed(1).padStart(8)} (×${row.ratioTorch!.toFixed(2)})` : ''));
+  log(
+    `${row.name.padEnd(28)} frugal ${row.frugal.toFixed(1).padStart(9)} ${row.unit}` +
+      (row.tfjs ? `  tfjs-${row.tfjsBackend} ${row.tfjs.toFixed(1).padStart(8)} (×${row.ratioTfjs!.toFixed(2)})` : '') +
+      (row.torch ? `  torch ${row.torch.toFixed(1).padStart(8)} (×${row.ratioTorch!.toFixed(2)})` : ''),
+  );
 }
 
 const torchMissing = torchAvailable();
@@ -57,43 +75,127 @@ if (torch) log(`PyTorch threads: ${torch.threads}`);
 const threads = getThreads();
 const tfjsThreads = await tfWasmThreads();
 log(`TF.js wasm threads: ${tfjsThreads}`);
-let [f, t] = await interleaved(() => frugalGemm(1024, budget), () => tfGemm('wasm', 1024, budget));
+let [f, t] = await interleaved(
+  () => frugalGemm(1024, budget),
+  () => tfGemm('wasm', 1024, budget),
+);
 add({ name: 'sgemm 1024³', unit: 'GFLOP/s', frugal: f, tfjs: t, tfjsBackend: 'wasm', torch: torch?.sgemm1024Gflops });
-[f, t] = await interleaved(() => frugalTrain('mlp', 128, budget), () => tfTrain('wasm', 'mlp', 128, budget));
-add({ name: 'MLP training (batch 128)', unit: 'samples/s', frugal: f, tfjs: t, tfjsBackend: 'wasm', torch: torch?.mlpTrainSamplesPerSecond });
+[f, t] = await interleaved(
+  () => frugalTrain('mlp', 128, budget),
+  () => tfTrain('wasm', 'mlp', 128, budget),
+);
+add({
+  name: 'MLP training (batch 128)',
+  unit: 'samples/s',
+  frugal: f,
+  tfjs: t,
+  tfjsBackend: 'wasm',
+  torch: torch?.mlpTrainSamplesPerSecond,
+});
 // TF.js's wasm backend has no Conv2DBackpropFilter kernel: CNN training runs on its cpu backend (slow: one round).
 f = median(await Promise.all(Array.from({ length: rounds }, () => frugalTrain('cnn', 64, budget))));
-add({ name: 'CNN training (batch 64)', unit: 'samples/s', frugal: f, tfjs: await tfTrain('cpu', 'cnn', 64, 3000), tfjsBackend: 'cpu', torch: torch?.cnnTrainSamplesPerSecond });
-[f, t] = await interleaved(() => frugalInfer(1, budget), () => tfInfer('wasm', 1, budget));
-add({ name: 'CNN inference (batch 1)', unit: 'samples/s', frugal: f, tfjs: t, tfjsBackend: 'wasm', torch: torch?.cnnInferBatch1SamplesPerSecond });
-[f, t] = await interleaved(() => frugalInfer(256, budget), () => tfInfer('wasm', 256, budget));
-add({ name: 'CNN inference (batch 256)', unit: 'samples/s', frugal: f, tfjs: t, tfjsBackend: 'wasm', torch: torch?.cnnInferBatch256SamplesPerSecond });
+add({
+  name: 'CNN training (batch 64)',
+  unit: 'samples/s',
+  frugal: f,
+  tfjs: await tfTrain('cpu', 'cnn', 64, 3000),
+  tfjsBackend: 'cpu',
+  torch: torch?.cnnTrainSamplesPerSecond,
+});
+[f, t] = await interleaved(
+  () => frugalInfer(1, budget),
+  () => tfInfer('wasm', 1, budget),
+);
+add({
+  name: 'CNN inference (batch 1)',
+  unit: 'samples/s',
+  frugal: f,
+  tfjs: t,
+  tfjsBackend: 'wasm',
+  torch: torch?.cnnInferBatch1SamplesPerSecond,
+});
+[f, t] = await interleaved(
+  () => frugalInfer(256, budget),
+  () => tfInfer('wasm', 256, budget),
+);
+add({
+  name: 'CNN inference (batch 256)',
+  unit: 'samples/s',
+  frugal: f,
+  tfjs: t,
+  tfjsBackend: 'wasm',
+  torch: torch?.cnnInferBatch256SamplesPerSecond,
+});
 
 // Thread scaling of SGEMM 1024³: 1 vs 2 threads, interleaved, median of 5 rounds each.
 let scaling: Record<string, number> | null = null;
 if (threads >= 2) {
-  const one: number[] = [], two: number[] = [];
+  const one: number[] = [],
+    two: number[] = [];
   for (let r = 0; r < (quick ? 1 : 5); r++) {
-    await setThreads(1); one.push(frugalGemm(1024, budget / 2));
-    await setThreads(2); two.push(frugalGemm(1024, budget / 2));
+    await setThreads(1);
+    one.push(frugalGemm(1024, budget / 2));
+    await setThreads(2);
+    two.push(frugalGemm(1024, budget / 2));
   }
   await setThreads(threads);
-  scaling = { oneThreadGflops: median(one), twoThreadGflops: median(two), speedup: median(two) / median(one), bestSpeedup: Math.max(...two) / Math.min(...one) };
-  log(`sgemm 1024³ thread scaling: 1 thread ${scaling.oneThreadGflops.toFixed(1)}, 2 threads ${scaling.twoThreadGflops.toFixed(1)} GFLOP/s (×${scaling.speedup.toFixed(2)} median)`);
+  scaling = {
+    oneThreadGflops: median(one),
+    twoThreadGflops: median(two),
+    speedup: median(two) / median(one),
+    bestSpeedup: Math.max(...two) / Math.min(...one),
+  };
+  log(
+    `sgemm 1024³ thread scaling: 1 thread ${scaling.oneThreadGflops.toFixed(1)}, 2 threads ` +
+      `${scaling.twoThreadGflops.toFixed(1)} GFLOP/s (×${scaling.speedup.toFixed(2)} median)`,
+  );
 }
 
 let mem: Record<string, unknown> | null = null;
 if (memory) {
   // Peak RSS of one full-data epoch of the reference CNN, Frugal's CLI vs the PyTorch script.
   log('peak memory: one full Fashion-MNIST epoch of the reference CNN in each (about a minute each)...');
-  const r = spawnSync(process.execPath, [`${root}/dist/src/cli/main.js`, 'train', '--model', 'cnn', '--epochs', '1', '--out', '/tmp/frugal-bench-cnn.safetensors', '--json'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      `${root}/dist/src/cli/main.js`,
+      'train',
+      '--model',
+      'cnn',
+      '--epochs',
+      '1',
+      '--out',
+      '/tmp/frugal-bench-cnn.safetensors',
+      '--json',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`frugal train failed: ${r.stderr.slice(-400)}`);
   const f = JSON.parse(r.stdout);
   const t = torch ? torchRun('train', 'cnn', f.dataDir, '1') : null;
-  mem = { dataSource: f.dataSource, frugalPeakRssBytes: f.peakRssBytes, torchPeakRssBytes: t?.peakRssBytes ?? null, ratio: t ? f.peakRssBytes / t.peakRssBytes : null };
-  log(`peak RSS: frugal ${(f.peakRssBytes / 2 ** 20).toFixed(0)} MiB` + (t ? `, torch ${(t.peakRssBytes / 2 ** 20).toFixed(0)} MiB (×${(mem.ratio as number).toFixed(2)})` : ''));
+  mem = {
+    dataSource: f.dataSource,
+    frugalPeakRssBytes: f.peakRssBytes,
+    torchPeakRssBytes: t?.peakRssBytes ?? null,
+    ratio: t ? f.peakRssBytes / t.peakRssBytes : null,
+  };
+  log(
+    `peak RSS: frugal ${(f.peakRssBytes / 2 ** 20).toFixed(0)} MiB` +
+      (t ? `, torch ${(t.peakRssBytes / 2 ** 20).toFixed(0)} MiB (×${(mem.ratio as number).toFixed(2)})` : ''),
+  );
 }
 
-const result = { date: new Date().toISOString(), backend: backendName(), threads, tfjsWasmThreads: tfjsThreads, quick, rounds, scaling, torch: torchMissing ? { unavailable: torchMissing } : { threads: torch!.threads }, rows, memory: mem };
+const result = {
+  date: new Date().toISOString(),
+  backend: backendName(),
+  threads,
+  tfjsWasmThreads: tfjsThreads,
+  quick,
+  rounds,
+  scaling,
+  torch: torchMissing ? { unavailable: torchMissing } : { threads: torch!.threads },
+  rows,
+  memory: mem,
+};
 if (outIdx >= 0) writeFileAtomic(args[outIdx + 1], JSON.stringify(result, null, 2));
 process.stdout.write(`${JSON.stringify(result)}\n`);

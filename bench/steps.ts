@@ -14,17 +14,38 @@ function trainStep(kind: 'cnn' | 'mlp'): () => number {
   const B = kind === 'cnn' ? 64 : 128;
   const x = F.Tensor.rand(kind === 'cnn' ? [B, 1, 28, 28] : [B, 784], new F.Rng(1));
   const y = Array.from({ length: B }, (_, i) => i % 10);
-  const step = () => scope(() => { const l = F.crossEntropy(model.forward(x), y); opt.zeroGrad(); l.backward(); opt.step(); opt.zeroGrad(); });
+  const step = () =>
+    scope(() => {
+      const l = F.crossEntropy(model.forward(x), y);
+      opt.zeroGrad();
+      l.backward();
+      opt.step();
+      opt.zeroGrad();
+    });
   for (let i = 0; i < 5; i++) step();
-  return () => { const n = kind === 'cnn' ? 20 : 60; const t = performance.now(); for (let i = 0; i < n; i++) step(); return (performance.now() - t) / n; };
+  return () => {
+    const n = kind === 'cnn' ? 20 : 60;
+    const t = performance.now();
+    for (let i = 0; i < n; i++) step();
+    return (performance.now() - t) / n;
+  };
 }
 
 function infer1(): () => number {
   const model = F.buildModel(F.referenceCnn, 1).eval();
   const x = F.Tensor.rand([1, 1, 28, 28], new F.Rng(2));
-  const run = () => scope(() => F.noGrad(() => { model.forward(x); }));
+  const run = () =>
+    scope(() =>
+      F.noGrad(() => {
+        model.forward(x);
+      }),
+    );
   for (let i = 0; i < 20; i++) run();
-  return () => { const t = performance.now(); for (let i = 0; i < 300; i++) run(); return (performance.now() - t) / 300; };
+  return () => {
+    const t = performance.now();
+    for (let i = 0; i < 300; i++) run();
+    return (performance.now() - t) / 300;
+  };
 }
 
 const probes = { cnnTrainMsPerStep: trainStep('cnn'), mlpTrainMsPerStep: trainStep('mlp'), cnnInferBatch1Ms: infer1() };

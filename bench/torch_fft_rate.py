@@ -41,5 +41,7 @@ with torch.no_grad():
         X = torch.fft.rfft(x)
         fwd, inv = timed([lambda: torch.fft.rfft(x), lambda: torch.fft.irfft(X, n=n)])
         flops = (131072 // n) * 2.5 * n * math.log2(n)
-        rows.append({'N': n, 'forwardGflops': flops / fwd / 1e9, 'inverseGflops': flops / inv / 1e9, 'forwardOfGemm': flops / fwd / 1e9 / gemm})
-print(json.dumps({'bench': 'torch-fft-rate', 'torch': torch.__version__, 'threads': threads, 'gemm': {'ms': mm * 1e3, 'gflops': gemm}, 'rows': rows}))
+        rows.append({'N': n, 'forwardGflops': flops / fwd / 1e9, 'inverseGflops': flops / inv / 1e9,
+                     'forwardOfGemm': flops / fwd / 1e9 / gemm})
+print(json.dumps({'bench': 'torch-fft-rate', 'torch': torch.__version__, 'threads': threads,
+                  'gemm': {'ms': mm * 1e3, 'gflops': gemm}, 'rows': rows}))

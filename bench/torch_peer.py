@@ -15,7 +15,8 @@ import torch.nn.functional as F
 
 
 def cnn():
-    return nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+    return nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Flatten(), nn.Linear(800, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
@@ -92,13 +93,17 @@ def train(kind, d, epochs, limit, seed=1, normalize=True):
     secs = time.perf_counter() - t0
     with torch.no_grad():
         acc = (model.eval()(xte).argmax(1) == yte).float().mean().item()
-    return {"model": kind, "epochs": epochs, "seed": seed, "normalize": normalize, "testAccuracy": acc, "trainSeconds": secs,
-            "samplesPerSecond": epochs * len(xtr) / secs, "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"model": kind, "epochs": epochs, "seed": seed, "normalize": normalize, "testAccuracy": acc,
+            "trainSeconds": secs, "samplesPerSecond": epochs * len(xtr) / secs, "peakRssBytes": rss}
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "speed":
         print(json.dumps(speed(float(sys.argv[3]) if len(sys.argv) > 3 else 1.0)))
     else:
-        print(json.dumps(train(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 0,
-                               int(sys.argv[6]) if len(sys.argv) > 6 else 1, not (len(sys.argv) > 7 and sys.argv[7] == "raw"))))
+        a = sys.argv
+        limit = int(a[5]) if len(a) > 5 else 0
+        seed = int(a[6]) if len(a) > 6 else 1
+        normalize = not (len(a) > 7 and a[7] == "raw")
+        print(json.dumps(train(a[2], a[3], int(a[4]), limit, seed, normalize)))

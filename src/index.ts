@@ -5,24 +5,67 @@ export { withScope, inScope, poolStats, persistentArray } from './core/arena.js'
 export type { DType, FArray } from './core/dtype.js';
 export { OPS, type Op, type OpName } from './core/op.js';
 export * from './ops/index.js';
-export { backendFor, backendName, setBackend, reference, wasmBackend, wasmUnavailableReason, setThreads, getThreads } from './backend/index.js';
+export {
+  backendFor,
+  backendName,
+  setBackend,
+  reference,
+  wasmBackend,
+  wasmUnavailableReason,
+  setThreads,
+  getThreads,
+} from './backend/index.js';
 export type { Backend, ConvGeom, PoolGeom, WasmRuntime } from './backend/index.js';
 export { kernelFamily, type KernelFamily, type KernelFamilyImpls } from './backend/family.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
 export { parseIdx, encodeIdxU8, IdxError, type IdxArray } from './data/idx.js';
 export {
-  DataLoader, gatherBatch, subset, trainValSplit, sampleSize, type ImageDataset, type LoaderOptions, type Batch,
+  DataLoader,
+  gatherBatch,
+  subset,
+  trainValSplit,
+  sampleSize,
+  type ImageDataset,
+  type LoaderOptions,
+  type Batch,
 } from './data/dataset.js';
 export {
-  sequentialSampler, shuffleSampler, weightedSampler, normaliseProbabilities, drawBatch, epochRng, epochLength,
-  type Sampler, type SampledBatch, type SamplerState, type WeightedOptions, type SampleFeedback,
+  sequentialSampler,
+  shuffleSampler,
+  weightedSampler,
+  normaliseProbabilities,
+  drawBatch,
+  epochRng,
+  epochLength,
+  type Sampler,
+  type SampledBatch,
+  type SamplerState,
+  type WeightedOptions,
+  type SampleFeedback,
 } from './data/sampler.js';
 export * from './train/index.js';
-export { encodeSafetensors, decodeSafetensors, tensorsOf, SafetensorsError, MAX_HEADER_BYTES, type StEntry, type StDType } from './io/safetensors.js';
 export {
-  profileModel, formatProfile, profileJson, registerProfileExtension, extra,
-  type ModelProfile, type LayerProfile, type CostReport, type Costed, type ProfileExtension, type ProfileColumn,
+  encodeSafetensors,
+  decodeSafetensors,
+  tensorsOf,
+  SafetensorsError,
+  MAX_HEADER_BYTES,
+  type StEntry,
+  type StDType,
+} from './io/safetensors.js';
+export {
+  profileModel,
+  formatProfile,
+  profileJson,
+  registerProfileExtension,
+  extra,
+  type ModelProfile,
+  type LayerProfile,
+  type CostReport,
+  type Costed,
+  type ProfileExtension,
+  type ProfileColumn,
 } from './report/profile.js';
 export { compareLatency } from './report/latency.js';
 export * from './techniques/prune/index.js';

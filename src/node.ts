@@ -4,7 +4,14 @@ import type { CheckpointStore } from './train/fit.js';
 import { writeFileAtomic } from './io/model-file.js';
 
 export * from './index.js';
-export { locateFashionMnist, loadFashionMnist, readIdxFile, SYSTEM_DIR, SUBSET_DIR, type DataSource } from './data/fashion-mnist.js';
+export {
+  locateFashionMnist,
+  loadFashionMnist,
+  readIdxFile,
+  SYSTEM_DIR,
+  SUBSET_DIR,
+  type DataSource,
+} from './data/fashion-mnist.js';
 export { saveModel, loadModel, writeFileAtomic } from './io/model-file.js';
 
 /** A checkpoint kept in one file, replaced atomically after every epoch. */

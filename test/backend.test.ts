@@ -14,97 +14,201 @@ test('the WebAssembly backend loads on this engine', () => {
   assert.ok(wasm, 'wasm backend failed to load');
 });
 
-for (const threads of threadCounts) test(`wasm gemm equals reference on random and odd shapes, all transpose combinations (${threads} thread(s))`, async () => {
-  await setThreads(threads);
-  const rng = new Rng(7);
-  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [4, 8, 16], [17, 9, 33], [65, 70, 300], [5, 1030, 3], [130, 7, 513],
-    [257, 129, 200], [31, 700, 260], [700, 33, 130], [1, 4096, 1030], [2, 37, 9], [3, 300, 2000],
-    [260, 300, 450]]; // the last is large enough for the shared-panel threaded GEMM
-  for (let t = 0; t < 6; t++) shapes.push([1 + rng.int(90), 1 + rng.int(90), 1 + rng.int(300)]);
-  for (const [M, N, K] of shapes) {
-    for (const ta of [false, true]) for (const tb of [false, true]) for (const acc of [false, true]) {
-      const A = randomArray(M * K, M * 31 + K), B = randomArray(K * N, N * 17 + K);
-      const C0 = randomArray(M * N, 99);
-      const Cr = C0.slice(), Cw = C0.slice();
-      reference.gemm(ta, tb, M, N, K, A, B, Cr, acc);
-      wasm!.gemm(ta, tb, M, N, K, A, B, Cw, acc);
-      assertClose(Cw, Cr, 1e-4, 1e-4, `gemm ${M}x${N}x${K} ta=${ta} tb=${tb} acc=${acc}`);
+for (const threads of threadCounts)
+  test(`wasm gemm equals reference on random and odd shapes, all transposes (${threads} thread(s))`, async () => {
+    await setThreads(threads);
+    const rng = new Rng(7);
+    const shapes: [number, number, number][] = [
+      [1, 1, 1],
+      [3, 5, 7],
+      [4, 8, 16],
+      [17, 9, 33],
+      [65, 70, 300],
+      [5, 1030, 3],
+      [130, 7, 513],
+      [257, 129, 200],
+      [31, 700, 260],
+      [700, 33, 130],
+      [1, 4096, 1030],
+      [2, 37, 9],
+      [3, 300, 2000],
+      [260, 300, 450],
+    ]; // the last is large enough for the shared-panel threaded GEMM
+    for (let t = 0; t < 6; t++) shapes.push([1 + rng.int(90), 1 + rng.int(90), 1 + rng.int(300)]);
+    for (const [M, N, K] of shapes) {
+      for (const ta of [false, true])
+        for (const tb of [false, true])
+          for (const acc of [false, true]) {
+            const A = randomArray(M * K, M * 31 + K),
+              B = randomArray(K * N, N * 17 + K);
+            const C0 = randomArray(M * N, 99);
+            const Cr = C0.slice(),
+              Cw = C0.slice();
+            reference.gemm(ta, tb, M, N, K, A, B, Cr, acc);
+            wasm!.gemm(ta, tb, M, N, K, A, B, Cw, acc);
+            assertClose(Cw, Cr, 1e-4, 1e-4, `gemm ${M}x${N}x${K} ta=${ta} tb=${tb} acc=${acc}`);
+          }
     }
-  }
-});
+  });
 
-for (const threads of threadCounts) test(`wasm gemmBatch equals gemm on each slab (bitwise) and the reference, shared or per-product B (${threads} thread(s))`, async () => {
-  await setThreads(threads);
-  // [batch, M, N, K]: 16 products of 64³ run as one task each on two threads (0.5 MFLOP each, 8 in all);
-  // the others cover M < 4, odd sizes, a product big enough to be split itself, and batch 1.
-  const cases: [number, number, number, number][] = [[16, 64, 64, 64], [5, 3, 17, 9], [7, 33, 20, 65], [3, 130, 140, 150], [1, 8, 8, 8], [9, 1, 64, 64]];
-  for (const [batch, M, N, K] of cases) {
-    for (const ta of [false, true]) for (const tb of [false, true]) for (const shared of [false, true]) {
-      const A = randomArray(batch * M * K, M + 13 * K), B = randomArray((shared ? 1 : batch) * K * N, N + 7 * K);
-      const C = randomArray(batch * M * N, 5), Cr = new Float32Array(batch * M * N), one = new Float32Array(M * N);
-      wasm!.gemmBatch(ta, tb, batch, M, N, K, A, B, C, shared);
-      reference.gemmBatch(ta, tb, batch, M, N, K, A, B, Cr, shared);
-      for (let i = 0; i < batch; i++) {
-        const sb = shared ? 0 : K * N;
-        wasm!.gemm(ta, tb, M, N, K, A.subarray(i * M * K, (i + 1) * M * K), B.subarray(i * sb, i * sb + K * N), one, false);
-        assert.deepEqual(C.subarray(i * M * N, (i + 1) * M * N), one, `gemmBatch product ${i} of ${batch}×${M}×${N}×${K} ta=${ta} tb=${tb} shared=${shared}`);
+for (const threads of threadCounts)
+  test(
+    `wasm gemmBatch equals gemm on each slab (bitwise) and the reference, shared or per-product B (${threads} ` +
+      `thread(s))`,
+    async () => {
+      await setThreads(threads);
+      // [batch, M, N, K]: 16 products of 64³ run as one task each on two threads (0.5 MFLOP each, 8 in all);
+      // the others cover M < 4, odd sizes, a product big enough to be split itself, and batch 1.
+      const cases: [number, number, number, number][] = [
+        [16, 64, 64, 64],
+        [5, 3, 17, 9],
+        [7, 33, 20, 65],
+        [3, 130, 140, 150],
+        [1, 8, 8, 8],
+        [9, 1, 64, 64],
+      ];
+      for (const [batch, M, N, K] of cases) {
+        for (const ta of [false, true])
+          for (const tb of [false, true])
+            for (const shared of [false, true]) {
+              const A = randomArray(batch * M * K, M + 13 * K),
+                B = randomArray((shared ? 1 : batch) * K * N, N + 7 * K);
+              const C = randomArray(batch * M * N, 5),
+                Cr = new Float32Array(batch * M * N),
+                one = new Float32Array(M * N);
+              wasm!.gemmBatch(ta, tb, batch, M, N, K, A, B, C, shared);
+              reference.gemmBatch(ta, tb, batch, M, N, K, A, B, Cr, shared);
+              for (let i = 0; i < batch; i++) {
+                const sb = shared ? 0 : K * N;
+                wasm!.gemm(
+                  ta,
+                  tb,
+                  M,
+                  N,
+                  K,
+                  A.subarray(i * M * K, (i + 1) * M * K),
+                  B.subarray(i * sb, i * sb + K * N),
+                  one,
+                  false,
+                );
+                assert.deepEqual(
+                  C.subarray(i * M * N, (i + 1) * M * N),
+                  one,
+                  `gemmBatch product ${i} of ${batch}×${M}×${N}×${K} ta=${ta} tb=${tb} shared=${shared}`,
+                );
+              }
+              assertClose(C, Cr, 1e-4, 1e-4, `gemmBatch ${batch}×${M}×${N}×${K} against the reference`);
+            }
       }
-      assertClose(C, Cr, 1e-4, 1e-4, `gemmBatch ${batch}×${M}×${N}×${K} against the reference`);
-    }
-  }
-});
+    },
+  );
 
-function geom(B: number, C: number, H: number, W: number, Co: number, kh: number, kw: number, s: number, p: number, d: number): ConvGeom {
-  const OH = Math.floor((H + 2 * p - d * (kh - 1) - 1) / s) + 1, OW = Math.floor((W + 2 * p - d * (kw - 1) - 1) / s) + 1;
+function geom(
+  B: number,
+  C: number,
+  H: number,
+  W: number,
+  Co: number,
+  kh: number,
+  kw: number,
+  s: number,
+  p: number,
+  d: number,
+): ConvGeom {
+  const OH = Math.floor((H + 2 * p - d * (kh - 1) - 1) / s) + 1,
+    OW = Math.floor((W + 2 * p - d * (kw - 1) - 1) / s) + 1;
   return { B, C, H, W, Co, kh, kw, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, OH, OW };
 }
 
-for (const threads of threadCounts) test(`wasm convolution forward and backward equal reference (stride, padding, dilation, odd sizes; ${threads} thread(s))`, async () => {
-  await setThreads(threads);
-  const cases = [geom(2, 3, 7, 9, 5, 3, 3, 1, 0, 1), geom(3, 1, 28, 28, 16, 3, 3, 1, 0, 1), geom(2, 5, 11, 10, 7, 3, 2, 2, 1, 1),
-    geom(1, 4, 13, 13, 3, 3, 3, 1, 2, 2), geom(4, 6, 5, 6, 9, 1, 1, 1, 0, 1), geom(2, 3, 9, 9, 4, 5, 5, 3, 2, 1),
-    geom(16, 16, 13, 13, 32, 3, 3, 1, 0, 1)];
-  cases.forEach((g, ci) => {
-    const x = randomArray(g.B * g.C * g.H * g.W, 1 + ci), w = randomArray(g.Co * g.C * g.kh * g.kw, 50 + ci), b = randomArray(g.Co, 9);
-    const n = g.B * g.Co * g.OH * g.OW;
-    const outR = new Float32Array(n), outW = new Float32Array(n);
-    reference.conv2dForward(x, w, b, g, outR);
-    wasm!.conv2dForward(x, w, b, g, outW);
-    assertClose(outW, outR, 1e-4, 1e-4, `conv forward case ${ci}`);
-    const dy = randomArray(n, 77 + ci);
-    const r = { dw: new Float32Array(w.length), db: new Float32Array(g.Co), dx: new Float32Array(x.length) };
-    const q = { dw: new Float32Array(w.length), db: new Float32Array(g.Co), dx: new Float32Array(x.length) };
-    reference.conv2dBackward(x, w, dy, g, r.dw, r.db, r.dx);
-    wasm!.conv2dBackward(x, w, dy, g, q.dw, q.db, q.dx);
-    assertClose(q.dw, r.dw, 1e-3, 1e-4, `conv dw case ${ci}`);
-    assertClose(q.db, r.db, 1e-3, 1e-4, `conv db case ${ci}`);
-    assertClose(q.dx, r.dx, 1e-3, 1e-4, `conv dx case ${ci}`);
-  });
-});
+for (const threads of threadCounts)
+  test(
+    `wasm convolution forward and backward equal reference (stride, padding, dilation, odd sizes; ${threads} ` +
+      `thread(s))`,
+    async () => {
+      await setThreads(threads);
+      const cases = [
+        geom(2, 3, 7, 9, 5, 3, 3, 1, 0, 1),
+        geom(3, 1, 28, 28, 16, 3, 3, 1, 0, 1),
+        geom(2, 5, 11, 10, 7, 3, 2, 2, 1, 1),
+        geom(1, 4, 13, 13, 3, 3, 3, 1, 2, 2),
+        geom(4, 6, 5, 6, 9, 1, 1, 1, 0, 1),
+        geom(2, 3, 9, 9, 4, 5, 5, 3, 2, 1),
+        geom(16, 16, 13, 13, 32, 3, 3, 1, 0, 1),
+      ];
+      cases.forEach((g, ci) => {
+        const x = randomArray(g.B * g.C * g.H * g.W, 1 + ci),
+          w = randomArray(g.Co * g.C * g.kh * g.kw, 50 + ci),
+          b = randomArray(g.Co, 9);
+        const n = g.B * g.Co * g.OH * g.OW;
+        const outR = new Float32Array(n),
+          outW = new Float32Array(n);
+        reference.conv2dForward(x, w, b, g, outR);
+        wasm!.conv2dForward(x, w, b, g, outW);
+        assertClose(outW, outR, 1e-4, 1e-4, `conv forward case ${ci}`);
+        const dy = randomArray(n, 77 + ci);
+        const r = { dw: new Float32Array(w.length), db: new Float32Array(g.Co), dx: new Float32Array(x.length) };
+        const q = { dw: new Float32Array(w.length), db: new Float32Array(g.Co), dx: new Float32Array(x.length) };
+        reference.conv2dBackward(x, w, dy, g, r.dw, r.db, r.dx);
+        wasm!.conv2dBackward(x, w, dy, g, q.dw, q.db, q.dx);
+        assertClose(q.dw, r.dw, 1e-3, 1e-4, `conv dw case ${ci}`);
+        assertClose(q.db, r.db, 1e-3, 1e-4, `conv db case ${ci}`);
+        assertClose(q.dx, r.dx, 1e-3, 1e-4, `conv dx case ${ci}`);
+      });
+    },
+  );
 
 const directRuns: Float32Array[][] = [];
-for (const threads of threadCounts) test(`direct convolution (few channels, stride 1) and im2col + GEMM both equal the reference: odd widths, channel remainders, padding 0–2, no bias (${threads} thread(s))`, async () => {
-  await setThreads(threads);
-  const cases = [geom(2, 1, 28, 28, 32, 3, 3, 1, 1, 1), geom(3, 3, 9, 13, 7, 3, 3, 1, 1, 1), geom(1, 2, 6, 5, 9, 3, 3, 1, 2, 1),
-    geom(2, 5, 11, 17, 4, 5, 5, 1, 2, 1), geom(1, 4, 8, 8, 6, 1, 3, 1, 0, 1), geom(5, 16, 10, 12, 13, 3, 3, 1, 1, 1), geom(1, 1, 3, 3, 1, 3, 3, 1, 0, 1),
-    geom(4, 8, 28, 28, 16, 3, 3, 1, 1, 1), geom(1, 16, 28, 27, 21, 3, 3, 1, 1, 1)]; // the last two are split over threads
-  const outs: Float32Array[] = [];
-  cases.forEach((g, ci) => {
-    const x = randomArray(g.B * g.C * g.H * g.W, 200 + ci), w = randomArray(g.Co * g.C * g.kh * g.kw, 300 + ci), b = ci % 2 ? null : randomArray(g.Co, 400 + ci);
-    const want = new Float32Array(g.B * g.Co * g.OH * g.OW);
-    reference.conv2dForward(x, w, b, g, want);
-    for (const path of ['direct', 'im2col'] as const) {
-      const got = new Float32Array(want.length).fill(NaN);
-      wasm!.conv2dForward(x, w, b, g, got, path);
-      assertClose(got, want, 1e-4, 1e-4, `${path} case ${ci}`);
-      if (path === 'direct') outs.push(got);
-    }
-  });
-  directRuns.push(outs);
-  // Each output is summed by one task in a fixed order: the same bits at any thread count.
-  if (directRuns.length > 1) directRuns[0].forEach((o, ci) => assert.deepEqual(directRuns.at(-1)![ci], o, `direct case ${ci}: same bits at 1 and ${threads} threads`));
-  assert.throws(() => wasm!.conv2dForward(randomArray(18, 1), randomArray(9, 2), null, geom(1, 1, 3, 6, 1, 3, 3, 2, 0, 1), new Float32Array(2), 'direct'), /stride 1/);
-});
+for (const threads of threadCounts)
+  test(
+    `direct convolution (few channels, stride 1) and im2col + GEMM both equal the reference: odd widths, ` +
+      `channel remainders, padding 0–2, no bias (${threads} thread(s))`,
+    async () => {
+      await setThreads(threads);
+      const cases = [
+        geom(2, 1, 28, 28, 32, 3, 3, 1, 1, 1),
+        geom(3, 3, 9, 13, 7, 3, 3, 1, 1, 1),
+        geom(1, 2, 6, 5, 9, 3, 3, 1, 2, 1),
+        geom(2, 5, 11, 17, 4, 5, 5, 1, 2, 1),
+        geom(1, 4, 8, 8, 6, 1, 3, 1, 0, 1),
+        geom(5, 16, 10, 12, 13, 3, 3, 1, 1, 1),
+        geom(1, 1, 3, 3, 1, 3, 3, 1, 0, 1),
+        geom(4, 8, 28, 28, 16, 3, 3, 1, 1, 1),
+        geom(1, 16, 28, 27, 21, 3, 3, 1, 1, 1),
+      ]; // the last two are split over threads
+      const outs: Float32Array[] = [];
+      cases.forEach((g, ci) => {
+        const x = randomArray(g.B * g.C * g.H * g.W, 200 + ci),
+          w = randomArray(g.Co * g.C * g.kh * g.kw, 300 + ci),
+          b = ci % 2 ? null : randomArray(g.Co, 400 + ci);
+        const want = new Float32Array(g.B * g.Co * g.OH * g.OW);
+        reference.conv2dForward(x, w, b, g, want);
+        for (const path of ['direct', 'im2col'] as const) {
+          const got = new Float32Array(want.length).fill(NaN);
+          wasm!.conv2dForward(x, w, b, g, got, path);
+          assertClose(got, want, 1e-4, 1e-4, `${path} case ${ci}`);
+          if (path === 'direct') outs.push(got);
+        }
+      });
+      directRuns.push(outs);
+      // Each output is summed by one task in a fixed order: the same bits at any thread count.
+      if (directRuns.length > 1)
+        directRuns[0].forEach((o, ci) =>
+          assert.deepEqual(directRuns.at(-1)![ci], o, `direct case ${ci}: same bits at 1 and ${threads} threads`),
+        );
+      assert.throws(
+        () =>
+          wasm!.conv2dForward(
+            randomArray(18, 1),
+            randomArray(9, 2),
+            null,
+            geom(1, 1, 3, 6, 1, 3, 3, 2, 0, 1),
+            new Float32Array(2),
+            'direct',
+          ),
+        /stride 1/,
+      );
+    },
+  );
 
 test('wasm pooling and elementwise kernels equal reference', () => {
   const pools: PoolGeom[] = [
@@ -113,93 +217,179 @@ test('wasm pooling and elementwise kernels equal reference', () => {
     { P: 2, H: 1, W: 11, kh: 1, kw: 3, sh: 1, sw: 1, ph: 0, pw: 0, OH: 1, OW: 9 },
     { P: 5, H: 9, W: 21, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, OH: 4, OW: 10 },
   ];
-  for (const g of pools) for (const mode of ['max', 'avg'] as const) {
-    const x = randomArray(g.P * g.H * g.W, g.H * 3 + g.W), dy = randomArray(g.P * g.OH * g.OW, 5);
-    const a = new Float32Array(g.P * g.OH * g.OW), b = a.slice();
-    reference.pool2dForward(x, g, mode, a); wasm!.pool2dForward(x, g, mode, b);
-    assertClose(b, a, 1e-6, 1e-6, `${mode} pool forward`);
-    const da = new Float32Array(x.length), db = da.slice();
-    reference.pool2dBackward(x, dy, g, mode, da); wasm!.pool2dBackward(x, dy, g, mode, db);
-    assertClose(db, da, 1e-6, 1e-5, `${mode} pool backward`);
-  }
-  for (const n of [1, 3, 4, 7, 64, 1001]) {
-    const x = randomArray(n, n), y = randomArray(n, n + 1);
-    const r = new Float32Array(n), w = new Float32Array(n);
-    reference.relu(x, r); wasm!.relu(x, w); assertClose(w, r, 0, 0, 'relu');
-    reference.reluBackward(x, y, r); wasm!.reluBackward(x, y, w); assertClose(w, r, 0, 0, 'relu backward');
-    for (const k of ['add', 'sub', 'mul', 'div'] as const) {
-      reference.binary(k, x, y, r); wasm!.binary(k, x, y, w); assertClose(w, r, 1e-6, 1e-6, k);
+  for (const g of pools)
+    for (const mode of ['max', 'avg'] as const) {
+      const x = randomArray(g.P * g.H * g.W, g.H * 3 + g.W),
+        dy = randomArray(g.P * g.OH * g.OW, 5);
+      const a = new Float32Array(g.P * g.OH * g.OW),
+        b = a.slice();
+      reference.pool2dForward(x, g, mode, a);
+      wasm!.pool2dForward(x, g, mode, b);
+      assertClose(b, a, 1e-6, 1e-6, `${mode} pool forward`);
+      const da = new Float32Array(x.length),
+        db = da.slice();
+      reference.pool2dBackward(x, dy, g, mode, da);
+      wasm!.pool2dBackward(x, dy, g, mode, db);
+      assertClose(db, da, 1e-6, 1e-5, `${mode} pool backward`);
     }
-    for (const m of [1, 3, 4, 9]) if (n % m === 0) {
-      const b = randomArray(m, m + 1), t1 = new Float32Array(n), t2 = new Float32Array(n);
-      reference.tileAdd(x, b, t1); wasm!.tileAdd(x, b, t2); assertClose(t2, t1, 1e-6, 1e-6, 'tileAdd');
-      const s1 = new Float32Array(m), s2 = new Float32Array(m);
-      reference.sumTiles(x, s1); wasm!.sumTiles(x, s2); assertClose(s2, s1, 1e-5, 1e-5, 'sumTiles');
-      // per-channel affine over [outer, m, inner]: the same bits (product and sum rounded separately)
-      for (const [sc, sh] of [[b, y.subarray(0, m)], [b, null], [null, b]] as const) {
-        for (const outer of n % (m * 2) === 0 ? [1, 2] : [1]) {
-          reference.channelAffine(x, sc, sh, outer, n / m / outer, t1); wasm!.channelAffine(x, sc, sh, outer, n / m / outer, t2);
-          assertClose(t2, t1, 0, 0, `channelAffine ${sc ? 'scale' : ''} ${sh ? 'shift' : ''} outer ${outer}`);
+  for (const n of [1, 3, 4, 7, 64, 1001]) {
+    const x = randomArray(n, n),
+      y = randomArray(n, n + 1);
+    const r = new Float32Array(n),
+      w = new Float32Array(n);
+    reference.relu(x, r);
+    wasm!.relu(x, w);
+    assertClose(w, r, 0, 0, 'relu');
+    reference.reluBackward(x, y, r);
+    wasm!.reluBackward(x, y, w);
+    assertClose(w, r, 0, 0, 'relu backward');
+    for (const k of ['add', 'sub', 'mul', 'div'] as const) {
+      reference.binary(k, x, y, r);
+      wasm!.binary(k, x, y, w);
+      assertClose(w, r, 1e-6, 1e-6, k);
+    }
+    for (const m of [1, 3, 4, 9])
+      if (n % m === 0) {
+        const b = randomArray(m, m + 1),
+          t1 = new Float32Array(n),
+          t2 = new Float32Array(n);
+        reference.tileAdd(x, b, t1);
+        wasm!.tileAdd(x, b, t2);
+        assertClose(t2, t1, 1e-6, 1e-6, 'tileAdd');
+        const s1 = new Float32Array(m),
+          s2 = new Float32Array(m);
+        reference.sumTiles(x, s1);
+        wasm!.sumTiles(x, s2);
+        assertClose(s2, s1, 1e-5, 1e-5, 'sumTiles');
+        // per-channel affine over [outer, m, inner]: the same bits (product and sum rounded separately)
+        for (const [sc, sh] of [
+          [b, y.subarray(0, m)],
+          [b, null],
+          [null, b],
+        ] as const) {
+          for (const outer of n % (m * 2) === 0 ? [1, 2] : [1]) {
+            reference.channelAffine(x, sc, sh, outer, n / m / outer, t1);
+            wasm!.channelAffine(x, sc, sh, outer, n / m / outer, t2);
+            assertClose(t2, t1, 0, 0, `channelAffine ${sc ? 'scale' : ''} ${sh ? 'shift' : ''} outer ${outer}`);
+          }
         }
       }
-    }
-    const h = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, bc1: 0.1, bc2: 0.001, decoupled: true };
+    const h = {
+      lr: 0.01,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0.01,
+      bc1: 0.1,
+      bc2: 0.001,
+      decoupled: true,
+    };
     for (const decoupled of [true, false]) {
-      const p1 = x.slice(), m1 = y.slice().map(Math.abs), v1 = m1.slice(), p2 = p1.slice(), m2 = m1.slice(), v2 = v1.slice();
-      reference.adam(p1, y, m1, v1, { ...h, decoupled }); wasm!.adam(p2, y, m2, v2, { ...h, decoupled });
-      assertClose(p2, p1, 1e-5, 1e-4, 'adam p'); assertClose(m2, m1, 1e-6, 1e-5, 'adam m'); assertClose(v2, v1, 1e-6, 1e-5, 'adam v');
+      const p1 = x.slice(),
+        m1 = y.slice().map(Math.abs),
+        v1 = m1.slice(),
+        p2 = p1.slice(),
+        m2 = m1.slice(),
+        v2 = v1.slice();
+      reference.adam(p1, y, m1, v1, { ...h, decoupled });
+      wasm!.adam(p2, y, m2, v2, { ...h, decoupled });
+      assertClose(p2, p1, 1e-5, 1e-4, 'adam p');
+      assertClose(m2, m1, 1e-6, 1e-5, 'adam m');
+      assertClose(v2, v1, 1e-6, 1e-5, 'adam v');
     }
   }
 });
 
 test('wasm batch-norm training kernels equal reference (odd row lengths, offset data, one or many rows)', () => {
-  for (const [outer, C, inner] of [[2, 3, 7], [5, 4, 16], [1, 2, 1], [3, 1, 49], [64, 2, 13]]) {
-    const n = outer * C * inner, x = randomArray(n, n + 1), gy = randomArray(n, n + 2);
+  for (const [outer, C, inner] of [
+    [2, 3, 7],
+    [5, 4, 16],
+    [1, 2, 1],
+    [3, 1, 49],
+    [64, 2, 13],
+  ]) {
+    const n = outer * C * inner,
+      x = randomArray(n, n + 1),
+      gy = randomArray(n, n + 2);
     for (let i = 0; i < n; i++) x[i] += 3; // an offset: a one-pass variance would lose digits here
-    const m1 = new Float32Array(C), v1 = new Float32Array(C), m2 = new Float32Array(C), v2 = new Float32Array(C);
-    reference.bnStats(x, outer, inner, m1, v1); wasm!.bnStats(x, outer, inner, m2, v2);
-    assertClose(m2, m1, 1e-6, 1e-6, `bnStats mean ${outer}×${C}×${inner}`); assertClose(v2, v1, 1e-6, 1e-5, `bnStats variance ${outer}×${C}×${inner}`);
+    const m1 = new Float32Array(C),
+      v1 = new Float32Array(C),
+      m2 = new Float32Array(C),
+      v2 = new Float32Array(C);
+    reference.bnStats(x, outer, inner, m1, v1);
+    wasm!.bnStats(x, outer, inner, m2, v2);
+    assertClose(m2, m1, 1e-6, 1e-6, `bnStats mean ${outer}×${C}×${inner}`);
+    assertClose(v2, v1, 1e-6, 1e-5, `bnStats variance ${outer}×${C}×${inner}`);
     // The mean and variance against the definition, channel 0.
-    const vals = Array.from({ length: outer * inner }, (_, i) => x[(Math.floor(i / inner) * C) * inner + (i % inner)]);
+    const vals = Array.from({ length: outer * inner }, (_, i) => x[Math.floor(i / inner) * C * inner + (i % inner)]);
     const mu = vals.reduce((a, b) => a + b, 0) / vals.length;
-    assert.ok(Math.abs(m2[0] - mu) < 1e-5 && Math.abs(v2[0] - vals.reduce((a, b) => a + (b - mu) ** 2, 0) / vals.length) < 1e-5, 'channel 0 moments');
-    const is = randomArray(C, 3).map(Math.abs), g = randomArray(C, 4), b = randomArray(C, 5);
-    const h1 = new Float32Array(n), y1 = new Float32Array(n), h2 = new Float32Array(n), y2 = new Float32Array(n);
-    reference.bnNormalize(x, outer, inner, m1, is, g, b, h1, y1); wasm!.bnNormalize(x, outer, inner, m1, is, g, b, h2, y2);
-    assertClose(h2, h1, 1e-6, 1e-5, 'bnNormalize x̂'); assertClose(y2, y1, 1e-6, 1e-5, 'bnNormalize y');
+    assert.ok(
+      Math.abs(m2[0] - mu) < 1e-5 && Math.abs(v2[0] - vals.reduce((a, b) => a + (b - mu) ** 2, 0) / vals.length) < 1e-5,
+      'channel 0 moments',
+    );
+    const is = randomArray(C, 3).map(Math.abs),
+      g = randomArray(C, 4),
+      b = randomArray(C, 5);
+    const h1 = new Float32Array(n),
+      y1 = new Float32Array(n),
+      h2 = new Float32Array(n),
+      y2 = new Float32Array(n);
+    reference.bnNormalize(x, outer, inner, m1, is, g, b, h1, y1);
+    wasm!.bnNormalize(x, outer, inner, m1, is, g, b, h2, y2);
+    assertClose(h2, h1, 1e-6, 1e-5, 'bnNormalize x̂');
+    assertClose(y2, y1, 1e-6, 1e-5, 'bnNormalize y');
     const y3 = new Float32Array(n);
-    wasm!.bnNormalize(x, outer, inner, m1, is, g, b, null, y3); assertClose(y3, y2, 0, 0, 'bnNormalize without x̂');
-    const s1 = new Float32Array(C), t1 = new Float32Array(C), s2 = new Float32Array(C), t2 = new Float32Array(C);
-    reference.bnGradSums(gy, h1, outer, inner, s1, t1); wasm!.bnGradSums(gy, h1, outer, inner, s2, t2);
-    assertClose(s2, s1, 1e-5, 1e-5, 'bnGradSums Σgy'); assertClose(t2, t1, 1e-5, 1e-5, 'bnGradSums Σgy·x̂');
-    const d1 = new Float32Array(n), d2 = new Float32Array(n);
-    reference.bnInputGrad(gy, h1, outer, inner, g, b, is, d1); wasm!.bnInputGrad(gy, h1, outer, inner, g, b, is, d2);
+    wasm!.bnNormalize(x, outer, inner, m1, is, g, b, null, y3);
+    assertClose(y3, y2, 0, 0, 'bnNormalize without x̂');
+    const s1 = new Float32Array(C),
+      t1 = new Float32Array(C),
+      s2 = new Float32Array(C),
+      t2 = new Float32Array(C);
+    reference.bnGradSums(gy, h1, outer, inner, s1, t1);
+    wasm!.bnGradSums(gy, h1, outer, inner, s2, t2);
+    assertClose(s2, s1, 1e-5, 1e-5, 'bnGradSums Σgy');
+    assertClose(t2, t1, 1e-5, 1e-5, 'bnGradSums Σgy·x̂');
+    const d1 = new Float32Array(n),
+      d2 = new Float32Array(n);
+    reference.bnInputGrad(gy, h1, outer, inner, g, b, is, d1);
+    wasm!.bnInputGrad(gy, h1, outer, inner, g, b, is, d2);
     assertClose(d2, d1, 1e-6, 1e-5, 'bnInputGrad');
   }
 });
 
-test('core kernels: results are bit-identical whatever the thread count', { skip: !threaded && 'the threaded build is not loaded in this run' }, async () => {
-  const M = 300, N = 517, K = 333;
-  const A = randomArray(M * K, 1), B = randomArray(K * N, 2);
-  const g = geom(16, 16, 13, 13, 32, 3, 3, 1, 1, 1);
-  const x = randomArray(g.B * g.C * g.H * g.W, 3), w = randomArray(g.Co * g.C * 9, 4);
-  const dy = randomArray(g.B * g.Co * g.OH * g.OW, 5);
-  const run = () => {
-    const C = new Float32Array(M * N), Ct = new Float32Array(M * N);
-    wasm!.gemm(false, false, M, N, K, A, B, C, false);
-    wasm!.gemm(true, true, M, N, K, A, B, Ct, false);
-    const out = new Float32Array(g.B * g.Co * g.OH * g.OW), dw = new Float32Array(w.length), dx = new Float32Array(x.length);
-    wasm!.conv2dForward(x, w, null, g, out);
-    wasm!.conv2dBackward(x, w, dy, g, dw, null, dx);
-    return [C, Ct, out, dw, dx];
-  };
-  await setThreads(1);
-  const one = run();
-  await setThreads(2);
-  assert.equal(getThreads(), 2);
-  const two = run();
-  one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i} differs between 1 and 2 threads`));
-});
+test(
+  'core kernels: results are bit-identical whatever the thread count',
+  { skip: !threaded && 'the threaded build is not loaded in this run' },
+  async () => {
+    const M = 300,
+      N = 517,
+      K = 333;
+    const A = randomArray(M * K, 1),
+      B = randomArray(K * N, 2);
+    const g = geom(16, 16, 13, 13, 32, 3, 3, 1, 1, 1);
+    const x = randomArray(g.B * g.C * g.H * g.W, 3),
+      w = randomArray(g.Co * g.C * 9, 4);
+    const dy = randomArray(g.B * g.Co * g.OH * g.OW, 5);
+    const run = () => {
+      const C = new Float32Array(M * N),
+        Ct = new Float32Array(M * N);
+      wasm!.gemm(false, false, M, N, K, A, B, C, false);
+      wasm!.gemm(true, true, M, N, K, A, B, Ct, false);
+      const out = new Float32Array(g.B * g.Co * g.OH * g.OW),
+        dw = new Float32Array(w.length),
+        dx = new Float32Array(x.length);
+      wasm!.conv2dForward(x, w, null, g, out);
+      wasm!.conv2dBackward(x, w, dy, g, dw, null, dx);
+      return [C, Ct, out, dw, dx];
+    };
+    await setThreads(1);
+    const one = run();
+    await setThreads(2);
+    assert.equal(getThreads(), 2);
+    const two = run();
+    one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i} differs between 1 and 2 threads`));
+  },
+);
 
 test('setThreads refuses impossible counts', async () => {
   await assert.rejects(setThreads(0), /threads must be a positive integer/);
@@ -211,16 +401,24 @@ test('the single-threaded fallback module (no shared memory, no relaxed SIMD) eq
   const fb = await loadWasmBackend(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
   assert.equal(fb.threads, 1);
   assert.deepEqual(fb.features, { relaxed: false, shared: false });
-  for (const [M, N, K] of [[33, 65, 17], [128, 256, 784]] as const) {
-    const A = randomArray(M * K, 8), B = randomArray(K * N, 9);
-    const r = new Float32Array(M * N), f = new Float32Array(M * N);
+  for (const [M, N, K] of [
+    [33, 65, 17],
+    [128, 256, 784],
+  ] as const) {
+    const A = randomArray(M * K, 8),
+      B = randomArray(K * N, 9);
+    const r = new Float32Array(M * N),
+      f = new Float32Array(M * N);
     reference.gemm(false, true, M, N, K, A, B, r, false);
     fb.gemm(false, true, M, N, K, A, B, f, false);
     assertClose(f, r, 1e-4, 1e-4, 'fallback gemm');
   }
   const g = geom(2, 3, 9, 8, 4, 3, 3, 1, 1, 1);
-  const x = randomArray(g.B * g.C * g.H * g.W, 3), w = randomArray(g.Co * g.C * 9, 4);
-  const o1 = new Float32Array(g.B * g.Co * g.OH * g.OW), o2 = o1.slice();
-  reference.conv2dForward(x, w, null, g, o1); fb.conv2dForward(x, w, null, g, o2);
+  const x = randomArray(g.B * g.C * g.H * g.W, 3),
+    w = randomArray(g.Co * g.C * 9, 4);
+  const o1 = new Float32Array(g.B * g.Co * g.OH * g.OW),
+    o2 = o1.slice();
+  reference.conv2dForward(x, w, null, g, o1);
+  fb.conv2dForward(x, w, null, g, o2);
   assertClose(o2, o1, 1e-4, 1e-4, 'fallback conv');
 });

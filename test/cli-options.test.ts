@@ -13,11 +13,25 @@ import { frugal } from './cli-helpers.js';
 const dir = mkdtempSync(join(tmpdir(), 'frugal-options-'));
 
 test('readTraining: per-command defaults, lr and momentum follow the optimizer, checks in one place', () => {
-  const d = { epochs: 3, batchSize: 64, optimizers: ['sgd', 'adam'] as const, optimizer: 'sgd' as const,
-    schedule: 'cosine' as const };
+  const d = {
+    epochs: 3,
+    batchSize: 64,
+    optimizers: ['sgd', 'adam'] as const,
+    optimizer: 'sgd' as const,
+    schedule: 'cosine' as const,
+  };
   assert.deepEqual(readTraining({}, d), {
-    epochs: 3, batchSize: 64, optimizer: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 0, seed: 1, schedule: 'cosine',
-    valSplit: 0, patience: 0, resume: false,
+    epochs: 3,
+    batchSize: 64,
+    optimizer: 'sgd',
+    lr: 0.01,
+    momentum: 0.9,
+    weightDecay: 0,
+    seed: 1,
+    schedule: 'cosine',
+    valSplit: 0,
+    patience: 0,
+    resume: false,
   });
   const a = readTraining({ optimizer: 'adam', epochs: '2', 'batch-size': '32', seed: '7' }, d);
   assert.deepEqual([a.optimizer, a.lr, a.momentum, a.epochs, a.batchSize, a.seed], ['adam', 1e-3, 0, 2, 32, 7]);

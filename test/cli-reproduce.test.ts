@@ -13,7 +13,8 @@ import { frugal, oneJson } from './cli-helpers.js';
 const dir = mkdtempSync(join(tmpdir(), 'frugal-repro-'));
 
 test('exit status and allPass: one failing criterion gives 3 and false; all passing gives 0 and true', () => {
-  const pass = criterion('a', '≤ 1', 0.5, true), fail = criterion('b', '≤ 1', 2, false);
+  const pass = criterion('a', '≤ 1', 0.5, true),
+    fail = criterion('b', '≤ 1', 2, false);
   assert.equal(exitStatus({ criteria: [pass, pass] }), 0);
   assert.equal(allPass({ criteria: [pass, pass] }), true);
   assert.equal(exitStatus({ criteria: [pass, fail, pass] }), 3);
@@ -23,15 +24,30 @@ test('exit status and allPass: one failing criterion gives 3 and false; all pass
   assert.equal(exitStatus({ criteria: [pass], missing: ['seed 1: dense'] }), 3);
 });
 
-test('results writer: one criteria table for all; quick results never take a full run\'s file name', () => {
-  const t = criteriaTable([criterion('x', '≤ 1', 0.25, true), criterion('y', '< 3', Infinity, false),
-    criterion('z', '≥ 0', NaN, false)]);
-  assert.equal(t, ['| criterion | target | value | pass |', '|---|---|---|---|', '| x | ≤ 1 | 0.2500 | yes |',
-    '| y | < 3 | never | **no** |', '| z | ≥ 0 | — | **no** |'].join('\n'));
-  assert.deepEqual(resultPaths('d', { name: 'circconv', mode: 'full' }),
-    { markdown: join('d', 'circconv.md'), json: join('d', 'circconv.json') });
-  assert.deepEqual(resultPaths('d', { name: 'circconv', mode: 'quick' }),
-    { markdown: join('d', 'circconv-quick.md'), json: join('d', 'circconv-quick.json') });
+test("results writer: one criteria table for all; quick results never take a full run's file name", () => {
+  const t = criteriaTable([
+    criterion('x', '≤ 1', 0.25, true),
+    criterion('y', '< 3', Infinity, false),
+    criterion('z', '≥ 0', NaN, false),
+  ]);
+  assert.equal(
+    t,
+    [
+      '| criterion | target | value | pass |',
+      '|---|---|---|---|',
+      '| x | ≤ 1 | 0.2500 | yes |',
+      '| y | < 3 | never | **no** |',
+      '| z | ≥ 0 | — | **no** |',
+    ].join('\n'),
+  );
+  assert.deepEqual(resultPaths('d', { name: 'circconv', mode: 'full' }), {
+    markdown: join('d', 'circconv.md'),
+    json: join('d', 'circconv.json'),
+  });
+  assert.deepEqual(resultPaths('d', { name: 'circconv', mode: 'quick' }), {
+    markdown: join('d', 'circconv-quick.md'),
+    json: join('d', 'circconv-quick.json'),
+  });
   assert.equal(commandLine(['reproduce', 'x', '--out', 'a b']), `frugal reproduce x --out 'a b'`);
 });
 
@@ -52,7 +68,7 @@ test('frugal reproduce --help lists every registered reproduction and the exit s
   assert.ok(names.every((n) => frugal('--help').stdout.includes(`    ${n} `)));
 });
 
-test('usage errors: an unknown reproduction, another one\'s flag, --report-only with training flags', () => {
+test("usage errors: an unknown reproduction, another one's flag, --report-only with training flags", () => {
   const cases: [string[], RegExp][] = [
     [['reproduce', 'alchemy'], /unknown reproduction "alchemy"; available: pruning, circconv, binary-jets/],
     [['reproduce', 'circconv', '--prune-epochs', '2'], /--prune-epochs applies to pruning only/],
@@ -64,8 +80,15 @@ test('usage errors: an unknown reproduction, another one\'s flag, --report-only 
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
   }
-  const none = frugal('reproduce', 'circconv', '--report-only', '--out', join(dir, 'nothing'),
-    '--results-dir', join(dir, 'r0'));
+  const none = frugal(
+    'reproduce',
+    'circconv',
+    '--report-only',
+    '--out',
+    join(dir, 'nothing'),
+    '--results-dir',
+    join(dir, 'r0'),
+  );
   assert.equal(none.code, 1);
   assert.match(none.stderr, /no state file at .*reproduce-circconv\.state\.json/);
   assert.ok(!existsSync(join(dir, 'r0')), 'an error writes no document');
@@ -73,17 +96,32 @@ test('usage errors: an unknown reproduction, another one\'s flag, --report-only 
 
 /** A finished circconv state (full mode, one seed) whose numbers pass every criterion; `scratch4` sets one accuracy. */
 function circconvState(scratch4 = 0.895): { config: Record<string, unknown>; runs: Record<string, unknown> } {
-  const run = (name: string, block: number, regime: string, curve: number[], projected?: number) =>
-    ({ name, block, regime, accuracy: curve[curve.length - 1], curve, ...(projected === undefined ? {} : { projected }),
-      params: 1000 / block, macs: 5000, ...(block > 1 ? { fftMults: 3000 / block } : {}) });
+  const run = (name: string, block: number, regime: string, curve: number[], projected?: number) => ({
+    name,
+    block,
+    regime,
+    accuracy: curve[curve.length - 1],
+    curve,
+    ...(projected === undefined ? {} : { projected }),
+    params: 1000 / block,
+    macs: 5000,
+    ...(block > 1 ? { fftMults: 3000 / block } : {}),
+  });
   const runs: Record<string, unknown> = { '1:dense': run('dense', 1, 'dense', [0.85, 0.9]) };
   const scratch: Record<number, number> = { 2: 0.898, 4: scratch4, 8: 0.89, 16: 0.87 };
   for (const N of [2, 4, 8, 16]) {
     runs[`1:scratch N=${N}`] = run(`from scratch N=${N}`, N, 'scratch', [0.8, scratch[N]]);
     runs[`1:convert N=${N}`] = run(`converted N=${N}`, N, 'convert', [0.896], 0.5);
   }
-  const config = { quick: false, trainSamples: 12000, epochs: 6, tuneEpochs: 2, widths: [32, 64, 128],
-    optimizer: 'adam', dataSource: 'system' };
+  const config = {
+    quick: false,
+    trainSamples: 12000,
+    epochs: 6,
+    tuneEpochs: 2,
+    widths: [32, 64, 128],
+    optimizer: 'adam',
+    dataSource: 'system',
+  };
   return { config, runs };
 }
 
@@ -111,9 +149,17 @@ test('--report-only: a state meeting every criterion exits 0; one failing criter
   assert.match(saved.run.commit, /^([0-9a-f]{40}|unknown)$/);
   assert.equal(saved.run.load.before.length, 3);
   const md = readFileSync(join(res, 'circconv.md'), 'utf8');
-  const parts = ['## Criteria', 'Every criterion passes.', '## The paper\'s numbers',
-    '- command: `frugal reproduce circconv --report-only', '- date: ', '- commit: ', 'data: fashion-mnist (system)',
-    'seeds: 1', 'machine load'];
+  const parts = [
+    '## Criteria',
+    'Every criterion passes.',
+    "## The paper's numbers",
+    '- command: `frugal reproduce circconv --report-only',
+    '- date: ',
+    '- commit: ',
+    'data: fashion-mnist (system)',
+    'seeds: 1',
+    'machine load',
+  ];
   for (const part of parts) assert.ok(md.includes(part), part);
 
   // The same state with a 5-point drop at N = 4 (and so a non-monotone curve): exit 3.
@@ -142,7 +188,9 @@ test('--report-only on a partial state: the state file stays byte-identical and 
   assert.deepEqual(readFileSync(file), before, 'the state file is not rewritten');
   assert.match(r.stderr, /the state lacks 1 run\(s\): seed 1: convert N=8/);
   const j = oneJson(r.stdout) as {
-    allPass: boolean; missing: string[]; ours: { rows: { name: string }[] };
+    allPass: boolean;
+    missing: string[];
+    ours: { rows: { name: string }[] };
     criteria: { name: string; pass: boolean }[];
   };
   assert.deepEqual(j.missing, ['seed 1: convert N=8']);
@@ -152,7 +200,10 @@ test('--report-only on a partial state: the state file stays byte-identical and 
   assert.match(c8.name, /not measured: convert N=8 missing/);
   assert.equal(c8.pass, false);
   const others = j.criteria.filter((c) => !c.name.startsWith('converted N=8'));
-  assert.ok(others.every((c) => c.pass), 'the other criteria are measured');
+  assert.ok(
+    others.every((c) => c.pass),
+    'the other criteria are measured',
+  );
   const md = readFileSync(join(res, 'circconv.md'), 'utf8');
   assert.match(md, /\*\*Partial:\*\* the state lacks these runs.*seed 1: convert N=8/);
 });

@@ -34,10 +34,29 @@ test('wrong or missing arguments print the usage and exit 2', () => {
 
 test('train --json: stdout is one JSON object with the documented keys; progress goes to stderr', () => {
   const out = join(dir, 'mlp.safetensors');
-  const r = frugal('train', '--model', 'mlp', ...DATA, '--epochs', '1', '--batch-size', '128', '--optimizer', 'adam', '--lr', '0.002', '--seed', '2', '--out', out, '--json');
+  const r = frugal(
+    'train',
+    '--model',
+    'mlp',
+    ...DATA,
+    '--epochs',
+    '1',
+    '--batch-size',
+    '128',
+    '--optimizer',
+    'adam',
+    '--lr',
+    '0.002',
+    '--seed',
+    '2',
+    '--out',
+    out,
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   const j = oneJson(r.stdout);
-  for (const k of ['testAccuracy', 'seconds', 'samplesPerSecond', 'finalLoss', 'epochs', 'dataSource']) assert.ok(k in j, `missing ${k}`);
+  for (const k of ['testAccuracy', 'seconds', 'samplesPerSecond', 'finalLoss', 'epochs', 'dataSource'])
+    assert.ok(k in j, `missing ${k}`);
   assert.equal(j.dataSource, 'flag');
   assert.equal(j.epochs, 1);
   assert.ok((j.testAccuracy as number) > 0.6, `accuracy ${j.testAccuracy}`);
@@ -77,7 +96,15 @@ test('failures exit non-zero with a one-line reason and no stack trace (unless -
   assert.equal(nodata.code, 1);
   assert.match(nodata.stderr, /does not hold the Fashion-MNIST files/);
   const spec = join(dir, 'bad.json');
-  writeFileSync(spec, JSON.stringify({ format: 'frugal-model', version: 1, input: [784], layers: [{ type: 'linear', in: 100, out: 10 }] }));
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      format: 'frugal-model',
+      version: 1,
+      input: [784],
+      layers: [{ type: 'linear', in: 100, out: 10 }],
+    }),
+  );
   const s = frugal('train', '--model', spec, ...DATA);
   assert.equal(s.code, 1);
   assert.match(s.stderr, /layer 0 \(linear\) does not fit its input/);
@@ -88,17 +115,54 @@ test('failures exit non-zero with a one-line reason and no stack trace (unless -
 
 test('train accepts a JSON model spec file', () => {
   const spec = join(dir, 'tiny.json');
-  writeFileSync(spec, JSON.stringify({ format: 'frugal-model', version: 1, input: [1, 28, 28], layers: [
-    { type: 'conv2d', in: 1, out: 4, kernel: 3, stride: 2 }, { type: 'batchnorm2d', features: 4 }, { type: 'relu' },
-    { type: 'globalpool2d', mode: 'avg' }, { type: 'linear', in: 4, out: 10 }] }));
-  const r = frugal('train', '--model', spec, ...DATA, '--epochs', '1', '--limit', '500', '--out', join(dir, 'tiny.safetensors'), '--json');
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      format: 'frugal-model',
+      version: 1,
+      input: [1, 28, 28],
+      layers: [
+        { type: 'conv2d', in: 1, out: 4, kernel: 3, stride: 2 },
+        { type: 'batchnorm2d', features: 4 },
+        { type: 'relu' },
+        { type: 'globalpool2d', mode: 'avg' },
+        { type: 'linear', in: 4, out: 10 },
+      ],
+    }),
+  );
+  const r = frugal(
+    'train',
+    '--model',
+    spec,
+    ...DATA,
+    '--epochs',
+    '1',
+    '--limit',
+    '500',
+    '--out',
+    join(dir, 'tiny.safetensors'),
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   const m = loadModel(join(dir, 'tiny.safetensors'));
   assert.equal(m.spec.layers.length, 5);
 });
 
 test('resume after a killed run gives the same model as an uninterrupted run', async () => {
-  const args = (out: string) => ['train', '--model', 'mlp', ...DATA, '--epochs', '6', '--batch-size', '64', '--seed', '5', '--out', out];
+  const args = (out: string) => [
+    'train',
+    '--model',
+    'mlp',
+    ...DATA,
+    '--epochs',
+    '6',
+    '--batch-size',
+    '64',
+    '--seed',
+    '5',
+    '--out',
+    out,
+  ];
   const full = join(dir, 'full.safetensors');
   assert.equal(frugal(...args(full)).code, 0);
 
@@ -116,8 +180,10 @@ test('resume after a killed run gives the same model as an uninterrupted run', a
   const r = frugal(...args(killed), '--resume', '--json');
   assert.equal(r.code, 0, r.stderr);
   assert.equal(oneJson(r.stdout).resumedFromEpoch, meta.epoch);
-  const a = loadModel(full).model.stateDict(), b = loadModel(killed).model.stateDict();
-  for (const k of Object.keys(a)) assert.deepEqual(Array.from(b[k].data), Array.from(a[k].data), `tensor ${k} differs after resume`);
+  const a = loadModel(full).model.stateDict(),
+    b = loadModel(killed).model.stateDict();
+  for (const k of Object.keys(a))
+    assert.deepEqual(Array.from(b[k].data), Array.from(a[k].data), `tensor ${k} differs after resume`);
 });
 
 test('--threads is accepted by every command and validated', () => {
@@ -130,7 +196,20 @@ test('--threads is accepted by every command and validated', () => {
 });
 
 test('train --profile reports time per op kind, forward and backward', () => {
-  const r = frugal('train', '--model', 'mlp', ...DATA, '--epochs', '1', '--limit', '512', '--profile', '--out', join(dir, 'prof.safetensors'), '--json');
+  const r = frugal(
+    'train',
+    '--model',
+    'mlp',
+    ...DATA,
+    '--epochs',
+    '1',
+    '--limit',
+    '512',
+    '--profile',
+    '--out',
+    join(dir, 'prof.safetensors'),
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   const rows = oneJson(r.stdout).profile as { op: string; forwardMs: number; backwardMs: number; calls: number }[];
   const mm = rows.find((x) => x.op === 'matmul');

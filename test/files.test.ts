@@ -5,8 +5,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
-  DataLoader, decodeSafetensors, encodeIdxU8, encodeSafetensors, loadFashionMnist, loadModel, locateFashionMnist, MAX_HEADER_BYTES, parseIdx,
-  readIdxFile, referenceCnn, saveModel, SUBSET_DIR, Tensor, buildModel, trainValSplit, gatherBatch, Rng,
+  DataLoader,
+  decodeSafetensors,
+  encodeIdxU8,
+  encodeSafetensors,
+  loadFashionMnist,
+  loadModel,
+  locateFashionMnist,
+  MAX_HEADER_BYTES,
+  parseIdx,
+  readIdxFile,
+  referenceCnn,
+  saveModel,
+  SUBSET_DIR,
+  Tensor,
+  buildModel,
+  trainValSplit,
+  gatherBatch,
+  Rng,
 } from '../src/node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-files-'));
@@ -50,7 +66,10 @@ test('Fashion-MNIST locator: an explicit --data-dir without the files is an erro
   assert.deepEqual(sub.train.sampleShape, [1, 28, 28]);
   const counts = new Array(10).fill(0);
   for (const l of sub.test.labels) counts[l]++;
-  assert.ok(counts.every((c) => c > 50), `every class is present in the shipped test subset: ${counts}`);
+  assert.ok(
+    counts.every((c) => c > 50),
+    `every class is present in the shipped test subset: ${counts}`,
+  );
 });
 
 test('Fashion-MNIST loader refuses mismatched image and label counts', () => {
@@ -64,11 +83,19 @@ test('Fashion-MNIST loader refuses mismatched image and label counts', () => {
 });
 
 test('DataLoader: seeded shuffle per epoch, drop-last, batches converted from bytes', () => {
-  const ds = { images: new Uint8Array(10 * 4).map((_, i) => i), labels: new Uint8Array(10).map((_, i) => i % 3), count: 10, sampleShape: [1, 2, 2], classes: 3 };
+  const ds = {
+    images: new Uint8Array(10 * 4).map((_, i) => i),
+    labels: new Uint8Array(10).map((_, i) => i % 3),
+    count: 10,
+    sampleShape: [1, 2, 2],
+    classes: 3,
+  };
   const a = new DataLoader(ds, { batchSize: 4, shuffle: true, seed: 3, dropLast: true });
   assert.equal(a.length, 2);
   const e0 = [...a.batches(0)].map((b) => Array.from(b.index));
-  const again = [...new DataLoader(ds, { batchSize: 4, shuffle: true, seed: 3, dropLast: true }).batches(0)].map((b) => Array.from(b.index));
+  const again = [...new DataLoader(ds, { batchSize: 4, shuffle: true, seed: 3, dropLast: true }).batches(0)].map((b) =>
+    Array.from(b.index),
+  );
   assert.deepEqual(e0, again);
   const e1 = [...a.batches(1)].map((b) => Array.from(b.index));
   assert.notDeepEqual(e0, e1);
@@ -77,7 +104,8 @@ test('DataLoader: seeded shuffle per epoch, drop-last, batches converted from by
   assert.equal(first.x.data[0], Math.fround(ds.images[first.index[0] * 4] * (1 / 255)));
   assert.equal(new DataLoader(ds, { batchSize: 4 }).length, 3);
   const { train, val } = trainValSplit(ds, 0.3, 1);
-  assert.equal(val.count, 3); assert.equal(train.count, 7);
+  assert.equal(val.count, 3);
+  assert.equal(train.count, 7);
   assert.throws(() => gatherBatch(ds, [0], [5]), /expects samples of shape \[5\]/);
   assert.throws(() => new DataLoader(ds, { batchSize: 0 }), /batch size must be a positive integer/);
 });
@@ -90,7 +118,8 @@ test('safetensors: model files round-trip with spec and metadata', () => {
   assert.deepEqual(r.spec, referenceCnn);
   assert.deepEqual(r.training, { epochs: 3 });
   const x = Tensor.rand([2, 1, 28, 28], new Rng(1));
-  model.eval(); r.model.eval();
+  model.eval();
+  r.model.eval();
   assert.deepEqual(Array.from(r.model.forward(x).data), Array.from(model.forward(x).data));
   assert.ok(!existsSync(`${p}.tmp-${process.pid}`), 'no temporary file left behind');
 });
@@ -105,23 +134,51 @@ test('safetensors: truncated, corrupt and hostile files give errors, not crashes
     const hb = new TextEncoder().encode(JSON.stringify(h));
     const out = new Uint8Array(8 + hb.length + data.length);
     new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
-    out.set(hb, 8); out.set(data, 8 + hb.length);
+    out.set(hb, 8);
+    out.set(data, 8 + hb.length);
     return out;
   };
   assert.throws(() => decodeSafetensors(good.subarray(0, 5)), /too short/);
   assert.throws(() => decodeSafetensors(good.subarray(0, 8 + hlen - 3)), /truncated/);
   assert.throws(() => decodeSafetensors(good.subarray(0, good.length - 2)), /outside the \d+ data bytes/);
-  const bigLen = new Uint8Array(16); new DataView(bigLen.buffer).setBigUint64(0, 0xffffffffffffn, true);
+  const bigLen = new Uint8Array(16);
+  new DataView(bigLen.buffer).setBigUint64(0, 0xffffffffffffn, true);
   assert.throws(() => decodeSafetensors(bigLen), new RegExp(`exceeds the ${MAX_HEADER_BYTES}-byte limit`));
-  const junk = good.slice(); junk[10] = 0xff;
+  const junk = good.slice();
+  junk[10] = 0xff;
   assert.throws(() => decodeSafetensors(junk), /not valid JSON/);
-  assert.throws(() => decodeSafetensors(withHeader({ a: { dtype: 'Q7', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4))), /unsupported dtype/);
-  assert.throws(() => decodeSafetensors(withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4))), /needs 8/);
-  assert.throws(() => decodeSafetensors(withHeader({ a: { dtype: 'F32', shape: [1e9, 1e9], data_offsets: [0, 4] } }, new Uint8Array(4))), /needs/);
-  assert.throws(() => decodeSafetensors(withHeader({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4))), /invalid shape/);
-  assert.throws(() => decodeSafetensors(withHeader({
-    a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
-  }, new Uint8Array(12))), /overlap/);
+  assert.throws(
+    () => decodeSafetensors(withHeader({ a: { dtype: 'Q7', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4))),
+    /unsupported dtype/,
+  );
+  assert.throws(
+    () => decodeSafetensors(withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4))),
+    /needs 8/,
+  );
+  assert.throws(
+    () =>
+      decodeSafetensors(
+        withHeader({ a: { dtype: 'F32', shape: [1e9, 1e9], data_offsets: [0, 4] } }, new Uint8Array(4)),
+      ),
+    /needs/,
+  );
+  assert.throws(
+    () => decodeSafetensors(withHeader({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4))),
+    /invalid shape/,
+  );
+  assert.throws(
+    () =>
+      decodeSafetensors(
+        withHeader(
+          {
+            a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+            b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+          },
+          new Uint8Array(12),
+        ),
+      ),
+    /overlap/,
+  );
   assert.throws(() => decodeSafetensors(withHeader([1, 2])), /must be a JSON object/);
   assert.throws(() => decodeSafetensors(withHeader({ __metadata__: { k: 3 } })), /metadata value k is not a string/);
 });

@@ -29,23 +29,44 @@ test('every op, core or registered by a technique, has a gradient check case', (
   // The ops each case covers are those on its function's tape.
   const covered = new Set(CASES.flatMap((c) => tapeOps(c.f(...c.inputs))));
   const missing = missingGradchecks(covered);
-  assert.deepEqual(missing, [], `ops without a gradient check case (add one to test/gradcheck/): ${missing.join(', ')}`);
+  assert.deepEqual(
+    missing,
+    [],
+    `ops without a gradient check case (add one to test/gradcheck/): ${missing.join(', ')}`,
+  );
 });
 
 test('batched matmul in float32 (the WebAssembly backend, gemmBatch) gives the float64 value and gradients', () => {
   // 16 products of 64³ run one per task on two threads; [3, 5, 7]·[3, 7, 4] one after another.
-  for (const [B, M, K, N] of [[16, 64, 64, 64], [3, 5, 7, 4]]) {
-    for (const transA of [false, true]) for (const transB of [false, true]) {
-      const a64 = leaf(transA ? [B, K, M] : [B, M, K]), b64 = leaf(transB ? [B, N, K] : [B, K, N]), g = Tensor.rand([B, M, N], rng, -1, 1, 'float64');
-      const a32 = a64.to('float32'), b32 = b64.to('float32');
-      a32.requiresGrad = true; b32.requiresGrad = true;
-      const y64 = F.matmul(a64, b64, { transA, transB }), y32 = F.matmul(a32, b32, { transA, transB });
-      F.sum(F.mul(y64, g)).backward(); F.sum(F.mul(y32, g.to('float32'))).backward();
-      const close = (x: Tensor, y: Tensor, what: string) => {
-        for (let i = 0; i < x.size; i++) assert.ok(Math.abs(x.data[i] - y.data[i]) <= 1e-4 * (1 + Math.abs(y.data[i])), `${what} [${B}, ${M}, ${K}, ${N}] transA=${transA} transB=${transB} at ${i}: ${x.data[i]} vs ${y.data[i]}`);
-      };
-      close(y32, y64, 'value'); close(a32.grad!, a64.grad!, 'grad a'); close(b32.grad!, b64.grad!, 'grad b');
-    }
+  for (const [B, M, K, N] of [
+    [16, 64, 64, 64],
+    [3, 5, 7, 4],
+  ]) {
+    for (const transA of [false, true])
+      for (const transB of [false, true]) {
+        const a64 = leaf(transA ? [B, K, M] : [B, M, K]),
+          b64 = leaf(transB ? [B, N, K] : [B, K, N]),
+          g = Tensor.rand([B, M, N], rng, -1, 1, 'float64');
+        const a32 = a64.to('float32'),
+          b32 = b64.to('float32');
+        a32.requiresGrad = true;
+        b32.requiresGrad = true;
+        const y64 = F.matmul(a64, b64, { transA, transB }),
+          y32 = F.matmul(a32, b32, { transA, transB });
+        F.sum(F.mul(y64, g)).backward();
+        F.sum(F.mul(y32, g.to('float32'))).backward();
+        const close = (x: Tensor, y: Tensor, what: string) => {
+          for (let i = 0; i < x.size; i++)
+            assert.ok(
+              Math.abs(x.data[i] - y.data[i]) <= 1e-4 * (1 + Math.abs(y.data[i])),
+              `${what} [${B}, ${M}, ${K}, ${N}] transA=${transA} transB=${transB} at ${i}: ${x.data[i]} vs ` +
+                `${y.data[i]}`,
+            );
+        };
+        close(y32, y64, 'value');
+        close(a32.grad!, a64.grad!, 'grad a');
+        close(b32.grad!, b64.grad!, 'grad b');
+      }
   }
 });
 

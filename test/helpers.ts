@@ -2,21 +2,36 @@ import assert from 'node:assert/strict';
 import type { FArray } from '../src/index.js';
 
 /** Assert two arrays are equal within atol + rtol·|expected|, naming the first bad element. */
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-5, rtol = 1e-4, what = 'array'): void {
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol = 1e-5,
+  rtol = 1e-4,
+  what = 'array',
+): void {
   assert.equal(actual.length, expected.length, `${what}: length ${actual.length} vs ${expected.length}`);
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i], e = expected[i];
+    const a = actual[i],
+      e = expected[i];
     if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
       assert.fail(`${what}[${i}]: got ${a}, expected ${e} (atol ${atol}, rtol ${rtol})`);
     }
   }
 }
 
-export function randomArray(n: number, seed: number, ctor: typeof Float32Array | typeof Float64Array = Float32Array): FArray {
+export function randomArray(
+  n: number,
+  seed: number,
+  ctor: typeof Float32Array | typeof Float64Array = Float32Array,
+): FArray {
   const a = new ctor(n);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     a[i] = (s / 4294967296) * 2 - 1;
   }
   return a;

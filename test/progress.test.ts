@@ -4,7 +4,16 @@ import { Progress } from '../src/index.js';
 
 function sink(isTTY: boolean) {
   const out: string[] = [];
-  return { out, s: { isTTY, write: (x: string) => { out.push(x); return true; } } };
+  return {
+    out,
+    s: {
+      isTTY,
+      write: (x: string) => {
+        out.push(x);
+        return true;
+      },
+    },
+  };
 }
 
 test('progress: a redrawn bar on a terminal, plain lines (one per 10%) otherwise', () => {
@@ -14,7 +23,8 @@ test('progress: a redrawn bar on a terminal, plain lines (one per 10%) otherwise
   assert.match(tty.out[0], /^\r\x1b\[2Kepoch 1\/2 \[=+>\] 10\/10 loss 0\.5000 acc 80\.0% 1000 samples\/s ETA 0:00/);
   const plain = sink(false);
   const q = new Progress(plain.s, 32);
-  for (let b = 1; b <= 100; b++) q.update({ epoch: 1, epochs: 1, batch: b, batches: 100, loss: 1, accuracy: 0.5, samplesPerSecond: 100 });
+  for (let b = 1; b <= 100; b++)
+    q.update({ epoch: 1, epochs: 1, batch: b, batches: 100, loss: 1, accuracy: 0.5, samplesPerSecond: 100 });
   assert.ok(plain.out.every((l) => l.endsWith('\n') && !l.includes('\r')));
   assert.ok(plain.out.length >= 10 && plain.out.length <= 12, `${plain.out.length} lines`);
   assert.match(plain.out[plain.out.length - 1], /batch 100\/100/);

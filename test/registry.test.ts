@@ -25,7 +25,8 @@ test('defineOp: the tape dispatches to the registered backward rule', () => {
 });
 
 test('defineOp refuses a core op name, a duplicate name and no name', () => {
-  const forward = (x: Tensor) => ({ out: x, inputs: [x] }), backward = () => [];
+  const forward = (x: Tensor) => ({ out: x, inputs: [x] }),
+    backward = () => [];
   assert.throws(() => defineOp({ name: 'matmul', forward, backward }), /'matmul' is a core op/);
   assert.throws(() => defineOp({ name: 'testCube', forward, backward }), /already registered/);
   assert.throws(() => defineOp({ name: '', forward, backward }), /needs a name/);
@@ -45,7 +46,9 @@ test('the profiler keys registered ops by their name, forward and backward', () 
     const x = Tensor.from([0.5, -0.25], [2], 'float64');
     x.requiresGrad = true;
     F.sum(F.steSign(cube(x))).backward();
-  } finally { profiler.enabled = false; }
+  } finally {
+    profiler.enabled = false;
+  }
   const rows = new Map(profileRows().map((r) => [r.op, r]));
   for (const op of ['testCube', 'steSign']) {
     assert.equal(rows.get(op)?.calls, 1, `${op} forward calls`);

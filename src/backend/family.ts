@@ -29,18 +29,24 @@ export interface KernelFamily<K> {
  * dtype/backend rule as backendFor (float64 → reference, float32 → WebAssembly when loaded).
  *
  * @example
- * const toyKernels = kernelFamily<ToyKernels>('toy', { reference: toyReference, wasm: (be) => new ToyWasm(be.runtime) });
+ * const toyKernels = kernelFamily<ToyKernels>('toy', { reference: toyReference, wasm: (be) => new ToyWasm(be.runtime)
+ * });
  * toyKernels.for(x.dtype).scale(x.data, 2, out.data);
  */
 export function kernelFamily<K>(name: string, impls: KernelFamilyImpls<K>): KernelFamily<K> {
   const built = new WeakMap<WasmBackend, K>();
   // The last backend and its implementation: for() runs once per op call, so skip the map then.
-  let lastBe: WasmBackend | null = null, lastK: K = impls.reference;
+  let lastBe: WasmBackend | null = null,
+    lastK: K = impls.reference;
   const onWasm = (be: WasmBackend): K => {
     if (be === lastBe) return lastK;
     let k = built.get(be);
-    if (!k) { k = impls.wasm ? impls.wasm(be) : impls.reference; built.set(be, k); }
-    lastBe = be; lastK = k;
+    if (!k) {
+      k = impls.wasm ? impls.wasm(be) : impls.reference;
+      built.set(be, k);
+    }
+    lastBe = be;
+    lastK = k;
     return k;
   };
   return {

@@ -40,10 +40,12 @@ async function relaxedSupported(bytes: ArrayBuffer): Promise<boolean> {
 async function defaultThreads(): Promise<number> {
   if (env.FRUGAL_THREADS !== undefined) {
     const n = Number(env.FRUGAL_THREADS);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`FRUGAL_THREADS must be a positive integer, got ${JSON.stringify(env.FRUGAL_THREADS)}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`FRUGAL_THREADS must be a positive integer, got ${JSON.stringify(env.FRUGAL_THREADS)}`);
     return n;
   }
-  if (!isNode) return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+  if (!isNode)
+    return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
   const os = await import('node:os');
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
@@ -64,7 +66,14 @@ async function loadThreaded(threads: number): Promise<WasmBackend | null> {
   if (!WebAssembly.validate(bytes)) return null;
   sharedModule = await WebAssembly.compile(bytes);
   sharedMemory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
-  const instance = await WebAssembly.instantiate(sharedModule, { env: { memory: sharedMemory, abort: () => { throw new Error('wasm abort'); } } });
+  const instance = await WebAssembly.instantiate(sharedModule, {
+    env: {
+      memory: sharedMemory,
+      abort: () => {
+        throw new Error('wasm abort');
+      },
+    },
+  });
   sharedExports = instance.exports;
   let pool = singleThread(sharedExports as Record<string, unknown>);
   if (threads > 1) {
@@ -89,10 +98,13 @@ if (env.FRUGAL_BACKEND === 'reference') {
   wasmUnavailableReason = 'FRUGAL_BACKEND=reference';
 } else {
   try {
-    wasm = (await loadThreaded(await defaultThreads())) ?? (await loadWasmBackend(await readKernelBytes('kernels.wasm')));
+    wasm =
+      (await loadThreaded(await defaultThreads())) ?? (await loadWasmBackend(await readKernelBytes('kernels.wasm')));
   } catch (e) {
     wasmUnavailableReason = (e as Error).message;
-    console.error(`frugal: WebAssembly SIMD kernels unavailable (${wasmUnavailableReason}); using the reference backend`);
+    console.error(
+      `frugal: WebAssembly SIMD kernels unavailable (${wasmUnavailableReason}); using the reference backend`,
+    );
   }
 }
 
@@ -108,7 +120,11 @@ export async function setThreads(n: number): Promise<void> {
     if (n > 1) throw new Error('threads need SharedArrayBuffer and worker threads, which this environment lacks');
     return;
   }
-  wasm.setPool(n > 1 ? await workerPool(sharedModule, sharedMemory, sharedExports as Record<string, unknown>, n) : singleThread(sharedExports as Record<string, unknown>));
+  wasm.setPool(
+    n > 1
+      ? await workerPool(sharedModule, sharedMemory, sharedExports as Record<string, unknown>, n)
+      : singleThread(sharedExports as Record<string, unknown>),
+  );
 }
 
 /** Threads the kernels use now. */

@@ -7,8 +7,13 @@
  */
 
 // Control block layout (Int32 slots); arguments follow as Float64s from byte 64.
-const GEN = 0, FN = 1, DONE = 2, NARGS = 3, FAILED = 4;
-const ARGS_OFFSET = 64, MAX_ARGS = 32;
+const GEN = 0,
+  FN = 1,
+  DONE = 2,
+  NARGS = 3,
+  FAILED = 4;
+const ARGS_OFFSET = 64,
+  MAX_ARGS = 32;
 /** No worker progress for this long means a worker died. */
 const STALL_MS = 120_000;
 
@@ -23,7 +28,9 @@ export interface Pool {
 export function singleThread(exports: Record<string, unknown>): Pool {
   return {
     threads: 1,
-    run(fn, args) { (exports[fn] as (...a: number[]) => void)(...args, 0); },
+    run(fn, args) {
+      (exports[fn] as (...a: number[]) => void)(...args, 0);
+    },
     close() {},
   };
 }
@@ -33,13 +40,19 @@ export function singleThread(exports: Record<string, unknown>): Pool {
  * a technique's threaded kernel (assembly/) needs no entry in a core list.
  */
 export function taskFunctions(module: WebAssembly.Module): string[] {
-  return WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
+  return WebAssembly.Module.exports(module)
+    .filter((e) => e.kind === 'function')
+    .map((e) => e.name);
 }
 
 /** What the pool needs of a worker, in Node.js (worker_threads) and in browsers (Web Workers). */
-interface KernelWorker { ready: Promise<void>; stop(): void }
+interface KernelWorker {
+  ready: Promise<void>;
+  stop(): void;
+}
 
-export const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+export const isNode =
+  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 
 async function startWorker(init: WorkerInit): Promise<KernelWorker> {
   const url = new URL('./worker.js', import.meta.url);
@@ -50,7 +63,13 @@ async function startWorker(init: WorkerInit): Promise<KernelWorker> {
       workerData: init,
     });
     w.unref(); // blocked workers must not keep the process alive
-    return { ready: new Promise<void>((res, rej) => { w.once('message', () => res()); w.once('error', rej); }), stop: () => void w.terminate() };
+    return {
+      ready: new Promise<void>((res, rej) => {
+        w.once('message', () => res());
+        w.once('error', rej);
+      }),
+      stop: () => void w.terminate(),
+    };
   }
   // A browser: a module Web Worker, sent its start-up data by message (the module and the shared
   // memory clone only where the page is cross-origin isolated, which shared memory needs anyway).
@@ -58,16 +77,28 @@ async function startWorker(init: WorkerInit): Promise<KernelWorker> {
   const w = new W(url, { type: 'module' });
   const ready = new Promise<void>((res, rej) => {
     w.addEventListener('message', () => res(), { once: true });
-    w.addEventListener('error', (e) => rej(new Error(`kernel worker failed to start: ${(e as { message?: string }).message ?? 'error event'}`)), { once: true });
+    w.addEventListener(
+      'error',
+      (e) => rej(new Error(`kernel worker failed to start: ${(e as { message?: string }).message ?? 'error event'}`)),
+      { once: true },
+    );
   });
   w.postMessage(init);
   return { ready, stop: () => w.terminate() };
 }
 interface BrowserWorker {
-  postMessage(m: unknown): void; terminate(): void;
+  postMessage(m: unknown): void;
+  terminate(): void;
   addEventListener(t: 'message' | 'error', f: (e: unknown) => void, o: { once: boolean }): void;
 }
-export interface WorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrl: SharedArrayBuffer; tid: number; nworkers: number; fns: string[] }
+export interface WorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  ctrl: SharedArrayBuffer;
+  tid: number;
+  nworkers: number;
+  fns: string[];
+}
 
 /**
  * Whether this thread may block in Atomics.wait: not a browser's main thread (a window), which
@@ -76,13 +107,23 @@ export interface WorkerInit { module: WebAssembly.Module; memory: WebAssembly.Me
 const canBlock = isNode || typeof (globalThis as { document?: unknown }).document === 'undefined';
 
 /** Start `threads − 1` workers that instantiate `module` on `memory`. */
-export async function workerPool(module: WebAssembly.Module, memory: WebAssembly.Memory, exports: Record<string, unknown>, threads: number): Promise<Pool> {
+export async function workerPool(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  exports: Record<string, unknown>,
+  threads: number,
+): Promise<Pool> {
   const ctrlBuf = new SharedArrayBuffer(ARGS_OFFSET + 8 * MAX_ARGS);
   const ctrl = new Int32Array(ctrlBuf);
   const args = new Float64Array(ctrlBuf, ARGS_OFFSET, MAX_ARGS);
-  const nworkers = threads - 1, fns = taskFunctions(module), ids = new Map(fns.map((f, i) => [f, i]));
-  const workers = await Promise.all(Array.from({ length: nworkers }, (_, i) =>
-    startWorker({ module, memory, ctrl: ctrlBuf, tid: i + 1, nworkers, fns })));
+  const nworkers = threads - 1,
+    fns = taskFunctions(module),
+    ids = new Map(fns.map((f, i) => [f, i]));
+  const workers = await Promise.all(
+    Array.from({ length: nworkers }, (_, i) =>
+      startWorker({ module, memory, ctrl: ctrlBuf, tid: i + 1, nworkers, fns }),
+    ),
+  );
   try {
     await Promise.all(workers.map((w) => w.ready));
   } catch (e) {
@@ -96,16 +137,23 @@ export async function workerPool(module: WebAssembly.Module, memory: WebAssembly
       const id = ids.get(fn);
       if (id === undefined) throw new Error(`${fn} is not a function of the kernel module`);
       args.set(a);
-      ctrl[FN] = id; ctrl[NARGS] = a.length;
+      ctrl[FN] = id;
+      ctrl[NARGS] = a.length;
       Atomics.store(ctrl, DONE, 0);
       Atomics.add(ctrl, GEN, 1);
       Atomics.notify(ctrl, GEN);
       (exports[fn] as (...x: number[]) => void)(...a, 0);
       let d: number;
       for (let i = 0; i < SPIN && Atomics.load(ctrl, DONE) < nworkers; i++);
-      let t0 = Date.now(), stalls = 0, last = -1;
+      let t0 = Date.now(),
+        stalls = 0,
+        last = -1;
       while ((d = Atomics.load(ctrl, DONE)) < nworkers) {
-        if (d !== last) { last = d; t0 = Date.now(); stalls = 0; }
+        if (d !== last) {
+          last = d;
+          t0 = Date.now();
+          stalls = 0;
+        }
         // A worker that died never reports: give up loudly rather than hang forever. Two silent
         // periods in a row, not one: a virtual machine paused by its host wakes with the first
         // period already spent (a training run here once stopped after one such period, with
@@ -115,9 +163,14 @@ export async function workerPool(module: WebAssembly.Module, memory: WebAssembly
         if (++stalls >= 2) throw new Error(`worker threads stopped responding in ${fn}; run with FRUGAL_THREADS=1`);
         t0 = Date.now();
       }
-      if (ctrl[FAILED]) { ctrl[FAILED] = 0; throw new Error(`a worker thread failed in ${fn}`); }
+      if (ctrl[FAILED]) {
+        ctrl[FAILED] = 0;
+        throw new Error(`a worker thread failed in ${fn}`);
+      }
     },
-    close() { for (const w of workers) w.stop(); },
+    close() {
+      for (const w of workers) w.stop();
+    },
   };
 }
 

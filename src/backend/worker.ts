@@ -3,7 +3,10 @@
 // each time the generation counter moves. See threads.ts.
 import { ARGS_OFFSET, DONE, FAILED, FN, GEN, MAX_ARGS, NARGS, SPIN, isNode, type WorkerInit } from './threads.js';
 
-interface Scope { postMessage(m: unknown): void; addEventListener(t: 'message', f: (e: { data: unknown }) => void, o: { once: boolean }): void }
+interface Scope {
+  postMessage(m: unknown): void;
+  addEventListener(t: 'message', f: (e: { data: unknown }) => void, o: { once: boolean }): void;
+}
 let init: WorkerInit, ready: () => void;
 if (isNode) {
   const { parentPort, workerData } = await import('node:worker_threads');
@@ -11,11 +14,20 @@ if (isNode) {
   ready = () => parentPort!.postMessage('ready');
 } else {
   const self = globalThis as unknown as Scope;
-  init = await new Promise<WorkerInit>((res) => self.addEventListener('message', (e) => res(e.data as WorkerInit), { once: true }));
+  init = await new Promise<WorkerInit>((res) =>
+    self.addEventListener('message', (e) => res(e.data as WorkerInit), { once: true }),
+  );
   ready = () => self.postMessage('ready');
 }
 const { module, memory, ctrl: buf, tid, nworkers, fns } = init;
-const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
+const instance = new WebAssembly.Instance(module, {
+  env: {
+    memory,
+    abort: () => {
+      throw new Error('wasm abort');
+    },
+  },
+});
 const ex = instance.exports as Record<string, (...a: number[]) => void>;
 const ctrl = new Int32Array(buf);
 const args = new Float64Array(buf, ARGS_OFFSET, MAX_ARGS);

@@ -11,7 +11,11 @@ export const COMMON: Options = {
   help: { type: 'boolean', short: 'h', default: false },
 };
 
-export function parse(argv: string[], options: Options, positionals = 0): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+export function parse(
+  argv: string[],
+  options: Options,
+  positionals = 0,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   let r;
   try {
     r = parseArgs({ args: argv, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
@@ -19,28 +23,52 @@ export function parse(argv: string[], options: Options, positionals = 0): { valu
     throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
   if (!r.values.help && r.positionals.length !== positionals) {
-    throw new UsageError(positionals ? `expected ${positionals} positional argument(s), got ${r.positionals.length}` : `unexpected argument ${r.positionals[0]}`);
+    throw new UsageError(
+      positionals
+        ? `expected ${positionals} positional argument(s), got ${r.positionals.length}`
+        : `unexpected argument ${r.positionals[0]}`,
+    );
   }
   return r as { values: Record<string, string | boolean | undefined>; positionals: string[] };
 }
 
 /** A numeric option with bounds; missing gives the default. */
-export function num(values: Record<string, unknown>, name: string, dflt: number, check: { int?: boolean; min?: number; max?: number; exclusiveMin?: boolean } = {}): number {
+export function num(
+  values: Record<string, unknown>,
+  name: string,
+  dflt: number,
+  check: { int?: boolean; min?: number; max?: number; exclusiveMin?: boolean } = {},
+): number {
   const raw = values[name];
   if (raw === undefined) return dflt;
   const v = Number(raw);
-  const bad = !Number.isFinite(v) || (check.int && !Number.isInteger(v)) ||
-    (check.min !== undefined && (check.exclusiveMin ? v <= check.min : v < check.min)) || (check.max !== undefined && v > check.max);
+  const bad =
+    !Number.isFinite(v) ||
+    (check.int && !Number.isInteger(v)) ||
+    (check.min !== undefined && (check.exclusiveMin ? v <= check.min : v < check.min)) ||
+    (check.max !== undefined && v > check.max);
   if (bad) {
-    const range = [check.int ? 'an integer' : 'a number', check.min !== undefined ? `${check.exclusiveMin ? '>' : '≥'} ${check.min}` : '', check.max !== undefined ? `≤ ${check.max}` : ''].filter(Boolean).join(' ');
+    const range = [
+      check.int ? 'an integer' : 'a number',
+      check.min !== undefined ? `${check.exclusiveMin ? '>' : '≥'} ${check.min}` : '',
+      check.max !== undefined ? `≤ ${check.max}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
     throw new UsageError(`--${name} must be ${range}, got ${JSON.stringify(raw)}`);
   }
   return v;
 }
 
-export function choice<T extends string>(values: Record<string, unknown>, name: string, allowed: readonly T[], dflt: T): T {
+export function choice<T extends string>(
+  values: Record<string, unknown>,
+  name: string,
+  allowed: readonly T[],
+  dflt: T,
+): T {
   const v = (values[name] as string | undefined) ?? dflt;
-  if (!allowed.includes(v as T)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  if (!allowed.includes(v as T))
+    throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
   return v as T;
 }
 

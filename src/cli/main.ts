@@ -12,11 +12,28 @@ import * as packCmd from './commands/pack.js';
 import * as reproduce from './commands/reproduce.js';
 import * as circulant from './commands/circulant.js';
 
-interface Command { usage: string; run(argv: string[]): Promise<number> }
-const commands: Record<string, Command> = { train, eval: evalCmd, info, prune, compact: compactCmd, pack: packCmd, circulant, reproduce, bench };
+interface Command {
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+const commands: Record<string, Command> = {
+  train,
+  eval: evalCmd,
+  info,
+  prune,
+  compact: compactCmd,
+  pack: packCmd,
+  circulant,
+  reproduce,
+  bench,
+};
 
 function usage(): string {
-  return `usage: frugal COMMAND [options]   (every command takes --json, --help and --threads N)\n\n${Object.values(commands).map((c) => c.usage).join('\n\n')}\n`;
+  return `usage: frugal COMMAND [options]   (every command takes --json, --help and --threads N)\n\n${Object.values(
+    commands,
+  )
+    .map((c) => c.usage)
+    .join('\n\n')}\n`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -35,7 +52,8 @@ async function main(argv: string[]): Promise<number> {
     if (i >= 0) {
       const raw = rest[i].includes('=') ? rest[i].split('=')[1] : rest[i + 1];
       const n = Number(raw);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--threads must be a positive integer, got ${JSON.stringify(raw)}`);
+      if (!Number.isInteger(n) || n < 1)
+        throw new UsageError(`--threads must be a positive integer, got ${JSON.stringify(raw)}`);
       rest.splice(i, rest[i].includes('=') ? 1 : 2);
       await setThreads(n);
     }
@@ -46,7 +64,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const err = e as Error;
-    process.stderr.write(rest.includes('--debug') ? `${err.stack}\n` : `frugal ${name}: ${err.message.split('\n')[0]}\n`);
+    process.stderr.write(
+      rest.includes('--debug') ? `${err.stack}\n` : `frugal ${name}: ${err.message.split('\n')[0]}\n`,
+    );
     return 1;
   }
 }

@@ -2,11 +2,23 @@
 // once, with their parsing, so `train`, `prune`, `circulant` (and `pack`, for the data) read the
 // same flag the same way. A command picks the flags of a group it takes by name.
 import {
-  Adam, AdamW, SGD, cosineSchedule, paramGroups, stepSchedule, type Module, type Optimizer, type Schedule, type Tensor,
+  Adam,
+  AdamW,
+  SGD,
+  cosineSchedule,
+  paramGroups,
+  stepSchedule,
+  type Module,
+  type Optimizer,
+  type Schedule,
+  type Tensor,
 } from '../node.js';
 import { choice, num, UsageError, type Options } from './args.js';
 
-interface Flag { option: Options[string]; usage: string }
+interface Flag {
+  option: Options[string];
+  usage: string;
+}
 
 /** Where the images come from. */
 export const DATA = {
@@ -43,8 +55,12 @@ export function groupOptions(names: readonly (DataFlag | TrainingFlag)[]): Optio
  * The usage of a command: `head`, then the named flags (`[--epochs N] [--lr X] …`, OPT standing
  * for `optimizers`) and the command's own `more`, wrapped at 100 columns under the head.
  */
-export function groupUsage(head: string, names: readonly (DataFlag | TrainingFlag)[], optimizers: readonly string[],
-  more: string[] = []): string {
+export function groupUsage(
+  head: string,
+  names: readonly (DataFlag | TrainingFlag)[],
+  optimizers: readonly string[],
+  more: string[] = [],
+): string {
   const parts = [...names.map((n) => `[${ALL[n].usage.replace('OPT', optimizers.join('|'))}]`), ...more];
   const lines = [head];
   for (const p of parts) {
@@ -69,8 +85,17 @@ export interface TrainingDefaults {
 
 /** The training flags, parsed and checked. */
 export interface Training {
-  epochs: number; batchSize: number; optimizer: OptimizerName; lr: number; momentum: number; weightDecay: number;
-  seed: number; schedule: 'none' | 'cosine' | 'step'; valSplit: number; patience: number; resume: boolean;
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  seed: number;
+  schedule: 'none' | 'cosine' | 'step';
+  valSplit: number;
+  patience: number;
+  resume: boolean;
 }
 
 /**
@@ -94,7 +119,13 @@ export function readTraining(values: Record<string, unknown>, d: TrainingDefault
 }
 
 /** The optimizer the flags name, over a list of tensors or a model's parameter groups. */
-export function makeOptimizer(kind: string, what: Tensor[] | Module, lr: number, momentum: number, wd: number): Optimizer {
+export function makeOptimizer(
+  kind: string,
+  what: Tensor[] | Module,
+  lr: number,
+  momentum: number,
+  wd: number,
+): Optimizer {
   // A model gives its parameter groups for this optimizer (circulant layers ask for lr/N under SGD).
   const params = Array.isArray(what) ? what : paramGroups(what, kind, lr);
   if (kind === 'sgd') return new SGD(params, { lr, momentum, weightDecay: wd });

@@ -30,7 +30,9 @@ export function scopedArray(dtype: DType, n: number, zeroed = true): FArray {
   if (!scope || dtype !== 'float32' || n < MIN_POOLED) return allocArray(dtype, n);
   const list = free.get(n);
   let a = list?.pop();
-  if (a) { if (zeroed) a.fill(0); } else a = provider ? provider(n) : new Float32Array(n);
+  if (a) {
+    if (zeroed) a.fill(0);
+  } else a = provider ? provider(n) : new Float32Array(n);
   scope.push(a);
   return a;
 }
@@ -80,7 +82,10 @@ export function withScope<T>(fn: () => T): T {
     scope = outer;
     for (const a of mine) {
       let list = free.get(a.length);
-      if (!list) { list = []; free.set(a.length, list); }
+      if (!list) {
+        list = [];
+        free.set(a.length, list);
+      }
       list.push(a);
     }
   }
@@ -88,8 +93,12 @@ export function withScope<T>(fn: () => T): T {
 
 /** Arrays waiting in the pool, and their bytes (for tests and diagnostics). */
 export function poolStats(): { arrays: number; bytes: number } {
-  let arrays = 0, bytes = 0;
-  for (const [n, l] of free) { arrays += l.length; bytes += 4 * n * l.length; }
+  let arrays = 0,
+    bytes = 0;
+  for (const [n, l] of free) {
+    arrays += l.length;
+    bytes += 4 * n * l.length;
+  }
   return { arrays, bytes };
 }
 
@@ -100,13 +109,17 @@ export function poolStats(): { arrays: number; bytes: number } {
  * (`subarray`, `new Float32Array(x.buffer)`), for as long as you use its memory.
  */
 const persistentFree = new Map<number, Float32Array[]>();
-const reclaim = typeof FinalizationRegistry === 'function'
-  ? new FinalizationRegistry<{ n: number; view: () => Float32Array }>((h) => {
-    let list = persistentFree.get(h.n);
-    if (!list) { list = []; persistentFree.set(h.n, list); }
-    list.push(h.view());
-  })
-  : null;
+const reclaim =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<{ n: number; view: () => Float32Array }>((h) => {
+        let list = persistentFree.get(h.n);
+        if (!list) {
+          list = [];
+          persistentFree.set(h.n, list);
+        }
+        list.push(h.view());
+      })
+    : null;
 
 export function persistentArray(n: number): Float32Array {
   if (!provider || n < MIN_POOLED) return new Float32Array(n);

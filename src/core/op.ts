@@ -8,17 +8,39 @@
  */
 export const OPS = [
   // elementwise binary with broadcasting
-  'add', 'sub', 'mul', 'div',
+  'add',
+  'sub',
+  'mul',
+  'div',
   // elementwise unary
-  'neg', 'exp', 'log', 'sqrt', 'pow', 'relu', 'leakyRelu', 'sigmoid', 'tanh', 'hardtanh', 'abs',
+  'neg',
+  'exp',
+  'log',
+  'sqrt',
+  'pow',
+  'relu',
+  'leakyRelu',
+  'sigmoid',
+  'tanh',
+  'hardtanh',
+  'abs',
   // reductions
-  'sum', 'max',
+  'sum',
+  'max',
   // shape
-  'reshape', 'transpose', 'concat', 'slice',
+  'reshape',
+  'transpose',
+  'concat',
+  'slice',
   // linear algebra
   'matmul',
   // neural-network primitives (fused for speed and stability)
-  'logSoftmax', 'crossEntropy', 'conv2d', 'pool2d', 'dropout', 'batchNorm',
+  'logSoftmax',
+  'crossEntropy',
+  'conv2d',
+  'pool2d',
+  'dropout',
+  'batchNorm',
 ] as const;
 
 export type Op = (typeof OPS)[number];

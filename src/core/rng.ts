@@ -3,7 +3,10 @@
  * Generator: xoshiro128** (Blackman & Vigna), seeded through splitmix32.
  */
 export class Rng {
-  private s0: number; private s1: number; private s2: number; private s3: number;
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
   private spare: number | null = null;
 
   constructor(seed = 0) {
@@ -15,15 +18,22 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.s0 = next(); this.s1 = next(); this.s2 = next(); this.s3 = next();
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
   }
 
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
     const r = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
     const t = this.s1 << 9;
-    this.s2 ^= this.s0; this.s3 ^= this.s1; this.s1 ^= this.s2; this.s0 ^= this.s3;
-    this.s2 ^= t; this.s3 = rotl(this.s3, 11);
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
     return r;
   }
 
@@ -38,7 +48,11 @@ export class Rng {
 
   /** Standard normal (Box–Muller, caching the second value). */
   normal(): number {
-    if (this.spare !== null) { const v = this.spare; this.spare = null; return v; }
+    if (this.spare !== null) {
+      const v = this.spare;
+      this.spare = null;
+      return v;
+    }
     let u = 0;
     while (u === 0) u = this.random();
     const v = this.random();
@@ -56,7 +70,9 @@ export class Rng {
   shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T {
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      const t = a[i]; a[i] = a[j]; a[j] = t;
+      const t = a[i];
+      a[i] = a[j];
+      a[j] = t;
     }
     return a;
   }
@@ -67,8 +83,13 @@ export class Rng {
   }
 
   /** Serializable state (for checkpoints). */
-  getState(): number[] { return [this.s0, this.s1, this.s2, this.s3]; }
-  setState(s: number[]): void { [this.s0, this.s1, this.s2, this.s3] = s; this.spare = null; }
+  getState(): number[] {
+    return [this.s0, this.s1, this.s2, this.s3];
+  }
+  setState(s: number[]): void {
+    [this.s0, this.s1, this.s2, this.s3] = s;
+    this.spare = null;
+  }
 }
 
 function rotl(x: number, k: number): number {

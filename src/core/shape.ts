@@ -10,7 +10,10 @@ export function sizeOf(shape: Shape): number {
 export function stridesOf(shape: Shape): number[] {
   const s = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
   return s;
 }
 
@@ -27,9 +30,12 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
   const n = Math.max(a.length, b.length);
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) {
-    const da = a[a.length - n + i] ?? 1, db = b[b.length - n + i] ?? 1;
+    const da = a[a.length - n + i] ?? 1,
+      db = b[b.length - n + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(`shapes ${fmt(a)} and ${fmt(b)} cannot be broadcast: dimension ${i} is ${da} vs ${db}; make them equal or 1`);
+      throw new Error(
+        `shapes ${fmt(a)} and ${fmt(b)} cannot be broadcast: dimension ${i} is ${da} vs ${db}; make them equal or 1`,
+      );
     }
     out[i] = da === 1 ? db : da;
   }
@@ -48,12 +54,14 @@ export function broadcastStrides(shape: Shape, out: Shape): number[] {
 /** Normalise axis (negative counts from the end) and check range. */
 export function normAxis(axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new Error(`axis ${axis} is out of range for a tensor of rank ${rank}`);
+  if (!Number.isInteger(a) || a < 0 || a >= rank)
+    throw new Error(`axis ${axis} is out of range for a tensor of rank ${rank}`);
   return a;
 }
 
 export function checkShape(shape: Shape): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`invalid shape ${fmt(shape)}: dimensions must be non-negative integers`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`invalid shape ${fmt(shape)}: dimensions must be non-negative integers`);
   }
 }

@@ -21,7 +21,11 @@ export function isGradEnabled(): boolean {
 export function noGrad<T>(fn: () => T): T {
   const prev = gradEnabled;
   gradEnabled = false;
-  try { return fn(); } finally { gradEnabled = prev; }
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
 }
 
 type BackwardImpl = (root: Tensor, seed: FArray) => void;
@@ -60,11 +64,20 @@ export class Tensor {
   }
 
   /** Record an in-place change of `data` (see version). */
-  markChanged(): this { this.version++; return this; }
+  markChanged(): this {
+    this.version++;
+    return this;
+  }
 
-  get dtype(): DType { return dtypeOf(this.data); }
-  get size(): number { return this.data.length; }
-  get rank(): number { return this.shape.length; }
+  get dtype(): DType {
+    return dtypeOf(this.data);
+  }
+  get size(): number {
+    return this.data.length;
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
 
   static zeros(shape: Shape, dtype: DType = 'float32'): Tensor {
     return new Tensor(allocArray(dtype, sizeOf(shape)), shape);
@@ -142,7 +155,8 @@ export class Tensor {
     }
     let s: FArray;
     if (seed) {
-      if (seed.size !== this.size) throw new Error(`seed gradient shape ${fmt(seed.shape)} does not match ${fmt(this.shape)}`);
+      if (seed.size !== this.size)
+        throw new Error(`seed gradient shape ${fmt(seed.shape)} does not match ${fmt(this.shape)}`);
       s = seed.data;
     } else {
       s = allocArray(this.dtype, 1);
@@ -152,7 +166,9 @@ export class Tensor {
   }
 
   toString(): string {
-    const head = Array.from(this.data.subarray(0, 8)).map((v) => v.toPrecision(4)).join(', ');
+    const head = Array.from(this.data.subarray(0, 8))
+      .map((v) => v.toPrecision(4))
+      .join(', ');
     return `Tensor(${fmt(this.shape)}, ${this.dtype}, [${head}${this.size > 8 ? ', …' : ''}])`;
   }
 }

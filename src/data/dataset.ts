@@ -23,12 +23,15 @@ export function sampleSize(ds: ImageDataset): number {
 export function gatherBatch(ds: ImageDataset, idx: ArrayLike<number>, shape?: number[]): { x: Tensor; y: Int32Array } {
   const s = sampleSize(ds);
   const want = shape ?? ds.sampleShape;
-  if (want.reduce((a, b) => a * b, 1) !== s) throw new Error(`the model expects samples of shape [${want}], the data has [${ds.sampleShape}]`);
+  if (want.reduce((a, b) => a * b, 1) !== s)
+    throw new Error(`the model expects samples of shape [${want}], the ` + `data has [${ds.sampleShape}]`);
   const x = new Float32Array(idx.length * s);
   const y = new Int32Array(idx.length);
   const inv = 1 / 255;
   for (let b = 0; b < idx.length; b++) {
-    const r = idx[b], src = r * s, dst = b * s;
+    const r = idx[b],
+      src = r * s,
+      dst = b * s;
     if (!(Number.isInteger(r) && r >= 0 && r < ds.count)) {
       throw new Error(`batch row ${r} is outside the dataset's ${ds.count} rows; check the sampler's indices`);
     }
@@ -41,7 +44,8 @@ export function gatherBatch(ds: ImageDataset, idx: ArrayLike<number>, shape?: nu
 /** The subset at the given indices (copies bytes). */
 export function subset(ds: ImageDataset, idx: ArrayLike<number>): ImageDataset {
   const s = sampleSize(ds);
-  const images = new Uint8Array(idx.length * s), labels = new Uint8Array(idx.length);
+  const images = new Uint8Array(idx.length * s),
+    labels = new Uint8Array(idx.length);
   for (let i = 0; i < idx.length; i++) {
     images.set(ds.images.subarray(idx[i] * s, (idx[i] + 1) * s), i * s);
     labels[i] = ds.labels[idx[i]];
@@ -50,8 +54,13 @@ export function subset(ds: ImageDataset, idx: ArrayLike<number>): ImageDataset {
 }
 
 /** Seeded split into train and validation parts; valFraction in [0, 1). */
-export function trainValSplit(ds: ImageDataset, valFraction: number, seed = 0): { train: ImageDataset; val: ImageDataset } {
-  if (!(valFraction >= 0 && valFraction < 1)) throw new Error(`validation fraction must be in [0, 1), got ${valFraction}`);
+export function trainValSplit(
+  ds: ImageDataset,
+  valFraction: number,
+  seed = 0,
+): { train: ImageDataset; val: ImageDataset } {
+  if (!(valFraction >= 0 && valFraction < 1))
+    throw new Error(`validation fraction must be in [0, 1), got ` + `${valFraction}`);
   const perm = new Rng(seed).shuffle(Array.from({ length: ds.count }, (_, i) => i));
   const nv = Math.round(ds.count * valFraction);
   return { val: subset(ds, perm.slice(0, nv)), train: subset(ds, perm.slice(nv)) };
@@ -84,7 +93,10 @@ export interface Batch {
 export class DataLoader {
   readonly batchSize: number;
   readonly sampler: Sampler;
-  constructor(readonly dataset: ImageDataset, readonly opts: LoaderOptions) {
+  constructor(
+    readonly dataset: ImageDataset,
+    readonly opts: LoaderOptions,
+  ) {
     if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) {
       throw new Error(`batch size must be a positive integer, got ${opts.batchSize}`);
     }
@@ -95,8 +107,11 @@ export class DataLoader {
 
   /** Number of batches per epoch. */
   get length(): number {
-    const n = this.dataset.count, dropLast = !!this.opts.dropLast;
-    return this.sampler.length ? this.sampler.length(n, this.batchSize, dropLast) : epochLength(n, this.batchSize, dropLast);
+    const n = this.dataset.count,
+      dropLast = !!this.opts.dropLast;
+    return this.sampler.length
+      ? this.sampler.length(n, this.batchSize, dropLast)
+      : epochLength(n, this.batchSize, dropLast);
   }
 
   *batches(epoch = 0): Generator<Batch> {

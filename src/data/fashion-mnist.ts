@@ -11,8 +11,10 @@ export type DataSource = 'flag' | 'env' | 'system' | 'subset';
 export const SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
 export const SUBSET_DIR = fileURLToPath(new URL('../../../data/fashion-mnist-subset', import.meta.url));
 export const FILES = {
-  trainImages: 'train-images-idx3-ubyte', trainLabels: 'train-labels-idx1-ubyte',
-  testImages: 't10k-images-idx3-ubyte', testLabels: 't10k-labels-idx1-ubyte',
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
 };
 
 /** 512 MiB: far above Fashion-MNIST, small enough that a gzip bomb cannot exhaust memory. */
@@ -33,17 +35,28 @@ function hasAll(dir: string): boolean {
  */
 export function locateFashionMnist(dataDir?: string): { dir: string; source: DataSource } {
   if (dataDir) {
-    if (!hasAll(dataDir)) throw new Error(`--data-dir ${dataDir} does not hold the Fashion-MNIST files (${Object.values(FILES).join(', ')}, optionally .gz)`);
+    if (!hasAll(dataDir))
+      throw new Error(
+        `--data-dir ${dataDir} does not hold the Fashion-MNIST files ` +
+          `(${Object.values(FILES).join(', ')}, optionally .gz)`,
+      );
     return { dir: dataDir, source: 'flag' };
   }
   const env = process.env.FRUGAL_DATA_DIR;
   if (env) {
-    if (!hasAll(env)) throw new Error(`FRUGAL_DATA_DIR=${env} does not hold the Fashion-MNIST files (${Object.values(FILES).join(', ')}, optionally .gz)`);
+    if (!hasAll(env))
+      throw new Error(
+        `FRUGAL_DATA_DIR=${env} does not hold the Fashion-MNIST files ` +
+          `(${Object.values(FILES).join(', ')}, optionally .gz)`,
+      );
     return { dir: env, source: 'env' };
   }
   if (hasAll(SYSTEM_DIR)) return { dir: SYSTEM_DIR, source: 'system' };
   if (hasAll(SUBSET_DIR)) return { dir: SUBSET_DIR, source: 'subset' };
-  throw new Error(`Fashion-MNIST not found: install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass --data-dir DIR`);
+  throw new Error(
+    `Fashion-MNIST not found: install Debian's dataset-fashion-mnist (apt-get install ` +
+      `dataset-fashion-mnist) or pass --data-dir DIR`,
+  );
 }
 
 /** Read an IDX file, gunzipping when it starts with the gzip magic. */
@@ -60,21 +73,32 @@ export function readIdxFile(path: string): ReturnType<typeof parseIdx> {
 }
 
 function loadPair(dir: string, images: string, labels: string): ImageDataset {
-  const ip = findFile(dir, images)!, lp = findFile(dir, labels)!;
-  const im = readIdxFile(ip), lb = readIdxFile(lp);
-  if (im.dims.length !== 3 || !(im.data instanceof Uint8Array)) throw new IdxError(`${ip}: expected ubyte images [N, rows, cols], got rank ${im.dims.length}`);
+  const ip = findFile(dir, images)!,
+    lp = findFile(dir, labels)!;
+  const im = readIdxFile(ip),
+    lb = readIdxFile(lp);
+  if (im.dims.length !== 3 || !(im.data instanceof Uint8Array))
+    throw new IdxError(`${ip}: expected ubyte images ` + `[N, rows, cols], got rank ${im.dims.length}`);
   if (lb.dims.length !== 1 || !(lb.data instanceof Uint8Array)) throw new IdxError(`${lp}: expected ubyte labels [N]`);
-  if (im.dims[0] !== lb.dims[0]) throw new IdxError(`${ip} has ${im.dims[0]} images but ${lp} has ${lb.dims[0]} labels`);
-  for (let i = 0; i < lb.data.length; i++) if (lb.data[i] > 9) throw new IdxError(`${lp}: label ${lb.data[i]} at ${i} is outside 0..9`);
+  if (im.dims[0] !== lb.dims[0])
+    throw new IdxError(`${ip} has ${im.dims[0]} images but ${lp} has ${lb.dims[0]} ` + `labels`);
+  for (let i = 0; i < lb.data.length; i++)
+    if (lb.data[i] > 9) throw new IdxError(`${lp}: label ${lb.data[i]} at ` + `${i} is outside 0..9`);
   return { images: im.data, labels: lb.data, count: im.dims[0], sampleShape: [1, im.dims[1], im.dims[2]], classes: 10 };
 }
 
 /** Load Fashion-MNIST train and test sets; says which source it used. */
-export function loadFashionMnist(dataDir?: string): { train: ImageDataset; test: ImageDataset; dir: string; source: DataSource } {
+export function loadFashionMnist(dataDir?: string): {
+  train: ImageDataset;
+  test: ImageDataset;
+  dir: string;
+  source: DataSource;
+} {
   const { dir, source } = locateFashionMnist(dataDir);
   return {
     train: loadPair(dir, FILES.trainImages, FILES.trainLabels),
     test: loadPair(dir, FILES.testImages, FILES.testLabels),
-    dir, source,
+    dir,
+    source,
   };
 }

@@ -99,7 +99,8 @@ export function normaliseProbabilities(p: ArrayLike<number>, n?: number): Float6
   let s = 0;
   for (let i = 0; i < p.length; i++) {
     const v = p[i];
-    if (!(v >= 0) || !Number.isFinite(v)) throw new Error(`sampler: probability ${v} at row ${i} is not a finite number ≥ 0`);
+    if (!(v >= 0) || !Number.isFinite(v))
+      throw new Error(`sampler: probability ${v} at row ${i} is not a finite ` + `number ≥ 0`);
     s += v;
   }
   if (!(s > 0)) throw new Error('sampler: the probabilities sum to 0; give at least one row a positive weight');
@@ -125,10 +126,12 @@ function drawWithReplacement(cdf: Float64Array, k: number, rng: Rng): Int32Array
   const n = cdf.length;
   for (let j = 0; j < k; j++) {
     const u = rng.random() * cdf[n - 1];
-    let lo = 0, hi = n - 1;
+    let lo = 0,
+      hi = n - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (cdf[mid] > u) hi = mid; else lo = mid + 1;
+      if (cdf[mid] > u) hi = mid;
+      else lo = mid + 1;
     }
     out[j] = lo;
   }
@@ -147,7 +150,8 @@ export function drawBatch(q: Float64Array, k: number, rng: Rng, replacement: boo
     index = drawWithoutReplacement(q, k, rng);
   }
   if (!unbiased) return { index };
-  const weight = new Float32Array(k), n = q.length;
+  const weight = new Float32Array(k),
+    n = q.length;
   for (let j = 0; j < k; j++) weight[j] = 1 / (n * q[index[j]]);
   return { index, weight };
 }
@@ -158,7 +162,9 @@ export function drawBatch(q: Float64Array, k: number, rng: Rng, replacement: boo
  * rows (so numSamples ≤ rows with p > 0), cut into batches.
  */
 export function weightedSampler(p: ArrayLike<number>, opts: WeightedOptions = {}): Sampler {
-  const replacement = opts.replacement ?? true, seed = opts.seed ?? 0, unbiased = opts.unbiased ?? false;
+  const replacement = opts.replacement ?? true,
+    seed = opts.seed ?? 0,
+    unbiased = opts.unbiased ?? false;
   const count = (n: number) => {
     const k = opts.numSamples ?? n;
     if (!Number.isInteger(k) || k < 1) throw new Error(`sampler: numSamples must be a positive integer, got ${k}`);
@@ -167,7 +173,9 @@ export function weightedSampler(p: ArrayLike<number>, opts: WeightedOptions = {}
   return {
     length: (n, bs, dropLast) => epochLength(count(n), bs, dropLast),
     *batches(epoch, n, bs, dropLast) {
-      const q = normaliseProbabilities(p, n), k = count(n), rng = epochRng(seed, epoch);
+      const q = normaliseProbabilities(p, n),
+        k = count(n),
+        rng = epochRng(seed, epoch);
       const all = drawBatch(q, k, rng, replacement, unbiased);
       for (const b of cut(all.index, bs, dropLast)) {
         const off = b.index.byteOffset / 4 - all.index.byteOffset / 4;

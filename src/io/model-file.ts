@@ -10,21 +10,34 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
     writeFileSync(tmp, bytes);
     renameSync(tmp, path);
   } catch (e) {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw e;
   }
 }
 
 /** Save a model's state with its spec and training metadata in `__metadata__`. */
-export function saveModel(path: string, model: Sequential, spec: ModelSpec, training: Record<string, unknown> = {}): void {
+export function saveModel(
+  path: string,
+  model: Sequential,
+  spec: ModelSpec,
+  training: Record<string, unknown> = {},
+): void {
   const raw: Record<string, { shape: number[]; data: Uint8Array | Int8Array | Int32Array }> = {};
   for (const [name, m] of model.namedModules()) {
-    for (const [k, a] of Object.entries(m.rawEntries())) raw[name ? `${name}.${k}` : k] = { shape: [a.length], data: a };
+    for (const [k, a] of Object.entries(m.rawEntries()))
+      raw[name ? `${name}.${k}` : k] = { shape: [a.length], data: a };
   }
-  const bytes = encodeSafetensors({ ...model.stateDict(), ...raw }, {
-    'frugal.spec': JSON.stringify(spec),
-    'frugal.training': JSON.stringify(training),
-  });
+  const bytes = encodeSafetensors(
+    { ...model.stateDict(), ...raw },
+    {
+      'frugal.spec': JSON.stringify(spec),
+      'frugal.training': JSON.stringify(training),
+    },
+  );
   writeFileAtomic(path, bytes);
 }
 
@@ -38,13 +51,22 @@ function readBytes(path: string): Uint8Array {
 }
 
 /** Load a model file: rebuilds the model from the stored spec and loads its weights. */
-export function loadModel(path: string): { model: Sequential; spec: ModelSpec; training: Record<string, unknown>; bytes: number } {
+export function loadModel(path: string): {
+  model: Sequential;
+  spec: ModelSpec;
+  training: Record<string, unknown>;
+  bytes: number;
+} {
   const bytes = readBytes(path);
   const { entries, metadata } = decodeSafetensors(bytes, path);
   const specText = metadata['frugal.spec'];
   if (!specText) throw new SafetensorsError(`${path}: no frugal.spec in the metadata; it is not a Frugal model file`);
   let spec: ModelSpec;
-  try { spec = validateSpec(JSON.parse(specText)); } catch (e) { throw new SafetensorsError(`${path}: stored model spec is invalid (${(e as Error).message})`); }
+  try {
+    spec = validateSpec(JSON.parse(specText));
+  } catch (e) {
+    throw new SafetensorsError(`${path}: stored model spec is invalid (${(e as Error).message})`);
+  }
   const model = buildModel(spec);
   model.loadStateDict(tensorsOf(entries));
   // Raw (non-float) entries go to the module whose path prefixes them.
@@ -52,14 +74,27 @@ export function loadModel(path: string): { model: Sequential; spec: ModelSpec; t
   const rawFor = new Map<string, Record<string, Uint8Array | Int8Array | Int32Array>>();
   for (const [k, e] of Object.entries(entries)) {
     if (e.data instanceof Float32Array || e.data instanceof Float64Array) continue;
-    const dot = k.lastIndexOf('.'), owner = dot < 0 ? '' : k.slice(0, dot);
-    if (!modules.has(owner) || !(e.data instanceof Uint8Array || e.data instanceof Int8Array || e.data instanceof Int32Array)) throw new SafetensorsError(`${path}: entry ${k} (${e.dtype}) belongs to no layer of the stored spec`);
+    const dot = k.lastIndexOf('.'),
+      owner = dot < 0 ? '' : k.slice(0, dot);
+    if (
+      !modules.has(owner) ||
+      !(e.data instanceof Uint8Array || e.data instanceof Int8Array || e.data instanceof Int32Array)
+    )
+      throw new SafetensorsError(`${path}: entry ${k} (${e.dtype}) belongs to no layer of the stored spec`);
     rawFor.set(owner, { ...(rawFor.get(owner) ?? {}), [k.slice(dot + 1)]: e.data });
   }
   for (const [name, m] of modules) {
-    try { m.loadRawEntries(rawFor.get(name) ?? {}); } catch (err) { throw new SafetensorsError(`${path}: layer ${name || '(model)'}: ${(err as Error).message}`); }
+    try {
+      m.loadRawEntries(rawFor.get(name) ?? {});
+    } catch (err) {
+      throw new SafetensorsError(`${path}: layer ${name || '(model)'}: ${(err as Error).message}`);
+    }
   }
   let training: Record<string, unknown> = {};
-  try { training = JSON.parse(metadata['frugal.training'] ?? '{}'); } catch { /* metadata only */ }
+  try {
+    training = JSON.parse(metadata['frugal.training'] ?? '{}');
+  } catch {
+    /* metadata only */
+  }
   return { model, spec, training, bytes: bytes.length };
 }

@@ -14,7 +14,11 @@ export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 
 export class SafetensorsError extends Error {}
 
-export interface StEntry { dtype: StDType; shape: number[]; data: RawArray }
+export interface StEntry {
+  dtype: StDType;
+  shape: number[];
+  data: RawArray;
+}
 
 function dtypeOfArray(a: RawArray): StDType {
   if (a instanceof Float32Array) return 'F32';
@@ -26,7 +30,10 @@ function dtypeOfArray(a: RawArray): StDType {
 }
 
 /** Encode tensors (or raw typed arrays with shapes) and string metadata. */
-export function encodeSafetensors(entries: Record<string, Tensor | { shape: number[]; data: RawArray }>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  entries: Record<string, Tensor | { shape: number[]; data: RawArray }>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let off = 0;
@@ -51,19 +58,30 @@ export function encodeSafetensors(entries: Record<string, Tensor | { shape: numb
 }
 
 /** Decode and validate: header size, JSON, dtypes, shapes, offsets inside the file, no overlaps. */
-export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors data'): { entries: Record<string, StEntry>; metadata: Record<string, string> } {
-  if (bytes.length < 8) throw new SafetensorsError(`${what}: ${bytes.length} bytes is too short for a safetensors header (truncated)`);
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  what = 'safetensors data',
+): { entries: Record<string, StEntry>; metadata: Record<string, string> } {
+  if (bytes.length < 8)
+    throw new SafetensorsError(`${what}: ${bytes.length} bytes is too short for a safetensors header (truncated)`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(`${what}: header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt file?)`);
+  if (n > BigInt(MAX_HEADER_BYTES))
+    throw new SafetensorsError(
+      `${what}: header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt file?)`,
+    );
   const hlen = Number(n);
-  if (8 + hlen > bytes.length) throw new SafetensorsError(`${what}: header says ${hlen} bytes but the file has ${bytes.length - 8} after the length (truncated)`);
+  if (8 + hlen > bytes.length)
+    throw new SafetensorsError(
+      `${what}: header says ${hlen} bytes but the file has ${bytes.length - 8} after the length (truncated)`,
+    );
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + hlen)));
   } catch (e) {
     throw new SafetensorsError(`${what}: header is not valid JSON (${(e as Error).message})`);
   }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsError(`${what}: header must be a JSON object`);
+  if (!header || typeof header !== 'object' || Array.isArray(header))
+    throw new SafetensorsError(`${what}: header must be a JSON object`);
   const dataLen = bytes.length - 8 - hlen;
   const base = 8 + hlen;
   const metadata: Record<string, string> = {};
@@ -71,7 +89,8 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors data'):
   const spans: [number, number, string][] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (!raw || typeof raw !== 'object') throw new SafetensorsError(`${what}: __metadata__ must be an object of strings`);
+      if (!raw || typeof raw !== 'object')
+        throw new SafetensorsError(`${what}: __metadata__ must be an object of strings`);
       for (const [k, v] of Object.entries(raw)) {
         if (typeof v !== 'string') throw new SafetensorsError(`${what}: metadata value ${k} is not a string`);
         metadata[k] = v;
@@ -80,33 +99,57 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors data'):
     }
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object') throw new SafetensorsError(`${what}: entry ${name} is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in SIZES)) throw new SafetensorsError(`${what}: entry ${name} has unsupported dtype ${JSON.stringify(e.dtype)} (supported: ${Object.keys(SIZES).join(', ')})`);
+    if (typeof e.dtype !== 'string' || !(e.dtype in SIZES))
+      throw new SafetensorsError(
+        `${what}: entry ${name} has unsupported dtype ${JSON.stringify(e.dtype)} (supported: ` +
+          `${Object.keys(SIZES).join(', ')})`,
+      );
     const dtype = e.dtype as StDType;
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new SafetensorsError(`${what}: entry ${name} has an invalid shape`);
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+      throw new SafetensorsError(`${what}: entry ${name} has an invalid shape`);
     const shape = e.shape as number[];
     const off = e.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((v) => Number.isSafeInteger(v) && v >= 0)) throw new SafetensorsError(`${what}: entry ${name} has invalid data_offsets`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((v) => Number.isSafeInteger(v) && v >= 0))
+      throw new SafetensorsError(`${what}: entry ${name} has invalid data_offsets`);
     const [b, end] = off as number[];
-    if (b > end || end > dataLen) throw new SafetensorsError(`${what}: entry ${name} data [${b}, ${end}) lies outside the ${dataLen} data bytes (truncated or corrupt)`);
+    if (b > end || end > dataLen)
+      throw new SafetensorsError(
+        `${what}: entry ${name} data [${b}, ${end}) lies outside the ${dataLen} data bytes (truncated or corrupt)`,
+      );
     const count = shape.reduce((a, d) => a * d, 1);
-    if (count * SIZES[dtype] !== end - b) throw new SafetensorsError(`${what}: entry ${name} holds ${end - b} bytes but shape [${shape}] of ${dtype} needs ${count * SIZES[dtype]}`);
+    if (count * SIZES[dtype] !== end - b)
+      throw new SafetensorsError(
+        `${what}: entry ${name} holds ${end - b} bytes but shape [${shape}] of ${dtype} needs ${count * SIZES[dtype]}`,
+      );
     spans.push([b, end, name]);
     const slice = new Uint8Array(end - b); // a copy: aligned, and detached from the file buffer
     slice.set(bytes.subarray(base + b, base + end));
     let data: RawArray;
     switch (dtype) {
-      case 'F32': data = new Float32Array(slice.buffer); break;
-      case 'F64': data = new Float64Array(slice.buffer); break;
-      case 'I32': data = new Int32Array(slice.buffer); break;
-      case 'U32': data = new Uint32Array(slice.buffer); break;
-      case 'I8': data = new Int8Array(slice.buffer); break;
-      default: data = slice;
+      case 'F32':
+        data = new Float32Array(slice.buffer);
+        break;
+      case 'F64':
+        data = new Float64Array(slice.buffer);
+        break;
+      case 'I32':
+        data = new Int32Array(slice.buffer);
+        break;
+      case 'U32':
+        data = new Uint32Array(slice.buffer);
+        break;
+      case 'I8':
+        data = new Int8Array(slice.buffer);
+        break;
+      default:
+        data = slice;
     }
     entries[name] = { dtype, shape, data };
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i][0] < spans[i - 1][1]) throw new SafetensorsError(`${what}: entries ${spans[i - 1][2]} and ${spans[i][2]} overlap`);
+    if (spans[i][0] < spans[i - 1][1])
+      throw new SafetensorsError(`${what}: entries ${spans[i - 1][2]} and ${spans[i][2]} overlap`);
   }
   return { entries, metadata };
 }

@@ -1,4 +1,16 @@
 export { Module, type LayerSpec, type ForwardPreHook, type ForwardHook, type HookHandle } from './module.js';
 export * from './layers.js';
 export * from './init.js';
-export { buildModel, buildLayer, registerLayer, specInt, validateSpec, specOf, referenceCnn, referenceMlp, vggSpec, FASHION_MNIST_STATS, type ModelSpec } from './spec.js';
+export {
+  buildModel,
+  buildLayer,
+  registerLayer,
+  specInt,
+  validateSpec,
+  specOf,
+  referenceCnn,
+  referenceMlp,
+  vggSpec,
+  FASHION_MNIST_STATS,
+  type ModelSpec,
+} from './spec.js';

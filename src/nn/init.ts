@@ -52,9 +52,11 @@ export function xavierNormal_(t: Tensor, rng: Rng, gain = 1): Tensor {
  * viewed as [rows = shape[0], cols = rest]. Rows (or columns, whichever are fewer) are orthonormal, times gain.
  */
 export function orthogonal_(t: Tensor, rng: Rng, gain = 1): Tensor {
-  const rows = t.shape[0], cols = t.size / rows;
+  const rows = t.shape[0],
+    cols = t.size / rows;
   const tall = rows >= cols;
-  const n = tall ? rows : cols, k = tall ? cols : rows; // k orthonormal vectors of length n
+  const n = tall ? rows : cols,
+    k = tall ? cols : rows; // k orthonormal vectors of length n
   const q = new Float64Array(n * k);
   for (let i = 0; i < q.length; i++) q[i] = rng.normal();
   for (let j = 0; j < k; j++) {
@@ -68,8 +70,9 @@ export function orthogonal_(t: Tensor, rng: Rng, gain = 1): Tensor {
     norm = Math.sqrt(norm);
     for (let i = 0; i < n; i++) q[j * n + i] /= norm;
   }
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
-    t.data[r * cols + c] = gain * (tall ? q[c * n + r] : q[r * n + c]);
-  }
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) {
+      t.data[r * cols + c] = gain * (tall ? q[c * n + r] : q[r * n + c]);
+    }
   return t.markChanged();
 }

@@ -13,7 +13,9 @@ export type ForwardPreHook = (module: Module, x: Tensor) => Tensor | void;
 /** Runs after a module's forward (PyTorch's forward hook); may return a replacement output. */
 export type ForwardHook = (module: Module, x: Tensor, y: Tensor) => Tensor | void;
 /** Removes the hook it was returned for. */
-export interface HookHandle { remove(): void }
+export interface HookHandle {
+  remove(): void;
+}
 
 /**
  * Base class of layers and models (PyTorch's nn.Module, kept small): parameters,
@@ -44,14 +46,24 @@ export abstract class Module {
   registerForwardPreHook(hook: ForwardPreHook): HookHandle {
     this._preHooks = [...this._preHooks, hook];
     this.dispatchHooks();
-    return { remove: () => { this._preHooks = this._preHooks.filter((h) => h !== hook); this.dispatchHooks(); } };
+    return {
+      remove: () => {
+        this._preHooks = this._preHooks.filter((h) => h !== hook);
+        this.dispatchHooks();
+      },
+    };
   }
 
   /** Run `hook` after every forward of this module (PyTorch's register_forward_hook); it may replace the output. */
   registerForwardHook(hook: ForwardHook): HookHandle {
     this._hooks = [...this._hooks, hook];
     this.dispatchHooks();
-    return { remove: () => { this._hooks = this._hooks.filter((h) => h !== hook); this.dispatchHooks(); } };
+    return {
+      remove: () => {
+        this._hooks = this._hooks.filter((h) => h !== hook);
+        this.dispatchHooks();
+      },
+    };
   }
 
   /**
@@ -105,7 +117,10 @@ export abstract class Module {
    */
   setEntry(kind: 'parameter' | 'buffer', name: string, t: Tensor | null): void {
     const map = kind === 'parameter' ? this._params : this._buffers;
-    if (!t) { map.delete(name); return; }
+    if (!t) {
+      map.delete(name);
+      return;
+    }
     if (kind === 'parameter') t.requiresGrad = true;
     map.set(name, t);
   }
@@ -171,29 +186,36 @@ export abstract class Module {
     const missing = Object.keys(own).filter((k) => !(k in sd));
     const extra = Object.keys(sd).filter((k) => !(k in own));
     if (strict && (missing.length || extra.length)) {
-      throw new Error(`state dict does not match the model: missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]`);
+      throw new Error(
+        `state dict does not match the model: missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]`,
+      );
     }
     for (const [k, t] of Object.entries(own)) {
       const src = sd[k];
       if (!src) continue;
-      if (!shapeEq(src.shape, t.shape)) throw new Error(`state dict entry ${k} has shape ${fmt(src.shape)}, the model expects ${fmt(t.shape)}`);
+      if (!shapeEq(src.shape, t.shape))
+        throw new Error(`state dict entry ${k} has shape ${fmt(src.shape)}, the model expects ${fmt(t.shape)}`);
       t.data.set(src.data);
       t.markChanged();
     }
     for (const [, m] of this.namedModules()) m.stateLoaded();
   }
 
-  /** Called on every module after loadStateDict copied values in: layers that derive state from their buffers rebuild it here. */
+  /** Called on every module after loadStateDict copied values in: layers that derive state from their buffers rebuild
+   * it here. */
   protected stateLoaded(): void {}
 
   /**
    * Arrays a layer stores in model files besides its float tensors (packed bits, small integers),
    * by name; model files save them under the module's path. Default: none.
    */
-  rawEntries(): Record<string, Uint8Array | Int8Array | Int32Array> { return {}; }
+  rawEntries(): Record<string, Uint8Array | Int8Array | Int32Array> {
+    return {};
+  }
   /** Receives this module's raw entries from a model file (names as rawEntries gave them). */
   loadRawEntries(entries: Record<string, Uint8Array | Int8Array | Int32Array>): void {
     const names = Object.keys(entries);
-    if (names.length) throw new Error(`${this.constructor.name} has no raw entries, the file gives ${names.join(', ')}`);
+    if (names.length)
+      throw new Error(`${this.constructor.name} has no raw entries, the file gives ${names.join(', ')}`);
   }
 }

@@ -41,7 +41,10 @@ function topoOrder(root: Tensor): Tensor[] {
   const stack: [Tensor, boolean][] = [[root, false]];
   while (stack.length) {
     const [t, done] = stack.pop()!;
-    if (done) { order.push(t); continue; }
+    if (done) {
+      order.push(t);
+      continue;
+    }
     if (seen.has(t)) continue;
     seen.add(t);
     stack.push([t, true]);
@@ -52,7 +55,10 @@ function topoOrder(root: Tensor): Tensor[] {
 
 function accumulate(map: Map<Tensor, FArray>, t: Tensor, g: FArray): void {
   const prev = map.get(t);
-  if (!prev) { map.set(t, g); return; }
+  if (!prev) {
+    map.set(t, g);
+    return;
+  }
   // Never add into an array a rule may have passed through unchanged (e.g. reshape's gy).
   const sum = scopedLike(prev, prev.length);
   for (let i = 0; i < sum.length; i++) sum[i] = prev[i] + g[i];
@@ -60,7 +66,8 @@ function accumulate(map: Map<Tensor, FArray>, t: Tensor, g: FArray): void {
 }
 
 function runBackward(root: Tensor, seed: FArray): void {
-  if (!root.requiresGrad) throw new Error('backward(): this tensor does not depend on any tensor that requires a gradient');
+  if (!root.requiresGrad)
+    throw new Error('backward(): this tensor does not depend on any tensor that requires a gradient');
   const order = topoOrder(root);
   const grads = new Map<Tensor, FArray>([[root, seed]]);
   for (let i = order.length - 1; i >= 0; i--) {
@@ -70,8 +77,12 @@ function runBackward(root: Tensor, seed: FArray): void {
     grads.delete(t);
     if (!t.node) {
       // A leaf: accumulate into .grad like PyTorch.
-      if (!t.grad) t.grad = new Tensor(gy === seed ? gy.slice() : gy, t.shape); // never alias the caller's seed
-      else { const d = t.grad.data; for (let k = 0; k < d.length; k++) d[k] += gy[k]; }
+      if (!t.grad)
+        t.grad = new Tensor(gy === seed ? gy.slice() : gy, t.shape); // never alias the caller's seed
+      else {
+        const d = t.grad.data;
+        for (let k = 0; k < d.length; k++) d[k] += gy[k];
+      }
       continue;
     }
     const t0 = profiler.enabled ? performance.now() : 0;

@@ -33,7 +33,8 @@ export function broadcastIndex(shape: Shape, out: Shape): Int32Array | null {
  * [N] over [B, N], a scalar over anything), that R; otherwise 0.
  */
 export function tileCount(shape: Shape, out: Shape): number {
-  const size = shape.reduce((a, b) => a * b, 1), total = out.reduce((a, b) => a * b, 1);
+  const size = shape.reduce((a, b) => a * b, 1),
+    total = out.reduce((a, b) => a * b, 1);
   if (size === 0 || total % size !== 0) return 0;
   if (size === 1) return total;
   // shape without leading 1s must equal the trailing dims of out
@@ -54,7 +55,8 @@ export function tileCount(shape: Shape, out: Shape): number {
 export function channelRuns(shape: Shape, out: Shape): { outer: number; mid: number; inner: number } | null {
   if (shape.length > out.length) return null;
   const s = [...new Array<number>(out.length - shape.length).fill(1), ...shape];
-  let lo = 0, hi = s.length;
+  let lo = 0,
+    hi = s.length;
   while (lo < hi && s[lo] === 1) lo++;
   while (hi > lo && s[hi - 1] === 1) hi--;
   for (let d = lo; d < hi; d++) if (s[d] !== out[d]) return null;
@@ -86,7 +88,10 @@ export function sumToShape(g: FArray, from: Shape, to: Shape): FArray {
   }
   const idx = broadcastIndex(to, from);
   if (!idx) return g;
-  const r = scopedLike(g, to.reduce((a, b) => a * b, 1));
+  const r = scopedLike(
+    g,
+    to.reduce((a, b) => a * b, 1),
+  );
   for (let i = 0; i < g.length; i++) r[idx[i]] += g[i];
   return r;
 }

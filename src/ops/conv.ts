@@ -37,20 +37,39 @@ export function geometry(op: string, xs: readonly number[], ws: readonly number[
   const [B, C, H, W] = xs;
   const [Co, Ci, kh, kw] = ws;
   if (Ci !== C) throw new Error(`${op}: input has ${C} channels but the weights expect ${Ci}`);
-  const [sh, sw] = pair(opts.stride ?? 1), [ph, pw] = pair(opts.padding ?? 0), [dh, dw] = pair(opts.dilation ?? 1);
-  positive('stride', sh); positive('stride', sw); positive('dilation', dh); positive('dilation', dw);
-  positive('padding', ph, 0); positive('padding', pw, 0);
+  const [sh, sw] = pair(opts.stride ?? 1),
+    [ph, pw] = pair(opts.padding ?? 0),
+    [dh, dw] = pair(opts.dilation ?? 1);
+  positive('stride', sh);
+  positive('stride', sw);
+  positive('dilation', dh);
+  positive('dilation', dw);
+  positive('padding', ph, 0);
+  positive('padding', pw, 0);
   const OH = Math.floor((H + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
   const OW = Math.floor((W + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
-  if (OH < 1 || OW < 1) throw new Error(`${op}: a ${kh}×${kw} kernel does not fit a ${H}×${W} input with padding ${ph},${pw}`);
+  if (OH < 1 || OW < 1)
+    throw new Error(`${op}: a ${kh}×${kw} kernel does not fit a ${H}×${W} input with padding ${ph},${pw}`);
   return { B, C, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW };
 }
 
 /** 1-D convolution: x [N,C,L], w [Co,C,k] — conv2d on a height-1 image. */
-export function conv1d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: { stride?: number; padding?: number; dilation?: number } = {}): Tensor {
-  if (x.rank !== 3 || w.rank !== 3) throw new Error(`conv1d expects input [N, C, L] and weights [Cout, Cin, k], got ${fmt(x.shape)} and ${fmt(w.shape)}`);
-  const y = conv2d(reshape(x, [x.shape[0], x.shape[1], 1, x.shape[2]]), reshape(w, [w.shape[0], w.shape[1], 1, w.shape[2]]), b,
-    { stride: [1, opts.stride ?? 1], padding: [0, opts.padding ?? 0], dilation: [1, opts.dilation ?? 1] });
+export function conv1d(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null = null,
+  opts: { stride?: number; padding?: number; dilation?: number } = {},
+): Tensor {
+  if (x.rank !== 3 || w.rank !== 3)
+    throw new Error(
+      `conv1d expects input [N, C, L] and weights [Cout, Cin, k], got ${fmt(x.shape)} and ${fmt(w.shape)}`,
+    );
+  const y = conv2d(
+    reshape(x, [x.shape[0], x.shape[1], 1, x.shape[2]]),
+    reshape(w, [w.shape[0], w.shape[1], 1, w.shape[2]]),
+    b,
+    { stride: [1, opts.stride ?? 1], padding: [0, opts.padding ?? 0], dilation: [1, opts.dilation ?? 1] },
+  );
   return reshape(y, [y.shape[0], y.shape[1], y.shape[3]]);
 }
 
@@ -62,11 +81,17 @@ export interface Pool2dOptions {
 function pool2d(x: Tensor, mode: PoolMode, kernel: Pair, opts: Pool2dOptions): Tensor {
   if (x.rank !== 4) throw new Error(`${mode}Pool2d expects [N, C, H, W], got ${fmt(x.shape)}`);
   const [kh, kw] = pair(kernel);
-  const [sh, sw] = pair(opts.stride ?? kernel), [ph, pw] = pair(opts.padding ?? 0);
-  positive('kernel size', kh); positive('kernel size', kw); positive('stride', sh); positive('stride', sw);
-  if (ph * 2 > kh || pw * 2 > kw || ph < 0 || pw < 0) throw new Error(`pool padding must be between 0 and half the kernel size`);
+  const [sh, sw] = pair(opts.stride ?? kernel),
+    [ph, pw] = pair(opts.padding ?? 0);
+  positive('kernel size', kh);
+  positive('kernel size', kw);
+  positive('stride', sh);
+  positive('stride', sw);
+  if (ph * 2 > kh || pw * 2 > kw || ph < 0 || pw < 0)
+    throw new Error(`pool padding must be between 0 and half the kernel size`);
   const [N, C, H, W] = x.shape;
-  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1, OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
+  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1,
+    OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
   if (OH < 1 || OW < 1) throw new Error(`${mode}Pool2d: a ${kh}×${kw} window does not fit a ${H}×${W} input`);
   const g: PoolGeom = { P: N * C, H, W, kh, kw, sh, sw, ph, pw, OH, OW };
   const out = scopedEmpty([N, C, OH, OW], x.dtype);
@@ -82,8 +107,10 @@ export const avgPool2d = (x: Tensor, kernel: Pair, opts: Pool2dOptions = {}): Te
 /** 1-D max pooling over [N, C, L]. */
 export function maxPool1d(x: Tensor, kernel: number, opts: { stride?: number; padding?: number } = {}): Tensor {
   if (x.rank !== 3) throw new Error(`maxPool1d expects [N, C, L], got ${fmt(x.shape)}`);
-  const y = pool2d(reshape(x, [x.shape[0], x.shape[1], 1, x.shape[2]]), 'max', [1, kernel],
-    { stride: [1, opts.stride ?? kernel], padding: [0, opts.padding ?? 0] });
+  const y = pool2d(reshape(x, [x.shape[0], x.shape[1], 1, x.shape[2]]), 'max', [1, kernel], {
+    stride: [1, opts.stride ?? kernel],
+    padding: [0, opts.padding ?? 0],
+  });
   return reshape(y, [y.shape[0], y.shape[1], y.shape[3]]);
 }
 

@@ -14,7 +14,9 @@ export interface GradcheckResult {
 
 /** The distinct ops on the tape that produced t (before backward frees it). */
 export function tapeOps(t: Tensor): OpName[] {
-  const ops = new Set<OpName>(), seen = new Set<Tensor>(), stack = [t];
+  const ops = new Set<OpName>(),
+    seen = new Set<Tensor>(),
+    stack = [t];
   while (stack.length) {
     const u = stack.pop()!;
     if (seen.has(u) || !u.node) continue;
@@ -52,26 +54,41 @@ export interface GradcheckOptions {
  * Use float64 inputs. A fixed random probe makes non-scalar outputs a scalar test.
  */
 export function gradcheck(
-  f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {},
+  f: (...xs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  opts: GradcheckOptions = {},
 ): GradcheckResult {
-  const eps = opts.eps ?? 1e-6, atol = opts.atol ?? 1e-5, rtol = opts.rtol ?? 1e-3;
+  const eps = opts.eps ?? 1e-6,
+    atol = opts.atol ?? 1e-5,
+    rtol = opts.rtol ?? 1e-3;
   for (const x of inputs) {
     if (x.dtype !== 'float64') throw new Error('gradcheck needs float64 inputs (tensor.to("float64"))');
     x.grad = null;
   }
-  const y0 = f(...inputs), ops = tapeOps(y0), numeric = opts.surrogate ?? f;
+  const y0 = f(...inputs),
+    ops = tapeOps(y0),
+    numeric = opts.surrogate ?? f;
   const probe = new Float64Array(y0.size);
   for (let i = 0; i < probe.length; i++) probe[i] = Math.sin(1.7 * i + 0.3) + 1.1;
-  const scalar = (t: Tensor): number => { let s = 0; for (let i = 0; i < t.size; i++) s += t.data[i] * probe[i]; return s; };
+  const scalar = (t: Tensor): number => {
+    let s = 0;
+    for (let i = 0; i < t.size; i++) s += t.data[i] * probe[i];
+    return s;
+  };
   y0.backward(new Tensor(probe, y0.shape));
-  let maxAbs = 0, maxRel = 0, ok = true, worst = '';
+  let maxAbs = 0,
+    maxRel = 0,
+    ok = true,
+    worst = '';
   inputs.forEach((x, xi) => {
     if (!x.requiresGrad) return;
     const analytic = x.grad ? x.grad.data : new Float64Array(x.size);
     for (let i = 0; i < x.size; i++) {
       const old = x.data[i];
-      x.data[i] = old + eps; const fp = scalar(numeric(...inputs));
-      x.data[i] = old - eps; const fm = scalar(numeric(...inputs));
+      x.data[i] = old + eps;
+      const fp = scalar(numeric(...inputs));
+      x.data[i] = old - eps;
+      const fm = scalar(numeric(...inputs));
       x.data[i] = old;
       const num = (fp - fm) / (2 * eps);
       const err = Math.abs(num - analytic[i]);

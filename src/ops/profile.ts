@@ -3,20 +3,29 @@
  * around the outermost public op call (nested ops count toward the outer one); backward
  * time around each backward rule. Off by default: then the cost is one boolean test per op.
  */
-export interface OpTime { ms: number; calls: number }
+export interface OpTime {
+  ms: number;
+  calls: number;
+}
 
 export const profiler = {
   enabled: false,
   forward: new Map<string, OpTime>(),
   backward: new Map<string, OpTime>(),
-  reset(): void { this.forward.clear(); this.backward.clear(); },
+  reset(): void {
+    this.forward.clear();
+    this.backward.clear();
+  },
 };
 
 let depth = 0;
 
 function add(map: Map<string, OpTime>, name: string, ms: number): void {
   const e = map.get(name);
-  if (e) { e.ms += ms; e.calls++; } else map.set(name, { ms, calls: 1 });
+  if (e) {
+    e.ms += ms;
+    e.calls++;
+  } else map.set(name, { ms, calls: 1 });
 }
 
 export function addBackwardTime(op: string, ms: number): void {
@@ -29,7 +38,12 @@ export function profiled<A extends unknown[], R>(name: string, fn: (...a: A) => 
     if (!profiler.enabled || depth > 0) return fn(...a);
     depth++;
     const t = performance.now();
-    try { return fn(...a); } finally { depth--; add(profiler.forward, name, performance.now() - t); }
+    try {
+      return fn(...a);
+    } finally {
+      depth--;
+      add(profiler.forward, name, performance.now() - t);
+    }
   };
 }
 
@@ -37,8 +51,11 @@ export function profiled<A extends unknown[], R>(name: string, fn: (...a: A) => 
 export function profileRows(): { op: string; forwardMs: number; backwardMs: number; calls: number; share: number }[] {
   const ops = new Set([...profiler.forward.keys(), ...profiler.backward.keys()]);
   const rows = [...ops].map((op) => ({
-    op, forwardMs: profiler.forward.get(op)?.ms ?? 0, backwardMs: profiler.backward.get(op)?.ms ?? 0,
-    calls: profiler.forward.get(op)?.calls ?? profiler.backward.get(op)?.calls ?? 0, share: 0,
+    op,
+    forwardMs: profiler.forward.get(op)?.ms ?? 0,
+    backwardMs: profiler.backward.get(op)?.ms ?? 0,
+    calls: profiler.forward.get(op)?.calls ?? profiler.backward.get(op)?.calls ?? 0,
+    share: 0,
   }));
   const total = rows.reduce((s, r) => s + r.forwardMs + r.backwardMs, 0) || 1;
   for (const r of rows) r.share = (r.forwardMs + r.backwardMs) / total;

@@ -35,9 +35,11 @@ function permute(d: FArray, shape: readonly number[], perm: number[]): FArray {
   for (let i = 0; i < d.length; i++) {
     out[i] = d[off];
     for (let k = rank - 1; k >= 0; k--) {
-      pos[k]++; off += pst[k];
+      pos[k]++;
+      off += pst[k];
       if (pos[k] < outShape[k]) break;
-      off -= pst[k] * outShape[k]; pos[k] = 0;
+      off -= pst[k] * outShape[k];
+      pos[k] = 0;
     }
   }
   return out;
@@ -49,7 +51,10 @@ export function transpose(x: Tensor, perm?: number[]): Tensor {
   if (p.length !== x.rank || new Set(p).size !== p.length) {
     throw new Error(`transpose: ${JSON.stringify(perm)} is not a permutation of the ${x.rank} axes`);
   }
-  const out = new Tensor(permute(x.data, x.shape, p), p.map((a) => x.shape[a]));
+  const out = new Tensor(
+    permute(x.data, x.shape, p),
+    p.map((a) => x.shape[a]),
+  );
   return record(out, 'transpose', [x], { perm: p });
 }
 
@@ -65,7 +70,8 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
   const shape = [...xs[0].shape];
   shape[a] = xs.reduce((s, t) => s + t.shape[a], 0);
   const out = scopedZeros(shape, xs[0].dtype);
-  const outer = sizeOf(shape.slice(0, a)), inner = sizeOf(shape.slice(a + 1));
+  const outer = sizeOf(shape.slice(0, a)),
+    inner = sizeOf(shape.slice(a + 1));
   let col = 0;
   for (const t of xs) {
     const w = t.shape[a] * inner;
@@ -87,8 +93,13 @@ export function slice(x: Tensor, begin: number[], end?: number[]): Tensor {
   const shape = b.map((v, i) => e[i] - v);
   // One contiguous run (leading axes of extent 1, then one partial axis, then full axes): a block copy.
   const k = shape.findIndex((d, i) => d !== x.shape[i]);
-  if (k < 0 || (shape.slice(0, k).every((d) => d === 1) && shape.slice(k + 1).every((d, i) => d === x.shape[k + 1 + i]))) {
-    const st = stridesOf(x.shape), offset = b.reduce((a, v, i) => a + v * st[i], 0), count = sizeOf(shape);
+  if (
+    k < 0 ||
+    (shape.slice(0, k).every((d) => d === 1) && shape.slice(k + 1).every((d, i) => d === x.shape[k + 1 + i]))
+  ) {
+    const st = stridesOf(x.shape),
+      offset = b.reduce((a, v, i) => a + v * st[i], 0),
+      count = sizeOf(shape);
     const out = scopedEmpty(shape, x.dtype);
     out.data.set(x.data.subarray(offset, offset + count));
     return record(out, 'slice', [x], { offset });
@@ -109,9 +120,11 @@ function sliceMap(shape: readonly number[], begin: number[], outShape: number[])
   for (let i = 0; i < n; i++) {
     map[i] = off;
     for (let k = rank - 1; k >= 0; k--) {
-      pos[k]++; off += st[k];
+      pos[k]++;
+      off += st[k];
       if (pos[k] < outShape[k]) break;
-      off -= st[k] * outShape[k]; pos[k] = 0;
+      off -= st[k] * outShape[k];
+      pos[k] = 0;
     }
   }
   return map;
@@ -127,19 +140,24 @@ export const shapeRules: { reshape: Rule; transpose: Rule; concat: Rule; slice: 
   },
   concat: (n, o, gy) => {
     const a = n.saved.axis as number;
-    const outer = sizeOf(o.shape.slice(0, a)), inner = sizeOf(o.shape.slice(a + 1));
+    const outer = sizeOf(o.shape.slice(0, a)),
+      inner = sizeOf(o.shape.slice(a + 1));
     let col = 0;
     return n.inputs.map((t) => {
       const w = t.shape[a] * inner;
       const g = scopedLike(gy, t.size);
-      for (let q = 0; q < outer; q++) g.set(gy.subarray(q * o.shape[a] * inner + col, q * o.shape[a] * inner + col + w), q * w);
+      for (let q = 0; q < outer; q++)
+        g.set(gy.subarray(q * o.shape[a] * inner + col, q * o.shape[a] * inner + col + w), q * w);
       col += w;
       return t.requiresGrad ? g : null;
     });
   },
   slice: (n, _o, gy) => {
     const g = scopedLike(gy, n.inputs[0].size);
-    if (n.saved.offset !== undefined) { g.set(gy, n.saved.offset as number); return [g]; }
+    if (n.saved.offset !== undefined) {
+      g.set(gy, n.saved.offset as number);
+      return [g];
+    }
     const map = n.saved.map as Int32Array;
     for (let i = 0; i < map.length; i++) g[map[i]] += gy[i];
     return [g];

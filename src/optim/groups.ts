@@ -30,13 +30,18 @@ export function paramGroups(model: Module, optimizer: string, lr: number): Param
   for (const [, m] of model.namedModules()) {
     if (!hasHints(m)) continue;
     for (const h of m.paramGroupHints(optimizer)) {
-      if (!(h.lrScale > 0) || !Number.isFinite(h.lrScale)) throw new Error(`${m.constructor.name}: lrScale must be positive, got ${h.lrScale}`);
+      if (!(h.lrScale > 0) || !Number.isFinite(h.lrScale))
+        throw new Error(`${m.constructor.name}: lrScale must be positive, got ${h.lrScale}`);
       for (const p of h.params) scaled.set(p, h.lrScale);
     }
   }
   const all = model.parameters();
   const rest = all.filter((p) => !scaled.has(p));
   const byScale = new Map<number, Tensor[]>();
-  for (const p of all) if (scaled.has(p)) { const s = scaled.get(p)!; byScale.set(s, [...(byScale.get(s) ?? []), p]); }
+  for (const p of all)
+    if (scaled.has(p)) {
+      const s = scaled.get(p)!;
+      byScale.set(s, [...(byScale.get(s) ?? []), p]);
+    }
   return [...(rest.length ? [{ params: rest }] : []), ...[...byScale].map(([s, params]) => ({ params, lr: lr * s }))];
 }

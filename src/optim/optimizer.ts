@@ -16,7 +16,11 @@ export interface ParamGroup {
   weightDecay?: number;
 }
 
-interface Group { params: Tensor[]; lrRatio: number; weightDecay?: number }
+interface Group {
+  params: Tensor[];
+  lrRatio: number;
+  weightDecay?: number;
+}
 
 function positive(what: string, v: number): number {
   if (!(v > 0) || !Number.isFinite(v)) throw new Error(`${what} must be a positive number, got ${v}`);
@@ -25,22 +29,25 @@ function positive(what: string, v: number): number {
 
 function toGroups(params: Tensor[] | ParamGroup[], lr: number): Group[] {
   const list = params as (Tensor | ParamGroup)[];
-  const groups: Group[] = list.length && !(list[0] instanceof Tensor)
-    ? (list as ParamGroup[]).map((g, i) => {
-      if (!g || !Array.isArray(g.params)) throw new Error(`parameter group ${i} has no params array`);
-      if (g.weightDecay !== undefined && !(g.weightDecay >= 0)) {
-        throw new Error(`parameter group ${i}: weight decay must be ≥ 0, got ${g.weightDecay}`);
-      }
-      const glr = g.lr === undefined ? lr : positive(`parameter group ${i}: lr`, g.lr);
-      return { params: g.params, lrRatio: glr / lr, weightDecay: g.weightDecay };
-    })
-    : [{ params: list as Tensor[], lrRatio: 1 }];
+  const groups: Group[] =
+    list.length && !(list[0] instanceof Tensor)
+      ? (list as ParamGroup[]).map((g, i) => {
+          if (!g || !Array.isArray(g.params)) throw new Error(`parameter group ${i} has no params array`);
+          if (g.weightDecay !== undefined && !(g.weightDecay >= 0)) {
+            throw new Error(`parameter group ${i}: weight decay must be ≥ 0, got ${g.weightDecay}`);
+          }
+          const glr = g.lr === undefined ? lr : positive(`parameter group ${i}: lr`, g.lr);
+          return { params: g.params, lrRatio: glr / lr, weightDecay: g.weightDecay };
+        })
+      : [{ params: list as Tensor[], lrRatio: 1 }];
   const seen = new Set<Tensor>();
-  for (const g of groups) for (const p of g.params) {
-    if (!(p instanceof Tensor)) throw new Error('optimizer: mix of tensors and parameter groups; give one or the other');
-    if (seen.has(p)) throw new Error('optimizer: a parameter appears in more than one group (or twice)');
-    seen.add(p);
-  }
+  for (const g of groups)
+    for (const p of g.params) {
+      if (!(p instanceof Tensor))
+        throw new Error('optimizer: mix of tensors and parameter groups; give one or the other');
+      if (seen.has(p)) throw new Error('optimizer: a parameter appears in more than one group (or twice)');
+      seen.add(p);
+    }
   return groups;
 }
 
@@ -68,7 +75,9 @@ export abstract class Optimizer {
   protected abstract update(p: Tensor, g: FArray, state: ParamState): void;
 
   /** The step size this optimizer applies to parameter p now (proximal steps use it). */
-  rateOf(p: Tensor): number { return this.lrOf(p); }
+  rateOf(p: Tensor): number {
+    return this.lrOf(p);
+  }
 
   /** The learning rate of parameter p: lr times its group's ratio. */
   protected lrOf(p: Tensor): number {
@@ -85,7 +94,10 @@ export abstract class Optimizer {
     for (const p of this.params) {
       if (!p.grad) continue;
       let s = this.state.get(p);
-      if (!s) { s = {}; this.state.set(p, s); }
+      if (!s) {
+        s = {};
+        this.state.set(p, s);
+      }
       this.update(p, p.grad.data, s);
       p.markChanged();
     }
@@ -114,7 +126,10 @@ export abstract class Optimizer {
       const p = this.params[i];
       if (!p || p.size !== t.size) throw new Error(`optimizer state ${key} does not match the model's parameters`);
       let s = this.state.get(p);
-      if (!s) { s = {}; this.state.set(p, s); }
+      if (!s) {
+        s = {};
+        this.state.set(p, s);
+      }
       s[name] = persistentCopy(t.data.slice());
     }
   }

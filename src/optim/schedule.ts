@@ -10,14 +10,17 @@ export function stepSchedule(base: number, stepSize: number, gamma = 0.1): Sched
 /** Cosine annealing from base to min over total steps (Loshchilov & Hutter, SGDR without restarts). */
 export function cosineSchedule(base: number, total: number, min = 0): Schedule {
   if (!(total >= 1)) throw new Error(`cosine schedule: total must be ≥ 1, got ${total}`);
-  return (t) => min + 0.5 * (base - min) * (1 + Math.cos(Math.PI * Math.min(t, total) / total));
+  return (t) => min + 0.5 * (base - min) * (1 + Math.cos((Math.PI * Math.min(t, total)) / total));
 }
 
 /** Linear warm-up from 0 over `steps`, then the inner schedule (shifted to start at 0). */
 export function warmup(inner: Schedule, steps: number): Schedule {
   if (!(steps >= 0)) throw new Error(`warm-up steps must be ≥ 0, got ${steps}`);
-  return (t) => (t < steps ? inner(0) * (t + 1) / steps : inner(t - steps));
+  return (t) => (t < steps ? (inner(0) * (t + 1)) / steps : inner(t - steps));
 }
 
 /** A constant rate. */
-export const constantSchedule = (base: number): Schedule => () => base;
+export const constantSchedule =
+  (base: number): Schedule =>
+  () =>
+    base;

@@ -3,8 +3,12 @@ import { Conv1d, Conv2d, Linear, Sequential } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 
 export interface LayerProfile {
-  index: number; name: string; type: string; outputShape: number[];
-  params: number; nonzeroParams: number;
+  index: number;
+  name: string;
+  type: string;
+  outputShape: number[];
+  params: number;
+  nonzeroParams: number;
   /** Multiply-accumulates per sample of conv and linear layers (the dominant cost; others count 0). */
   macs: number;
   /** MACs whose weight is non-zero (what a sparse kernel would do). */
@@ -17,13 +21,18 @@ export interface LayerProfile {
 
 /** What a layer with its own storage (sparse, binary, circulant…) reports instead of being counted. */
 export interface CostReport {
-  params: number; nonzeroParams: number; macs: number; effectiveMacs: number;
+  params: number;
+  nonzeroParams: number;
+  macs: number;
+  effectiveMacs: number;
   /** The technique's own counts (see LayerProfile.extras); a registered ProfileExtension sums them up. */
   extras?: Record<string, number>;
 }
 
 /** A layer that describes its own cost to profileModel (and so to `frugal info`). */
-export interface Costed { costReport(outputShape: readonly number[]): CostReport }
+export interface Costed {
+  costReport(outputShape: readonly number[]): CostReport;
+}
 
 function isCosted(m: Module): m is Module & Costed {
   return typeof (m as Partial<Costed>).costReport === 'function';
@@ -31,14 +40,23 @@ function isCosted(m: Module): m is Module & Costed {
 
 export interface ModelProfile {
   layers: LayerProfile[];
-  params: number; nonzeroParams: number; macs: number; effectiveMacs: number; bytes: number;
+  params: number;
+  nonzeroParams: number;
+  macs: number;
+  effectiveMacs: number;
+  bytes: number;
   /** What registered extensions make of the layers' extras (e.g. circulant's fftFormMults), by name. */
   summary: Record<string, unknown>;
   input: number[];
 }
 
 /** A column a technique adds to formatProfile's table: before the bytes column or at the end. */
-export interface ProfileColumn { head: string; at: 'beforeBytes' | 'end'; cell(l: LayerProfile): string; total: string }
+export interface ProfileColumn {
+  head: string;
+  at: 'beforeBytes' | 'end';
+  cell(l: LayerProfile): string;
+  total: string;
+}
 
 /**
  * How a technique summarises its layers' extras for a whole model, and shows them in the table.
@@ -75,8 +93,9 @@ function countNonzero(m: Module): number {
 }
 
 function layerMacs(l: Module, inShape: readonly number[], outShape: readonly number[]): number {
-  if (l instanceof Linear) return (outShape.slice(1, -1).reduce((a, b) => a * b, 1)) * l.inFeatures * l.outFeatures;
-  if (l instanceof Conv2d) return l.outChannels * l.inChannels * l.kernelSize * l.kernelSize * outShape[2] * outShape[3];
+  if (l instanceof Linear) return outShape.slice(1, -1).reduce((a, b) => a * b, 1) * l.inFeatures * l.outFeatures;
+  if (l instanceof Conv2d)
+    return l.outChannels * l.inChannels * l.kernelSize * l.kernelSize * outShape[2] * outShape[3];
   if (l instanceof Conv1d) return l.outChannels * l.inChannels * l.kernelSize * outShape[2];
   void inShape;
   return 0;
@@ -95,7 +114,10 @@ export function profileModel(model: Sequential, input: number[]): ModelProfile {
     model.layers.forEach((l, i) => {
       const inShape = x.shape;
       x = l.forward(x);
-      const bytes = [...l.parameters(), ...l.namedBuffers().map(([, t]) => t)].reduce((s, t) => s + t.data.byteLength, 0);
+      const bytes = [...l.parameters(), ...l.namedBuffers().map(([, t]) => t)].reduce(
+        (s, t) => s + t.data.byteLength,
+        0,
+      );
       const row = { index: i, name: String(i), type: l.toSpec().type, outputShape: x.shape.slice(1), bytes };
       if (isCosted(l)) {
         const { extras, ...cost } = l.costReport(x.shape.slice(1));
@@ -105,28 +127,73 @@ export function profileModel(model: Sequential, input: number[]): ModelProfile {
       const params = l.paramCount();
       const nonzero = countNonzero(l);
       const macs = layerMacs(l, inShape, x.shape);
-      layers.push({ ...row, params, nonzeroParams: nonzero, macs, effectiveMacs: params ? Math.round((macs * nonzero) / params) : macs });
+      layers.push({
+        ...row,
+        params,
+        nonzeroParams: nonzero,
+        macs,
+        effectiveMacs: params ? Math.round((macs * nonzero) / params) : macs,
+      });
     });
   });
   model.train(wasTraining);
-  const total = (k: 'params' | 'nonzeroParams' | 'macs' | 'effectiveMacs' | 'bytes') => layers.reduce((s, l) => s + l[k], 0);
+  const total = (k: 'params' | 'nonzeroParams' | 'macs' | 'effectiveMacs' | 'bytes') =>
+    layers.reduce((s, l) => s + l[k], 0);
   const summary: Record<string, unknown> = {};
   for (const ext of EXTENSIONS.values()) Object.assign(summary, ext.summarize(layers) ?? {});
-  return { layers, params: total('params'), nonzeroParams: total('nonzeroParams'), macs: total('macs'),
-    effectiveMacs: total('effectiveMacs'), bytes: total('bytes'), summary, input };
+  return {
+    layers,
+    params: total('params'),
+    nonzeroParams: total('nonzeroParams'),
+    macs: total('macs'),
+    effectiveMacs: total('effectiveMacs'),
+    bytes: total('bytes'),
+    summary,
+    input,
+  };
 }
 
 /** Plain-text table of a profile. */
 export function formatProfile(p: ModelProfile): string {
   const cols = [...EXTENSIONS.values()].flatMap((e) => e.columns?.(p) ?? []);
-  const before = cols.filter((c) => c.at === 'beforeBytes'), after = cols.filter((c) => c.at === 'end');
-  const head = ['#', 'layer', 'output', 'params', 'nonzero', 'MACs', 'eff. MACs', ...before.map((c) => c.head), 'bytes',
-    ...after.map((c) => c.head)];
-  const rows = p.layers.map((l) => [String(l.index), l.type, `[${l.outputShape.join('×')}]`, fmtInt(l.params),
-    fmtInt(l.nonzeroParams), fmtInt(l.macs), fmtInt(l.effectiveMacs), ...before.map((c) => c.cell(l)), fmtInt(l.bytes),
-    ...after.map((c) => c.cell(l))]);
-  rows.push(['', 'total', `in [${p.input.join('×')}]`, fmtInt(p.params), fmtInt(p.nonzeroParams), fmtInt(p.macs),
-    fmtInt(p.effectiveMacs), ...before.map((c) => c.total), fmtInt(p.bytes), ...after.map((c) => c.total)]);
+  const before = cols.filter((c) => c.at === 'beforeBytes'),
+    after = cols.filter((c) => c.at === 'end');
+  const head = [
+    '#',
+    'layer',
+    'output',
+    'params',
+    'nonzero',
+    'MACs',
+    'eff. MACs',
+    ...before.map((c) => c.head),
+    'bytes',
+    ...after.map((c) => c.head),
+  ];
+  const rows = p.layers.map((l) => [
+    String(l.index),
+    l.type,
+    `[${l.outputShape.join('×')}]`,
+    fmtInt(l.params),
+    fmtInt(l.nonzeroParams),
+    fmtInt(l.macs),
+    fmtInt(l.effectiveMacs),
+    ...before.map((c) => c.cell(l)),
+    fmtInt(l.bytes),
+    ...after.map((c) => c.cell(l)),
+  ]);
+  rows.push([
+    '',
+    'total',
+    `in [${p.input.join('×')}]`,
+    fmtInt(p.params),
+    fmtInt(p.nonzeroParams),
+    fmtInt(p.macs),
+    fmtInt(p.effectiveMacs),
+    ...before.map((c) => c.total),
+    fmtInt(p.bytes),
+    ...after.map((c) => c.total),
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');

@@ -3,8 +3,19 @@
 // accuracy, "fewer resources", "more stable when training small models"); the networks,
 // training and criteria are ours [OURS].
 import {
-  Adam, buildModel, cosineSchedule, evaluate, fit, packBinary, profileModel, backendName,
-  type ImageDataset, type LayerSpec, type ModelSpec, type ProgressSink, type Sequential,
+  Adam,
+  buildModel,
+  cosineSchedule,
+  evaluate,
+  fit,
+  packBinary,
+  profileModel,
+  backendName,
+  type ImageDataset,
+  type LayerSpec,
+  type ModelSpec,
+  type ProgressSink,
+  type Sequential,
 } from '../index.js';
 import { loadFashionMnist } from '../node.js';
 import { criterion, meanStd, unmeasured, type Criterion, type ReproduceReport, type Reproduction } from './report.js';
@@ -20,19 +31,33 @@ export const KINDS: BlockKind[] = ['float', 'binary', 'jet', 'jet-constrained'];
 export function binaryJetSpec(kind: BlockKind, widths: [number, number] = [32, 64]): ModelSpec {
   const [a, b] = widths;
   const block = (cin: number, cout: number): LayerSpec[] => [
-    kind === 'float' ? { type: 'conv2d', in: cin, out: cout, kernel: 3, padding: 1, bias: false }
-      : kind === 'binary' ? { type: 'binary-conv2d', in: cin, out: cout, kernel: 3, padding: 1, padValue: 1 }
+    kind === 'float'
+      ? { type: 'conv2d', in: cin, out: cout, kernel: 3, padding: 1, bias: false }
+      : kind === 'binary'
+        ? { type: 'binary-conv2d', in: cin, out: cout, kernel: 3, padding: 1, padValue: 1 }
         : { type: 'jet-conv2d', in: cin, out: cout, padValue: 1, constrained: kind === 'jet-constrained' },
-    { type: 'batchnorm2d', features: cout }, ...(kind === 'float' ? [{ type: 'relu' }] : []), { type: 'maxpool2d', kernel: 2 },
+    { type: 'batchnorm2d', features: cout },
+    ...(kind === 'float' ? [{ type: 'relu' }] : []),
+    { type: 'maxpool2d', kernel: 2 },
   ];
   return {
-    format: 'frugal-model', version: 1, input: [1, 28, 28],
-    layers: [{ type: 'conv2d', in: 1, out: a, kernel: 3, padding: 1, bias: false }, { type: 'batchnorm2d', features: a }, { type: 'maxpool2d', kernel: 2 },
-      ...block(a, b), ...block(b, b), { type: 'flatten' }, { type: 'linear', in: b * 3 * 3, out: 10 }],
+    format: 'frugal-model',
+    version: 1,
+    input: [1, 28, 28],
+    layers: [
+      { type: 'conv2d', in: 1, out: a, kernel: 3, padding: 1, bias: false },
+      { type: 'batchnorm2d', features: a },
+      { type: 'maxpool2d', kernel: 2 },
+      ...block(a, b),
+      ...block(b, b),
+      { type: 'flatten' },
+      { type: 'linear', in: b * 3 * 3, out: 10 },
+    ],
   };
 }
 
-/** Analytic operations per output value of a block layer (b→b at 7×7): XNOR-popcount bits + integer additions; float: MACs. */
+/** Analytic operations per output value of a block layer (b→b at 7×7): XNOR-popcount bits + integer additions; float:
+ * MACs. */
 export function opsPerOutput(kind: BlockKind, cin: number, cout: number): number {
   if (kind === 'float' || kind === 'binary') return 9 * cin;
   // The jet tree (20 per input channel and pixel) is shared by the cout outputs of that pixel.
@@ -40,19 +65,37 @@ export function opsPerOutput(kind: BlockKind, cin: number, cout: number): number
 }
 
 export interface BinaryReproOptions {
-  quick?: boolean; seeds?: number[]; dataDir?: string; trainSamples?: number; epochs?: number; stabilitySeeds?: number;
-  outDir: string; resume?: boolean; progress?: ProgressSink; log?: (line: string) => void;
+  quick?: boolean;
+  seeds?: number[];
+  dataDir?: string;
+  trainSamples?: number;
+  epochs?: number;
+  stabilitySeeds?: number;
+  outDir: string;
+  resume?: boolean;
+  progress?: ProgressSink;
+  log?: (line: string) => void;
 }
 
-interface Run { kind: BlockKind; widths: [number, number]; seed: number; accuracy: number; packedAccuracy?: number; predictionsEqual?: boolean }
+interface Run {
+  kind: BlockKind;
+  widths: [number, number];
+  seed: number;
+  accuracy: number;
+  packedAccuracy?: number;
+  predictionsEqual?: boolean;
+}
 
 const sample = (ds: ImageDataset, n: number, seed: number) => sampleDataset(ds, n, seed, 5);
 
 export function reproduceBinaryJets(o: BinaryReproOptions): ReproduceReport {
-  const quick = !!o.quick, seeds = o.seeds ?? [1], log = o.log ?? (() => {});
+  const quick = !!o.quick,
+    seeds = o.seeds ?? [1],
+    log = o.log ?? (() => {});
   const widths: [number, number] = quick ? [8, 16] : [32, 64];
   const tiny: [number, number] = [4, 8];
-  const trainSamples = o.trainSamples ?? (quick ? 1000 : 12000), epochs = o.epochs ?? (quick ? 2 : 8);
+  const trainSamples = o.trainSamples ?? (quick ? 1000 : 12000),
+    epochs = o.epochs ?? (quick ? 2 : 8);
   const stabilitySeeds = o.stabilitySeeds ?? (quick ? 3 : 10);
   const data = loadFashionMnist(o.dataDir);
   const test = quick ? sample(data.test, 1000, 99) : data.test;
@@ -62,9 +105,19 @@ export function reproduceBinaryJets(o: BinaryReproOptions): ReproduceReport {
   const run = (kind: BlockKind, w: [number, number], seed: number): Run => {
     const key = `${kind}:${w.join('-')}:${seed}`;
     if (runs[key]) return runs[key];
-    const spec = binaryJetSpec(kind, w), m = buildModel(spec, seed) as Sequential;
-    const tr = sample(data.train, trainSamples, seed), lr = 1e-3;
-    fit(m, { train: tr, epochs, batchSize: 64, seed, optimizer: new Adam(m.parameters(), { lr }), schedule: cosineSchedule(lr, epochs), progress: o.progress });
+    const spec = binaryJetSpec(kind, w),
+      m = buildModel(spec, seed) as Sequential;
+    const tr = sample(data.train, trainSamples, seed),
+      lr = 1e-3;
+    fit(m, {
+      train: tr,
+      epochs,
+      batchSize: 64,
+      seed,
+      optimizer: new Adam(m.parameters(), { lr }),
+      schedule: cosineSchedule(lr, epochs),
+      progress: o.progress,
+    });
     const ev = evaluate(m, test);
     const r: Run = { kind, widths: w, seed, accuracy: ev.accuracy };
     if (kind !== 'float') {
@@ -72,8 +125,13 @@ export function reproduceBinaryJets(o: BinaryReproOptions): ReproduceReport {
       r.packedAccuracy = pk.accuracy;
       r.predictionsEqual = pk.predictions.every((p, i) => p === ev.predictions[i]);
     }
-    runs[key] = r; save();
-    log(`${kind} ${w.join('-')} seed ${seed}: ${(100 * r.accuracy).toFixed(2)}%${r.predictionsEqual === undefined ? '' : `, packed ${r.predictionsEqual ? 'identical' : 'DIFFERENT'}`}`);
+    runs[key] = r;
+    save();
+    log(
+      `${kind} ${w.join('-')} seed ${seed}: ` +
+        `${(100 * r.accuracy).toFixed(2)}%` +
+        (r.predictionsEqual === undefined ? '' : `, packed ${r.predictionsEqual ? 'identical' : 'DIFFERENT'}`),
+    );
     return r;
   };
   for (const kind of KINDS) for (const s of seeds) run(kind, widths, s);
@@ -88,65 +146,137 @@ export function reproduceBinaryJets(o: BinaryReproOptions): ReproduceReport {
  * are named in `missing`; their rows are left out and the criteria that need them are not measured.
  */
 export function binarySummary(runs: Record<string, Run>, config: Record<string, unknown>): ReproduceReport {
-  const seeds = config.seeds as number[], stabilitySeeds = config.stabilitySeeds as number;
-  const widths = config.widths as [number, number], tiny = config.tiny as [number, number];
+  const seeds = config.seeds as number[],
+    stabilitySeeds = config.stabilitySeeds as number;
+  const widths = config.widths as [number, number],
+    tiny = config.tiny as [number, number];
   const key = (kind: BlockKind, w: [number, number], seed: number) => `${kind}:${w.join('-')}:${seed}`;
   const groups = [
     ...KINDS.map((kind) => ({ kind, small: false, keys: seeds.map((s) => key(kind, widths, s)) })),
-    ...KINDS.filter((k) => k !== 'float').map((kind) => ({ kind, small: true,
-      keys: Array.from({ length: stabilitySeeds }, (_, i) => key(kind, tiny, 100 + i)) })),
+    ...KINDS.filter((k) => k !== 'float').map((kind) => ({
+      kind,
+      small: true,
+      keys: Array.from({ length: stabilitySeeds }, (_, i) => key(kind, tiny, 100 + i)),
+    })),
   ].map((g) => ({ ...g, runs: g.keys.map((k) => runs[k]).filter(Boolean), absent: g.keys.filter((k) => !runs[k]) }));
   const missing = groups.flatMap((g) => g.absent);
   const main = groups.filter((g) => !g.small && !g.absent.length);
   const small = groups.filter((g) => g.small && !g.absent.length);
   /** The missing runs of these groups, for a criterion that needs them. */
   const lacking = (kinds: BlockKind[], isSmall: boolean) =>
-    groups.filter((g) => g.small === isSmall && kinds.includes(g.kind)).flatMap((g) => g.absent).join(', ');
+    groups
+      .filter((g) => g.small === isSmall && kinds.includes(g.kind))
+      .flatMap((g) => g.absent)
+      .join(', ');
   const acc = (rs: Run[]) => meanStd(rs.map((r) => r.accuracy));
   const row = (k: BlockKind) => main.find((m) => m.kind === k);
   const [, b] = widths;
   const ops = Object.fromEntries(KINDS.map((k) => [k, opsPerOutput(k, b, b)]));
-  const cost = Object.fromEntries(KINDS.map((k) => {
-    const p = profileModel(buildModel(binaryJetSpec(k, widths), 1) as Sequential, [1, 28, 28]);
-    return [k, { params: p.params, macs: p.macs, binary: p.summary.binary }];
-  }));
+  const cost = Object.fromEntries(
+    KINDS.map((k) => {
+      const p = profileModel(buildModel(binaryJetSpec(k, widths), 1) as Sequential, [1, 28, 28]);
+      return [k, { params: p.params, macs: p.macs, binary: p.summary.binary }];
+    }),
+  );
   const criteria: Criterion[] = [];
   for (const k of ['jet', 'jet-constrained'] as const) {
-    const name = `${k}: accuracy within 2 pt of the binary-conv network`, rb = row('binary'), rk = row(k);
+    const name = `${k}: accuracy within 2 pt of the binary-conv network`,
+      rb = row('binary'),
+      rk = row(k);
     if (rb && rk) {
       const d = acc(rb.runs).mean - acc(rk.runs).mean;
       criteria.push(criterion(name, 'drop ≤ 2.0 pt', d, d <= 0.02));
     } else criteria.push(unmeasured(name, 'drop ≤ 2.0 pt', lacking(['binary', k], false)));
-    criteria.push(criterion(`${k}: operations per output value below the binary conv's (${ops.binary} XNOR-popcount bits)`, `< ${ops.binary}`, ops[k], ops[k] < ops.binary));
+    criteria.push(
+      criterion(
+        `${k}: operations per output value below the binary conv's (${ops.binary} XNOR-popcount bits)`,
+        `< ${ops.binary}`,
+        ops[k],
+        ops[k] < ops.binary,
+      ),
+    );
   }
   const stdOf = (k: BlockKind) => acc(small.find((s) => s.kind === k)?.runs ?? []).std;
-  const stability = `stability, tiny net ${tiny.join('-')}, ${stabilitySeeds} seeds: ` +
+  const stability =
+    `stability, tiny net ${tiny.join('-')}, ${stabilitySeeds} seeds: ` +
     'std of jet ≤ std of binary conv (directional)';
   const lackStability = lacking(['binary', 'jet'], true);
-  criteria.push(lackStability ? unmeasured(stability, '≤ std of binary conv', lackStability)
-    : criterion(stability, `≤ ${stdOf('binary').toFixed(4)}`, stdOf('jet'), stdOf('jet') <= stdOf('binary')));
+  criteria.push(
+    lackStability
+      ? unmeasured(stability, '≤ std of binary conv', lackStability)
+      : criterion(stability, `≤ ${stdOf('binary').toFixed(4)}`, stdOf('jet'), stdOf('jet') <= stdOf('binary')),
+  );
   const allRuns = groups.flatMap((m) => m.runs).filter((r) => r.kind !== 'float');
-  criteria.push(criterion('packed XNOR-popcount inference predicts exactly as the float simulation (every binary run)', 'all identical', allRuns.filter((r) => r.predictionsEqual).length, allRuns.every((r) => r.predictionsEqual)));
+  criteria.push(
+    criterion(
+      'packed XNOR-popcount inference predicts exactly as the float simulation (every binary run)',
+      'all identical',
+      allRuns.filter((r) => r.predictionsEqual).length,
+      allRuns.every((r) => r.predictionsEqual),
+    ),
+  );
   return {
-    name: 'binary-jets', dataset: 'fashion-mnist', mode: config.quick ? 'quick' : 'full', seeds,
-    paper: { claims: ['jet layer accuracy comparable to standard BNN conv layers', 'fewer computational resources', 'more stable when training small models'], numbers: 'not available (abstract only)' },
-    ours: { config, backend: backendName(), opsPerOutput: ops, cost,
-      rows: main.map((m) => ({ kind: m.kind, accuracy: acc(m.runs), packedAccuracy: m.kind === 'float' ? undefined : meanStd(m.runs.map((r) => r.packedAccuracy!)) })),
-      stability: small.map((s) => ({ kind: s.kind, widths: tiny, accuracy: acc(s.runs), values: s.runs.map((r) => r.accuracy) })) },
-    criteria, ...(missing.length ? { missing } : {}),
+    name: 'binary-jets',
+    dataset: 'fashion-mnist',
+    mode: config.quick ? 'quick' : 'full',
+    seeds,
+    paper: {
+      claims: [
+        'jet layer accuracy comparable to standard BNN conv layers',
+        'fewer computational resources',
+        'more stable when training small models',
+      ],
+      numbers: 'not available (abstract only)',
+    },
+    ours: {
+      config,
+      backend: backendName(),
+      opsPerOutput: ops,
+      cost,
+      rows: main.map((m) => ({
+        kind: m.kind,
+        accuracy: acc(m.runs),
+        packedAccuracy: m.kind === 'float' ? undefined : meanStd(m.runs.map((r) => r.packedAccuracy!)),
+      })),
+      stability: small.map((s) => ({
+        kind: s.kind,
+        widths: tiny,
+        accuracy: acc(s.runs),
+        values: s.runs.map((r) => r.accuracy),
+      })),
+    },
+    criteria,
+    ...(missing.length ? { missing } : {}),
   };
 }
 
 export function binaryJetsMarkdown(r: ReproduceReport): string {
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-  const ours = r.ours as { config: unknown; opsPerOutput: Record<string, number>; rows: { kind: string; accuracy: { mean: number; std: number } }[]; stability: { kind: string; accuracy: { mean: number; std: number } }[] };
+  const ours = r.ours as {
+    config: unknown;
+    opsPerOutput: Record<string, number>;
+    rows: { kind: string; accuracy: { mean: number; std: number } }[];
+    stability: { kind: string; accuracy: { mean: number; std: number } }[];
+  };
   return [
-    `# Binary networks and neural jet features — ${r.mode} run`, '',
-    `Settings ${JSON.stringify(ours.config)}. The paper states only qualitative claims (comparable accuracy, fewer resources, more stable small models); its numbers are not available to us.`, '',
-    '| network | test accuracy | operations per output value (blocks) |', '|---|---|---|',
-    ...ours.rows.map((x) => `| ${x.kind} | ${pct(x.accuracy.mean)}${r.seeds.length > 1 ? ` ± ${(100 * x.accuracy.std).toFixed(2)}` : ''} | ${ours.opsPerOutput[x.kind].toFixed(1)} |`), '',
-    '| tiny network | mean test accuracy | std over seeds |', '|---|---|---|',
-    ...ours.stability.map((x) => `| ${x.kind} | ${pct(x.accuracy.mean)} | ${(100 * x.accuracy.std).toFixed(2)} pt |`), '',
+    `# Binary networks and neural jet features — ${r.mode} run`,
+    '',
+    `Settings ${JSON.stringify(ours.config)}. The paper states only qualitative claims (comparable accuracy, ` +
+      `fewer resources, more stable small models); its numbers are not available to us.`,
+    '',
+    '| network | test accuracy | operations per output value (blocks) |',
+    '|---|---|---|',
+    ...ours.rows.map(
+      (x) =>
+        `| ${x.kind} | ` +
+        `${pct(x.accuracy.mean)}${r.seeds.length > 1 ? ` ± ${(100 * x.accuracy.std).toFixed(2)}` : ''} | ` +
+        `${ours.opsPerOutput[x.kind].toFixed(1)} |`,
+    ),
+    '',
+    '| tiny network | mean test accuracy | std over seeds |',
+    '|---|---|---|',
+    ...ours.stability.map((x) => `| ${x.kind} | ${pct(x.accuracy.mean)} | ${(100 * x.accuracy.std).toFixed(2)} pt |`),
+    '',
   ].join('\n');
 }
 

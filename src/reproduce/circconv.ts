@@ -5,9 +5,22 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  backprop, distillation,
-  Adam, buildModel, cosineSchedule, evaluate, fit, profileModel, toCirculant, backendName, recalibrateBatchNorm,
-  type ImageDataset, type ModelSpec, type ProgressSink, type LayerSpec, type Sequential,
+  backprop,
+  distillation,
+  Adam,
+  buildModel,
+  cosineSchedule,
+  evaluate,
+  fit,
+  profileModel,
+  toCirculant,
+  backendName,
+  recalibrateBatchNorm,
+  type ImageDataset,
+  type ModelSpec,
+  type ProgressSink,
+  type LayerSpec,
+  type Sequential,
 } from '../index.js';
 import { fileCheckpoint, loadFashionMnist, loadModel, saveModel } from '../node.js';
 import { criterion, meanStd, unmeasured, type Criterion, type ReproduceReport, type Reproduction } from './report.js';
@@ -22,55 +35,113 @@ export function circconvSpec(widths: [number, number, number] = [32, 64, 128], b
     block > 0 && cin % block === 0 && cout % block === 0
       ? { type: 'circconv2d', in: cin, out: cout, kernel: 3, block, padding: 1, bias: false }
       : { type: 'conv2d', in: cin, out: cout, kernel: 3, padding: 1, bias: false },
-    { type: 'batchnorm2d', features: cout }, { type: 'relu' },
+    { type: 'batchnorm2d', features: cout },
+    { type: 'relu' },
   ];
   return {
-    format: 'frugal-model', version: 1, input: [1, 28, 28],
-    layers: [...conv(1, a), ...conv(a, b), { type: 'maxpool2d', kernel: 2 }, ...conv(b, c), ...conv(c, c), { type: 'maxpool2d', kernel: 2 },
-      { type: 'flatten' }, { type: 'linear', in: c * 7 * 7, out: 10 }],
+    format: 'frugal-model',
+    version: 1,
+    input: [1, 28, 28],
+    layers: [
+      ...conv(1, a),
+      ...conv(a, b),
+      { type: 'maxpool2d', kernel: 2 },
+      ...conv(b, c),
+      ...conv(c, c),
+      { type: 'maxpool2d', kernel: 2 },
+      { type: 'flatten' },
+      { type: 'linear', in: c * 7 * 7, out: 10 },
+    ],
   };
 }
 
 export interface CircReproOptions {
-  quick?: boolean; seeds?: number[]; dataDir?: string; trainSamples?: number; epochs?: number;
-  outDir: string; resume?: boolean; progress?: ProgressSink; log?: (line: string) => void;
+  quick?: boolean;
+  seeds?: number[];
+  dataDir?: string;
+  trainSamples?: number;
+  epochs?: number;
+  outDir: string;
+  resume?: boolean;
+  progress?: ProgressSink;
+  log?: (line: string) => void;
 }
 
-interface Run { name: string; block: number; regime: 'dense' | 'scratch' | 'convert'; accuracy: number; curve: number[]; projected?: number; params: number; macs: number; fftMults?: number }
+interface Run {
+  name: string;
+  block: number;
+  regime: 'dense' | 'scratch' | 'convert';
+  accuracy: number;
+  curve: number[];
+  projected?: number;
+  params: number;
+  macs: number;
+  fftMults?: number;
+}
 
 const sample = (ds: ImageDataset, n: number, seed: number) => sampleDataset(ds, n, seed, 3);
 
 export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
-  const quick = !!o.quick, seeds = o.seeds ?? [1], log = o.log ?? (() => {});
+  const quick = !!o.quick,
+    seeds = o.seeds ?? [1],
+    log = o.log ?? (() => {});
   const widths: [number, number, number] = quick ? [8, 16, 32] : [32, 64, 128];
-  const trainSamples = o.trainSamples ?? (quick ? 1000 : 12000), epochs = o.epochs ?? (quick ? 2 : 6);
+  const trainSamples = o.trainSamples ?? (quick ? 1000 : 12000),
+    epochs = o.epochs ?? (quick ? 2 : 6);
   const tuneEpochs = Math.max(1, Math.round(epochs / 3));
   const data = loadFashionMnist(o.dataDir);
   const test = quick ? sample(data.test, 1000, 99) : data.test;
   // Adam (spec 02's first suggestion): SGD with momentum diverged in the first steps of this
   // network's wide linear head. The quick run takes a handful of steps, hence its higher rate.
-  const lr = quick ? 5e-3 : 1e-3, batchSize = 64;
+  const lr = quick ? 5e-3 : 1e-3,
+    batchSize = 64;
   // Converted nets fine-tune at the training rate with distillation from their dense model [OURS]:
   // it reached the dense accuracy band in fewer epochs than labels alone.
   const tune = { lr, distill: { alpha: 0.7, temperature: 4 } };
   // The seeds are not part of the settings: --seeds K --resume adds seeds to a finished state.
   const config = { quick, trainSamples, epochs, tuneEpochs, tune, widths, optimizer: 'adam', dataSource: data.source };
   const { runs, save } = runState<Run>(o.outDir, 'circconv', quick, config, !!o.resume);
-  const ckptOf = (seed: number, run: string) => join(o.outDir, `reproduce-circconv${quick ? '-quick' : ''}-seed${seed}-${run.replace(/[ =]/g, '')}.ckpt`);
+  const ckptOf = (seed: number, run: string) =>
+    join(o.outDir, `reproduce-circconv${quick ? '-quick' : ''}-seed${seed}-${run.replace(/[ =]/g, '')}.ckpt`);
   /**
    * Train with Adam + cosine, recording test accuracy after every epoch. Each run checkpoints
    * after every epoch (ckptOf), so a stopped invocation's --resume continues the unfinished run
    * where it was; the file goes once the run is in the state.
    */
-  const train = (m: Sequential, ds: ImageDataset, seed: number, run: string, n: number, rate: number, teacher?: Sequential): number[] => {
-    const r = fit(m, { train: ds, validation: test, epochs: n, batchSize, seed, optimizer: new Adam(m.parameters(), { lr: rate }), schedule: cosineSchedule(rate, n),
-      ...(teacher ? { step: backprop({ loss: distillation({ teacher, ...tune.distill }) }) } : {}), checkpoint: fileCheckpoint(ckptOf(seed, run)), resume: !!o.resume, progress: o.progress });
+  const train = (
+    m: Sequential,
+    ds: ImageDataset,
+    seed: number,
+    run: string,
+    n: number,
+    rate: number,
+    teacher?: Sequential,
+  ): number[] => {
+    const r = fit(m, {
+      train: ds,
+      validation: test,
+      epochs: n,
+      batchSize,
+      seed,
+      optimizer: new Adam(m.parameters(), { lr: rate }),
+      schedule: cosineSchedule(rate, n),
+      ...(teacher ? { step: backprop({ loss: distillation({ teacher, ...tune.distill }) }) } : {}),
+      checkpoint: fileCheckpoint(ckptOf(seed, run)),
+      resume: !!o.resume,
+      progress: o.progress,
+    });
     if (r.resumedFromEpoch > 0) log(`seed ${seed}: ${run} resumed after epoch ${r.resumedFromEpoch}`);
     return r.history.map((h) => h.valAccuracy!);
   };
   /** After the run is in the state: its checkpoint is no longer needed. */
-  const finished = (seed: number, run: string) => { const p = ckptOf(seed, run); if (existsSync(p)) rmSync(p); };
-  const cost = (m: Sequential) => { const p = profileModel(m, [1, 28, 28]); return { params: p.params, macs: p.macs, fftMults: p.summary.fftFormMults as number | undefined }; };
+  const finished = (seed: number, run: string) => {
+    const p = ckptOf(seed, run);
+    if (existsSync(p)) rmSync(p);
+  };
+  const cost = (m: Sequential) => {
+    const p = profileModel(m, [1, 28, 28]);
+    return { params: p.params, macs: p.macs, fftMults: p.summary.fftFormMults as number | undefined };
+  };
   for (const seed of seeds) {
     const tr = sample(data.train, trainSamples, seed);
     const key = (n: string) => `${seed}:${n}`;
@@ -81,16 +152,32 @@ export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
       dense = buildModel(circconvSpec(widths), seed);
       const curve = train(dense, tr, seed, 'dense', epochs, lr);
       saveModel(densePath, dense, circconvSpec(widths), { seed, epochs });
-      runs[key('dense')] = { name: 'dense', block: 1, regime: 'dense', accuracy: curve[curve.length - 1], curve, ...cost(dense) };
-      save(); finished(seed, 'dense');
+      runs[key('dense')] = {
+        name: 'dense',
+        block: 1,
+        regime: 'dense',
+        accuracy: curve[curve.length - 1],
+        curve,
+        ...cost(dense),
+      };
+      save();
+      finished(seed, 'dense');
     }
     log(`seed ${seed}: dense ${(100 * runs[key('dense')].accuracy).toFixed(2)}%`);
     for (const N of BLOCKS) {
       if (!runs[key(`scratch N=${N}`)]) {
         const m = buildModel(circconvSpec(widths, N), seed);
         const curve = train(m, tr, seed, `scratch N=${N}`, epochs, lr);
-        runs[key(`scratch N=${N}`)] = { name: `from scratch N=${N}`, block: N, regime: 'scratch', accuracy: curve[curve.length - 1], curve, ...cost(m) };
-        save(); finished(seed, `scratch N=${N}`);
+        runs[key(`scratch N=${N}`)] = {
+          name: `from scratch N=${N}`,
+          block: N,
+          regime: 'scratch',
+          accuracy: curve[curve.length - 1],
+          curve,
+          ...cost(m),
+        };
+        save();
+        finished(seed, `scratch N=${N}`);
       }
       if (!runs[key(`convert N=${N}`)]) {
         const { model: m } = toCirculant(dense, { blockSize: N, include: ['conv2d'] });
@@ -98,11 +185,24 @@ export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
         // Batch-norm statistics of the dense net no longer fit the projected kernels.
         recalibrateBatchNorm(m, tr, { batches: 50, batchSize, seed });
         const curve = train(m, tr, seed, `convert N=${N}`, tuneEpochs, tune.lr, dense);
-        runs[key(`convert N=${N}`)] = { name: `converted N=${N}`, block: N, regime: 'convert', accuracy: curve[curve.length - 1], curve, projected, ...cost(m) };
-        save(); finished(seed, `convert N=${N}`);
+        runs[key(`convert N=${N}`)] = {
+          name: `converted N=${N}`,
+          block: N,
+          regime: 'convert',
+          accuracy: curve[curve.length - 1],
+          curve,
+          projected,
+          ...cost(m),
+        };
+        save();
+        finished(seed, `convert N=${N}`);
       }
-      const s = runs[key(`scratch N=${N}`)], c = runs[key(`convert N=${N}`)];
-      log(`seed ${seed}: N=${N}: from scratch ${(100 * s.accuracy).toFixed(2)}%, converted ${(100 * (c.projected ?? 0)).toFixed(2)}% → ${(100 * c.accuracy).toFixed(2)}% after ${tuneEpochs} epoch(s)`);
+      const s = runs[key(`scratch N=${N}`)],
+        c = runs[key(`convert N=${N}`)];
+      log(
+        `seed ${seed}: N=${N}: from scratch ${(100 * s.accuracy).toFixed(2)}%, converted ` +
+          `${(100 * (c.projected ?? 0)).toFixed(2)}% → ${(100 * c.accuracy).toFixed(2)}% after ${tuneEpochs} epoch(s)`,
+      );
     }
   }
   return circconvSummary(runs, seeds, config);
@@ -116,18 +216,28 @@ const RUN_NAMES = ['dense', ...BLOCKS.flatMap((N) => [`scratch N=${N}`, `convert
  * state (a partial state under --report-only) is named in `missing`; its row is left out and the
  * criteria that need it are reported as not measured.
  */
-export function circconvSummary(runs: Record<string, Run>, seeds: number[], config: Record<string, unknown>):
-  ReproduceReport {
+export function circconvSummary(
+  runs: Record<string, Run>,
+  seeds: number[],
+  config: Record<string, unknown>,
+): ReproduceReport {
   const missing = seeds.flatMap((s) => RUN_NAMES.filter((n) => !runs[`${s}:${n}`]).map((n) => `seed ${s}: ${n}`));
   const complete = (n: string) => seeds.every((s) => runs[`${s}:${n}`] && runs[`${s}:dense`]);
   const per = (n: string) => seeds.map((s) => runs[`${s}:${n}`]);
   const denseAcc = complete('dense') ? per('dense').map((r) => r.accuracy) : [];
-  const rows = RUN_NAMES.filter(complete).map((name) => ({ name, runs: per(name) }))
+  const rows = RUN_NAMES.filter(complete)
+    .map((name) => ({ name, runs: per(name) }))
     .map((r) => ({
-      name: r.name, block: r.runs[0].block, regime: r.runs[0].regime, accuracy: meanStd(r.runs.map((x) => x.accuracy)),
+      name: r.name,
+      block: r.runs[0].block,
+      regime: r.runs[0].regime,
+      accuracy: meanStd(r.runs.map((x) => x.accuracy)),
       drop: meanStd(r.runs.map((x, i) => denseAcc[i] - x.accuracy)),
       projected: r.runs[0].projected !== undefined ? meanStd(r.runs.map((x) => x.projected!)) : undefined,
-      params: r.runs[0].params, macs: r.runs[0].macs, fftMults: r.runs[0].fftMults, curves: r.runs.map((x) => x.curve),
+      params: r.runs[0].params,
+      macs: r.runs[0].macs,
+      fftMults: r.runs[0].fftMults,
+      curves: r.runs.map((x) => x.curve),
     }));
   const row = (n: string) => rows.find((r) => r.name === n);
   /** What a criterion over these runs lacks, or undefined when every one is there. */
@@ -138,17 +248,27 @@ export function circconvSummary(runs: Record<string, Run>, seeds: number[], conf
   const bound = (N: number) => (N === 4 ? 0.01 : 0.02);
   const criteria: Criterion[] = [];
   for (const N of [4, 8]) {
-    const name = `from scratch N=${N}: accuracy drop vs dense (pt)`, target = `≤ ${100 * bound(N)} pt`;
+    const name = `from scratch N=${N}: accuracy drop vs dense (pt)`,
+      target = `≤ ${100 * bound(N)} pt`;
     const m = lacking(`scratch N=${N}`);
     const d = row(`scratch N=${N}`)?.drop.mean ?? NaN;
     criteria.push(m ? unmeasured(name, target, m) : criterion(name, target, 100 * d, d <= bound(N)));
   }
   {
     const name = 'from scratch: degradation monotone in N (value: drop at N=16, pt)';
-    const target = 'drop(N=2) ≤ drop(4) ≤ drop(8) ≤ drop(16)', m = lacking(...BLOCKS.map((N) => `scratch N=${N}`));
+    const target = 'drop(N=2) ≤ drop(4) ≤ drop(8) ≤ drop(16)',
+      m = lacking(...BLOCKS.map((N) => `scratch N=${N}`));
     const drops = BLOCKS.map((N) => row(`scratch N=${N}`)?.drop.mean ?? NaN);
-    criteria.push(m ? unmeasured(name, target, m)
-      : criterion(name, target, 100 * drops[drops.length - 1], drops.every((d, i) => i === 0 || d >= drops[i - 1])));
+    criteria.push(
+      m
+        ? unmeasured(name, target, m)
+        : criterion(
+            name,
+            target,
+            100 * drops[drops.length - 1],
+            drops.every((d, i) => i === 0 || d >= drops[i - 1]),
+          ),
+    );
   }
   /** The first epoch whose mean accuracy over seeds is within b of the dense mean (Infinity: never). */
   const reach = (curves: number[][], b: number) => {
@@ -157,17 +277,28 @@ export function circconvSummary(runs: Record<string, Run>, seeds: number[], conf
     return e < 0 ? Infinity : e + 1;
   };
   for (const N of [4, 8]) {
-    const b = bound(N), name = `converted N=${N}: within ${100 * b} pt of dense in fewer epochs than from scratch`;
-    const c = row(`convert N=${N}`), s = row(`scratch N=${N}`), m = lacking(`convert N=${N}`, `scratch N=${N}`);
-    if (m || !c || !s) { criteria.push(unmeasured(name, 'epochs(convert) < epochs(scratch)', m ?? '')); continue; }
-    const ec = reach(c.curves, b), es = reach(s.curves, b);
+    const b = bound(N),
+      name = `converted N=${N}: within ${100 * b} pt of dense in fewer epochs than from scratch`;
+    const c = row(`convert N=${N}`),
+      s = row(`scratch N=${N}`),
+      m = lacking(`convert N=${N}`, `scratch N=${N}`);
+    if (m || !c || !s) {
+      criteria.push(unmeasured(name, 'epochs(convert) < epochs(scratch)', m ?? ''));
+      continue;
+    }
+    const ec = reach(c.curves, b),
+      es = reach(s.curves, b);
     const target = `epochs(convert) < epochs(scratch) = ${Number.isFinite(es) ? es : 'never'}`;
     criteria.push(criterion(name, target, ec, Number.isFinite(ec) && ec < es));
   }
   return {
-    name: 'circconv', dataset: 'fashion-mnist', mode: config.quick ? 'quick' : 'full', seeds,
-    paper: { storageRatio: 'N (by construction)', source: 'abstract; the paper\'s tables are not available to us' },
-    ours: { config: { ...config, seeds }, backend: backendName(), rows }, criteria,
+    name: 'circconv',
+    dataset: 'fashion-mnist',
+    mode: config.quick ? 'quick' : 'full',
+    seeds,
+    paper: { storageRatio: 'N (by construction)', source: "abstract; the paper's tables are not available to us" },
+    ours: { config: { ...config, seeds }, backend: backendName(), rows },
+    criteria,
     ...(missing.length ? { missing } : {}),
   };
 }
@@ -186,14 +317,36 @@ function method(config: { tune?: { distill?: { alpha: number; temperature: numbe
 
 export function circconvMarkdown(r: ReproduceReport): string {
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-  const rows = (r.ours as { rows: { name: string; accuracy: { mean: number; std: number }; drop: { mean: number }; projected?: { mean: number }; params: number; macs: number; fftMults?: number }[] }).rows;
+  const rows = (
+    r.ours as {
+      rows: {
+        name: string;
+        accuracy: { mean: number; std: number };
+        drop: { mean: number };
+        projected?: { mean: number };
+        params: number;
+        macs: number;
+        fftMults?: number;
+      }[];
+    }
+  ).rows;
   return [
-    `# Circulant convolutions (CircConv) — ${r.mode} run`, '',
+    `# Circulant convolutions (CircConv) — ${r.mode} run`,
+    '',
     `Seeds ${r.seeds.join(', ')}; settings ${JSON.stringify((r.ours as { config: unknown }).config)}.`,
-    method((r.ours as { config: Parameters<typeof method>[0] }).config), '',
-    '| run | test accuracy | drop vs dense | right after projection | parameters | dense-equivalent MACs | FFT-form mults |',
+    method((r.ours as { config: Parameters<typeof method>[0] }).config),
+    '',
+    '| run | test accuracy | drop vs dense | right after projection | parameters | dense-equivalent MACs | ' +
+      'FFT-form mults |',
     '|---|---|---|---|---|---|---|',
-    ...rows.map((x) => `| ${x.name} | ${pct(x.accuracy.mean)}${r.seeds.length > 1 ? ` ± ${(100 * x.accuracy.std).toFixed(2)}` : ''} | ${(100 * x.drop.mean).toFixed(2)} pt | ${x.projected ? pct(x.projected.mean) : ''} | ${x.params.toLocaleString('en-US')} | ${x.macs.toLocaleString('en-US')} | ${x.fftMults ? Math.round(x.fftMults).toLocaleString('en-US') : ''} |`),
+    ...rows.map(
+      (x) =>
+        `| ${x.name} | ` +
+        `${pct(x.accuracy.mean)}${r.seeds.length > 1 ? ` ± ${(100 * x.accuracy.std).toFixed(2)}` : ''} | ` +
+        `${(100 * x.drop.mean).toFixed(2)} pt | ${x.projected ? pct(x.projected.mean) : ''} | ` +
+        `${x.params.toLocaleString('en-US')} | ${x.macs.toLocaleString('en-US')} | ` +
+        `${x.fftMults ? Math.round(x.fftMults).toLocaleString('en-US') : ''} |`,
+    ),
     '',
   ].join('\n');
 }

@@ -2,10 +2,18 @@
 import type { ProgressSink } from '../index.js';
 import type { SavedState } from './state.js';
 
-export interface Criterion { name: string; target: string; value: number; pass: boolean }
+export interface Criterion {
+  name: string;
+  target: string;
+  value: number;
+  pass: boolean;
+}
 
 export interface ReproduceReport {
-  name: string; dataset: string; mode: 'quick' | 'full'; seeds: number[];
+  name: string;
+  dataset: string;
+  mode: 'quick' | 'full';
+  seeds: number[];
   paper: Record<string, unknown>;
   ours: Record<string, unknown>;
   criteria: Criterion[];
@@ -43,15 +51,26 @@ export function meanStd(v: number[]): { mean: number; std: number; n: number } {
 
 /** What `frugal reproduce` hands every reproduction: the shared flags, parsed, and the reproduction's own. */
 export interface ReproContext {
-  quick: boolean; seeds: number[]; dataDir?: string; trainSamples?: number; epochs?: number;
+  quick: boolean;
+  seeds: number[];
+  dataDir?: string;
+  trainSamples?: number;
+  epochs?: number;
   /** Folder of the state file, checkpoints and models (--out). */
-  outDir: string; resume: boolean; progress?: ProgressSink; log: (line: string) => void;
+  outDir: string;
+  resume: boolean;
+  progress?: ProgressSink;
+  log: (line: string) => void;
   /** The reproduction's own flags (Reproduction.options), parsed; absent when not given. */
   own: Record<string, number | boolean | undefined>;
 }
 
 /** A flag of one reproduction beyond the shared ones (a count: a positive integer), with its --help line. */
-export interface ReproOption { type: 'count' | 'flag'; usage: string; help: string }
+export interface ReproOption {
+  type: 'count' | 'flag';
+  usage: string;
+  help: string;
+}
 
 /**
  * One reproduction, as the registry holds it: `run` trains (resuming from the state file) and

@@ -13,7 +13,12 @@ export const RESULTS_DIR = join('docs', 'results');
 
 /** How a result was made: enough to run it again and to judge its timings. */
 export interface RunInfo {
-  command: string; date: string; commit: string; dirty?: boolean; dataSource: string; seeds: number[];
+  command: string;
+  date: string;
+  commit: string;
+  dirty?: boolean;
+  dataSource: string;
+  seeds: number[];
   /** os.loadavg() (1, 5, 15 min) before and after the run, and the CPU count. */
   load: { before: number[]; after: number[]; cpus: number };
   /** True when the document was rebuilt from a state file (--report-only), not from a run of this invocation. */
@@ -29,10 +34,15 @@ export function gitCommit(): { commit: string; dirty?: boolean } {
   const git = (...args: string[]) =>
     execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    if (!existsSync(join(git('rev-parse', '--show-toplevel'), 'src', 'reproduce', 'results.ts'))) return { commit: 'unknown' };
+    if (!existsSync(join(git('rev-parse', '--show-toplevel'), 'src', 'reproduce', 'results.ts')))
+      return { commit: 'unknown' };
     const commit = git('rev-parse', 'HEAD');
     let dirty: boolean | undefined;
-    try { dirty = git('status', '--porcelain', '--untracked-files=no').length > 0; } catch { dirty = undefined; }
+    try {
+      dirty = git('status', '--porcelain', '--untracked-files=no').length > 0;
+    } catch {
+      dirty = undefined;
+    }
     return { commit, dirty };
   } catch {
     return { commit: 'unknown' };
@@ -52,7 +62,9 @@ function value(v: number): string {
 
 /** The criteria table of every reproduction's document (Markdown). */
 export function criteriaTable(criteria: Criterion[]): string {
-  return ['| criterion | target | value | pass |', '|---|---|---|---|',
+  return [
+    '| criterion | target | value | pass |',
+    '|---|---|---|---|',
     ...criteria.map((c) => `| ${c.name} | ${c.target} | ${value(c.value)} | ${c.pass ? 'yes' : '**no**'} |`),
   ].join('\n');
 }
@@ -60,24 +72,41 @@ export function criteriaTable(criteria: Criterion[]): string {
 /** The paper's numbers and claims as a two-column table. */
 function paperTable(paper: Record<string, unknown>): string {
   const cell = (v: unknown) =>
-    (Array.isArray(v) ? v.join('; ') : typeof v === 'object' ? JSON.stringify(v) : String(v));
+    Array.isArray(v) ? v.join('; ') : typeof v === 'object' ? JSON.stringify(v) : String(v);
   return ['| the paper | |', '|---|---|', ...Object.entries(paper).map(([k, v]) => `| ${k} | ${cell(v)} |`)].join('\n');
 }
 
 /** The whole document: the reproduction's own tables (`body`), then the criteria, the paper and the run. */
 export function resultsDocument(r: ReproduceReport, body: string, run: RunInfo): string {
-  const pass = allPass(r), fmt = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
+  const pass = allPass(r),
+    fmt = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
   const failed = r.criteria.filter((c) => !c.pass).length;
   return [
-    body.trimEnd(), '',
-    ...(r.missing?.length ? ['**Partial:** the state lacks these runs, so the criteria that need them are not ' +
-      `measured: ${r.missing.join('; ')}.`, ''] : []),
-    '## Criteria', '',
-    pass ? 'Every criterion passes.' : `**Not every criterion passes** (${failed} of ${r.criteria.length} failed${
-      r.missing?.length ? `, ${r.missing.length} run(s) missing` : ''}).`, '',
-    criteriaTable(r.criteria), '',
-    '## The paper\'s numbers', '', paperTable(r.paper), '',
-    '## How this was made', '',
+    body.trimEnd(),
+    '',
+    ...(r.missing?.length
+      ? [
+          '**Partial:** the state lacks these runs, so the criteria that need them are not ' +
+            `measured: ${r.missing.join('; ')}.`,
+          '',
+        ]
+      : []),
+    '## Criteria',
+    '',
+    pass
+      ? 'Every criterion passes.'
+      : `**Not every criterion passes** (${failed} of ${r.criteria.length} failed${
+          r.missing?.length ? `, ${r.missing.length} run(s) missing` : ''
+        }).`,
+    '',
+    criteriaTable(r.criteria),
+    '',
+    "## The paper's numbers",
+    '',
+    paperTable(r.paper),
+    '',
+    '## How this was made',
+    '',
     `- command: \`${run.command}\`${run.reportOnly ? ' (document rebuilt from the state file; no training)' : ''}`,
     `- date: ${run.date}`,
     `- commit: ${run.commit}${run.dirty ? ' (with uncommitted changes)' : ''}`,
@@ -89,15 +118,21 @@ export function resultsDocument(r: ReproduceReport, body: string, run: RunInfo):
 }
 
 /** The paths a result goes to: NAME.md and NAME.json, or NAME-quick.* for a quick run (never over a full one). */
-export function resultPaths(dir: string, r: Pick<ReproduceReport, 'name' | 'mode'>):
-  { markdown: string; json: string } {
+export function resultPaths(
+  dir: string,
+  r: Pick<ReproduceReport, 'name' | 'mode'>,
+): { markdown: string; json: string } {
   const base = join(dir, `${r.name}${r.mode === 'quick' ? '-quick' : ''}`);
   return { markdown: `${base}.md`, json: `${base}.json` };
 }
 
 /** Write the document and the raw JSON (with allPass and the run's provenance) into dir, creating it. */
-export function writeResults(dir: string, r: ReproduceReport, body: string, run: RunInfo):
-  { markdown: string; json: string; document: string; raw: Record<string, unknown> } {
+export function writeResults(
+  dir: string,
+  r: ReproduceReport,
+  body: string,
+  run: RunInfo,
+): { markdown: string; json: string; document: string; raw: Record<string, unknown> } {
   const paths = resultPaths(dir, r);
   mkdirSync(dir, { recursive: true });
   const document = resultsDocument(r, body, run);

@@ -48,7 +48,10 @@ export function snapshot(parts: TrainingParts, st: LoopState): Uint8Array {
   const rng = Object.fromEntries(dropouts(parts.model).map(([n, d]) => [n, d.rngState()]));
   const def = optim.default;
   const meta = {
-    ...st, best: Number.isFinite(st.best) ? st.best : null, rng, optim,
+    ...st,
+    best: Number.isFinite(st.best) ? st.best : null,
+    rng,
+    optim,
     // Kept at the top level as before named optimizers, so older readers still find them.
     ...(def ? { stepCount: def.stepCount, lr: def.lr } : {}),
     ...(parts.sampler.stateDict ? { sampler: parts.sampler.stateDict() } : {}),
@@ -68,8 +71,12 @@ export function restore(parts: TrainingParts, bytes: Uint8Array): LoopState {
     meta.optim ?? (meta.stepCount !== undefined ? { default: { stepCount: meta.stepCount, lr: meta.lr } } : {});
   for (const [name, opt] of Object.entries(parts.optimizers)) {
     const s = saved[name];
-    if (!s) throw new Error(`the checkpoint has no state for optimizer '${name}'; it was written by a different training setup`);
-    const p = prefixOf(name), os: Record<string, Tensor> = {};
+    if (!s)
+      throw new Error(
+        `the checkpoint has no state for optimizer '${name}'; it was written by a different training setup`,
+      );
+    const p = prefixOf(name),
+      os: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(tensors)) if (k.startsWith(p)) os[k.slice(p.length)] = t;
     opt.loadStateDict({ stepCount: s.stepCount, lr: s.lr, tensors: os });
   }

@@ -16,8 +16,10 @@ export interface DistillOptions {
 }
 
 export function checkDistill(d: DistillOptions): { T: number; alpha: number } {
-  const T = d.temperature ?? 4, alpha = d.alpha ?? 0.5;
-  if (!(T >= 1) || !Number.isFinite(T)) throw new Error(`distill: temperature must be a finite number ≥ 1, got ${d.temperature}`);
+  const T = d.temperature ?? 4,
+    alpha = d.alpha ?? 0.5;
+  if (!(T >= 1) || !Number.isFinite(T))
+    throw new Error(`distill: temperature must be a finite number ≥ 1, got ${d.temperature}`);
   if (!(alpha >= 0 && alpha <= 1)) throw new Error(`distill: alpha must lie in [0, 1], got ${d.alpha}`);
   return { T, alpha };
 }
@@ -29,8 +31,15 @@ export function checkDistill(d: DistillOptions): { T: number; alpha: number } {
  */
 export function distillLoss(logits: Tensor, labels: ArrayLike<number>, x: Tensor, d: DistillOptions): Tensor {
   const { T, alpha } = checkDistill(d);
-  const p = noGrad(() => { const was = d.teacher.training; d.teacher.eval(); const t = softmax(mul(d.teacher.forward(x), 1 / T)); if (was) d.teacher.train(); return t; });
-  if (p.shape[0] !== logits.shape[0] || p.shape[1] !== logits.shape[1]) throw new Error(`distill: the teacher gives [${p.shape}] where the model gives [${logits.shape}]`);
+  const p = noGrad(() => {
+    const was = d.teacher.training;
+    d.teacher.eval();
+    const t = softmax(mul(d.teacher.forward(x), 1 / T));
+    if (was) d.teacher.train();
+    return t;
+  });
+  if (p.shape[0] !== logits.shape[0] || p.shape[1] !== logits.shape[1])
+    throw new Error(`distill: the teacher gives [${p.shape}] where the model gives [${logits.shape}]`);
   // KL = Σ p·log p − Σ p·log q; the first sum is a constant (no gradient).
   let plogp = 0;
   for (const v of p.data) if (v > 0) plogp += v * Math.log(v);
@@ -41,7 +50,8 @@ export function distillLoss(logits: Tensor, labels: ArrayLike<number>, x: Tensor
 }
 
 /**
- * Distillation as the loss of the backprop step: `fit(student, { step: backprop({ loss: distillation({ teacher }) }) })`.
+ * Distillation as the loss of the backprop step: `fit(student, { step: backprop({ loss: distillation({ teacher }) })
+ * })`.
  * Per-sample batch weights are not applied to it.
  */
 export function distillation(d: DistillOptions): LossFn {

@@ -14,8 +14,15 @@ import { restore, snapshot, type CheckpointStore, type TrainingParts } from './c
 export type { CheckpointStore } from './checkpoint.js';
 
 export interface EpochLog {
-  epoch: number; lr: number; loss: number; accuracy: number; seconds: number; samplesPerSecond: number;
-  valLoss?: number; valAccuracy?: number; valBalancedAccuracy?: number;
+  epoch: number;
+  lr: number;
+  loss: number;
+  accuracy: number;
+  seconds: number;
+  samplesPerSecond: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  valBalancedAccuracy?: number;
   /** Per-sample means of the metrics the step reported, when it reported any. */
   metrics?: Record<string, number>;
   /** The sampler's statistics for the epoch (see Sampler.epochStats). */
@@ -79,32 +86,48 @@ function diagnose(model: Module, x: Tensor, epoch: number, step: number, loss: n
     const hit = noGrad(() => model.firstNonFinite(x));
     if (hit) where = `first non-finite output at layer ${hit.index} (${hit.layer})`;
   }
-  return new NonFiniteLossError(`loss became ${loss} at epoch ${epoch}, step ${step}${where ? `: ${where}` : ''}; lower the learning rate or check the input data`);
+  return new NonFiniteLossError(
+    `loss became ${loss} at epoch ${epoch}, step ${step}${where ? `: ${where}` : ''}; lower the learning rate or ` +
+      `check the input data`,
+  );
 }
-
 
 function optimizersOf(opts: FitOptions): Record<string, Optimizer> {
   const all: Record<string, Optimizer> = {};
   if (opts.optimizer) all.default = opts.optimizer;
   for (const [name, o] of Object.entries(opts.optimizers ?? {})) {
-    if (name === 'default') throw new Error("fit: 'default' names the optimizer given as `optimizer`; pick another name");
+    if (name === 'default')
+      throw new Error("fit: 'default' names the optimizer given as `optimizer`; pick another name");
     all[name] = o;
   }
-  if (!opts.step && !all.default) throw new Error('fit: the default (backprop) step needs an optimizer; pass `optimizer`');
-  if (opts.schedule && !opts.optimizer) throw new Error('fit: a schedule sets the lr of `optimizer`, and none was given');
+  if (!opts.step && !all.default)
+    throw new Error('fit: the default (backprop) step needs an optimizer; pass `optimizer`');
+  if (opts.schedule && !opts.optimizer)
+    throw new Error('fit: a schedule sets the lr of `optimizer`, and none was given');
   return all;
 }
 
 /** Sums over one epoch's steps. */
 class EpochTally {
-  loss = 0; seen = 0; correct = 0; counted = 0; steps = 0;
+  loss = 0;
+  seen = 0;
+  correct = 0;
+  counted = 0;
+  steps = 0;
   metrics: Record<string, number> = {};
   add(n: number, loss: number, correct: number | null, metrics?: Record<string, number>): void {
-    this.loss += loss * n; this.seen += n; this.steps++;
-    if (correct !== null) { this.correct += correct; this.counted += n; }
+    this.loss += loss * n;
+    this.seen += n;
+    this.steps++;
+    if (correct !== null) {
+      this.correct += correct;
+      this.counted += n;
+    }
     for (const [k, v] of Object.entries(metrics ?? {})) this.metrics[k] = (this.metrics[k] ?? 0) + v * n;
   }
-  get accuracy(): number { return this.counted ? this.correct / this.counted : NaN; }
+  get accuracy(): number {
+    return this.counted ? this.correct / this.counted : NaN;
+  }
   meanMetrics(): Record<string, number> | undefined {
     const keys = Object.keys(this.metrics);
     return keys.length ? Object.fromEntries(keys.map((k) => [k, this.metrics[k] / this.seen])) : undefined;
@@ -112,19 +135,28 @@ class EpochTally {
 }
 
 /** Pass a step's per-sample feedback to the sampler, naming the step if the sampler refuses it. */
-function feed(sampler: Sampler, index: Int32Array, r: { perSample?: Float32Array; gradNormBound?: Float32Array },
-  epoch: number, step: number): void {
+function feed(
+  sampler: Sampler,
+  index: Int32Array,
+  r: { perSample?: Float32Array; gradNormBound?: Float32Array },
+  epoch: number,
+  step: number,
+): void {
   if (!sampler.observe) return;
   if (!r.perSample) {
     if (sampler.requiresFeedback) {
-      throw new Error(`epoch ${epoch}, step ${step}: the sampler needs per-sample losses and the training step gave none; ` +
-        'return perSampleLoss from the step (backprop() does) or use a sampler without feedback');
+      throw new Error(
+        `epoch ${epoch}, step ${step}: the sampler needs per-sample losses and the training step gave none; ` +
+          'return perSampleLoss from the step (backprop() does) or use a sampler without feedback',
+      );
     }
     return;
   }
   if (sampler.wants?.gradNormBound && !r.gradNormBound) {
-    throw new Error(`epoch ${epoch}, step ${step}: the sampler needs gradNormBound and the training step gave none; ` +
-      'return it from the step (backprop() does)');
+    throw new Error(
+      `epoch ${epoch}, step ${step}: the sampler needs gradNormBound and the training step gave none; ` +
+        'return it from the step (backprop() does)',
+    );
   }
   try {
     sampler.observe(index, r.perSample, r.gradNormBound ? { gradNormBound: r.gradNormBound } : undefined);
@@ -142,10 +174,14 @@ function countCorrect(output: Tensor | undefined, y: Int32Array): number | null 
 }
 
 function epochLine(log: EpochLog, epochs: number): string {
-  return `epoch ${log.epoch}/${epochs} loss ${log.loss.toFixed(4)}` +
+  return (
+    `epoch ${log.epoch}/${epochs} loss ${log.loss.toFixed(4)}` +
     (Number.isFinite(log.accuracy) ? ` acc ${(100 * log.accuracy).toFixed(2)}%` : '') +
-    (log.valAccuracy !== undefined ? ` val_loss ${log.valLoss!.toFixed(4)} val_acc ${(100 * log.valAccuracy).toFixed(2)}%` : '') +
-    ` ${Math.round(log.samplesPerSecond)} samples/s`;
+    (log.valAccuracy !== undefined
+      ? ` val_loss ${log.valLoss!.toFixed(4)} val_acc ${(100 * log.valAccuracy).toFixed(2)}%`
+      : '') +
+    ` ${Math.round(log.samplesPerSecond)} samples/s`
+  );
 }
 
 /**
@@ -158,26 +194,35 @@ function epochLine(log: EpochLog, epochs: number): string {
 export function fit(model: Module, opts: FitOptions): FitResult {
   const { epochs, batchSize } = opts;
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`epochs must be a positive integer, got ${epochs}`);
-  const optimizers = optimizersOf(opts), optimizer = opts.optimizer;
+  const optimizers = optimizersOf(opts),
+    optimizer = opts.optimizer;
   const step = opts.step ?? backprop();
   const sampler = opts.sampler ?? shuffleSampler(opts.seed ?? 0);
   const loader = new DataLoader(opts.train, { batchSize, sampler, dropLast: opts.dropLast, shape: opts.inputShape });
-  if (loader.length === 0) throw new Error(`no training batches: ${opts.train.count} samples with batch size ${batchSize} and drop-last`);
+  if (loader.length === 0)
+    throw new Error(`no training batches: ${opts.train.count} samples with batch size ${batchSize} and drop-last`);
   if (opts.earlyStopping && !opts.validation) throw new Error('early stopping needs a validation set');
   const parts: TrainingParts = { model, optimizers, sampler };
   const history: EpochLog[] = [];
-  let start = 0, best = Infinity, bad = 0;
+  let start = 0,
+    best = Infinity,
+    bad = 0;
   const monitor = opts.earlyStopping?.monitor ?? 'valLoss';
 
   if (opts.resume && opts.checkpoint) {
     const bytes = opts.checkpoint.load();
     if (bytes) {
       const st = restore(parts, bytes);
-      start = st.epoch; history.push(...st.history); best = st.best; bad = st.bad;
+      start = st.epoch;
+      history.push(...st.history);
+      best = st.best;
+      bad = st.bad;
     }
   }
   const progress = opts.progress ? new Progress(opts.progress, batchSize) : null;
-  let trainSeconds = 0, trainSamples = 0, stoppedEarly = false;
+  let trainSeconds = 0,
+    trainSamples = 0,
+    stoppedEarly = false;
 
   for (let epoch = start; epoch < epochs; epoch++) {
     if (opts.schedule && optimizer) optimizer.lr = opts.schedule(epoch);
@@ -187,35 +232,62 @@ export function fit(model: Module, opts: FitOptions): FitResult {
     const tally = new EpochTally();
     for (const batch of loader.batches(epoch)) {
       const ctx: StepContext = {
-        epoch, step: tally.steps + 1, optimizer, optimizers, wantsPerSampleLoss: !!sampler.observe,
+        epoch,
+        step: tally.steps + 1,
+        optimizer,
+        optimizers,
+        wantsPerSampleLoss: !!sampler.observe,
         wantsGradNormBound: !!sampler.wants?.gradNormBound,
-        checkLoss: (v, x) => { if (!Number.isFinite(v)) throw diagnose(model, x, epoch + 1, tally.steps + 1, v); },
+        checkLoss: (v, x) => {
+          if (!Number.isFinite(v)) throw diagnose(model, x, epoch + 1, tally.steps + 1, v);
+        },
       };
       // One step in a pooled scope: its activations and gradients are recycled next step.
       const r = withScope(() => {
         const out = step(model, batch, ctx);
         const loss = typeof out.loss === 'number' ? out.loss : out.loss.item();
         ctx.checkLoss(loss, batch.x);
-        return { loss, correct: countCorrect(out.output, batch.y), perSample: out.perSampleLoss?.slice(),
-          gradNormBound: out.gradNormBound?.slice(), metrics: out.metrics };
+        return {
+          loss,
+          correct: countCorrect(out.output, batch.y),
+          perSample: out.perSampleLoss?.slice(),
+          gradNormBound: out.gradNormBound?.slice(),
+          metrics: out.metrics,
+        };
       });
       feed(sampler, batch.index, r, epoch + 1, tally.steps + 1);
       tally.add(batch.y.length, r.loss, r.correct, r.metrics);
       for (const cb of opts.callbacks ?? []) cb.onBatchEnd?.({ epoch, batch: tally.steps, loss: r.loss });
-      progress?.update({ epoch: epoch + 1, epochs, batch: tally.steps, batches: loader.length, loss: tally.loss / tally.seen,
-        accuracy: tally.accuracy, samplesPerSecond: tally.seen / ((performance.now() - t0) / 1000) });
+      progress?.update({
+        epoch: epoch + 1,
+        epochs,
+        batch: tally.steps,
+        batches: loader.length,
+        loss: tally.loss / tally.seen,
+        accuracy: tally.accuracy,
+        samplesPerSecond: tally.seen / ((performance.now() - t0) / 1000),
+      });
     }
     const seconds = (performance.now() - t0) / 1000;
-    trainSeconds += seconds; trainSamples += tally.seen;
-    const log: EpochLog = { epoch: epoch + 1, lr: optimizer ? optimizer.lr : NaN, loss: tally.loss / tally.seen,
-      accuracy: tally.accuracy, seconds, samplesPerSecond: tally.seen / seconds };
+    trainSeconds += seconds;
+    trainSamples += tally.seen;
+    const log: EpochLog = {
+      epoch: epoch + 1,
+      lr: optimizer ? optimizer.lr : NaN,
+      loss: tally.loss / tally.seen,
+      accuracy: tally.accuracy,
+      seconds,
+      samplesPerSecond: tally.seen / seconds,
+    };
     const metrics = tally.meanMetrics();
     if (metrics) log.metrics = metrics;
     const samplerStats = sampler.epochStats?.();
     if (samplerStats) log.sampler = samplerStats;
     if (opts.validation) {
       const v = evaluate(model, opts.validation, { shape: opts.inputShape });
-      log.valLoss = v.loss; log.valAccuracy = v.accuracy; log.valBalancedAccuracy = v.balancedAccuracy;
+      log.valLoss = v.loss;
+      log.valAccuracy = v.accuracy;
+      log.valBalancedAccuracy = v.balancedAccuracy;
     }
     history.push(log);
     progress?.line(epochLine(log, epochs));
@@ -223,15 +295,25 @@ export function fit(model: Module, opts: FitOptions): FitResult {
     for (const cb of opts.callbacks ?? []) if (cb.onEpochEnd?.(log) === 'stop') stop = true;
     if (opts.earlyStopping) {
       const value = monitor === 'valLoss' ? log.valLoss! : -log.valAccuracy!;
-      if (value < best - (opts.earlyStopping.minDelta ?? 0)) { best = value; bad = 0; }
-      else if (++bad >= opts.earlyStopping.patience) stop = true;
+      if (value < best - (opts.earlyStopping.minDelta ?? 0)) {
+        best = value;
+        bad = 0;
+      } else if (++bad >= opts.earlyStopping.patience) stop = true;
     }
     opts.checkpoint?.save(snapshot(parts, { epoch: epoch + 1, history, best, bad }));
-    if (stop) { stoppedEarly = epoch + 1 < epochs; break; }
+    if (stop) {
+      stoppedEarly = epoch + 1 < epochs;
+      break;
+    }
   }
   const last = history[history.length - 1];
   return {
-    history, epochsRun: history.length, finalLoss: last?.loss ?? NaN, trainSeconds,
-    samplesPerSecond: trainSeconds > 0 ? trainSamples / trainSeconds : 0, stoppedEarly, resumedFromEpoch: start,
+    history,
+    epochsRun: history.length,
+    finalLoss: last?.loss ?? NaN,
+    trainSeconds,
+    samplesPerSecond: trainSeconds > 0 ? trainSamples / trainSeconds : 0,
+    stoppedEarly,
+    resumedFromEpoch: start,
   };
 }

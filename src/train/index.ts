@@ -1,8 +1,15 @@
 export { fit, NonFiniteLossError, type FitOptions, type FitResult, type EpochLog, type Callback } from './fit.js';
 export { type CheckpointStore } from './checkpoint.js';
 export {
-  backprop, crossEntropyLoss, perSampleCrossEntropy, logitGradNorm,
-  type TrainStep, type StepContext, type StepResult, type LossFn, type BackpropOptions,
+  backprop,
+  crossEntropyLoss,
+  perSampleCrossEntropy,
+  logitGradNorm,
+  type TrainStep,
+  type StepContext,
+  type StepResult,
+  type LossFn,
+  type BackpropOptions,
 } from './step.js';
 export { evaluate, argmax, accuracy, balancedAccuracy, confusionMatrix, type EvalResult } from './metrics.js';
 export { Progress, type ProgressSink, type ProgressState } from './progress.js';

@@ -31,28 +31,43 @@ export function accuracy(pred: ArrayLike<number>, labels: ArrayLike<number>): nu
 
 /** Mean per-class recall over the classes present (robust to class imbalance). */
 export function balancedAccuracy(confusion: number[][]): number {
-  let s = 0, k = 0;
+  let s = 0,
+    k = 0;
   confusion.forEach((row, t) => {
     const n = row.reduce((a, b) => a + b, 0);
-    if (n > 0) { s += row[t] / n; k++; }
+    if (n > 0) {
+      s += row[t] / n;
+      k++;
+    }
   });
   return k ? s / k : 0;
 }
 
 export interface EvalResult {
-  loss: number; accuracy: number; balancedAccuracy: number; confusion: number[][]; count: number; seconds: number; samplesPerSecond: number;
+  loss: number;
+  accuracy: number;
+  balancedAccuracy: number;
+  confusion: number[][];
+  count: number;
+  seconds: number;
+  samplesPerSecond: number;
   /** The predicted class of every sample, in dataset order. */
   predictions: Int32Array;
 }
 
 /** Evaluate a classifier in eval mode without the tape. */
-export function evaluate(model: Module, ds: ImageDataset, opts: { batchSize?: number; shape?: number[] } = {}): EvalResult {
+export function evaluate(
+  model: Module,
+  ds: ImageDataset,
+  opts: { batchSize?: number; shape?: number[] } = {},
+): EvalResult {
   const wasTraining = model.training;
   model.eval();
   const t0 = performance.now();
   const loader = new DataLoader(ds, { batchSize: opts.batchSize ?? 256, shape: opts.shape });
   const pred = new Int32Array(ds.count);
-  let lossSum = 0, off = 0;
+  let lossSum = 0,
+    off = 0;
   noGrad(() => {
     for (const { x, y } of loader.batches()) {
       withScope(() => {
@@ -67,7 +82,13 @@ export function evaluate(model: Module, ds: ImageDataset, opts: { batchSize?: nu
   const seconds = (performance.now() - t0) / 1000;
   const confusion = confusionMatrix(pred, ds.labels, ds.classes);
   return {
-    loss: lossSum / Math.max(1, ds.count), accuracy: accuracy(pred, ds.labels), balancedAccuracy: balancedAccuracy(confusion),
-    confusion, count: ds.count, seconds, samplesPerSecond: ds.count / seconds, predictions: pred,
+    loss: lossSum / Math.max(1, ds.count),
+    accuracy: accuracy(pred, ds.labels),
+    balancedAccuracy: balancedAccuracy(confusion),
+    confusion,
+    count: ds.count,
+    seconds,
+    samplesPerSecond: ds.count / seconds,
+    predictions: pred,
   };
 }

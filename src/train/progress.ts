@@ -5,13 +5,21 @@ export interface ProgressSink {
 }
 
 export interface ProgressState {
-  epoch: number; epochs: number; batch: number; batches: number; loss: number; accuracy: number; samplesPerSecond: number;
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  accuracy: number;
+  samplesPerSecond: number;
 }
 
 function clock(s: number): string {
   if (!Number.isFinite(s)) return '--:--';
   s = Math.round(s);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    sec = s % 60;
   return `${h ? `${h}:` : ''}${String(m).padStart(h ? 2 : 1, '0')}:${String(sec).padStart(2, '0')}`;
 }
 
@@ -19,7 +27,10 @@ function clock(s: number): string {
 export class Progress {
   private lastPlain = -1;
   private lastDraw = 0;
-  constructor(private readonly out: ProgressSink, private readonly batchSize: number) {}
+  constructor(
+    private readonly out: ProgressSink,
+    private readonly batchSize: number,
+  ) {}
 
   update(p: ProgressState): void {
     const remainingBatches = (p.epochs - p.epoch) * p.batches + (p.batches - p.batch);
@@ -30,7 +41,8 @@ export class Progress {
       const now = Date.now();
       if (now - this.lastDraw < 100 && p.batch < p.batches) return;
       this.lastDraw = now;
-      const width = 24, fill = Math.round((width * p.batch) / p.batches);
+      const width = 24,
+        fill = Math.round((width * p.batch) / p.batches);
       const bar = '='.repeat(Math.max(0, fill - 1)) + (fill ? '>' : '') + ' '.repeat(width - fill);
       this.out.write(`\r\x1b[2Kepoch ${p.epoch}/${p.epochs} [${bar}] ${p.batch}/${p.batches} ${stats}`);
     } else {

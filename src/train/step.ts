@@ -52,9 +52,13 @@ export const crossEntropyLoss: LossFn = (out, b) => crossEntropy(out, b.y, b.wei
 
 /** ‖softmax(zᵢ) − e_yᵢ‖₂ of each row of logits [N, C] (no tape): the cross-entropy's gradient norm at the logits. */
 export function logitGradNorm(logits: Tensor, labels: ArrayLike<number>): Float32Array {
-  const [N, C] = logits.shape, d = logits.data, out = new Float32Array(N);
+  const [N, C] = logits.shape,
+    d = logits.data,
+    out = new Float32Array(N);
   for (let i = 0; i < N; i++) {
-    let m = -Infinity, s = 0, q = 0;
+    let m = -Infinity,
+      s = 0,
+      q = 0;
     for (let c = 0; c < C; c++) m = Math.max(m, d[i * C + c]);
     for (let c = 0; c < C; c++) s += Math.exp(d[i * C + c] - m);
     for (let c = 0; c < C; c++) {
@@ -68,9 +72,12 @@ export function logitGradNorm(logits: Tensor, labels: ArrayLike<number>): Float3
 
 /** Unreduced cross-entropy of each row of logits [N, C] (no tape): feedback for samplers. */
 export function perSampleCrossEntropy(logits: Tensor, labels: ArrayLike<number>): Float32Array {
-  const [N, C] = logits.shape, d = logits.data, out = new Float32Array(N);
+  const [N, C] = logits.shape,
+    d = logits.data,
+    out = new Float32Array(N);
   for (let i = 0; i < N; i++) {
-    let m = -Infinity, s = 0;
+    let m = -Infinity,
+      s = 0;
     for (let c = 0; c < C; c++) m = Math.max(m, d[i * C + c]);
     for (let c = 0; c < C; c++) s += Math.exp(d[i * C + c] - m);
     out[i] = m + Math.log(s) - d[i * C + labels[i]];
@@ -92,7 +99,8 @@ export interface BackpropOptions {
  * backward pass, so a NaN never reaches the weights.
  */
 export function backprop(opts: BackpropOptions = {}): TrainStep {
-  const lossFn = opts.loss ?? crossEntropyLoss, which = opts.optimizer ?? 'default';
+  const lossFn = opts.loss ?? crossEntropyLoss,
+    which = opts.optimizer ?? 'default';
   return (model, batch, ctx) => {
     const optimizer = ctx.optimizers[which];
     if (!optimizer) throw new Error(`backprop step: fit() has no optimizer named '${which}'; pass it in fit's options`);
@@ -106,7 +114,8 @@ export function backprop(opts: BackpropOptions = {}): TrainStep {
     optimizer.step();
     optimizer.zeroGrad(); // the gradients' arrays go back to the pool with the scope
     return {
-      loss: v, output,
+      loss: v,
+      output,
       ...(ctx.wantsPerSampleLoss ? { perSampleLoss: perSampleCrossEntropy(output, batch.y) } : {}),
       ...(ctx.wantsGradNormBound ? { gradNormBound: logitGradNorm(output, batch.y) } : {}),
     };

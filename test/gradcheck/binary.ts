@@ -15,10 +15,16 @@ function awayFromClip(n: number, clip: number): Tensor {
 }
 
 for (const clip of [1, 0.5]) {
-  gradcheckCase(`steSign (clip ${clip}: the STE is the derivative of clip·hardtanh(x/clip))`,
-    (x) => F.steSign(x, clip), [awayFromClip(12, clip)], { surrogate: (x) => F.mul(F.hardtanh(F.mul(x, 1 / clip)), clip) });
+  gradcheckCase(
+    `steSign (clip ${clip}: the STE is the derivative of clip·hardtanh(x/clip))`,
+    (x) => F.steSign(x, clip),
+    [awayFromClip(12, clip)],
+    { surrogate: (x) => F.mul(F.hardtanh(F.mul(x, 1 / clip)), clip) },
+  );
 }
-gradcheckCase('steSign (no clipping: the identity\'s gradient)', (x) => F.steSign(x, Infinity), [leaf([7])],
-  { surrogate: (x) => F.mul(x, 1) });
-gradcheckCase('oneHotSte (straight through the softmax)', (x) => F.oneHotSte(x), [leaf([3, 5], -2, 2)],
-  { surrogate: (x) => F.softmax(x) });
+gradcheckCase("steSign (no clipping: the identity's gradient)", (x) => F.steSign(x, Infinity), [leaf([7])], {
+  surrogate: (x) => F.mul(x, 1),
+});
+gradcheckCase('oneHotSte (straight through the softmax)', (x) => F.oneHotSte(x), [leaf([3, 5], -2, 2)], {
+  surrogate: (x) => F.softmax(x),
+});

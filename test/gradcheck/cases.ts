@@ -14,7 +14,10 @@ export const CASES: GradcheckCase[] = [];
 
 /** Add a case: the gradient of f at inputs (float64 leaves) must match central differences. */
 export function gradcheckCase(
-  name: string, f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {},
+  name: string,
+  f: (...xs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  opts: GradcheckOptions = {},
 ): void {
   CASES.push({ name, f, inputs, opts });
 }

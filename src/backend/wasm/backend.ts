@@ -13,31 +13,132 @@ interface Kernels {
   gemmWorkBytes(): number;
   gemmSharedCtrlInts(N: number, K: number): number;
   gemmSharedPanelFloats(): number;
-  gemm(ta: number, tb: number, M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number,
-    C: number, ldc: number, acc: number, work: number): void;
+  gemm(
+    ta: number,
+    tb: number,
+    M: number,
+    N: number,
+    K: number,
+    A: number,
+    lda: number,
+    B: number,
+    ldb: number,
+    C: number,
+    ldc: number,
+    acc: number,
+    work: number,
+  ): void;
   im2col(x: number, ...g: number[]): void;
   col2im(col: number, ...g: number[]): void;
   swap01(inp: number, A: number, B: number, L: number, out: number, bias: number): void;
   rowSums(m: number, R: number, n: number, out: number): void;
-  pool2dForward(x: number, P: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
-    ph: number, pw: number, OH: number, OW: number, mode: number, out: number): void;
-  pool2dBackward(x: number, P: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
-    ph: number, pw: number, OH: number, OW: number, mode: number, dy: number, dx: number): void;
+  pool2dForward(
+    x: number,
+    P: number,
+    H: number,
+    W: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    ph: number,
+    pw: number,
+    OH: number,
+    OW: number,
+    mode: number,
+    out: number,
+  ): void;
+  pool2dBackward(
+    x: number,
+    P: number,
+    H: number,
+    W: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    ph: number,
+    pw: number,
+    OH: number,
+    OW: number,
+    mode: number,
+    dy: number,
+    dx: number,
+  ): void;
   relu(x: number, y: number, n: number): void;
   reluBackward(x: number, dy: number, dx: number, n: number): void;
   binary(a: number, b: number, y: number, n: number, op: number): void;
-  adam(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number,
-    wd: number, bc1: number, bc2: number, decoupled: number): void;
+  adam(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    lr: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    wd: number,
+    bc1: number,
+    bc2: number,
+    decoupled: number,
+  ): void;
   tileAdd(a: number, b: number, y: number, reps: number, n: number): void;
-  channelAffine(x: number, scale: number, shift: number, outer: number, C: number, inner: number, y: number, mode: number): void;
+  channelAffine(
+    x: number,
+    scale: number,
+    shift: number,
+    outer: number,
+    C: number,
+    inner: number,
+    y: number,
+    mode: number,
+  ): void;
   bnStats(x: number, outer: number, C: number, inner: number, mean: number, variance: number): void;
-  bnNormalize(x: number, outer: number, C: number, inner: number, mean: number, invStd: number, gamma: number, beta: number, xhat: number, y: number): void;
+  bnNormalize(
+    x: number,
+    outer: number,
+    C: number,
+    inner: number,
+    mean: number,
+    invStd: number,
+    gamma: number,
+    beta: number,
+    xhat: number,
+    y: number,
+  ): void;
   bnGradSums(gy: number, xhat: number, outer: number, C: number, inner: number, sumG: number, sumGX: number): void;
-  bnInputGrad(gy: number, xhat: number, outer: number, C: number, inner: number, k: number, mg: number, mgx: number, dx: number): void;
+  bnInputGrad(
+    gy: number,
+    xhat: number,
+    outer: number,
+    C: number,
+    inner: number,
+    k: number,
+    mg: number,
+    mgx: number,
+    dx: number,
+  ): void;
   sumTiles(g: number, reps: number, n: number, out: number): void;
   transpose(x: number, r: number, c: number, out: number): void;
-  convDirect(x: number, w: number, bias: number, B: number, C: number, H: number, W: number, Co: number, kh: number, kw: number,
-    ph: number, pw: number, OH: number, OW: number, out: number, P: number): void;
+  convDirect(
+    x: number,
+    w: number,
+    bias: number,
+    B: number,
+    C: number,
+    H: number,
+    W: number,
+    Co: number,
+    kh: number,
+    kw: number,
+    ph: number,
+    pw: number,
+    OH: number,
+    OW: number,
+    out: number,
+    P: number,
+  ): void;
   convDirectScratch(C: number, H: number, W: number, ph: number, pw: number): number;
 }
 
@@ -55,27 +156,53 @@ export class WasmBackend implements Backend {
   readonly runtime: WasmRuntime;
   private readonly rt: WasmRuntime;
 
-  constructor(exports: WebAssembly.Exports, memory: WebAssembly.Memory, pool: Pool, readonly features: { relaxed: boolean; shared: boolean }) {
+  constructor(
+    exports: WebAssembly.Exports,
+    memory: WebAssembly.Memory,
+    pool: Pool,
+    readonly features: { relaxed: boolean; shared: boolean },
+  ) {
     this.k = exports as unknown as Kernels;
     this.rt = this.runtime = new WasmRuntime(exports, memory, pool, features.shared);
     this.name = `wasm-simd${features.relaxed ? '+relaxed' : ''}`;
   }
 
   /** Threads used by the kernels (1 = the calling thread only). */
-  get threads(): number { return this.rt.pool.threads; }
+  get threads(): number {
+    return this.rt.pool.threads;
+  }
 
   /** Swap the thread pool (setThreads); the old one is closed. */
-  setPool(pool: Pool): void { this.rt.pool.close(); this.rt.pool = pool; }
+  setPool(pool: Pool): void {
+    this.rt.pool.close();
+    this.rt.pool = pool;
+  }
 
   /** Bytes of linear memory currently reserved (it only grows, to the largest need so far). */
-  get memoryBytes(): number { return this.rt.memory.buffer.byteLength; }
+  get memoryBytes(): number {
+    return this.rt.memory.buffer.byteLength;
+  }
 
   /** A float32 array in the shared memory, for the op buffer pool (see WasmRuntime.carve). */
-  carve(n: number): Float32Array { return this.rt.carve(n); }
+  carve(n: number): Float32Array {
+    return this.rt.carve(n);
+  }
 
   /** GEMM on pointers already in linear memory; threaded above THREAD_MIN_FLOPS. For kernel families too. */
-  gemmPtr(ta: boolean, tb: boolean, M: number, N: number, K: number, A: number, B: number, C: number, acc: boolean, work: number): void {
-    const lda = ta ? M : K, ldb = tb ? K : N;
+  gemmPtr(
+    ta: boolean,
+    tb: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: number,
+    B: number,
+    C: number,
+    acc: boolean,
+    work: number,
+  ): void {
+    const lda = ta ? M : K,
+      ldb = tb ? K : N;
     // M < 4 takes the packing-free small-M kernel, which is never split (same rounding at any thread count).
     if (this.rt.threads === 1 || 2 * M * N * K < THREAD_MIN_FLOPS || Math.max(M, N) < 16 || M < 4) {
       this.k.gemm(+ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, work);
@@ -86,21 +213,38 @@ export class WasmBackend implements Backend {
     if (2 * M * N * K >= SHARED_PANEL_MIN_FLOPS && M >= 128) {
       // Large: the threads share each packed B panel and split A's row blocks.
       const ints = this.k.gemmSharedCtrlInts(N, K);
-      const ctrl = this.rt.alloc(ints), bp = this.rt.alloc(this.k.gemmSharedPanelFloats());
+      const ctrl = this.rt.alloc(ints),
+        bp = this.rt.alloc(this.k.gemmSharedPanelFloats());
       new Int32Array(this.rt.memory.buffer, ctrl, ints).fill(0);
       this.rt.pool.run('gemmShared', [ctrl, this.rt.threads, +ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, bp, work]);
       return;
     }
     const splitCols = N >= M;
-    const unit = splitCols ? 8 : 4, extent = splitCols ? N : M;
+    const unit = splitCols ? 8 : 4,
+      extent = splitCols ? N : M;
     const chunk = Math.max(unit, Math.ceil(extent / (2 * this.rt.threads) / unit) * unit);
     this.rt.tasks('gemmTasks', [+splitCols, chunk, +ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, work]);
   }
 
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: FArray, B: FArray, C: FArray, acc: boolean): void {
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: FArray,
+    B: FArray,
+    C: FArray,
+    acc: boolean,
+  ): void {
     this.rt.begin();
-    const a = A.length === M * K ? A : A.subarray(0, M * K), b = B.length === K * N ? B : B.subarray(0, K * N), c = C.length === M * N ? C : C.subarray(0, M * N);
-    const pa = this.rt.inPtr(a), pb = this.rt.inPtr(b), pc = acc ? this.rt.inPtr(c) : this.rt.outPtr(c), work = this.rt.allocWork();
+    const a = A.length === M * K ? A : A.subarray(0, M * K),
+      b = B.length === K * N ? B : B.subarray(0, K * N),
+      c = C.length === M * N ? C : C.subarray(0, M * N);
+    const pa = this.rt.inPtr(a),
+      pb = this.rt.inPtr(b),
+      pc = acc ? this.rt.inPtr(c) : this.rt.outPtr(c),
+      work = this.rt.allocWork();
     this.gemmPtr(transA, transB, M, N, K, pa, pb, pc, acc, work);
     this.rt.done(c, pc);
   }
@@ -109,29 +253,50 @@ export class WasmBackend implements Backend {
    * Products too small to split (gemmPtr's rule) run whole, one per task, on all threads when
    * together they repay waking them; otherwise one after another. Operands are copied in once.
    */
-  gemmBatch(transA: boolean, transB: boolean, batch: number, M: number, N: number, K: number, A: FArray, B: FArray, C: FArray, sharedB: boolean): void {
+  gemmBatch(
+    transA: boolean,
+    transB: boolean,
+    batch: number,
+    M: number,
+    N: number,
+    K: number,
+    A: FArray,
+    B: FArray,
+    C: FArray,
+    sharedB: boolean,
+  ): void {
     this.rt.begin();
-    const sa = M * K, sb = sharedB ? 0 : K * N, sc = M * N;
-    const pa = this.rt.inPtr(A.subarray(0, batch * sa)), pb = this.rt.inPtr(B.subarray(0, sharedB ? K * N : batch * sb)), c = C.subarray(0, batch * sc), pc = this.rt.outPtr(c), work = this.rt.allocWork();
-    const flops = 2 * M * N * K, whole = flops < THREAD_MIN_FLOPS || Math.max(M, N) < 16 || M < 4;
+    const sa = M * K,
+      sb = sharedB ? 0 : K * N,
+      sc = M * N;
+    const pa = this.rt.inPtr(A.subarray(0, batch * sa)),
+      pb = this.rt.inPtr(B.subarray(0, sharedB ? K * N : batch * sb)),
+      c = C.subarray(0, batch * sc),
+      pc = this.rt.outPtr(c),
+      work = this.rt.allocWork();
+    const flops = 2 * M * N * K,
+      whole = flops < THREAD_MIN_FLOPS || Math.max(M, N) < 16 || M < 4;
     if (this.rt.threads > 1 && batch > 1 && whole && flops * batch >= THREAD_MIN_FLOPS) {
       this.rt.tasks('gemmBatchTasks', [batch, +transA, +transB, M, N, K, pa, sa, pb, sb, pc, 0, work]);
     } else {
-      for (let i = 0; i < batch; i++) this.gemmPtr(transA, transB, M, N, K, pa + 4 * i * sa, pb + 4 * i * sb, pc + 4 * i * sc, false, work);
+      for (let i = 0; i < batch; i++)
+        this.gemmPtr(transA, transB, M, N, K, pa + 4 * i * sa, pb + 4 * i * sb, pc + 4 * i * sc, false, work);
     }
     this.rt.done(c, pc);
   }
 
   im2col(x: FArray, g: ConvGeom, col: FArray): void {
     this.rt.begin();
-    const px = this.rt.inPtr(x), pc = this.rt.outPtr(col);
+    const px = this.rt.inPtr(x),
+      pc = this.rt.outPtr(col);
     this.k.im2col(px, ...geomArgs(g), pc);
     this.rt.done(col, pc);
   }
 
   col2im(col: FArray, g: ConvGeom, dx: FArray): void {
     this.rt.begin();
-    const pc = this.rt.inPtr(col), pd = this.rt.outPtr(dx);
+    const pc = this.rt.inPtr(col),
+      pd = this.rt.outPtr(dx);
     this.k.col2im(pc, ...geomArgs(g), pd);
     this.rt.done(dx, pd);
   }
@@ -143,32 +308,81 @@ export class WasmBackend implements Backend {
   }
 
   /** path: 'auto' picks the direct kernel for few taps (directConv); the others force one (bench/conv-direct). */
-  conv2dForward(x: FArray, w: FArray, bias: FArray | null, g: ConvGeom, out: FArray, path: 'auto' | 'direct' | 'im2col' = 'auto'): void {
-    if (path === 'direct' && !unitStride(g)) throw new Error('conv2dForward: the direct kernel needs stride 1 and no dilation');
+  conv2dForward(
+    x: FArray,
+    w: FArray,
+    bias: FArray | null,
+    g: ConvGeom,
+    out: FArray,
+    path: 'auto' | 'direct' | 'im2col' = 'auto',
+  ): void {
+    if (path === 'direct' && !unitStride(g))
+      throw new Error('conv2dForward: the direct kernel needs stride 1 and no dilation');
     this.rt.begin();
-    const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw;
-    const px = this.rt.inPtr(x), pw = this.rt.inPtr(w), pb = bias ? this.rt.inPtr(bias) : 0;
+    const n = g.B * g.OH * g.OW,
+      ckk = g.C * g.kh * g.kw;
+    const px = this.rt.inPtr(x),
+      pw = this.rt.inPtr(w),
+      pb = bias ? this.rt.inPtr(bias) : 0;
     if (path === 'direct' || (path === 'auto' && directConv(g))) {
-      const po = this.rt.outPtr(out), per = this.k.convDirectScratch(g.C, g.H, g.W, g.ph, g.pw);
-      const threads = this.rt.threads > 1 && 2 * g.B * g.Co * g.OH * g.OW * ckk >= THREAD_MIN_FLOPS ? this.rt.threads : 1;
-      const args: Parameters<Kernels['convDirect']> = [px, pw, pb, g.B, g.C, g.H, g.W, g.Co, g.kh, g.kw, g.ph, g.pw, g.OH, g.OW, po, this.rt.alloc(per * threads)];
-      if (threads > 1) this.rt.tasks('convDirectTasks', args); else this.k.convDirect(...args);
+      const po = this.rt.outPtr(out),
+        per = this.k.convDirectScratch(g.C, g.H, g.W, g.ph, g.pw);
+      const threads =
+        this.rt.threads > 1 && 2 * g.B * g.Co * g.OH * g.OW * ckk >= THREAD_MIN_FLOPS ? this.rt.threads : 1;
+      const args: Parameters<Kernels['convDirect']> = [
+        px,
+        pw,
+        pb,
+        g.B,
+        g.C,
+        g.H,
+        g.W,
+        g.Co,
+        g.kh,
+        g.kw,
+        g.ph,
+        g.pw,
+        g.OH,
+        g.OW,
+        po,
+        this.rt.alloc(per * threads),
+      ];
+      if (threads > 1) this.rt.tasks('convDirectTasks', args);
+      else this.k.convDirect(...args);
       this.rt.done(out, po);
       return;
     }
-    const po = this.rt.outPtr(out), col = this.rt.alloc(ckk * n), tmp = this.rt.alloc(g.Co * n), work = this.rt.allocWork();
+    const po = this.rt.outPtr(out),
+      col = this.rt.alloc(ckk * n),
+      tmp = this.rt.alloc(g.Co * n),
+      work = this.rt.allocWork();
     this.im2colPtr(px, g, col);
     this.gemmPtr(false, false, g.Co, n, ckk, pw, col, tmp, false, work);
     this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb);
     this.rt.done(out, po);
   }
 
-  conv2dBackward(x: FArray, w: FArray, dy: FArray, g: ConvGeom, dw: FArray, db: FArray | null, dx: FArray | null): void {
+  conv2dBackward(
+    x: FArray,
+    w: FArray,
+    dy: FArray,
+    g: ConvGeom,
+    dw: FArray,
+    db: FArray | null,
+    dx: FArray | null,
+  ): void {
     this.rt.begin();
-    const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw;
-    const px = this.rt.inPtr(x), pw = this.rt.inPtr(w), pdy = this.rt.inPtr(dy);
-    const pdx = dx ? this.rt.outPtr(dx) : 0, pdw = this.rt.outPtr(dw), pdb = db ? this.rt.outPtr(db) : 0;
-    const col = this.rt.alloc(ckk * n), dyT = this.rt.alloc(g.Co * n), work = this.rt.allocWork();
+    const n = g.B * g.OH * g.OW,
+      ckk = g.C * g.kh * g.kw;
+    const px = this.rt.inPtr(x),
+      pw = this.rt.inPtr(w),
+      pdy = this.rt.inPtr(dy);
+    const pdx = dx ? this.rt.outPtr(dx) : 0,
+      pdw = this.rt.outPtr(dw),
+      pdb = db ? this.rt.outPtr(db) : 0;
+    const col = this.rt.alloc(ckk * n),
+      dyT = this.rt.alloc(g.Co * n),
+      work = this.rt.allocWork();
     this.k.swap01(pdy, g.B, g.Co, g.OH * g.OW, dyT, 0);
     if (db) this.k.rowSums(dyT, g.Co, n, pdb);
     this.im2colPtr(px, g, col);
@@ -185,35 +399,59 @@ export class WasmBackend implements Backend {
 
   pool2dForward(x: FArray, g: PoolGeom, mode: PoolMode, out: FArray): void {
     this.rt.begin();
-    const px = this.rt.inPtr(x), po = this.rt.outPtr(out);
+    const px = this.rt.inPtr(x),
+      po = this.rt.outPtr(out);
     this.k.pool2dForward(px, g.P, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, mode === 'max' ? 0 : 1, po);
     this.rt.done(out, po);
   }
 
   pool2dBackward(x: FArray, dy: FArray, g: PoolGeom, mode: PoolMode, dx: FArray): void {
     this.rt.begin();
-    const px = this.rt.inPtr(x), pdy = this.rt.inPtr(dy), pdx = this.rt.outPtr(dx);
-    this.k.pool2dBackward(px, g.P, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, mode === 'max' ? 0 : 1, pdy, pdx);
+    const px = this.rt.inPtr(x),
+      pdy = this.rt.inPtr(dy),
+      pdx = this.rt.outPtr(dx);
+    this.k.pool2dBackward(
+      px,
+      g.P,
+      g.H,
+      g.W,
+      g.kh,
+      g.kw,
+      g.sh,
+      g.sw,
+      g.ph,
+      g.pw,
+      g.OH,
+      g.OW,
+      mode === 'max' ? 0 : 1,
+      pdy,
+      pdx,
+    );
     this.rt.done(dx, pdx);
   }
 
   relu(x: FArray, y: FArray): void {
     this.rt.begin();
-    const px = this.rt.inPtr(x), py = this.rt.outPtr(y);
+    const px = this.rt.inPtr(x),
+      py = this.rt.outPtr(y);
     this.k.relu(px, py, x.length);
     this.rt.done(y, py);
   }
 
   reluBackward(x: FArray, dy: FArray, dx: FArray): void {
     this.rt.begin();
-    const px = this.rt.inPtr(x), pdy = this.rt.inPtr(dy), pdx = this.rt.outPtr(dx);
+    const px = this.rt.inPtr(x),
+      pdy = this.rt.inPtr(dy),
+      pdx = this.rt.outPtr(dx);
     this.k.reluBackward(px, pdy, pdx, x.length);
     this.rt.done(dx, pdx);
   }
 
   binary(kind: BinaryKind, a: FArray, b: FArray, y: FArray): void {
     this.rt.begin();
-    const pa = this.rt.inPtr(a), pb = this.rt.inPtr(b), py = this.rt.outPtr(y);
+    const pa = this.rt.inPtr(a),
+      pb = this.rt.inPtr(b),
+      py = this.rt.outPtr(y);
     this.k.binary(pa, pb, py, y.length, BINARY[kind]);
     this.rt.done(y, py);
   }
@@ -221,22 +459,43 @@ export class WasmBackend implements Backend {
   channelAffine(x: FArray, scale: FArray | null, shift: FArray | null, outer: number, inner: number, y: FArray): void {
     this.rt.begin();
     const C = (scale ?? shift)!.length;
-    const px = this.rt.inPtr(x), ps = scale ? this.rt.inPtr(scale) : 0, pt = shift ? this.rt.inPtr(shift) : 0, py = this.rt.outPtr(y);
+    const px = this.rt.inPtr(x),
+      ps = scale ? this.rt.inPtr(scale) : 0,
+      pt = shift ? this.rt.inPtr(shift) : 0,
+      py = this.rt.outPtr(y);
     this.k.channelAffine(px, ps, pt, outer, C, inner, py, scale && shift ? 0 : scale ? 1 : 2);
     this.rt.done(y, py);
   }
 
   bnStats(x: FArray, outer: number, inner: number, mean: FArray, variance: FArray): void {
     this.rt.begin();
-    const px = this.rt.inPtr(x), pm = this.rt.outPtr(mean), pv = this.rt.outPtr(variance);
+    const px = this.rt.inPtr(x),
+      pm = this.rt.outPtr(mean),
+      pv = this.rt.outPtr(variance);
     this.k.bnStats(px, outer, mean.length, inner, pm, pv);
-    this.rt.done(mean, pm); this.rt.done(variance, pv);
+    this.rt.done(mean, pm);
+    this.rt.done(variance, pv);
   }
 
-  bnNormalize(x: FArray, outer: number, inner: number, mean: FArray, invStd: FArray, gamma: FArray, beta: FArray, xhat: FArray | null, y: FArray): void {
+  bnNormalize(
+    x: FArray,
+    outer: number,
+    inner: number,
+    mean: FArray,
+    invStd: FArray,
+    gamma: FArray,
+    beta: FArray,
+    xhat: FArray | null,
+    y: FArray,
+  ): void {
     this.rt.begin();
-    const px = this.rt.inPtr(x), pm = this.rt.inPtr(mean), pi = this.rt.inPtr(invStd), pg = this.rt.inPtr(gamma), pb = this.rt.inPtr(beta);
-    const ph = xhat ? this.rt.outPtr(xhat) : 0, py = this.rt.outPtr(y);
+    const px = this.rt.inPtr(x),
+      pm = this.rt.inPtr(mean),
+      pi = this.rt.inPtr(invStd),
+      pg = this.rt.inPtr(gamma),
+      pb = this.rt.inPtr(beta);
+    const ph = xhat ? this.rt.outPtr(xhat) : 0,
+      py = this.rt.outPtr(y);
     this.k.bnNormalize(px, outer, mean.length, inner, pm, pi, pg, pb, ph, py);
     if (xhat) this.rt.done(xhat, ph);
     this.rt.done(y, py);
@@ -244,51 +503,103 @@ export class WasmBackend implements Backend {
 
   bnGradSums(gy: FArray, xhat: FArray, outer: number, inner: number, sumG: FArray, sumGX: FArray): void {
     this.rt.begin();
-    const pg = this.rt.inPtr(gy), ph = this.rt.inPtr(xhat), ps = this.rt.outPtr(sumG), px = this.rt.outPtr(sumGX);
+    const pg = this.rt.inPtr(gy),
+      ph = this.rt.inPtr(xhat),
+      ps = this.rt.outPtr(sumG),
+      px = this.rt.outPtr(sumGX);
     this.k.bnGradSums(pg, ph, outer, sumG.length, inner, ps, px);
-    this.rt.done(sumG, ps); this.rt.done(sumGX, px);
+    this.rt.done(sumG, ps);
+    this.rt.done(sumGX, px);
   }
 
-  bnInputGrad(gy: FArray, xhat: FArray, outer: number, inner: number, k: FArray, mg: FArray, mgx: FArray, dx: FArray): void {
+  bnInputGrad(
+    gy: FArray,
+    xhat: FArray,
+    outer: number,
+    inner: number,
+    k: FArray,
+    mg: FArray,
+    mgx: FArray,
+    dx: FArray,
+  ): void {
     this.rt.begin();
-    const pg = this.rt.inPtr(gy), ph = this.rt.inPtr(xhat), pk = this.rt.inPtr(k), pa = this.rt.inPtr(mg), pb = this.rt.inPtr(mgx), pd = this.rt.outPtr(dx);
+    const pg = this.rt.inPtr(gy),
+      ph = this.rt.inPtr(xhat),
+      pk = this.rt.inPtr(k),
+      pa = this.rt.inPtr(mg),
+      pb = this.rt.inPtr(mgx),
+      pd = this.rt.outPtr(dx);
     this.k.bnInputGrad(pg, ph, outer, k.length, inner, pk, pa, pb, pd);
     this.rt.done(dx, pd);
   }
 
   tileAdd(a: FArray, b: FArray, y: FArray): void {
     this.rt.begin();
-    const pa = this.rt.inPtr(a), pb = this.rt.inPtr(b), py = this.rt.outPtr(y);
+    const pa = this.rt.inPtr(a),
+      pb = this.rt.inPtr(b),
+      py = this.rt.outPtr(y);
     this.k.tileAdd(pa, pb, py, y.length / b.length, b.length);
     this.rt.done(y, py);
   }
 
   sumTiles(g: FArray, out: FArray): void {
     this.rt.begin();
-    const pg = this.rt.inPtr(g), po = this.rt.outPtr(out);
+    const pg = this.rt.inPtr(g),
+      po = this.rt.outPtr(out);
     this.k.sumTiles(pg, g.length / out.length, out.length, po);
     this.rt.done(out, po);
   }
 
   transpose(x: FArray, r: number, c: number, out: FArray): void {
     this.rt.begin();
-    const px = this.rt.inPtr(x), po = this.rt.outPtr(out);
+    const px = this.rt.inPtr(x),
+      po = this.rt.outPtr(out);
     this.k.transpose(px, r, c, po);
     this.rt.done(out, po);
   }
 
   adam(p: FArray, g: FArray, m: FArray, v: FArray, hp: AdamHyper): void {
     this.rt.begin();
-    const pp = this.rt.inPtr(p), pg = this.rt.inPtr(g), pm = this.rt.inPtr(m), pv = this.rt.inPtr(v);
-    this.k.adam(pp, pg, pm, pv, p.length, hp.lr, hp.beta1, hp.beta2, hp.eps, hp.weightDecay, hp.bc1, hp.bc2, +hp.decoupled);
-    this.rt.done(p, pp); this.rt.done(m, pm); this.rt.done(v, pv);
+    const pp = this.rt.inPtr(p),
+      pg = this.rt.inPtr(g),
+      pm = this.rt.inPtr(m),
+      pv = this.rt.inPtr(v);
+    this.k.adam(
+      pp,
+      pg,
+      pm,
+      pv,
+      p.length,
+      hp.lr,
+      hp.beta1,
+      hp.beta2,
+      hp.eps,
+      hp.weightDecay,
+      hp.bc1,
+      hp.bc2,
+      +hp.decoupled,
+    );
+    this.rt.done(p, pp);
+    this.rt.done(m, pm);
+    this.rt.done(v, pv);
   }
 }
 
 /** Instantiate a non-shared kernel module (no threads). */
 export async function loadWasmBackend(bytes: BufferSource): Promise<WasmBackend> {
   if (!WebAssembly.validate(bytes)) throw new Error('this WebAssembly engine cannot validate the SIMD128 kernels');
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort: () => { throw new Error('wasm abort'); } } });
+  const { instance } = await WebAssembly.instantiate(bytes, {
+    env: {
+      abort: () => {
+        throw new Error('wasm abort');
+      },
+    },
+  });
   // The single-threaded build owns (exports) its memory; growing it detaches views, so no arrays are carved from it.
-  return new WasmBackend(instance.exports, instance.exports.memory as WebAssembly.Memory, singleThread(instance.exports as Record<string, unknown>), { relaxed: false, shared: false });
+  return new WasmBackend(
+    instance.exports,
+    instance.exports.memory as WebAssembly.Memory,
+    singleThread(instance.exports as Record<string, unknown>),
+    { relaxed: false, shared: false },
+  );
 }

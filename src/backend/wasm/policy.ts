@@ -12,7 +12,9 @@ export const THREAD_MIN_FLOPS = 1 << 22;
 /** From this size on, threads share one packed copy of each B panel (gemmShared). */
 export let SHARED_PANEL_MIN_FLOPS = 1 << 26;
 /** For benchmarks: change the size from which gemmShared is used. */
-export function setSharedPanelMinFlops(n: number): void { SHARED_PANEL_MIN_FLOPS = n; }
+export function setSharedPanelMinFlops(n: number): void {
+  SHARED_PANEL_MIN_FLOPS = n;
+}
 /** im2col matrices below this many elements are built on one thread. */
 export const THREAD_MIN_COL = 1 << 18;
 /**

@@ -5,7 +5,8 @@ import type { FArray } from '../../core/dtype.js';
 import type { Pool } from '../threads.js';
 
 function f32(a: FArray): Float32Array {
-  if (!(a instanceof Float32Array)) throw new Error('the WebAssembly backend takes float32 arrays only; use the reference backend for float64');
+  if (!(a instanceof Float32Array))
+    throw new Error('the WebAssembly backend takes float32 arrays only; use the reference backend for float64');
   return a;
 }
 
@@ -36,7 +37,10 @@ export class WasmRuntime {
   private bytes = 0;
 
   constructor(
-    exports: WebAssembly.Exports, readonly memory: WebAssembly.Memory, public pool: Pool, readonly shared: boolean,
+    exports: WebAssembly.Exports,
+    readonly memory: WebAssembly.Memory,
+    public pool: Pool,
+    readonly shared: boolean,
   ) {
     this.exports = exports;
     const k = exports as unknown as { heapBase(): number; gemmWorkBytes(): number };
@@ -55,7 +59,9 @@ export class WasmRuntime {
   }
 
   /** Threads used by the kernels (1 = the calling thread only). */
-  get threads(): number { return this.pool.threads; }
+  get threads(): number {
+    return this.pool.threads;
+  }
 
   private ensure(end: number): void {
     const need = end - this.bytes;

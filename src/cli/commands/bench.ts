@@ -8,7 +8,10 @@ const options: Options = { 'batch-size': { type: 'string' }, seconds: { type: 's
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
-  if (values.help) { process.stdout.write(`${usage}\n`); return 0; }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   const batchSize = num(values, 'batch-size', 1, { int: true, min: 1 });
   const budget = num(values, 'seconds', 2, { min: 0.05 });
   const { model, spec } = loadModel(positionals[0]);
@@ -16,7 +19,10 @@ export async function run(argv: string[]): Promise<number> {
   const x = Tensor.rand([batchSize, ...spec.input], new Rng(0));
   const times: number[] = [];
   noGrad(() => {
-    const run = () => withScope(() => { model.forward(x); });
+    const run = () =>
+      withScope(() => {
+        model.forward(x);
+      });
     for (let i = 0; i < 3; i++) run(); // warm-up: JIT and buffer growth
     const t0 = performance.now();
     while (performance.now() - t0 < budget * 1000 || times.length < 5) {
@@ -29,7 +35,20 @@ export async function run(argv: string[]): Promise<number> {
   const median = times[Math.floor(times.length / 2)];
   const total = times.reduce((a, b) => a + b, 0);
   const sps = (times.length * batchSize) / (total / 1000);
-  emit(!!values.json, { command: 'bench', model: positionals[0], backend: backendName(), batchSize, iterations: times.length, samplesPerSecond: sps, latencyMs: median, p90LatencyMs: times[Math.floor(times.length * 0.9)] },
-    `batch ${batchSize}: ${Math.round(sps)} samples/s, median latency ${median.toFixed(3)} ms over ${times.length} runs (${backendName()})`);
+  emit(
+    !!values.json,
+    {
+      command: 'bench',
+      model: positionals[0],
+      backend: backendName(),
+      batchSize,
+      iterations: times.length,
+      samplesPerSecond: sps,
+      latencyMs: median,
+      p90LatencyMs: times[Math.floor(times.length * 0.9)],
+    },
+    `batch ${batchSize}: ${Math.round(sps)} samples/s, median latency ${median.toFixed(3)} ms over ` +
+      `${times.length} runs (${backendName()})`,
+  );
   return 0;
 }

@@ -1,12 +1,27 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  backprop, distillation, evaluate, fit, loadModel, profileModel, recalibrateBatchNorm, saveModel, specOf, toCirculant,
+  backprop,
+  distillation,
+  evaluate,
+  fit,
+  loadModel,
+  profileModel,
+  recalibrateBatchNorm,
+  saveModel,
+  specOf,
+  toCirculant,
 } from '../../node.js';
 import { retrainingData } from '../data.js';
 import { emit, note, num, parse, UsageError, type Options } from '../args.js';
 import {
-  groupOptions, groupUsage, makeOptimizer, makeSchedule, readTraining, type DataFlag, type TrainingFlag,
+  groupOptions,
+  groupUsage,
+  makeOptimizer,
+  makeSchedule,
+  readTraining,
+  type DataFlag,
+  type TrainingFlag,
 } from '../option-groups.js';
 
 /** The shared data and training flags `circulant` takes. */
@@ -27,33 +42,60 @@ export const usage = `${groupUsage(HEAD, FLAGS, OPTIMIZERS, ['[--distill [--alph
   (frugal reproduce circconv measures it).`;
 
 const options: Options = {
-  ...groupOptions(FLAGS), 'block-size': { type: 'string' }, out: { type: 'string' }, include: { type: 'string' },
-  pad: { type: 'boolean' }, distill: { type: 'boolean' }, alpha: { type: 'string' }, temperature: { type: 'string' },
+  ...groupOptions(FLAGS),
+  'block-size': { type: 'string' },
+  out: { type: 'string' },
+  include: { type: 'string' },
+  pad: { type: 'boolean' },
+  distill: { type: 'boolean' },
+  alpha: { type: 'string' },
+  temperature: { type: 'string' },
 };
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
-  if (values.help) { process.stdout.write(`${usage}\n`); return 0; }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   const raw = values['block-size'];
   if (raw === undefined) throw new UsageError('--block-size N is required');
   const N = Number(raw);
-  if (!Number.isInteger(N) || N < 2 || (N & (N - 1)) !== 0) throw new UsageError(`--block-size must be a power of two ≥ 2 (the FFT's length), got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(N) || N < 2 || (N & (N - 1)) !== 0)
+    throw new UsageError(`--block-size must be a power of two ≥ 2 (the FFT's length), got ${JSON.stringify(raw)}`);
   const out = values.out as string | undefined;
   if (!out) throw new UsageError('--out PATH is required');
-  const t = readTraining(values, { epochs: 1, minEpochs: 0, batchSize: 64, optimizers: OPTIMIZERS, optimizer: 'sgd',
-    schedule: 'cosine' });
+  const t = readTraining(values, {
+    epochs: 1,
+    minEpochs: 0,
+    batchSize: 64,
+    optimizers: OPTIMIZERS,
+    optimizer: 'sgd',
+    schedule: 'cosine',
+  });
   const { epochs, batchSize, optimizer: optName, lr, seed } = t;
   const include = ((values.include as string | undefined) ?? 'conv2d,linear').split(',').map((s) => s.trim());
-  for (const t of include) if (t !== 'conv2d' && t !== 'linear') throw new UsageError(`--include takes conv2d and/or linear, got ${JSON.stringify(t)}`);
-  if (!values.distill && (values.alpha !== undefined || values.temperature !== undefined)) throw new UsageError('--alpha and --temperature set up --distill; add --distill');
+  for (const t of include)
+    if (t !== 'conv2d' && t !== 'linear')
+      throw new UsageError(`--include takes conv2d and/or linear, got ${JSON.stringify(t)}`);
+  if (!values.distill && (values.alpha !== undefined || values.temperature !== undefined))
+    throw new UsageError('--alpha and --temperature set up --distill; add --distill');
   if (values.distill && epochs === 0) throw new UsageError('--distill acts while fine-tuning; give --epochs 1 or more');
   const alpha = num(values, 'alpha', 0.7, { min: 0, max: 1 });
   const temperature = num(values, 'temperature', 4, { min: 1 });
 
   const { model, spec, training } = loadModel(positionals[0]);
-  const { model: circ, report } = toCirculant(model, { blockSize: N, include: include as ('conv2d' | 'linear')[], pad: !!values.pad });
+  const { model: circ, report } = toCirculant(model, {
+    blockSize: N,
+    include: include as ('conv2d' | 'linear')[],
+    pad: !!values.pad,
+  });
   if (report.converted.length === 0) {
-    throw new Error(`no layer can be made circulant with block size ${N}: ${report.skipped.map((s) => `layer ${s.layer} (${s.type}): ${s.reason}`).join('; ') || 'the model has no conv2d or linear layer'}`);
+    throw new Error(
+      `no layer can be made circulant with block size ${N}: ` +
+        (report.skipped.map((s) => `layer ${s.layer} (${s.type}): ${s.reason}`).join('; ') ||
+          'the model has no conv2d or linear layer'),
+    );
   }
   for (const s of report.skipped) note(`layer ${s.layer} (${s.type}) stays dense: ${s.reason}`);
   const data = retrainingData(values);
@@ -64,25 +106,61 @@ export async function run(argv: string[]): Promise<number> {
   if (epochs > 0) {
     recalibrateBatchNorm(circ, train, { batches: 50, batchSize, seed, shape: spec.input });
     const optimizer = makeOptimizer(optName, circ, lr, t.momentum, t.weightDecay);
-    fit(circ, { train, epochs, batchSize, optimizer, seed, inputShape: spec.input, schedule: makeSchedule(t),
+    fit(circ, {
+      train,
+      epochs,
+      batchSize,
+      optimizer,
+      seed,
+      inputShape: spec.input,
+      schedule: makeSchedule(t),
       progress: values.json ? undefined : process.stderr,
-      ...(values.distill ? { step: backprop({ loss: distillation({ teacher: model, alpha, temperature }) }) } : {}) });
+      ...(values.distill ? { step: backprop({ loss: distillation({ teacher: model, alpha, temperature }) }) } : {}),
+    });
     tuned = evaluate(circ, data.test, { shape: spec.input }).accuracy;
   }
   const newSpec = specOf(circ, spec.input);
   mkdirSync(dirname(out), { recursive: true });
-  saveModel(out, circ, newSpec, { ...training, circulant: { blockSize: N, epochs, projectedAccuracy: projected, testAccuracy: tuned } });
-  const p0 = profileModel(model, spec.input), p1 = profileModel(circ, spec.input);
+  saveModel(out, circ, newSpec, {
+    ...training,
+    circulant: { blockSize: N, epochs, projectedAccuracy: projected, testAccuracy: tuned },
+  });
+  const p0 = profileModel(model, spec.input),
+    p1 = profileModel(circ, spec.input);
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-  emit(!!values.json, {
-    command: 'circulant', model: positionals[0], out, blockSize: N, epochs, distill: values.distill ? { alpha, temperature } : null, converted: report.converted, skipped: report.skipped,
-    denseAccuracy: dense, projectedAccuracy: projected, testAccuracy: tuned,
-    paramsBefore: p0.params, paramsAfter: p1.params, macsDenseEquivalent: p1.macs, fftFormMults: p1.summary.fftFormMults as number | undefined,
-  }, [
-    ...report.converted.map((c) => `layer ${c.layer} (${c.type}): ${c.paramsBefore.toLocaleString('en-US')} → ${c.paramsAfter.toLocaleString('en-US')} parameters${c.paddedTo ? ` (channels zero-padded to in ${c.paddedTo[0]}, out ${c.paddedTo[1]})` : ''}`),
-    `parameters ${p0.params.toLocaleString('en-US')} → ${p1.params.toLocaleString('en-US')}; multiplications per sample: dense-equivalent ${p1.macs.toLocaleString('en-US')}, FFT form ${Math.round((p1.summary.fftFormMults as number | undefined) ?? p1.macs).toLocaleString('en-US')}`,
-    `test accuracy: dense ${pct(dense)}, right after projection ${pct(projected)}${epochs > 0 ? `, after ${epochs} epoch(s) of fine-tuning ${pct(tuned)}` : ''}`,
-    `saved ${out}`,
-  ].join('\n'));
+  emit(
+    !!values.json,
+    {
+      command: 'circulant',
+      model: positionals[0],
+      out,
+      blockSize: N,
+      epochs,
+      distill: values.distill ? { alpha, temperature } : null,
+      converted: report.converted,
+      skipped: report.skipped,
+      denseAccuracy: dense,
+      projectedAccuracy: projected,
+      testAccuracy: tuned,
+      paramsBefore: p0.params,
+      paramsAfter: p1.params,
+      macsDenseEquivalent: p1.macs,
+      fftFormMults: p1.summary.fftFormMults as number | undefined,
+    },
+    [
+      ...report.converted.map(
+        (c) =>
+          `layer ${c.layer} (${c.type}): ${c.paramsBefore.toLocaleString('en-US')} → ` +
+          `${c.paramsAfter.toLocaleString('en-US')} ` +
+          `parameters${c.paddedTo ? ` (channels zero-padded to in ${c.paddedTo[0]}, out ${c.paddedTo[1]})` : ''}`,
+      ),
+      `parameters ${p0.params.toLocaleString('en-US')} → ${p1.params.toLocaleString('en-US')}; multiplications ` +
+        `per sample: dense-equivalent ${p1.macs.toLocaleString('en-US')}, FFT form ` +
+        `${Math.round((p1.summary.fftFormMults as number | undefined) ?? p1.macs).toLocaleString('en-US')}`,
+      `test accuracy: dense ${pct(dense)}, right after projection ` +
+        `${pct(projected)}${epochs > 0 ? `, after ${epochs} epoch(s) of fine-tuning ${pct(tuned)}` : ''}`,
+      `saved ${out}`,
+    ].join('\n'),
+  );
   return 0;
 }

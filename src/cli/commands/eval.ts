@@ -8,15 +8,33 @@ const options: Options = { 'data-dir': { type: 'string' }, 'batch-size': { type:
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
-  if (values.help) { process.stdout.write(`${usage}\n`); return 0; }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   const batchSize = num(values, 'batch-size', 256, { int: true, min: 1 });
   const { model, spec } = loadModel(positionals[0]);
   const data = loadFashionMnist(values['data-dir'] as string | undefined);
-  note(`frugal: evaluating on ${data.test.count} test images from ${data.dir} (${data.source}); backend ${backendName()}`);
+  note(
+    `frugal: evaluating on ${data.test.count} test images from ${data.dir} (${data.source}); backend ${backendName()}`,
+  );
   const r = evaluate(model, data.test, { batchSize, shape: spec.input });
-  emit(!!values.json, {
-    command: 'eval', model: positionals[0], dataSource: data.source, testAccuracy: r.accuracy, balancedAccuracy: r.balancedAccuracy,
-    loss: r.loss, count: r.count, seconds: r.seconds, samplesPerSecond: r.samplesPerSecond, confusion: r.confusion,
-  }, `test accuracy ${(100 * r.accuracy).toFixed(2)}% (balanced ${(100 * r.balancedAccuracy).toFixed(2)}%), loss ${r.loss.toFixed(4)}, ${r.count} images, ${Math.round(r.samplesPerSecond)} samples/s`);
+  emit(
+    !!values.json,
+    {
+      command: 'eval',
+      model: positionals[0],
+      dataSource: data.source,
+      testAccuracy: r.accuracy,
+      balancedAccuracy: r.balancedAccuracy,
+      loss: r.loss,
+      count: r.count,
+      seconds: r.seconds,
+      samplesPerSecond: r.samplesPerSecond,
+      confusion: r.confusion,
+    },
+    `test accuracy ${(100 * r.accuracy).toFixed(2)}% (balanced ${(100 * r.balancedAccuracy).toFixed(2)}%), loss ` +
+      `${r.loss.toFixed(4)}, ${r.count} images, ${Math.round(r.samplesPerSecond)} samples/s`,
+  );
   return 0;
 }

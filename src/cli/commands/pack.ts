@@ -14,26 +14,47 @@ const options: Options = { out: { type: 'string' }, ...groupOptions(['data-dir',
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
-  if (values.help) { process.stdout.write(`${usage}\n`); return 0; }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   const out = values.out as string | undefined;
   if (!out) throw new UsageError('--out PATH is required');
   const { model, spec, training, bytes } = loadModel(positionals[0]);
   const { model: packed, report } = packBinary(model);
-  if (report.packed.length === 0) throw new Error(`${positionals[0]} has no binarized layer to pack (binary-conv2d, binary-linear or jet-conv2d)`);
+  if (report.packed.length === 0)
+    throw new Error(`${positionals[0]} has no binarized layer to pack (binary-conv2d, binary-linear or jet-conv2d)`);
   saveModel(out, packed, specOf(packed, spec.input), { ...training, packedFrom: positionals[0] });
   const outBytes = statSync(out).size;
   const { test } = retrainingData(values);
-  const a = evaluate(model, test, { shape: spec.input }), b = evaluate(packed, test, { shape: spec.input });
+  const a = evaluate(model, test, { shape: spec.input }),
+    b = evaluate(packed, test, { shape: spec.input });
   // Predictions of both, sample by sample.
   const same = a.predictions.every((p, i) => p === b.predictions[i]);
   const p1 = profileModel(packed, spec.input);
-  emit(!!values.json, {
-    command: 'pack', model: positionals[0], out, packedLayers: report.packed, foldedBatchNorms: report.folded, bytesBefore: bytes, bytesAfter: outBytes,
-    testAccuracy: b.accuracy, simulatedAccuracy: a.accuracy, predictionsEqual: same, samples: a.predictions.length, binary: p1.summary.binary,
-  }, [
-    `packed layers ${report.packed.join(', ')}; batch norms folded into thresholds: ${report.folded.join(', ') || 'none'}`,
-    `test accuracy ${(100 * b.accuracy).toFixed(2)}% (float simulation ${(100 * a.accuracy).toFixed(2)}%); predictions ${same ? 'identical' : 'DIFFER'} on ${a.predictions.length} images`,
-    `file ${bytes.toLocaleString('en-US')} → ${outBytes.toLocaleString('en-US')} bytes; saved ${out}`,
-  ].join('\n'));
+  emit(
+    !!values.json,
+    {
+      command: 'pack',
+      model: positionals[0],
+      out,
+      packedLayers: report.packed,
+      foldedBatchNorms: report.folded,
+      bytesBefore: bytes,
+      bytesAfter: outBytes,
+      testAccuracy: b.accuracy,
+      simulatedAccuracy: a.accuracy,
+      predictionsEqual: same,
+      samples: a.predictions.length,
+      binary: p1.summary.binary,
+    },
+    [
+      `packed layers ${report.packed.join(', ')}; batch norms folded into thresholds: ` +
+        `${report.folded.join(', ') || 'none'}`,
+      `test accuracy ${(100 * b.accuracy).toFixed(2)}% (float simulation ${(100 * a.accuracy).toFixed(2)}%); ` +
+        `predictions ${same ? 'identical' : 'DIFFER'} on ${a.predictions.length} images`,
+      `file ${bytes.toLocaleString('en-US')} → ${outBytes.toLocaleString('en-US')} bytes; saved ${out}`,
+    ].join('\n'),
+  );
   return same ? 0 : 1;
 }

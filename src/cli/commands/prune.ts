@@ -4,12 +4,26 @@ import { evaluate, fileCheckpoint, loadModel, pruneToRate, saveModel } from '../
 import { retrainingData } from '../data.js';
 import { emit, num, parse, UsageError, type Options } from '../args.js';
 import {
-  groupOptions, groupUsage, makeOptimizer, makeSchedule, readTraining, type DataFlag, type TrainingFlag,
+  groupOptions,
+  groupUsage,
+  makeOptimizer,
+  makeSchedule,
+  readTraining,
+  type DataFlag,
+  type TrainingFlag,
 } from '../option-groups.js';
 
 /** The shared data and training flags `prune` takes. */
-const FLAGS: (DataFlag | TrainingFlag)[] = ['epochs', 'optimizer', 'lr', 'batch-size', 'seed', 'data-dir', 'limit',
-  'resume'];
+const FLAGS: (DataFlag | TrainingFlag)[] = [
+  'epochs',
+  'optimizer',
+  'lr',
+  'batch-size',
+  'seed',
+  'data-dir',
+  'limit',
+  'resume',
+];
 const OPTIMIZERS = ['sgd', 'adam'] as const;
 
 const HEAD = 'frugal prune MODEL (--target-params R | --target-flops R) [--structured [--round-to Q]] --out PATH';
@@ -23,27 +37,47 @@ export const usage = `${groupUsage(HEAD, FLAGS, OPTIMIZERS, ['[--json]'])}
   (momentum 0.9, --lr 0.01; adam: 1e-3) with cosine decay, --batch-size 64, --seed 1.`;
 
 const options: Options = {
-  ...groupOptions(FLAGS), 'target-params': { type: 'string' }, 'target-flops': { type: 'string' },
-  structured: { type: 'boolean', default: false }, out: { type: 'string' }, 'round-to': { type: 'string' },
+  ...groupOptions(FLAGS),
+  'target-params': { type: 'string' },
+  'target-flops': { type: 'string' },
+  structured: { type: 'boolean', default: false },
+  out: { type: 'string' },
+  'round-to': { type: 'string' },
 };
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
-  if (values.help) { process.stdout.write(`${usage}\n`); return 0; }
-  const tp = values['target-params'], tf = values['target-flops'];
-  if ((tp === undefined) === (tf === undefined)) throw new UsageError('give exactly one of --target-params R and --target-flops R');
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const tp = values['target-params'],
+    tf = values['target-flops'];
+  if ((tp === undefined) === (tf === undefined))
+    throw new UsageError('give exactly one of --target-params R and --target-flops R');
   const metric = tp !== undefined ? 'params' : 'flops';
-  const raw = (tp ?? tf) as string, target = Number(raw);
-  if (!(target > 0 && target < 1)) throw new UsageError(`--target-${metric} must be a fraction strictly between 0 and 1 (0.9 removes 90%), got ${JSON.stringify(raw)}`);
+  const raw = (tp ?? tf) as string,
+    target = Number(raw);
+  if (!(target > 0 && target < 1))
+    throw new UsageError(
+      `--target-${metric} must be a fraction strictly between 0 and 1 (0.9 removes 90%), got ${JSON.stringify(raw)}`,
+    );
   const out = values.out as string | undefined;
   if (!out) throw new UsageError('--out PATH is required');
-  const t = readTraining(values, { epochs: 3, batchSize: 64, optimizers: OPTIMIZERS, optimizer: 'sgd',
-    schedule: 'cosine' });
+  const t = readTraining(values, {
+    epochs: 3,
+    batchSize: 64,
+    optimizers: OPTIMIZERS,
+    optimizer: 'sgd',
+    schedule: 'cosine',
+  });
   const { epochs, batchSize, optimizer: optName, lr, seed } = t;
   const roundTo = num(values, 'round-to', 4, { int: true, min: 1 });
-  if (values['round-to'] !== undefined && !values.structured) throw new UsageError('--round-to applies to --structured pruning only');
+  if (values['round-to'] !== undefined && !values.structured)
+    throw new UsageError('--round-to applies to --structured pruning only');
   const ckpt = `${out}.ckpt`;
-  if (values.resume && !existsSync(ckpt)) throw new Error(`--resume: no checkpoint at ${ckpt}; run without --resume to start`);
+  if (values.resume && !existsSync(ckpt))
+    throw new Error(`--resume: no checkpoint at ${ckpt}; run without --resume to start`);
 
   const { model, spec, training } = loadModel(positionals[0]);
   const data = retrainingData(values);
@@ -51,23 +85,59 @@ export async function run(argv: string[]): Promise<number> {
   const before = evaluate(model, data.test, { shape: spec.input }).accuracy;
   mkdirSync(dirname(out), { recursive: true });
   const r = pruneToRate(model, {
-    target, metric, structured: !!values.structured, roundTo, input: spec.input, train, epochs, batchSize, seed,
-    optimizer: (p) => makeOptimizer(optName, p, lr, t.momentum, t.weightDecay), schedule: makeSchedule(t),
-    checkpoint: fileCheckpoint(ckpt), resume: !!values.resume, progress: process.stderr,
+    target,
+    metric,
+    structured: !!values.structured,
+    roundTo,
+    input: spec.input,
+    train,
+    epochs,
+    batchSize,
+    seed,
+    optimizer: (p) => makeOptimizer(optName, p, lr, t.momentum, t.weightDecay),
+    schedule: makeSchedule(t),
+    checkpoint: fileCheckpoint(ckpt),
+    resume: !!values.resume,
+    progress: process.stderr,
   });
   const after = evaluate(model, data.test, { shape: spec.input }).accuracy;
-  const pruning = { metric, target, structured: r.structured, achievedParams: r.achieved.params, achievedFlops: r.achieved.flops, epochs, lr, optimizer: optName, seed };
+  const pruning = {
+    metric,
+    target,
+    structured: r.structured,
+    achievedParams: r.achieved.params,
+    achievedFlops: r.achieved.flops,
+    epochs,
+    lr,
+    optimizer: optName,
+    seed,
+  };
   saveModel(out, model, spec, { ...training, pruning, testAccuracy: after });
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-  emit(!!values.json, {
-    command: 'prune', model: positionals[0], out, ...pruning, testAccuracyBefore: before, testAccuracy: after,
-    params: r.dense.params, nonzeroParams: r.final.nonzero, macs: r.dense.macs, effectiveMacs: r.final.effectiveMacs, channels: r.channels,
-    trainSeconds: r.fit.trainSeconds,
-  }, [
-    `pruned ${r.structured ? 'structured' : 'unstructured'} to ${metric} −${pct(metric === 'params' ? r.achieved.params : r.achieved.flops)} (target −${pct(target)})`,
-    `params −${pct(r.achieved.params)} (${r.final.nonzero.toLocaleString('en-US')} of ${r.dense.params.toLocaleString('en-US')} weights left), MACs −${pct(r.achieved.flops)}`,
-    `test accuracy ${pct(before)} → ${pct(after)}`,
-    `saved ${out}${r.structured ? ' (frugal compact deletes the removed channels)' : ''}`,
-  ].join('\n'));
+  emit(
+    !!values.json,
+    {
+      command: 'prune',
+      model: positionals[0],
+      out,
+      ...pruning,
+      testAccuracyBefore: before,
+      testAccuracy: after,
+      params: r.dense.params,
+      nonzeroParams: r.final.nonzero,
+      macs: r.dense.macs,
+      effectiveMacs: r.final.effectiveMacs,
+      channels: r.channels,
+      trainSeconds: r.fit.trainSeconds,
+    },
+    [
+      `pruned ${r.structured ? 'structured' : 'unstructured'} to ${metric} ` +
+        `−${pct(metric === 'params' ? r.achieved.params : r.achieved.flops)} (target −${pct(target)})`,
+      `params −${pct(r.achieved.params)} (${r.final.nonzero.toLocaleString('en-US')} of ` +
+        `${r.dense.params.toLocaleString('en-US')} weights left), MACs −${pct(r.achieved.flops)}`,
+      `test accuracy ${pct(before)} → ${pct(after)}`,
+      `saved ${out}${r.structured ? ' (frugal compact deletes the removed channels)' : ''}`,
+    ].join('\n'),
+  );
   return 0;
 }

@@ -28,10 +28,15 @@ ${ownFlags.map((f) => `  ${f.o.usage} (${f.of} only): ${f.o.help}`).join('\n')}
   --report-only, a run is missing); 1 error; 2 wrong arguments.`;
 
 const options: Options = {
-  quick: { type: 'boolean', default: false }, seeds: { type: 'string' }, 'data-dir': { type: 'string' },
-  out: { type: 'string' }, 'results-dir': { type: 'string' }, resume: { type: 'boolean', default: false },
+  quick: { type: 'boolean', default: false },
+  seeds: { type: 'string' },
+  'data-dir': { type: 'string' },
+  out: { type: 'string' },
+  'results-dir': { type: 'string' },
+  resume: { type: 'boolean', default: false },
   'report-only': { type: 'boolean', default: false },
-  'train-samples': { type: 'string' }, epochs: { type: 'string' },
+  'train-samples': { type: 'string' },
+  epochs: { type: 'string' },
   ...Object.fromEntries(ownFlags.map((f) => [f.flag, { type: f.o.type === 'flag' ? 'boolean' : 'string' } as const])),
 };
 
@@ -40,31 +45,45 @@ function ownValues(r: Reproduction, values: Record<string, unknown>): Record<str
   for (const f of ownFlags) {
     if (f.of !== r.name && values[f.flag] !== undefined) throw new UsageError(`--${f.flag} applies to ${f.of} only`);
   }
-  return Object.fromEntries(Object.entries(r.options).map(([flag, o]) => [flag,
-    values[flag] === undefined ? undefined
-      : o.type === 'flag' ? !!values[flag] : num(values, flag, 0, { int: true, min: 1 })]));
+  return Object.fromEntries(
+    Object.entries(r.options).map(([flag, o]) => [
+      flag,
+      values[flag] === undefined
+        ? undefined
+        : o.type === 'flag'
+          ? !!values[flag]
+          : num(values, flag, 0, { int: true, min: 1 }),
+    ]),
+  );
 }
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
-  if (values.help) { process.stdout.write(`${usage}\n`); return 0; }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   const name = positionals[0];
   const repro = reproduction(name);
   if (!repro) {
     throw new UsageError(`unknown reproduction ${JSON.stringify(name)}; available: ${names}`);
   }
   const own = ownValues(repro, values);
-  const quick = !!values.quick, reportOnly = !!values['report-only'];
-  const seeds = values.seeds === undefined ? undefined
-    : Array.from({ length: num(values, 'seeds', 1, { int: true, min: 1, max: 10 }) }, (_, i) => i + 1);
+  const quick = !!values.quick,
+    reportOnly = !!values['report-only'];
+  const seeds =
+    values.seeds === undefined
+      ? undefined
+      : Array.from({ length: num(values, 'seeds', 1, { int: true, min: 1, max: 10 }) }, (_, i) => i + 1);
   const outDir = (values.out as string | undefined) ?? 'runs';
   const resultsDir = (values['results-dir'] as string | undefined) ?? RESULTS_DIR;
   const opt = (n: string) => (values[n] === undefined ? undefined : num(values, n, 0, { int: true, min: 1 }));
   const loadBefore = machineLoad();
   let report: ReproduceReport, dataSource: string;
   if (reportOnly) {
-    const training = ['resume', 'train-samples', 'epochs', 'data-dir', ...Object.keys(repro.options)]
-      .filter((f) => values[f]);
+    const training = ['resume', 'train-samples', 'epochs', 'data-dir', ...Object.keys(repro.options)].filter(
+      (f) => values[f],
+    );
     if (training.length) throw new UsageError(`--report-only trains nothing; drop --${training.join(', --')}`);
     const state = readState(outDir, name, quick);
     report = repro.fromState(state, seeds);
@@ -76,19 +95,34 @@ export async function run(argv: string[]): Promise<number> {
     const data = locateFashionMnist(values['data-dir'] as string | undefined);
     dataSource = `${data.source}: ${data.dir}`;
     report = repro.run({
-      quick, seeds: seeds ?? [1], dataDir: values['data-dir'] as string | undefined, trainSamples: opt('train-samples'),
-      epochs: opt('epochs'), outDir, resume: !!values.resume, progress: values.json ? undefined : process.stderr,
-      log: note, own,
+      quick,
+      seeds: seeds ?? [1],
+      dataDir: values['data-dir'] as string | undefined,
+      trainSamples: opt('train-samples'),
+      epochs: opt('epochs'),
+      outDir,
+      resume: !!values.resume,
+      progress: values.json ? undefined : process.stderr,
+      log: note,
+      own,
     });
   }
   const { commit, dirty } = gitCommit();
   const info = {
-    command: commandLine(process.argv.slice(2)), date: new Date().toISOString(), commit, dirty, dataSource,
+    command: commandLine(process.argv.slice(2)),
+    date: new Date().toISOString(),
+    commit,
+    dirty,
+    dataSource,
     seeds: report.seeds,
-    load: { before: loadBefore, after: machineLoad(), cpus: cpuCount() }, reportOnly,
+    load: { before: loadBefore, after: machineLoad(), cpus: cpuCount() },
+    reportOnly,
   };
   const out = writeResults(resultsDir, report, repro.report(report), info);
-  emit(!!values.json, { ...out.raw, report: out.markdown, results: { markdown: out.markdown, json: out.json } },
-    `${out.document}\nresults written to ${out.markdown} and ${out.json}`);
+  emit(
+    !!values.json,
+    { ...out.raw, report: out.markdown, results: { markdown: out.markdown, json: out.json } },
+    `${out.document}\nresults written to ${out.markdown} and ${out.json}`,
+  );
   return exitStatus(report);
 }

@@ -1,20 +1,46 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  buildModel, evaluate, fileCheckpoint, fit, loadFashionMnist, referenceCnn, referenceMlp, saveModel, proximalL1,
-  profiler, profileRows, subset, trainValSplit, validateSpec, backendName, type ModelSpec, type Module,
+  buildModel,
+  evaluate,
+  fileCheckpoint,
+  fit,
+  loadFashionMnist,
+  referenceCnn,
+  referenceMlp,
+  saveModel,
+  proximalL1,
+  profiler,
+  profileRows,
+  subset,
+  trainValSplit,
+  validateSpec,
+  backendName,
+  type ModelSpec,
+  type Module,
 } from '../../node.js';
 import { emit, note, num, parse, UsageError, type Options } from '../args.js';
 import {
-  DATA, TRAINING, groupOptions, groupUsage, makeOptimizer, makeSchedule, readDataset, readLimit, readTraining,
+  DATA,
+  TRAINING,
+  groupOptions,
+  groupUsage,
+  makeOptimizer,
+  makeSchedule,
+  readDataset,
+  readLimit,
+  readTraining,
 } from '../option-groups.js';
 
 /** The data and training flags `train` takes (all of them; the others are its own). */
 const FLAGS = [...Object.keys(DATA), ...Object.keys(TRAINING)] as (keyof typeof DATA | keyof typeof TRAINING)[];
 const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 
-export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out PATH', FLAGS, OPTIMIZERS,
-  ['[--l1 LAMBDA]', '[--profile]', '[--json]'])}
+export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out PATH', FLAGS, OPTIMIZERS, [
+  '[--l1 LAMBDA]',
+  '[--profile]',
+  '[--json]',
+])}
   Train a classifier; prints test accuracy. A checkpoint (PATH.ckpt) is written after every epoch;
   --resume continues a killed run from it with the same result as an uninterrupted run.
   --profile prints the time spent per op kind, forward and backward.
@@ -24,8 +50,11 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out
   --momentum 0.9 (sgd), --schedule none, --seed 1, --dataset fashion-mnist.`;
 
 const options: Options = {
-  ...groupOptions(FLAGS), model: { type: 'string' }, out: { type: 'string' },
-  profile: { type: 'boolean', default: false }, l1: { type: 'string' },
+  ...groupOptions(FLAGS),
+  model: { type: 'string' },
+  out: { type: 'string' },
+  profile: { type: 'boolean', default: false },
+  l1: { type: 'string' },
 };
 
 /** The spec named by --model: a built-in name or a JSON file. */
@@ -33,33 +62,55 @@ export function resolveModel(name: string | undefined): { spec: ModelSpec; label
   if (!name) throw new UsageError('--model is required (cnn, mlp or a SPEC.json file)');
   if (name === 'cnn') return { spec: referenceCnn, label: 'cnn' };
   if (name === 'mlp') return { spec: referenceMlp, label: 'mlp' };
-  if (!name.endsWith('.json')) throw new UsageError(`--model must be cnn, mlp or a .json model spec, got ${JSON.stringify(name)}`);
+  if (!name.endsWith('.json'))
+    throw new UsageError(`--model must be cnn, mlp or a .json model spec, got ${JSON.stringify(name)}`);
   if (!existsSync(name)) throw new Error(`model spec file ${name} does not exist`);
   let raw: unknown;
-  try { raw = JSON.parse(readFileSync(name, 'utf8')); } catch (e) { throw new Error(`model spec ${name} is not valid JSON: ${(e as Error).message}`); }
+  try {
+    raw = JSON.parse(readFileSync(name, 'utf8'));
+  } catch (e) {
+    throw new Error(`model spec ${name} is not valid JSON: ${(e as Error).message}`);
+  }
   return { spec: validateSpec(raw), label: name };
 }
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, options);
-  if (values.help) { process.stdout.write(`${usage}\n`); return 0; }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   const json = !!values.json;
   const { spec, label } = resolveModel(values.model as string | undefined);
   const dataset = readDataset(values);
   const isMlp = spec.input.length === 1;
-  const t = readTraining(values, { epochs: 5, batchSize: isMlp ? 128 : 64, optimizers: OPTIMIZERS, optimizer: 'adam',
-    schedule: 'none' });
+  const t = readTraining(values, {
+    epochs: 5,
+    batchSize: isMlp ? 128 : 64,
+    optimizers: OPTIMIZERS,
+    optimizer: 'adam',
+    schedule: 'none',
+  });
   const { epochs, batchSize, optimizer: optName, lr, seed, valSplit, patience } = t;
-  const out = (values.out as string | undefined) ?? `runs/${label === 'cnn' || label === 'mlp' ? label : 'model'}.safetensors`;
+  const out =
+    (values.out as string | undefined) ?? `runs/${label === 'cnn' || label === 'mlp' ? label : 'model'}.safetensors`;
   const ckptPath = `${out}.ckpt`;
-  if (values.resume && !existsSync(ckptPath)) throw new Error(`--resume: no checkpoint at ${ckptPath}; run without --resume to start`);
+  if (values.resume && !existsSync(ckptPath))
+    throw new Error(`--resume: no checkpoint at ${ckptPath}; run without --resume to start`);
 
   const t0 = performance.now();
   const data = loadFashionMnist(values['data-dir'] as string | undefined);
-  note(`frugal: Fashion-MNIST from ${data.source === 'subset' ? 'the subset shipped in the repo' : data.dir} (${data.source}): ${data.train.count} train, ${data.test.count} test; backend ${backendName()}`);
+  note(
+    `frugal: Fashion-MNIST from ${data.source === 'subset' ? 'the subset shipped in the repo' : data.dir} ` +
+      `(${data.source}): ${data.train.count} train, ${data.test.count} test; backend ${backendName()}`,
+  );
   let train = data.train;
   const limit = readLimit(values);
-  if (limit) train = subset(train, Array.from({ length: Math.min(limit, train.count) }, (_, i) => i));
+  if (limit)
+    train = subset(
+      train,
+      Array.from({ length: Math.min(limit, train.count) }, (_, i) => i),
+    );
   let validation;
   if (valSplit) ({ train, val: validation } = trainValSplit(train, valSplit, seed));
 
@@ -68,41 +119,103 @@ export async function run(argv: string[]): Promise<number> {
   const schedule = makeSchedule(t);
   mkdirSync(dirname(out), { recursive: true });
   const inputShape = spec.input;
-  if (values.profile) { profiler.reset(); profiler.enabled = true; }
+  if (values.profile) {
+    profiler.reset();
+    profiler.enabled = true;
+  }
   const l1 = num(values, 'l1', 0, { min: 0 });
   const result = fit(model, {
-    train, validation, epochs, batchSize, optimizer, seed, inputShape, schedule,
+    train,
+    validation,
+    epochs,
+    batchSize,
+    optimizer,
+    seed,
+    inputShape,
+    schedule,
     callbacks: l1 > 0 ? [proximalL1(model, { lambda: l1, optimizer })] : [],
     earlyStopping: patience ? { patience, monitor: 'valLoss' } : undefined,
-    checkpoint: fileCheckpoint(ckptPath), resume: !!values.resume, progress: process.stderr,
+    checkpoint: fileCheckpoint(ckptPath),
+    resume: !!values.resume,
+    progress: process.stderr,
   });
   profiler.enabled = false;
   const profile = values.profile ? profileRows() : undefined;
   if (profile) note(formatOpProfile(profile));
   const test = evaluate(model, data.test, { shape: inputShape });
   const seconds = (performance.now() - t0) / 1000;
-  const training = { model: label, dataset, dataSource: data.source, epochs: result.epochsRun, batchSize, optimizer: optName, lr, seed, testAccuracy: test.accuracy, finalLoss: result.finalLoss };
+  const training = {
+    model: label,
+    dataset,
+    dataSource: data.source,
+    epochs: result.epochsRun,
+    batchSize,
+    optimizer: optName,
+    lr,
+    seed,
+    testAccuracy: test.accuracy,
+    finalLoss: result.finalLoss,
+  };
   saveModel(out, model, spec, training);
   const res = {
-    command: 'train', model: label, dataset, dataSource: data.source, dataDir: data.dir, backend: backendName(),
-    epochs: result.epochsRun, batchSize, optimizer: optName, lr, seed,
-    testAccuracy: test.accuracy, testBalancedAccuracy: test.balancedAccuracy, testLoss: test.loss,
-    finalLoss: result.finalLoss, l1, zeroWeights: l1 > 0 ? zeroWeights(model) : undefined, seconds, trainSeconds: result.trainSeconds, samplesPerSecond: result.samplesPerSecond,
+    command: 'train',
+    model: label,
+    dataset,
+    dataSource: data.source,
+    dataDir: data.dir,
+    backend: backendName(),
+    epochs: result.epochsRun,
+    batchSize,
+    optimizer: optName,
+    lr,
+    seed,
+    testAccuracy: test.accuracy,
+    testBalancedAccuracy: test.balancedAccuracy,
+    testLoss: test.loss,
+    finalLoss: result.finalLoss,
+    l1,
+    zeroWeights: l1 > 0 ? zeroWeights(model) : undefined,
+    seconds,
+    trainSeconds: result.trainSeconds,
+    samplesPerSecond: result.samplesPerSecond,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    profile, stoppedEarly: result.stoppedEarly, resumedFromEpoch: result.resumedFromEpoch, out, checkpoint: ckptPath, history: result.history,
+    profile,
+    stoppedEarly: result.stoppedEarly,
+    resumedFromEpoch: result.resumedFromEpoch,
+    out,
+    checkpoint: ckptPath,
+    history: result.history,
   };
-  emit(json, res, [
-    `test accuracy ${(100 * test.accuracy).toFixed(2)}% (balanced ${(100 * test.balancedAccuracy).toFixed(2)}%) on ${test.count} images`,
-    `final training loss ${result.finalLoss.toFixed(4)}; ${Math.round(result.samplesPerSecond)} training samples/s; ${seconds.toFixed(1)} s in all`,
-    `saved ${out}`,
-  ].join('\n'));
+  emit(
+    json,
+    res,
+    [
+      `test accuracy ${(100 * test.accuracy).toFixed(2)}% (balanced ` +
+        `${(100 * test.balancedAccuracy).toFixed(2)}%) on ${test.count} images`,
+      `final training loss ${result.finalLoss.toFixed(4)}; ${Math.round(result.samplesPerSecond)} training ` +
+        `samples/s; ${seconds.toFixed(1)} s in all`,
+      `saved ${out}`,
+    ].join('\n'),
+  );
   return 0;
 }
 
 function formatOpProfile(rows: ReturnType<typeof profileRows>): string {
-  const lines = ['op'.padEnd(16) + 'forward ms'.padStart(12) + 'backward ms'.padStart(13) + 'calls'.padStart(9) + 'share'.padStart(8)];
+  const lines = [
+    'op'.padEnd(16) +
+      'forward ms'.padStart(12) +
+      'backward ms'.padStart(13) +
+      'calls'.padStart(9) +
+      'share'.padStart(8),
+  ];
   for (const r of rows) {
-    lines.push(r.op.padEnd(16) + r.forwardMs.toFixed(1).padStart(12) + r.backwardMs.toFixed(1).padStart(13) + String(r.calls).padStart(9) + `${(100 * r.share).toFixed(1)}%`.padStart(8));
+    lines.push(
+      r.op.padEnd(16) +
+        r.forwardMs.toFixed(1).padStart(12) +
+        r.backwardMs.toFixed(1).padStart(13) +
+        String(r.calls).padStart(9) +
+        `${(100 * r.share).toFixed(1)}%`.padStart(8),
+    );
   }
   return lines.join('\n');
 }
@@ -110,6 +223,7 @@ function formatOpProfile(rows: ReturnType<typeof profileRows>): string {
 /** Conv and linear weights that are exactly zero (what --l1 produces). */
 function zeroWeights(model: Module): number {
   let n = 0;
-  for (const [name, p] of model.namedParameters()) if (name.endsWith('weight') && p.rank > 1) for (let i = 0; i < p.size; i++) if (p.data[i] === 0) n++;
+  for (const [name, p] of model.namedParameters())
+    if (name.endsWith('weight') && p.rank > 1) for (let i = 0; i < p.size; i++) if (p.data[i] === 0) n++;
   return n;
 }

@@ -14,7 +14,11 @@ import type { CostReport } from '../../report/profile.js';
 import { QuantizedLayer, binarySpecOptions, padConstant, type BinaryOptions } from './quantized.js';
 
 /** The 1-D factors: binomial blur [1, 2, 1], first difference [−1, 0, 1], second difference [1, −2, 1]. */
-const FACTORS = [[1, 2, 1], [-1, 0, 1], [1, -2, 1]];
+const FACTORS = [
+  [1, 2, 1],
+  [-1, 0, 1],
+  [1, -2, 1],
+];
 
 /**
  * The nine 3×3 jets, row j = 3·iy + ix holding FACTORS[iy] (down the rows) ⊗ FACTORS[ix] (along
@@ -22,9 +26,11 @@ const FACTORS = [[1, 2, 1], [-1, 0, 1], [1, -2, 1]];
  */
 export const JETS: Float32Array = (() => {
   const k = new Float32Array(81);
-  for (let iy = 0; iy < 3; iy++) for (let ix = 0; ix < 3; ix++) {
-    for (let u = 0; u < 3; u++) for (let v = 0; v < 3; v++) k[(3 * iy + ix) * 9 + u * 3 + v] = FACTORS[iy][u] * FACTORS[ix][v];
-  }
+  for (let iy = 0; iy < 3; iy++)
+    for (let ix = 0; ix < 3; ix++) {
+      for (let u = 0; u < 3; u++)
+        for (let v = 0; v < 3; v++) k[(3 * iy + ix) * 9 + u * 3 + v] = FACTORS[iy][u] * FACTORS[ix][v];
+    }
   return k;
 })();
 
@@ -53,12 +59,27 @@ export function jetTree(x: Float32Array | Float64Array, C: number, H: number, W:
  * when constrained); packed: 1 bit per coefficient, or one byte per pair (sign and jet index)
  * when constrained, and the bias as float32.
  */
-export function jetCost(inC: number, outC: number, stride: number, constrained: boolean, bias: number, out: readonly number[]):
-  Pick<CostReport, 'macs' | 'effectiveMacs' | 'extras'> {
-  const spatial = out[1] * out[2], pairs = outC * inC, full = out[1] * stride * out[2] * stride;
-  return { macs: pairs * 9 * spatial, effectiveMacs: pairs * 9 * spatial, extras: {
-    binaryParams: constrained ? pairs : pairs * 9, binaryMacs: 0, packedBytes: (constrained ? pairs : Math.ceil((9 * pairs) / 8)) + 4 * bias,
-    addOps: JET_TREE_OPS * inC * full + (constrained ? 1 : 9) * pairs * spatial } };
+export function jetCost(
+  inC: number,
+  outC: number,
+  stride: number,
+  constrained: boolean,
+  bias: number,
+  out: readonly number[],
+): Pick<CostReport, 'macs' | 'effectiveMacs' | 'extras'> {
+  const spatial = out[1] * out[2],
+    pairs = outC * inC,
+    full = out[1] * stride * out[2] * stride;
+  return {
+    macs: pairs * 9 * spatial,
+    effectiveMacs: pairs * 9 * spatial,
+    extras: {
+      binaryParams: constrained ? pairs : pairs * 9,
+      binaryMacs: 0,
+      packedBytes: (constrained ? pairs : Math.ceil((9 * pairs) / 8)) + 4 * bias,
+      addOps: JET_TREE_OPS * inC * full + (constrained ? 1 : 9) * pairs * spatial,
+    },
+  };
 }
 
 export interface JetOptions extends BinaryOptions {
@@ -80,19 +101,38 @@ export interface JetOptions extends BinaryOptions {
  * with the effective kernels; the structure is the layer's design [OURS], the jets the paper's.
  */
 export class NeuralJetConv2d extends QuantizedLayer {
-  readonly stride: number; readonly padding: number; readonly padValue: 1 | -1; readonly constrained: boolean;
+  readonly stride: number;
+  readonly padding: number;
+  readonly padValue: 1 | -1;
+  readonly constrained: boolean;
   choice: Tensor | null = null;
   private readonly jets = new Tensor(JETS, [9, 9]);
-  constructor(readonly inChannels: number, readonly outChannels: number, opts: JetOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    opts: JetOptions = {},
+  ) {
     super('NeuralJetConv2d', opts);
-    if (![inChannels, outChannels].every((v) => Number.isInteger(v) && v >= 1)) throw new Error(`NeuralJetConv2d: in and out must be positive integers, got ${inChannels}, ${outChannels}`);
-    if (this.scale !== 'none') throw new Error('NeuralJetConv2d: scale must be \'none\' (the jets carry their own magnitudes; batch norm follows)');
-    if (this.kernelQuantizer !== 'ste_sign') throw new Error('NeuralJetConv2d: the jet coefficients are binary (kernelQuantizer \'ste_sign\')');
-    this.stride = opts.stride ?? 1; this.padding = opts.padding ?? 1; this.padValue = opts.padValue ?? 1;
-    if (this.padValue !== 1 && this.padValue !== -1) throw new Error(`NeuralJetConv2d: padValue must be +1 or −1, got ${opts.padValue}`);
-    if (!Number.isInteger(this.stride) || this.stride < 1 || !Number.isInteger(this.padding) || this.padding < 0) throw new Error(`NeuralJetConv2d: stride must be ≥ 1 and padding ≥ 0 (integers), got ${this.stride}, ${this.padding}`);
+    if (![inChannels, outChannels].every((v) => Number.isInteger(v) && v >= 1))
+      throw new Error(`NeuralJetConv2d: in and out must be positive integers, got ${inChannels}, ${outChannels}`);
+    if (this.scale !== 'none')
+      throw new Error(
+        "NeuralJetConv2d: scale must be 'none' (the jets carry their own magnitudes; batch norm follows)",
+      );
+    if (this.kernelQuantizer !== 'ste_sign')
+      throw new Error("NeuralJetConv2d: the jet coefficients are binary (kernelQuantizer 'ste_sign')");
+    this.stride = opts.stride ?? 1;
+    this.padding = opts.padding ?? 1;
+    this.padValue = opts.padValue ?? 1;
+    if (this.padValue !== 1 && this.padValue !== -1)
+      throw new Error(`NeuralJetConv2d: padValue must be +1 or −1, got ${opts.padValue}`);
+    if (!Number.isInteger(this.stride) || this.stride < 1 || !Number.isInteger(this.padding) || this.padding < 0)
+      throw new Error(
+        `NeuralJetConv2d: stride must be ≥ 1 and padding ≥ 0 (integers), got ${this.stride}, ${this.padding}`,
+      );
     this.constrained = !!opts.constrained;
-    const rng = opts.rng ?? new Rng(0), c = this.clip ?? 1;
+    const rng = opts.rng ?? new Rng(0),
+      c = this.clip ?? 1;
     if (this.constrained) {
       this.weight = this.registerParameter('weight', Tensor.zeros([outChannels, inChannels]));
       this.choice = this.registerParameter('choice', Tensor.zeros([outChannels, inChannels, 9]));
@@ -114,20 +154,45 @@ export class NeuralJetConv2d extends QuantizedLayer {
     return F.reshape(F.matmul(B, this.jets), [this.outChannels, this.inChannels, 3, 3]);
   }
   forward(x: Tensor): Tensor {
-    if (x.rank !== 4 || x.shape[1] !== this.inChannels) throw new Error(`NeuralJetConv2d expects [N, ${this.inChannels}, H, W], got [${x.shape}]`);
+    if (x.rank !== 4 || x.shape[1] !== this.inChannels)
+      throw new Error(`NeuralJetConv2d expects [N, ${this.inChannels}, H, W], got [${x.shape}]`);
     const k = this.effectiveKernel();
-    if (this.inputQuantizer === 'none') return F.conv2d(x, k, this.bias, { stride: this.stride, padding: this.padding });
-    return F.conv2d(padConstant(this.quantizedInput(x), this.padding, this.padValue), k, this.bias, { stride: this.stride });
+    if (this.inputQuantizer === 'none')
+      return F.conv2d(x, k, this.bias, { stride: this.stride, padding: this.padding });
+    return F.conv2d(padConstant(this.quantizedInput(x), this.padding, this.padValue), k, this.bias, {
+      stride: this.stride,
+    });
   }
   costReport(out: readonly number[]): CostReport {
     const params = this.weight.size + (this.choice?.size ?? 0) + (this.bias?.size ?? 0);
-    return { params, nonzeroParams: params, ...jetCost(this.inChannels, this.outChannels, this.stride, this.constrained, this.bias?.size ?? 0, out) };
+    return {
+      params,
+      nonzeroParams: params,
+      ...jetCost(this.inChannels, this.outChannels, this.stride, this.constrained, this.bias?.size ?? 0, out),
+    };
   }
   toSpec(): LayerSpec {
-    return { type: 'jet-conv2d', in: this.inChannels, out: this.outChannels, stride: this.stride, padding: this.padding, padValue: this.padValue,
-      constrained: this.constrained, ...this.quantSpec() };
+    return {
+      type: 'jet-conv2d',
+      in: this.inChannels,
+      out: this.outChannels,
+      stride: this.stride,
+      padding: this.padding,
+      padValue: this.padValue,
+      constrained: this.constrained,
+      ...this.quantSpec(),
+    };
   }
 }
 
-registerLayer('jet-conv2d', (s, rng) => new NeuralJetConv2d(specInt(s, 'in'), specInt(s, 'out'),
-  { ...binarySpecOptions(s, rng), stride: specInt(s, 'stride', 1), padding: specInt(s, 'padding', 1), padValue: (s.padValue ?? 1) as 1 | -1, constrained: s.constrained === true }));
+registerLayer(
+  'jet-conv2d',
+  (s, rng) =>
+    new NeuralJetConv2d(specInt(s, 'in'), specInt(s, 'out'), {
+      ...binarySpecOptions(s, rng),
+      stride: specInt(s, 'stride', 1),
+      padding: specInt(s, 'padding', 1),
+      padValue: (s.padValue ?? 1) as 1 | -1,
+      constrained: s.constrained === true,
+    }),
+);

@@ -25,21 +25,35 @@ export const binConv2d = defineOp({
   name: 'binConv2d',
   forward(x: Tensor, w: Tensor, opts: Conv2dOptions = {}) {
     if (x.rank !== 5 || w.rank !== 5 || x.shape[0] !== w.shape[0]) {
-      throw new Error(`binConv2d expects input [H, B, C, Hi, Wi] and weights [H, Cout, C, kh, kw] with the same H, got ${fmt(x.shape)} and ${fmt(w.shape)}`);
+      throw new Error(
+        `binConv2d expects input [H, B, C, Hi, Wi] and weights [H, Cout, C, kh, kw] with the same H, got ` +
+          `${fmt(x.shape)} and ${fmt(w.shape)}`,
+      );
     }
-    const H = x.shape[0], g = geometry('binConv2d', x.shape.slice(1), w.shape.slice(1), opts);
+    const H = x.shape[0],
+      g = geometry('binConv2d', x.shape.slice(1), w.shape.slice(1), opts);
     const out = scopedEmpty([H, g.B, g.Co, g.OH, g.OW], x.dtype); // every slab written by its bin's kernel
     fftKernels.for(x.dtype).binConv2dForward(x.data, w.data, g, H, out.data);
     return { out, inputs: [x, w], saved: { g } };
   },
   backward: (n, _o, gy) => {
     const g = n.saved.g as ConvGeom;
-    const [x, w] = n.inputs, H = x.shape[0], { xs, ws, ys } = slabs(g), be = backendFor(x.dtype);
+    const [x, w] = n.inputs,
+      H = x.shape[0],
+      { xs, ws, ys } = slabs(g),
+      be = backendFor(x.dtype);
     const dw = scopedEmptyLike(gy, w.size); // every slab written by its bin's kernel
     const dx = needs(n, 0) ? scopedEmptyLike(gy, x.size) : null;
     for (let h = 0; h < H; h++) {
-      be.conv2dBackward(x.data.subarray(h * xs, (h + 1) * xs), w.data.subarray(h * ws, (h + 1) * ws), gy.subarray(h * ys, (h + 1) * ys), g,
-        dw.subarray(h * ws, (h + 1) * ws), null, dx ? dx.subarray(h * xs, (h + 1) * xs) : null);
+      be.conv2dBackward(
+        x.data.subarray(h * xs, (h + 1) * xs),
+        w.data.subarray(h * ws, (h + 1) * ws),
+        gy.subarray(h * ys, (h + 1) * ys),
+        g,
+        dw.subarray(h * ws, (h + 1) * ws),
+        null,
+        dx ? dx.subarray(h * xs, (h + 1) * xs) : null,
+      );
     }
     return [dx, needs(n, 1) ? dw : null];
   },

@@ -21,14 +21,18 @@ export const rfft = defineOp({
     if (x.rank < 1) throw new Error('rfft needs a tensor of rank ≥ 1');
     const N = x.shape[x.rank - 1];
     if (!pow2(N)) throw new Error(`rfft: the last axis must be 1 or a power of two, got ${fmt(x.shape)}`);
-    const M = x.size / N, F = (N >> 1) + 1;
+    const M = x.size / N,
+      F = (N >> 1) + 1;
     const out = scopedEmpty([2, ...x.shape.slice(0, -1), F], x.dtype);
     fftKernels.for(x.dtype).rfft(x.data, M, N, out.data.subarray(0, M * F), out.data.subarray(M * F));
     return { out, inputs: [x], saved: { N } };
   },
   // x ↦ (Re X, Im X) is linear; its adjoint is N·irfft(g ⊙ c) with c = 1 at bins 0, N/2 and ½ between.
   backward: (n, _o, gy) => {
-    const x = n.inputs[0], N = n.saved.N as number, F = (N >> 1) + 1, M = x.size / N;
+    const x = n.inputs[0],
+      N = n.saved.N as number,
+      F = (N >> 1) + 1,
+      M = x.size / N;
     const g = scopedEmptyLike(gy, gy.length);
     g.set(gy);
     weighBins(g as Float32Array, F, N, 0.5, N);
@@ -38,12 +42,15 @@ export const rfft = defineOp({
   },
 });
 
-/** Inverse of rfft: X [2, ..., F] → [..., N] with N = 2(F − 1) (N = 1 when F = 1); imaginary parts of bins 0 and N/2 are ignored. */
+/** Inverse of rfft: X [2, ..., F] → [..., N] with N = 2(F − 1) (N = 1 when F = 1); imaginary parts of bins 0 and N/2
+ * are ignored. */
 export const irfft = defineOp({
   name: 'irfft',
   forward(X: Tensor) {
-    if (X.rank < 2 || X.shape[0] !== 2) throw new Error(`irfft expects [2, ..., F] (real and imaginary planes), got ${fmt(X.shape)}`);
-    const F = X.shape[X.rank - 1], N = F === 1 ? 1 : 2 * (F - 1);
+    if (X.rank < 2 || X.shape[0] !== 2)
+      throw new Error(`irfft expects [2, ..., F] (real and imaginary planes), got ${fmt(X.shape)}`);
+    const F = X.shape[X.rank - 1],
+      N = F === 1 ? 1 : 2 * (F - 1);
     if (!pow2(N)) throw new Error(`irfft: ${F} bins give length ${N}, which is not a power of two`);
     const M = X.size / 2 / F;
     const out = scopedEmpty([...X.shape.slice(1, -1), N], X.dtype);
@@ -52,7 +59,10 @@ export const irfft = defineOp({
   },
   // The adjoint of irfft is rfft(g) ⊙ c/N with c = 1 at bins 0, N/2 and 2 between (their imaginary parts get 0).
   backward: (n, _o, gy) => {
-    const X = n.inputs[0], N = n.saved.N as number, F = (N >> 1) + 1, M = X.size / 2 / F;
+    const X = n.inputs[0],
+      N = n.saved.N as number,
+      F = (N >> 1) + 1,
+      M = X.size / 2 / F;
     const d = scopedEmptyLike(gy, X.size);
     fftKernels.for(X.dtype).rfft(gy, M, N, d.subarray(0, M * F), d.subarray(M * F));
     weighBins(d as Float32Array, F, N, 2, 1 / N);
@@ -60,7 +70,10 @@ export const irfft = defineOp({
   },
 });
 
-const planes = (t: { data: Float32Array | Float64Array }, n: number): [Float32Array | Float64Array, Float32Array | Float64Array] => [t.data.subarray(0, n), t.data.subarray(n, 2 * n)];
+const planes = (
+  t: { data: Float32Array | Float64Array },
+  n: number,
+): [Float32Array | Float64Array, Float32Array | Float64Array] => [t.data.subarray(0, n), t.data.subarray(n, 2 * n)];
 
 /**
  * Block-circulant product in the frequency domain: A [2, B, R, F] (input spectra) and
@@ -70,20 +83,38 @@ const planes = (t: { data: Float32Array | Float64Array }, n: number): [Float32Ar
 export const binProduct = defineOp({
   name: 'binProduct',
   forward(A: Tensor, W: Tensor) {
-    if (A.rank !== 4 || W.rank !== 4 || A.shape[0] !== 2 || W.shape[0] !== 2 || A.shape[2] !== W.shape[2] || A.shape[3] !== W.shape[3]) {
+    if (
+      A.rank !== 4 ||
+      W.rank !== 4 ||
+      A.shape[0] !== 2 ||
+      W.shape[0] !== 2 ||
+      A.shape[2] !== W.shape[2] ||
+      A.shape[3] !== W.shape[3]
+    ) {
       throw new Error(`binProduct expects A [2, B, R, F] and W [2, S, R, F], got ${fmt(A.shape)} and ${fmt(W.shape)}`);
     }
-    const [, B, R, F] = A.shape, S = W.shape[1];
+    const [, B, R, F] = A.shape,
+      S = W.shape[1];
     const out = scopedEmpty([2, B, S, F], A.dtype);
     fftKernels.for(A.dtype).cbin(planes(A, B * R * F), planes(W, S * R * F), planes(out, B * S * F), B, R, S, F, 0);
     return { out, inputs: [A, W] };
   },
   backward: (n, _o, gy) => {
-    const [A, W] = n.inputs, [, B, R, F] = A.shape, S = W.shape[1];
-    const be = fftKernels.for(A.dtype), g = planes({ data: gy }, B * S * F);
-    let dA = null, dW = null;
-    if (needs(n, 0)) { dA = scopedEmptyLike(gy, A.size); be.cbin(g, planes(W, S * R * F), planes({ data: dA }, B * R * F), B, R, S, F, 1); }
-    if (needs(n, 1)) { dW = scopedEmptyLike(gy, W.size); be.cbin(g, planes(A, B * R * F), planes({ data: dW }, S * R * F), B, R, S, F, 2); }
+    const [A, W] = n.inputs,
+      [, B, R, F] = A.shape,
+      S = W.shape[1];
+    const be = fftKernels.for(A.dtype),
+      g = planes({ data: gy }, B * S * F);
+    let dA = null,
+      dW = null;
+    if (needs(n, 0)) {
+      dA = scopedEmptyLike(gy, A.size);
+      be.cbin(g, planes(W, S * R * F), planes({ data: dA }, B * R * F), B, R, S, F, 1);
+    }
+    if (needs(n, 1)) {
+      dW = scopedEmptyLike(gy, W.size);
+      be.cbin(g, planes(A, B * R * F), planes({ data: dW }, S * R * F), B, R, S, F, 2);
+    }
     return [dA, dW];
   },
 });
@@ -95,7 +126,6 @@ function weighBins(a: Float32Array | Float64Array, F: number, N: number, interio
     a[i] *= (k === 0 || (N > 1 && k === F - 1) ? 1 : interior) * scale;
   }
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Bin-major spectra ("packed bins") for block-circulant products as matrix products.
@@ -120,11 +150,15 @@ function weighPacked(p: Arr, H: number, a: number, b: number): void {
 function checkBins(name: string, x: Tensor, dims: number[]): void {
   const [B, R, N, P] = dims;
   if (!dims.every((d) => Number.isInteger(d) && d >= 1) || N < 2 || !pow2(N) || B * R * N * P !== x.size) {
-    throw new Error(`${name}: [B=${B}, R=${R}, N=${N}, P=${P}] must be positive integers with N a power of two ≥ 2 and B·R·N·P = ${x.size} (the size of ${fmt(x.shape)})`);
+    throw new Error(
+      `${name}: [B=${B}, R=${R}, N=${N}, P=${P}] must be positive integers with N a power of two ≥ 2 and B·R·N·P ` +
+        `= ${x.size} (the size of ${fmt(x.shape)})`,
+    );
   }
 }
 
-/** Real FFT along N of x viewed as [B, R, N, P], packed [N/2, B, 2, R·P] (the kernel reads the strided channels itself). */
+/** Real FFT along N of x viewed as [B, R, N, P], packed [N/2, B, 2, R·P] (the kernel reads the strided channels
+ * itself). */
 function forwardPacked(be: Be, x: Arr, B: number, R: number, N: number, P: number, out: Arr): void {
   be.rfftPacked(x, B * R * P, N, R * P, out, P);
 }
@@ -149,7 +183,8 @@ export const rfftBins = defineOp({
   // The adjoint of rfft is N·irfft(g ⊙ c), c = 1 at bins 0 and N/2 (packed bin 0) and ½ between.
   backward: (n, _o, gy) => {
     const [B, R, N, P] = n.saved.dims as number[];
-    const g = scopedEmptyLike(gy, gy.length) as Arr, dx = scopedEmptyLike(gy, n.inputs[0].size) as Arr;
+    const g = scopedEmptyLike(gy, gy.length) as Arr,
+      dx = scopedEmptyLike(gy, n.inputs[0].size) as Arr;
     g.set(gy);
     weighPacked(g, N >> 1, N, N / 2);
     inversePacked(fftKernels.for(n.inputs[0].dtype), g, B, R, N, P, dx);
@@ -161,8 +196,10 @@ export const rfftBins = defineOp({
 export const irfftBins = defineOp({
   name: 'irfftBins',
   forward(Y: Tensor) {
-    if (Y.rank !== 5 || Y.shape[2] !== 2) throw new Error(`irfftBins expects packed spectra [H, B, 2, S, P], got ${fmt(Y.shape)}`);
-    const [H, B, , S, P] = Y.shape, N = 2 * H;
+    if (Y.rank !== 5 || Y.shape[2] !== 2)
+      throw new Error(`irfftBins expects packed spectra [H, B, 2, S, P], got ${fmt(Y.shape)}`);
+    const [H, B, , S, P] = Y.shape,
+      N = 2 * H;
     checkBins('irfftBins', Y, [B, S, N, P]);
     const out = scopedEmpty([B, S, N, P], Y.dtype);
     inversePacked(fftKernels.for(Y.dtype), Y.data, B, S, N, P, out.data);
@@ -178,7 +215,6 @@ export const irfftBins = defineOp({
   },
 });
 
-
 /**
  * Inference (no gradient) product of a block-circulant linear layer in one backend call:
  * x [B, R·N] → [B, S·N], y[b, s] = irfft(Σ_r W[s,r] ⊙ rfft(x[b, r])) + bias, with the weight
@@ -188,12 +224,17 @@ export const irfftBins = defineOp({
 export const circGemv = profiled('circGemv', (x: Tensor, WT: Tensor, N: number, bias: Tensor | null): Tensor => {
   const F = (N >> 1) + 1;
   if (WT.rank !== 4 || WT.shape[0] !== 2 || WT.shape[1] !== F || !pow2(N) || N < 2) {
-    throw new Error(`circGemv expects weight spectra [2, N/2+1, R, S] with N a power of two ≥ 2, got ${fmt(WT.shape)} for N = ${N}`);
+    throw new Error(
+      `circGemv expects weight spectra [2, N/2+1, R, S] with N a power of two ≥ 2, got ${fmt(WT.shape)} for N = ${N}`,
+    );
   }
   const [, , R, S] = WT.shape;
-  if (x.rank !== 2 || x.shape[1] !== R * N) throw new Error(`circGemv expects x [B, ${R * N}] (R·N), got ${fmt(x.shape)}`);
-  if (bias && bias.size !== S * N) throw new Error(`circGemv: bias must have ${S * N} (S·N) entries, got ${fmt(bias.shape)}`);
-  const B = x.shape[0], out = scopedEmpty([B, S * N], x.dtype);
+  if (x.rank !== 2 || x.shape[1] !== R * N)
+    throw new Error(`circGemv expects x [B, ${R * N}] (R·N), got ${fmt(x.shape)}`);
+  if (bias && bias.size !== S * N)
+    throw new Error(`circGemv: bias must have ${S * N} (S·N) entries, got ${fmt(bias.shape)}`);
+  const B = x.shape[0],
+    out = scopedEmpty([B, S * N], x.dtype);
   fftKernels.for(x.dtype).circGemv(x.data, B, R, S, N, WT.data, bias ? bias.data : null, out.data);
   return out;
 });

@@ -28,7 +28,15 @@ export type CircPath = 'auto' | 'fft' | 'dense';
  * layers), from N = 4 when both are ≥ 64 (×1.09–1.69); 32→64 at N = 4 measured ×0.91–1.26
  * over four runs, so it stays dense.
  */
-export const FFT_MIN_BLOCK = { linear: 8, linearSmall: 32, smallBelow: 1 << 20, conv: 8, convMinChannels: 32, convWide: 4, convWideChannels: 64 };
+export const FFT_MIN_BLOCK = {
+  linear: 8,
+  linearSmall: 32,
+  smallBelow: 1 << 20,
+  conv: 8,
+  convMinChannels: 32,
+  convWide: 4,
+  convWideChannels: 64,
+};
 
 /**
  * Outside training (no gradients), weight-derived tensors (spectra, per-bin matrices, the
@@ -61,24 +69,37 @@ class InferenceCache {
   private readonly items = new Map<string, Tensor>();
   get(weight: Tensor, name: string, make: () => Tensor): Tensor {
     if (isGradEnabled()) return make();
-    const w = weight.data as Float32Array, k = this.key;
+    const w = weight.data as Float32Array,
+      k = this.key;
     if (!k || k.data !== w || k.version !== weight.version || !sameSample(w, k.sample)) {
       this.key = { data: w, version: weight.version, sample: sample(w) };
       this.items.clear();
     }
     let t = this.items.get(name);
-    if (!t) { const m = make(); t = new Tensor(persistentCopy(Float32Array.from(m.data)), m.shape); this.items.set(name, t); }
+    if (!t) {
+      const m = make();
+      t = new Tensor(persistentCopy(Float32Array.from(m.data)), m.shape);
+      this.items.set(name, t);
+    }
     return t;
   }
 }
 
 function checkBlock(layer: string, inC: number, outC: number, N: number, pad: boolean): void {
-  for (const [name, v] of [['in', inC], ['out', outC], ['block size', N]] as const) {
+  for (const [name, v] of [
+    ['in', inC],
+    ['out', outC],
+    ['block size', N],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${layer}: ${name} must be a positive integer, got ${v}`);
   }
   if ((N & (N - 1)) !== 0) throw new Error(`${layer}: block size ${N} must be a power of two (the FFT's length)`);
   if (!pad && (inC % N !== 0 || outC % N !== 0)) {
-    throw new Error(`${layer}: block size ${N} must divide both channel counts (in ${inC}, out ${outC}); choose a divisor of both, or zero-pad the channels to whole blocks with { pad: true } (toCirculant(…, { pad: true }), frugal circulant --pad), which costs the padded blocks' parameters and multiplications`);
+    throw new Error(
+      `${layer}: block size ${N} must divide both channel counts (in ${inC}, out ${outC}); choose a divisor of ` +
+        `both, or zero-pad the channels to whole blocks with { pad: true } (toCirculant(…, { pad: true }), ` +
+        `frugal circulant --pad), which costs the padded blocks' parameters and multiplications`,
+    );
   }
 }
 
@@ -86,7 +107,8 @@ function checkBlock(layer: string, inC: number, outC: number, N: number, pad: bo
 function padAxis1(x: Tensor, to: number): Tensor {
   const n = x.shape[1];
   if (n === to) return x;
-  const shape = [...x.shape]; shape[1] = to - n;
+  const shape = [...x.shape];
+  shape[1] = to - n;
   return F.concat([x, Tensor.zeros(shape, x.dtype)], 1);
 }
 
@@ -109,9 +131,13 @@ export const MAX_EXPANDED_BLOCK = 512;
 
 /** P[t, a·N + b] = 1 where (a − b) mod N = t: w·P lays each vector out as its N×N circulant block. */
 function circulantBasis(N: number): Tensor {
-  if (N > MAX_EXPANDED_BLOCK) throw new Error(`the expanded (dense) path of a circulant layer is built for block sizes up to ${MAX_EXPANDED_BLOCK}, got ${N}; use path 'fft'`);
+  if (N > MAX_EXPANDED_BLOCK)
+    throw new Error(
+      `the expanded (dense) path of a circulant layer is built for block sizes up to ${MAX_EXPANDED_BLOCK}, got ` +
+        `${N}; use path 'fft'`,
+    );
   const p = new Float32Array(N * N * N);
-  for (let a = 0; a < N; a++) for (let b = 0; b < N; b++) p[(((a - b) % N + N) % N) * N * N + a * N + b] = 1;
+  for (let a = 0; a < N; a++) for (let b = 0; b < N; b++) p[((((a - b) % N) + N) % N) * N * N + a * N + b] = 1;
   return new Tensor(p, [N, N * N]);
 }
 
@@ -126,7 +152,8 @@ function fftCost(N: number): number {
  * bin h ≥ 1 and G[0] = diag(W[0], W[N/2]) (both real), H = N/2. On the tape.
  */
 function binMatrices(Wf: Tensor, N: number): Tensor {
-  const [, S, R, T] = Wf.shape, H = N >> 1;
+  const [, S, R, T] = Wf.shape,
+    H = N >> 1;
   const t = F.transpose(Wf, [4, 0, 1, 2, 3]); // [F, 2, S, R, T]
   const part = (f0: number, f1: number, c: number) => F.slice(t, [f0, c], [f1, c + 1]); // [f1 − f0, 1, S, R, T]
   const quad = (a: Tensor, b: Tensor, c: Tensor, d: Tensor) => F.concat([F.concat([a, b], 3), F.concat([c, d], 3)], 2);
@@ -152,7 +179,9 @@ export const BIN_GEMM_MIN_MACS = 8192;
  * (larger weights, e.g. 4096² at N = 8 with 1.3 M entries, keep the threaded bin-GEMM path).
  */
 export const CIRC_GEMV = { maxBatch: 8, maxSpectra: 1 << 17 };
-function binGemm(B: number, R: number, S: number): boolean { return 4 * R * S * B >= BIN_GEMM_MIN_MACS; }
+function binGemm(B: number, R: number, S: number): boolean {
+  return 4 * R * S * B >= BIN_GEMM_MIN_MACS;
+}
 
 /**
  * Block-circulant fully connected layer: y = x·Wᵀ + b where W [out, in] is made of N×N
@@ -167,21 +196,32 @@ export class CircLinear extends Module {
   private basisT: Tensor | null = null;
   private readonly cache = new InferenceCache();
   /** Blocks along the input and output (whole blocks; more than in/N when padded). */
-  readonly inBlocks: number; readonly outBlocks: number;
+  readonly inBlocks: number;
+  readonly outBlocks: number;
   /** Zero-padding of the features to whole blocks (when the block size does not divide them). */
   readonly pad: boolean;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, readonly blockSize: number, opts: { bias?: boolean; rng?: Rng; pad?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    readonly blockSize: number,
+    opts: { bias?: boolean; rng?: Rng; pad?: boolean } = {},
+  ) {
     super();
     this.pad = !!opts.pad;
     checkBlock('CircLinear', inFeatures, outFeatures, blockSize, this.pad);
     const N = blockSize;
-    this.inBlocks = Math.ceil(inFeatures / N); this.outBlocks = Math.ceil(outFeatures / N);
+    this.inBlocks = Math.ceil(inFeatures / N);
+    this.outBlocks = Math.ceil(outFeatures / N);
     this.weight = this.registerParameter('weight', Tensor.zeros([this.outBlocks, this.inBlocks, N]));
     this.bias = opts.bias === false ? null : this.registerParameter('bias', Tensor.zeros([outFeatures]));
     this.resetParameters(opts.rng ?? new Rng(0));
   }
-  private get basis(): Tensor { return (this.basisT ??= circulantBasis(this.blockSize)); }
-  paramGroupHints(optimizer: string): GroupHint[] { return tiedHints(optimizer, this.weight, this.blockSize); }
+  private get basis(): Tensor {
+    return (this.basisT ??= circulantBasis(this.blockSize));
+  }
+  paramGroupHints(optimizer: string): GroupHint[] {
+    return tiedHints(optimizer, this.weight, this.blockSize);
+  }
   /** PyTorch Linear's default, with the dense fan-in: U(±1/√in) for every entry. */
   resetParameters(rng: Rng): void {
     const b = 1 / Math.sqrt(this.inFeatures);
@@ -190,37 +230,64 @@ export class CircLinear extends Module {
   }
   /** The dense weight [out, in] this layer stands for (on the tape). */
   expand(): Tensor {
-    const N = this.blockSize, S = this.outBlocks, R = this.inBlocks;
+    const N = this.blockSize,
+      S = this.outBlocks,
+      R = this.inBlocks;
     const blocks = F.reshape(F.matmul(F.reshape(this.weight, [S * R, N]), this.basis), [S, R, N, N]);
     const full = F.reshape(F.transpose(blocks, [0, 2, 1, 3]), [S * N, R * N]);
     return this.pad ? F.slice(full, [0, 0], [this.outFeatures, this.inFeatures]) : full;
   }
   forward(x: Tensor): Tensor {
-    if (x.rank !== 2 || x.shape[1] !== this.inFeatures) throw new Error(`CircLinear(${this.inFeatures}→${this.outFeatures}) expects [N, ${this.inFeatures}], got [${x.shape}]`);
+    if (x.rank !== 2 || x.shape[1] !== this.inFeatures)
+      throw new Error(
+        `CircLinear(${this.inFeatures}→${this.outFeatures}) expects [N, ${this.inFeatures}], got [${x.shape}]`,
+      );
     if (this.usesGemv(x.shape[0])) return this.gemvForward(x);
-    const y = this.usesFft(x.shape[0]) ? this.fftForward(x) : F.matmul(x, this.cache.get(this.weight, 'dense', () => this.expand()), { transB: true });
+    const y = this.usesFft(x.shape[0])
+      ? this.fftForward(x)
+      : F.matmul(
+          x,
+          this.cache.get(this.weight, 'dense', () => this.expand()),
+          { transB: true },
+        );
     return this.bias ? F.add(y, this.bias) : y;
   }
   /** Whether forward at this batch size runs the FFT form (path, or for 'auto' the measured crossover). */
   usesFft(batch = 1): boolean {
     const small = this.inFeatures * this.outFeatures < FFT_MIN_BLOCK.smallBelow && batch > CIRC_GEMV.maxBatch;
     const min = small ? FFT_MIN_BLOCK.linearSmall : FFT_MIN_BLOCK.linear;
-    return this.path === 'fft' || (this.path === 'auto' && (this.blockSize >= min || this.blockSize > MAX_EXPANDED_BLOCK));
+    return (
+      this.path === 'fft' || (this.path === 'auto' && (this.blockSize >= min || this.blockSize > MAX_EXPANDED_BLOCK))
+    );
   }
-  /** Whether forward runs the one-call inference product (circGemv): FFT form, no gradients, small batch and weights. */
+  /** Whether forward runs the one-call inference product (circGemv): FFT form, no gradients, small batch and weights.
+   * */
   usesGemv(batch: number): boolean {
-    const N = this.blockSize, F = (N >> 1) + 1;
-    return N >= 2 && !isGradEnabled() && batch <= CIRC_GEMV.maxBatch && F * this.inBlocks * this.outBlocks <= CIRC_GEMV.maxSpectra && this.usesFft(batch);
+    const N = this.blockSize,
+      F = (N >> 1) + 1;
+    return (
+      N >= 2 &&
+      !isGradEnabled() &&
+      batch <= CIRC_GEMV.maxBatch &&
+      F * this.inBlocks * this.outBlocks <= CIRC_GEMV.maxSpectra &&
+      this.usesFft(batch)
+    );
   }
   private gemvForward(input: Tensor): Tensor {
-    const N = this.blockSize, S = this.outBlocks, R = this.inBlocks;
-    const WT = this.cache.get(this.weight, 'spectraT', () => F.transpose(rfft(this.weight), [0, 3, 2, 1])); // [2, F, R, S]
+    const N = this.blockSize,
+      S = this.outBlocks,
+      R = this.inBlocks;
+    // [2, F, R, S]
+    const WT = this.cache.get(this.weight, 'spectraT', () => F.transpose(rfft(this.weight), [0, 3, 2, 1]));
     // The kernel adds an unpadded bias itself; a padded layer's is added after cropping.
     const y = cropAxis1(circGemv(padAxis1(input, R * N), WT, N, this.pad ? null : this.bias), this.outFeatures);
     return this.bias && this.pad ? F.add(y, this.bias) : y;
   }
   private fftForward(input: Tensor): Tensor {
-    const N = this.blockSize, B = input.shape[0], S = this.outBlocks, R = this.inBlocks;
+    const N = this.blockSize,
+      B = input.shape[0],
+      S = this.outBlocks,
+      R = this.inBlocks;
     const x = padAxis1(input, R * N);
     return cropAxis1(this.fftProduct(x, B, R, S, N), this.outFeatures);
   }
@@ -235,19 +302,37 @@ export class CircLinear extends Module {
     }
     // Packed input spectra [H, B, 2R]; per bin one real product with G[h] [2S, 2R]; back through the inverse.
     const X = F.reshape(rfftBins(x, B, R, N), [N >> 1, B, 2 * R]);
-    const G = this.cache.get(this.weight, 'bins', () => F.reshape(binMatrices(F.reshape(rfft(this.weight), [2, S, R, 1, (N >> 1) + 1]), N), [N >> 1, 2 * S, 2 * R]));
+    const G = this.cache.get(this.weight, 'bins', () =>
+      F.reshape(binMatrices(F.reshape(rfft(this.weight), [2, S, R, 1, (N >> 1) + 1]), N), [N >> 1, 2 * S, 2 * R]),
+    );
     const Y = F.matmul(X, G, { transB: true }); // [H, B, 2S]
     return F.reshape(irfftBins(F.reshape(Y, [N >> 1, B, 2, S, 1])), [B, S * N]);
   }
   /** Parameters as stored; MACs of the dense-equivalent form; real multiplications of the FFT form. */
   costReport(out: readonly number[]): CostReport {
-    const N = this.blockSize, S = this.outBlocks, R = this.inBlocks;
+    const N = this.blockSize,
+      S = this.outBlocks,
+      R = this.inBlocks;
     const params = this.weight.size + (this.bias?.size ?? 0);
     const spatial = out.slice(0, -1).reduce((a, b) => a * b, 1);
-    return { params, nonzeroParams: params, macs: this.outFeatures * this.inFeatures * spatial, effectiveMacs: this.outFeatures * this.inFeatures * spatial,
-      extras: { fftMults: circMults(N, R, S, 1) * spatial } };
+    return {
+      params,
+      nonzeroParams: params,
+      macs: this.outFeatures * this.inFeatures * spatial,
+      effectiveMacs: this.outFeatures * this.inFeatures * spatial,
+      extras: { fftMults: circMults(N, R, S, 1) * spatial },
+    };
   }
-  toSpec(): LayerSpec { return { type: 'circlinear', in: this.inFeatures, out: this.outFeatures, block: this.blockSize, bias: !!this.bias, ...(this.pad ? { pad: true } : {}) }; }
+  toSpec(): LayerSpec {
+    return {
+      type: 'circlinear',
+      in: this.inFeatures,
+      out: this.outFeatures,
+      block: this.blockSize,
+      bias: !!this.bias,
+      ...(this.pad ? { pad: true } : {}),
+    };
+  }
 }
 
 /**
@@ -261,7 +346,14 @@ export function circMults(N: number, R: number, S: number, taps: number): number
   return taps * R * S * (2 * N - 2) + (R + S) * fftCost(N);
 }
 
-export interface CircConvOptions { stride?: number; padding?: number; dilation?: number; bias?: boolean; rng?: Rng; pad?: boolean }
+export interface CircConvOptions {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  bias?: boolean;
+  rng?: Rng;
+  pad?: boolean;
+}
 
 /**
  * 2-D convolution whose kernel is block-circulant over the channels (CircConv): W[sN+a, rN+b, :, :]
@@ -274,26 +366,44 @@ export class CircConv2d extends Module {
   bias: Tensor | null;
   path: CircPath = 'auto';
   private readonly cache = new InferenceCache();
-  readonly stride: number; readonly padding: number; readonly dilation: number;
+  readonly stride: number;
+  readonly padding: number;
+  readonly dilation: number;
   /** Blocks along the input and output channels (whole blocks; more than C/N when padded). */
-  readonly inBlocks: number; readonly outBlocks: number;
+  readonly inBlocks: number;
+  readonly outBlocks: number;
   /** Zero-padding of the channels to whole blocks (when the block size does not divide them). */
   readonly pad: boolean;
   private basisT: Tensor | null = null;
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly blockSize: number, opts: CircConvOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly blockSize: number,
+    opts: CircConvOptions = {},
+  ) {
     super();
     this.pad = !!opts.pad;
     checkBlock('CircConv2d', inChannels, outChannels, blockSize, this.pad);
-    if (!Number.isInteger(kernelSize) || kernelSize < 1) throw new Error(`CircConv2d: kernel must be a positive integer, got ${kernelSize}`);
-    this.stride = opts.stride ?? 1; this.padding = opts.padding ?? 0; this.dilation = opts.dilation ?? 1;
-    const N = blockSize, k = kernelSize;
-    this.inBlocks = Math.ceil(inChannels / N); this.outBlocks = Math.ceil(outChannels / N);
+    if (!Number.isInteger(kernelSize) || kernelSize < 1)
+      throw new Error(`CircConv2d: kernel must be a positive integer, got ${kernelSize}`);
+    this.stride = opts.stride ?? 1;
+    this.padding = opts.padding ?? 0;
+    this.dilation = opts.dilation ?? 1;
+    const N = blockSize,
+      k = kernelSize;
+    this.inBlocks = Math.ceil(inChannels / N);
+    this.outBlocks = Math.ceil(outChannels / N);
     this.weight = this.registerParameter('weight', Tensor.zeros([this.outBlocks, this.inBlocks, N, k, k]));
     this.bias = opts.bias === false ? null : this.registerParameter('bias', Tensor.zeros([outChannels]));
     this.resetParameters(opts.rng ?? new Rng(0));
   }
-  private get basis(): Tensor { return (this.basisT ??= circulantBasis(this.blockSize)); }
-  paramGroupHints(optimizer: string): GroupHint[] { return tiedHints(optimizer, this.weight, this.blockSize); }
+  private get basis(): Tensor {
+    return (this.basisT ??= circulantBasis(this.blockSize));
+  }
+  paramGroupHints(optimizer: string): GroupHint[] {
+    return tiedHints(optimizer, this.weight, this.blockSize);
+  }
   /** PyTorch Conv2d's default with the dense fan-in k²·in: U(±1/√(k²·in)). */
   resetParameters(rng: Rng): void {
     const b = 1 / Math.sqrt(this.kernelSize * this.kernelSize * this.inChannels);
@@ -302,27 +412,47 @@ export class CircConv2d extends Module {
   }
   /** The dense kernel [out, in, k, k] (on the tape). */
   expand(): Tensor {
-    const N = this.blockSize, S = this.outBlocks, R = this.inBlocks, kk = this.kernelSize * this.kernelSize;
+    const N = this.blockSize,
+      S = this.outBlocks,
+      R = this.inBlocks,
+      kk = this.kernelSize * this.kernelSize;
     const v = F.reshape(F.transpose(F.reshape(this.weight, [S * R, N, kk]), [0, 2, 1]), [S * R * kk, N]);
     const blocks = F.reshape(F.matmul(v, this.basis), [S, R, kk, N, N]); // [s, r, tap, a, b]
     const full = F.reshape(F.transpose(blocks, [0, 3, 1, 4, 2]), [S * N, R * N, this.kernelSize, this.kernelSize]);
     return this.pad ? F.slice(full, [0, 0], [this.outChannels, this.inChannels]) : full;
   }
-  private opts() { return { stride: this.stride, padding: this.padding, dilation: this.dilation }; }
+  private opts() {
+    return { stride: this.stride, padding: this.padding, dilation: this.dilation };
+  }
   forward(x: Tensor): Tensor {
-    if (x.rank !== 4 || x.shape[1] !== this.inChannels) throw new Error(`CircConv2d expects [N, ${this.inChannels}, H, W], got [${x.shape}]`);
-    if (!this.usesFft()) return F.conv2d(x, this.cache.get(this.weight, 'dense', () => this.expand()), this.bias, this.opts());
+    if (x.rank !== 4 || x.shape[1] !== this.inChannels)
+      throw new Error(`CircConv2d expects [N, ${this.inChannels}, H, W], got [${x.shape}]`);
+    if (!this.usesFft())
+      return F.conv2d(
+        x,
+        this.cache.get(this.weight, 'dense', () => this.expand()),
+        this.bias,
+        this.opts(),
+      );
     return this.fftForward(x);
   }
   /** Whether forward runs the FFT form (path, or for 'auto' the measured crossover, at inference). */
   usesFft(): boolean {
     if (this.path !== 'auto') return this.path === 'fft';
-    const c = Math.min(this.inChannels, this.outChannels), N = this.blockSize;
-    const faster = (c >= FFT_MIN_BLOCK.convMinChannels && N >= FFT_MIN_BLOCK.conv) || (c >= FFT_MIN_BLOCK.convWideChannels && N >= FFT_MIN_BLOCK.convWide);
+    const c = Math.min(this.inChannels, this.outChannels),
+      N = this.blockSize;
+    const faster =
+      (c >= FFT_MIN_BLOCK.convMinChannels && N >= FFT_MIN_BLOCK.conv) ||
+      (c >= FFT_MIN_BLOCK.convWideChannels && N >= FFT_MIN_BLOCK.convWide);
     return N > MAX_EXPANDED_BLOCK || (!isGradEnabled() && faster);
   }
   private fftForward(input: Tensor): Tensor {
-    const N = this.blockSize, [B, , Hi, Wi] = input.shape, S = this.outBlocks, R = this.inBlocks, k = this.kernelSize, H = N >> 1;
+    const N = this.blockSize,
+      [B, , Hi, Wi] = input.shape,
+      S = this.outBlocks,
+      R = this.inBlocks,
+      k = this.kernelSize,
+      H = N >> 1;
     const x = padAxis1(input, R * N);
     if (N === 1) return F.conv2d(x, F.reshape(this.weight, [S, R, k, k]), this.bias, this.opts());
     // Packed spectra over each block's channels, per pixel: [H, B, 2R, Hi, Wi]; per bin one real
@@ -332,24 +462,63 @@ export class CircConv2d extends Module {
       const Wf = rfft(F.transpose(this.weight, [0, 1, 3, 4, 2])); // [2, S, R, k, k, F]
       return F.reshape(binMatrices(F.reshape(Wf, [2, S, R, k * k, H + 1]), N), [H, 2 * S, 2 * R, k, k]);
     });
-    const Yb = binConv2d(F.reshape(X, [H, B, 2 * R, Hi, Wi]), F.reshape(G, [H, 2 * S, 2 * R, k, k]), this.opts()); // [H, B, 2S, OH, OW]
+    // [H, B, 2S, OH, OW]
+    const Yb = binConv2d(F.reshape(X, [H, B, 2 * R, Hi, Wi]), F.reshape(G, [H, 2 * S, 2 * R, k, k]), this.opts());
     const [, , , OH, OW] = Yb.shape;
     const Y = F.reshape(Yb, [H, B, 2, S, OH * OW]);
     const out = cropAxis1(F.reshape(irfftBins(Y), [B, S * N, OH, OW]), this.outChannels);
     return this.bias ? F.add(out, F.reshape(this.bias, [1, this.outChannels, 1, 1])) : out;
   }
   costReport(out: readonly number[]): CostReport {
-    const N = this.blockSize, S = this.outBlocks, R = this.inBlocks, kk = this.kernelSize * this.kernelSize;
-    const params = this.weight.size + (this.bias?.size ?? 0), spatial = out[1] * out[2];
+    const N = this.blockSize,
+      S = this.outBlocks,
+      R = this.inBlocks,
+      kk = this.kernelSize * this.kernelSize;
+    const params = this.weight.size + (this.bias?.size ?? 0),
+      spatial = out[1] * out[2];
     const macs = this.outChannels * this.inChannels * kk * spatial;
-    return { params, nonzeroParams: params, macs, effectiveMacs: macs, extras: { fftMults: circMults(N, R, S, kk) * spatial } };
+    return {
+      params,
+      nonzeroParams: params,
+      macs,
+      effectiveMacs: macs,
+      extras: { fftMults: circMults(N, R, S, kk) * spatial },
+    };
   }
   toSpec(): LayerSpec {
-    return { type: 'circconv2d', in: this.inChannels, out: this.outChannels, kernel: this.kernelSize, block: this.blockSize,
-      stride: this.stride, padding: this.padding, dilation: this.dilation, bias: !!this.bias, ...(this.pad ? { pad: true } : {}) };
+    return {
+      type: 'circconv2d',
+      in: this.inChannels,
+      out: this.outChannels,
+      kernel: this.kernelSize,
+      block: this.blockSize,
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      bias: !!this.bias,
+      ...(this.pad ? { pad: true } : {}),
+    };
   }
 }
 
-registerLayer('circlinear', (s, rng) => new CircLinear(specInt(s, 'in'), specInt(s, 'out'), specInt(s, 'block'), { bias: s.bias !== false, rng, pad: s.pad === true }));
-registerLayer('circconv2d', (s, rng) => new CircConv2d(specInt(s, 'in'), specInt(s, 'out'), specInt(s, 'kernel'), specInt(s, 'block'),
-  { stride: specInt(s, 'stride', 1), padding: specInt(s, 'padding', 0), dilation: specInt(s, 'dilation', 1), bias: s.bias !== false, rng, pad: s.pad === true }));
+registerLayer(
+  'circlinear',
+  (s, rng) =>
+    new CircLinear(specInt(s, 'in'), specInt(s, 'out'), specInt(s, 'block'), {
+      bias: s.bias !== false,
+      rng,
+      pad: s.pad === true,
+    }),
+);
+registerLayer(
+  'circconv2d',
+  (s, rng) =>
+    new CircConv2d(specInt(s, 'in'), specInt(s, 'out'), specInt(s, 'kernel'), specInt(s, 'block'), {
+      stride: specInt(s, 'stride', 1),
+      padding: specInt(s, 'padding', 0),
+      dilation: specInt(s, 'dilation', 1),
+      bias: s.bias !== false,
+      rng,
+      pad: s.pad === true,
+    }),
+);

@@ -7,9 +7,20 @@ function fftFormMults(layers: LayerProfile[]): number {
 }
 
 registerProfileExtension('circulant', {
-  summarize: (layers) => (layers.some((l) => extra(l, 'fftMults') !== undefined) ? { fftFormMults: fftFormMults(layers) } : undefined),
-  columns: (p) => p.summary.fftFormMults === undefined ? [] : [{
-    head: 'FFT-form mults', at: 'beforeBytes', total: fmtInt(p.summary.fftFormMults as number),
-    cell: (l) => { const v = extra(l, 'fftMults'); return v !== undefined ? fmtInt(v) : ''; },
-  }],
+  summarize: (layers) =>
+    layers.some((l) => extra(l, 'fftMults') !== undefined) ? { fftFormMults: fftFormMults(layers) } : undefined,
+  columns: (p) =>
+    p.summary.fftFormMults === undefined
+      ? []
+      : [
+          {
+            head: 'FFT-form mults',
+            at: 'beforeBytes',
+            total: fmtInt(p.summary.fftFormMults as number),
+            cell: (l) => {
+              const v = extra(l, 'fftMults');
+              return v !== undefined ? fmtInt(v) : '';
+            },
+          },
+        ],
 });

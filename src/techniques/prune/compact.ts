@@ -32,13 +32,19 @@ const param = (m: Module, name: string): Tensor | null => {
 /** A channel is dead when the value leaving its group is exactly 0 whatever the input. */
 function deadChannels(model: Sequential, g: ChannelGroup): boolean[] {
   const p = model.layers[g.producer] as WeightLayer;
-  const w = effectiveParam(p, 'weight'), b = param(p, 'bias');
-  const rows = w.shape[0], per = w.size / rows;
+  const w = effectiveParam(p, 'weight'),
+    b = param(p, 'bias');
+  const rows = w.shape[0],
+    per = w.size / rows;
   const dead: boolean[] = [];
-  const lastBn = g.bns.length ? model.layers[g.bns[g.bns.length - 1]] as BatchNorm : null;
-  const gamma = lastBn ? param(lastBn, 'weight')! : null, beta = lastBn ? param(lastBn, 'bias')! : null;
+  const lastBn = g.bns.length ? (model.layers[g.bns[g.bns.length - 1]] as BatchNorm) : null;
+  const gamma = lastBn ? param(lastBn, 'weight')! : null,
+    beta = lastBn ? param(lastBn, 'bias')! : null;
   for (let c = 0; c < rows; c++) {
-    if (gamma && beta) { dead.push(gamma.data[c] === 0 && beta.data[c] === 0); continue; }
+    if (gamma && beta) {
+      dead.push(gamma.data[c] === 0 && beta.data[c] === 0);
+      continue;
+    }
     let zero = !b || b.data[c] === 0;
     for (let i = 0; zero && i < per; i++) if (w.data[c * per + i] !== 0) zero = false;
     dead.push(zero);
@@ -52,15 +58,18 @@ const keptIndices = (dead: boolean[]): number[] => dead.flatMap((d, i) => (d ? [
 
 /** Copy the [outs × ins × per] block of a weight laid out [out, in·cols·per]. */
 function sliceWeight(w: Tensor, outs: number[], ins: number[], inChannels: number): Float32Array {
-  const rows = w.shape[0], perIn = w.size / rows / inChannels;
+  const rows = w.shape[0],
+    perIn = w.size / rows / inChannels;
   const out = new Float32Array(outs.length * ins.length * perIn);
   let k = 0;
-  for (const o of outs) for (const i of ins) for (let j = 0; j < perIn; j++) out[k++] = w.data[(o * inChannels + i) * perIn + j];
+  for (const o of outs)
+    for (const i of ins) for (let j = 0; j < perIn; j++) out[k++] = w.data[(o * inChannels + i) * perIn + j];
   return out;
 }
 
 function rebuild(l: WeightLayer, outs: number[], ins: number[], columns: number): WeightLayer {
-  const w = effectiveParam(l, 'weight'), b = param(l, 'bias');
+  const w = effectiveParam(l, 'weight'),
+    b = param(l, 'bias');
   // Input channels expand to their `columns` flattened features.
   const inCols = columns > 1 ? ins.flatMap((c) => Array.from({ length: columns }, (_, j) => c * columns + j)) : ins;
   const inTotal = l instanceof Linear ? l.inFeatures : l.inChannels;
@@ -68,7 +77,10 @@ function rebuild(l: WeightLayer, outs: number[], ins: number[], columns: number)
   if (l instanceof Linear) n = new Linear(inCols.length, outs.length, { bias: !!b, rng: new Rng(0) });
   else {
     const o = { stride: l.stride, padding: l.padding, dilation: l.dilation, bias: !!b, rng: new Rng(0) };
-    n = l instanceof Conv2d ? new Conv2d(inCols.length, outs.length, l.kernelSize, o) : new Conv1d(inCols.length, outs.length, l.kernelSize, o);
+    n =
+      l instanceof Conv2d
+        ? new Conv2d(inCols.length, outs.length, l.kernelSize, o)
+        : new Conv1d(inCols.length, outs.length, l.kernelSize, o);
   }
   n.weight.data.set(sliceWeight(w, outs, inCols, inTotal));
   if (b && n.bias) n.bias.data.set(outs.map((o) => b.data[o]));
@@ -76,7 +88,10 @@ function rebuild(l: WeightLayer, outs: number[], ins: number[], columns: number)
 }
 
 function rebuildBn(bn: BatchNorm, keep: number[]): BatchNorm {
-  const n = bn.dims === 1 ? new BatchNorm1d(keep.length, bn.momentum, bn.eps) : new BatchNorm2d(keep.length, bn.momentum, bn.eps);
+  const n =
+    bn.dims === 1
+      ? new BatchNorm1d(keep.length, bn.momentum, bn.eps)
+      : new BatchNorm2d(keep.length, bn.momentum, bn.eps);
   const src = [param(bn, 'weight')!, param(bn, 'bias')!, bn.runningMean, bn.runningVar];
   [n.weight, n.bias, n.runningMean, n.runningVar].forEach((t, j) => t.data.set(keep.map((c) => src[j].data[c])));
   return n;
@@ -89,26 +104,38 @@ function rebuildBn(bn: BatchNorm, keep: number[]): BatchNorm {
  * was made permanent (dead = exactly zero). The result has no pruning wrappers, is in eval
  * mode, and its outputs equal the input model's up to float rounding.
  */
-export function compact(model: Module, input: number[], opts: CompactOptions = {}): { model: Sequential; report: CompactReport } {
+export function compact(
+  model: Module,
+  input: number[],
+  opts: CompactOptions = {},
+): { model: Sequential; report: CompactReport } {
   const s = analyse(model, input);
   const seq = model as Sequential;
-  const keepOut = new Map<number, number[]>(), keepIn = new Map<number, { ins: number[]; columns: number }>();
+  const keepOut = new Map<number, number[]>(),
+    keepIn = new Map<number, { ins: number[]; columns: number }>();
   const bnKeep = new Map<number, number[]>();
   const report: CompactReport = { removed: [], sparseLayers: [] };
   noGrad(() => {
     for (const g of s.groups) {
-      const dead = deadChannels(seq, g), keep = keptIndices(dead);
+      const dead = deadChannels(seq, g),
+        keep = keptIndices(dead);
       keepOut.set(g.producer, keep);
       keepIn.set(g.consumer, { ins: keep, columns: g.columns });
       for (const i of g.bns) bnKeep.set(i, keep);
-      report.removed.push({ layer: g.producer, type: seq.layers[g.producer].toSpec().type, before: dead.length, after: keep.length });
+      report.removed.push({
+        layer: g.producer,
+        type: seq.layers[g.producer].toSpec().type,
+        before: dead.length,
+        after: keep.length,
+      });
     }
   });
   const sparse = opts.sparse ?? 'auto';
   const layers = seq.layers.map((l, i): Module => {
     if (l instanceof Conv2d || l instanceof Conv1d || l instanceof Linear) {
       const all = (n: number) => Array.from({ length: n }, (_, j) => j);
-      const outN = l instanceof Linear ? l.outFeatures : l.outChannels, inN = l instanceof Linear ? l.inFeatures : l.inChannels;
+      const outN = l instanceof Linear ? l.outFeatures : l.outChannels,
+        inN = l instanceof Linear ? l.inFeatures : l.inChannels;
       const kin = keepIn.get(i) ?? { ins: all(inN), columns: 1 };
       const dense = rebuild(l, keepOut.get(i) ?? all(outN), kin.ins, kin.columns);
       if (dense instanceof Conv1d || sparse === false) return dense;
@@ -124,7 +151,11 @@ export function compact(model: Module, input: number[], opts: CompactOptions = {
       const keep = bnKeep.get(i) ?? Array.from({ length: l.numFeatures }, (_, j) => j);
       return rebuildBn(l, keep);
     }
-    if (isPruned(l)) throw new Error(`compact: layer ${i} (${l.toSpec().type}) is pruned but compact() only shrinks conv, linear and batch norm layers`);
+    if (isPruned(l))
+      throw new Error(
+        `compact: layer ${i} (${l.toSpec().type}) is pruned but compact() only shrinks conv, linear and batch ` +
+          `norm layers`,
+      );
     // A fresh copy, so the compacted model shares nothing with the original.
     const copy = buildLayer(l.toSpec(), new Rng(0));
     copy.loadStateDict(l.stateDict());

@@ -9,7 +9,9 @@ import { pruneEntry } from './reparam.js';
 
 /** The weight tensors of every conv and linear layer (the trained tensor when pruned). */
 function weightsOf(model: Module): Tensor[] {
-  return model.namedModules().filter(([, m]) => isWeightLayer(m))
+  return model
+    .namedModules()
+    .filter(([, m]) => isWeightLayer(m))
     .map(([, m]) => pruneEntry(m, 'weight')?.orig ?? (m as unknown as { weight: Tensor }).weight);
 }
 
@@ -20,7 +22,8 @@ function weightsOf(model: Module): Tensor[] {
 export function softThreshold(w: Float32Array, threshold: number): number {
   let zeros = 0;
   for (let i = 0; i < w.length; i++) {
-    const v = w[i], a = Math.abs(v) - threshold;
+    const v = w[i],
+      a = Math.abs(v) - threshold;
     w[i] = a > 0 ? (v > 0 ? a : -a) : 0;
     if (w[i] === 0) zeros++;
   }
@@ -33,11 +36,17 @@ export function softThreshold(w: Float32Array, threshold: number): number {
  * with rate η, every weight is soft-thresholded by η·λ.
  */
 export function proximalL1(model: Module, opts: { lambda: number; optimizer: Optimizer }): Callback {
-  if (!(opts.lambda >= 0) || !Number.isFinite(opts.lambda)) throw new Error(`L1: lambda must be a finite number ≥ 0, got ${opts.lambda}`);
+  if (!(opts.lambda >= 0) || !Number.isFinite(opts.lambda))
+    throw new Error(`L1: lambda must be a finite number ≥ 0, got ${opts.lambda}`);
   const ws = weightsOf(model);
   if (ws.length === 0) throw new Error('L1: the model has no conv or linear weights');
   return {
-    onBatchEnd: () => { for (const w of ws) { softThreshold(w.data as Float32Array, opts.optimizer.rateOf(w) * opts.lambda); w.markChanged(); } },
+    onBatchEnd: () => {
+      for (const w of ws) {
+        softThreshold(w.data as Float32Array, opts.optimizer.rateOf(w) * opts.lambda);
+        w.markChanged();
+      }
+    },
   };
 }
 

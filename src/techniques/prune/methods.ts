@@ -17,7 +17,8 @@ export function amountToCount(amount: Amount, available: number): number {
     throw new Error(`prune: amount must be a fraction in [0, 1) or a count ≥ 1, got ${amount}`);
   }
   if (amount < 1) return Math.round(amount * available);
-  if (!Number.isInteger(amount)) throw new Error(`prune: amount ${amount} is neither a fraction in [0, 1) nor an integer count`);
+  if (!Number.isInteger(amount))
+    throw new Error(`prune: amount ${amount} is neither a fraction in [0, 1) nor an integer count`);
   if (amount > available) throw new Error(`prune: cannot prune ${amount} entries, only ${available} are left unpruned`);
   return amount;
 }
@@ -25,7 +26,7 @@ export function amountToCount(amount: Amount, available: number): number {
 /** The current mask of a parameter (all ones when it is not pruned yet). */
 function currentMask(m: Module, name: string): Float32Array {
   const e = pruneEntry(m, name);
-  return e ? e.mask.data as Float32Array : new Float32Array(effectiveParam(m, name).size).fill(1);
+  return e ? (e.mask.data as Float32Array) : new Float32Array(effectiveParam(m, name).size).fill(1);
 }
 
 /** Mask that removes, among the entries where `alive`, the `k` with the smallest score. */
@@ -42,8 +43,12 @@ function dropSmallest(score: ArrayLike<number>, alive: Float32Array, k: number):
 /** Prune the `amount` entries of smallest |w| (L1 magnitude) in one layer's parameter. */
 export function l1Unstructured(m: Module, opts: { amount: Amount; name?: string }): void {
   const name = opts.name ?? 'weight';
-  const w = effectiveParam(m, name), alive = currentMask(m, name);
-  const k = amountToCount(opts.amount, alive.reduce((s, v) => s + v, 0));
+  const w = effectiveParam(m, name),
+    alive = currentMask(m, name);
+  const k = amountToCount(
+    opts.amount,
+    alive.reduce((s, v) => s + v, 0),
+  );
   const score = w.data.map(Math.abs);
   applyMask(m, name, dropSmallest(score, alive, k));
 }
@@ -52,7 +57,10 @@ export function l1Unstructured(m: Module, opts: { amount: Amount; name?: string 
 export function randomUnstructured(m: Module, opts: { amount: Amount; name?: string; seed?: number }): void {
   const name = opts.name ?? 'weight';
   const alive = currentMask(m, name);
-  const k = amountToCount(opts.amount, alive.reduce((s, v) => s + v, 0));
+  const k = amountToCount(
+    opts.amount,
+    alive.reduce((s, v) => s + v, 0),
+  );
   const rng = new Rng(opts.seed ?? 0);
   const score = new Float32Array(alive.length);
   for (let i = 0; i < score.length; i++) score[i] = rng.random();
@@ -65,23 +73,42 @@ export function randomUnstructured(m: Module, opts: { amount: Amount; name?: str
  */
 export function globalUnstructured(params: [Module, string][], opts: { amount: Amount }): void {
   if (params.length === 0) throw new Error('prune: globalUnstructured needs at least one [module, name] pair');
-  const ws = params.map(([m, n]) => effectiveParam(m, n)), alives = params.map(([m, n]) => currentMask(m, n));
+  const ws = params.map(([m, n]) => effectiveParam(m, n)),
+    alives = params.map(([m, n]) => currentMask(m, n));
   const total = ws.reduce((s, w) => s + w.size, 0);
-  const score = new Float32Array(total), alive = new Float32Array(total);
+  const score = new Float32Array(total),
+    alive = new Float32Array(total);
   let o = 0;
-  ws.forEach((w, j) => { for (let i = 0; i < w.size; i++) { score[o + i] = Math.abs(w.data[i]); alive[o + i] = alives[j][i]; } o += w.size; });
-  const k = amountToCount(opts.amount, alive.reduce((s, v) => s + v, 0));
+  ws.forEach((w, j) => {
+    for (let i = 0; i < w.size; i++) {
+      score[o + i] = Math.abs(w.data[i]);
+      alive[o + i] = alives[j][i];
+    }
+    o += w.size;
+  });
+  const k = amountToCount(
+    opts.amount,
+    alive.reduce((s, v) => s + v, 0),
+  );
   const mask = dropSmallest(score, alive, k);
   o = 0;
-  params.forEach(([m, n], j) => { applyMask(m, n, mask.subarray(o, o + ws[j].size)); o += ws[j].size; });
+  params.forEach(([m, n], j) => {
+    applyMask(m, n, mask.subarray(o, o + ws[j].size));
+    o += ws[j].size;
+  });
 }
 
 /** Lp norm of each slice along axis 0 (an output channel or neuron). */
 export function channelNorms(w: Tensor, p: 1 | 2): Float64Array {
-  const rows = w.shape[0], per = w.size / rows, out = new Float64Array(rows);
+  const rows = w.shape[0],
+    per = w.size / rows,
+    out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let s = 0;
-    for (let i = 0; i < per; i++) { const v = Math.abs(w.data[r * per + i]); s += p === 1 ? v : v * v; }
+    for (let i = 0; i < per; i++) {
+      const v = Math.abs(w.data[r * per + i]);
+      s += p === 1 ? v : v * v;
+    }
     out[r] = p === 1 ? s : Math.sqrt(s);
   }
   return out;
@@ -93,10 +120,21 @@ export function channelNorms(w: Tensor, p: 1 | 2): Float64Array {
  */
 export function lnStructured(m: Module, opts: { amount: Amount; n?: 1 | 2; name?: string }): void {
   const name = opts.name ?? 'weight';
-  const w = effectiveParam(m, name), rows = w.shape[0], per = w.size / rows;
-  const cur = currentMask(m, name), aliveRows = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) for (let i = 0; i < per; i++) if (cur[r * per + i] !== 0) { aliveRows[r] = 1; break; }
-  const k = amountToCount(opts.amount, aliveRows.reduce((s, v) => s + v, 0));
+  const w = effectiveParam(m, name),
+    rows = w.shape[0],
+    per = w.size / rows;
+  const cur = currentMask(m, name),
+    aliveRows = new Float32Array(rows);
+  for (let r = 0; r < rows; r++)
+    for (let i = 0; i < per; i++)
+      if (cur[r * per + i] !== 0) {
+        aliveRows[r] = 1;
+        break;
+      }
+  const k = amountToCount(
+    opts.amount,
+    aliveRows.reduce((s, v) => s + v, 0),
+  );
   const keepRows = dropSmallest(channelNorms(w, opts.n ?? 2), aliveRows, k);
   const mask = new Float32Array(w.size);
   for (let r = 0; r < rows; r++) if (keepRows[r]) mask.fill(1, r * per, (r + 1) * per);

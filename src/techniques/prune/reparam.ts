@@ -7,15 +7,25 @@ import { noGrad, Tensor } from '../../core/tensor.js';
 import * as F from '../../ops/index.js';
 import type { HookHandle, Module } from '../../nn/module.js';
 
-interface Pruned { orig: Tensor; mask: Tensor }
-interface State { entries: Map<string, Pruned>; live: Map<string, Tensor>; hooks: HookHandle[] }
+interface Pruned {
+  orig: Tensor;
+  mask: Tensor;
+}
+interface State {
+  entries: Map<string, Pruned>;
+  live: Map<string, Tensor>;
+  hooks: HookHandle[];
+}
 
 const STATE = new WeakMap<Module, State>();
 
 function paramOf(m: Module, name: string): Tensor {
   const t = (m as unknown as Record<string, unknown>)[name];
   if (!(t instanceof Tensor) || !m.namedParameters().some(([n, p]) => n === name && p === t)) {
-    const names = m.namedParameters().filter(([n]) => !n.includes('.')).map(([n]) => n);
+    const names = m
+      .namedParameters()
+      .filter(([n]) => !n.includes('.'))
+      .map(([n]) => n);
     throw new Error(`prune: ${m.toSpec().type} has no parameter '${name}' (it has: ${names.join(', ') || 'none'})`);
   }
   return t;
@@ -27,16 +37,29 @@ function install(m: Module): State {
   const s: State = { entries: new Map(), live: new Map(), hooks: [] };
   STATE.set(m, s);
   // The masked weight is computed on the tape for each forward; read outside forward it is a fresh product.
-  s.hooks.push(m.registerForwardPreHook(() => { for (const [name, e] of s.entries) s.live.set(name, F.mul(e.orig, e.mask)); }));
-  s.hooks.push(m.registerForwardHook(() => { s.live.clear(); }));
+  s.hooks.push(
+    m.registerForwardPreHook(() => {
+      for (const [name, e] of s.entries) s.live.set(name, F.mul(e.orig, e.mask));
+    }),
+  );
+  s.hooks.push(
+    m.registerForwardHook(() => {
+      s.live.clear();
+    }),
+  );
   return s;
 }
 
 function defineMasked(m: Module, name: string, st: State): void {
   Object.defineProperty(m, name, {
-    configurable: true, enumerable: true,
+    configurable: true,
+    enumerable: true,
     get: () => st.live.get(name) ?? maskedValue(st.entries.get(name)!),
-    set: () => { throw new Error(`prune: '${name}' is computed from ${name}Orig and ${name}Mask; change those, or call removePruning() first`); },
+    set: () => {
+      throw new Error(
+        `prune: '${name}' is computed from ${name}Orig and ${name}Mask; change those, or call removePruning() first`,
+      );
+    },
   });
 }
 
@@ -48,8 +71,10 @@ function maskedValue(e: Pruned): Tensor {
 
 function toMaskArray(mask: Tensor | ArrayLike<number>, like: Tensor, name: string): Float32Array {
   const src = mask instanceof Tensor ? mask.data : mask;
-  if (mask instanceof Tensor && !shapeEq(mask.shape, like.shape)) throw new Error(`prune: mask for '${name}' has shape ${fmt(mask.shape)}, the parameter has ${fmt(like.shape)}`);
-  if (src.length !== like.size) throw new Error(`prune: mask for '${name}' has ${src.length} entries, the parameter has ${like.size}`);
+  if (mask instanceof Tensor && !shapeEq(mask.shape, like.shape))
+    throw new Error(`prune: mask for '${name}' has shape ${fmt(mask.shape)}, the parameter has ${fmt(like.shape)}`);
+  if (src.length !== like.size)
+    throw new Error(`prune: mask for '${name}' has ${src.length} entries, the parameter has ${like.size}`);
   const out = new Float32Array(src.length);
   for (let i = 0; i < src.length; i++) {
     const v = src[i];
@@ -113,7 +138,10 @@ export function reapplyMasks(model: Module): void {
   for (const [, m] of model.namedModules()) {
     const st = STATE.get(m);
     if (!st) continue;
-    for (const e of st.entries.values()) { for (let i = 0; i < e.mask.size; i++) if (e.mask.data[i] === 0) e.orig.data[i] = 0; e.orig.markChanged(); }
+    for (const e of st.entries.values()) {
+      for (let i = 0; i < e.mask.size; i++) if (e.mask.data[i] === 0) e.orig.data[i] = 0;
+      e.orig.markChanged();
+    }
   }
 }
 

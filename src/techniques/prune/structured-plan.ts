@@ -12,7 +12,10 @@ import type { PruneToRateOptions, RateMetric } from './to-rate.js';
 
 /** The channel groups and what keeping some of their channels costs, in either metric. */
 interface Budget {
-  s: Structure; metric: RateMetric; other: RateMetric; target: number;
+  s: Structure;
+  metric: RateMetric;
+  other: RateMetric;
+  target: number;
   /** The other metric's reduction to reach as well (opts.atLeast), if any. */
   floor?: number;
   /** Channels of a group in the dense model. */
@@ -26,16 +29,25 @@ function makeBudget(s: Structure, metric: RateMetric, opts: PruneToRateOptions):
   const byProducer = new Map(s.groups.map((g) => [g.producer, g]));
   const byConsumer = new Map(s.groups.map((g) => [g.consumer, g]));
   const factor = (l: PrunableLayer, m: RateMetric) => l.perPair * (m === 'params' ? 1 : l.spatial);
-  const costIn = (m: RateMetric, keep: (g: ChannelGroup) => number): number => s.layers.reduce((a, l) => {
-    const gOut = byProducer.get(l.index), gIn = byConsumer.get(l.index);
-    const outs = gOut ? keep(gOut) : l.outChannels, ins = gIn ? keep(gIn) * gIn.columns : l.inChannels;
-    return a + outs * ins * factor(l, m);
-  }, 0);
+  const costIn = (m: RateMetric, keep: (g: ChannelGroup) => number): number =>
+    s.layers.reduce((a, l) => {
+      const gOut = byProducer.get(l.index),
+        gIn = byConsumer.get(l.index);
+      const outs = gOut ? keep(gOut) : l.outChannels,
+        ins = gIn ? keep(gIn) * gIn.columns : l.inChannels;
+      return a + outs * ins * factor(l, m);
+    }, 0);
   const outs = new Map(s.layers.map((l) => [l.index, l.outChannels]));
   const chOf = (g: ChannelGroup): number => outs.get(g.producer)!;
   const other: RateMetric = metric === 'params' ? 'flops' : 'params';
   return {
-    s, metric, other, target: opts.target, floor: opts.atLeast?.[other], chOf, costIn,
+    s,
+    metric,
+    other,
+    target: opts.target,
+    floor: opts.atLeast?.[other],
+    chOf,
+    costIn,
     dense: { params: costIn('params', chOf), flops: costIn('flops', chOf) },
   };
 }
@@ -52,9 +64,12 @@ function checkReachable(b: Budget, opts: PruneToRateOptions): void {
   }
   if (b.floor !== undefined) checkFraction(`atLeast.${b.other}`, b.floor);
   if (b.target > maxCut) {
-    throw new Error(`pruneToRate: a structured ${b.metric} reduction of ${(100 * b.target).toFixed(1)}% is unreachable `
-      + `for this model: keeping one channel in every prunable layer still leaves ${(100 * (1 - maxCut)).toFixed(2)}% `
-      + '(the last layer and un-gated layers stay whole); lower the target');
+    throw new Error(
+      `pruneToRate: a structured ${b.metric} reduction of ${(100 * b.target).toFixed(1)}% is unreachable ` +
+        `for this model: keeping one channel in every prunable layer still leaves ` +
+        `${(100 * (1 - maxCut)).toFixed(2)}% ` +
+        '(the last layer and un-gated layers stay whole); lower the target',
+    );
   }
 }
 
@@ -84,27 +99,43 @@ function installGates(model: Sequential, b: Budget): { set: GateSet; gateOf: Map
  * per-layer keep ratios, here uniform, found by bisection.
  */
 function ratioFor(b: Budget, m: RateMetric, want: number): number {
-  let lo = 0, hi = 1;
+  let lo = 0,
+    hi = 1;
   for (let it = 0; it < 60; it++) {
     const r = (lo + hi) / 2;
-    if (cutOf(b, (g) => Math.max(1, r * b.chOf(g)), m) >= want) lo = r; else hi = r;
+    if (cutOf(b, (g) => Math.max(1, r * b.chOf(g)), m) >= want) lo = r;
+    else hi = r;
   }
   return lo;
 }
 
 /** Zero the channels of group g not in `keep`: producer rows and bias, batch-norm entries, consumer inputs. */
 function maskChannels(model: Sequential, g: ChannelGroup, keep: boolean[]): void {
-  const p = model.layers[g.producer], C = keep.length, pm = pruneEntry(p, 'weight')!.mask;
-  const per = pm.size / C, wm = new Float32Array(pm.size), cm = Float32Array.from(keep, Number);
-  keep.forEach((k, c) => { if (k) wm.fill(1, c * per, (c + 1) * per); });
+  const p = model.layers[g.producer],
+    C = keep.length,
+    pm = pruneEntry(p, 'weight')!.mask;
+  const per = pm.size / C,
+    wm = new Float32Array(pm.size),
+    cm = Float32Array.from(keep, Number);
+  keep.forEach((k, c) => {
+    if (k) wm.fill(1, c * per, (c + 1) * per);
+  });
   applyMask(p, 'weight', wm);
   if (pruneEntry(p, 'bias')) applyMask(p, 'bias', cm);
-  for (const b of g.bns) { applyMask(model.layers[b], 'weight', cm); applyMask(model.layers[b], 'bias', cm); }
-  const cons = model.layers[g.consumer], cmask = pruneEntry(cons, 'weight')!.mask;
-  const co = cmask.shape[0], cin = cmask.size / co;
-  const perIn = cin / C, im = new Float32Array(cmask.size).fill(1);
+  for (const b of g.bns) {
+    applyMask(model.layers[b], 'weight', cm);
+    applyMask(model.layers[b], 'bias', cm);
+  }
+  const cons = model.layers[g.consumer],
+    cmask = pruneEntry(cons, 'weight')!.mask;
+  const co = cmask.shape[0],
+    cin = cmask.size / co;
+  const perIn = cin / C,
+    im = new Float32Array(cmask.size).fill(1);
   for (let o = 0; o < co; o++) {
-    keep.forEach((k, c) => { if (!k) im.fill(0, o * cin + c * perIn, o * cin + (c + 1) * perIn); });
+    keep.forEach((k, c) => {
+      if (!k) im.fill(0, o * cin + c * perIn, o * cin + (c + 1) * perIn);
+    });
   }
   applyMask(cons, 'weight', im);
 }
@@ -121,11 +152,13 @@ interface Choice {
 }
 
 const down = (c: Choice, g: ChannelGroup, n: number): number => {
-  const a = c.allowed.get(g)!, i = a.indexOf(n);
+  const a = c.allowed.get(g)!,
+    i = a.indexOf(n);
   return i > 0 ? a[i - 1] : n;
 };
 const up = (c: Choice, g: ChannelGroup, n: number): number => {
-  const a = c.allowed.get(g)!, i = a.indexOf(n);
+  const a = c.allowed.get(g)!,
+    i = a.indexOf(n);
   return i < a.length - 1 ? a[i + 1] : n;
 };
 const cut = (c: Choice) => cutOf(c.b, (g) => c.count.get(g)!);
@@ -139,29 +172,42 @@ const inBand = (c: Choice) =>
 function removeSteps(c: Choice): void {
   const { b, count } = c;
   for (let guard = 0; guard < 100000 && cut(c) < b.target; guard++) {
-    let best: ChannelGroup | null = null, bestScore = Infinity;
+    let best: ChannelGroup | null = null,
+      bestScore = Infinity;
     for (const g of b.s.groups) {
-      const n = count.get(g)!, m = down(c, g, n);
+      const n = count.get(g)!,
+        m = down(c, g, n);
       if (m === n) continue;
       count.set(g, m);
       const ok = cut(c) <= c.hi;
       count.set(g, n);
       const sc = score(c, g, m, n);
-      if (ok && sc < bestScore) { best = g; bestScore = sc; }
+      if (ok && sc < bestScore) {
+        best = g;
+        bestScore = sc;
+      }
     }
-    if (best) { count.set(best, down(c, best, count.get(best)!)); continue; }
+    if (best) {
+      count.set(best, down(c, best, count.get(best)!));
+      continue;
+    }
     // Every single removal overshoots: remove one step and give one back elsewhere.
     let pair: [ChannelGroup, ChannelGroup] | null = null;
-    for (const g of b.s.groups) for (const h of b.s.groups) {
-      const n = count.get(g)!, m = count.get(h)!;
-      if (g === h || down(c, g, n) === n || up(c, h, m) === m) continue;
-      count.set(g, down(c, g, n)); count.set(h, up(c, h, m));
-      const x = cut(c);
-      count.set(g, n); count.set(h, m);
-      if (x >= b.target && x <= c.hi && !pair) pair = [g, h];
-    }
+    for (const g of b.s.groups)
+      for (const h of b.s.groups) {
+        const n = count.get(g)!,
+          m = count.get(h)!;
+        if (g === h || down(c, g, n) === n || up(c, h, m) === m) continue;
+        count.set(g, down(c, g, n));
+        count.set(h, up(c, h, m));
+        const x = cut(c);
+        count.set(g, n);
+        count.set(h, m);
+        if (x >= b.target && x <= c.hi && !pair) pair = [g, h];
+      }
     if (!pair) break;
-    count.set(pair[0], down(c, pair[0], count.get(pair[0])!)); count.set(pair[1], up(c, pair[1], count.get(pair[1])!));
+    count.set(pair[0], down(c, pair[0], count.get(pair[0])!));
+    count.set(pair[1], up(c, pair[1], count.get(pair[1])!));
   }
 }
 
@@ -169,15 +215,20 @@ function removeSteps(c: Choice): void {
 function restoreSteps(c: Choice): void {
   const { b, count } = c;
   for (let guard = 0; guard < 100000 && cut(c) > c.hi; guard++) {
-    let best: ChannelGroup | null = null, bestScore = -Infinity;
+    let best: ChannelGroup | null = null,
+      bestScore = -Infinity;
     for (const g of b.s.groups) {
-      const n = count.get(g)!, m = up(c, g, n);
+      const n = count.get(g)!,
+        m = up(c, g, n);
       if (m === n) continue;
       count.set(g, m);
       const ok = cut(c) >= b.target && (b.floor === undefined || cutOther(c) >= b.floor);
       count.set(g, n);
       const sc = score(c, g, n, m);
-      if (ok && sc > bestScore) { best = g; bestScore = sc; }
+      if (ok && sc > bestScore) {
+        best = g;
+        bestScore = sc;
+      }
     }
     if (!best) break;
     count.set(best, up(c, best, count.get(best)!));
@@ -190,15 +241,20 @@ function restoreSteps(c: Choice): void {
  * with the highest total gate score.
  */
 function nudge(c: Choice): void {
-  const gs = c.b.s.groups, d = Math.floor((Math.pow(1e5, 1 / gs.length) - 1) / 2);
+  const gs = c.b.s.groups,
+    d = Math.floor((Math.pow(1e5, 1 / gs.length) - 1) / 2);
   if (d < 1) return;
   const base = gs.map((g) => c.allowed.get(g)!.indexOf(c.count.get(g)!));
-  let best: number[] | null = null, bestScore = -Infinity;
+  let best: number[] | null = null,
+    bestScore = -Infinity;
   const walk = (i: number): void => {
     if (i === gs.length) {
       if (!inBand(c)) return;
       const sc = gs.reduce((a, g) => a + score(c, g, 0, c.count.get(g)!), 0);
-      if (sc > bestScore) { bestScore = sc; best = gs.map((g) => c.count.get(g)!); }
+      if (sc > bestScore) {
+        bestScore = sc;
+        best = gs.map((g) => c.count.get(g)!);
+      }
       return;
     }
     const a = c.allowed.get(gs[i])!;
@@ -220,24 +276,38 @@ function nudge(c: Choice): void {
  * within the band and the other metric's floor holds. `achieved` is the cut the counts give (outside
  * the band when no choice lands in it).
  */
-function chooseCounts(b: Budget, keepRatio: number, q: number, ranked: Map<ChannelGroup, number[]>,
-  gateOf: Map<ChannelGroup, Gate>): { count: Map<ChannelGroup, number>; achieved: number } {
-  const allowed = new Map(b.s.groups.map((g) => {
-    const C = b.chOf(g), a: number[] = [];
-    for (let n = Math.min(q, C); n < C; n += Math.min(q, C)) a.push(n);
-    a.push(C);
-    return [g, a];
-  }));
-  const count = new Map(b.s.groups.map((g) => {
-    const a = allowed.get(g)!, want = keepRatio * b.chOf(g);
-    return [g, a.reduce((x, n) => (Math.abs(n - want) < Math.abs(x - want) ? n : x), a[0])];
-  }));
+function chooseCounts(
+  b: Budget,
+  keepRatio: number,
+  q: number,
+  ranked: Map<ChannelGroup, number[]>,
+  gateOf: Map<ChannelGroup, Gate>,
+): { count: Map<ChannelGroup, number>; achieved: number } {
+  const allowed = new Map(
+    b.s.groups.map((g) => {
+      const C = b.chOf(g),
+        a: number[] = [];
+      for (let n = Math.min(q, C); n < C; n += Math.min(q, C)) a.push(n);
+      a.push(C);
+      return [g, a];
+    }),
+  );
+  const count = new Map(
+    b.s.groups.map((g) => {
+      const a = allowed.get(g)!,
+        want = keepRatio * b.chOf(g);
+      return [g, a.reduce((x, n) => (Math.abs(n - want) < Math.abs(x - want) ? n : x), a[0])];
+    }),
+  );
   // Prefix sums of the gate scores in ranked order: nudge() scores up to 10⁵ combinations.
-  const prefix = new Map(b.s.groups.map((g) => {
-    const sc = gateOf.get(g)!.score.data, p = [0];
-    for (const ch of ranked.get(g)!) p.push(p[p.length - 1] + sc[ch]);
-    return [g, p];
-  }));
+  const prefix = new Map(
+    b.s.groups.map((g) => {
+      const sc = gateOf.get(g)!.score.data,
+        p = [0];
+      for (const ch of ranked.get(g)!) p.push(p[p.length - 1] + sc[ch]);
+      return [g, p];
+    }),
+  );
   const c: Choice = { b, allowed, count, prefix, hi: b.target + RATE_TOLERANCE * 0.8 };
   removeSteps(c);
   restoreSteps(c);
@@ -249,19 +319,29 @@ function chooseCounts(b: Budget, keepRatio: number, q: number, ranked: Map<Chann
  * The hard cut: rank each group's channels by gate score, choose the counts (blocks of roundTo
  * channels, else single channels), mask the rest and switch the gates off. Returns the kept channels.
  */
-function hardCut(model: Sequential, b: Budget, keepRatio: number, roundTo: number, set: GateSet,
-  gateOf: Map<ChannelGroup, Gate>): Map<ChannelGroup, number[]> {
-  const ranked = new Map(b.s.groups.map((g) => {
-    const sc = gateOf.get(g)!.score.data;
-    return [g, Array.from({ length: b.chOf(g) }, (_, c) => c).sort((x, y) => sc[y] - sc[x] || x - y)];
-  }));
+function hardCut(
+  model: Sequential,
+  b: Budget,
+  keepRatio: number,
+  roundTo: number,
+  set: GateSet,
+  gateOf: Map<ChannelGroup, Gate>,
+): Map<ChannelGroup, number[]> {
+  const ranked = new Map(
+    b.s.groups.map((g) => {
+      const sc = gateOf.get(g)!.score.data;
+      return [g, Array.from({ length: b.chOf(g) }, (_, c) => c).sort((x, y) => sc[y] - sc[x] || x - y)];
+    }),
+  );
   const withinTolerance = (a: number) => Math.abs(a - b.target) <= RATE_TOLERANCE;
   let choice = chooseCounts(b, keepRatio, roundTo, ranked, gateOf);
   // Blocks of roundTo channels too coarse for the band: single channels.
   if (!withinTolerance(choice.achieved) && roundTo > 1) choice = chooseCounts(b, keepRatio, 1, ranked, gateOf);
   if (!withinTolerance(choice.achieved)) {
-    throw new Error(`pruneToRate: the hard cut reached ${(100 * choice.achieved).toFixed(2)}%, not ${(100 * b.target).toFixed(1)}% `
-      + '± 0.5; the channel sizes are too coarse for this target');
+    throw new Error(
+      `pruneToRate: the hard cut reached ${(100 * choice.achieved).toFixed(2)}%, not ${(100 * b.target).toFixed(1)}% ` +
+        '± 0.5; the channel sizes are too coarse for this target',
+    );
   }
   const counts = choice.count;
   const removed = new Set<string>();
@@ -269,7 +349,10 @@ function hardCut(model: Sequential, b: Budget, keepRatio: number, roundTo: numbe
   const kept = new Map<ChannelGroup, number[]>();
   for (const g of b.s.groups) {
     const keep = Array.from({ length: b.chOf(g) }, (_, c) => !removed.has(`${g.producer}:${c}`));
-    kept.set(g, keep.flatMap((k, c) => (k ? [c] : [])));
+    kept.set(
+      g,
+      keep.flatMap((k, c) => (k ? [c] : [])),
+    );
     maskChannels(model, g, keep);
   }
   for (const gate of set.gates) gate.active = false;
@@ -280,18 +363,30 @@ function hardCut(model: Sequential, b: Budget, keepRatio: number, roundTo: numbe
 function countAlive(model: Sequential, g: ChannelGroup): number {
   const e = pruneEntry(model.layers[g.producer], 'weight');
   if (!e) return 0;
-  const C = e.mask.shape[0], per = e.mask.size / C;
+  const C = e.mask.shape[0],
+    per = e.mask.size / C;
   let n = 0;
   for (let c = 0; c < C; c++) {
-    for (let i = 0; i < per; i++) if (e.mask.data[c * per + i] !== 0) { n++; break; }
+    for (let i = 0; i < per; i++)
+      if (e.mask.data[c * per + i] !== 0) {
+        n++;
+        break;
+      }
   }
   return n;
 }
 
 /** Design (b): channel gates, a budget penalty, a hard cut to the budget, then fine-tuning. */
-export function structuredPlan(model: Sequential, s: Structure, metric: RateMetric, opts: PruneToRateOptions,
-  total: number): Plan {
-  const lambda = opts.penalty ?? 5, hardAt = opts.hardAt ?? 0.5, alphaMax = opts.alphaMax ?? 50;
+export function structuredPlan(
+  model: Sequential,
+  s: Structure,
+  metric: RateMetric,
+  opts: PruneToRateOptions,
+  total: number,
+): Plan {
+  const lambda = opts.penalty ?? 5,
+    hardAt = opts.hardAt ?? 0.5,
+    alphaMax = opts.alphaMax ?? 50;
   const roundTo = opts.roundTo ?? 4;
   if (!(Number.isInteger(roundTo) && roundTo >= 1)) {
     throw new Error(`pruneToRate: roundTo must be an integer ≥ 1, got ${roundTo}`);
@@ -300,22 +395,32 @@ export function structuredPlan(model: Sequential, s: Structure, metric: RateMetr
   checkFraction('hardAt', hardAt);
   if (!(alphaMax >= 1)) throw new Error(`pruneToRate: alphaMax must be ≥ 1, got ${alphaMax}`);
   if (s.groups.length === 0) {
-    throw new Error('pruneToRate: no channel group can be removed structurally (a conv or linear layer must feed '
-      + 'another through batch norm, relu, pooling or flatten)');
+    throw new Error(
+      'pruneToRate: no channel group can be removed structurally (a conv or linear layer must feed ' +
+        'another through batch norm, relu, pooling or flatten)',
+    );
   }
   const b = makeBudget(s, metric, opts);
   checkReachable(b, opts);
   const { set, gateOf } = installGates(model, b);
-  const keepRatio = Math.min(ratioFor(b, metric, opts.target),
-    b.floor !== undefined ? ratioFor(b, b.other, b.floor) : 1);
+  const keepRatio = Math.min(
+    ratioFor(b, metric, opts.target),
+    b.floor !== undefined ? ratioFor(b, b.other, b.floor) : 1,
+  );
   const hardStep = Math.max(1, Math.round(hardAt * total));
   let hard = false;
   let kept = new Map<ChannelGroup, number[]>();
-  const cutNow = () => { kept = hardCut(model, b, keepRatio, roundTo, set, gateOf); hard = true; };
+  const cutNow = () => {
+    kept = hardCut(model, b, keepRatio, roundTo, set, gateOf);
+    hard = true;
+  };
   return {
     onEpochBegin(step) {
       // Resumed after the cut: the restored masks hold it; the gates stay off.
-      if (step >= hardStep && !hard) { for (const gate of set.gates) gate.active = false; hard = true; }
+      if (step >= hardStep && !hard) {
+        for (const gate of set.gates) gate.active = false;
+        hard = true;
+      }
       set.alpha = Math.pow(alphaMax, Math.min(1, step / hardStep));
     },
     afterStep(step) {
@@ -338,7 +443,11 @@ export function structuredPlan(model: Sequential, s: Structure, metric: RateMetr
       if (!hard) cutNow();
       removeGates(set);
     },
-    channels: () => s.groups.map((g) =>
-      ({ layer: g.producer, before: b.chOf(g), after: kept.get(g)?.length ?? countAlive(model, g) })),
+    channels: () =>
+      s.groups.map((g) => ({
+        layer: g.producer,
+        before: b.chOf(g),
+        after: kept.get(g)?.length ?? countAlive(model, g),
+      })),
   };
 }

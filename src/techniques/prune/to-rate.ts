@@ -77,9 +77,12 @@ export interface PruneToRateResult {
   /** The trained model with the pruning made permanent (same layer sizes; compact() shrinks it). */
   model: Sequential;
   fit: FitResult;
-  target: number; metric: RateMetric; structured: boolean;
+  target: number;
+  metric: RateMetric;
+  structured: boolean;
   /** Conv and linear weights (biases and batch norm not counted) before and after. */
-  dense: Counts; final: Counts;
+  dense: Counts;
+  final: Counts;
   /** Achieved reductions measured on the final weights: 1 − after/before. */
   achieved: { params: number; flops: number };
   /** Structured: output channels kept per pruned layer. */
@@ -87,7 +90,10 @@ export interface PruneToRateResult {
 }
 
 /** Zhu & Gupta's cubic sparsity schedule: s_t = s_f + (s_i − s_f)(1 − (t − t0)/(nΔt))^3, clamped to [t0, t0 + nΔt]. */
-export function cubicSparsity(t: number, opts: { initial?: number; final: number; start: number; end: number }): number {
+export function cubicSparsity(
+  t: number,
+  opts: { initial?: number; final: number; start: number; end: number },
+): number {
   const si = opts.initial ?? 0;
   if (t <= opts.start) return si;
   if (t >= opts.end) return opts.final;
@@ -106,33 +112,62 @@ const reduction = (before: number, after: number): number => (before > 0 ? 1 - a
  * a time to ±0.5 pp of the target) and fine-tuning. Rates are measured on the final weights.
  */
 export function pruneToRate(model: Sequential, opts: PruneToRateOptions): PruneToRateResult {
-  const metric = opts.metric ?? 'params', structured = !!opts.structured;
+  const metric = opts.metric ?? 'params',
+    structured = !!opts.structured;
   checkFraction('target', opts.target);
-  if (metric !== 'params' && metric !== 'flops') throw new Error(`pruneToRate: metric must be 'params' or 'flops', got ${JSON.stringify(metric)}`);
+  if (metric !== 'params' && metric !== 'flops')
+    throw new Error(`pruneToRate: metric must be 'params' or 'flops', got ${JSON.stringify(metric)}`);
   const s = analyse(model, opts.input);
   if (s.layers.length === 0) throw new Error('pruneToRate: the model has no conv or linear layer to prune');
   const dense = countWeights(s);
-  const bpe = Math.ceil(opts.train.count / opts.batchSize), total = Math.max(1, opts.epochs * bpe);
+  const bpe = Math.ceil(opts.train.count / opts.batchSize),
+    total = Math.max(1, opts.epochs * bpe);
   const plan = structured ? structuredPlan(model, s, metric, opts, total) : magnitudePlan(s, metric, opts, total);
   const optimizer = opts.optimizer(model.parameters());
   const cb: Callback = {
     onEpochBegin: (epoch) => plan.onEpochBegin?.(epoch * bpe),
-    onBatchEnd: ({ epoch, batch }) => { plan.afterStep(epoch * bpe + batch); reapplyMasks(model); },
+    onBatchEnd: ({ epoch, batch }) => {
+      plan.afterStep(epoch * bpe + batch);
+      reapplyMasks(model);
+    },
   };
   const result = fit(model, {
-    train: opts.train, validation: opts.validation, epochs: opts.epochs, batchSize: opts.batchSize, optimizer, seed: opts.seed,
-    inputShape: opts.input, schedule: opts.schedule, progress: opts.progress, checkpoint: opts.checkpoint, resume: opts.resume,
-    callbacks: [cb, ...(opts.callbacks ?? [])], step: backprop({ regularizer: plan.regularizer }),
+    train: opts.train,
+    validation: opts.validation,
+    epochs: opts.epochs,
+    batchSize: opts.batchSize,
+    optimizer,
+    seed: opts.seed,
+    inputShape: opts.input,
+    schedule: opts.schedule,
+    progress: opts.progress,
+    checkpoint: opts.checkpoint,
+    resume: opts.resume,
+    callbacks: [cb, ...(opts.callbacks ?? [])],
+    step: backprop({ regularizer: plan.regularizer }),
   });
   plan.finish?.();
   const channels = plan.channels?.();
   removePruning(model);
   const nRecal = opts.recalibrate ?? 50;
-  if (!(Number.isInteger(nRecal) && nRecal >= 0)) throw new Error(`pruneToRate: recalibrate must be an integer ≥ 0, got ${nRecal}`);
-  if (nRecal > 0) recalibrateBatchNorm(model, opts.train, { batches: nRecal, batchSize: opts.batchSize, shape: opts.input, seed: opts.seed });
+  if (!(Number.isInteger(nRecal) && nRecal >= 0))
+    throw new Error(`pruneToRate: recalibrate must be an integer ≥ 0, got ${nRecal}`);
+  if (nRecal > 0)
+    recalibrateBatchNorm(model, opts.train, {
+      batches: nRecal,
+      batchSize: opts.batchSize,
+      shape: opts.input,
+      seed: opts.seed,
+    });
   const final = countWeights(analyse(model, opts.input));
   return {
-    model, fit: result, target: opts.target, metric, structured, dense, final,
+    model,
+    fit: result,
+    target: opts.target,
+    metric,
+    structured,
+    dense,
+    final,
     achieved: { params: reduction(dense.params, final.nonzero), flops: reduction(dense.macs, final.effectiveMacs) },
     channels,
   };
@@ -141,29 +176,40 @@ export function pruneToRate(model: Sequential, opts: PruneToRateOptions): PruneT
 /** Design (a): global gradual magnitude pruning. */
 function magnitudePlan(s: Structure, metric: RateMetric, opts: PruneToRateOptions, total: number): Plan {
   const [r0, r1] = opts.ramp ?? [0.1, 0.5];
-  if (!(r0 >= 0 && r0 <= r1 && r1 <= 1)) throw new Error(`pruneToRate: ramp must satisfy 0 ≤ start ≤ end ≤ 1, got [${r0}, ${r1}]`);
+  if (!(r0 >= 0 && r0 <= r1 && r1 <= 1))
+    throw new Error(`pruneToRate: ramp must satisfy 0 ≤ start ≤ end ≤ 1, got [${r0}, ${r1}]`);
   const minDensity = opts.minDensity ?? 0.01;
-  if (!(minDensity >= 0 && minDensity < 1)) throw new Error(`pruneToRate: minDensity must be in [0, 1), got ${minDensity}`);
+  if (!(minDensity >= 0 && minDensity < 1))
+    throw new Error(`pruneToRate: minDensity must be in [0, 1), got ${minDensity}`);
   const cost = (l: PrunableLayer) => (metric === 'params' ? 1 : l.spatial);
   const sizes = s.layers.map((l) => l.module.weight.size);
   const floors = sizes.map((n) => Math.max(1, Math.ceil(minDensity * n)));
   const totalCost = s.layers.reduce((a, l, i) => a + sizes[i] * cost(l), 0);
   const maxCut = 1 - s.layers.reduce((a, l, i) => a + floors[i] * cost(l), 0) / totalCost;
   if (opts.target > maxCut) {
-    throw new Error(`pruneToRate: a ${metric} reduction of ${(100 * opts.target).toFixed(1)}% is unreachable: every layer keeps at least ${100 * minDensity}% of its weights, which allows at most ${(100 * maxCut).toFixed(2)}%; lower the target or minDensity`);
+    throw new Error(
+      `pruneToRate: a ${metric} reduction of ${(100 * opts.target).toFixed(1)}% is unreachable: every layer ` +
+        `keeps at least ${100 * minDensity}% of its weights, which allows at most ${(100 * maxCut).toFixed(2)}%; ` +
+        `lower the target or minDensity`,
+    );
   }
-  for (const l of s.layers) if (!pruneEntry(l.module, 'weight')) applyMask(l.module, 'weight', ones(l.module.weight.size));
-  const t0 = Math.round(r0 * total), t1 = Math.max(t0 + 1, Math.round(r1 * total));
+  for (const l of s.layers)
+    if (!pruneEntry(l.module, 'weight')) applyMask(l.module, 'weight', ones(l.module.weight.size));
+  const t0 = Math.round(r0 * total),
+    t1 = Math.max(t0 + 1, Math.round(r1 * total));
   const freq = Math.max(1, Math.min(opts.frequency ?? 100, Math.floor((t1 - t0) / 10)));
   const n = Math.max(1, Math.round((t1 - t0) / freq));
   const updates = new Map<number, number>();
-  for (let k = 1; k <= n; k++) updates.set(t0 + Math.round((k * (t1 - t0)) / n), cubicSparsity(k, { final: opts.target, start: 0, end: n }));
+  for (let k = 1; k <= n; k++)
+    updates.set(t0 + Math.round((k * (t1 - t0)) / n), cubicSparsity(k, { final: opts.target, start: 0, end: n }));
 
   /** Prune the smallest |w| globally until the pruned cost reaches `sparsity` of the total. */
   const pruneTo = (sparsity: number): void => {
     const entries = s.layers.map((l) => pruneEntry(l.module, 'weight')!);
     const N = sizes.reduce((a, b) => a + b, 0);
-    const score = new Float32Array(N), layerOf = new Int32Array(N), alive = sizes.map(() => 0);
+    const score = new Float32Array(N),
+      layerOf = new Int32Array(N),
+      alive = sizes.map(() => 0);
     let o = 0;
     entries.forEach((e, j) => {
       for (let i = 0; i < sizes[j]; i++) {
@@ -175,14 +221,22 @@ function magnitudePlan(s: Structure, metric: RateMetric, opts: PruneToRateOption
     });
     const order = Uint32Array.from({ length: N }, (_, i) => i).sort((a, b) => score[a] - score[b] || a - b);
     const need = sparsity * totalCost;
-    const masks = sizes.map((k) => ones(k)), offsets = sizes.map((_, j) => sizes.slice(0, j).reduce((a, b) => a + b, 0));
+    const masks = sizes.map((k) => ones(k)),
+      offsets = sizes.map((_, j) => sizes.slice(0, j).reduce((a, b) => a + b, 0));
     let cut = 0;
     for (const q of order) {
       if (cut >= need) break;
-      const j = layerOf[q], i = q - offsets[j];
-      if (entries[j].mask.data[i] === 0) { masks[j][i] = 0; cut += cost(s.layers[j]); continue; }
+      const j = layerOf[q],
+        i = q - offsets[j];
+      if (entries[j].mask.data[i] === 0) {
+        masks[j][i] = 0;
+        cut += cost(s.layers[j]);
+        continue;
+      }
       if (alive[j] <= floors[j]) continue;
-      masks[j][i] = 0; alive[j]--; cut += cost(s.layers[j]);
+      masks[j][i] = 0;
+      alive[j]--;
+      cut += cost(s.layers[j]);
     }
     s.layers.forEach((l, j) => applyMask(l.module, 'weight', masks[j]));
   };

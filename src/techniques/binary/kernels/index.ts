@@ -28,9 +28,11 @@ export interface BinaryKernels {
    * padding bit 0 on both sides.
    */
   bgemm(A: Int32Array, B: Int32Array, M: number, N: number, K: number, C: Int32Array, rowWords?: number): void;
-  /** out [C, H+2p, W+2p] = sign(x) (±1, sign(0) = +1) of x [C, H, W], bordered by p pixels of padValue: a binary layer's padded input. */
+  /** out [C, H+2p, W+2p] = sign(x) (±1, sign(0) = +1) of x [C, H, W], bordered by p pixels of padValue: a binary
+   * layer's padded input. */
   signPad(x: FArray, C: number, H: number, W: number, p: number, padValue: 1 | -1, out: FArray): void;
-  /** The nine 3×3 jet maps of every channel (neural jet features): x [C, H, W] → out [C, 9, H−2, W−2], exact on integers. */
+  /** The nine 3×3 jet maps of every channel (neural jet features): x [C, H, W] → out [C, 9, H−2, W−2], exact on
+   * integers. */
   jetTree(x: FArray, C: number, H: number, W: number, out: FArray): void;
 }
 

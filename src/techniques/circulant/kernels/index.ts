@@ -30,7 +30,16 @@ export interface FftKernels {
    * mode 0 Y[b,s,f] = Σ_r W[s,r,f]·A[b,r,f]; mode 1 Y[b,r,f] = Σ_s conj(W[s,r,f])·A[b,s,f];
    * mode 2 Y[s,r,f] = Σ_b A[b,s,f]·conj(W[b,r,f]).
    */
-  cbin(a: [FArray, FArray], w: [FArray, FArray], y: [FArray, FArray], B: number, R: number, S: number, F: number, mode: 0 | 1 | 2): void;
+  cbin(
+    a: [FArray, FArray],
+    w: [FArray, FArray],
+    y: [FArray, FArray],
+    B: number,
+    R: number,
+    S: number,
+    F: number,
+    mode: 0 | 1 | 2,
+  ): void;
   /**
    * Inference product of a block-circulant linear layer, all in one call (small batches):
    * x [B × R·N] → y [B × S·N], y[b, s] = irfft(Σ_r W[s,r] ⊙ rfft(x[b, r])) (+ bias [S·N]), with the

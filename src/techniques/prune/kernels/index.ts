@@ -7,7 +7,13 @@ import { sparseReference } from './reference.js';
 import { sparseWasm } from './wasm.js';
 
 /** A sparse matrix in compressed-sparse-row form: row r holds vals[rowPtr[r] … rowPtr[r+1]) at columns colIdx[…]. */
-export interface Csr { rows: number; cols: number; rowPtr: Int32Array; colIdx: Int32Array; vals: FArray }
+export interface Csr {
+  rows: number;
+  cols: number;
+  rowPtr: Int32Array;
+  colIdx: Int32Array;
+  vals: FArray;
+}
 
 /** Products with a CSR matrix. */
 export interface SparseKernels {

@@ -15,7 +15,10 @@ interface SparseExports {
 class SparseWasm implements SparseKernels {
   private readonly rt: WasmRuntime;
   private readonly k: SparseExports;
-  private readonly csrCache = new WeakMap<Csr, { rowPtr: Int32Array; colIdx: Int32Array; vals: FArray; ptrs: [number, number, number] }>();
+  private readonly csrCache = new WeakMap<
+    Csr,
+    { rowPtr: Int32Array; colIdx: Int32Array; vals: FArray; ptrs: [number, number, number] }
+  >();
 
   constructor(private readonly be: WasmBackend) {
     this.rt = be.runtime;
@@ -31,7 +34,8 @@ class SparseWasm implements SparseKernels {
     const c = this.csrCache.get(s);
     if (c && c.rowPtr === s.rowPtr && c.colIdx === s.colIdx && c.vals === s.vals) return c.ptrs;
     const ptrs: [number, number, number] = [this.rt.intPtr(s.rowPtr), this.rt.intPtr(s.colIdx), this.rt.inPtr(s.vals)];
-    if (ptrs.every((p) => p < this.rt.poolTop)) this.csrCache.set(s, { rowPtr: s.rowPtr, colIdx: s.colIdx, vals: s.vals, ptrs });
+    if (ptrs.every((p) => p < this.rt.poolTop))
+      this.csrCache.set(s, { rowPtr: s.rowPtr, colIdx: s.colIdx, vals: s.vals, ptrs });
     return ptrs;
   }
 
@@ -46,17 +50,23 @@ class SparseWasm implements SparseKernels {
 
   spmm(s: Csr, X: FArray, n: number, Y: FArray): void {
     this.rt.begin();
-    const px = this.rt.inPtr(X), py = this.rt.outPtr(Y);
+    const px = this.rt.inPtr(X),
+      py = this.rt.outPtr(Y);
     this.spmmPtr(s, px, n, py);
     this.rt.done(Y, py);
   }
 
   conv2dSparse(x: FArray, w: Csr, bias: FArray | null, g: ConvGeom, out: FArray): void {
-    const n = g.B * g.OH * g.OW, ckk = g.C * g.kh * g.kw;
-    if (w.rows !== g.Co || w.cols !== ckk) throw new Error(`conv2dSparse: CSR weight is ${w.rows}×${w.cols}, expected ${g.Co}×${ckk}`);
+    const n = g.B * g.OH * g.OW,
+      ckk = g.C * g.kh * g.kw;
+    if (w.rows !== g.Co || w.cols !== ckk)
+      throw new Error(`conv2dSparse: CSR weight is ${w.rows}×${w.cols}, expected ${g.Co}×${ckk}`);
     this.rt.begin();
-    const px = this.rt.inPtr(x), pb = bias ? this.rt.inPtr(bias) : 0;
-    const po = this.rt.outPtr(out), col = this.rt.alloc(ckk * n), tmp = this.rt.alloc(g.Co * n);
+    const px = this.rt.inPtr(x),
+      pb = bias ? this.rt.inPtr(bias) : 0;
+    const po = this.rt.outPtr(out),
+      col = this.rt.alloc(ckk * n),
+      tmp = this.rt.alloc(g.Co * n);
     this.be.im2colPtr(px, g, col);
     this.spmmPtr(w, col, n, tmp);
     this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb);
