@@ -18,15 +18,11 @@ import type { GroupHint } from '../../optim/groups.js';
 export type CircPath = 'auto' | 'fft' | 'dense';
 
 /**
- * Where the 'auto' path takes the FFT form, from `npm run bench:circulant` on this machine
- * (runs/bench-circulant.json, 2 threads). CircLinear: from block size 8, except small layers
- * (in·out < 2²⁰) at batches above CIRC_GEMV.maxBatch, from 32 (256² at batch 64: ×0.92–0.96
- * at N = 8, ×1.46–1.71 at 32; at batch 1 the one-call product runs N = 8 at ×2.39, where the
- * op-by-op form ran ×0.80). CircConv2d, at inference only (training keeps the expanded
- * kernel, as spec 02 advises), since the bins' convolutions run side by side (binConv2d): from
- * N = 8 when both channel counts are ≥ 32 (×1.7–2.5 at batch 1, ×1.7–2.7 at 16 on spec 02's
- * layers), from N = 4 when both are ≥ 64 (×1.09–1.69); 32→64 at N = 4 measured ×0.91–1.26
- * over four runs, so it stays dense.
+ * Where the 'auto' path takes the FFT form: the crossovers `npm run bench:circulant` found on this
+ * machine (runs/bench-circulant.json; docs/measurements.md). CircLinear: from block size 8, except
+ * small layers (in·out < 2²⁰) at batches above CIRC_GEMV.maxBatch, from 32. CircConv2d, at inference
+ * only (training keeps the expanded kernel, as spec 02 advises): from N = 8 when both channel counts
+ * are ≥ 32, from N = 4 when both are ≥ 64.
  */
 export const FFT_MIN_BLOCK = {
   linear: 8,
@@ -174,9 +170,8 @@ export const BIN_GEMM_MIN_MACS = 8192;
  * Where CircLinear's inference runs circGemv (one backend call: transforms, a per-bin complex
  * matrix–vector product vectorised over the output blocks, inverse, bias; one thread): batches
  * up to maxBatch, weight spectra up to maxSpectra complex entries (F·R·S, 1 MiB as float32
- * pairs). The bench times batch 1, where it took 256², N = 8 from ×0.80 to ×2.39 against dense
- * and 1024², N = 8 from ×2.22 to ×3.74; the two limits are our choice, not measured crossovers
- * (larger weights, e.g. 4096² at N = 8 with 1.3 M entries, keep the threaded bin-GEMM path).
+ * pairs). One call saves the per-op overhead that dominates at batch 1; the two limits are our
+ * choice, not measured crossovers (larger weights keep the threaded bin-GEMM path).
  */
 export const CIRC_GEMV = { maxBatch: 8, maxSpectra: 1 << 17 };
 function binGemm(B: number, R: number, S: number): boolean {
