@@ -4,9 +4,8 @@
 import type { ConvGeom } from '../types.js';
 
 /**
- * GEMMs below this many flops stay on one thread: waking a worker costs more than it saves.
- * Measured here (square GEMMs, 2 threads vs 1, medians of 9): 0.5 MFLOP ×0.78, 1.8 MFLOP ×1.22,
- * 4.2 MFLOP ×0.97, 8.2 MFLOP ×1.34, 14 MFLOP ×1.47 — the crossover is near 4 MFLOP.
+ * GEMMs below this many flops stay on one thread: waking a worker costs more than it saves. The
+ * crossover of square GEMMs on 2 threads against 1 is near 4 MFLOP on this machine (docs/measurements.md).
  */
 export const THREAD_MIN_FLOPS = 1 << 22;
 /** From this size on, threads share one packed copy of each B panel (gemmShared). */
@@ -19,10 +18,8 @@ export function setSharedPanelMinFlops(n: number): void {
 export const THREAD_MIN_COL = 1 << 18;
 /**
  * Largest C·kh·kw run by the direct convolution instead of im2col + GEMM (stride 1, no
- * dilation, outputs at least 16 wide), from `node dist/bench/conv-direct.js` (3×3, 2 threads,
- * runs/bench-conv-direct.json): direct/im2col time at batch 64 was 0.44 (1→32 at 28²), 0.40
- * (3→16 at 32²), 0.47 (8→16), 0.44 (16→16), 0.74 (32→32: 288 taps) and 1.17 (64→64 at 14²: 576
- * taps); at batch 1 0.82–0.90 on 28² outputs but 1.27 on 13² (16→32), hence the width floor.
+ * dilation, outputs at least 16 wide): where `node dist/bench/conv-direct.js` found the direct kernel
+ * faster (runs/bench-conv-direct.json; up to 288 taps it was, at 576 not; narrow outputs lost at batch 1).
  */
 export const DIRECT_MAX_TAPS = 288;
 
