@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { loadWasmBackend } from '../src/backend/wasm/backend.js';
 import { reference, wasmBackend, Rng, setThreads, getThreads, type ConvGeom, type PoolGeom } from '../src/index.js';
-import { assertClose, randomArray } from './helpers.js';
+import { assertClose, geom, randomArray } from './helpers.js';
 
 const wasm = wasmBackend();
 /** The threaded build is in use (not in the fallback run: FRUGAL_SHARED=0). */
@@ -102,23 +102,6 @@ for (const threads of threadCounts)
       }
     },
   );
-
-function geom(
-  B: number,
-  C: number,
-  H: number,
-  W: number,
-  Co: number,
-  kh: number,
-  kw: number,
-  s: number,
-  p: number,
-  d: number,
-): ConvGeom {
-  const OH = Math.floor((H + 2 * p - d * (kh - 1) - 1) / s) + 1,
-    OW = Math.floor((W + 2 * p - d * (kw - 1) - 1) / s) + 1;
-  return { B, C, H, W, Co, kh, kw, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, OH, OW };
-}
 
 for (const threads of threadCounts)
   test(

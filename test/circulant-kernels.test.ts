@@ -12,7 +12,7 @@ import {
   wasmBackend,
 } from '../src/index.js';
 import type { ConvGeom } from '../src/index.js';
-import { assertClose, randomArray } from './helpers.js';
+import { assertClose, geom, randomArray } from './helpers.js';
 
 // The circulant kernel family (FFT): WebAssembly held equal to the reference.
 const ref = fftKernels.reference;
@@ -229,24 +229,6 @@ test(
     }
   },
 );
-
-/** A convolution geometry with outputs sized from the input. */
-function geom(
-  B: number,
-  C: number,
-  H: number,
-  W: number,
-  Co: number,
-  kh: number,
-  kw: number,
-  s: number,
-  p: number,
-  d: number,
-): ConvGeom {
-  const OH = Math.floor((H + 2 * p - d * (kh - 1) - 1) / s) + 1,
-    OW = Math.floor((W + 2 * p - d * (kw - 1) - 1) / s) + 1;
-  return { B, C, H, W, Co, kh, kw, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, OH, OW };
-}
 
 const threaded = !!wasmBackend()?.features.shared;
 

@@ -134,7 +134,7 @@ test('expanded kernel is block-circulant with C[a, b] = w[(a − b) mod N]; para
 });
 
 test(
-  'projection onto circulant blocks: exact for circulant input, idempotent, and optimal against random ' + 'circulants',
+  'projection onto circulant blocks: exact for circulant input, idempotent, and optimal ' + 'against random circulants',
   () => {
     const N = 4,
       out = 8,

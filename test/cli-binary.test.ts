@@ -97,10 +97,6 @@ test(
         '--results-dir',
         join(dir, 'results'),
         ...DATA,
-        '--train-samples',
-        '300',
-        '--epochs',
-        '1',
         '--json',
       ).stdout,
     );

@@ -139,16 +139,17 @@ test(
         join(dir, 'results'),
         ...DATA,
         '--train-samples',
-        '300',
+        '1000',
         '--epochs',
-        '1',
+        '2',
         '--json',
       ).stdout,
     );
     const names = r.ours.rows.map((x: { name: string }) => x.name);
     assert.deepEqual(names, ['dense', ...[2, 4, 8, 16].flatMap((N) => [`scratch N=${N}`, `convert N=${N}`])]);
-    for (const row of r.ours.rows)
-      assert.ok(row.accuracy.mean > 0.1, `${row.name}: ${row.accuracy.mean} is above chance`);
+    // 1,000 images for two epochs: every network well above the 10% of chance (measured 56–66%);
+    // a broken layer, gradient or conversion lands near chance.
+    for (const row of r.ours.rows) assert.ok(row.accuracy.mean >= 0.4, `${row.name}: ${row.accuracy.mean} < 40%`);
     // Parameters of the converted layers are dense/N: the totals fall as N grows (N = 16 leaves
     // the quick network's 8-channel layer dense, so it is not compared).
     const params = [2, 4, 8].map((N) => r.ours.rows.find((x: { name: string }) => x.name === `scratch N=${N}`).params);
@@ -172,9 +173,9 @@ test(
         join(dir, 'results'),
         ...DATA,
         '--train-samples',
-        '300',
+        '1000',
         '--epochs',
-        '1',
+        '2',
         '--seeds',
         '2',
         '--resume',

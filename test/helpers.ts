@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { FArray } from '../src/index.js';
+import type { ConvGeom, FArray } from '../src/index.js';
 
 /** Assert two arrays are equal within atol + rtol·|expected|, naming the first bad element. */
 export function assertClose(
@@ -35,4 +35,22 @@ export function randomArray(
     a[i] = (s / 4294967296) * 2 - 1;
   }
   return a;
+}
+
+/** A convolution geometry (square stride, padding, dilation) with the output size computed from the input. */
+export function geom(
+  B: number,
+  C: number,
+  H: number,
+  W: number,
+  Co: number,
+  kh: number,
+  kw: number,
+  s: number,
+  p: number,
+  d: number,
+): ConvGeom {
+  const OH = Math.floor((H + 2 * p - d * (kh - 1) - 1) / s) + 1,
+    OW = Math.floor((W + 2 * p - d * (kw - 1) - 1) / s) + 1;
+  return { B, C, H, W, Co, kh, kw, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, OH, OW };
 }

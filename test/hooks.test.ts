@@ -37,7 +37,7 @@ test("forward pre-hooks and hooks run around a module's forward, in order, and g
 });
 
 test(
-  'pruning works through hooks: masked forward with gradients through the mask, nothing left after ' + 'removePruning',
+  'pruning works through hooks: masked forward with gradients through the mask, nothing ' + 'left after removePruning',
   () => {
     const l = new Linear(4, 2, { rng: new Rng(2) });
     const mask = [1, 0, 1, 0, 0, 1, 1, 1];
@@ -58,3 +58,28 @@ test(
     assert.deepEqual(noGrad(() => l.forward(x)).toArray(), noGrad(() => y).toArray());
   },
 );
+
+test('hooks wrap a forward the instance carries itself, and removing them puts that forward back', () => {
+  const l = new Linear(2, 2, { rng: new Rng(3) });
+  const own = (x: Tensor) => mul(x, 3);
+  (l as { forward: (x: Tensor) => Tensor }).forward = own;
+  let calls = 0;
+  const h = l.registerForwardHook(() => {
+    calls++;
+  });
+  const x = Tensor.from([1, 2], [1, 2]);
+  assert.deepEqual(l.forward(x).toArray(), [3, 6], 'the own forward runs under the hook');
+  assert.equal(calls, 1);
+  h.remove();
+  assert.equal(l.forward, own, 'the own forward is back');
+});
+
+test('a pruned weight read after a forward that threw is the fresh product once its values changed', () => {
+  const l = new Linear(3, 2, { rng: new Rng(4) });
+  applyMask(l, 'weight', [1, 0, 1, 1, 1, 0]);
+  assert.throws(() => l.forward(Tensor.zeros([1, 5])), /last dimension 5/);
+  const orig = l.namedParameters().find(([n]) => n === 'weightOrig')![1];
+  orig.data.fill(2);
+  orig.markChanged();
+  assert.deepEqual(l.weight.toArray(), [2, 0, 2, 2, 2, 0]);
+});

@@ -40,7 +40,11 @@ import {
   type ImageDataset,
   type Sequential,
   type Module,
+  type ModelSpec,
+  type Optimizer,
+  type CircLinear,
 } from '../src/index.js';
+import { makeOptimizer } from '../src/cli/option-groups.js';
 import { saveModel, loadModel } from '../src/node.js';
 import { assertClose, randomArray } from './helpers.js';
 
@@ -377,3 +381,35 @@ test('proximal L1 drives weights to exactly zero during training', () => {
   assert.ok(after.nonzero < 0.8 * after.params, `non-zero ${after.nonzero} of ${after.params}`);
   assert.throws(() => proximalL1(m, { lambda: -1, optimizer: opt }), /lambda/);
 });
+
+test(
+  'pruneToRate hands its optimizer factory the model, so circulant layers keep lr/N ' +
+    'under SGD (as the CLI builds it)',
+  () => {
+    const spec: ModelSpec = {
+      format: 'frugal-model',
+      version: 1,
+      input: [1, 12, 12],
+      layers: [
+        { type: 'flatten' },
+        { type: 'circlinear', in: 144, out: 32, block: 8 },
+        { type: 'relu' },
+        { type: 'linear', in: 32, out: 10 },
+      ],
+    };
+    const model = buildModel(spec, 1) as Sequential;
+    let made: Optimizer | null = null;
+    pruneToRate(model, {
+      target: 0.5,
+      metric: 'params',
+      input: [1, 12, 12],
+      train: synthetic(64, 2),
+      epochs: 1,
+      batchSize: 32,
+      optimizer: (_params, m) => (made = makeOptimizer('sgd', m, 0.05, 0.9, 0)),
+    });
+    const circ = model.layers[1] as CircLinear;
+    assert.equal(made!.rateOf(circ.weight), 0.05 / 8, 'the circulant weight steps at lr/N');
+    assert.equal(made!.rateOf((model.layers[3] as Linear).bias!), 0.05);
+  },
+);

@@ -41,7 +41,7 @@ test('CSR kernel: WebAssembly equals the reference on odd shapes, batch 1 to 37,
 });
 
 test(
-  'CSR kernel: operands kept in kernel memory are read in place, and a replaced or rewritten array is read ' + 'anew',
+  'CSR kernel: operands kept in kernel memory are read in place, and a replaced or ' + 'rewritten array is read anew',
   () => {
     const wb = wasmBackend(),
       sk = sparseKernels.wasm();

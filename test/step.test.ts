@@ -10,6 +10,9 @@ import {
   fit,
   Linear,
   loadFashionMnist,
+  logitGradNorm,
+  perSampleCrossEntropy,
+  shuffleSampler,
   matmul,
   Module,
   noGrad,
@@ -152,7 +155,7 @@ function resumeMatches(make: () => { model: Module; opts: Omit<FitOptions, 'trai
 }
 
 test(
-  'fit runs a step with no optimizer and no backward pass (closed-form least squares), and resumes it ' + 'exactly',
+  'fit runs a step with no optimizer and no backward pass (closed-form least squares), ' + 'and resumes it exactly',
   () => {
     const m = new Projected(1);
     const r = fit(m, {
@@ -276,7 +279,7 @@ function lossProportional(seed: number): Sampler & { seen: number } {
 }
 
 test(
-  'a sampler gets per-sample losses after each step, its batches carry weights, and resume restores its ' + 'state',
+  'a sampler gets per-sample losses after each step, its batches carry weights, and ' + 'resume restores its state',
   () => {
     const { model, opts } = twoOptimizerSetup();
     const sampler = lossProportional(4);
@@ -360,3 +363,93 @@ test('a custom step whose loss turns NaN stops the run naming epoch and step; mi
     /no optimizer named 'critic'/,
   );
 });
+
+test('a step that trains a module besides the model checkpoints it through `modules`, and resumes exactly', () => {
+  const make = () => {
+    const model = buildModel(referenceMlp, 5),
+      extra = new Linear(10, 10, { rng: new Rng(6) });
+    const step: TrainStep = (m, b, ctx) => {
+      const out = extra.forward(m.forward(b.x));
+      const loss = crossEntropy(out, b.y);
+      ctx.optimizers.main.zeroGrad();
+      ctx.optimizers.extra.zeroGrad();
+      loss.backward();
+      ctx.optimizers.main.step();
+      ctx.optimizers.extra.step();
+      return { loss, output: out };
+    };
+    const optimizers = {
+      main: new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 }),
+      extra: new SGD(extra.parameters(), { lr: 0.05, momentum: 0.9 }),
+    };
+    return {
+      model,
+      opts: { step, optimizers, modules: { extra }, inputShape: [784] } as Omit<
+        FitOptions,
+        'train' | 'epochs' | 'batchSize'
+      >,
+    };
+  };
+  resumeMatches(make);
+  const { model, opts } = make();
+  assert.throws(
+    () =>
+      fit(model, { ...opts, modules: undefined, train: small, epochs: 1, batchSize: 64, checkpoint: memoryStore() }),
+    /optimizer 'extra' trains a tensor that is neither a parameter of the model nor of fit's `modules`/,
+  );
+});
+
+test('fit refuses the options that became step options, naming the replacement', () => {
+  const m = new Projected(1),
+    optimizer = new SGD(m.parameters(), { lr: 0.1 });
+  const base = { train: small, epochs: 1, batchSize: 64, optimizer, inputShape: [784] };
+  assert.throws(
+    () => fit(m, { ...base, distill: { teacher: m } } as FitOptions),
+    /step: backprop\(\{ loss: distillation/,
+  );
+  assert.throws(
+    () => fit(m, { ...base, regularizer: () => Tensor.scalar(0) } as FitOptions),
+    /backprop\(\{ regularizer \}\)/,
+  );
+});
+
+test(
+  'samplers get what they ask for: gradient-norm bounds, refusal of a step without ' + 'feedback, epoch statistics',
+  () => {
+    const logits = Tensor.from([2, 0, -1, 0.5, 0.5, 0.5], [2, 3]),
+      y = Int32Array.from([0, 2]);
+    const p0 = [Math.exp(2), 1, Math.exp(-1)].map((v, _i, a) => v / (Math.exp(2) + 1 + Math.exp(-1)));
+    const want0 = Math.hypot(p0[0] - 1, p0[1], p0[2]),
+      want1 = Math.hypot(1 / 3, 1 / 3, 1 / 3 - 1);
+    const g = logitGradNorm(logits, y);
+    assert.ok(Math.abs(g[0] - want0) < 1e-6 && Math.abs(g[1] - want1) < 1e-6, `${g}`);
+    const ce = perSampleCrossEntropy(logits, y);
+    assert.ok(Math.abs(ce[0] + Math.log(p0[0])) < 1e-6 && Math.abs(ce[1] - Math.log(3)) < 1e-6);
+    let bounds = 0;
+    const asking: Sampler = {
+      ...shuffleSampler(1),
+      requiresFeedback: true,
+      wants: { gradNormBound: true },
+      observe: (_i, _l, extra) => {
+        bounds += extra!.gradNormBound!.length;
+      },
+      epochStats: () => ({ seen: bounds }),
+    };
+    const m = buildModel(referenceMlp, 1);
+    const r = fit(m, {
+      train: small,
+      epochs: 1,
+      batchSize: 64,
+      optimizer: new Adam(m.parameters()),
+      inputShape: [784],
+      sampler: asking,
+    });
+    assert.equal(bounds, 384);
+    assert.deepEqual(r.history[0].sampler, { seen: 384 });
+    const silent: TrainStep = (mm, b) => ({ loss: 1, output: noGrad(() => mm.forward(b.x)) });
+    assert.throws(
+      () => fit(m, { train: small, epochs: 1, batchSize: 64, step: silent, inputShape: [784], sampler: asking }),
+      /epoch 1, step 1: the sampler needs per-sample losses and the training step gave none/,
+    );
+  },
+);

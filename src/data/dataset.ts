@@ -24,7 +24,7 @@ export function gatherBatch(ds: ImageDataset, idx: ArrayLike<number>, shape?: nu
   const s = sampleSize(ds);
   const want = shape ?? ds.sampleShape;
   if (want.reduce((a, b) => a * b, 1) !== s)
-    throw new Error(`the model expects samples of shape [${want}], the ` + `data has [${ds.sampleShape}]`);
+    throw new Error(`the model expects samples of shape [${want}], the data has [${ds.sampleShape}]`);
   const x = new Float32Array(idx.length * s);
   const y = new Int32Array(idx.length);
   const inv = 1 / 255;
@@ -60,7 +60,7 @@ export function trainValSplit(
   seed = 0,
 ): { train: ImageDataset; val: ImageDataset } {
   if (!(valFraction >= 0 && valFraction < 1))
-    throw new Error(`validation fraction must be in [0, 1), got ` + `${valFraction}`);
+    throw new Error(`validation fraction must be in [0, 1), got ${valFraction}`);
   const perm = new Rng(seed).shuffle(Array.from({ length: ds.count }, (_, i) => i));
   const nv = Math.round(ds.count * valFraction);
   return { val: subset(ds, perm.slice(0, nv)), train: subset(ds, perm.slice(nv)) };

@@ -78,12 +78,12 @@ function loadPair(dir: string, images: string, labels: string): ImageDataset {
   const im = readIdxFile(ip),
     lb = readIdxFile(lp);
   if (im.dims.length !== 3 || !(im.data instanceof Uint8Array))
-    throw new IdxError(`${ip}: expected ubyte images ` + `[N, rows, cols], got rank ${im.dims.length}`);
+    throw new IdxError(`${ip}: expected ubyte images [N, rows, cols], got rank ${im.dims.length}`);
   if (lb.dims.length !== 1 || !(lb.data instanceof Uint8Array)) throw new IdxError(`${lp}: expected ubyte labels [N]`);
   if (im.dims[0] !== lb.dims[0])
-    throw new IdxError(`${ip} has ${im.dims[0]} images but ${lp} has ${lb.dims[0]} ` + `labels`);
+    throw new IdxError(`${ip} has ${im.dims[0]} images but ${lp} has ${lb.dims[0]} labels`);
   for (let i = 0; i < lb.data.length; i++)
-    if (lb.data[i] > 9) throw new IdxError(`${lp}: label ${lb.data[i]} at ` + `${i} is outside 0..9`);
+    if (lb.data[i] > 9) throw new IdxError(`${lp}: label ${lb.data[i]} at ${i} is outside 0..9`);
   return { images: im.data, labels: lb.data, count: im.dims[0], sampleShape: [1, im.dims[1], im.dims[2]], classes: 10 };
 }
 

@@ -21,10 +21,10 @@ export class IdxError extends Error {}
 
 export function parseIdx(bytes: Uint8Array, what = 'IDX data'): IdxArray {
   if (bytes.length < 4)
-    throw new IdxError(`${what}: file is ${bytes.length} bytes, too short for an IDX header ` + `(truncated?)`);
+    throw new IdxError(`${what}: file is ${bytes.length} bytes, too short for an IDX header (truncated?)`);
   if (bytes[0] !== 0 || bytes[1] !== 0)
     throw new IdxError(
-      `${what}: bad magic number (first bytes ${bytes[0]}, ` + `${bytes[1]}; expected 0, 0): not an IDX file`,
+      `${what}: bad magic number (first bytes ${bytes[0]}, ${bytes[1]}; expected 0, 0): not an IDX file`,
     );
   const type = TYPES[bytes[2]];
   if (!type) throw new IdxError(`${what}: unknown IDX element type 0x${bytes[2].toString(16)}`);
@@ -32,7 +32,7 @@ export function parseIdx(bytes: Uint8Array, what = 'IDX data'): IdxArray {
   if (rank < 1 || rank > 8) throw new IdxError(`${what}: IDX rank ${rank} is not between 1 and 8`);
   const header = 4 + 4 * rank;
   if (bytes.length < header)
-    throw new IdxError(`${what}: header needs ${header} bytes, file has ${bytes.length} ` + `(truncated)`);
+    throw new IdxError(`${what}: header needs ${header} bytes, file has ${bytes.length} (truncated)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   let count = 1;
@@ -46,12 +46,10 @@ export function parseIdx(bytes: Uint8Array, what = 'IDX data'): IdxArray {
   const have = bytes.length - header;
   if (have < need)
     throw new IdxError(
-      `${what}: dimensions [${dims}] need ${need} bytes of ${type.name} values, ` + `the file has ${have} (truncated)`,
+      `${what}: dimensions [${dims}] need ${need} bytes of ${type.name} values, the file has ${have} (truncated)`,
     );
   if (have > need)
-    throw new IdxError(
-      `${what}: ${have - need} unexpected bytes after the [${dims}] values ` + `(corrupt or wrong file)`,
-    );
+    throw new IdxError(`${what}: ${have - need} unexpected bytes after the [${dims}] values (corrupt or wrong file)`);
   const body = bytes.subarray(header);
   let data: IdxArray['data'];
   switch (bytes[2]) {

@@ -100,7 +100,7 @@ export function normaliseProbabilities(p: ArrayLike<number>, n?: number): Float6
   for (let i = 0; i < p.length; i++) {
     const v = p[i];
     if (!(v >= 0) || !Number.isFinite(v))
-      throw new Error(`sampler: probability ${v} at row ${i} is not a finite ` + `number ≥ 0`);
+      throw new Error(`sampler: probability ${v} at row ${i} is not a finite number ≥ 0`);
     s += v;
   }
   if (!(s > 0)) throw new Error('sampler: the probabilities sum to 0; give at least one row a positive weight');

@@ -28,6 +28,8 @@ export abstract class Module {
   private readonly _children = new Map<string, Module>();
   private _preHooks: ForwardPreHook[] = [];
   private _hooks: ForwardHook[] = [];
+  private _hooked?: (x: Tensor) => Tensor;
+  private _ownForward?: (x: Tensor) => Tensor;
 
   abstract forward(x: Tensor): Tensor;
 
@@ -71,19 +73,30 @@ export abstract class Module {
    * them around its class's; without hooks it has none, and forward costs nothing extra.
    */
   private dispatchHooks(): void {
-    const own = Object.prototype.hasOwnProperty.call(this, 'forward');
+    const self = this as { forward?: unknown };
     if (!this._preHooks.length && !this._hooks.length) {
-      if (own) delete (this as { forward?: unknown }).forward;
+      // Put back what was there before the first hook: an instance's own forward, or the class's.
+      if (this._hooked && self.forward === this._hooked) {
+        if (this._ownForward) self.forward = this._ownForward;
+        else delete self.forward;
+      }
+      this._hooked = this._ownForward = undefined;
       return;
     }
-    if (own) return;
-    const base = Object.getPrototypeOf(this).forward as (x: Tensor) => Tensor;
+    if (this._hooked) return;
+    // An instance may carry its own forward (assigned by user code): hooks wrap that one.
+    const own = Object.prototype.hasOwnProperty.call(this, 'forward')
+      ? (this.forward as (x: Tensor) => Tensor)
+      : undefined;
+    this._ownForward = own;
+    const base = own ?? (Object.getPrototypeOf(this).forward as (x: Tensor) => Tensor);
     const hooked = (x: Tensor): Tensor => {
       for (const h of this._preHooks) x = h(this, x) ?? x;
       let y = base.call(this, x);
       for (const h of this._hooks) y = h(this, x, y) ?? y;
       return y;
     };
+    this._hooked = hooked;
     Object.defineProperty(this, 'forward', { value: hooked, configurable: true, writable: true, enumerable: false });
   }
 

@@ -20,11 +20,28 @@ export interface LoopState {
   bad: number;
 }
 
-/** Everything a checkpoint restores: the model, every optimizer, the sampler, dropout streams. */
+/** Everything a checkpoint restores: the model, other modules a step trains, every optimizer, the sampler. */
 export interface TrainingParts {
   model: Module;
+  /** Modules a step trains besides the model (fit's `modules`), saved under `module:NAME.`. */
+  modules: Record<string, Module>;
   optimizers: Record<string, Optimizer>;
   sampler: Sampler;
+}
+
+/**
+ * Every trainable tensor, in a fixed order: the model's parameters, then each extra module's by name.
+ * Optimizer state is saved by position in this list, not in the optimizer's own order, so that the
+ * same model built with other parameter groups (or by an earlier version, before groups) resumes it.
+ */
+export function paramIndex(parts: TrainingParts): Map<Tensor, number> {
+  const all = [
+    ...parts.model.parameters(),
+    ...Object.keys(parts.modules)
+      .sort()
+      .flatMap((k) => parts.modules[k].parameters()),
+  ];
+  return new Map(all.map((t, i) => [t, i]));
 }
 
 function dropouts(model: Module): [string, Dropout][] {
@@ -36,13 +53,41 @@ function prefixOf(name: string): string {
   return name === 'default' ? 'optim.' : `optim:${name}.`;
 }
 
+/** Refuses, before training, optimizers that train tensors a checkpoint could not restore. */
+export function checkCheckpointable(parts: TrainingParts): void {
+  const index = paramIndex(parts);
+  for (const [name, opt] of Object.entries(parts.optimizers)) {
+    if (opt.params.some((p) => !index.has(p))) {
+      throw new Error(
+        `optimizer '${name}' trains a tensor that is neither a parameter of the model nor of fit's \`modules\`; ` +
+          'pass the module that owns it in `modules`, so checkpoints can save and restore it',
+      );
+    }
+  }
+}
+
 export function snapshot(parts: TrainingParts, st: LoopState): Uint8Array {
   const entries: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(parts.model.stateDict())) entries[`model.${k}`] = t;
+  for (const [m, mod] of Object.entries(parts.modules)) {
+    for (const [k, t] of Object.entries(mod.stateDict())) entries[`module:${m}.${k}`] = t;
+  }
+  const index = paramIndex(parts);
   const optim: Record<string, { stepCount: number; lr: number }> = {};
   for (const [name, opt] of Object.entries(parts.optimizers)) {
     const os = opt.stateDict();
-    for (const [k, t] of Object.entries(os.tensors)) entries[`${prefixOf(name)}${k}`] = t;
+    for (const [k, t] of Object.entries(os.tensors)) {
+      const dot = k.indexOf('.'),
+        p = opt.params[Number(k.slice(0, dot))];
+      const at = index.get(p);
+      if (at === undefined) {
+        throw new Error(
+          `optimizer '${name}' trains a tensor that is neither a parameter of the model nor of fit's \`modules\`; ` +
+            'pass the module that owns it in `modules`, so checkpoints can save and restore it',
+        );
+      }
+      entries[`${prefixOf(name)}${at}${k.slice(dot)}`] = t;
+    }
     optim[name] = { stepCount: os.stepCount, lr: os.lr };
   }
   const rng = Object.fromEntries(dropouts(parts.model).map(([n, d]) => [n, d.rngState()]));
@@ -67,6 +112,15 @@ export function restore(parts: TrainingParts, bytes: Uint8Array): LoopState {
   const ms: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(tensors)) if (k.startsWith('model.')) ms[k.slice(6)] = t;
   parts.model.loadStateDict(ms);
+  for (const [m, mod] of Object.entries(parts.modules)) {
+    const p = `module:${m}.`,
+      sd: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(tensors)) if (k.startsWith(p)) sd[k.slice(p.length)] = t;
+    if (!Object.keys(sd).length)
+      throw new Error(`the checkpoint has no state for module '${m}'; it was written by another setup`);
+    mod.loadStateDict(sd);
+  }
+  const all = [...paramIndex(parts).keys()];
   const saved: Record<string, { stepCount: number; lr: number }> =
     meta.optim ?? (meta.stepCount !== undefined ? { default: { stepCount: meta.stepCount, lr: meta.lr } } : {});
   for (const [name, opt] of Object.entries(parts.optimizers)) {
@@ -77,7 +131,17 @@ export function restore(parts: TrainingParts, bytes: Uint8Array): LoopState {
       );
     const p = prefixOf(name),
       os: Record<string, Tensor> = {};
-    for (const [k, t] of Object.entries(tensors)) if (k.startsWith(p)) os[k.slice(p.length)] = t;
+    // Saved by position among all trainable tensors; the optimizer keys its state by its own order.
+    for (const [k, t] of Object.entries(tensors)) {
+      if (!k.startsWith(p)) continue;
+      const rest = k.slice(p.length),
+        dot = rest.indexOf('.'),
+        at = Number(rest.slice(0, dot));
+      const own = opt.params.indexOf(all[at]);
+      if (own < 0)
+        throw new Error(`optimizer '${name}' state ${rest} belongs to a tensor this optimizer does not train`);
+      os[`${own}${rest.slice(dot)}`] = t;
+    }
     opt.loadStateDict({ stepCount: s.stepCount, lr: s.lr, tensors: os });
   }
   if (meta.sampler !== undefined) parts.sampler.loadStateDict?.(meta.sampler);

@@ -9,7 +9,7 @@ import { shuffleSampler, type Sampler } from '../data/sampler.js';
 import { argmax, evaluate } from './metrics.js';
 import { Progress, type ProgressSink } from './progress.js';
 import { backprop, type StepContext, type TrainStep } from './step.js';
-import { restore, snapshot, type CheckpointStore, type TrainingParts } from './checkpoint.js';
+import { checkCheckpointable, restore, snapshot, type CheckpointStore, type TrainingParts } from './checkpoint.js';
 
 export type { CheckpointStore } from './checkpoint.js';
 
@@ -45,6 +45,8 @@ export interface FitOptions {
   optimizer?: Optimizer;
   /** More optimizers by name, for steps that update several modules (all are checkpointed). */
   optimizers?: Record<string, Optimizer>;
+  /** Modules a step trains besides `model` (a critic, a teacher being co-trained), checkpointed with it. */
+  modules?: Record<string, Module>;
   /** One training step (default: backprop(), cross-entropy → backward → optimizer step). */
   step?: TrainStep;
   /** Which rows form each batch (default: shuffleSampler(seed)); its observe() gets per-sample losses. */
@@ -93,6 +95,14 @@ function diagnose(model: Module, x: Tensor, epoch: number, step: number, loss: n
 }
 
 function optimizersOf(opts: FitOptions): Record<string, Optimizer> {
+  // Options of fit() before training steps: refused by name rather than silently ignored.
+  const old = opts as { distill?: unknown; regularizer?: unknown };
+  if (old.distill !== undefined) {
+    throw new Error('fit: `distill` is now a loss of the step: step: backprop({ loss: distillation({ teacher, … }) })');
+  }
+  if (old.regularizer !== undefined) {
+    throw new Error('fit: `regularizer` is now an option of the step: step: backprop({ regularizer })');
+  }
   const all: Record<string, Optimizer> = {};
   if (opts.optimizer) all.default = opts.optimizer;
   for (const [name, o] of Object.entries(opts.optimizers ?? {})) {
@@ -202,7 +212,8 @@ export function fit(model: Module, opts: FitOptions): FitResult {
   if (loader.length === 0)
     throw new Error(`no training batches: ${opts.train.count} samples with batch size ${batchSize} and drop-last`);
   if (opts.earlyStopping && !opts.validation) throw new Error('early stopping needs a validation set');
-  const parts: TrainingParts = { model, optimizers, sampler };
+  const parts: TrainingParts = { model, modules: opts.modules ?? {}, optimizers, sampler };
+  if (opts.checkpoint) checkCheckpointable(parts);
   const history: EpochLog[] = [];
   let start = 0,
     best = Infinity,

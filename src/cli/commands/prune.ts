@@ -94,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     epochs,
     batchSize,
     seed,
-    optimizer: (p) => makeOptimizer(optName, p, lr, t.momentum, t.weightDecay),
+    optimizer: (_params, model) => makeOptimizer(optName, model, lr, t.momentum, t.weightDecay),
     schedule: makeSchedule(t),
     checkpoint: fileCheckpoint(ckpt),
     resume: !!values.resume,

@@ -25,7 +25,8 @@ export const usage = `frugal reproduce NAME [--quick] [--seeds K] [--data-dir DI
 ${all.map((r) => `    ${r.name.padEnd(col)}${r.describe}`).join('\n')}
 ${ownFlags.map((f) => `  ${f.o.usage} (${f.of} only): ${f.o.help}`).join('\n')}
   Exit status: 0 every criterion passes; 3 the run finished but a criterion failed (or, with
-  --report-only, a run is missing); 1 error; 2 wrong arguments.`;
+  --report-only, a run is missing); 1 error; 2 wrong arguments. A --quick run is judged by the full
+  run's bars, so it usually exits 3. --results-dir and --out are relative to the current directory.`;
 
 const options: Options = {
   quick: { type: 'boolean', default: false },

@@ -13,7 +13,8 @@ interface Pruned {
 }
 interface State {
   entries: Map<string, Pruned>;
-  live: Map<string, Tensor>;
+  /** The product made for the forward in progress, with the versions of orig and mask it was made from. */
+  live: Map<string, { value: Tensor; orig: number; mask: number }>;
   hooks: HookHandle[];
 }
 
@@ -39,7 +40,9 @@ function install(m: Module): State {
   // The masked weight is computed on the tape for each forward; read outside forward it is a fresh product.
   s.hooks.push(
     m.registerForwardPreHook(() => {
-      for (const [name, e] of s.entries) s.live.set(name, F.mul(e.orig, e.mask));
+      for (const [name, e] of s.entries) {
+        s.live.set(name, { value: F.mul(e.orig, e.mask), orig: e.orig.version, mask: e.mask.version });
+      }
     }),
   );
   s.hooks.push(
@@ -54,7 +57,13 @@ function defineMasked(m: Module, name: string, st: State): void {
   Object.defineProperty(m, name, {
     configurable: true,
     enumerable: true,
-    get: () => st.live.get(name) ?? maskedValue(st.entries.get(name)!),
+    // Inside forward, the product on the tape; otherwise (or after a forward that threw, whose post-hook
+    // never ran, once orig or mask changed) a fresh product.
+    get: () => {
+      const e = st.entries.get(name)!,
+        l = st.live.get(name);
+      return l && l.orig === e.orig.version && l.mask === e.mask.version ? l.value : maskedValue(e);
+    },
     set: () => {
       throw new Error(
         `prune: '${name}' is computed from ${name}Orig and ${name}Mask; change those, or call removePruning() first`,
@@ -96,6 +105,7 @@ export function applyMask(m: Module, name: string, mask: Tensor | ArrayLike<numb
   if (e) {
     const add = toMaskArray(mask, e.orig, name);
     for (let i = 0; i < add.length; i++) e.mask.data[i] *= add[i];
+    e.mask.markChanged();
     return;
   }
   const orig = paramOf(m, name);

@@ -5,6 +5,7 @@
 // (AutoPruner-like, gates.ts) — see shared/papers/05-target-rate-pruning.md.
 import type { Tensor } from '../../core/tensor.js';
 import type { Sequential } from '../../nn/layers.js';
+import type { Module } from '../../nn/module.js';
 import type { Optimizer } from '../../optim/optimizer.js';
 import type { Schedule } from '../../optim/schedule.js';
 import type { ImageDataset } from '../../data/dataset.js';
@@ -34,8 +35,11 @@ export interface PruneToRateOptions {
   epochs: number;
   batchSize: number;
   seed?: number;
-  /** Builds the optimizer once the pruning parameters (gate scores) exist. */
-  optimizer: (params: Tensor[]) => Optimizer;
+  /**
+   * Builds the optimizer once the pruning parameters (gate scores) exist, from the model's parameters; `model`
+   * gives its parameter groups (`paramGroups(model, 'sgd', lr)`: circulant layers ask for lr/N under SGD).
+   */
+  optimizer: (params: Tensor[], model: Module) => Optimizer;
   schedule?: Schedule;
   progress?: ProgressSink;
   checkpoint?: CheckpointStore;
@@ -123,7 +127,7 @@ export function pruneToRate(model: Sequential, opts: PruneToRateOptions): PruneT
   const bpe = Math.ceil(opts.train.count / opts.batchSize),
     total = Math.max(1, opts.epochs * bpe);
   const plan = structured ? structuredPlan(model, s, metric, opts, total) : magnitudePlan(s, metric, opts, total);
-  const optimizer = opts.optimizer(model.parameters());
+  const optimizer = opts.optimizer(model.parameters(), model);
   const cb: Callback = {
     onEpochBegin: (epoch) => plan.onEpochBegin?.(epoch * bpe),
     onBatchEnd: ({ epoch, batch }) => {
