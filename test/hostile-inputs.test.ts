@@ -7,7 +7,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeSafetensors, LIMITS, matmul, Tensor, wasmBackend, type LayerSpec } from '../src/node.js';
+import {
+  avgPool2d,
+  encodeSafetensors,
+  LIMITS,
+  matmul,
+  maxPool2d,
+  Tensor,
+  wasmBackend,
+  type LayerSpec,
+} from '../src/node.js';
 import { DATA, MAIN } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-hostile-'));
@@ -227,6 +236,12 @@ test('a spec at the limits is still accepted (the limits refuse only what is bey
   const r = run(train(spec([{ type: 'linear', in: 1, out: LIMITS.maxActivationElements }], [1]), '--epochs', 'x'));
   assert.equal(r.code, 2, r.stderr); // reached flag parsing: the spec was not refused
   assert.match(r.stderr, /--epochs must be an integer/);
+});
+
+test('pooling ops refuse a fractional or negative padding before running', () => {
+  const x = Tensor.ones([1, 1, 4, 4]);
+  assert.throws(() => avgPool2d(x, 2, { padding: 0.5 }), /padding must be an integer ≥ 0, got 0.5/);
+  assert.throws(() => maxPool2d(x, 2, { padding: [0, -1] }), /padding must be an integer ≥ 0, got -1/);
 });
 
 test('a refused memory growth leaves the WebAssembly backend usable', () => {
