@@ -1,6 +1,7 @@
 // Frugal: browser-safe public API. Node-only extras (files, CLI helpers) are in ./node.js.
 export { Tensor, noGrad, isGradEnabled } from './core/tensor.js';
 export { Rng } from './core/rng.js';
+export { LIMITS, LimitError, maxThreads } from './core/limits.js';
 export { withScope, inScope, poolStats, persistentArray } from './core/arena.js';
 export type { DType, FArray } from './core/dtype.js';
 export { OPS, type Op, type OpName } from './core/op.js';
@@ -13,6 +14,7 @@ export {
   wasmBackend,
   wasmUnavailableReason,
   setThreads,
+  checkThreads,
   getThreads,
 } from './backend/index.js';
 export type { Backend, ConvGeom, PoolGeom, WasmRuntime } from './backend/index.js';

@@ -70,6 +70,20 @@ test('batched matmul in float32 (the WebAssembly backend, gemmBatch) gives the f
   }
 });
 
+test('avgPool2d with padding counts padded positions in the divisor (count_include_pad), forward and gradient', () => {
+  // A 3×3 window at a corner of a 3×3 image of ones, padding 1, covers 4 real pixels out of 9.
+  const x = Tensor.ones([1, 1, 3, 3], 'float64');
+  x.requiresGrad = true;
+  const y = F.avgPool2d(x, 3, { stride: 1, padding: 1 });
+  const want = [4, 6, 4, 6, 9, 6, 4, 6, 4].map((n) => n / 9);
+  const close = (got: number[], what: string) =>
+    got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-12, `${what} at ${i}: ${v}, want ${want[i]}`));
+  close(y.toArray() as number[], 'output');
+  F.sum(y).backward();
+  // Each pixel gets 1/9 from every window that covers it: a corner is in 4 windows, the centre in 9.
+  close(x.grad!.toArray() as number[], 'gradient');
+});
+
 test('gradients accumulate across backward calls and noGrad records nothing', () => {
   const a = leaf([3]);
   F.sum(F.mul(a, 2)).backward();

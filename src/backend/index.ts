@@ -4,6 +4,7 @@ import { loadWasmBackend, WasmBackend } from './wasm/backend.js';
 import { isNode, singleThread, workerPool } from './threads.js';
 import { setArenaProvider } from '../core/arena.js';
 import type { Backend } from './types.js';
+import { LIMITS, LimitError, maxThreads } from '../core/limits.js';
 
 export type { Backend, ConvGeom, PoolGeom, PoolMode, BinaryKind, AdamHyper } from './types.js';
 export { reference } from './reference.js';
@@ -36,18 +37,33 @@ async function relaxedSupported(bytes: ArrayBuffer): Promise<boolean> {
   return WebAssembly.validate(bytes);
 }
 
-/** Threads from FRUGAL_THREADS, else the available cores. */
-async function defaultThreads(): Promise<number> {
-  if (env.FRUGAL_THREADS !== undefined) {
-    const n = Number(env.FRUGAL_THREADS);
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(`FRUGAL_THREADS must be a positive integer, got ${JSON.stringify(env.FRUGAL_THREADS)}`);
-    return n;
-  }
+/** Cores of this machine (or what the browser reports), read once: the thread limits are a multiple of it. */
+async function countCores(): Promise<number> {
   if (!isNode)
     return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
   const os = await import('node:os');
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+const cores = await countCores();
+
+/**
+ * A thread count from a flag or FRUGAL_THREADS (`field` names it), as an integer in [1, maxThreads(cores)]:
+ * each thread is a worker with its own stack and instance, so 10⁹ of them would exhaust the machine.
+ */
+export function checkThreads(field: string, v: unknown): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v,
+    max = maxThreads(cores);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > max)
+    throw new LimitError(
+      `${field} must be a positive integer ≤ ${max} (threadsPerCore ${LIMITS.threadsPerCore} × ${cores} cores, ` +
+        `core/limits.ts), got ${JSON.stringify(v) ?? String(v)}`,
+    );
+  return n;
+}
+
+/** Threads from FRUGAL_THREADS, else the available cores. */
+function defaultThreads(): number {
+  return env.FRUGAL_THREADS !== undefined ? checkThreads('FRUGAL_THREADS', env.FRUGAL_THREADS) : cores;
 }
 
 let sharedModule: WebAssembly.Module | null = null;
@@ -98,8 +114,7 @@ if (env.FRUGAL_BACKEND === 'reference') {
   wasmUnavailableReason = 'FRUGAL_BACKEND=reference';
 } else {
   try {
-    wasm =
-      (await loadThreaded(await defaultThreads())) ?? (await loadWasmBackend(await readKernelBytes('kernels.wasm')));
+    wasm = (await loadThreaded(defaultThreads())) ?? (await loadWasmBackend(await readKernelBytes('kernels.wasm')));
   } catch (e) {
     wasmUnavailableReason = (e as Error).message;
     console.error(
@@ -113,7 +128,7 @@ if (env.FRUGAL_BACKEND === 'reference') {
  * (shared memory and worker threads); elsewhere only 1 is accepted.
  */
 export async function setThreads(n: number): Promise<void> {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer, got ${n}`);
+  checkThreads('threads', n);
   if (!wasm) return;
   if (wasm.threads === n) return;
   if (!sharedModule || !sharedMemory || !sharedExports) {

@@ -32,21 +32,30 @@ export function parse(
   return r as { values: Record<string, string | boolean | undefined>; positionals: string[] };
 }
 
-/** A numeric option with bounds; missing gives the default. */
+/**
+ * An integer flag without a stated maximum is at most this (2³¹ − 1, the largest Int32): larger than
+ * any count of samples, steps or widths one machine handles, and small enough to size nothing absurd.
+ */
+export const MAX_INT_FLAG = 2 ** 31 - 1;
+
+/** A numeric option with bounds (finite always; an integer one at most MAX_INT_FLAG); missing gives the default. */
 export function num(
   values: Record<string, unknown>,
   name: string,
   dflt: number,
-  check: { int?: boolean; min?: number; max?: number; exclusiveMin?: boolean } = {},
+  check: { int?: boolean; min?: number; max?: number; exclusiveMin?: boolean; limit?: [number, string] } = {},
 ): number {
   const raw = values[name];
   if (raw === undefined) return dflt;
+  // `limit`: a maximum from core/limits.ts, named in the message; integers get MAX_INT_FLAG by default.
+  const limit = check.limit ?? (check.int && check.max === undefined ? [MAX_INT_FLAG, 'MAX_INT_FLAG'] : undefined);
   const v = Number(raw);
   const bad =
     !Number.isFinite(v) ||
     (check.int && !Number.isInteger(v)) ||
     (check.min !== undefined && (check.exclusiveMin ? v <= check.min : v < check.min)) ||
-    (check.max !== undefined && v > check.max);
+    (check.max !== undefined && v > check.max) ||
+    (limit !== undefined && v > limit[0]);
   if (bad) {
     const range = [
       check.int ? 'an integer' : 'a number',
@@ -55,7 +64,8 @@ export function num(
     ]
       .filter(Boolean)
       .join(' ');
-    throw new UsageError(`--${name} must be ${range}, got ${JSON.stringify(raw)}`);
+    const most = limit ? ` (at most ${limit[0]}, the limit ${limit[1]})` : '';
+    throw new UsageError(`--${name} must be ${range}, got ${JSON.stringify(raw)}${most}`);
   }
   return v;
 }

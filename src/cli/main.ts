@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // frugal: the command line. Parses the command name and dispatches; commands call only the public API.
 import { UsageError } from './args.js';
-import { setThreads } from '../index.js';
+import { checkThreads, setThreads } from '../index.js';
 import * as train from './commands/train.js';
 import * as evalCmd from './commands/eval.js';
 import * as info from './commands/info.js';
@@ -48,12 +48,18 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    // The backend refused a bad FRUGAL_THREADS at start-up and fell back to one thread; a command
+    // run with it is refused, as a flag would be (exit 1: it is the environment, not the command line).
+    if (process.env.FRUGAL_THREADS !== undefined) checkThreads('FRUGAL_THREADS', process.env.FRUGAL_THREADS);
     const i = rest.findIndex((a) => a === '--threads' || a.startsWith('--threads='));
     if (i >= 0) {
       const raw = rest[i].includes('=') ? rest[i].split('=')[1] : rest[i + 1];
-      const n = Number(raw);
-      if (!Number.isInteger(n) || n < 1)
-        throw new UsageError(`--threads must be a positive integer, got ${JSON.stringify(raw)}`);
+      let n: number;
+      try {
+        n = checkThreads('--threads', raw);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
       rest.splice(i, rest[i].includes('=') ? 1 : 2);
       await setThreads(n);
     }

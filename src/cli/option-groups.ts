@@ -3,6 +3,7 @@
 // same flag the same way. A command picks the flags of a group it takes by name.
 import {
   Adam,
+  LIMITS,
   AdamW,
   SGD,
   cosineSchedule,
@@ -83,6 +84,10 @@ export interface TrainingDefaults {
   schedule: 'none' | 'cosine' | 'step';
 }
 
+/** Flag limits from core/limits.ts, as num() names them in a refusal. */
+export const EPOCHS: [number, string] = [LIMITS.maxEpochs, 'maxEpochs in core/limits.ts'];
+export const BATCH: [number, string] = [LIMITS.maxBatchSize, 'maxBatchSize in core/limits.ts'];
+
 /** The training flags, parsed and checked. */
 export interface Training {
   epochs: number;
@@ -103,16 +108,18 @@ export interface Training {
  * gets its default: lr 0.01 for SGD, else 1e-3; momentum 0.9 for SGD, else 0; no weight decay.
  */
 export function readTraining(values: Record<string, unknown>, d: TrainingDefaults): Training {
-  const epochs = num(values, 'epochs', d.epochs, { int: true, min: d.minEpochs ?? 1 });
-  const batchSize = num(values, 'batch-size', d.batchSize, { int: true, min: 1 });
+  const epochs = num(values, 'epochs', d.epochs, { int: true, min: d.minEpochs ?? 1, limit: EPOCHS });
+  const batchSize = num(values, 'batch-size', d.batchSize, { int: true, min: 1, limit: BATCH });
   const optimizer = choice(values, 'optimizer', d.optimizers, d.optimizer);
   const lr = num(values, 'lr', optimizer === 'sgd' ? 0.01 : 1e-3, { min: 0, exclusiveMin: true });
   const momentum = num(values, 'momentum', optimizer === 'sgd' ? 0.9 : 0, { min: 0, max: 0.999 });
   const weightDecay = num(values, 'weight-decay', 0, { min: 0 });
-  const seed = num(values, 'seed', 1, { int: true, min: 0 });
+  // Rng takes seeds modulo 2³² (seed >>> 0): larger ones would only repeat smaller ones.
+  const seed = num(values, 'seed', 1, { int: true, min: 0, limit: [2 ** 32 - 1, 'of 32-bit seeds'] });
   const schedule = choice(values, 'schedule', ['none', 'cosine', 'step'] as const, d.schedule);
   const valSplit = num(values, 'val-split', 0, { min: 0, max: 0.9 });
-  const patience = values['early-stopping'] === undefined ? 0 : num(values, 'early-stopping', 0, { int: true, min: 1 });
+  const patience =
+    values['early-stopping'] === undefined ? 0 : num(values, 'early-stopping', 0, { int: true, min: 1, limit: EPOCHS });
   if (patience && !valSplit) throw new UsageError('--early-stopping needs --val-split (a validation set to watch)');
   const resume = !!values.resume;
   return { epochs, batchSize, optimizer, lr, momentum, weightDecay, seed, schedule, valSplit, patience, resume };

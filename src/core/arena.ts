@@ -1,4 +1,5 @@
 import { allocArray, type DType, type FArray } from './dtype.js';
+import { checkCount } from './limits.js';
 import type { Shape } from './shape.js';
 import { sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
@@ -122,6 +123,7 @@ const reclaim =
     : null;
 
 export function persistentArray(n: number): Float32Array {
+  checkCount('a parameter array', n, 'maxTensorElements');
   if (!provider || n < MIN_POOLED) return new Float32Array(n);
   const reused = persistentFree.get(n)?.pop();
   const a = reused ? reused.fill(0) : provider(n);

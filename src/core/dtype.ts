@@ -2,7 +2,11 @@
 export type DType = 'float32' | 'float64';
 export type FArray = Float32Array | Float64Array;
 
+import { checkCount } from './limits.js';
+
+/** A zeroed array of n elements; n above LIMITS.maxTensorElements is refused before allocating. */
 export function allocArray(dtype: DType, n: number): FArray {
+  checkCount('a tensor', n, 'maxTensorElements');
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 }
 
@@ -12,5 +16,6 @@ export function dtypeOf(a: FArray): DType {
 
 /** An array of the same element type as `like`, of length n. */
 export function allocLike(like: FArray, n: number): FArray {
+  checkCount('a tensor', n, 'maxTensorElements');
   return like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
 }

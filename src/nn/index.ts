@@ -14,3 +14,4 @@ export {
   FASHION_MNIST_STATS,
   type ModelSpec,
 } from './spec.js';
+export { linearPlan, convPlan, planLayers, type LayerPlan, type Planner, type Fields } from './spec-plan.js';

@@ -17,6 +17,8 @@ import {
   Sequential,
 } from './layers.js';
 import type { LayerSpec, Module } from './module.js';
+import { LIMITS, checkCount } from '../core/limits.js';
+import { planLayers, registerPlanner, type Planner } from './spec-plan.js';
 
 /**
  * A JSON model description, stored in saved model files and accepted by `frugal train --model SPEC.json`:
@@ -37,11 +39,19 @@ const num = (s: LayerSpec, k: string, dflt?: number): number => {
   return v;
 };
 
-/** A non-negative integer field of a layer spec (for registerLayer factories), with a message naming it. */
+/**
+ * A non-negative integer field of a layer spec (for registerLayer factories), with a message naming it; at
+ * most LIMITS.maxActivationElements, as no width, kernel or count can exceed one sample's activation.
+ */
 export function specInt(s: LayerSpec, k: string, dflt?: number): number {
   const v = s[k] ?? dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
     throw new Error(`layer '${s.type}' needs a non-negative integer '${k}'`);
+  if (v > LIMITS.maxActivationElements)
+    throw new Error(
+      `layer '${s.type}' field '${k}' is ${v}, above the limit of ${LIMITS.maxActivationElements} ` +
+        `(maxActivationElements, core/limits.ts)`,
+    );
   return v;
 }
 
@@ -90,9 +100,14 @@ function asLayers(v: unknown): LayerSpec[] {
   return v as LayerSpec[];
 }
 
-/** Let techniques add layer types (binary, circulant, …) without editing this file. */
-export function registerLayer(type: string, factory: Factory): void {
+/**
+ * Let techniques add layer types (binary, circulant, …) without editing this file. `plan` computes the
+ * layer's parameter count and output shape from its spec with arithmetic only (see nn/spec-plan.ts), so
+ * validateSpec can refuse a spec beyond core/limits.ts before anything is allocated.
+ */
+export function registerLayer(type: string, factory: Factory, plan?: Planner): void {
   registry.set(type, factory);
+  if (plan) registerPlanner(type, plan);
 }
 
 export function buildLayer(s: LayerSpec, rng: Rng): Module {
@@ -114,8 +129,15 @@ export function validateSpec(v: unknown): ModelSpec {
   if (!Array.isArray(s.input) || s.input.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new Error('model spec: "input" must be the shape of one sample, e.g. [1, 28, 28]');
   }
+  checkCount(
+    `model spec: "input" [${s.input.join(', ')}]`,
+    s.input.reduce((p, d) => p * d, 1),
+    'maxActivationElements',
+  );
   if (!Array.isArray(s.layers) || s.layers.length === 0)
     throw new Error('model spec: "layers" must be a non-empty array');
+  // Sizes before allocation: each layer's fields, parameters and activations against core/limits.ts.
+  planLayers(s.layers, s.input);
   return s;
 }
 

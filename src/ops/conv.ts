@@ -87,6 +87,9 @@ function pool2d(x: Tensor, mode: PoolMode, kernel: Pair, opts: Pool2dOptions): T
   positive('kernel size', kw);
   positive('stride', sh);
   positive('stride', sw);
+  // A fractional padding would pass the range check below and index between pixels (NaN outputs).
+  positive('padding', ph, 0);
+  positive('padding', pw, 0);
   if (ph * 2 > kh || pw * 2 > kw || ph < 0 || pw < 0)
     throw new Error(`pool padding must be between 0 and half the kernel size`);
   const [N, C, H, W] = x.shape;

@@ -24,3 +24,7 @@ gradcheckCase('binConv2d (one convolution per bin)', (x, w) => F.binConv2d(x, w,
   leaf([3, 2, 2, 4, 5]),
   leaf([3, 3, 2, 3, 3]),
 ]);
+gradcheckCase('binConv2d stride 2, no padding', (x, w) => F.binConv2d(x, w, { stride: 2 }), [
+  leaf([2, 2, 3, 5, 4]),
+  leaf([2, 2, 3, 2, 2]),
+]);

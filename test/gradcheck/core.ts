@@ -43,6 +43,12 @@ gradcheckCase('sum over an axis', (a) => F.sum(a, 1), [leaf([3, 4, 2])]);
 gradcheckCase('sum over all axes', (a) => F.sum(a), [leaf([3, 4])]);
 gradcheckCase('mean over axes, keepDims', (a) => F.mean(a, [0, 2], true), [leaf([3, 4, 2])]);
 gradcheckCase('max over an axis', (a) => F.max(a, -1), [awayFromKinks([3, 5])]);
+// max along every axis of a rank-3 input, over two axes, and over all of them (one winner per output).
+for (const axis of [0, 1, 2])
+  gradcheckCase(`max along axis ${axis}`, (a) => F.max(a, axis), [awayFromKinks([3, 4, 2])]);
+gradcheckCase('max along axes [0, 2], keepDims', (a) => F.max(a, [0, 2], true), [awayFromKinks([3, 4, 2])]);
+gradcheckCase('max over all axes', (a) => F.max(a), [awayFromKinks([3, 4, 2])]);
+gradcheckCase('sum over all axes, keepDims', (a) => F.sum(a, undefined, true), [leaf([2, 3, 2])]);
 gradcheckCase('reshape', (a) => F.reshape(a, [6, -1]), [leaf([2, 3, 4])]);
 gradcheckCase('flatten', (a) => F.flatten(a), [leaf([2, 3, 2, 2])]);
 gradcheckCase('transpose (permutation)', (a) => F.transpose(a, [2, 0, 1]), [leaf([2, 3, 4])]);
@@ -95,6 +101,34 @@ gradcheckCase('maxPool2d stride 1 padding 1', (x) => F.maxPool2d(x, 3, { stride:
   awayFromKinks([1, 2, 4, 4]),
 ]);
 gradcheckCase('avgPool2d', (x) => F.avgPool2d(x, 2, { stride: 1 }), [leaf([2, 2, 4, 5])]);
+// With padding: padded positions count in the divisor (count_include_pad), so an edge window's
+// in-bounds inputs get 1/(kh·kw) each, not 1/(their number); the forward's value test is in gradcheck.test.ts.
+gradcheckCase('avgPool2d 3×3 stride 1 padding 1', (x) => F.avgPool2d(x, 3, { stride: 1, padding: 1 }), [
+  leaf([2, 2, 4, 5]),
+]);
+gradcheckCase('avgPool2d 2×2 stride 2 padding 1 (odd size)', (x) => F.avgPool2d(x, 2, { padding: 1 }), [
+  leaf([1, 3, 5, 3]),
+]);
+gradcheckCase(
+  'avgPool2d 3×2 stride [2, 1] padding [1, 0]',
+  (x) => F.avgPool2d(x, [3, 2], { stride: [2, 1], padding: [1, 0] }),
+  [leaf([2, 1, 5, 4])],
+);
+gradcheckCase(
+  'maxPool2d 2×3 stride [1, 2] padding [1, 1]',
+  (x) => F.maxPool2d(x, [2, 3], { stride: [1, 2], padding: [1, 1] }),
+  [awayFromKinks([1, 2, 4, 5])],
+);
+gradcheckCase('maxPool1d padding 1', (x) => F.maxPool1d(x, 3, { stride: 2, padding: 1 }), [awayFromKinks([2, 2, 7])]);
+gradcheckCase(
+  'conv2d rectangular kernel, stride [2, 1], padding [0, 2], dilation [1, 2]',
+  (x, w, b) => F.conv2d(x, w, b, { stride: [2, 1], padding: [0, 2], dilation: [1, 2] }),
+  [leaf([2, 2, 6, 5]), leaf([3, 2, 2, 3]), leaf([3])],
+);
+gradcheckCase('conv1d dilation 2, no padding', (x, w) => F.conv1d(x, w, null, { dilation: 2 }), [
+  leaf([2, 2, 8]),
+  leaf([3, 2, 3]),
+]);
 gradcheckCase('maxPool1d', (x) => F.maxPool1d(x, 3), [awayFromKinks([2, 2, 9])]);
 gradcheckCase('globalAvgPool2d', (x) => F.globalAvgPool2d(x), [leaf([2, 3, 3, 4])]);
 gradcheckCase('globalMaxPool2d', (x) => F.globalMaxPool2d(x), [awayFromKinks([2, 3, 3, 4])]);

@@ -4,6 +4,12 @@
 import type { FArray } from '../../core/dtype.js';
 import type { Pool } from '../threads.js';
 
+/** wasm32 addresses 2³² bytes at most (65536 pages, the threaded build's declared maximum). */
+const MAX_MEMORY_BYTES = 2 ** 32;
+
+/** Round bytes up to 16 with arithmetic, not `& ~15`, which wraps at 2³¹ and turns a huge request into a small one. */
+const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+
 function f32(a: FArray): Float32Array {
   if (!(a instanceof Float32Array))
     throw new Error('the WebAssembly backend takes float32 arrays only; use the reference backend for float64');
@@ -63,12 +69,24 @@ export class WasmRuntime {
     return this.pool.threads;
   }
 
-  private ensure(end: number): void {
+  /**
+   * Grow the memory to hold `end` bytes, or throw a clear error. Callers move their top only after this
+   * returns, so a refused growth leaves the allocator as it was and the next (smaller) call works.
+   */
+  private ensure(end: number, what: string): void {
     const need = end - this.bytes;
-    if (need > 0) {
-      this.memory.grow(Math.ceil(need / 65536));
-      this.views();
+    if (need <= 0) return;
+    const pages = Math.ceil(need / 65536);
+    try {
+      if (!Number.isSafeInteger(end) || end > MAX_MEMORY_BYTES) throw new RangeError('beyond the maximum');
+      this.memory.grow(pages);
+    } catch (e) {
+      throw new Error(
+        `the kernels' WebAssembly memory cannot grow to ${end} bytes for ${what} (it holds ${this.bytes}, ` +
+          `at most ${MAX_MEMORY_BYTES}: ${(e as Error).message}); use smaller batches or layers`,
+      );
     }
+    this.views();
   }
 
   /**
@@ -77,9 +95,10 @@ export class WasmRuntime {
    */
   carve(n: number): Float32Array {
     if (!this.shared) throw new Error('carving arrays needs the shared-memory build');
-    const p = this.poolTop;
-    this.poolTop += (n * 4 + 15) & ~15;
-    this.ensure(this.poolTop);
+    const p = this.poolTop,
+      end = p + align16(n * 4);
+    this.ensure(end, `a pooled array of ${n} floats`);
+    this.poolTop = end;
     const buf = this.memory.buffer;
     this.ours.add(buf);
     // The region may have been scratch space before: arrays are handed out zeroed.
@@ -93,9 +112,10 @@ export class WasmRuntime {
 
   /** Scratch for nFloats 4-byte values (16-byte aligned) until the next begin(). */
   alloc(nFloats: number): number {
-    const p = this.top;
-    this.top += (nFloats * 4 + 15) & ~15;
-    this.ensure(this.top);
+    const p = this.top,
+      end = p + align16(nFloats * 4);
+    this.ensure(end, `scratch of ${nFloats} floats`);
+    this.top = end;
     return p;
   }
 

@@ -1,4 +1,4 @@
-import { backendName, loadModel, noGrad, Rng, Tensor, withScope } from '../../node.js';
+import { backendName, LIMITS, loadModel, noGrad, Rng, Tensor, withScope } from '../../node.js';
 import { emit, num, parse, type Options } from '../args.js';
 
 export const usage = `frugal bench MODEL --batch-size B [--seconds S] [--json]
@@ -12,8 +12,12 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  const batchSize = num(values, 'batch-size', 1, { int: true, min: 1 });
-  const budget = num(values, 'seconds', 2, { min: 0.05 });
+  const batchSize = num(values, 'batch-size', 1, {
+    int: true,
+    min: 1,
+    limit: [LIMITS.maxBatchSize, 'maxBatchSize in core/limits.ts'],
+  });
+  const budget = num(values, 'seconds', 2, { min: 0.05, limit: [3600, 'of an hour per benchmark'] });
   const { model, spec } = loadModel(positionals[0]);
   model.eval();
   const x = Tensor.rand([batchSize, ...spec.input], new Rng(0));

@@ -1,4 +1,4 @@
-import { backendName, evaluate, loadFashionMnist, loadModel } from '../../node.js';
+import { backendName, evaluate, LIMITS, loadFashionMnist, loadModel } from '../../node.js';
 import { emit, note, num, parse, type Options } from '../args.js';
 
 export const usage = `frugal eval MODEL [--data-dir DIR] [--batch-size B] [--json]
@@ -12,7 +12,11 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  const batchSize = num(values, 'batch-size', 256, { int: true, min: 1 });
+  const batchSize = num(values, 'batch-size', 256, {
+    int: true,
+    min: 1,
+    limit: [LIMITS.maxBatchSize, 'maxBatchSize in core/limits.ts'],
+  });
   const { model, spec } = loadModel(positionals[0]);
   const data = loadFashionMnist(values['data-dir'] as string | undefined);
   note(

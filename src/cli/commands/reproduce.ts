@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { locateFashionMnist } from '../../node.js';
+import { LIMITS, locateFashionMnist } from '../../node.js';
 import { reproduction, reproductions } from '../../reproduce/registry.js';
 import { exitStatus, type ReproduceReport, type Reproduction } from '../../reproduce/report.js';
 import { readState } from '../../reproduce/state.js';
@@ -78,7 +78,14 @@ export async function run(argv: string[]): Promise<number> {
       : Array.from({ length: num(values, 'seeds', 1, { int: true, min: 1, max: 10 }) }, (_, i) => i + 1);
   const outDir = (values.out as string | undefined) ?? 'runs';
   const resultsDir = (values['results-dir'] as string | undefined) ?? RESULTS_DIR;
-  const opt = (n: string) => (values[n] === undefined ? undefined : num(values, n, 0, { int: true, min: 1 }));
+  const opt = (n: string) =>
+    values[n] === undefined
+      ? undefined
+      : num(values, n, 0, {
+          int: true,
+          min: 1,
+          limit: n === 'epochs' ? [LIMITS.maxEpochs, 'maxEpochs in core/limits.ts'] : undefined,
+        });
   const loadBefore = machineLoad();
   let report: ReproduceReport, dataSource: string;
   if (reportOnly) {

@@ -11,7 +11,7 @@ import { uniform_ } from '../../nn/init.js';
 import type { LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
 import type { CostReport } from '../../report/profile.js';
-import { QuantizedLayer, binarySpecOptions, padConstant, type BinaryOptions } from './quantized.js';
+import { QuantizedLayer, binaryConvPlan, binarySpecOptions, padConstant, type BinaryOptions } from './quantized.js';
 
 /** The 1-D factors: binomial blur [1, 2, 1], first difference [−1, 0, 1], second difference [1, −2, 1]. */
 const FACTORS = [
@@ -195,4 +195,5 @@ registerLayer(
       padValue: (s.padValue ?? 1) as 1 | -1,
       constrained: s.constrained === true,
     }),
+  (_s, x, f) => binaryConvPlan(x, f, 3, 1),
 );

@@ -18,7 +18,8 @@ import { BatchNorm, Dropout, Flatten, MaxPool2d, Sequential } from '../../nn/lay
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
 import type { CostReport } from '../../report/profile.js';
-import { BinaryConv2d, BinaryLinear, QuantizedLayer } from './quantized.js';
+import { BinaryConv2d, BinaryLinear, QuantizedLayer, binaryConvPlan } from './quantized.js';
+import { linearPlan } from '../../nn/spec-plan.js';
 import { NeuralJetConv2d, jetCost } from './jets.js';
 
 type Raw = Record<string, Uint8Array | Int8Array | Int32Array>;
@@ -523,6 +524,7 @@ registerLayer(
       scaled: s.scaled === true,
       bias: s.bias === true,
     }),
+  (_s, x, f) => binaryConvPlan(x, f, f.int('kernel', undefined, 1), 0),
 );
 registerLayer(
   'packed-binary-linear',
@@ -538,6 +540,10 @@ registerLayer(
       scaled: s.scaled === true,
       bias: s.bias === true,
     }),
+  (_s, x, f) => {
+    const o = f.int('out', undefined, 1);
+    return linearPlan(x, o, o * f.int('in', undefined, 1) + 2 * o);
+  },
 );
 registerLayer(
   'packed-jet-conv2d',
@@ -551,5 +557,10 @@ registerLayer(
       s.constrained === true,
       s.bias === true,
     ),
+  (_s, x, f) => binaryConvPlan(x, f, 3, 1),
 );
-registerLayer('sign-threshold', (s) => new SignThreshold(specInt(s, 'channels')));
+registerLayer(
+  'sign-threshold',
+  (s) => new SignThreshold(specInt(s, 'channels')),
+  (_s, x, f) => ({ params: f.int('channels', undefined, 1), out: x }),
+);

@@ -8,6 +8,7 @@ import { steSign } from './ste.js';
 import { uniform_ } from '../../nn/init.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
+import { convPlan, linearPlan, type Fields, type LayerPlan } from '../../nn/spec-plan.js';
 import type { CostReport } from '../../report/profile.js';
 
 /** 'ste_sign': sign with the clipped straight-through gradient; 'none': full precision. */
@@ -253,6 +254,10 @@ export function binarySpecOptions(s: LayerSpec, rng: Rng): BinaryOptions {
 registerLayer(
   'binary-linear',
   (s, rng) => new BinaryLinear(specInt(s, 'in'), specInt(s, 'out'), binarySpecOptions(s, rng)),
+  (_s, x, f) => {
+    const o = f.int('out', undefined, 1);
+    return linearPlan(x, o, o * f.int('in', undefined, 1) + 2 * o); // latent weights, at most α and a bias
+  },
 );
 registerLayer(
   'binary-conv2d',
@@ -263,4 +268,15 @@ registerLayer(
       padding: specInt(s, 'padding', 0),
       padValue: (s.padValue ?? 1) as 1 | -1,
     }),
+  (_s, x, f) => binaryConvPlan(x, f, f.int('kernel', undefined, 1), 0),
 );
+
+/**
+ * Plan of a binary convolution (latent, packed or jet): weights as if dense float (an upper bound of
+ * packed bits), at most α and a bias per output; the kernel is the spec's or a jet's fixed 3×3.
+ */
+export function binaryConvPlan(x: number[] | null, f: Fields, kernel: number, padding: number): LayerPlan {
+  const o = f.int('out', undefined, 1),
+    g = { out: o, kernel, stride: f.int('stride', 1, 1), padding: f.int('padding', padding) };
+  return convPlan(x, 2, g, o * f.int('in', undefined, 1) * kernel * kernel + 2 * o);
+}

@@ -12,6 +12,8 @@ import { uniform_ } from '../../nn/init.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import type { CostReport } from '../../report/profile.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
+import { convPlan, linearPlan, type Fields } from '../../nn/spec-plan.js';
+import { LimitError } from '../../core/limits.js';
 import type { GroupHint } from '../../optim/groups.js';
 
 /** 'auto' picks the FFT form from the block size up that a benchmark found faster (FFT_MIN_BLOCK). */
@@ -90,6 +92,13 @@ function checkBlock(layer: string, inC: number, outC: number, N: number, pad: bo
     if (!Number.isInteger(v) || v < 1) throw new Error(`${layer}: ${name} must be a positive integer, got ${v}`);
   }
   if ((N & (N - 1)) !== 0) throw new Error(`${layer}: block size ${N} must be a power of two (the FFT's length)`);
+  // Padding to whole blocks is for a block a little above one channel count; a block above both is all
+  // zeros, multiplies the layer's cost by up to N/channels and would let one spec field size the memory.
+  if (N > Math.max(inC, outC))
+    throw new Error(
+      `${layer}: block size ${N} exceeds the layer's channels (in ${inC}, out ${outC}); it can be at most ` +
+        `${Math.max(inC, outC)}`,
+    );
   if (!pad && (inC % N !== 0 || outC % N !== 0)) {
     throw new Error(
       `${layer}: block size ${N} must divide both channel counts (in ${inC}, out ${outC}); choose a divisor of ` +
@@ -504,6 +513,10 @@ registerLayer(
       rng,
       pad: s.pad === true,
     }),
+  (s, x, f) => {
+    const [i, o, N] = [f.int('in', undefined, 1), f.int('out', undefined, 1), circBlock(s, f)];
+    return linearPlan(x, o, Math.ceil(o / N) * Math.ceil(i / N) * N + (s.bias !== false ? o : 0));
+  },
 );
 registerLayer(
   'circconv2d',
@@ -516,4 +529,31 @@ registerLayer(
       rng,
       pad: s.pad === true,
     }),
+  (s, x, f) => {
+    const [i, o, k, N] = [
+      f.int('in', undefined, 1),
+      f.int('out', undefined, 1),
+      f.int('kernel', undefined, 1),
+      circBlock(s, f),
+    ];
+    const g = {
+      out: o,
+      kernel: k,
+      stride: f.int('stride', 1, 1),
+      padding: f.int('padding', 0),
+      dilation: f.int('dilation', 1, 1),
+    };
+    return convPlan(x, 2, g, Math.ceil(o / N) * Math.ceil(i / N) * N * k * k + (s.bias !== false ? o : 0));
+  },
 );
+
+/** A circulant spec's block size, refused above both channel counts before the plan sizes anything by it. */
+function circBlock(s: LayerSpec, f: Fields): number {
+  const N = f.int('block', undefined, 1),
+    most = Math.max(f.int('in', undefined, 1), f.int('out', undefined, 1));
+  if (N > most)
+    throw new LimitError(
+      `layer '${s.type}' field 'block' is ${N}, above the layer's channels (in ${s.in}, out ${s.out}): at most ${most}`,
+    );
+  return N;
+}

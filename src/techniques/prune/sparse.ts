@@ -7,6 +7,8 @@ import { sparseKernels, type Csr } from './kernels/index.js';
 import { Conv2d, Linear } from '../../nn/layers.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
+import { convPlan, linearPlan, type Fields } from '../../nn/spec-plan.js';
+import { LimitError } from '../../core/limits.js';
 import type { CostReport } from '../../report/profile.js';
 
 /**
@@ -129,6 +131,8 @@ abstract class SparseLayer extends Module {
       throw new Error(`sparse layer state: rowPtr must run from 0 to ${v.size}`);
     for (let i = 0; i < rows; i++)
       if (rowPtr[i + 1] < rowPtr[i]) throw new Error('sparse layer state: rowPtr must not decrease');
+    for (let i = 0; i <= rows; i++)
+      if (rowPtr[i] !== r.data[i]) throw new Error('sparse layer state: rowPtr must hold integers');
     for (let i = 0; i < colIdx.length; i++)
       if (!(colIdx[i] >= 0 && colIdx[i] < cols && colIdx[i] === c.data[i]))
         throw new Error(`sparse layer state: column indices must be integers in [0, ${cols})`);
@@ -263,15 +267,45 @@ registerLayer(
       emptyCsr(specInt(s, 'out'), specInt(s, 'in'), specInt(s, 'nnz')),
       s.bias === false ? null : Tensor.zeros([specInt(s, 'out')]),
     ),
+  (s, x, f) => {
+    const i = f.int('in', undefined, 1),
+      o = f.int('out', undefined, 1);
+    return linearPlan(x, o, csrCost(s, f, o, i) + (s.bias !== false ? o : 0));
+  },
 );
-registerLayer('sparse-conv2d', (s) => {
-  const k = specInt(s, 'kernel');
-  return new SparseConv2d(
-    specInt(s, 'in'),
-    specInt(s, 'out'),
-    k,
-    { stride: specInt(s, 'stride', 1), padding: specInt(s, 'padding', 0), dilation: specInt(s, 'dilation', 1) },
-    emptyCsr(specInt(s, 'out'), specInt(s, 'in') * k * k, specInt(s, 'nnz')),
-    s.bias === false ? null : Tensor.zeros([specInt(s, 'out')]),
-  );
-});
+registerLayer(
+  'sparse-conv2d',
+  (s) => {
+    const k = specInt(s, 'kernel');
+    return new SparseConv2d(
+      specInt(s, 'in'),
+      specInt(s, 'out'),
+      k,
+      { stride: specInt(s, 'stride', 1), padding: specInt(s, 'padding', 0), dilation: specInt(s, 'dilation', 1) },
+      emptyCsr(specInt(s, 'out'), specInt(s, 'in') * k * k, specInt(s, 'nnz')),
+      s.bias === false ? null : Tensor.zeros([specInt(s, 'out')]),
+    );
+  },
+  (s, x, f) => {
+    const [i, o, k] = [f.int('in', undefined, 1), f.int('out', undefined, 1), f.int('kernel', undefined, 1)];
+    const g = {
+      out: o,
+      kernel: k,
+      stride: f.int('stride', 1, 1),
+      padding: f.int('padding', 0),
+      dilation: f.int('dilation', 1, 1),
+    };
+    return convPlan(x, 2, g, csrCost(s, f, o, i * k * k) + (s.bias !== false ? o : 0));
+  },
+);
+
+/** Floats a CSR of `rows` × `cols` with the spec's nnz allocates; nnz above rows × cols is refused before that. */
+function csrCost(s: LayerSpec, f: Fields, rows: number, cols: number): number {
+  const nnz = f.int('nnz');
+  if (nnz > rows * cols)
+    throw new LimitError(
+      `layer '${s.type}' field 'nnz' is ${nnz}, more non-zeros than the ${rows} × ${cols} = ${rows * cols} ` +
+        `entries of its weight`,
+    );
+  return 2 * nnz + rows + 1; // values and column indices, and the row pointers
+}
