@@ -303,3 +303,7 @@ test('fit logs the per-epoch sampler statistics: max ω, effective sample size, 
   assert.equal((st.estimateAge as number[]).length, 10);
   assert.equal(st.draws, 256);
 });
+
+test('OBS refuses feedback before it has drawn a batch', () => {
+  assert.throws(() => obsSampler().observe!(Int32Array.of(0), Float32Array.of(1)), /before drawing a batch/);
+});

@@ -82,7 +82,8 @@ export function obsSampler(opts: ObsOptions = {}): ObsSampler {
     },
     observe(indices, loss) {
       checkScores(loss, 'loss');
-      const s = state(st?.loss.length ?? 0);
+      if (!st) throw new Error('sampler: OBS got feedback before drawing a batch; call batches() first');
+      const s = st;
       for (let j = 0; j < indices.length; j++) {
         s.loss[indices[j]] = loss[j];
         s.seenAt[indices[j]] = s.epoch;
