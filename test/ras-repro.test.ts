@@ -1,7 +1,7 @@
 // `frugal reproduce ras` (spec 10): every criterion can fail, and the quick run trains real models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rasCriteria, type Method, type RasRun } from '../src/reproduce/ras-criteria.js';
@@ -142,10 +142,13 @@ test('reproduce ras --quick: registered, trains every method to well above chanc
     'RAS-R1 weights stay ≤ 1/λ',
   );
   assert.ok(existsSync(join(dir, 'ras-quick.md')) && existsSync(join(dir, 'ras-quick.json')));
+  // KF's two-stage draw is not measured: the table says so (NaN survives the state file as null, not as 0).
+  assert.match(readFileSync(join(dir, 'ras-quick.md'), 'utf8'), /\| kf \|[^\n]*\| not measured \|/);
   // --report-only rebuilds the same criteria from the state file, training nothing.
   const again = frugal('reproduce', 'ras', '--quick', '--report-only', '--out', dir, '--results-dir', dir, '--json');
   assert.deepEqual(
     (oneJson(again.stdout).criteria as { name: string }[]).map((c) => c.name),
     j.criteria.map((c) => c.name),
   );
+  assert.match(readFileSync(join(dir, 'ras-quick.md'), 'utf8'), /\| kf \|[^\n]*\| not measured \|/);
 });

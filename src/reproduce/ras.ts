@@ -236,7 +236,11 @@ export function rasSummary(state: Record<string, unknown>, config: Record<string
   const keys = VARIANTS.flatMap((v) =>
     OPTS.flatMap((o) => methods.flatMap((m) => seeds.map((s) => keyOf(v, o, m, s)))),
   );
-  const runs = keys.map((k) => state[k] as RasRun | undefined).filter((r): r is RasRun => !!r);
+  // JSON keeps NaN ("not measured", KF's variance) as null: read it back as NaN, not as 0.
+  const runs = keys
+    .map((k) => state[k] as RasRun | undefined)
+    .filter((r): r is RasRun => !!r)
+    .map((r) => ({ ...r, variance: r.variance.map((c) => ({ ...c, v: c.v ?? NaN })) }));
   const missing = [...keys.filter((k) => !state[k]), ...(state.unbiased ? [] : ['unbiased'])];
   const unbiased = (state.unbiased as Unbiasedness | undefined) ?? { z: { none: NaN }, biasedControlZ: NaN };
   const lrs = Object.fromEntries(
