@@ -4,9 +4,11 @@ import { adaptiveSampler, checkLambda } from './adaptive.js';
 import { kfSampler, type RowScorer } from './kf.js';
 import { obsSampler } from './obs.js';
 
+/** The names `samplerByName` and `frugal train --sampler` accept (spec 10). */
 export const SAMPLERS = ['uniform', 'obs', 'kf', 'as', 'ras', 'ras-kl'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
 
+/** What the samplers need beyond their name; each takes only what it uses. */
 export interface NamedSamplerOptions {
   seed?: number;
   /** Strata of the training rows (as, ras, ras-kl): e.g. the labels. */
