@@ -73,3 +73,4 @@ export { compareLatency } from './report/latency.js';
 export * from './techniques/prune/index.js';
 export * from './techniques/circulant/index.js';
 export * from './techniques/binary/index.js';
+export * from './techniques/sampling/index.js';

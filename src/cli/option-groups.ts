@@ -6,11 +6,13 @@ import {
   LIMITS,
   AdamW,
   SGD,
+  SAMPLERS,
   cosineSchedule,
   paramGroups,
   stepSchedule,
   type Module,
   type Optimizer,
+  type SamplerName,
   type Schedule,
   type Tensor,
 } from '../node.js';
@@ -43,12 +45,20 @@ export const TRAINING = {
   resume: { option: { type: 'boolean', default: false }, usage: '--resume' },
 } satisfies Record<string, Flag>;
 
+/** Which rows form each mini-batch (spec 10): the sampler and RAS's λ. */
+export const SAMPLING = {
+  sampler: { option: { type: 'string' }, usage: `--sampler ${SAMPLERS.join('|')}` },
+  'sampler-lambda': { option: { type: 'string' }, usage: '--sampler-lambda X' },
+} satisfies Record<string, Flag>;
+
 export type DataFlag = keyof typeof DATA;
 export type TrainingFlag = keyof typeof TRAINING;
-const ALL: Record<string, Flag> = { ...DATA, ...TRAINING };
+export type SamplingFlag = keyof typeof SAMPLING;
+type AnyFlag = DataFlag | TrainingFlag | SamplingFlag;
+const ALL: Record<string, Flag> = { ...DATA, ...TRAINING, ...SAMPLING };
 
 /** The parseArgs options of the named flags. */
-export function groupOptions(names: readonly (DataFlag | TrainingFlag)[]): Options {
+export function groupOptions(names: readonly AnyFlag[]): Options {
   return Object.fromEntries(names.map((n) => [n, ALL[n].option]));
 }
 
@@ -58,7 +68,7 @@ export function groupOptions(names: readonly (DataFlag | TrainingFlag)[]): Optio
  */
 export function groupUsage(
   head: string,
-  names: readonly (DataFlag | TrainingFlag)[],
+  names: readonly AnyFlag[],
   optimizers: readonly string[],
   more: string[] = [],
 ): string {
@@ -159,4 +169,14 @@ export function readDataset(values: Record<string, unknown>): 'fashion-mnist' {
     throw new UsageError(`--dataset must be fashion-mnist, got ${JSON.stringify(dataset)}`);
   }
   return dataset;
+}
+
+/** The sampling flags, parsed: the sampler's name (default uniform, today's shuffle) and λ of RAS. */
+export function readSampling(values: Record<string, unknown>): { sampler: SamplerName; lambda?: number } {
+  const sampler = choice(values, 'sampler', SAMPLERS, 'uniform');
+  if (values['sampler-lambda'] === undefined) return { sampler };
+  if (sampler !== 'ras' && sampler !== 'ras-kl') {
+    throw new UsageError(`--sampler-lambda applies to --sampler ras or ras-kl, not ${sampler}`);
+  }
+  return { sampler, lambda: num(values, 'sampler-lambda', 0.2, { min: 0, max: 1 }) };
 }

@@ -4,6 +4,7 @@ import type { Reproduction } from './report.js';
 import { pruning } from './pruning.js';
 import { circconv } from './circconv.js';
 import { binaryJets } from './binary.js';
+import { ras } from './ras.js';
 
 const registry = new Map<string, Reproduction>();
 
@@ -16,6 +17,7 @@ export function register(r: Reproduction): void {
 register(pruning);
 register(circconv);
 register(binaryJets);
+register(ras);
 
 /** The registered reproductions, in registration order. */
 export function reproductions(): Reproduction[] {

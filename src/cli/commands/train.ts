@@ -16,12 +16,15 @@ import {
   trainValSplit,
   validateSpec,
   backendName,
+  kfScorer,
+  samplerByName,
   type ModelSpec,
   type Module,
 } from '../../node.js';
 import { emit, note, num, parse, UsageError, type Options } from '../args.js';
 import {
   DATA,
+  SAMPLING,
   TRAINING,
   groupOptions,
   groupUsage,
@@ -29,11 +32,14 @@ import {
   makeSchedule,
   readDataset,
   readLimit,
+  readSampling,
   readTraining,
 } from '../option-groups.js';
 
 /** The data and training flags `train` takes (all of them; the others are its own). */
-const FLAGS = [...Object.keys(DATA), ...Object.keys(TRAINING)] as (keyof typeof DATA | keyof typeof TRAINING)[];
+const FLAGS = [...Object.keys(DATA), ...Object.keys(TRAINING), ...Object.keys(SAMPLING)] as (
+  keyof typeof DATA | keyof typeof TRAINING | keyof typeof SAMPLING
+)[];
 const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 
 export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out PATH', FLAGS, OPTIMIZERS, [
@@ -46,6 +52,14 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out
   --profile prints the time spent per op kind, forward and backward.
   --l1 adds λ·‖w‖₁ over conv and linear weights, applied by soft-thresholding after each step,
   so weights reach exactly zero (frugal info counts them; frugal compact can then shrink the model).
+  --sampler picks the rows of each mini-batch (spec 10): uniform (default: a fresh shuffle every
+  epoch, as before), obs (Loshchilov & Hutter: rank by latest loss, p ∝ exp(−r·ln100/n); BIASED,
+  no weights), kf (Katharopoulos & Fleuret: presample 3b rows, score them by ‖softmax(z)−e_y‖ in an
+  extra forward pass, draw b ∝ score), as (adaptive sampling over the class strata, p_k ∝ w_k·G_k),
+  ras (RAS-R1: (1−λ)·p* + λ·w, λ = --sampler-lambda, default 0.2) or ras-kl (RAS-R2, a KL
+  regulariser of weight λ). as, ras, ras-kl and kf weight each drawn row's loss by its importance
+  weight, so training stays unbiased; --json's history holds each epoch's sampler statistics
+  (max weight, effective sample size, per-stratum p, estimate ages, extra forward rows).
   Defaults: --epochs 5, --batch-size 128 (mlp) or 64, --optimizer adam, --lr 0.01 (sgd) or 1e-3,
   --momentum 0.9 (sgd), --schedule none, --seed 1, --dataset fashion-mnist.`;
 
@@ -91,6 +105,7 @@ export async function run(argv: string[]): Promise<number> {
     optimizer: 'adam',
     schedule: 'none',
   });
+  const sampling = readSampling(values);
   const { epochs, batchSize, optimizer: optName, lr, seed, valSplit, patience } = t;
   const out =
     (values.out as string | undefined) ?? `runs/${label === 'cnn' || label === 'mlp' ? label : 'model'}.safetensors`;
@@ -124,7 +139,15 @@ export async function run(argv: string[]): Promise<number> {
     profiler.enabled = true;
   }
   const l1 = num(values, 'l1', 0, { min: 0 });
+  // Strata are the training labels (after --limit and --val-split); kf scores rows with this model.
+  const sampler = samplerByName(sampling.sampler, {
+    seed,
+    strata: train.labels,
+    lambda: sampling.lambda,
+    score: kfScorer(model, train, { shape: inputShape }),
+  });
   const result = fit(model, {
+    sampler,
     train,
     validation,
     epochs,
@@ -169,6 +192,8 @@ export async function run(argv: string[]): Promise<number> {
     optimizer: optName,
     lr,
     seed,
+    sampler: sampling.sampler,
+    samplerLambda: sampling.lambda,
     testAccuracy: test.accuracy,
     testBalancedAccuracy: test.balancedAccuracy,
     testLoss: test.loss,
