@@ -29,23 +29,11 @@ import {
   type Sampler,
   type TrainStep,
 } from '../src/node.js';
+import { tinyProblem } from '../src/reproduce/ras-measure.js';
 
-/** A small imbalanced synthetic dataset: 3 classes of 40, 15 and 5 rows, 6 features. */
+/** A small imbalanced synthetic dataset: 3 classes of 40, 15 and 5 rows, 6 features (criterion 1's problem). */
 function synthetic(): ImageDataset {
-  const sizes = [40, 15, 5],
-    n = 60,
-    d = 6,
-    rng = new Rng(3);
-  const images = new Uint8Array(n * d),
-    labels = new Uint8Array(n);
-  let i = 0;
-  sizes.forEach((c, k) => {
-    for (let r = 0; r < c; r++, i++) {
-      labels[i] = k;
-      for (let j = 0; j < d; j++) images[i * d + j] = Math.floor(255 * rng.random() * (j % 3 === k ? 1 : 0.4));
-    }
-  });
-  return { images, labels, count: n, sampleShape: [d], classes: 3 };
+  return tinyProblem().ds;
 }
 
 /** The gradient of the (weighted, batch-mean) cross-entropy of the default step, flattened. */
