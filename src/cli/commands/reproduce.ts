@@ -59,6 +59,8 @@ function ownValues(r: Reproduction, values: Record<string, unknown>): Record<str
 }
 
 export async function run(argv: string[]): Promise<number> {
+  // The code that runs is the checkout as it is now: a commit made while a long run goes on is not it.
+  const { commit, dirty } = gitCommit();
   const { values, positionals } = parse(argv, options, 1);
   if (values.help) {
     process.stdout.write(`${usage}\n`);
@@ -115,7 +117,6 @@ export async function run(argv: string[]): Promise<number> {
       own,
     });
   }
-  const { commit, dirty } = gitCommit();
   const info = {
     command: commandLine(process.argv.slice(2)),
     date: new Date().toISOString(),
