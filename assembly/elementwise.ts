@@ -295,8 +295,8 @@ export function bnGradSums(gy: usize, xhat: usize, outer: i32, C: i32, inner: i3
   }
 }
 
-/** Training-mode input gradient: dx = k[c]·(gy − mg[c] − x̂·mgx[c]) (k = γ/σ, mg and mgx the channel means of gy and
- * gy·x̂). */
+/** Training-mode input gradient: dx = k[c]·(gy − mg[c] − x̂·mgx[c]) (k = γ/σ, mg and mgx the channel means of
+ * gy and gy·x̂). */
 export function bnInputGrad(
   gy: usize,
   xhat: usize,

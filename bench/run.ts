@@ -62,7 +62,9 @@ function add(row: Row): void {
   rows.push(row);
   log(
     `${row.name.padEnd(28)} frugal ${row.frugal.toFixed(1).padStart(9)} ${row.unit}` +
-      (row.tfjs ? `  tfjs-${row.tfjsBackend} ${row.tfjs.toFixed(1).padStart(8)} (×${row.ratioTfjs!.toFixed(2)})` : '') +
+      (row.tfjs
+        ? `  tfjs-${row.tfjsBackend} ${row.tfjs.toFixed(1).padStart(8)} ` + `(×${row.ratioTfjs!.toFixed(2)})`
+        : '') +
       (row.torch ? `  torch ${row.torch.toFixed(1).padStart(8)} (×${row.ratioTorch!.toFixed(2)})` : ''),
   );
 }

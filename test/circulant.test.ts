@@ -75,7 +75,12 @@ test(
         [2, 16, 5, 5],
       ],
       ['CircLinear 8→16, N=2, no bias', () => new CircLinear(8, 16, 2, { bias: false, rng: new Rng(3) }), [4, 8]],
-      ['CircConv2d 8→8 k3 N=4 pad 1', () => new CircConv2d(8, 8, 3, 4, { padding: 1, rng: new Rng(4) }), [2, 8, 6, 5]],
+      // prettier-ignore
+      [
+        'CircConv2d 8→8 k3 N=4 pad 1',
+        () => new CircConv2d(8, 8, 3, 4, { padding: 1, rng: new Rng(4) }),
+        [2, 8, 6, 5],
+      ],
       [
         'CircConv2d 16→8 k3 N=8 stride 2',
         () => new CircConv2d(16, 8, 3, 8, { stride: 2, rng: new Rng(5) }),

@@ -49,7 +49,8 @@ test(
         2,
         /--distill acts while fine-tuning; give --epochs 1 or more/,
       ],
-      // Every layer has a channel count 4 does not divide (1→6, 6→8, 392→10): refused with the reason and the way out.
+      // Every layer has a channel count 4 does not divide (1→6, 6→8, 392→10): refused with the reason and the way
+      // out.
       [
         ['circulant', base, '--out', join(dir, 'x'), '--block-size', '4', ...DATA, '--limit', '64'],
         1,

@@ -207,7 +207,10 @@ const cases: Case[] = [
     name: '--epochs 1e12',
     args: () => train('mlp', '--epochs', '1e12'),
     code: 2,
-    message: /--epochs must be an integer ≥ 1, got "1e12" \(at most 100000, the limit maxEpochs in core\/limits\.ts\)/,
+    message: new RegExp(
+      '--epochs must be an integer ≥ 1, got "1e12" ' +
+        String.raw`\(at most 100000, the limit maxEpochs in core\/limits\.ts\)`,
+    ),
   },
   {
     name: '--batch-size 1e9',

@@ -102,7 +102,8 @@ export interface Backend {
    * per-channel bias); a null scale or shift is left out. Product and sum rounded separately.
    */
   channelAffine(x: FArray, scale: FArray | null, shift: FArray | null, outer: number, inner: number, y: FArray): void;
-  /** Batch norm over outer × C × inner values (channel C in the middle): per channel the mean and the biased variance.
+  /** Batch norm over outer × C × inner values (channel C in the middle): per channel the mean and the biased
+   * variance.
    * */
   bnStats(x: FArray, outer: number, inner: number, mean: FArray, variance: FArray): void;
   /** x̂ = (x − mean[c])·invStd[c] (written to xhat unless null) and y = gamma[c]·x̂ + beta[c]. */

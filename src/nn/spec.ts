@@ -188,8 +188,8 @@ export function specOf(model: Sequential, input: number[]): ModelSpec {
 export const FASHION_MNIST_STATS = { mean: 0.286, std: 0.353 };
 const standardise: LayerSpec = { type: 'normalize', mean: [FASHION_MNIST_STATS.mean], std: [FASHION_MNIST_STATS.std] };
 
-/** The reference CNN: normalize, conv 1→16 3×3, relu, pool 2, conv 16→32 3×3, relu, pool 2, flatten, 800→128, relu,
- * 128→10. */
+/** The reference CNN: normalize, conv 1→16 3×3, relu, pool 2, conv 16→32 3×3, relu, pool 2, flatten, 800→128,
+ * relu, 128→10. */
 export const referenceCnn: ModelSpec = {
   format: 'frugal-model',
   version: 1,

@@ -56,8 +56,8 @@ export function binaryJetSpec(kind: BlockKind, widths: [number, number] = [32, 6
   };
 }
 
-/** Analytic operations per output value of a block layer (b→b at 7×7): XNOR-popcount bits + integer additions; float:
- * MACs. */
+/** Analytic operations per output value of a block layer (b→b at 7×7): XNOR-popcount bits + integer additions;
+ * float: MACs. */
 export function opsPerOutput(kind: BlockKind, cin: number, cout: number): number {
   if (kind === 'float' || kind === 'binary') return 9 * cin;
   // The jet tree (20 per input channel and pixel) is shared by the cout outputs of that pixel.

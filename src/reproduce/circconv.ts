@@ -28,7 +28,9 @@ import { runState, sampleDataset } from './state.js';
 
 export const BLOCKS = [2, 4, 8, 16];
 
-/** Spec 02's network: conv 1→w0 (dense), w0→w1, pool, w1→w2, w2→w2, pool, linear; BN and ReLU after each conv. */
+/**
+ * Spec 02's network: conv 1→w0 (dense), w0→w1, pool, w1→w2, w2→w2, pool, linear; BN and ReLU after each conv.
+ */
 export function circconvSpec(widths: [number, number, number] = [32, 64, 128], block = 0): ModelSpec {
   const [a, b, c] = widths;
   const conv = (cin: number, cout: number): LayerSpec[] => [
@@ -201,7 +203,8 @@ export function reproduceCircconv(o: CircReproOptions): ReproduceReport {
         c = runs[key(`convert N=${N}`)];
       log(
         `seed ${seed}: N=${N}: from scratch ${(100 * s.accuracy).toFixed(2)}%, converted ` +
-          `${(100 * (c.projected ?? 0)).toFixed(2)}% → ${(100 * c.accuracy).toFixed(2)}% after ${tuneEpochs} epoch(s)`,
+          `${(100 * (c.projected ?? 0)).toFixed(2)}% → ${(100 * c.accuracy).toFixed(2)}% after ` +
+          `${tuneEpochs} epoch(s)`,
       );
     }
   }

@@ -97,7 +97,8 @@ export function rasCriteria(runs: RasRun[], unbiased: Unbiasedness): Criterion[]
       const share = curve.filter((c) => c.v <= c.vUniform).length / curve.length;
       out.push(
         criterion(
-          `2. ${v}/${o}: RAS gradient variance ≤ uniform's (same parameters) at ≥ 80% of ${curve.length} checkpoints`,
+          `2. ${v}/${o}: RAS gradient variance ≤ uniform's (same parameters) at ≥ 80% of ` +
+            `${curve.length} checkpoints`,
           '≥ 0.80',
           share,
           share >= 0.8,

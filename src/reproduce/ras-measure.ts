@@ -68,11 +68,13 @@ export function stratifiedRows(strata: ArrayLike<number>, m: number, rng: Rng): 
 /**
  * The expected squared error E‖ĝ − ∇L‖² of b-row mini-batches drawn with replacement from row
  * probabilities q, at the current parameters. Unbiased samplers weight rows by 1/(n·qᵢ):
- * E‖ĝ − ∇L‖² = (1/b)(Σᵢ ‖∇ℓᵢ‖²/(n²qᵢ) − ‖∇L‖²). A biased sampler (OBS, no weights) adds its bias:
- * (1/b)(Σᵢ qᵢ‖∇ℓᵢ‖² − ‖μ‖²) + ‖μ − ∇L‖², μ = Σᵢ qᵢ∇ℓᵢ. Sums over all rows are estimated from per-row
- * gradients of a stratified sample (each stratum's rows stand for n_k/m_k rows), the same sample for
- * every sampler at a checkpoint, so the comparison between samplers carries little sampling noise.
- * `uniform` is the shuffle sampler's b distinct rows: (1/b)(mean‖∇ℓᵢ‖² − ‖∇L‖²)·(n − b)/(n − 1).
+ * E‖ĝ − ∇L‖² = (1/b)(Σᵢ ‖∇ℓᵢ‖²/(n²qᵢ) − ‖∇L‖²).
+ * A biased sampler (OBS, no weights) adds its bias:
+ * (1/b)(Σᵢ qᵢ‖∇ℓᵢ‖² − ‖μ‖²) + ‖μ − ∇L‖², μ = Σᵢ qᵢ∇ℓᵢ.
+ * Sums over all rows are estimated from per-row gradients of a stratified sample (each stratum's rows
+ * stand for n_k/m_k rows), the same sample for every sampler at a checkpoint, so the comparison between
+ * samplers carries little sampling noise. `uniform` is the shuffle sampler's b distinct rows:
+ * (1/b)(mean‖∇ℓᵢ‖² − ‖∇L‖²)·(n − b)/(n − 1).
  */
 export class VarianceProbe {
   private readonly rows: number[];

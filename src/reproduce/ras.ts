@@ -312,7 +312,8 @@ export function rasMarkdown(r: ReproduceReport): string {
     `Settings ${JSON.stringify(ours.config)}. The learning rate of each optimizer was chosen on a validation ` +
       `split of the balanced training data with uniform sampling (${JSON.stringify(ours.chosenLr)}) and held fixed ` +
       'for every method: importance weights change the effective step, and the comparison is at a fixed lr. ' +
-      'Variance is E‖ĝ − ∇L‖² with ∇L over the whole training set, from per-row gradients of a stratified sample ' +
+      'Variance is E‖ĝ − ∇L‖² with ∇L over the whole training set, from per-row gradients of a ' +
+      'stratified sample ' +
       "shared by the method and uniform at the same parameters (KF's two-stage draw is not measured). " +
       'OBS is biased (no weights): its column is a mean squared error, reported and not gated.',
     '',
@@ -327,7 +328,8 @@ export function rasMarkdown(r: ReproduceReport): string {
     ),
     '',
     'Paper: qualitative claims only. Anchors, from their own abstracts: Katharopoulos & Fleuret — training loss up ' +
-      'to 10× lower at equal wall-clock, test error 5–17% lower; Loshchilov & Hutter (OBS) — ~5× speed-up on MNIST.',
+      'to 10× lower at equal wall-clock, test error 5–17% lower; Loshchilov & Hutter (OBS) — ~5× ' +
+      'speed-up on MNIST.',
     '',
   ].join('\n');
 }

@@ -98,7 +98,9 @@ function optimizersOf(opts: FitOptions): Record<string, Optimizer> {
   // Options of fit() before training steps: refused by name rather than silently ignored.
   const old = opts as { distill?: unknown; regularizer?: unknown };
   if (old.distill !== undefined) {
-    throw new Error('fit: `distill` is now a loss of the step: step: backprop({ loss: distillation({ teacher, … }) })');
+    throw new Error(
+      'fit: `distill` is now a loss of the step: step: backprop({ loss: distillation({ ' + 'teacher, … }) })',
+    );
   }
   if (old.regularizer !== undefined) {
     throw new Error('fit: `regularizer` is now an option of the step: step: backprop({ regularizer })');

@@ -50,7 +50,8 @@ export type LossFn = (output: Tensor, batch: Batch, model: Module) => Tensor;
 /** Cross-entropy on the batch's labels, weighted by the batch's per-sample weights when it has them. */
 export const crossEntropyLoss: LossFn = (out, b) => crossEntropy(out, b.y, b.weight ? { weights: b.weight } : {});
 
-/** ‖softmax(zᵢ) − e_yᵢ‖₂ of each row of logits [N, C] (no tape): the cross-entropy's gradient norm at the logits. */
+/** ‖softmax(zᵢ) − e_yᵢ‖₂ of each row of logits [N, C] (no tape): the cross-entropy's gradient norm at the
+ * logits. */
 export function logitGradNorm(logits: Tensor, labels: ArrayLike<number>): Float32Array {
   const [N, C] = logits.shape,
     d = logits.data,

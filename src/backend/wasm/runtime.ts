@@ -7,7 +7,9 @@ import type { Pool } from '../threads.js';
 /** wasm32 addresses 2³² bytes at most (65536 pages, the threaded build's declared maximum). */
 const MAX_MEMORY_BYTES = 2 ** 32;
 
-/** Round bytes up to 16 with arithmetic, not `& ~15`, which wraps at 2³¹ and turns a huge request into a small one. */
+/**
+ * Round bytes up to 16 with arithmetic, not `& ~15`, which wraps at 2³¹ and turns a huge request into a small one.
+ */
 const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
 
 function f32(a: FArray): Float32Array {

@@ -42,8 +42,8 @@ export const rfft = defineOp({
   },
 });
 
-/** Inverse of rfft: X [2, ..., F] → [..., N] with N = 2(F − 1) (N = 1 when F = 1); imaginary parts of bins 0 and N/2
- * are ignored. */
+/** Inverse of rfft: X [2, ..., F] → [..., N] with N = 2(F − 1) (N = 1 when F = 1); imaginary parts of bins 0 and
+ * N/2 are ignored. */
 export const irfft = defineOp({
   name: 'irfft',
   forward(X: Tensor) {
@@ -151,7 +151,8 @@ function checkBins(name: string, x: Tensor, dims: number[]): void {
   const [B, R, N, P] = dims;
   if (!dims.every((d) => Number.isInteger(d) && d >= 1) || N < 2 || !pow2(N) || B * R * N * P !== x.size) {
     throw new Error(
-      `${name}: [B=${B}, R=${R}, N=${N}, P=${P}] must be positive integers with N a power of two ≥ 2 and B·R·N·P ` +
+      `${name}: [B=${B}, R=${R}, N=${N}, P=${P}] must be positive integers with N a power of two ≥ 2 ` +
+        `and B·R·N·P ` +
         `= ${x.size} (the size of ${fmt(x.shape)})`,
     );
   }

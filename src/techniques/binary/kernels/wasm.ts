@@ -49,8 +49,8 @@ class BinaryWasm implements BinaryKernels {
     this.rt.begin();
     const px = this.rt.inPtr(x),
       po = this.rt.intOutPtr(out);
-    // Rows split over threads from 2^20 values (a resident 1024² operand: 0.15–0.24 ms on one thread, 0.10–0.14 ms on
-    // two here).
+    // Rows split over threads from 2^20 values (a resident 1024² operand: 0.15–0.24 ms on one thread, 0.10–0.14 ms
+    // on two here).
     if (this.rt.threads > 1 && M * K >= 1 << 20 && M >= 8) {
       const chunk = Math.ceil(M / (4 * this.rt.threads));
       this.rt.tasks('packSignsTasks', [chunk, px, M, K, po]);

@@ -19,8 +19,8 @@ export interface FftKernels {
   irfft(re: FArray, im: FArray, M: number, N: number, x: FArray): void;
   /**
    * rfft of M vectors (N ≥ 2) into the packed bin-major layout [N/2, M/RP, 2, RP] of
-   * techniques/circulant/kernels/bins.ts. x is [M × N], or with P > 1 (P | RP) [M/P × N × P]: vector g·P + p has its
-   * elements P apart (channels of a pixel).
+   * techniques/circulant/kernels/bins.ts. x is [M × N], or with P > 1 (P | RP) [M/P × N × P]: vector g·P + p has
+   * its elements P apart (channels of a pixel).
    */
   rfftPacked(x: FArray, M: number, N: number, RP: number, out: FArray, P?: number): void;
   /** Inverse of rfftPacked: packed [N/2, M/RP, 2, RP] → x (same layouts). */

@@ -6,7 +6,9 @@ import { kernelFamily } from '../../../backend/family.js';
 import { sparseReference } from './reference.js';
 import { sparseWasm } from './wasm.js';
 
-/** A sparse matrix in compressed-sparse-row form: row r holds vals[rowPtr[r] … rowPtr[r+1]) at columns colIdx[…]. */
+/**
+ * A sparse matrix in compressed-sparse-row form: row r holds vals[rowPtr[r] … rowPtr[r+1]) at columns colIdx[…].
+ */
 export interface Csr {
   rows: number;
   cols: number;
