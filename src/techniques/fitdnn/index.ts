@@ -1,6 +1,6 @@
 // Fit-DNN: a deep network folded in time into one neuron with delayed feedback loops (Stelzer et al.,
 // Nature Communications 2021): spec shared/papers/04-fit-dnn.md.
-export { FitDnn, type FitDnnSimulation } from './layer.js';
+export { FitDnn, simulateFitDnn, type FitDnnSimulation } from './layer.js';
 export { configOf, checkOffsets, drawOffsets, diagonalEntries, type FitDnnConfig } from './config.js';
 export {
   fitDnnMap,

@@ -243,3 +243,13 @@ registerLayer(
     return linearPlan(x, P, N * M + N + (L - 1) * (N * D + N) + P * N + P);
   },
 );
+
+/**
+ * Set how every Fit-DNN layer of `model` computes (the map, or the delay system integrated with N_h
+ * sub-steps per θ: `frugal eval MODEL --simulate dde`); returns how many layers it set.
+ */
+export function simulateFitDnn(model: Module, s: FitDnnSimulation): number {
+  const layers = model.namedModules().filter((e): e is [string, FitDnn] => e[1] instanceof FitDnn);
+  for (const [, l] of layers) l.simulate(s);
+  return layers.length;
+}
