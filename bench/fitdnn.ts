@@ -53,7 +53,8 @@ const ddeEval = evaluate(model, test);
 simulateFitDnn(model, { kind: 'map' });
 log(
   `  evaluation on ${test.count} rows: map ${mapEval.samplesPerSecond.toFixed(0)} samples/s, DDE ` +
-    `${ddeEval.samplesPerSecond.toFixed(0)} samples/s (${(mapEval.samplesPerSecond / ddeEval.samplesPerSecond).toFixed(1)}× slower)`,
+    `${ddeEval.samplesPerSecond.toFixed(0)} samples/s ` +
+    `(${(mapEval.samplesPerSecond / ddeEval.samplesPerSecond).toFixed(1)}× slower)`,
 );
 const result = {
   bench: 'fitdnn',

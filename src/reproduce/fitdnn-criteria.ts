@@ -97,7 +97,8 @@ export function sweepVerdict(runs: FitRun[], thetas: number[]): { confirmed: boo
     confirmed: close && degrades,
     why:
       `${close ? 'within' : 'NOT within'} ${100 * R2_MAX_GAP} pt of the decoupled net at θ ≥ ${R2_THETA}; ` +
-      `θ = ${small} is ${(100 * drop).toFixed(2)} pt below θ = ${R2_THETA} (${degrades ? 'degrades' : 'no clear drop'})`,
+      `θ = ${small} is ${(100 * drop).toFixed(2)} pt below θ = ${R2_THETA} ` +
+      `(${degrades ? 'degrades' : 'no clear drop'})`,
   };
 }
 
@@ -133,6 +134,7 @@ export function sweepSvg(runs: FitRun[], thetas: number[]): string {
   const X = (v: number) => l + ((lx(v) - x0) / (x1 - x0 || 1)) * (W - l - r);
   const Y = (v: number) => t + (1 - (v - lo) / (hi - lo || 1)) * (H - t - b);
   const f = (v: number) => v.toFixed(1);
+  const line = pts.map((p) => `${f(X(p.th))},${f(Y(p.mean))}`).join(' ');
   const yTicks = Array.from({ length: Math.round((hi - lo) / 0.05) + 1 }, (_, i) => lo + 0.05 * i);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
@@ -155,7 +157,7 @@ export function sweepSvg(runs: FitRun[], thetas: number[]): string {
           `<text x="${W - r}" y="${f(Y(dec.mean) - 5)}" text-anchor="end" fill="#c33">decoupled (θ → ∞)</text>`,
         ]
       : []),
-    `<polyline fill="none" stroke="#236" stroke-width="2" points="${pts.map((p) => `${f(X(p.th))},${f(Y(p.mean))}`).join(' ')}"/>`,
+    `<polyline fill="none" stroke="#236" stroke-width="2" points="${line}"/>`,
     ...pts.map(
       (p) =>
         `<line x1="${f(X(p.th))}" y1="${f(Y(p.mean - p.std))}" x2="${f(X(p.th))}" y2="${f(Y(p.mean + p.std))}" ` +
