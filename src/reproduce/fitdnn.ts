@@ -303,7 +303,10 @@ export function fitMarkdown(r: ReproduceReport): string {
     ...o.exactness.ddeGap.map((g) => `| ${g.theta} | ${g.relDiff.toExponential(3)} |`),
     '',
     'The map is exact in layer 1; in later layers the delayed signal varies inside each node, so the map and ' +
-      'the DDE differ. No paper threshold is known: reported, not gated.',
+      'the DDE differ. No paper threshold is known: reported, not gated. Autograd gradient vs central ' +
+      `differences (float64, ${o.exactness.gradientCoords} coordinates): cosine ` +
+      `${o.exactness.gradientCosine}; logits at θ = 20 vs the decoupled network: max relative difference ` +
+      `${o.exactness.decoupledGap.toExponential(2)}.`,
     '',
     '## R4: denoising (Gaussian noise σ 1, clipped to [0, 1])',
     '',
