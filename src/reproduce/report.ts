@@ -111,4 +111,6 @@ export interface Reproduction {
   run(ctx: ReproContext): ReproduceReport;
   fromState(state: SavedState, seeds: number[] | undefined): ReproduceReport;
   report(r: ReproduceReport): string;
+  /** Files written beside the results document (charts), by file name; optional. */
+  attachments?(r: ReproduceReport): Record<string, string>;
 }

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { LIMITS, locateFashionMnist } from '../../node.js';
+import { join } from 'node:path';
+import { LIMITS, locateFashionMnist, writeFileAtomic } from '../../node.js';
 import { reproduction, reproductions } from '../../reproduce/registry.js';
 import {
   MIN_SEEDS,
@@ -137,6 +138,8 @@ export async function run(argv: string[]): Promise<number> {
     reportOnly,
   };
   const out = writeResults(resultsDir, report, repro.report(report), info);
+  for (const [file, text] of Object.entries(repro.attachments?.(report) ?? {}))
+    writeFileAtomic(join(resultsDir, file), text);
   emit(
     !!values.json,
     { ...out.raw, report: out.markdown, results: { markdown: out.markdown, json: out.json } },
