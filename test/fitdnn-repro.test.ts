@@ -45,6 +45,9 @@ test('the fitdnn criteria all pass on good numbers, and each fails on numbers th
   assert.deepEqual(failing(good(), ex(), [{ seed: 1, mse: 0.21, identityMse: 0.2 }]), ['R4.']);
   // No runs at all: nothing passes by default.
   assert.deepEqual(failing([], ex(), []), ['R2.', 'R2. gap', 'R4.']);
+  // The trained criteria are statistics over seeds (a full run on fewer than three fails as not established).
+  const seeds = fitCriteria(good(), ex(), dn()).map((c) => c.seeds);
+  assert.deepEqual(seeds, [undefined, undefined, 3, 3, 1]);
 });
 
 test('the θ-sweep hypothesis is reported as confirmed or not, from the numbers', () => {

@@ -66,18 +66,21 @@ export function fitCriteria(runs: FitRun[], ex: Exactness, denoise: Denoise[]): 
       `≥ ${R2_MIN_ACCURACY}`,
       fit.mean,
       fit.n > 0 && fit.mean >= R2_MIN_ACCURACY,
+      fit.n,
     ),
     criterion(
       'R2. decoupled (θ → ∞) minus Fit-DNN test accuracy, trained identically in the same run',
       `≤ ${R2_MAX_GAP}`,
       gap,
       fit.n > 0 && dec.n > 0 && gap <= R2_MAX_GAP,
+      Math.min(fit.n, dec.n),
     ),
     criterion(
       `R4. denoising test MSE ÷ identity baseline MSE(clip(noisy), clean) (mean of ${dn.n} seeds)`,
       '< 1',
       dn.mean / id.mean,
       dn.n > 0 && dn.mean < id.mean,
+      dn.n,
     ),
   ];
 }
