@@ -56,10 +56,10 @@ test('train --sampler ras|kf --json puts each epoch sampler statistics in the hi
 test('train refuses an unknown sampler, λ outside [0, 1], and λ for a sampler without one', () => {
   const out = ['--out', join(dir, 'x.safetensors')];
   const cases: [string[], RegExp][] = [
-    [['--sampler', 'magic'], /--sampler must be one of uniform, obs, kf, as, ras, ras-kl, got "magic"/],
+    [['--sampler', 'magic'], /--sampler must be one of uniform, obs, kf, as, ras, ras-kl, ras-floor, got "magic"/],
     [['--sampler', 'ras', '--sampler-lambda', '1.5'], /--sampler-lambda must be a number ≥ 0 ≤ 1, got "1.5"/],
     [['--sampler', 'ras', '--sampler-lambda=-0.1'], /--sampler-lambda must be a number ≥ 0 ≤ 1, got "-0.1"/],
-    [['--sampler-lambda', '0.3'], /--sampler-lambda applies to --sampler ras or ras-kl, not uniform/],
+    [['--sampler-lambda', '0.3'], /--sampler-lambda applies to --sampler ras, ras-kl or ras-floor, not uniform/],
   ];
   for (const [args, re] of cases) {
     const r = frugal('train', ...TINY, ...args, ...out);

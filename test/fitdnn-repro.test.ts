@@ -59,7 +59,7 @@ test('the θ-sweep hypothesis is reported as confirmed or not, from the numbers'
   const bad = good().map((r) => (r.theta === 2 ? { ...r, testAccuracy: 0.8 } : r));
   assert.match(sweepVerdict(bad, THETAS).why, /NOT within/);
   const svg = sweepSvg(good(), THETAS);
-  assert.match(svg, /^<svg[^]*decoupled[^]*<polyline[^]*<\/svg>/);
+  assert.match(svg, /^<svg[^]*<polyline[^]*decoupled[^]*<\/svg>/);
   assert.equal((svg.match(/<circle/g) ?? []).length, 3);
 });
 

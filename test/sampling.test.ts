@@ -11,6 +11,7 @@ import {
   Linear,
   loadFashionMnist,
   obsSampler,
+  obsProbabilities,
   rasSampler,
   asSampler,
   adaptiveSampler,
@@ -114,13 +115,14 @@ test('the same check fails for biased samplers: RAS with its weights dropped, an
 test('probabilities sum to 1, E[ω] = 1, KF weights average to 1 under p, and R1 keeps p_i ≥ λ/n', () => {
   const w = [0.5, 0.3, 0.15, 0.05],
     g2 = [9, 1e-6, 0.04, 1];
-  for (const reg of ['none', 'mixture', 'kl'] as const) {
+  for (const reg of ['none', 'mixture', 'kl', 'floor'] as const) {
     for (const lambda of [0, 0.2, 0.7, 1]) {
       const p = stratumProbabilities(w, g2, reg, lambda);
       assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-12, `${reg} ${lambda}: Σp = 1`);
       const eOmega = p.reduce((a, pk, k) => a + pk * (w[k] / pk), 0);
       assert.ok(Math.abs(eOmega - 1) < 1e-12, `${reg} ${lambda}: E[ω] = ${eOmega}`);
-      if (reg === 'mixture') p.forEach((pk, k) => assert.ok(pk >= lambda * w[k] - 1e-15, `R1 floor at ${k}`));
+      if (reg === 'mixture' || reg === 'floor')
+        p.forEach((pk, k) => assert.ok(pk >= lambda * w[k] - 1e-15, `${reg} floor at ${k}`));
       if (reg === 'kl' && lambda > 0) {
         // μ = λ + V(p) with V the variance term on G scaled so Σ w_k G_k = 1; floor p_k ≥ λ w_k / μ.
         const s = w.reduce((a, wk, k) => a + wk * Math.sqrt(g2[k]), 0);
@@ -129,6 +131,16 @@ test('probabilities sum to 1, E[ω] = 1, KF weights average to 1 under p, and R1
       }
     }
   }
+  // R3 moves only what the floor needs: strata above it keep their ratios to each other; with λ = 0 it is AS.
+  const r3 = stratumProbabilities(w, g2, 'floor', 0.2),
+    as = stratumProbabilities(w, g2, 'none', 0);
+  assert.ok(Math.abs(r3[1] - 0.2 * w[1]) < 1e-15, 'the starved stratum sits exactly on the floor');
+  assert.ok(Math.abs(r3[0] / r3[3] - as[0] / as[3]) < 1e-9, 'strata above the floor keep their ratio');
+  assert.deepEqual([...stratumProbabilities(w, g2, 'floor', 0)], [...as]);
+  // Renormalising once, without redistributing, would break the floor here: the check has teeth.
+  const once = as.map((pk, k) => Math.max(pk, 0.2 * w[k])),
+    t = once.reduce((a, b) => a + b, 0);
+  assert.ok(once[1] / t < 0.2 * w[1], 'a single clip-and-renormalise leaves the stratum under its floor');
   // AS has no floor: the easy stratum all but starves (the drawback RAS fixes).
   assert.ok(stratumProbabilities(w, g2, 'none', 0)[1] < 0.01);
   // Per row, through the sampler: Σ_i p_i = 1 and p_i ≥ λ/n.
@@ -300,7 +312,7 @@ test('OBS with rescore ranks every row by its current loss at each epoch start a
   const n = 50;
   let epoch = 0;
   // Row i's loss grows with i in epoch 0 and falls with i in epoch 1: the ranking must follow the scorer.
-  const rescore = (idx: Int32Array) => Float32Array.from(idx, (i) => (epoch === 0 ? i : n - i));
+  const rescore = (idx: Int32Array) => Float32Array.from(idx, (i) => (epoch === 1 ? i : n - i));
   const obs = obsSampler({ seed: 3, rescore, selectionPressure: 100 });
   const count = (e: number) => {
     epoch = e;
@@ -311,11 +323,40 @@ test('OBS with rescore ranks every row by its current loss at each epoch start a
   const top = (h: number[], rows: number[]) => rows.reduce((a, i) => a + h[i], 0);
   const lowRows = Array.from({ length: 10 }, (_, i) => i),
     highRows = Array.from({ length: 10 }, (_, i) => n - 1 - i);
+  // The first epoch knows no loss: uniform, and no forward pass spent.
   const h0 = count(0);
-  assert.ok(top(h0, highRows) > 3 * top(h0, lowRows), `epoch 0 favours high i: ${h0}`);
-  assert.equal(obs.epochStats!().extraForwardRows, n);
+  assert.ok(top(h0, highRows) < 2 * top(h0, lowRows) && top(h0, lowRows) < 2 * top(h0, highRows), `${h0}`);
+  assert.equal(obs.epochStats!().extraForwardRows, 0);
   const h1 = count(1);
-  assert.ok(top(h1, lowRows) > 3 * top(h1, highRows), `epoch 1 follows the new scores: ${h1}`);
+  assert.ok(top(h1, highRows) > 3 * top(h1, lowRows), `epoch 1 favours high i: ${h1}`);
+  assert.equal(obs.epochStats!().extraForwardRows, n);
+  const h2 = count(2);
+  assert.ok(top(h2, lowRows) > 3 * top(h2, highRows), `epoch 2 follows the new scores: ${h2}`);
   const bad = obsSampler({ rescore: (idx) => new Float32Array(idx.length).fill(NaN) });
-  assert.throws(() => bad.batches(0, 4, 2, false)[Symbol.iterator]().next(), /loss/);
+  assert.throws(() => bad.batches(1, 4, 2, false)[Symbol.iterator]().next(), /loss/);
+  // Rows with no loss yet share the top ranks' mass: no row is favoured by its index.
+  const p = obsProbabilities([-1, -1, -1, 0.5, 0.1], 100);
+  assert.ok(p[0] === p[1] && p[1] === p[2] && p[2] > p[3] && p[3] > p[4], `${p}`);
+  assert.deepEqual([...obsProbabilities([-1, -1], 100)], [0.5, 0.5]);
+});
+
+test('OBS re-ranks within the epoch: rows whose loss fell are drawn less in the rest of the epoch', () => {
+  const n = 50,
+    top = Array.from({ length: 10 }, (_, i) => n - 1 - i);
+  const draws = (rerank: number) => {
+    const obs = obsSampler({ seed: 5, rerank, rescore: (idx) => Float32Array.from(idx, (i) => i) });
+    let late = 0,
+      b = 0;
+    for (const batch of obs.batches(1, n, 5, false)) {
+      // After the first batch, the ten hardest rows have been learned: their observed loss is 0.
+      if (b === 0) obs.observe!(Int32Array.from(top), new Float32Array(top.length));
+      else for (const i of batch.index) if (top.includes(i)) late++;
+      b++;
+    }
+    return late;
+  };
+  const frozen = draws(1),
+    reranked = draws(10);
+  assert.ok(reranked * 3 < frozen, `re-ranked ${reranked} vs frozen ${frozen} late draws of the learned rows`);
+  assert.throws(() => obsSampler({ rerank: 0 }), /rerank must be an integer ≥ 1/);
 });

@@ -175,8 +175,8 @@ export function readDataset(values: Record<string, unknown>): 'fashion-mnist' {
 export function readSampling(values: Record<string, unknown>): { sampler: SamplerName; lambda?: number } {
   const sampler = choice(values, 'sampler', SAMPLERS, 'uniform');
   if (values['sampler-lambda'] === undefined) return { sampler };
-  if (sampler !== 'ras' && sampler !== 'ras-kl') {
-    throw new UsageError(`--sampler-lambda applies to --sampler ras or ras-kl, not ${sampler}`);
+  if (sampler !== 'ras' && sampler !== 'ras-kl' && sampler !== 'ras-floor') {
+    throw new UsageError(`--sampler-lambda applies to --sampler ras, ras-kl or ras-floor, not ${sampler}`);
   }
   return { sampler, lambda: num(values, 'sampler-lambda', 0.2, { min: 0, max: 1 }) };
 }

@@ -1,5 +1,6 @@
 // Spec 04's criteria (all [OURS]: no paper number anchors them), its θ-sweep table and chart, as pure
 // functions of the measured numbers, so each criterion has a test that feeds it a failing result.
+import { lineChart } from '../report/svg-chart.js';
 import { criterion, meanStd, type Criterion } from './report.js';
 
 /** One finished training run: a Fit-DNN at θ, or the decoupled (θ → ∞) network (theta null). */
@@ -118,55 +119,15 @@ export function sweepTable(runs: FitRun[], thetas: number[], LN: number): string
   ].join('\n');
 }
 
-/** Accuracy against θ (log axis), mean ± std bars, the decoupled net as a dashed line: a small hand-written SVG. */
+/** Accuracy against θ (log axis), mean ± std bars, the decoupled net as a dashed line. */
 export function sweepSvg(runs: FitRun[], thetas: number[]): string {
-  const W = 480,
-    H = 300,
-    l = 60,
-    r = 20,
-    t = 20,
-    b = 50;
   const pts = thetas.map((th) => ({ th, ...acc(runs, th) })).filter((p) => p.n > 0);
   const dec = acc(runs, null);
-  const ys = [...pts.flatMap((p) => [p.mean - p.std, p.mean + p.std]), ...(dec.n ? [dec.mean] : [])];
-  const lo = Math.max(0, Math.floor(20 * Math.min(...ys, 0.8)) / 20),
-    hi = Math.min(1, Math.ceil(20 * Math.max(...ys, 0.9)) / 20);
-  const lx = (v: number) => Math.log10(v),
-    x0 = lx(Math.min(...thetas)),
-    x1 = lx(Math.max(...thetas));
-  const X = (v: number) => l + ((lx(v) - x0) / (x1 - x0 || 1)) * (W - l - r);
-  const Y = (v: number) => t + (1 - (v - lo) / (hi - lo || 1)) * (H - t - b);
-  const f = (v: number) => v.toFixed(1);
-  const line = pts.map((p) => `${f(X(p.th))},${f(Y(p.mean))}`).join(' ');
-  const yTicks = Array.from({ length: Math.round((hi - lo) / 0.05) + 1 }, (_, i) => lo + 0.05 * i);
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<line x1="${l}" y1="${H - b}" x2="${W - r}" y2="${H - b}" stroke="black"/>`,
-    `<line x1="${l}" y1="${t}" x2="${l}" y2="${H - b}" stroke="black"/>`,
-    ...thetas.map((th) => `<text x="${f(X(th))}" y="${H - b + 15}" text-anchor="middle">${th}</text>`),
-    ...yTicks.map(
-      (v) =>
-        `<text x="${l - 5}" y="${f(Y(v) + 4)}" text-anchor="end">${(100 * v).toFixed(0)}</text>` +
-        `<line x1="${l}" y1="${f(Y(v))}" x2="${W - r}" y2="${f(Y(v))}" stroke="#ddd"/>`,
-    ),
-    `<text x="${(l + W - r) / 2}" y="${H - 12}" text-anchor="middle">node separation θ (log scale)</text>`,
-    `<text x="14" y="${(t + H - b) / 2}" transform="rotate(-90 14 ${(t + H - b) / 2})" text-anchor="middle">` +
-      'test accuracy %</text>',
-    ...(dec.n
-      ? [
-          `<line x1="${l}" y1="${f(Y(dec.mean))}" x2="${W - r}" y2="${f(Y(dec.mean))}" stroke="#c33" ` +
-            'stroke-dasharray="5,4"/>',
-          `<text x="${W - r}" y="${f(Y(dec.mean) - 5)}" text-anchor="end" fill="#c33">decoupled (θ → ∞)</text>`,
-        ]
-      : []),
-    `<polyline fill="none" stroke="#236" stroke-width="2" points="${line}"/>`,
-    ...pts.map(
-      (p) =>
-        `<line x1="${f(X(p.th))}" y1="${f(Y(p.mean - p.std))}" x2="${f(X(p.th))}" y2="${f(Y(p.mean + p.std))}" ` +
-        `stroke="#236"/><circle cx="${f(X(p.th))}" cy="${f(Y(p.mean))}" r="3" fill="#236"/>`,
-    ),
-    '</svg>',
-    '',
-  ].join('\n');
+  return lineChart({
+    xLabel: 'node separation θ',
+    yLabel: 'test accuracy %',
+    logX: true,
+    series: [{ name: 'Fit-DNN', points: pts.map((p) => ({ x: p.th, y: 100 * p.mean, err: 100 * p.std })) }],
+    refs: dec.n ? [{ name: 'decoupled (θ → ∞)', y: 100 * dec.mean }] : [],
+  });
 }

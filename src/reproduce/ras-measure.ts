@@ -4,6 +4,7 @@ import {
   crossEntropy,
   crossEntropyLoss,
   gatherBatch,
+  kfDistribution,
   kfSampler,
   kfScorer,
   adaptiveSampler,
@@ -131,6 +132,48 @@ export class VarianceProbe {
     let bias = 0;
     for (let c = 0; c < mu.length; c++) bias += (mu[c] - this.full[c]) ** 2;
     return (s - norm2(mu)) / b + bias;
+  }
+
+  /**
+   * E‖ĝ − ∇L‖² of KF's importance batches: a presample S of B rows drawn uniformly with replacement, b rows drawn
+   * from it ∝ Ĝ and weighted (ΣĜ/B)/Ĝ_j, so E[ĝ | S] = ḡ_S and, by the law of total variance,
+   * E‖ĝ − ∇L‖² = E‖ḡ_S − ∇L‖² + E_S[(1/b)(Σ_{j∈S} ‖∇ℓ_j‖²/(B²p_j) − ‖ḡ_S‖²)]. The first term is the uniform
+   * variance of B rows with replacement; the second is averaged over `presamples` draws of S from the probe's rows
+   * (each drawn ∝ the rows it stands for), with Ĝ from `score`, the sampler's own extra forward pass.
+   */
+  kf(b: number, B: number, score: (rows: Int32Array) => Float32Array, presamples: number, rng: Rng): number {
+    const G = score(Int32Array.from(this.rows)),
+      g2 = this.grads.map(norm2);
+    const cdf = new Float64Array(this.rows.length);
+    let tot = 0;
+    this.scale.forEach((w, j) => (cdf[j] = tot += w));
+    const pick = () => {
+      const u = rng.random() * tot;
+      let lo = 0,
+        hi = cdf.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (cdf[mid] > u) hi = mid;
+        else lo = mid + 1;
+      }
+      return lo;
+    };
+    const dim = this.full.length,
+      mean = new Float64Array(dim);
+    let cond = 0;
+    for (let t = 0; t < presamples; t++) {
+      const S = Array.from({ length: B }, pick);
+      const { p } = kfDistribution(S.map((j) => G[j]));
+      mean.fill(0);
+      let s = 0;
+      S.forEach((j, k) => {
+        s += g2[j] / (B * B * p[k]);
+        const g = this.grads[j];
+        for (let c = 0; c < dim; c++) mean[c] += g[c] / B;
+      });
+      cond += (s - norm2(mean)) / b;
+    }
+    return this.uniform(B, true) + cond / presamples;
   }
 }
 

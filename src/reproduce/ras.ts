@@ -16,6 +16,8 @@ import {
   Rng,
   backendName,
   type AdaptiveSampler,
+  type KfSampler,
+  type RowScorer,
   type ImageDataset,
   type ModelSpec,
   type Module,
@@ -25,6 +27,7 @@ import { loadFashionMnist } from '../node.js';
 import { meanStd, type ReproduceReport, type Reproduction } from './report.js';
 import { runState, sampleDataset } from './state.js';
 import { fullGradient, unbiasednessCheck, VarianceProbe } from './ras-measure.js';
+import { rasCharts } from './ras-charts.js';
 import {
   METHODS,
   lossGap,
@@ -126,7 +129,12 @@ function trainOnce(
     const probe = new VarianceProbe(model, train, full.grad, c.perStratum, new Rng(seed * 1000 + variance.length));
     const vUniform = probe.uniform(c.batchSize),
       p = rowP();
-    const v = m === 'uniform' ? vUniform : p ? probe.drawn(p.q, c.batchSize, p.biased) : NaN;
+    const v =
+      m === 'uniform'
+        ? vUniform
+        : p
+          ? probe.drawn(p.q, c.batchSize, p.biased)
+          : kfVariance(probe, sampler as KfSampler, c.batchSize, kfScorer(model, train), seed * 1000 + variance.length);
     variance.push({ v, vUniform, vUniformWr: probe.uniform(c.batchSize, true) });
     measureSeconds[epoch] += (performance.now() - t0) / 1000;
   };
@@ -235,6 +243,14 @@ export function reproduceRas(ctx: ReproContextLike): ReproduceReport {
   return rasSummary(runs, c);
 }
 
+/**
+ * KF's gradient variance at a checkpoint, in the mode its last batch was drawn in: importance batches (presample
+ * 3b, 50 presamples averaged) while τ's EMA is above its threshold, else b uniform rows with replacement.
+ */
+function kfVariance(probe: VarianceProbe, s: KfSampler, b: number, score: RowScorer, seed: number): number {
+  return s.tau().on ? probe.kf(b, 3 * b, score, 50, new Rng(seed)) : probe.uniform(b, true);
+}
+
 /** The report of a ras state; runs missing from it (a partial --report-only state) are named. */
 export function rasSummary(state: Record<string, unknown>, config: Record<string, unknown>): ReproduceReport {
   const seeds = config.seeds as number[],
@@ -242,7 +258,7 @@ export function rasSummary(state: Record<string, unknown>, config: Record<string
   const keys = VARIANTS.flatMap((v) =>
     OPTS.flatMap((o) => methods.flatMap((m) => seeds.map((s) => keyOf(v, o, m, s)))),
   );
-  // JSON keeps NaN ("not measured", KF's variance) as null: read it back as NaN, not as 0.
+  // JSON keeps NaN (a variance not measured) as null: read it back as NaN, not as 0.
   const runs = keys
     .map((k) => state[k] as RasRun | undefined)
     .filter((r): r is RasRun => !!r)
@@ -320,10 +336,13 @@ export function rasMarkdown(r: ReproduceReport): string {
       'for every method: importance weights change the effective step, and the comparison is at a fixed lr. ' +
       'Variance is E‖ĝ − ∇L‖² with ∇L over the whole training set, from per-row gradients of a ' +
       'stratified sample ' +
-      "shared by the method and uniform at the same parameters (KF's two-stage draw is not measured). " +
+      "shared by the method and uniform at the same parameters; KF's two-stage draw by the law of total variance " +
+      '(50 presamples per checkpoint, in the mode its last batch used). ' +
       'OBS is biased (no weights): its column is a mean squared error, reported and not gated.',
     '',
     rasTable(ours.runs),
+    '',
+    ...Object.keys(rasCharts(ours.runs, r.mode === 'quick')).map((f) => `![${f}](${f})`),
     '',
     'Training-loss gap uniform − RAS (mean over epochs of the full training loss; effect size in seed std):',
     '',
@@ -347,4 +366,5 @@ export const ras: Reproduction = {
   run: reproduceRas,
   fromState: (st, seeds) => rasSummary(st.runs as Record<string, unknown>, seeds ? { ...st.config, seeds } : st.config),
   report: rasMarkdown,
+  attachments: (r) => rasCharts((r.ours as { runs?: RasRun[] }).runs ?? [], r.mode === 'quick'),
 };

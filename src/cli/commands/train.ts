@@ -57,8 +57,9 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out
   epoch, as before), obs (Loshchilov & Hutter: every row re-scored by its loss each epoch, ranked,
   p ∝ exp(−r·ln100/n); BIASED, no weights), kf (Katharopoulos & Fleuret: presample 3b rows, score
   them by ‖softmax(z)−e_y‖ in an extra forward pass, draw b ∝ score), as (adaptive sampling over the
-  class strata, p_k ∝ w_k·G_k), ras (RAS-R1: (1−λ)·p* + λ·w, λ = --sampler-lambda, default 0.2) or ras-kl (RAS-R2, a KL
-  regulariser of weight λ). as, ras, ras-kl and kf weight each drawn row's loss by its importance
+  class strata, p_k ∝ w_k·G_k), ras (RAS-R1: (1−λ)·p* + λ·w, λ = --sampler-lambda, default 0.2),
+  ras-kl (RAS-R2, a KL regulariser of weight λ) or ras-floor (RAS-R3, p_k ≥ λ·w_k). as, ras, ras-kl,
+  ras-floor and kf weight each drawn row's loss by its importance
   weight, so training stays unbiased; --json's history holds each epoch's sampler statistics
   (max weight, effective sample size, per-stratum p, estimate ages, extra forward rows).
   Defaults: --epochs 5, --batch-size 128 (mlp) or 64, --optimizer adam, --lr 0.01 (sgd) or 1e-3,

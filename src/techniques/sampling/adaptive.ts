@@ -6,15 +6,18 @@
 import { epochRng, type SampledBatch, type Sampler, type SampleFeedback } from '../../data/sampler.js';
 import { checkScores, WeightTally } from './stats.js';
 
-export type Regularizer = 'none' | 'mixture' | 'kl';
+export type Regularizer = 'none' | 'mixture' | 'kl' | 'floor';
 
 export interface AdaptiveOptions {
   /** Stratum of each training row (e.g. the class labels); strata are the integers 0 … K − 1. */
   strata: ArrayLike<number>;
   seed?: number;
-  /** 'none' is AS (p ∝ w_k·G_k); 'mixture' is RAS-R1, (1 − λ)·p* + λ·w; 'kl' is RAS-R2 (spec 10). */
+  /**
+   * 'none' is AS (p ∝ w_k·G_k); 'mixture' is RAS-R1, (1 − λ)·p* + λ·w; 'kl' is RAS-R2; 'floor' is RAS-R3,
+   * p_k ≥ λ·w_k on the final distribution (spec 10).
+   */
   regularizer?: Regularizer;
-  /** λ ∈ [0, 1] (default 0.2): the share of the uniform distribution (R1) or the KL weight (R2). */
+  /** λ ∈ [0, 1] (default 0.2): the share of the uniform distribution (R1), the KL weight (R2), the floor (R3). */
   lambda?: number;
   /** EMA rate β of the per-stratum squared-score estimates (default 0.1). */
   beta?: number;
@@ -66,6 +69,8 @@ const klRoot = (w: number, g2: number, lambda: number, mu: number) =>
  *   scaled so that Σ w_kG_k = 1 (the variance at p* is then 1), which makes λ unit-free: the same λ
  *   regularises as strongly whether the scores are gradient norms or losses. Summing p_k times the
  *   stationarity condition gives μ = λ + V(p), hence the floor p_k ≥ λ·w_k/(λ + V(p)) > 0.
+ * - R3: p_k = max(λ·w_k, c·p*_k) with c set so that Σ p_k = 1 (clip and redistribute: the strata under the floor
+ *   sit on it, the others share the rest in proportion to p*), so the floor holds on the final p.
  * w: stratum shares n_k/n; g2: G_k². Strata with w_k = 0 get p_k = 0.
  */
 export function stratumProbabilities(
@@ -85,6 +90,7 @@ export function stratumProbabilities(
   }
   for (let k = 0; k < K; k++) p[k] /= s;
   if (reg === 'mixture') for (let k = 0; k < K; k++) p[k] = (1 - lambda) * p[k] + lambda * w[k];
+  if (reg === 'floor') floorAt(p, w, lambda);
   if (reg === 'kl' && lambda > 0) {
     const g2n = Array.from(g2, (v) => v / (s * s));
     const sumAt = (mu: number) => {
@@ -107,6 +113,32 @@ export function stratumProbabilities(
   for (let k = 0; k < K; k++) total += p[k];
   for (let k = 0; k < K; k++) p[k] /= total;
   return p;
+}
+
+/**
+ * R3 in place: p_k ← max(λw_k, c·p_k) with Σ = 1. Strata join the floor in order of p_k/w_k until the rest, scaled
+ * to the mass left, all clear it (at most K rounds; λ ≤ 1 and Σ w = 1 leave mass for the rest).
+ */
+function floorAt(p: Float64Array, w: ArrayLike<number>, lambda: number): void {
+  const K = p.length,
+    onFloor = new Array<boolean>(K).fill(false);
+  for (let round = 0; round <= K; round++) {
+    let left = 1,
+      free = 0;
+    for (let k = 0; k < K; k++) {
+      if (onFloor[k]) left -= lambda * w[k];
+      else free += p[k];
+    }
+    const c = free > 0 ? left / free : 0;
+    let changed = false;
+    for (let k = 0; k < K; k++) {
+      if (!onFloor[k] && c * p[k] < lambda * w[k]) onFloor[k] = changed = true;
+    }
+    if (!changed) {
+      for (let k = 0; k < K; k++) p[k] = onFloor[k] ? lambda * w[k] : c * p[k];
+      return;
+    }
+  }
 }
 
 /** A sampler that also reports its distribution (for logs and tests). */

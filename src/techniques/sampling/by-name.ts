@@ -5,13 +5,13 @@ import { kfSampler, type RowScorer } from './kf.js';
 import { obsSampler } from './obs.js';
 
 /** The names `samplerByName` and `frugal train --sampler` accept (spec 10). */
-export const SAMPLERS = ['uniform', 'obs', 'kf', 'as', 'ras', 'ras-kl'] as const;
+export const SAMPLERS = ['uniform', 'obs', 'kf', 'as', 'ras', 'ras-kl', 'ras-floor'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
 
 /** What the samplers need beyond their name; each takes only what it uses. */
 export interface NamedSamplerOptions {
   seed?: number;
-  /** Strata of the training rows (as, ras, ras-kl): e.g. the labels. */
+  /** Strata of the training rows (as, ras, ras-kl, ras-floor): e.g. the labels. */
   strata?: ArrayLike<number>;
   /** λ of RAS (default 0.2). */
   lambda?: number;
@@ -24,7 +24,7 @@ export interface NamedSamplerOptions {
 /**
  * A sampler by name: uniform (today's shuffle, bit-identical for a seed), obs (Loshchilov & Hutter,
  * biased), kf (Katharopoulos & Fleuret), as (adaptive sampling over strata), ras (RAS-R1) and
- * ras-kl (RAS-R2). An unknown name, or a λ outside [0, 1], is refused with the choices.
+ * ras-kl (RAS-R2) and ras-floor (RAS-R3, p_k ≥ λw_k). An unknown name, or a λ outside [0, 1], is refused with the choices.
  */
 export function samplerByName(name: string, o: NamedSamplerOptions = {}): Sampler {
   if (!(SAMPLERS as readonly string[]).includes(name)) {
@@ -50,6 +50,8 @@ export function samplerByName(name: string, o: NamedSamplerOptions = {}): Sample
       return adaptiveSampler({ strata: strata(), seed, regularizer: 'mixture', lambda: o.lambda });
     case 'ras-kl':
       return adaptiveSampler({ strata: strata(), seed, regularizer: 'kl', lambda: o.lambda });
+    case 'ras-floor':
+      return adaptiveSampler({ strata: strata(), seed, regularizer: 'floor', lambda: o.lambda });
   }
 }
 

@@ -11,11 +11,14 @@ export interface ObsOptions {
   /** Rows drawn per epoch (default: the dataset's size). */
   numSamples?: number;
   /**
-   * Each row's current loss (lossScorer(model, train)): every row is re-scored at the start of every epoch, as
+   * Each row's current loss (lossScorer(model, train)): every row is re-scored at the start of every epoch but
+   * the first (nothing is trained yet), as
    * spec 10 runs OBS, at the cost of one forward pass over the data (counted in epochStats). Without it the
    * ranking uses the losses the training steps observed, which may be epochs old.
    */
   rescore?: RowScorer;
+  /** How many times per epoch the rows are re-ranked by their latest losses (default 10) [OURS]. */
+  rerank?: number;
 }
 
 interface ObsState {
@@ -28,7 +31,8 @@ interface ObsState {
 
 /**
  * The OBS distribution over n rows ranked by loss (rank 0 = highest loss):
- * p(r) ∝ exp(−r·ln(s_e)/n), so p(0)/p(n−1) ≈ s_e. Rows never seen rank first (loss +∞), ties by index.
+ * p(r) ∝ exp(−r·ln(s_e)/n), so p(0)/p(n−1) ≈ s_e. Rows never seen (loss < 0) rank first and share the
+ * top ranks' mass equally, so no row is favoured by its index; with no loss known at all, p is uniform.
  */
 export function obsProbabilities(loss: ArrayLike<number>, selectionPressure: number): Float64Array {
   const n = loss.length,
@@ -36,8 +40,17 @@ export function obsProbabilities(loss: ArrayLike<number>, selectionPressure: num
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => key(b) - key(a) || a - b);
   const p = new Float64Array(n),
     decay = Math.log(selectionPressure) / n;
-  let s = 0;
-  for (let r = 0; r < n; r++) s += p[order[r]] = Math.exp(-r * decay);
+  let s = 0,
+    unseen = 0,
+    top = 0;
+  for (let r = 0; r < n; r++) {
+    s += p[order[r]] = Math.exp(-r * decay);
+    if (loss[order[r]] < 0) {
+      unseen++;
+      top += p[order[r]];
+    }
+  }
+  for (let r = 0; r < unseen; r++) p[order[r]] = top / unseen;
   for (let i = 0; i < n; i++) p[i] /= s;
   return p;
 }
@@ -49,11 +62,12 @@ export interface ObsSampler extends Sampler {
 }
 
 /**
- * Online Batch Selection: at the start of every epoch, rank the rows by their latest observed loss
- * and draw the epoch's batches with replacement from p(rank r) ∝ exp(−r·ln(s_e)/n) (s_e = 100
- * constant, spec 10). BIASED: no importance weights, so training leans toward hard rows and the
- * mean batch gradient is not the full gradient. Rows not yet seen rank first. Losses come from
- * the training steps (observe), so a row's loss can be epochs old; epochStats reports the ages.
+ * Online Batch Selection: rank the rows by their latest loss and draw batches with replacement from
+ * p(rank r) ∝ exp(−r·ln(s_e)/n) (s_e = 100 constant, spec 10), re-ranking `rerank` times an epoch. BIASED: no
+ * importance weights, so training leans toward hard rows and the mean batch gradient is not the full gradient.
+ * Rows not yet seen rank first (the first epoch starts uniform). Losses come from the training steps (observe),
+ * and with `rescore` every row is re-scored at the start of every later epoch; without it a row's loss can be
+ * epochs old (epochStats reports the ages).
  * ```ts
  * fit(model, { train, epochs: 10, batchSize: 64, optimizer, sampler: obsSampler({ seed: 1 }) });
  * ```
@@ -65,6 +79,9 @@ export function obsSampler(opts: ObsOptions = {}): ObsSampler {
   if (opts.numSamples !== undefined && !(Number.isInteger(opts.numSamples) && opts.numSamples >= 1)) {
     throw new Error(`sampler: numSamples must be a positive integer, got ${opts.numSamples}`);
   }
+  const rerank = opts.rerank ?? 10;
+  if (!(Number.isInteger(rerank) && rerank >= 1))
+    throw new Error(`sampler: rerank must be an integer ≥ 1, got ${rerank}`);
   let st: ObsState | null = null;
   let epochP: Float64Array | null = null;
   let rescored = 0;
@@ -84,7 +101,8 @@ export function obsSampler(opts: ObsOptions = {}): ObsSampler {
       const s = state(rows);
       s.epoch = epoch + 1;
       rescored = 0;
-      if (opts.rescore) {
+      // From the second epoch: before any training the losses rank nothing but the initialisation.
+      if (opts.rescore && epoch > 0) {
         const loss = opts.rescore(Int32Array.from({ length: rows }, (_, i) => i));
         checkScores(loss, 'loss');
         for (let i = 0; i < rows; i++) {
@@ -93,10 +111,22 @@ export function obsSampler(opts: ObsOptions = {}): ObsSampler {
         }
         rescored = rows;
       }
-      const p = (epochP = obsProbabilities(s.loss, se));
-      const all = drawBatch(p, perEpoch(rows), epochRng(seed, epoch), true, false).index;
-      const count = (dropLast ? Math.floor : Math.ceil)(all.length / bs);
-      for (let b = 0; b < count; b++) yield { index: all.subarray(b * bs, Math.min(all.length, (b + 1) * bs)) };
+      // The ranking follows the latest losses within the epoch too (the steps' observe() between batches):
+      // a ranking frozen for a whole epoch keeps drawing rows long after they were learned.
+      const total = perEpoch(rows),
+        rng = epochRng(seed, epoch);
+      const count = (dropLast ? Math.floor : Math.ceil)(total / bs),
+        every = Math.max(1, Math.ceil(count / rerank));
+      let all: Int32Array = new Int32Array(0);
+      for (let b = 0; b < count; b++) {
+        if (b % every === 0) {
+          epochP = obsProbabilities(s.loss, se);
+          const k = Math.min(total, (b + every) * bs) - b * bs;
+          all = drawBatch(epochP, k, rng, true, false).index;
+        }
+        const o = (b % every) * bs;
+        yield { index: all.subarray(o, Math.min(all.length, o + bs)) };
+      }
     },
     observe(indices, loss) {
       checkScores(loss, 'loss');
