@@ -23,8 +23,8 @@ export interface NamedSamplerOptions {
 
 /**
  * A sampler by name: uniform (today's shuffle, bit-identical for a seed), obs (Loshchilov & Hutter,
- * biased), kf (Katharopoulos & Fleuret), as (adaptive sampling over strata), ras (RAS-R1) and
- * ras-kl (RAS-R2) and ras-floor (RAS-R3, p_k ≥ λw_k). An unknown name, or a λ outside [0, 1], is refused with the choices.
+ * biased), kf (Katharopoulos & Fleuret), as (adaptive sampling over strata), ras (RAS-R1), ras-kl (RAS-R2)
+ * and ras-floor (RAS-R3, p_k ≥ λw_k). An unknown name, or a λ outside [0, 1], is refused with the choices.
  */
 export function samplerByName(name: string, o: NamedSamplerOptions = {}): Sampler {
   if (!(SAMPLERS as readonly string[]).includes(name)) {
