@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel, saveModel, referenceMlp } from '../src/node.js';
@@ -110,6 +110,15 @@ test(
     assert.deepEqual(
       r.ours.stability.map((x: { values: number[] }) => x.values.length),
       [3, 3, 3],
+    );
+    // "Fewer resources", measured: the deployed networks were timed from their saved files, and no
+    // checkpoint of a finished run is left behind.
+    const timed = r.criteria.filter((c: { name: string }) => /measured inference time/.test(c.name));
+    assert.equal(timed.length, 2);
+    for (const c of timed) assert.ok(Number.isFinite(c.value) && c.value > 0, JSON.stringify(c));
+    assert.deepEqual(
+      readdirSync(join(dir, 'repro')).filter((f) => f.endsWith('.ckpt')),
+      [],
     );
     const packed = r.criteria.find((c: { name: string }) => /packed XNOR-popcount/.test(c.name));
     assert.equal(packed.pass, true, 'every packed binary model predicts as its float simulation');

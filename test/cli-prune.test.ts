@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel, saveModel, vggSpec } from '../src/node.js';
@@ -167,6 +167,14 @@ test(
       .flatMap((x: { runs: unknown[] }) => x.runs);
     assert.equal(timed.length, 6);
     for (const t of timed) assert.ok(t.latencyMs1 > 0 && t.denseLatencyMs64 > 0 && t.loadAvg >= 0, JSON.stringify(t));
+    // The rates the criteria judge were counted from the saved compacted files; they agree with the mechanism's.
+    for (const t of timed)
+      assert.ok(Math.abs(t.saved.paramsReduction - t.paramsReduction) < 1e-3, JSON.stringify([t.name, t.saved]));
+    assert.deepEqual(
+      readdirSync(join(dir, 'rq')).filter((f) => f.endsWith('.ckpt')),
+      [],
+      'finished runs leave no checkpoint',
+    );
     // With every run done, --resume only times again; a missing compacted file is named.
     unlinkSync(join(dir, 'rq', 'reproduce-pruning-quick-structured-flops-50--seed1.safetensors'));
     const again = frugal(

@@ -2,7 +2,7 @@
 // convolutions on Fashion-MNIST (spec 06). The paper's claims are qualitative ("comparable"
 // accuracy, "fewer resources", "more stable when training small models"); the networks,
 // training and criteria are ours [OURS].
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -22,7 +22,7 @@ import {
   type ProgressSink,
   type Sequential,
 } from '../index.js';
-import { loadFashionMnist, loadModel, saveModel } from '../node.js';
+import { fileCheckpoint, loadFashionMnist, loadModel, saveModel } from '../node.js';
 import { criterion, meanStd, unmeasured, type Criterion, type ReproduceReport, type Reproduction } from './report.js';
 import { runState, sampleDataset } from './state.js';
 
@@ -121,7 +121,11 @@ export function reproduceBinaryJets(o: BinaryReproOptions): ReproduceReport {
       m = buildModel(spec, seed) as Sequential;
     const tr = sample(data.train, trainSamples, seed),
       lr = 1e-3;
+    // Every epoch is checkpointed, so a stopped run's --resume continues where it was.
+    const ckpt = join(o.outDir, `reproduce-binary-jets${quick ? '-quick' : ''}-${key.replace(/:/g, '-')}.ckpt`);
     fit(m, {
+      checkpoint: fileCheckpoint(ckpt),
+      resume: !!o.resume && existsSync(ckpt),
       train: tr,
       epochs,
       batchSize: 64,
@@ -142,6 +146,7 @@ export function reproduceBinaryJets(o: BinaryReproOptions): ReproduceReport {
     if (w === widths) saveModel(modelFile(kind, seed), deployed, specOf(deployed, [1, 28, 28]), { seed, kind });
     runs[key] = r;
     save();
+    rmSync(ckpt, { force: true });
     log(
       `${kind} ${w.join('-')} seed ${seed}: ` +
         `${(100 * r.accuracy).toFixed(2)}%` +

@@ -1,7 +1,7 @@
 // `frugal reproduce pruning`: Qi et al.'s contract (one run to a targeted compression rate) on
 // Fashion-MNIST with a VGG-like network. Targets, criteria and the mechanism are ours
 // (shared/papers/05-target-rate-pruning.md); only 94.1% / 76.2% come from the paper's abstract.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -22,7 +22,7 @@ import {
   type Sequential,
   type ProgressSink,
 } from '../index.js';
-import { loadFashionMnist, loadModel, saveModel } from '../node.js';
+import { fileCheckpoint, loadFashionMnist, loadModel, saveModel } from '../node.js';
 import { runState, sampleDataset } from './state.js';
 import { criterion, meanStd, unmeasured, type Criterion, type ReproduceReport, type Reproduction } from './report.js';
 
@@ -135,6 +135,12 @@ export function reproducePruning(o: PruningReproOptions): ReproduceReport {
   const input = spec.input;
   const prefix = join(o.outDir, `reproduce-pruning${quick ? '-quick' : ''}`);
   const denseFile = (seed: number) => `${prefix}-dense-seed${seed}.safetensors`;
+  /** Each epoch of the dense and control runs is checkpointed, so a stopped run's --resume continues it. */
+  const ckpt = (name: string, seed: number) => ({
+    checkpoint: fileCheckpoint(`${prefix}-${name}-seed${seed}.ckpt`),
+    resume: !!o.resume && existsSync(`${prefix}-${name}-seed${seed}.ckpt`),
+  });
+  const done = (name: string, seed: number) => rmSync(`${prefix}-${name}-seed${seed}.ckpt`, { force: true });
   const smallPath = (name: string, seed: number) =>
     `${prefix}-${name.replace(/[^a-z0-9.]+/gi, '-')}-seed${seed}.safetensors`;
 
@@ -156,8 +162,10 @@ export function reproducePruning(o: PruningReproOptions): ReproduceReport {
         optimizer: new SGD(dense.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 }),
         schedule: cosineSchedule(0.05, denseEpochs),
         progress: o.progress,
+        ...ckpt('dense', seed),
       });
       saveModel(densePath, dense, spec, { seed, epochs: denseEpochs, trainSamples });
+      done('dense', seed);
     }
     const denseAcc = evaluate(dense, test).accuracy;
     state.runs[key('dense')] = {
@@ -185,6 +193,7 @@ export function reproducePruning(o: PruningReproOptions): ReproduceReport {
         optimizer: new SGD(m.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 }),
         schedule: cosineSchedule(0.01, pruneEpochs),
         progress: o.progress,
+        ...ckpt('control', seed),
       });
       const acc = evaluate(m, test).accuracy;
       state.runs[key(CONTROL)] = {
@@ -198,6 +207,7 @@ export function reproducePruning(o: PruningReproOptions): ReproduceReport {
         seconds: (performance.now() - t1) / 1000,
       };
       save();
+      done('control', seed);
       log(`seed ${seed}: ${CONTROL}: ${(100 * acc).toFixed(2)}%`);
     }
     for (const r of PRUNING_RUNS) {
