@@ -18,3 +18,4 @@ export {
 } from './trainer.js';
 export { fitPermutation, permutedAccuracy, formatTrain, type FormatOptions } from './readout.js';
 export { trainHsic, outputWidth, type HsicTrainOptions, type HsicTrainResult } from './run.js';
+export { hsicMlp, hsicResConv } from './models.js';
