@@ -10,7 +10,7 @@ import type { Module } from '../../nn/module.js';
 import { SGD } from '../../optim/sgd.js';
 import { DataLoader, type ImageDataset } from '../../data/dataset.js';
 import { confusionMatrix, balancedAccuracy } from '../../train/metrics.js';
-import { fit, type CheckpointStore, type FitResult } from '../../train/fit.js';
+import { fit, type CheckpointStore, type EpochLog, type FitResult } from '../../train/fit.js';
 import type { ProgressSink } from '../../train/progress.js';
 import type { TrainStep } from '../../train/step.js';
 
@@ -108,6 +108,8 @@ export interface FormatOptions {
   checkpoint?: CheckpointStore;
   resume?: boolean;
   progress?: ProgressSink;
+  /** Called after every format epoch with the combined model (e.g. to record a test accuracy in log.metrics). */
+  onEpochEnd?: (model: Sequential, log: EpochLog) => void;
 }
 
 /**
@@ -150,6 +152,7 @@ export function formatTrain(
     checkpoint: o.checkpoint,
     resume: o.resume,
     progress: o.progress,
+    callbacks: o.onEpochEnd ? [{ onEpochEnd: (log) => o.onEpochEnd!(model, log) }] : [],
   });
   return { model, head, result };
 }

@@ -4,7 +4,7 @@ import { Rng } from '../../core/rng.js';
 import { withScope } from '../../core/arena.js';
 import { Sequential } from '../../nn/layers.js';
 import { DataLoader, subset, type ImageDataset } from '../../data/dataset.js';
-import { fit, type CheckpointStore, type FitResult } from '../../train/fit.js';
+import { fit, type Callback, type CheckpointStore, type EpochLog, type FitResult } from '../../train/fit.js';
 import type { ProgressSink } from '../../train/progress.js';
 import { fitPermutation, formatTrain, permutedAccuracy } from './readout.js';
 import {
@@ -38,6 +38,10 @@ export interface HsicTrainOptions extends HsicOptions {
   formatCheckpoint?: CheckpointStore;
   resume?: boolean;
   progress?: ProgressSink;
+  /** More callbacks of the HSIC epochs (run after the probe, which writes log.metrics first). */
+  callbacks?: Callback[];
+  /** Called after every format epoch with the combined model. */
+  onFormatEpochEnd?: (model: Sequential, log: EpochLog) => void;
 }
 
 export interface HsicTrainResult {
@@ -112,6 +116,7 @@ export function trainHsic(model: Sequential, o: HsicTrainOptions): HsicTrainResu
           };
         },
       },
+      ...(o.callbacks ?? []),
     ],
   });
   const probe = [
@@ -134,6 +139,7 @@ export function trainHsic(model: Sequential, o: HsicTrainOptions): HsicTrainResu
       checkpoint: o.formatCheckpoint,
       resume: o.resume,
       progress: o.progress,
+      onEpochEnd: o.onFormatEpochEnd,
     });
     res.formatted = { model: f.model, result: f.result };
   }
