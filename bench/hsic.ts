@@ -99,7 +99,8 @@ if (peer) {
   speedVsTorch = ph / hsic;
   log(`  ${peer.peer} HSIC     ${ph.toFixed(3)} s/epoch, backprop ${pb.toFixed(3)} s/epoch (${peer.threads} threads)`);
   log(
-    `  frugal HSIC speed ÷ PyTorch's ${speedVsTorch.toFixed(3)}× (goal ≥ 0.5×: ${speedVsTorch >= 0.5 ? 'met' : 'NOT met'})`,
+    `  frugal HSIC speed ÷ PyTorch's ${speedVsTorch.toFixed(3)}× ` +
+      `(goal ≥ 0.5×: ${speedVsTorch >= 0.5 ? 'met' : 'NOT met'})`,
   );
 } else log(`  ${peerNote}`);
 const result = {

@@ -86,7 +86,8 @@ def backprop_epoch(model, opt, x, y, batch):
 
 
 def main():
-    data_dir, rows, batch, threads, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    data_dir = sys.argv[1]
+    rows, batch, threads, rounds = (int(a) for a in sys.argv[2:6])
     widths = [int(w) for w in sys.argv[6].split(",")]
     torch.set_num_threads(threads)
     torch.manual_seed(1)

@@ -282,7 +282,8 @@ export function hsicMarkdown(r: ReproduceReport): string {
       ? "**Quick mode: a scaled-down network on the shipped subset — not comparable to the authors' numbers.**"
       : "Full Fashion-MNIST, the authors' networks and hyperparameters (spec 03).",
     '',
-    `Settings ${JSON.stringify({ F1: o.config.F1, F2: o.config.F2, f1Widths: o.config.f1Widths, f2Net: o.config.f2Net })}. ` +
+    `Settings ${JSON.stringify({ F1: o.config.F1, F2: o.config.F2 })}, F1 widths ${o.config.f1Widths.join('→')}, ` +
+      `ResConv [channels, blocks, last] ${JSON.stringify(o.config.f2Net)}. ` +
       "Every hyperparameter is the authors'; none was chosen by us, so no validation split is used. The unformatted " +
       "readout's class permutation is fitted on the TRAINING outputs (eval mode), never on the test set. " +
       'Backprop baselines: SGD, no momentum, weight decay 1e-5, batch norm without trained γ, β (affine=False).',

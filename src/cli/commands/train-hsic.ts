@@ -30,15 +30,16 @@ export const HSIC_OPTIONS: Options = {
   'format-lr': { type: 'string' },
 };
 
-export const HSIC_USAGE = `  --trainer hsic trains each block by the HSIC bottleneck (Ma, Lewis & Kleijn; spec 03) instead of
-  backpropagation: loss nHSIC(Z, X) − β·nHSIC(Z, Y) per block, one plain-SGD step per block per batch,
-  nothing passed between blocks. With --model mlp the net is 784→256→128→10 with every block
-  linear → batch norm → ReLU (the authors' block). --sigma S (kernel width, scaled by √d; default 5), --beta B (default
-  500), --format-epochs E (epochs of an appended linear layer trained by cross-entropy with the HSIC
-  layers frozen; default 1, 0 for none), --format-lr X (default 0.01). Defaults for hsic: --batch-size
-  256, --lr 1e-3, --weight-decay 1e-3, plain SGD. Prints the unformatted accuracy (class permutation
-  fitted on the training outputs) and the format-trained accuracy; --json adds the per-layer
-  nHSIC(Z, X) and nHSIC(Z, Y) history. Models may hold linear, conv and residual blocks.`;
+export const HSIC_USAGE = `  --trainer hsic trains each block by the HSIC bottleneck (Ma, Lewis & Kleijn; spec 03)
+  instead of backpropagation: loss nHSIC(Z, X) − β·nHSIC(Z, Y) per block, one plain-SGD step
+  per block per batch, nothing passed between blocks. With --model mlp the net is 784→256→128→10
+  with every block linear → batch norm → ReLU (the authors' block). --sigma S (kernel width,
+  scaled by √d; default 6), --beta B (default 1000), --format-epochs E (epochs of an appended
+  linear layer trained by cross-entropy with the HSIC layers frozen; default 1, 0 for none),
+  --format-lr X (default 0.01). Defaults for hsic: --batch-size 256, --lr 1e-3, --weight-decay
+  1e-3, plain SGD. Prints the unformatted accuracy (class permutation fitted on the training
+  outputs) and the format-trained accuracy; --json adds the per-layer nHSIC(Z, X) and
+  nHSIC(Z, Y) history. Models may hold linear, conv and residual blocks.`;
 
 /** Refuse the hsic-only flags under --trainer backprop. */
 export function refuseHsicFlags(values: Record<string, unknown>): void {
@@ -67,8 +68,8 @@ export async function runHsic(values: Record<string, unknown>, given: ModelSpec,
   const lr = num(values, 'lr', 1e-3, { min: 0, exclusiveMin: true });
   const momentum = num(values, 'momentum', 0, { min: 0, max: 0.999 });
   const weightDecay = num(values, 'weight-decay', 1e-3, { min: 0 });
-  const sigma = num(values, 'sigma', 5, { min: 0, exclusiveMin: true });
-  const beta = num(values, 'beta', 500, { min: 0 });
+  const sigma = num(values, 'sigma', 6, { min: 0, exclusiveMin: true });
+  const beta = num(values, 'beta', 1000, { min: 0 });
   const formatEpochs = num(values, 'format-epochs', 1, { int: true, min: 0, limit: [10000, 'of format epochs'] });
   const formatLr = num(values, 'format-lr', 0.01, { min: 0, exclusiveMin: true });
   const { epochs, batchSize, seed, valSplit } = t;
