@@ -10,6 +10,7 @@ import {
   backendName,
   gaussianKernel,
   hsicBlocks,
+  hsicDiagnostics,
   hsicOptimizers,
   hsicStep,
   nhsic,
@@ -219,6 +220,15 @@ test('HSIC training on separable data raises nHSIC(Z, Y) and the unformatted rea
     assert.ok(last.zy[i] > first.zy[i], `block ${i}: nHSIC(Z, Y) ${first.zy[i]} → ${last.zy[i]}`);
   assert.ok(r.permutation && new Set(r.permutation).size === 4);
   const acc = permutedAccuracy(model, train, r.permutation).accuracy;
+  // Probing uses batch statistics and puts the running statistics back.
+  const buffers = () => model.namedBuffers().map(([, b]) => Array.from(b.data));
+  const before = buffers();
+  const x = Tensor.from(
+    Array.from(images.subarray(0, 40 * 12), (v) => v / 255),
+    [40, 12],
+  );
+  hsicDiagnostics(model, hsicBlocks(model), x, labels.subarray(0, 40), { sigma: 5, beta: 50, classes: 4 });
+  assert.deepEqual(buffers(), before);
   assert.ok(acc > 0.85, `unformatted accuracy ${acc} on 4 separable classes (chance 0.25)`);
   assert.ok(r.hsic.history[0].metrics?.['nhsicZY.1'] !== undefined, 'per-layer diagnostics in the history');
 });

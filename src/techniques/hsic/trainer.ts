@@ -188,8 +188,10 @@ export function hsicStep(blocks: HsicBlock[], opts: HsicOptions): TrainStep {
 }
 
 /**
- * nHSIC(Z_i, X) and nHSIC(Z_i, Y) of every block on one batch, the model in eval mode, without training:
- * the probe of F3 (measured before training and after each epoch on the same rows).
+ * nHSIC(Z_i, X) and nHSIC(Z_i, Y) of every block on one batch, without training: the probe of F3 (measured
+ * before training and after each epoch on the same rows). Batch norm uses the batch's statistics, as the
+ * training loss does (in eval mode an untrained network's running statistics, 0 and 1, would not normalise at
+ * all); every buffer (running statistics) is put back afterwards, so probing changes nothing.
  */
 export function hsicDiagnostics(
   model: Module,
@@ -201,7 +203,8 @@ export function hsicDiagnostics(
   const eps = opts.eps ?? HSIC_EPS,
     classes = opts.classes ?? 10;
   const was = model.training;
-  model.eval();
+  const saved = model.namedBuffers().map(([, b]) => [b, b.data.slice()] as const);
+  model.train();
   try {
     return noGrad(() => {
       const px = hsicFactor(flatten(x), opts.sigma, eps),
@@ -218,6 +221,10 @@ export function hsicDiagnostics(
       return { zx, zy };
     });
   } finally {
-    if (was) model.train();
+    for (const [b, d] of saved) {
+      b.data.set(d);
+      b.markChanged();
+    }
+    if (!was) model.eval();
   }
 }
