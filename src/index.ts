@@ -74,4 +74,5 @@ export * from './techniques/prune/index.js';
 export * from './techniques/circulant/index.js';
 export * from './techniques/binary/index.js';
 export * from './techniques/sampling/index.js';
+export * from './techniques/fitdnn/index.js';
 export * from './techniques/hsic/index.js';

@@ -55,7 +55,7 @@ test('frugal reproduce --help lists every registered reproduction and the exit s
   const r = frugal('reproduce', '--help');
   assert.equal(r.code, 0);
   const names = reproductions().map((x) => x.name);
-  assert.deepEqual(names, ['pruning', 'circconv', 'binary-jets', 'ras', 'hsic']);
+  assert.deepEqual(names, ['pruning', 'circconv', 'binary-jets', 'ras', 'fitdnn', 'hsic']);
   for (const x of reproductions()) {
     assert.match(r.stdout, new RegExp(`\\n {4}${x.name} +${x.describe.replace(/[()]/g, '\\$&')}\\n`), x.name);
     for (const [flag, o] of Object.entries(x.options)) {
@@ -94,7 +94,10 @@ test("usage errors: an unknown reproduction, another one's flag, --report-only w
   assert.ok(!existsSync(join(dir, 'r0')), 'an error writes no document');
 });
 
-/** A finished circconv state (full mode, one seed) whose numbers pass every criterion; `scratch4` sets one accuracy. */
+/**
+ * A finished circconv state (full mode, three seeds, the fine-tuning recipe chosen on validation) whose numbers pass
+ * every criterion; `scratch4` sets one accuracy.
+ */
 function circconvState(scratch4 = 0.895): { config: Record<string, unknown>; runs: Record<string, unknown> } {
   const run = (name: string, block: number, regime: string, curve: number[], projected?: number) => ({
     name,
@@ -107,15 +110,19 @@ function circconvState(scratch4 = 0.895): { config: Record<string, unknown>; run
     macs: 5000,
     ...(block > 1 ? { fftMults: 3000 / block } : {}),
   });
-  const runs: Record<string, unknown> = { '1:dense': run('dense', 1, 'dense', [0.85, 0.9]) };
+  const runs: Record<string, unknown> = { 'select:tune': { chosen: 0, valAccuracy: [0.89, 0.885] } };
   const scratch: Record<number, number> = { 2: 0.898, 4: scratch4, 8: 0.89, 16: 0.87 };
-  for (const N of [2, 4, 8, 16]) {
-    runs[`1:scratch N=${N}`] = run(`from scratch N=${N}`, N, 'scratch', [0.8, scratch[N]]);
-    runs[`1:convert N=${N}`] = run(`converted N=${N}`, N, 'convert', [0.896], 0.5);
+  for (const seed of [1, 2, 3]) {
+    runs[`${seed}:dense`] = run('dense', 1, 'dense', [0.85, 0.9]);
+    for (const N of [2, 4, 8, 16]) {
+      runs[`${seed}:scratch N=${N}`] = run(`from scratch N=${N}`, N, 'scratch', [0.8, scratch[N]]);
+      runs[`${seed}:convert N=${N}`] = run(`converted N=${N}`, N, 'convert', [0.896], 0.5);
+    }
   }
   const config = {
     quick: false,
     trainSamples: 12000,
+    valFraction: 1 / 6,
     epochs: 6,
     tuneEpochs: 2,
     widths: [32, 64, 128],
@@ -157,10 +164,15 @@ test('--report-only: a state meeting every criterion exits 0; one failing criter
     '- date: ',
     '- commit: ',
     'data: fashion-mnist (system)',
-    'seeds: 1',
+    'seeds: 1, 2, 3',
     'machine load',
   ];
   for (const part of parts) assert.ok(md.includes(part), part);
+
+  // The same state read with one seed: a full run's statistics on one seed are not established, exit 3.
+  const one = frugal('reproduce', 'circconv', '--report-only', '--seeds', '1', '--out', ok.out, '--results-dir', res);
+  assert.equal(one.code, 3, one.stderr);
+  assert.match(readFileSync(join(res, 'circconv.md'), 'utf8'), /not established: 1 seed\(s\)/);
 
   // The same state with a 5-point drop at N = 4 (and so a non-monotone curve): exit 3.
   const bad = stateIn('fail', circconvState(0.85));

@@ -198,6 +198,12 @@ const cases: Case[] = [
     message: /--lr must be a number > 0, got "NaN"/,
   },
   {
+    name: 'a model file whose spec declares 2²⁶ parameters but which stores no weights',
+    args: () => ['info', modelFile([{ type: 'linear', in: 8192, out: 8191, bias: false }], [8192])],
+    code: 1,
+    message: /declares 67,100,672 parameters and buffers, but the file holds 0 bytes of tensors.*weights are missing/,
+  },
+  {
     name: '--lr Infinity',
     args: () => train('mlp', '--lr', 'Infinity'),
     code: 2,

@@ -1,7 +1,7 @@
 // `frugal reproduce hsic` (spec 03): every criterion can fail, and the quick run trains real networks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -110,6 +110,7 @@ test('reproduce hsic --quick: HSIC well above chance unformatted and format-trai
   const byName = (p: string) => j.criteria.find((c) => c.name.startsWith(p))!;
   for (const p of ['F1a', 'F2a', 'F3a']) assert.ok(byName(p).pass, `${p}: ${JSON.stringify(byName(p))}`);
   assert.ok(existsSync(join(dir, 'hsic-quick.md')) && existsSync(join(dir, 'hsic-quick.json')));
+  assert.match(readFileSync(join(dir, 'hsic-quick-plane.svg'), 'utf8'), /<polyline points=/);
   // The state file lets --resume skip every finished run.
   const again = frugal(
     'reproduce',

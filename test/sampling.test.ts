@@ -295,3 +295,27 @@ test('fit logs the per-epoch sampler statistics: max ω, effective sample size, 
 test('OBS refuses feedback before it has drawn a batch', () => {
   assert.throws(() => obsSampler().observe!(Int32Array.of(0), Float32Array.of(1)), /before drawing a batch/);
 });
+
+test('OBS with rescore ranks every row by its current loss at each epoch start and counts the forward pass', () => {
+  const n = 50;
+  let epoch = 0;
+  // Row i's loss grows with i in epoch 0 and falls with i in epoch 1: the ranking must follow the scorer.
+  const rescore = (idx: Int32Array) => Float32Array.from(idx, (i) => (epoch === 0 ? i : n - i));
+  const obs = obsSampler({ seed: 3, rescore, selectionPressure: 100 });
+  const count = (e: number) => {
+    epoch = e;
+    const hits = new Array(n).fill(0);
+    for (const b of obs.batches(e, n, 10, false)) for (const i of b.index) hits[i]++;
+    return hits;
+  };
+  const top = (h: number[], rows: number[]) => rows.reduce((a, i) => a + h[i], 0);
+  const lowRows = Array.from({ length: 10 }, (_, i) => i),
+    highRows = Array.from({ length: 10 }, (_, i) => n - 1 - i);
+  const h0 = count(0);
+  assert.ok(top(h0, highRows) > 3 * top(h0, lowRows), `epoch 0 favours high i: ${h0}`);
+  assert.equal(obs.epochStats!().extraForwardRows, n);
+  const h1 = count(1);
+  assert.ok(top(h1, lowRows) > 3 * top(h1, highRows), `epoch 1 follows the new scores: ${h1}`);
+  const bad = obsSampler({ rescore: (idx) => new Float32Array(idx.length).fill(NaN) });
+  assert.throws(() => bad.batches(0, 4, 2, false)[Symbol.iterator]().next(), /loss/);
+});

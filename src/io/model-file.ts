@@ -1,6 +1,7 @@
 import { readFileSync, renameSync, writeFileSync, unlinkSync, statSync } from 'node:fs';
 import type { Sequential } from '../nn/layers.js';
 import { buildModel, validateSpec, type ModelSpec } from '../nn/spec.js';
+import { planLayers } from '../nn/spec-plan.js';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, tensorsOf } from './safetensors.js';
 
 /** Write bytes to a temporary name beside `path`, then rename: a crash never leaves a half file. */
@@ -67,6 +68,16 @@ export function loadModel(path: string): {
   } catch (e) {
     throw new SafetensorsError(`${path}: stored model spec is invalid (${(e as Error).message})`);
   }
+  // Building allocates every parameter the spec declares (up to maxModelParams): refuse first a file that
+  // cannot hold them. No stored form is denser than one bit per parameter (packed binary weights).
+  const planned = planLayers(spec.layers, spec.input).params;
+  const stored = Object.values(entries).reduce((a, e) => a + e.data.byteLength, 0);
+  if (stored * 8 < planned)
+    throw new SafetensorsError(
+      `${path}: the stored spec declares ${planned.toLocaleString('en-US')} parameters and buffers, but the file ` +
+        `holds ${stored.toLocaleString('en-US')} bytes of tensors (at least one bit each is needed): it is ` +
+        'truncated or its weights are missing; save the model again',
+    );
   const model = buildModel(spec);
   model.loadStateDict(tensorsOf(entries));
   // Raw (non-float) entries go to the module whose path prefixes them.

@@ -102,9 +102,10 @@ export function hsicCriteria(runs: HsicRun[], th: Thresholds, missing: string[] 
     const a = mean(f1h, 'testFinal'),
       e1 = mean(f1h, 'testEpoch1'),
       gap = mean(f1b, 'testFinal') - a;
-    out.push(criterion(names.f1a, `≥ ${pct(th.f1Final)}`, a, a >= th.f1Final));
-    out.push(criterion(names.f1b, `≥ ${pct(th.f1Epoch1)}`, e1, e1 >= th.f1Epoch1));
-    out.push(criterion(names.f1c, `≤ ${(100 * th.f1Gap).toFixed(0)} pt`, 100 * gap, gap <= th.f1Gap));
+    const n = Math.min(f1h.length, f1b.length);
+    out.push(criterion(names.f1a, `≥ ${pct(th.f1Final)}`, a, a >= th.f1Final, f1h.length));
+    out.push(criterion(names.f1b, `≥ ${pct(th.f1Epoch1)}`, e1, e1 >= th.f1Epoch1, f1h.length));
+    out.push(criterion(names.f1c, `≤ ${(100 * th.f1Gap).toFixed(0)} pt`, 100 * gap, gap <= th.f1Gap, n));
   }
   if (gone('F2') || !f2h.length || !f2b.length) {
     const m = gone('F2') || 'F2 runs';
@@ -113,22 +114,29 @@ export function hsicCriteria(runs: HsicRun[], th: Thresholds, missing: string[] 
   } else {
     const a = mean(f2h, 'testFinal'),
       d = a - mean(f2b, 'testFinal');
-    out.push(criterion(names.f2a, `≥ ${pct(th.f2Final)}`, a, a >= th.f2Final));
-    out.push(criterion(names.f2b, `≥ −${(100 * th.f2Gap).toFixed(0)} pt`, 100 * d, d >= -th.f2Gap - 1e-12));
+    out.push(criterion(names.f2a, `≥ ${pct(th.f2Final)}`, a, a >= th.f2Final, f2h.length));
+    const n = Math.min(f2h.length, f2b.length);
+    out.push(criterion(names.f2b, `≥ −${(100 * th.f2Gap).toFixed(0)} pt`, 100 * d, d >= -th.f2Gap - 1e-12, n));
   }
   // F3 on the F1 HSIC runs: the probe before training against the probe after epoch 1, every block, every seed.
   const up = trendShare(f1h, 'zy', 1),
     down = trendShare(f1h, 'zx', -1);
   out.push(
-    criterion('F3a. share of (layer, seed) where nHSIC(Z, Y) rises over epoch 1', '= 1', up, up === 1),
-    criterion('F3b. share of (layer, seed) where nHSIC(Z, X) falls over epoch 1', '= 1', down, down === 1),
+    criterion('F3a. share of (layer, seed) where nHSIC(Z, Y) rises over epoch 1', '= 1', up, up === 1, f1h.length),
+    criterion('F3b. share of (layer, seed) where nHSIC(Z, X) falls over epoch 1', '= 1', down, down === 1, f1h.length),
   );
   if (th.f3Band) {
     const finals = f1h.filter((r) => r.probe?.length).map((r) => r.probe![r.probe!.length - 1].zy.at(-1)!);
     const v = meanStd(finals).mean,
       [lo, hi] = th.f3Band;
     out.push(
-      criterion(`F3c. final-layer nHSIC(Z, Y) after the last epoch`, `in [${lo}, ${hi}]`, v, v >= lo && v <= hi),
+      criterion(
+        `F3c. final-layer nHSIC(Z, Y) after the last epoch`,
+        `in [${lo}, ${hi}]`,
+        v,
+        v >= lo && v <= hi,
+        finals.length,
+      ),
     );
   }
   return out;

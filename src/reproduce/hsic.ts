@@ -25,6 +25,7 @@ import {
 import { fileCheckpoint, loadFashionMnist } from '../node.js';
 import { meanStd, type ReproContext, type ReproduceReport, type Reproduction } from './report.js';
 import { runState, sampleDataset } from './state.js';
+import { planeSvg } from './hsic-chart.js';
 import {
   AUTHORS,
   FULL_THRESHOLDS,
@@ -316,6 +317,8 @@ export function hsicSummary(state: Record<string, HsicRun | number>, c: Record<s
   };
 }
 
+const chartName = (r: ReproduceReport) => `hsic${r.mode === 'quick' ? '-quick' : ''}-plane.svg`;
+
 const fmtMs = (s: { mean: number; std: number; n: number }) =>
   Number.isFinite(s.mean) ? `${(100 * s.mean).toFixed(2)} ± ${(100 * s.std).toFixed(2)} (n=${s.n})` : '—';
 
@@ -339,10 +342,12 @@ export function hsicMarkdown(r: ReproduceReport): string {
       ? "**Quick mode: a scaled-down network on the shipped subset — not comparable to the authors' numbers.**"
       : "Full Fashion-MNIST, the authors' networks and hyperparameters (spec 03).",
     '',
-    `Settings ${JSON.stringify({ F1: o.config.F1, F2: o.config.F2 })}, F1 widths ${o.config.f1Widths.join('→')}, ` +
+    `Settings ${JSON.stringify({ F1: o.config.F1, F2: o.config.F2 })}, ` +
+      `F1 widths ${(o.config.f1Widths ?? []).join('→')}, ` +
       `ResConv [channels, blocks, last] ${JSON.stringify(o.config.f2Net)}. ` +
       (r.mode === 'quick'
-        ? `Quick mode chose ${JSON.stringify(o.chosen)} on a validation split (${100 * o.config.valFraction}% of ` +
+        ? `Quick mode chose ${JSON.stringify(o.chosen)} on a validation split ` +
+          `(${100 * (o.config.valFraction ?? 0)}% of ` +
           `the training images, seed 1) from the grid ${JSON.stringify(o.config.grid)}; the rest are the ` +
           "authors' settings. "
         : "Every hyperparameter is the authors'; none was chosen by us, so no validation split is used. ") +
@@ -358,6 +363,8 @@ export function hsicMarkdown(r: ReproduceReport): string {
     row('F2 backprop ResConv', 'F2/backprop', A.f2.backprop, null),
     '',
     `Reference: ${A.source}.`,
+    '',
+    `![each block's path in the (nHSIC(Z, X), nHSIC(Z, Y)) plane](${chartName(r)})`,
     '',
     'F1 probe (256 fixed training rows), per block nHSIC(Z, X) / nHSIC(Z, Y) before training → after each epoch:',
     '',
@@ -382,4 +389,5 @@ export const hsic: Reproduction = {
   fromState: (st, seeds) =>
     hsicSummary(st.runs as Record<string, HsicRun | number>, seeds ? { ...st.config, seeds } : st.config),
   report: hsicMarkdown,
+  attachments: (r) => ({ [chartName(r)]: planeSvg((r.ours as { runs: HsicRun[] }).runs) }),
 };

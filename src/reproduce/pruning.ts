@@ -13,6 +13,7 @@ import {
   cosineSchedule,
   evaluate,
   fit,
+  profileModel,
   pruneToRate,
   vggSpec,
   backendName,
@@ -90,6 +91,8 @@ interface RunResult {
   latencyMs64?: number;
   denseLatencyMs1?: number;
   denseLatencyMs64?: number;
+  /** Weights and MACs removed, counted from the saved compacted model's weights against the dense model's. */
+  saved?: { paramsReduction: number; flopsReduction: number };
   channels?: { layer: number; before: number; after: number }[];
 }
 
@@ -257,6 +260,40 @@ export function reproducePruning(o: PruningReproOptions): ReproduceReport {
 }
 
 /**
+ * Conv and linear weights of a model (biases and batch norm not counted), non-zero ones, and the
+ * multiply-accumulates per sample of the non-zero ones: counted from the layers' stored weights, whatever
+ * their form (dense, CSR, fewer channels), through profileModel.
+ */
+export function weightCounts(
+  model: Sequential,
+  input: number[],
+): { weights: number; nonzero: number; macs: number; effectiveMacs: number } {
+  let weights = 0,
+    nonzero = 0,
+    macs = 0,
+    effectiveMacs = 0;
+  for (const l of profileModel(model, input).layers) {
+    if (l.macs === 0) continue;
+    const bias = (model.layers[l.index] as { bias?: { data: Float32Array } | null }).bias?.data ?? new Float32Array();
+    const w = l.params - bias.length,
+      nz = l.nonzeroParams - bias.filter((v) => v !== 0).length;
+    weights += w;
+    nonzero += nz;
+    macs += l.macs;
+    // Each weight is used once per output position, so the non-zero ones do this share of the MACs.
+    effectiveMacs += w ? (l.macs * nz) / w : 0;
+  }
+  return { weights, nonzero, macs, effectiveMacs };
+}
+
+/** Share of the dense model's weights and MACs that the saved small model no longer has (non-zero ones count). */
+export function savedReduction(dense: Sequential, small: Sequential, input: number[]) {
+  const d = weightCounts(dense, input),
+    s = weightCounts(small, input);
+  return { paramsReduction: 1 - s.nonzero / d.weights, flopsReduction: 1 - s.effectiveMacs / d.macs };
+}
+
+/**
  * The latency phase: every compacted model against its seed's dense model, loaded from the
  * saved files after all training, in this process (so each invocation, --resume included,
  * times every run anew under the same conditions, with the machine's load recorded). Not timed
@@ -282,6 +319,7 @@ function measureLatency(
             `run's entry from the state file (reproduce-pruning*.state.json) and --resume to re-run it`,
         );
       const small = loadModel(file).model;
+      r.saved = savedReduction(dense, small, input);
       const load = loadavg()[0];
       // Batch 1 takes 15 interleaved rounds (about 3 s): its timings drift most on this machine.
       const [d1, s1] = compareLatency([dense, small], input, 1, { rounds: 15 });
@@ -330,8 +368,8 @@ export function summarise(state: State, seeds: number[], config: Record<string, 
       target: rs[0].target,
       accuracy: meanStd(rs.map((r) => r.accuracy)),
       drop: meanStd(drop),
-      paramsReduction: meanStd(rs.map((r) => r.paramsReduction)),
-      flopsReduction: meanStd(rs.map((r) => r.flopsReduction)),
+      paramsReduction: meanStd(rs.map((r) => r.saved?.paramsReduction ?? r.paramsReduction)),
+      flopsReduction: meanStd(rs.map((r) => r.saved?.flopsReduction ?? r.flopsReduction)),
       latencyReductionB1: meanStd(latRed1),
       latencyReductionB64: meanStd(latRed64),
       runs: rs,
@@ -342,17 +380,19 @@ export function summarise(state: State, seeds: number[], config: Record<string, 
   const lacking = (n: string) => ['dense', n].filter((x) => !complete(x)).join(', ');
   const criteria: Criterion[] = [];
   for (const p of PRUNING_RUNS) {
-    const name = `${p.name}: achieved ${p.metric} reduction within ±0.5 pt of the target, every seed`,
+    const name =
+        `${p.name}: ${p.metric === 'params' ? 'weights' : 'MACs'} removed, counted from the saved model's ` +
+        'weights, within ±0.5 pt of the target, every seed',
       r = row(p.name);
-    if (!r) {
-      criteria.push(unmeasured(name, `${100 * p.target}% ± 0.5 pt`, lacking(p.name)));
+    const unsaved = r?.runs.some((x) => !x.saved);
+    if (!r || unsaved) {
+      const why = r ? `the saved-model counts of ${p.name} (run the latency phase: --resume)` : lacking(p.name);
+      criteria.push(unmeasured(name, `${100 * p.target}% ± 0.5 pt`, why));
       continue;
     }
-    const achieved = r.metric === 'params' ? r.paramsReduction : r.flopsReduction;
-    const worst = Math.max(
-      ...r.runs.map((x) => Math.abs((r.metric === 'params' ? x.paramsReduction : x.flopsReduction) - r.target)),
-    );
-    const target = `|${(100 * achieved.mean).toFixed(2)}% − ${100 * r.target}%| ≤ 0.5 pt`;
+    const got = r.runs.map((x) => (p.metric === 'params' ? x.saved!.paramsReduction : x.saved!.flopsReduction));
+    const worst = Math.max(...got.map((g) => Math.abs(g - p.target)));
+    const target = `|${got.map((g) => `${(100 * g).toFixed(2)}%`).join(', ')} − ${100 * p.target}%| ≤ 0.5 pt`;
     criteria.push(criterion(name, target, worst, worst <= 0.005));
   }
   for (const [n, bar] of [
@@ -363,14 +403,16 @@ export function summarise(state: State, seeds: number[], config: Record<string, 
     const r = row(n),
       name = `${n}: accuracy drop vs dense`;
     const target = `≤ ${100 * bar} pt`;
-    criteria.push(r ? criterion(name, target, r.drop.mean, r.drop.mean <= bar) : unmeasured(name, target, lacking(n)));
+    criteria.push(
+      r ? criterion(name, target, r.drop.mean, r.drop.mean <= bar, seeds.length) : unmeasured(name, target, lacking(n)),
+    );
   }
   /** Measured latency reduction over FLOP reduction at a batch size, mean over seeds. */
   const latencyShare = (r: NonNullable<ReturnType<typeof row>>, b: 1 | 64) =>
     meanStd(
       r.runs.map((x) => {
         const ratio = b === 1 ? x.latencyMs1! / x.denseLatencyMs1! : x.latencyMs64! / x.denseLatencyMs64!;
-        return (1 - ratio) / x.flopsReduction;
+        return (1 - ratio) / (x.saved?.flopsReduction ?? x.flopsReduction);
       }),
     ).mean;
   const S50 = 'structured flops 50%',
@@ -381,34 +423,31 @@ export function summarise(state: State, seeds: number[], config: Record<string, 
     'structured flops 50%: measured latency reduction at batch 1 ≥ 70% of the FLOP reduction',
   ];
   if (s50) {
-    criteria.push(criterion(s50Names[0], '≤ 2 pt', s50.drop.mean, s50.drop.mean <= 0.02));
+    criteria.push(criterion(s50Names[0], '≤ 2 pt', s50.drop.mean, s50.drop.mean <= 0.02, seeds.length));
     const r64 = latencyShare(s50, 64),
       r1 = latencyShare(s50, 1);
-    criteria.push(criterion(s50Names[1], '≥ 0.70', r64, r64 >= 0.7));
-    criteria.push(criterion(s50Names[2], '≥ 0.70', r1, r1 >= 0.7));
+    criteria.push(criterion(s50Names[1], '≥ 0.70', r64, r64 >= 0.7, seeds.length));
+    criteria.push(criterion(s50Names[2], '≥ 0.70', r1, r1 >= 0.7, seeds.length));
   } else {
     for (const [k, n] of s50Names.entries()) criteria.push(unmeasured(n, k ? '≥ 0.70' : '≤ 2 pt', lacking(S50)));
   }
   const PP = 'structured params 94.1% (paper point)',
     pp = row(PP);
   const ppNames = [
-    'paper point: ≥ 94.1% params and ≥ 76.2% FLOPs removed (structured, one run); accuracy reported as it is',
-    'paper point: measured latency reduction at batch 64 ≥ 70% of the FLOP reduction',
+    'structured 94.1% target: ≥ 93.6% of weights (94.1% − 0.5 pt) and ≥ 76.2% of MACs removed, counted from the ' +
+      "saved model's weights, every seed (value: least MACs share); accuracy reported as it is",
+    'structured 94.1% target: measured latency reduction at batch 64 ≥ 70% of the MAC reduction',
   ];
-  const ppTarget = 'params ≥ 0.936 and FLOPs ≥ 0.762';
-  if (pp) {
-    criteria.push(
-      criterion(
-        ppNames[0],
-        ppTarget,
-        pp.flopsReduction.mean,
-        pp.paramsReduction.mean >= 0.936 && pp.flopsReduction.mean >= PAPER.flopsReduction,
-      ),
-    );
+  const ppTarget = 'weights ≥ 0.936 and MACs ≥ 0.762';
+  if (pp && pp.runs.every((x) => x.saved)) {
+    const w = Math.min(...pp.runs.map((x) => x.saved!.paramsReduction)),
+      f = Math.min(...pp.runs.map((x) => x.saved!.flopsReduction));
+    criteria.push(criterion(ppNames[0], ppTarget, f, w >= 0.936 && f >= PAPER.flopsReduction));
     const r64 = latencyShare(pp, 64);
-    criteria.push(criterion(ppNames[1], '≥ 0.70', r64, r64 >= 0.7));
+    criteria.push(criterion(ppNames[1], '≥ 0.70', r64, r64 >= 0.7, seeds.length));
   } else {
-    for (const [k, n] of ppNames.entries()) criteria.push(unmeasured(n, k ? '≥ 0.70' : ppTarget, lacking(PP)));
+    const why = pp ? `the saved-model counts of ${PP} (run the latency phase: --resume)` : lacking(PP);
+    for (const [k, n] of ppNames.entries()) criteria.push(unmeasured(n, k ? '≥ 0.70' : ppTarget, why));
   }
   return {
     name: 'pruning',
@@ -425,7 +464,11 @@ export function summarise(state: State, seeds: number[], config: Record<string, 
 /** How the numbers are counted and made, for the document. */
 const COUNTING =
   'Counting: parameters = conv and linear weights (biases and batch norm not counted); ' +
-  'FLOPs = multiply-accumulates (MACs) of those weights per sample, non-zero weights only.';
+  'FLOPs = multiply-accumulates (MACs) of those weights per sample, non-zero weights only; both counted from the ' +
+  "saved compacted model's stored weights against the dense model's, not taken from the pruning mechanism.";
+const CHOICES =
+  'Choices: none is made from data. The recipes (SGD with momentum, cosine rates 0.05 and 0.01, epochs) are fixed ' +
+  'in advance [OURS]; the thresholds follow from the target rates alone; the test set is read once per final model.';
 const MECHANISM =
   'Mechanism [OURS]: unstructured = global gradual magnitude pruning with the cubic schedule ' +
   '(Zhu & Gupta); structured = channel gates with a budget penalty, then a hard cut (kept channel counts rounded ' +
@@ -465,6 +508,7 @@ export function pruningMarkdown(r: ReproduceReport): string {
       `${(r.ours as { backend: string }).backend}.`,
     COUNTING,
     MECHANISM,
+    CHOICES,
     '',
     DROPS,
     '',

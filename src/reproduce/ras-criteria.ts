@@ -102,10 +102,19 @@ export function rasCriteria(runs: RasRun[], unbiased: Unbiasedness): Criterion[]
           '≥ 0.80',
           share,
           share >= 0.8,
+          Math.min(uni.length, ras.length),
         ),
       );
       const d = mean(ras.map((r) => r.testAccuracy)) - mean(uni.map((r) => r.testAccuracy));
-      out.push(criterion(`3. ${v}/${o}: RAS test accuracy − uniform's`, '|Δ| ≤ 0.50 pt', d, Math.abs(d) <= 0.005));
+      out.push(
+        criterion(
+          `3. ${v}/${o}: RAS test accuracy − uniform's`,
+          '|Δ| ≤ 0.50 pt',
+          d,
+          Math.abs(d) <= 0.005,
+          Math.min(uni.length, ras.length),
+        ),
+      );
       if (v === 'long-tailed') {
         const g = lossGap(uni, ras);
         out.push(
@@ -115,6 +124,7 @@ export function rasCriteria(runs: RasRun[], unbiased: Unbiasedness): Criterion[]
             '> 0',
             g.gap,
             g.gap > 0,
+            Math.min(uni.length, ras.length),
           ),
         );
       }
@@ -133,6 +143,7 @@ export function rasCriteria(runs: RasRun[], unbiased: Unbiasedness): Criterion[]
           '> 1 or spikes',
           ratio,
           ratio > 1 || spikes,
+          new Set(ras.map((r) => r.seed)).size,
         ),
       );
     }
@@ -146,6 +157,7 @@ export function rasCriteria(runs: RasRun[], unbiased: Unbiasedness): Criterion[]
         '≤ 1.10',
         ratio,
         ratio <= 1.1,
+        new Set(runs.filter((r) => r.method === 'ras').map((r) => r.seed)).size,
       ),
     );
   }

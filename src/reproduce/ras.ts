@@ -8,6 +8,7 @@ import {
   evaluate,
   fit,
   kfScorer,
+  lossScorer,
   obsProbabilities,
   samplerByName,
   trainValSplit,
@@ -98,7 +99,12 @@ function trainOnce(
   const model = buildModel(rasCnn(c.widths), seed);
   const optimizer =
     o === 'sgd' ? new SGD(model.parameters(), { lr, momentum: 0.9 }) : new Adam(model.parameters(), { lr });
-  const sampler: Sampler = samplerByName(m, { seed, strata: train.labels, score: kfScorer(model, train) });
+  const sampler: Sampler = samplerByName(m, {
+    seed,
+    strata: train.labels,
+    score: kfScorer(model, train),
+    lossScore: lossScorer(model, train),
+  });
   const steps = Math.ceil(train.count / c.batchSize);
   const trainLoss: number[] = [],
     variance: RasRun['variance'] = [],

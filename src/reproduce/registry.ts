@@ -5,6 +5,7 @@ import { pruning } from './pruning.js';
 import { circconv } from './circconv.js';
 import { binaryJets } from './binary.js';
 import { ras } from './ras.js';
+import { fitdnn } from './fitdnn.js';
 import { hsic } from './hsic.js';
 
 const registry = new Map<string, Reproduction>();
@@ -19,6 +20,7 @@ register(pruning);
 register(circconv);
 register(binaryJets);
 register(ras);
+register(fitdnn);
 register(hsic);
 
 /** The registered reproductions, in registration order. */

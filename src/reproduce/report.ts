@@ -7,7 +7,12 @@ export interface Criterion {
   target: string;
   value: number;
   pass: boolean;
+  /** For a statistical criterion: how many independent seeds the value rests on (see requireSeeds). */
+  seeds?: number;
 }
+
+/** Independent seeds a statistical criterion of a full run needs (issue 24 of the project standard). */
+export const MIN_SEEDS = 3;
 
 export interface ReproduceReport {
   name: string;
@@ -21,8 +26,27 @@ export interface ReproduceReport {
   missing?: string[];
 }
 
-export function criterion(name: string, target: string, value: number, pass: boolean): Criterion {
-  return { name, target, value, pass };
+/** A pass/fail line; give `seeds` when the value is a statistic over that many independent runs. */
+export function criterion(name: string, target: string, value: number, pass: boolean, seeds?: number): Criterion {
+  return seeds === undefined ? { name, target, value, pass } : { name, target, value, pass, seeds };
+}
+
+/**
+ * A full run's statistical criteria resting on fewer than MIN_SEEDS seeds are failed and say why: one
+ * seed's number is not evidence either way. Quick runs are smoke tests and are left as they are.
+ */
+export function requireSeeds<R extends Pick<ReproduceReport, 'criteria' | 'mode'>>(r: R, min = MIN_SEEDS): R {
+  if (r.mode !== 'full') return r;
+  const criteria = r.criteria.map((c) =>
+    c.seeds !== undefined && c.seeds < min
+      ? {
+          ...c,
+          name: `${c.name} (not established: ${c.seeds} seed(s), a statistical criterion needs ≥ ${min})`,
+          pass: false,
+        }
+      : c,
+  );
+  return { ...r, criteria };
 }
 
 /** A criterion whose runs are missing from the state: reported, and failed, rather than left out. */
@@ -87,4 +111,6 @@ export interface Reproduction {
   run(ctx: ReproContext): ReproduceReport;
   fromState(state: SavedState, seeds: number[] | undefined): ReproduceReport;
   report(r: ReproduceReport): string;
+  /** Files written beside the results document (charts), by file name; optional. */
+  attachments?(r: ReproduceReport): Record<string, string>;
 }

@@ -60,7 +60,9 @@ export function runState<R>(
   const st: SavedState<R> = { config, runs: {} };
   if (resume && existsSync(path)) {
     const prev = JSON.parse(readFileSync(path, 'utf8')) as typeof st;
-    if (JSON.stringify(prev.config) !== JSON.stringify(config))
+    // The seeds may grow: --seeds K --resume keeps the finished seeds' runs and adds the others.
+    const settings = (c: Record<string, unknown>) => JSON.stringify({ ...c, seeds: undefined });
+    if (settings(prev.config) !== settings(config))
       throw new Error(
         `--resume: ${path} was made with other settings (${JSON.stringify(prev.config)}); remove it or use the ` +
           `same flags`,

@@ -1,10 +1,25 @@
-import { backendName, evaluate, LIMITS, loadFashionMnist, loadModel } from '../../node.js';
-import { emit, note, num, parse, type Options } from '../args.js';
+import {
+  backendName,
+  evaluate,
+  LIMITS,
+  loadFashionMnist,
+  loadModel,
+  MAX_SUBSTEPS,
+  simulateFitDnn,
+} from '../../node.js';
+import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
 
-export const usage = `frugal eval MODEL [--data-dir DIR] [--batch-size B] [--json]
-  Test accuracy, balanced accuracy, loss and confusion matrix of a saved model on Fashion-MNIST.`;
+export const usage = `frugal eval MODEL [--data-dir DIR] [--batch-size B] [--simulate map|dde] [--substeps N] [--json]
+  Test accuracy, balanced accuracy, loss and confusion matrix of a saved model on Fashion-MNIST.
+  --simulate dde (Fit-DNN models): integrate the delayed neuron in time (spec 04's semi-analytic solver,
+  --substeps N_h per node separation θ, default max(32, ⌊16θ⌋)) instead of the equivalent network map.`;
 
-const options: Options = { 'data-dir': { type: 'string' }, 'batch-size': { type: 'string' } };
+const options: Options = {
+  'data-dir': { type: 'string' },
+  'batch-size': { type: 'string' },
+  simulate: { type: 'string' },
+  substeps: { type: 'string' },
+};
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
@@ -17,10 +32,27 @@ export async function run(argv: string[]): Promise<number> {
     min: 1,
     limit: [LIMITS.maxBatchSize, 'maxBatchSize in core/limits.ts'],
   });
+  const simulate = choice(values, 'simulate', ['map', 'dde'] as const, 'map');
+  if (values.substeps !== undefined && simulate !== 'dde') throw new UsageError('--substeps goes with --simulate dde');
+  const substeps =
+    values.substeps === undefined
+      ? undefined
+      : num(values, 'substeps', 32, { int: true, min: 1, limit: [MAX_SUBSTEPS, 'MAX_SUBSTEPS of the DDE solver'] });
   const { model, spec } = loadModel(positionals[0]);
+  if (values.simulate !== undefined) {
+    const n = simulateFitDnn(model, simulate === 'dde' ? { kind: 'dde', substeps } : { kind: 'map' });
+    if (n === 0) {
+      process.stderr.write(
+        `frugal eval: ${positionals[0]} has no fit-dnn layer; --simulate applies to Fit-DNN models only ` +
+          '(drop the flag to evaluate this model)\n',
+      );
+      return 1;
+    }
+  }
   const data = loadFashionMnist(values['data-dir'] as string | undefined);
   note(
-    `frugal: evaluating on ${data.test.count} test images from ${data.dir} (${data.source}); backend ${backendName()}`,
+    `frugal: evaluating on ${data.test.count} test images from ${data.dir} (${data.source}); backend ${backendName()}` +
+      (simulate === 'dde' ? '; Fit-DNN layers integrated as a delay system (DDE)' : ''),
   );
   const r = evaluate(model, data.test, { batchSize, shape: spec.input });
   emit(
@@ -29,6 +61,8 @@ export async function run(argv: string[]): Promise<number> {
       command: 'eval',
       model: positionals[0],
       dataSource: data.source,
+      simulate,
+      ...(substeps !== undefined ? { substeps } : {}),
       testAccuracy: r.accuracy,
       balancedAccuracy: r.balancedAccuracy,
       loss: r.loss,
@@ -38,7 +72,8 @@ export async function run(argv: string[]): Promise<number> {
       confusion: r.confusion,
     },
     `test accuracy ${(100 * r.accuracy).toFixed(2)}% (balanced ${(100 * r.balancedAccuracy).toFixed(2)}%), loss ` +
-      `${r.loss.toFixed(4)}, ${r.count} images, ${Math.round(r.samplesPerSecond)} samples/s`,
+      `${r.loss.toFixed(4)}, ${r.count} images, ${Math.round(r.samplesPerSecond)} samples/s` +
+      (simulate === 'dde' ? ' (delay system simulated)' : ''),
   );
   return 0;
 }

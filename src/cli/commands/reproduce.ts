@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
-import { LIMITS, locateFashionMnist } from '../../node.js';
+import { join } from 'node:path';
+import { LIMITS, locateFashionMnist, writeFileAtomic } from '../../node.js';
 import { reproduction, reproductions } from '../../reproduce/registry.js';
-import { exitStatus, type ReproduceReport, type Reproduction } from '../../reproduce/report.js';
+import {
+  MIN_SEEDS,
+  exitStatus,
+  requireSeeds,
+  type ReproduceReport,
+  type Reproduction,
+} from '../../reproduce/report.js';
 import { readState } from '../../reproduce/state.js';
 import { RESULTS_DIR, commandLine, cpuCount, gitCommit, machineLoad, writeResults } from '../../reproduce/results.js';
 import { emit, note, num, parse, UsageError, type Options } from '../args.js';
@@ -21,7 +28,8 @@ export const usage = `frugal reproduce NAME [--quick] [--seeds K] [--data-dir DI
   --out DIR (default runs/) holds the state file, checkpoints and models; --resume continues an
   interrupted run from its finished parts; --report-only rebuilds the document from the state file
   alone (a partial one names its missing runs), training nothing and leaving the state file as it is.
-  --quick runs a small version in seconds. Reproductions:
+  --quick runs a small version in seconds with one seed; a full run takes seeds 1..3 unless --seeds K says
+  otherwise, and a statistical criterion resting on fewer than 3 seeds fails as not established. Reproductions:
 ${all.map((r) => `    ${r.name.padEnd(col)}${r.describe}`).join('\n')}
 ${ownFlags.map((f) => `  ${f.o.usage} (${f.of} only): ${f.o.help}`).join('\n')}
   Exit status: 0 every criterion passes; 3 the run finished but a criterion failed (or, with
@@ -106,7 +114,8 @@ export async function run(argv: string[]): Promise<number> {
     dataSource = `${data.source}: ${data.dir}`;
     report = repro.run({
       quick,
-      seeds: seeds ?? [1],
+      // A full run's statistical criteria need MIN_SEEDS seeds; a quick run is a one-seed smoke test.
+      seeds: seeds ?? (quick ? [1] : Array.from({ length: MIN_SEEDS }, (_, i) => i + 1)),
       dataDir: values['data-dir'] as string | undefined,
       trainSamples: opt('train-samples'),
       epochs: opt('epochs'),
@@ -117,6 +126,7 @@ export async function run(argv: string[]): Promise<number> {
       own,
     });
   }
+  report = requireSeeds(report);
   const info = {
     command: commandLine(process.argv.slice(2)),
     date: new Date().toISOString(),
@@ -128,6 +138,8 @@ export async function run(argv: string[]): Promise<number> {
     reportOnly,
   };
   const out = writeResults(resultsDir, report, repro.report(report), info);
+  for (const [file, text] of Object.entries(repro.attachments?.(report) ?? {}))
+    writeFileAtomic(join(resultsDir, file), text);
   emit(
     !!values.json,
     { ...out.raw, report: out.markdown, results: { markdown: out.markdown, json: out.json } },

@@ -17,6 +17,7 @@ import {
   validateSpec,
   backendName,
   kfScorer,
+  lossScorer,
   samplerByName,
   type ModelSpec,
   type Module,
@@ -59,10 +60,10 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out
   --l1 adds λ·‖w‖₁ over conv and linear weights, applied by soft-thresholding after each step,
   so weights reach exactly zero (frugal info counts them; frugal compact can then shrink the model).
   --sampler picks the rows of each mini-batch (spec 10): uniform (default: a fresh shuffle every
-  epoch, as before), obs (Loshchilov & Hutter: rank by latest loss, p ∝ exp(−r·ln100/n); BIASED,
-  no weights), kf (Katharopoulos & Fleuret: presample 3b rows, score them by ‖softmax(z)−e_y‖ in an
-  extra forward pass, draw b ∝ score), as (adaptive sampling over the class strata, p_k ∝ w_k·G_k),
-  ras (RAS-R1: (1−λ)·p* + λ·w, λ = --sampler-lambda, default 0.2) or ras-kl (RAS-R2, a KL
+  epoch, as before), obs (Loshchilov & Hutter: every row re-scored by its loss each epoch, ranked,
+  p ∝ exp(−r·ln100/n); BIASED, no weights), kf (Katharopoulos & Fleuret: presample 3b rows, score
+  them by ‖softmax(z)−e_y‖ in an extra forward pass, draw b ∝ score), as (adaptive sampling over the
+  class strata, p_k ∝ w_k·G_k), ras (RAS-R1: (1−λ)·p* + λ·w, λ = --sampler-lambda, default 0.2) or ras-kl (RAS-R2, a KL
   regulariser of weight λ). as, ras, ras-kl and kf weight each drawn row's loss by its importance
   weight, so training stays unbiased; --json's history holds each epoch's sampler statistics
   (max weight, effective sample size, per-stratum p, estimate ages, extra forward rows).
@@ -150,12 +151,13 @@ export async function run(argv: string[]): Promise<number> {
     profiler.enabled = true;
   }
   const l1 = num(values, 'l1', 0, { min: 0 });
-  // Strata are the training labels (after --limit and --val-split); kf scores rows with this model.
+  // Strata are the training labels (after --limit and --val-split); kf and obs score rows with this model.
   const sampler = samplerByName(sampling.sampler, {
     seed,
     strata: train.labels,
     lambda: sampling.lambda,
     score: kfScorer(model, train, { shape: inputShape }),
+    lossScore: lossScorer(model, train, { shape: inputShape }),
   });
   const result = fit(model, {
     sampler,

@@ -17,6 +17,8 @@ export interface NamedSamplerOptions {
   lambda?: number;
   /** The extra forward pass of kf (kfScorer(model, train)). */
   score?: RowScorer;
+  /** obs: each row's current loss (lossScorer(model, train)), re-scored every epoch as spec 10 runs OBS. */
+  lossScore?: RowScorer;
 }
 
 /**
@@ -38,7 +40,7 @@ export function samplerByName(name: string, o: NamedSamplerOptions = {}): Sample
     case 'uniform':
       return shuffleSampler(seed);
     case 'obs':
-      return obsSampler({ seed });
+      return obsSampler({ seed, rescore: o.lossScore });
     case 'kf':
       if (!o.score) throw new Error('sampler kf needs a score function (kfScorer(model, train))');
       return kfSampler({ score: o.score, seed });

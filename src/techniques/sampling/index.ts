@@ -12,6 +12,16 @@ export {
   type Regularizer,
 } from './adaptive.js';
 export { obsSampler, obsProbabilities, type ObsOptions, type ObsSampler } from './obs.js';
-export { kfSampler, kfScorer, kfDistribution, kfTau, type KfOptions, type KfSampler, type RowScorer } from './kf.js';
+export {
+  kfSampler,
+  kfScorer,
+  lossScorer,
+  type ScorerOptions,
+  kfDistribution,
+  kfTau,
+  type KfOptions,
+  type KfSampler,
+  type RowScorer,
+} from './kf.js';
 export { samplerByName, uniformSampler, SAMPLERS, type SamplerName, type NamedSamplerOptions } from './by-name.js';
 export { WeightTally } from './stats.js';

@@ -1,12 +1,12 @@
 // Upper-bound importance sampling (Katharopoulos & Fleuret, "Not all samples are created equal",
 // ICML 2018, arXiv 1803.00942; reference code github.com/idiap/importance-sampling), an anchor of
 // spec 10: presample B = 3b rows uniformly, score them with an extra forward pass, draw b ∝ score.
-import { noGrad } from '../../core/tensor.js';
+import { noGrad, type Tensor } from '../../core/tensor.js';
 import { withScope } from '../../core/arena.js';
 import { epochRng, type SampledBatch, type Sampler, type SampleFeedback } from '../../data/sampler.js';
 import { gatherBatch, type ImageDataset } from '../../data/dataset.js';
 import type { Module } from '../../nn/module.js';
-import { logitGradNorm } from '../../train/step.js';
+import { logitGradNorm, perSampleCrossEntropy } from '../../train/step.js';
 import { checkScores, WeightTally } from './stats.js';
 
 /** Scores rows of the training set (larger = more important), e.g. by kfScorer. */
@@ -189,12 +189,19 @@ export function kfSampler(opts: KfOptions): KfSampler {
   };
 }
 
-/**
- * The score function of kfSampler from a model and its training data: one forward pass without
- * gradients over the given rows, returning ‖softmax(z_i) − e_{y_i}‖₂ per row. The model should have
- * no batch norm or dropout in training mode (they distort the scores, as the reference code warns).
- */
-export function kfScorer(model: Module, data: ImageDataset, opts: { shape?: number[]; chunk?: number } = {}) {
+/** Options of the row scorers: the model's input shape per sample, and rows per forward pass. */
+export interface ScorerOptions {
+  shape?: number[];
+  chunk?: number;
+}
+
+/** One forward pass without gradients over the given rows, in chunks, mapped per row by `f`. */
+function rowScorer(
+  model: Module,
+  data: ImageDataset,
+  f: (logits: Tensor, labels: ArrayLike<number>) => Float32Array,
+  opts: ScorerOptions,
+): RowScorer {
   const chunk = opts.chunk ?? 256;
   return (indices: Int32Array): Float32Array => {
     const out = new Float32Array(indices.length);
@@ -203,10 +210,24 @@ export function kfScorer(model: Module, data: ImageDataset, opts: { shape?: numb
       withScope(() =>
         noGrad(() => {
           const { x, y } = gatherBatch(data, idx, opts.shape);
-          out.set(logitGradNorm(model.forward(x), y), a);
+          out.set(f(model.forward(x), y), a);
         }),
       );
     }
     return out;
   };
+}
+
+/**
+ * The score function of kfSampler from a model and its training data: one forward pass without
+ * gradients over the given rows, returning ‖softmax(z_i) − e_{y_i}‖₂ per row. The model should have
+ * no batch norm or dropout in training mode (they distort the scores, as the reference code warns).
+ */
+export function kfScorer(model: Module, data: ImageDataset, opts: ScorerOptions = {}): RowScorer {
+  return rowScorer(model, data, logitGradNorm, opts);
+}
+
+/** Each row's current cross-entropy loss, by one forward pass without gradients: OBS's periodic re-ranking. */
+export function lossScorer(model: Module, data: ImageDataset, opts: ScorerOptions = {}): RowScorer {
+  return rowScorer(model, data, perSampleCrossEntropy, opts);
 }

@@ -2,6 +2,7 @@
 // spec 10: rows ranked by their latest loss, drawn with rank-based probabilities, NOT reweighted.
 import { drawBatch, epochRng, type Sampler } from '../../data/sampler.js';
 import { checkScores } from './stats.js';
+import type { RowScorer } from './kf.js';
 
 export interface ObsOptions {
   seed?: number;
@@ -9,6 +10,12 @@ export interface ObsOptions {
   selectionPressure?: number;
   /** Rows drawn per epoch (default: the dataset's size). */
   numSamples?: number;
+  /**
+   * Each row's current loss (lossScorer(model, train)): every row is re-scored at the start of every epoch, as
+   * spec 10 runs OBS, at the cost of one forward pass over the data (counted in epochStats). Without it the
+   * ranking uses the losses the training steps observed, which may be epochs old.
+   */
+  rescore?: RowScorer;
 }
 
 interface ObsState {
@@ -60,6 +67,7 @@ export function obsSampler(opts: ObsOptions = {}): ObsSampler {
   }
   let st: ObsState | null = null;
   let epochP: Float64Array | null = null;
+  let rescored = 0;
   const perEpoch = (rows: number) => opts.numSamples ?? rows;
   const state = (n: number): ObsState => {
     if (!st) st = { loss: new Array(n).fill(-1), seenAt: new Array(n).fill(0), epoch: 0 };
@@ -75,6 +83,16 @@ export function obsSampler(opts: ObsOptions = {}): ObsSampler {
     *batches(epoch, rows, bs, dropLast) {
       const s = state(rows);
       s.epoch = epoch + 1;
+      rescored = 0;
+      if (opts.rescore) {
+        const loss = opts.rescore(Int32Array.from({ length: rows }, (_, i) => i));
+        checkScores(loss, 'loss');
+        for (let i = 0; i < rows; i++) {
+          s.loss[i] = loss[i];
+          s.seenAt[i] = s.epoch;
+        }
+        rescored = rows;
+      }
       const p = (epochP = obsProbabilities(s.loss, se));
       const all = drawBatch(p, perEpoch(rows), epochRng(seed, epoch), true, false).index;
       const count = (dropLast ? Math.floor : Math.ceil)(all.length / bs);
@@ -112,6 +130,7 @@ export function obsSampler(opts: ObsOptions = {}): ObsSampler {
         meanLossAge: seen ? age / seen : 0,
         maxLossAge: maxAge,
         pRatio: pmax / pmin,
+        extraForwardRows: rescored,
       };
     },
     stateDict: () => (st ? { loss: [...st.loss], seenAt: [...st.seenAt], epoch: st.epoch } : null),
