@@ -76,3 +76,4 @@ export * from './techniques/circulant/index.js';
 export * from './techniques/binary/index.js';
 export * from './techniques/sampling/index.js';
 export * from './techniques/fitdnn/index.js';
+export * from './techniques/hsic/index.js';

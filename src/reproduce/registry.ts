@@ -6,6 +6,7 @@ import { circconv } from './circconv.js';
 import { binaryJets } from './binary.js';
 import { ras } from './ras.js';
 import { fitdnn } from './fitdnn.js';
+import { hsic } from './hsic.js';
 
 const registry = new Map<string, Reproduction>();
 
@@ -20,6 +21,7 @@ register(circconv);
 register(binaryJets);
 register(ras);
 register(fitdnn);
+register(hsic);
 
 /** The registered reproductions, in registration order. */
 export function reproductions(): Reproduction[] {

@@ -3,6 +3,7 @@ import './core.js';
 import './circulant.js';
 import './binary.js';
 import './fitdnn.js';
+import './hsic.js';
 import '../fixtures/toy-technique/gradcheck.js';
 
 export { CASES } from './cases.js';

@@ -22,7 +22,8 @@ import {
   type ModelSpec,
   type Module,
 } from '../../node.js';
-import { emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { HSIC_OPTIONS, HSIC_USAGE, refuseHsicFlags, runHsic } from './train-hsic.js';
 import {
   DATA,
   SAMPLING,
@@ -46,6 +47,11 @@ const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out PATH', FLAGS, OPTIMIZERS, [
   '[--l1 LAMBDA]',
   '[--profile]',
+  '[--trainer backprop|hsic]',
+  '[--sigma S]',
+  '[--beta B]',
+  '[--format-epochs E]',
+  '[--format-lr X]',
   '[--json]',
 ])}
   Train a classifier; prints test accuracy. A checkpoint (PATH.ckpt) is written after every epoch;
@@ -63,7 +69,8 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out
   weight, so training stays unbiased; --json's history holds each epoch's sampler statistics
   (max weight, effective sample size, per-stratum p, estimate ages, extra forward rows).
   Defaults: --epochs 5, --batch-size 128 (mlp) or 64, --optimizer adam, --lr 0.01 (sgd) or 1e-3,
-  --momentum 0.9 (sgd), --schedule none, --seed 1, --dataset fashion-mnist.`;
+  --momentum 0.9 (sgd), --schedule none, --seed 1, --dataset fashion-mnist.
+${HSIC_USAGE}`;
 
 const options: Options = {
   ...groupOptions(FLAGS),
@@ -71,6 +78,7 @@ const options: Options = {
   out: { type: 'string' },
   profile: { type: 'boolean', default: false },
   l1: { type: 'string' },
+  ...HSIC_OPTIONS,
 };
 
 /** The spec named by --model: a built-in name or a JSON file. */
@@ -98,6 +106,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const json = !!values.json;
   const { spec, label } = resolveModel(values.model as string | undefined);
+  if (choice(values, 'trainer', ['backprop', 'hsic'] as const, 'backprop') === 'hsic')
+    return runHsic(values, spec, label);
+  refuseHsicFlags(values);
   const dataset = readDataset(values);
   const isMlp = spec.input.length === 1;
   const t = readTraining(values, {

@@ -1,0 +1,158 @@
+// The two readouts of an HSIC-trained network (spec 03): the unformatted one (a fixed class permutation of
+// the raw outputs, fitted on TRAINING outputs) and format training (one appended linear layer trained with
+// cross-entropy while the HSIC layers stay frozen in eval mode).
+import { noGrad, type Tensor } from '../../core/tensor.js';
+import { withScope } from '../../core/arena.js';
+import { Rng } from '../../core/rng.js';
+import { crossEntropy } from '../../ops/index.js';
+import { Linear, Sequential } from '../../nn/layers.js';
+import type { Module } from '../../nn/module.js';
+import { SGD } from '../../optim/sgd.js';
+import { DataLoader, type ImageDataset } from '../../data/dataset.js';
+import { confusionMatrix, balancedAccuracy } from '../../train/metrics.js';
+import { fit, type CheckpointStore, type EpochLog, type FitResult } from '../../train/fit.js';
+import type { ProgressSink } from '../../train/progress.js';
+import type { TrainStep } from '../../train/step.js';
+
+/** Run the model in eval mode over a dataset; calls `each(outputs, labels)` per batch (no tape). */
+function forEachOutput(
+  model: Module,
+  ds: ImageDataset,
+  shape: number[] | undefined,
+  each: (out: Tensor, y: Int32Array) => void,
+): void {
+  const was = model.training;
+  model.eval();
+  try {
+    const loader = new DataLoader(ds, { batchSize: 256, shape });
+    noGrad(() => {
+      for (const { x, y } of loader.batches()) withScope(() => each(model.forward(x), y));
+    });
+  } finally {
+    if (was) model.train();
+  }
+}
+
+/**
+ * The class permutation of the authors' `get_accuracy_hsic`, fitted on the given (TRAINING) set: with
+ * μ_c the mean output of class c, for c = 0, 1, … in order, perm[c] = the output unit not yet taken with
+ * the largest μ_c. The model must have at least as many outputs as classes.
+ */
+export function fitPermutation(model: Module, train: ImageDataset, shape?: number[]): number[] {
+  const C = train.classes;
+  let width = 0;
+  const sums: number[][] = [],
+    counts = new Array<number>(C).fill(0);
+  forEachOutput(model, train, shape, (out, y) => {
+    if (!width) {
+      width = out.size / out.shape[0];
+      if (width < C)
+        throw new Error(`unformatted readout: the model has ${width} outputs for ${C} classes; use format training`);
+      for (let c = 0; c < C; c++) sums.push(new Array<number>(width).fill(0));
+    }
+    for (let i = 0; i < y.length; i++) {
+      counts[y[i]]++;
+      for (let j = 0; j < width; j++) sums[y[i]][j] += out.data[i * width + j];
+    }
+  });
+  const taken = new Set<number>(),
+    perm: number[] = [];
+  for (let c = 0; c < C; c++) {
+    let best = -1;
+    for (let j = 0; j < width; j++) {
+      if (taken.has(j)) continue;
+      if (best < 0 || sums[c][j] / Math.max(1, counts[c]) > sums[c][best] / Math.max(1, counts[c])) best = j;
+    }
+    taken.add(best);
+    perm.push(best);
+  }
+  return perm;
+}
+
+/** Accuracy of the unformatted readout: class = argmax_c output[perm[c]]. */
+export function permutedAccuracy(
+  model: Module,
+  ds: ImageDataset,
+  perm: number[],
+  shape?: number[],
+): { accuracy: number; balancedAccuracy: number } {
+  const pred = new Int32Array(ds.count),
+    labels = new Int32Array(ds.count);
+  let off = 0;
+  forEachOutput(model, ds, shape, (out, y) => {
+    const w = out.size / out.shape[0];
+    for (let i = 0; i < y.length; i++) {
+      let best = 0;
+      for (let c = 1; c < perm.length; c++) if (out.data[i * w + perm[c]] > out.data[i * w + perm[best]]) best = c;
+      pred[off + i] = best;
+      labels[off + i] = y[i];
+    }
+    off += y.length;
+  });
+  let ok = 0;
+  for (let i = 0; i < ds.count; i++) if (pred[i] === labels[i]) ok++;
+  return {
+    accuracy: ds.count ? ok / ds.count : NaN,
+    balancedAccuracy: balancedAccuracy(confusionMatrix(pred, labels, ds.classes)),
+  };
+}
+
+export interface FormatOptions {
+  epochs: number;
+  lr: number;
+  batchSize: number;
+  seed?: number;
+  /** Weight decay of the head's SGD (the reference's 1e-3). */
+  weightDecay?: number;
+  inputShape?: number[];
+  checkpoint?: CheckpointStore;
+  resume?: boolean;
+  progress?: ProgressSink;
+  /** Called after every format epoch with the combined model (e.g. to record a test accuracy in log.metrics). */
+  onEpochEnd?: (model: Sequential, log: EpochLog) => void;
+}
+
+/**
+ * Format training (`engine.training_format`): append Linear(width, classes) to the frozen HSIC network and
+ * train only it with cross-entropy by SGD (no momentum). The HSIC layers run in eval mode (batch-norm
+ * running statistics) without the tape. The reference's extra log_softmax before CrossEntropyLoss is left
+ * out: log_softmax is idempotent under another log_softmax, so the loss is the same.
+ * Returns the combined model (HSIC layers + head) and the fit result.
+ */
+export function formatTrain(
+  hsicNet: Sequential,
+  train: ImageDataset,
+  width: number,
+  o: FormatOptions,
+): { model: Sequential; head: Linear; result: FitResult } {
+  const head = new Linear(width, train.classes, { rng: new Rng((o.seed ?? 1) * 31 + 7) });
+  const model = new Sequential(...hsicNet.layers, head);
+  const optimizer = new SGD(head.parameters(), { lr: o.lr, weightDecay: o.weightDecay ?? 1e-3 });
+  const step: TrainStep = (_m, batch, ctx) => {
+    hsicNet.eval();
+    const feats = noGrad(() => hsicNet.forward(batch.x)).detach();
+    const out = head.forward(feats);
+    const loss = crossEntropy(out, batch.y);
+    const v = loss.item();
+    ctx.checkLoss(v, batch.x);
+    optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+    optimizer.zeroGrad();
+    return { loss: v, output: out };
+  };
+  const result = fit(model, {
+    train,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    optimizer,
+    step,
+    seed: o.seed,
+    inputShape: o.inputShape,
+    checkpoint: o.checkpoint,
+    resume: o.resume,
+    progress: o.progress,
+    callbacks: o.onEpochEnd ? [{ onEpochEnd: (log) => o.onEpochEnd!(model, log) }] : [],
+  });
+  return { model, head, result };
+}
