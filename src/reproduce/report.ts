@@ -84,7 +84,11 @@ export interface Reproduction {
   describe: string;
   /** Flags only this reproduction takes, by name (without --). */
   options: Record<string, ReproOption>;
+  /** Seeds 1..K used when --seeds is not given (default 1). */
+  defaultSeeds?: number;
   run(ctx: ReproContext): ReproduceReport;
   fromState(state: SavedState, seeds: number[] | undefined): ReproduceReport;
   report(r: ReproduceReport): string;
+  /** SVG charts by name, written beside the document as NAME[-quick]-<chart>.svg (the document links them). */
+  charts?(r: ReproduceReport): Record<string, string>;
 }

@@ -132,14 +132,21 @@ export function writeResults(
   r: ReproduceReport,
   body: string,
   run: RunInfo,
-): { markdown: string; json: string; document: string; raw: Record<string, unknown> } {
+  charts: Record<string, string> = {},
+): { markdown: string; json: string; document: string; raw: Record<string, unknown>; charts: string[] } {
   const paths = resultPaths(dir, r);
   mkdirSync(dir, { recursive: true });
   const document = resultsDocument(r, body, run);
   const raw = { ...r, allPass: allPass(r), run };
   writeFileAtomic(paths.markdown, document);
   writeFileAtomic(paths.json, `${JSON.stringify(raw, null, 1)}\n`);
-  return { ...paths, document, raw };
+  // Charts go beside the document, named after it: NAME[-quick]-CHART.svg.
+  const svgs = Object.entries(charts).map(([name, svg]) => {
+    const path = paths.markdown.replace(/\.md$/, `-${name}.svg`);
+    writeFileAtomic(path, svg);
+    return path;
+  });
+  return { ...paths, document, raw, charts: svgs };
 }
 
 /** Load averages and CPU count now (for RunInfo.load). */

@@ -106,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
     dataSource = `${data.source}: ${data.dir}`;
     report = repro.run({
       quick,
-      seeds: seeds ?? [1],
+      seeds: seeds ?? Array.from({ length: repro.defaultSeeds ?? 1 }, (_, i) => i + 1),
       dataDir: values['data-dir'] as string | undefined,
       trainSamples: opt('train-samples'),
       epochs: opt('epochs'),
@@ -127,10 +127,10 @@ export async function run(argv: string[]): Promise<number> {
     load: { before: loadBefore, after: machineLoad(), cpus: cpuCount() },
     reportOnly,
   };
-  const out = writeResults(resultsDir, report, repro.report(report), info);
+  const out = writeResults(resultsDir, report, repro.report(report), info, repro.charts?.(report));
   emit(
     !!values.json,
-    { ...out.raw, report: out.markdown, results: { markdown: out.markdown, json: out.json } },
+    { ...out.raw, report: out.markdown, results: { markdown: out.markdown, json: out.json, charts: out.charts } },
     `${out.document}\nresults written to ${out.markdown} and ${out.json}`,
   );
   return exitStatus(report);
