@@ -35,6 +35,7 @@ export function lineChartSvg(panels: Panel[], opts: { width?: number; height?: n
       x1 = xs.length ? Math.max(...xs) : 1;
     const y0 = ys.length ? Math.floor(Math.min(...ys)) : -6,
       y1 = ys.length ? Math.ceil(Math.max(...ys)) : 0;
+    const r1 = (v: number) => Math.round(10 * v) / 10;
     const sx = (x: number) => ox + m.l + ((tx(x) - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
     const sy = (y: number) => m.t + ((y1 - Math.log10(y)) / (y1 - y0 || 1)) * (H - m.t - m.b);
     parts.push(
@@ -43,7 +44,7 @@ export function lineChartSvg(panels: Panel[], opts: { width?: number; height?: n
     );
     const yStep = Math.max(1, Math.ceil((y1 - y0) / 8));
     for (let e = y0; e <= y1; e += yStep) {
-      const y = sy(10 ** e);
+      const y = r1(sy(10 ** e));
       parts.push(
         `<line x1="${ox + m.l}" x2="${ox + W - m.r}" y1="${y}" y2="${y}" stroke="#eee"/>`,
         `<text x="${ox + m.l - 4}" y="${y + 4}" text-anchor="end" font-size="10">1e${e}</text>`,
@@ -51,7 +52,7 @@ export function lineChartSvg(panels: Panel[], opts: { width?: number; height?: n
     }
     for (let i = 0; i <= 4; i++) {
       const v = x0 + ((x1 - x0) * i) / 4,
-        x = ox + m.l + (i / 4) * (W - m.l - m.r);
+        x = r1(ox + m.l + (i / 4) * (W - m.l - m.r));
       parts.push(
         `<text x="${x}" y="${H - m.b + 14}" text-anchor="middle" font-size="10">${fmt(p.logX ? 10 ** v : v)}</text>`,
       );
