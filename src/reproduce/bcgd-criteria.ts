@@ -52,7 +52,10 @@ export function p1(runs: BcgdRun[]): Criterion {
   );
 }
 
-/** P2: every exact-step run on setup (a) at depths 1, 2, 4, 8 (threshold width 10) reaches a relative gap ≤ 1e-6 (no learning rate). */
+/**
+ * P2: every exact-step run on setup (a) at depths 1, 2, 4, 8 (threshold width 10) reaches a relative gap
+ * ≤ 1e-6 (no learning rate).
+ */
 export function p2(runs: BcgdRun[], setup = 'a'): Criterion[] {
   return [1, 2, 4, 8].map((d) => {
     const rs = runs.filter(
@@ -163,7 +166,8 @@ export function depthMarkdown(rows: DepthRow[]): string {
     '|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.setup} | ${r.depth} | ${r.width} | ${r.init} | ${sci(r.flopsTo['1e-2'])} | ${sci(r.flopsTo['1e-3'])} | ` +
+        `| ${r.setup} | ${r.depth} | ${r.width} | ${r.init} | ` +
+        `${sci(r.flopsTo['1e-2'])} | ${sci(r.flopsTo['1e-3'])} | ` +
         `${sci(r.flopsTo['1e-4'])} | ${['1e-2', '1e-3', '1e-4']
           .map((k) => (r.ratioToDepth1[k] === null ? '—' : r.ratioToDepth1[k]!.toFixed(2)))
           .join(', ')} | ${r.stepsTo['1e-4'] ?? 'not reached'} |`,

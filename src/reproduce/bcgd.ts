@@ -238,8 +238,13 @@ export const bcgd: Reproduction = {
   options: {},
   defaultSeeds: 5,
   run: reproduceBcgd,
-  fromState: (st, seeds) =>
-    bcgdSummary(st.runs as Record<string, BcgdRun>, (seeds ? { ...st.config, seeds } : st.config) as BcgdConfig),
+  fromState: (st, seeds) => {
+    // Settings the state lacks take this version's defaults (a state from another reproduction lists all as missing).
+    const quick = !!st.config.quick,
+      s = seeds ?? (st.config.seeds as number[] | undefined) ?? [1, 2, 3, 4, 5];
+    const c = { ...bcgdConfig(quick, s, 'unknown'), ...st.config, seeds: s } as BcgdConfig;
+    return bcgdSummary(st.runs as Record<string, BcgdRun>, c);
+  },
   report: bcgdMarkdown,
   charts: bcgdCharts,
 };

@@ -59,7 +59,8 @@ export function lineChartSvg(panels: Panel[], opts: { width?: number; height?: n
     }
     parts.push(
       `<text x="${ox + (W + m.l) / 2}" y="${H - 8}" text-anchor="middle" font-size="11">${esc(p.xLabel)}</text>`,
-      `<text x="${ox + 12}" y="${H / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 ${ox + 12} ${H / 2})">` +
+      `<text x="${ox + 12}" y="${H / 2}" text-anchor="middle" font-size="11" ` +
+        `transform="rotate(-90 ${ox + 12} ${H / 2})">` +
         `${esc(p.yLabel)}</text>`,
     );
     p.series.forEach((s, si) => {

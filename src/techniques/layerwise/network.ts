@@ -112,14 +112,17 @@ export function deepLinearFromSpec(spec: ModelSpec): number[] {
     throw new Error('not a model spec: it needs "input" and "layers"');
   const dx = spec.input.reduce((a, b) => a * b, 1);
   const widths = [dx];
+  // Nonlinear layers first: they are the reason that matters (a bias alone could be dropped).
+  spec.layers.forEach((l, i) => {
+    if (l.type !== 'flatten' && l.type !== 'linear')
+      throw new Error(
+        `layer ${i} ('${l.type}') is not linear: BCGD trains deep LINEAR networks W_L⋯W_1 x (its exact step ` +
+          'needs a loss quadratic in each layer); remove it or use another trainer',
+      );
+  });
   spec.layers.forEach((l, i) => {
     const where = `layer ${i} ('${l.type}')`;
     if (l.type === 'flatten') return;
-    if (l.type !== 'linear')
-      throw new Error(
-        `${where} is not linear: BCGD trains deep LINEAR networks W_L⋯W_1 x (its exact step needs a loss ` +
-          'quadratic in each layer); remove it or use another trainer',
-      );
     if (l.bias !== false)
       throw new Error(`${where} has a bias: BCGD fits W_L⋯W_1 x without biases; set "bias": false and centre the data`);
     const prev = widths[widths.length - 1];
