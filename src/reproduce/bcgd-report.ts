@@ -86,13 +86,17 @@ const SETUPS: Record<string, string> = {
   a: '(a) synthetic: d_x = d_y = 10, m = 200, X ~ N(0, 1), Y = W*X + 0.1·noise; direct form',
   ill: 'ill-conditioned synthetic: X with singular values spread geometrically over 10³, Y = W*X; Gram form',
   'fmnist-7x7':
-    '(c) stand-in: Fashion-MNIST pooled 4×4 to 7×7 = 49 centred features, one-hot targets; Gram form ' +
-    '(scikit-learn digits are not installed here)',
+    '(c) stand-in: the first N training images of Fashion-MNIST (N in the settings: fmnistCount) pooled 4×4 to ' +
+    '7×7 = 49 centred features, one-hot targets; Gram form (scikit-learn digits are not installed here)',
   'fmnist-784': '(b) full Fashion-MNIST: 60,000 images, 784 centred features, one-hot targets; Gram form',
   'wide-input': 'd_x = 50, d_y = 2, m = 500, spectrum spread over 10²; Gram form',
 };
 const setupName = (s: string) =>
-  SETUPS[s] ?? (s.startsWith('kappa-') ? `synthetic, κ(X) = ${s.slice(6)}, Gram form` : s);
+  SETUPS[s] ??
+  (s.startsWith('kappa-')
+    ? `synthetic, d_x = d_y = 10, m = 200, Y = W*X, singular values of X spread over ${s.slice(6)}` +
+      `${s === 'kappa-1' ? ' (whitened: XXᵀ = mI)' : ''}; Gram form`
+    : s);
 
 export function bcgdMarkdown(r: ReproduceReport): string {
   const o = r.ours as {
@@ -123,6 +127,8 @@ export function bcgdMarkdown(r: ReproduceReport): string {
     '',
     ...usedSetups.map((s) => `- \`${s}\`: ${setupName(s)}`),
     '',
+    `Settings: ${JSON.stringify(o.config)}.`,
+    '',
     '## P2: every depth reaches a 1e-6 gap with no learning rate (setup a, width 10)',
     '',
     '| depth | median block steps to 1e-6, η* | with the bound step | bound-step monotonicity violations |',
@@ -138,6 +144,8 @@ export function bcgdMarkdown(r: ReproduceReport): string {
     ...Object.entries(o.p3).map(
       ([s, x]) => `| ${s} | ${x.orthogonal.map((w) => n(w.median)).join(' | ')} | ${n(x.gaussianAtThreshold)} |`,
     ),
+    '',
+    "The spread is P3's value below; fewer steps at larger widths mean width helps rather than being irrelevant.",
     '',
     '## P4 (reported, not a gate): depth against depth 1, FLOPs to a gap',
     '',

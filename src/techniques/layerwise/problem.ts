@@ -90,8 +90,28 @@ export class GramAccumulator {
   }
 }
 
+/** Per Gram problem: a least-squares solution W, its loss and its normal-equation residual WC − S. */
+const gramRefs = new WeakMap<GramProblem, { w: Mat; loss: number; r: Mat }>();
+
+function gramRef(p: GramProblem): { w: Mat; loss: number; r: Mat } {
+  let ref = gramRefs.get(p);
+  if (!ref) {
+    const { w } = gramSolve(p.c, p.s);
+    const wc = matmul(w, p.c);
+    const loss = Math.max(0, dot(wc, w) - 2 * dot(w, p.s) + p.t) / (2 * p.m);
+    for (let i = 0; i < wc.data.length; i++) wc.data[i] -= p.s.data[i];
+    ref = { w, loss, r: wc };
+    gramRefs.set(p, ref);
+  }
+  return ref;
+}
+
 /**
- * L(M) for an end-to-end matrix M (d_y×d_x): direct (1/2m)‖MX − Y‖²; Gram (1/2m)(⟨MC, M⟩ − 2⟨M, S⟩ + t).
+ * L(M) for an end-to-end matrix M (d_y×d_x): direct (1/2m)‖MX − Y‖²; Gram (1/2m)(⟨MC, M⟩ − 2⟨M, S⟩ + t),
+ * evaluated about a least-squares solution W (once per problem) as
+ * L(W) + (1/2m)(⟨DC, D⟩ + 2⟨D, WC − S⟩) with D = M − W. The expanded formula loses about eps·t to
+ * cancellation, which near the optimum exceeds the 1e-12 relative tolerance of the monotone-loss check;
+ * about W, the difference of two losses is computed to full relative precision.
  */
 export function lossOf(p: LeastSquares, mEnd: Mat): number {
   if (p.kind === 'direct') {
@@ -99,8 +119,9 @@ export function lossOf(p: LeastSquares, mEnd: Mat): number {
     for (let i = 0; i < r.data.length; i++) r.data[i] -= p.y.data[i];
     return frob2(r) / (2 * p.m);
   }
-  const mc = matmul(mEnd, p.c);
-  return Math.max(0, dot(mc, mEnd) - 2 * dot(mEnd, p.s) + p.t) / (2 * p.m);
+  const ref = gramRef(p);
+  const d = { rows: mEnd.rows, cols: mEnd.cols, data: mEnd.data.map((v, i) => v - ref.w.data[i]) };
+  return ref.loss + (dot(matmul(d, p.c), d) + 2 * dot(d, ref.r)) / (2 * p.m);
 }
 
 /**
