@@ -71,6 +71,7 @@ export function bcgdSummary(state: Record<string, BcgdRun>, c: BcgdConfig): Repr
       p4,
       search,
       depthWins: wins,
+      fewerStepsThanDepth1: fewerSteps([...p4, ...search]),
       smallestDepthRatio: finite.length ? Math.min(...finite) : null,
       gapAfterOneSweep: runs
         .filter((r) => r.setup === 'kappa-1' && r.depth > 1)
@@ -80,6 +81,18 @@ export function bcgdSummary(state: Record<string, BcgdRun>, c: BcgdConfig): Repr
     criteria: [p1(runs), ...p2(runs), p3(runs, 'a'), p3(runs, 'ill')],
     ...(missing.length ? { missing } : {}),
   };
+}
+
+/** Rows where a depth > 1 reached a 1e-4 gap in fewer block steps than depth 1 on the same setup and init. */
+function fewerSteps(rows: DepthRow[]): { setup: string; depth: number; steps: number; depth1: number }[] {
+  return rows.flatMap((r) => {
+    const base = rows.find((b) => b.setup === r.setup && b.init === r.init && b.depth === 1);
+    const s = r.stepsTo['1e-4'],
+      b = base?.stepsTo['1e-4'];
+    return r.depth > 1 && s != null && b != null && s < b
+      ? [{ setup: r.setup, depth: r.depth, steps: s, depth1: b }]
+      : [];
+  });
 }
 
 const SETUPS: Record<string, string> = {
@@ -106,6 +119,7 @@ export function bcgdMarkdown(r: ReproduceReport): string {
     p4: DepthRow[];
     search: DepthRow[];
     depthWins: { setup: string; depth: number; gap: string; ratio: number }[];
+    fewerStepsThanDepth1: { setup: string; depth: number; steps: number; depth1: number }[];
     smallestDepthRatio: number | null;
     gapAfterOneSweep: { depth: number; init: string; gap: number }[];
   };
@@ -167,6 +181,12 @@ export function bcgdMarkdown(r: ReproduceReport): string {
         'line search reached every gap in fewer FLOPs' +
         (o.smallestDepthRatio !== null ? ` (closest: ${o.smallestDepthRatio.toFixed(2)}× depth 1's FLOPs).` : '.') +
         " The paper's conditions for its claim are not available to us.",
+    '',
+    o.fewerStepsThanDepth1.length
+      ? 'Counted in block steps instead of FLOPs, a deeper net needed fewer steps than depth 1 to a 1e-4 gap in: ' +
+        o.fewerStepsThanDepth1.map((w) => `${w.setup} depth ${w.depth} (${w.steps} against ${w.depth1})`).join('; ') +
+        ' — but each of its steps costs more than a depth-1 step.'
+      : 'No deeper net needed fewer block steps than depth 1 to a 1e-4 gap either.',
     '',
     "Probe of the v2 abstract's claim 3 (whitened X, XXᵀ = mI): gap after one sweep — " +
       (o.gapAfterOneSweep.length
