@@ -79,6 +79,11 @@ test('P4 is reported, not gated: it finds depth winning when a deeper net needs 
   const rs = [run({ depth: 1 }), run({ depth: 2, flopsTo: { '1e-2': 1e5, '1e-3': 9e5, '1e-4': null } })];
   const rows = depthTable(rs, ['a']);
   assert.deepEqual(rows[1].ratioToDepth1, { '1e-2': 0.25, '1e-3': 1.125, '1e-4': null });
+  // FLOPs before the first step (the Gram matrices) are shared by every depth and left out of the ratio.
+  const withSetup = (r: BcgdRun): BcgdRun => ({ ...r, curve: [[0, 1e5, 1]] });
+  const rows2 = depthTable(rs.map(withSetup), ['a']);
+  assert.deepEqual(rows2[1].ratioToDepth1, { '1e-2': 0, '1e-3': 8 / 7, '1e-4': null });
+  assert.equal(rows2[1].setupFlops, 1e5);
   assert.deepEqual(depthWins(rows), [{ setup: 'a', depth: 2, gap: '1e-2', ratio: 0.25 }]);
   assert.deepEqual(depthWins(depthTable([run({ depth: 1 }), run({ depth: 4 })], ['a'])), []);
 });

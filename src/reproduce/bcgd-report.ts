@@ -164,7 +164,9 @@ export function bcgdMarkdown(r: ReproduceReport): string {
     '## P4 (reported, not a gate): depth against depth 1, FLOPs to a gap',
     '',
     `Deeper runs stop at ${o.config.flopCapFactor}× the FLOPs depth 1 needed for 1e-4 (beyond that depth cannot ` +
-      'win); medians over seeds where there are several.',
+      'win); medians over seeds where there are several. The ratios to depth 1 count the FLOPs of the steps ' +
+      'only: the FLOPs before the first step (Gram matrices, first residual) are the same for every depth and are ' +
+      'listed apart.',
     '',
     depthMarkdown(o.p4),
     '',
