@@ -76,7 +76,7 @@ export function bcgdSummary(state: Record<string, BcgdRun>, c: BcgdConfig): Repr
       gapAfterOneSweep: runs
         .filter((r) => r.setup === 'kappa-1' && r.depth > 1)
         .map((r) => ({ depth: r.depth, init: r.init, gap: r.gapAfterOneSweep })),
-      runs,
+      runs: forReport(runs, c.seeds[0]),
     },
     criteria: [p1(runs), ...p2(runs), p3(runs, 'a'), p3(runs, 'ill')],
     ...(missing.length ? { missing } : {}),
@@ -203,28 +203,44 @@ export function bcgdMarkdown(r: ReproduceReport): string {
   ].join('\n');
 }
 
+const CHART_SETUPS = ['a', 'ill', 'fmnist-7x7', 'fmnist-784'];
+
+/** The runs a chart panel draws: exact step, orthogonal init, one seed, depths 1, 2, 4, 8 at the smallest width. */
+function chartSeries(runs: BcgdRun[], setup: string, seed: number): BcgdRun[] {
+  const rs = runs.filter((q) => q.setup === setup && q.step === 'exact' && q.init === 'orthogonal' && q.seed === seed);
+  const minW = Math.min(...rs.filter((q) => q.depth > 1).map((q) => q.width));
+  return [1, 2, 4, 8]
+    .map((d) => rs.find((q) => q.depth === d && (d === 1 || q.width === minW)))
+    .filter((q): q is BcgdRun => !!q);
+}
+
+/**
+ * The runs as the report keeps them: the charted ones with their curves thinned to about 120 points, the
+ * others with only the curve's first point (the FLOPs before step 1), so the raw JSON stays small; the
+ * state file keeps every curve.
+ */
+function forReport(runs: BcgdRun[], seed: number): BcgdRun[] {
+  const charted = new Set(CHART_SETUPS.flatMap((s) => chartSeries(runs, s, seed)));
+  const thin = (c: BcgdRun['curve']) => {
+    const every = Math.max(1, Math.ceil(c.length / 120));
+    return c.filter((_, i) => i % every === 0 || i === c.length - 1);
+  };
+  return runs.map((r) => ({ ...r, curve: charted.has(r) ? thin(r.curve) : r.curve.slice(0, 1) }));
+}
+
 /** Loss gap against block steps and against FLOPs, depths 1, 2, 4, 8 at the threshold width (first seed). */
 export function bcgdCharts(r: ReproduceReport): Record<string, string> {
   const runs = (r.ours as { runs: BcgdRun[] }).runs;
-  const seed = r.seeds[0];
   const panels = (x: 0 | 1): Panel[] =>
-    ['a', 'ill', 'fmnist-7x7', 'fmnist-784']
-      .filter((s) => runs.some((q) => q.setup === s))
-      .map((s) => {
-        const rs = runs.filter(
-          (q) => q.setup === s && q.step === 'exact' && q.init === 'orthogonal' && q.seed === seed,
-        );
-        const minW = Math.min(...rs.filter((q) => q.depth > 1).map((q) => q.width));
-        return {
-          title: s,
-          xLabel: x === 0 ? 'block steps' : 'FLOPs',
-          yLabel: '(L − L*)/(L₀ − L*)',
-          logX: x === 1,
-          series: [1, 2, 4, 8]
-            .map((d) => rs.find((q) => q.depth === d && (d === 1 || q.width === minW)))
-            .filter((q): q is BcgdRun => !!q)
-            .map((q) => ({ label: `depth ${q.depth}`, points: q.curve.map((c) => [c[x], c[2]] as [number, number]) })),
-        };
-      });
+    CHART_SETUPS.filter((s) => runs.some((q) => q.setup === s)).map((s) => ({
+      title: s,
+      xLabel: x === 0 ? 'block steps' : 'FLOPs',
+      yLabel: '(L − L*)/(L₀ − L*)',
+      logX: x === 1,
+      series: chartSeries(runs, s, r.seeds[0]).map((q) => ({
+        label: `depth ${q.depth}`,
+        points: q.curve.map((c) => [c[x], c[2]] as [number, number]),
+      })),
+    }));
   return { steps: lineChartSvg(panels(0)), flops: lineChartSvg(panels(1)) };
 }
