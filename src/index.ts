@@ -77,3 +77,4 @@ export * from './techniques/binary/index.js';
 export * from './techniques/sampling/index.js';
 export * from './techniques/fitdnn/index.js';
 export * from './techniques/hsic/index.js';
+export * from './techniques/layerwise/index.js';

@@ -7,6 +7,7 @@ import { binaryJets } from './binary.js';
 import { ras } from './ras.js';
 import { fitdnn } from './fitdnn.js';
 import { hsic } from './hsic.js';
+import { bcgd } from './bcgd.js';
 
 const registry = new Map<string, Reproduction>();
 
@@ -22,6 +23,7 @@ register(binaryJets);
 register(ras);
 register(fitdnn);
 register(hsic);
+register(bcgd);
 
 /** The registered reproductions, in registration order. */
 export function reproductions(): Reproduction[] {

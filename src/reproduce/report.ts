@@ -108,6 +108,8 @@ export interface Reproduction {
   describe: string;
   /** Flags only this reproduction takes, by name (without --). */
   options: Record<string, ReproOption>;
+  /** Seeds 1..K when --seeds is not given, for a quick run and (at least MIN_SEEDS) a full one. */
+  defaultSeeds?: number;
   run(ctx: ReproContext): ReproduceReport;
   fromState(state: SavedState, seeds: number[] | undefined): ReproduceReport;
   report(r: ReproduceReport): string;

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../node.js';
 import { allPass, type Criterion, type ReproduceReport } from './report.js';
@@ -126,20 +126,29 @@ export function resultPaths(
   return { markdown: `${base}.md`, json: `${base}.json` };
 }
 
-/** Write the document and the raw JSON (with allPass and the run's provenance) into dir, creating it. */
+/**
+ * Write the document and the raw JSON (with allPass and the run's provenance) into dir, creating it, and the
+ * reproduction's attachments (charts) beside them by file name; returns every path written.
+ */
 export function writeResults(
   dir: string,
   r: ReproduceReport,
   body: string,
   run: RunInfo,
-): { markdown: string; json: string; document: string; raw: Record<string, unknown> } {
+  attachments: Record<string, string> = {},
+): { markdown: string; json: string; document: string; raw: Record<string, unknown>; attachments: string[] } {
   const paths = resultPaths(dir, r);
   mkdirSync(dir, { recursive: true });
   const document = resultsDocument(r, body, run);
   const raw = { ...r, allPass: allPass(r), run };
   writeFileAtomic(paths.markdown, document);
   writeFileAtomic(paths.json, `${JSON.stringify(raw, null, 1)}\n`);
-  return { ...paths, document, raw };
+  const written = Object.entries(attachments).map(([name, text]) => {
+    if (name !== basename(name)) throw new Error(`attachment ${JSON.stringify(name)} must be a plain file name`);
+    writeFileAtomic(join(dir, name), text);
+    return join(dir, name);
+  });
+  return { ...paths, document, raw, attachments: written };
 }
 
 /** Load averages and CPU count now (for RunInfo.load). */

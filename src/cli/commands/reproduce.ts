@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { LIMITS, locateFashionMnist, writeFileAtomic } from '../../node.js';
+import { LIMITS, locateFashionMnist } from '../../node.js';
 import { reproduction, reproductions } from '../../reproduce/registry.js';
 import {
   MIN_SEEDS,
@@ -82,10 +81,9 @@ export async function run(argv: string[]): Promise<number> {
   const own = ownValues(repro, values);
   const quick = !!values.quick,
     reportOnly = !!values['report-only'];
+  const seedsFrom = (k: number) => Array.from({ length: k }, (_, i) => i + 1);
   const seeds =
-    values.seeds === undefined
-      ? undefined
-      : Array.from({ length: num(values, 'seeds', 1, { int: true, min: 1, max: 10 }) }, (_, i) => i + 1);
+    values.seeds === undefined ? undefined : seedsFrom(num(values, 'seeds', 1, { int: true, min: 1, max: 10 }));
   const outDir = (values.out as string | undefined) ?? 'runs';
   const resultsDir = (values['results-dir'] as string | undefined) ?? RESULTS_DIR;
   const opt = (n: string) =>
@@ -114,8 +112,9 @@ export async function run(argv: string[]): Promise<number> {
     dataSource = `${data.source}: ${data.dir}`;
     report = repro.run({
       quick,
-      // A full run's statistical criteria need MIN_SEEDS seeds; a quick run is a one-seed smoke test.
-      seeds: seeds ?? (quick ? [1] : Array.from({ length: MIN_SEEDS }, (_, i) => i + 1)),
+      // A full run's statistical criteria need MIN_SEEDS seeds (more where the reproduction asks); a quick run
+      // is a one-seed smoke test.
+      seeds: seeds ?? seedsFrom(quick ? (repro.defaultSeeds ?? 1) : Math.max(MIN_SEEDS, repro.defaultSeeds ?? 0)),
       dataDir: values['data-dir'] as string | undefined,
       trainSamples: opt('train-samples'),
       epochs: opt('epochs'),
@@ -137,12 +136,14 @@ export async function run(argv: string[]): Promise<number> {
     load: { before: loadBefore, after: machineLoad(), cpus: cpuCount() },
     reportOnly,
   };
-  const out = writeResults(resultsDir, report, repro.report(report), info);
-  for (const [file, text] of Object.entries(repro.attachments?.(report) ?? {}))
-    writeFileAtomic(join(resultsDir, file), text);
+  const out = writeResults(resultsDir, report, repro.report(report), info, repro.attachments?.(report));
   emit(
     !!values.json,
-    { ...out.raw, report: out.markdown, results: { markdown: out.markdown, json: out.json } },
+    {
+      ...out.raw,
+      report: out.markdown,
+      results: { markdown: out.markdown, json: out.json, attachments: out.attachments },
+    },
     `${out.document}\nresults written to ${out.markdown} and ${out.json}`,
   );
   return exitStatus(report);
