@@ -2,6 +2,7 @@
 import './core.js';
 import './circulant.js';
 import './binary.js';
+import './control.js';
 import '../fixtures/toy-technique/gradcheck.js';
 
 export { CASES } from './cases.js';
