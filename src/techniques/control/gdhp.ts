@@ -103,8 +103,12 @@ export function gdhpNetworks(
   const [critic, criticTarget] = make((r) => criticNetwork(n, arch, act, r, anchor), seed * 3 + 1);
   const [costate, costateTarget] = make((r) => network(n, n, arch, act, r), seed * 3 + 2);
   const [actor, actorTarget] = make((r) => network(n, m, arch, act, r), seed * 3 + 3);
-  if (arch === 'linear') for (const p of actor.parameters()) p.data.fill(0); // start from u = 0
-  if (arch === 'linear') for (const p of actorTarget.parameters()) p.data.fill(0);
+  // The actor starts as u = 0 (its last layer zeroed): on plants whose inputs are rates (the CSTR) a random
+  // initial bias would integrate into a drift before the costate has anything to say.
+  for (const a of [actor, actorTarget]) {
+    const ps = a.parameters();
+    for (const p of arch === 'linear' ? ps : ps.slice(-2)) p.data.fill(0);
+  }
   return { critic, costate, actor, criticTarget, costateTarget, actorTarget };
 }
 
@@ -411,10 +415,11 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
       seconds: (performance.now() - te) / 1000,
     };
     history.push(log);
-    opts.progress?.write(
-      `episode ${ep + 1}/${opts.episodes} critic ${log.criticLoss.toExponential(2)} costate ` +
-        `${log.costateLoss.toExponential(2)} actor ${log.actorLoss.toExponential(2)} cost ${log.episodeCost.toFixed(4)}\n`,
-    );
+    if ((ep + 1) % Math.max(1, Math.ceil(opts.episodes / 20)) === 0 || ep + 1 === opts.episodes)
+      opts.progress?.write(
+        `episode ${ep + 1}/${opts.episodes} critic ${log.criticLoss.toExponential(2)} costate ` +
+          `${log.costateLoss.toExponential(2)} actor ${log.actorLoss.toExponential(2)} cost ${log.episodeCost.toFixed(4)}\n`,
+      );
     const said = opts.onEpisode?.(log, nets);
     opts.checkpoint?.save(snapshot(parts, { epoch: ep + 1, history: history.map(toEpoch), best: Infinity, bad: 0 }));
     if (said === 'stop') {

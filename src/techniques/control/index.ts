@@ -9,3 +9,5 @@ export * from './networks.js';
 export * from './gdhp.js';
 export * from './analysis.js';
 export { cos } from './ops.js';
+export * from './controller.js';
+export * from './recipes.js';

@@ -100,7 +100,7 @@ const f64 = (m: Mat): Tensor => Tensor.from(m.flat(), [m.length, m[0].length], '
 
 /** The discrete plant x' = Ax + Bu, c = xᵀQx + uᵀRu; fields checked (shapes, Q ⪰ 0, R ≻ 0). */
 export function linearPlant(sys: Partial<LinearSystem>, opts: { name?: string; box?: number } = {}): Plant {
-  const s = checkLinearSystem(sys);
+  const s = checkLinearSystem(sys, opts.name ?? 'plant');
   const n = s.A.length,
     m = s.B[0].length,
     At = f64(s.A[0].map((_, j) => s.A.map((r) => r[j]))),
