@@ -62,12 +62,14 @@ export interface ReproContext {
   progress?: ProgressSink;
   log: (line: string) => void;
   /** The reproduction's own flags (Reproduction.options), parsed; absent when not given. */
-  own: Record<string, number | boolean | undefined>;
+  own: Record<string, number | boolean | string | undefined>;
 }
 
 /** A flag of one reproduction beyond the shared ones (a count: a positive integer), with its --help line. */
 export interface ReproOption {
-  type: 'count' | 'flag';
+  /** count: a positive integer; flag: a boolean; choice: one of `choices`. */
+  type: 'count' | 'flag' | 'choice';
+  choices?: string[];
   usage: string;
   help: string;
 }
@@ -87,4 +89,8 @@ export interface Reproduction {
   run(ctx: ReproContext): ReproduceReport;
   fromState(state: SavedState, seeds: number[] | undefined): ReproduceReport;
   report(r: ReproduceReport): string;
+  /** SVG charts by file suffix, written beside the results document as NAME[-quick]-SUFFIX. */
+  charts?(r: ReproduceReport): Record<string, string>;
+  /** Where the data come from when the reproduction reads no dataset (no Fashion-MNIST is located). */
+  dataSource?: string;
 }

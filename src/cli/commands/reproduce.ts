@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { LIMITS, locateFashionMnist } from '../../node.js';
+import { LIMITS, locateFashionMnist, writeFileAtomic } from '../../node.js';
 import { reproduction, reproductions } from '../../reproduce/registry.js';
 import { exitStatus, type ReproduceReport, type Reproduction } from '../../reproduce/report.js';
 import { readState } from '../../reproduce/state.js';
 import { RESULTS_DIR, commandLine, cpuCount, gitCommit, machineLoad, writeResults } from '../../reproduce/results.js';
-import { emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
 
 const all = reproductions();
 const ownFlags = all.flatMap((r) => Object.entries(r.options).map(([flag, o]) => ({ flag, o, of: r.name })));
@@ -42,7 +42,10 @@ const options: Options = {
 };
 
 /** The chosen reproduction's own flags, parsed; another reproduction's flag is an error. */
-function ownValues(r: Reproduction, values: Record<string, unknown>): Record<string, number | boolean | undefined> {
+function ownValues(
+  r: Reproduction,
+  values: Record<string, unknown>,
+): Record<string, number | boolean | string | undefined> {
   for (const f of ownFlags) {
     if (f.of !== r.name && values[f.flag] !== undefined) throw new UsageError(`--${f.flag} applies to ${f.of} only`);
   }
@@ -53,7 +56,9 @@ function ownValues(r: Reproduction, values: Record<string, unknown>): Record<str
         ? undefined
         : o.type === 'flag'
           ? !!values[flag]
-          : num(values, flag, 0, { int: true, min: 1 }),
+          : o.type === 'choice'
+            ? choice(values, flag, o.choices ?? [], (o.choices ?? [''])[0])
+            : num(values, flag, 0, { int: true, min: 1 }),
     ]),
   );
 }
@@ -102,8 +107,11 @@ export async function run(argv: string[]): Promise<number> {
     if (missing.length) note(`frugal reproduce: the state lacks ${missing.length} run(s): ${missing.join('; ')}`);
   } else {
     mkdirSync(outDir, { recursive: true });
-    const data = locateFashionMnist(values['data-dir'] as string | undefined);
-    dataSource = `${data.source}: ${data.dir}`;
+    if (repro.dataSource) dataSource = repro.dataSource;
+    else {
+      const data = locateFashionMnist(values['data-dir'] as string | undefined);
+      dataSource = `${data.source}: ${data.dir}`;
+    }
     report = repro.run({
       quick,
       seeds: seeds ?? [1],
@@ -128,6 +136,9 @@ export async function run(argv: string[]): Promise<number> {
     reportOnly,
   };
   const out = writeResults(resultsDir, report, repro.report(report), info);
+  // Charts beside the document, NAME[-quick]-SUFFIX.svg, written atomically like it.
+  for (const [suffix, svg] of Object.entries(repro.charts?.(report) ?? {}))
+    writeFileAtomic(out.markdown.replace(/\.md$/, `-${suffix}`), svg);
   emit(
     !!values.json,
     { ...out.raw, report: out.markdown, results: { markdown: out.markdown, json: out.json } },

@@ -103,10 +103,18 @@ export function gdhpNetworks(
   const [critic, criticTarget] = make((r) => criticNetwork(n, arch, act, r, anchor), seed * 3 + 1);
   const [costate, costateTarget] = make((r) => network(n, n, arch, act, r), seed * 3 + 2);
   const [actor, actorTarget] = make((r) => network(n, m, arch, act, r), seed * 3 + 3);
-  // The actor starts as u = 0 (its last layer zeroed): on plants whose inputs are rates (the CSTR) a random
-  // initial bias would integrate into a drift before the costate has anything to say.
-  for (const a of [actor, actorTarget]) {
-    const ps = a.parameters();
+  // The iteration starts at V₀ = 0, λ₀ = 0 and u = 0 (spec 08): output layers zeroed. A random initial
+  // costate would drive the actor to its clip at once (on the CSTR, c_uu⁻¹f_u is ~15), and a random actor
+  // bias integrates into a drift on plants whose inputs are rates. The quadratic critic ‖Lx‖² keeps its
+  // random L: at L = 0 its gradient vanishes.
+  for (const net of [
+    actor,
+    actorTarget,
+    costate,
+    costateTarget,
+    ...(arch === 'linear' ? [] : [critic, criticTarget]),
+  ]) {
+    const ps = net.parameters();
     for (const p of arch === 'linear' ? ps : ps.slice(-2)) p.data.fill(0);
   }
   return { critic, costate, actor, criticTarget, costateTarget, actorTarget };
@@ -373,7 +381,9 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
       const next = stepRows(plant, x, u, P),
         c = stageCost(plant, x, u, P);
       // A row that leaves 10× the box (or goes non-finite) ends the episode: its transitions teach nothing.
-      const span = plant.box.hi.map((h, i) => Math.max(1, Math.abs(h), Math.abs(plant.box.lo[i])));
+      const span = plant.box.hi.map((h, i) =>
+        plant.stateBound !== undefined ? plant.stateBound / 10 : Math.max(1, Math.abs(h), Math.abs(plant.box.lo[i])),
+      );
       let escaped = false;
       for (let p = 0; p < P; p++) {
         cost[p] += c[p];

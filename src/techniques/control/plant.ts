@@ -29,6 +29,8 @@ export interface Plant {
   readonly box: { lo: number[]; hi: number[] };
   /** |u| bound applied to the actor's target (spec 08: clip ±1 on the CSTR); none when unconstrained. */
   readonly uClip?: number;
+  /** |xᵢ| beyond which a training rollout stops (the CSTR: 2, its scaled states' sane range); default 10× the box. */
+  readonly stateBound?: number;
   /** The (A, B, Q, R) of a linear plant, for the Riccati oracle. */
   readonly linear?: LinearSystem;
 }
@@ -67,6 +69,7 @@ export interface ContinuousPlantOptions {
   xRef?: number[];
   box: { lo: number[]; hi: number[] };
   uClip?: number;
+  stateBound?: number;
 }
 
 function checkCost(Q: Mat, R: Mat, n: number, m: number, where: string): void {
@@ -93,6 +96,7 @@ export function continuousPlant(o: ContinuousPlantOptions): Plant {
     costWeight: o.dt,
     box: o.box,
     ...(o.uClip !== undefined ? { uClip: o.uClip } : {}),
+    ...(o.stateBound !== undefined ? { stateBound: o.stateBound } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 // The shipped plants of spec 08: A, a linear plant with a Riccati oracle; B, a nonlinear
 // control-affine system whose optimal value V* is known in closed form; C, the Van de Vusse CSTR.
 import { Tensor } from '../../core/tensor.js';
-import { add, div, exp, mul, sub } from '../../ops/index.js';
+import { add, div, exp, mul, relu, sub } from '../../ops/index.js';
 import { cos } from './ops.js';
 import { col, cols, continuousPlant, linearPlant, type Plant } from './plant.js';
 import type { LinearSystem } from './dare.js';
@@ -110,7 +110,9 @@ export const cstrUnscale = (s: ArrayLike<number>): number[] =>
 export function cstrPlant(): Plant {
   const c = CSTR,
     span = c.xmin.map((lo, i) => c.xmax[i] - lo);
-  const phys = (s: Tensor, i: number) => add(mul(col(s, i), span[i] / 2), c.xmin[i] + span[i] / 2);
+  // Physical value of scaled state i, floored at xmin as the lab code does (fmax(x, xmin)): a state pushed
+  // below its range (a negative flow, a temperature under 353 K) would make the rates run away.
+  const phys = (s: Tensor, i: number) => add(mul(relu(add(col(s, i), 1)), span[i] / 2), c.xmin[i]);
   const x0s = cstrScale(c.x0),
     ref = cstrScale([0, c.cbRef, 0, 0, 0, 0])[1];
   return continuousPlant({
@@ -130,6 +132,7 @@ export function cstrPlant(): Plant {
       hi: x0s.map((v, i) => (i < 5 ? v + 0.3 : v)),
     },
     uClip: 1,
+    stateBound: 2,
     dynamics: (s, u) => {
       const [CA, CB, T, TK, F, QK] = [0, 1, 2, 3, 4, 5].map((i) => phys(s, i));
       const k1 = mul(exp(div(c.E1, T)), c.k10),
