@@ -99,7 +99,8 @@ const result = {
 log(
   `CSTR (${backendName()}): GDHP ${t.updatesPerSecond.toFixed(1)} updates/s; criterion C ` +
     (reachedAt
-      ? `reached at episode ${(reachedAt as { episode: number }).episode} after ${(reachedAt as { seconds: number }).seconds.toFixed(1)} s of training`
+      ? `reached at episode ${(reachedAt as { episode: number }).episode} after ` +
+        `${(reachedAt as { seconds: number }).seconds.toFixed(1)} s of training`
       : `not reached in ${t.history.length} episodes (last share ${lastShare})`) +
     `; iLQR ${ilqrMedian.toFixed(3)} s per state vs policy forward ${(1e6 * fwdMedian).toFixed(1)} µs: ` +
     `${(ilqrMedian / fwdMedian).toFixed(0)}×`,

@@ -78,7 +78,7 @@ test('criterion B fails when the cost misses u* or V misses V* on too many state
   assert.deepEqual(failed(criteriaB([nonlinear({ costRatios: new Array(10).fill(Infinity) })])), ['B1']);
 });
 
-test('criterion C fails on an unbounded loop, on costs above 1.10 × iLQR, and when depth does not beat the spread', () => {
+test('criterion C fails on an unbounded loop, on costs above 1.10 × iLQR, when depth does not beat the spread', () => {
   const good = [1, 2, 3].flatMap((s) => [cstr('deep', s, 1.0 + 0.001 * s), cstr('shallow', s, 1.5)]);
   assert.deepEqual(failed(criteriaC(good, ilqr)), []);
   const loose = good.map((r) =>
@@ -119,7 +119,7 @@ test('the UUB check fails when a residual or the weight drift grows at the end',
   assert.match(c.name, /not: lqr:2/);
 });
 
-test('frugal reproduce gdhp --quick --system lqr: the learned gain is within 5% of the Riccati gain; charts written', () => {
+test('frugal reproduce gdhp --quick --system lqr: gain within 5% of the Riccati gain; charts written', () => {
   const dir = mkdtempSync(join(tmpdir(), 'frugal-gdhp-'));
   const res = join(dir, 'results');
   const r = frugal(

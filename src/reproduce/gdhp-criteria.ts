@@ -199,13 +199,14 @@ export function plateaus(series: number[]): boolean {
   return last <= 2 * before || last <= 1e-3 * first;
 }
 
-/** The UUB check of spec 08 on every run: TD residuals (critic + costate) and the costate net's weight drift plateau. */
+/** The UUB check of spec 08 on every run: TD residuals (critic + costate) and the costate net's drift plateau. */
 export function uubCriterion(hists: { name: string; hist: GdhpHistory }[]): Criterion {
   const bad = hists.filter(
     ({ hist }) => !plateaus(hist.critic.map((c, i) => c + hist.costate[i])) || !plateaus(hist.drift),
   );
   return criterion(
-    `UUB. TD residuals and ‖W_t − W_{t−100}‖ plateau in every run${bad.length ? ` (not: ${bad.map((b) => b.name).join(', ')})` : ''}`,
+    'UUB. TD residuals and ‖W_t − W_{t−100}‖ plateau in every run' +
+      (bad.length ? ` (not: ${bad.map((b) => b.name).join(', ')})` : ''),
     'all runs',
     hists.length ? (hists.length - bad.length) / hists.length : NaN,
     hists.length > 0 && bad.length === 0,

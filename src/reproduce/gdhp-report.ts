@@ -150,7 +150,8 @@ export function gdhpMarkdown(r: ReproduceReport): string {
     lines.push(
       '## B. Nonlinear system with known V* = ½x₁² + x₂²',
       '',
-      '| seed | share cost ≤ 1.05 × u* | median cost / u* | share |V − V*|/V* ≤ 10% | median V error | median λ error | ‖Λ − ∇V‖/‖∇V‖ |',
+      '| seed | share cost ≤ 1.05 × u* | median cost / u* | share V error ≤ 10% | median V error | ' +
+        'median λ error | ‖Λ − ∇V‖/‖∇V‖ |',
       '|---|---|---|---|---|---|---|',
       ...n.map(
         (x) =>
@@ -171,14 +172,16 @@ export function gdhpMarkdown(r: ReproduceReport): string {
       '## C. Van de Vusse CSTR from held-out initial states, against iLQR',
       '',
       `iLQR: ${o.ilqr.secondsPerState.toFixed(2)} s per initial state (one trajectory solve each); median cost ` +
-        `${median(o.ilqr.costs).toPrecision(4)} over ${o.ilqr.costs.length} held-out states, ${o.config.cstrHorizon} steps of 30 s.`,
+        `${median(o.ilqr.costs).toPrecision(4)} over ${o.ilqr.costs.length} held-out states, ` +
+        `${o.config.cstrHorizon} steps of 30 s.`,
       '',
       '| net | seed | share ≤ 1.10 × iLQR | median cost / iLQR | median cost | max |state| | updates/s |',
       '|---|---|---|---|---|---|---|',
       ...o.runs.cstr.map(
         (x) =>
-          `| ${x.arch} | ${x.seed} | ${share(ratios(x), (q) => q <= 1.1).toFixed(3)} | ${median(ratios(x)).toFixed(3)} | ` +
-          `${median(x.costs).toPrecision(4)} | ${Math.max(...x.maxAbs).toFixed(2)} | ${x.updatesPerSecond.toFixed(1)} |`,
+          `| ${x.arch} | ${x.seed} | ${share(ratios(x), (q) => q <= 1.1).toFixed(3)} | ` +
+          `${median(ratios(x)).toFixed(3)} | ${median(x.costs).toPrecision(4)} | ` +
+          `${Math.max(...x.maxAbs).toFixed(2)} | ${x.updatesPerSecond.toFixed(1)} |`,
       ),
       '',
       `Deep vs shallow (the paper says the DNN is needed): median cost deep ${pm(deep.map((x) => median(x.costs)))}, ` +

@@ -268,7 +268,8 @@ export function reproduceGdhp(ctx: ReproContext): ReproduceReport {
         `nonlinear:${seed}`,
         () => runNonlinear(c, seed, ctx),
         (r) =>
-          `median cost ratio to u* ${median(r.costRatios).toFixed(4)}, median V error ${median(r.valueErrors).toFixed(4)}`,
+          `median cost ratio to u* ${median(r.costRatios).toFixed(4)}, ` +
+          `median V error ${median(r.valueErrors).toFixed(4)}`,
       );
     if (systems.includes('cstr'))
       for (const arch of ['deep', 'shallow'] as const)

@@ -29,7 +29,10 @@ export function lineChart(o: {
   const ok = (x: number, y: number) => Number.isFinite(x) && Number.isFinite(y) && (!o.logY || y > 0);
   const pts = o.series.flatMap((s) => s.x.map((x, i) => [x, s.y[i]]).filter(([x, y]) => ok(x, y)));
   if (!pts.length)
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="60"><text x="10" y="30">${esc(o.title)}: no data</text></svg>\n`;
+    return (
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="60">` +
+      `<text x="10" y="30">${esc(o.title)}: no data</text></svg>\n`
+    );
   let [x0, x1] = [Math.min(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[0]))];
   let [y0, y1] = [Math.min(...pts.map((p) => ty(p[1]))), Math.max(...pts.map((p) => ty(p[1])))];
   if (x1 === x0) x1 = x0 + 1;

@@ -271,7 +271,8 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
     if ((ep + 1) % Math.max(1, Math.ceil(opts.episodes / 20)) === 0 || ep + 1 === opts.episodes)
       opts.progress?.write(
         `episode ${ep + 1}/${opts.episodes} critic ${log.criticLoss.toExponential(2)} costate ` +
-          `${log.costateLoss.toExponential(2)} actor ${log.actorLoss.toExponential(2)} cost ${log.episodeCost.toFixed(4)}\n`,
+          `${log.costateLoss.toExponential(2)} actor ${log.actorLoss.toExponential(2)} ` +
+          `cost ${log.episodeCost.toFixed(4)}\n`,
       );
     const said = opts.onEpisode?.(log, nets);
     opts.checkpoint?.save(snapshot(parts, { epoch: ep + 1, history: history.map(toEpoch), best: Infinity, bad: 0 }));

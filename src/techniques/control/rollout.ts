@@ -36,12 +36,14 @@ export function rollout(plant: Plant, policy: Policy, x0: ArrayLike<number>, S: 
   for (let k = 0; k < T; k++) {
     const u = policy(x, S);
     for (let i = 0; i < S * m; i++)
-      if (!Number.isFinite(u[i]))
+      if (!Number.isFinite(u[i])) {
+        const row = Math.floor(i / m),
+          xs = Array.from(x.subarray(row * n, row * n + n), (v) => v.toPrecision(4));
         throw new NonFiniteStateError(
-          `rollout: the policy gave a non-finite input at step ${k}, row ${Math.floor(i / m)} (x = ` +
-            `[${Array.from(x.subarray(Math.floor(i / m) * n, Math.floor(i / m) * n + n), (v) => v.toPrecision(4))}]); ` +
+          `rollout: the policy gave a non-finite input at step ${k}, row ${row} (x = [${xs}]); ` +
             'the controller diverged: train longer or with a lower learning rate',
         );
+      }
     us.set(u, k * S * m);
     const c = stageCost(plant, x, u, S);
     const next = stepRows(plant, x, u, S);
