@@ -22,7 +22,7 @@ export function recipeFor(plant: Plant): Recipe {
     };
   if (plant.name === 'nonlinear')
     return {
-      options: { arch: [32, 32], lr: 1e-3, tau: 0.05, episodes: 150, episodeLength: 100 },
+      options: { arch: [32, 32], lr: 1e-3, tau: 0.1, episodes: 150, episodeLength: 100 },
       horizon: Math.round(10 / plant.dt),
       quickEpisodes: 25,
     };
