@@ -17,6 +17,7 @@ import {
   type LqrRun,
   type NonlinearRun,
 } from '../src/reproduce/gdhp-criteria.js';
+import { gdhp } from '../src/reproduce/gdhp.js';
 import { frugal, oneJson } from './cli-helpers.js';
 
 const falling = (n = 20): number[] => Array.from({ length: n }, (_, i) => 1 / (1 + i));
@@ -145,4 +146,13 @@ test('frugal reproduce gdhp --quick --system lqr: gain within 5% of the Riccati 
   const bad = frugal('reproduce', 'gdhp', '--quick', '--system', 'pendulum', '--out', join(dir, 'runs'));
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--system must be one of lqr, nonlinear, cstr, all/);
+});
+
+test('a state read back from JSON keeps "not measured yet" drift as NaN, so the UUB check still passes', () => {
+  const run = lqr({ hist: { ...hist(), drift: [NaN, NaN, ...falling(18)] } });
+  const runs = JSON.parse(JSON.stringify({ 'lqr:1': run })) as Record<string, unknown>;
+  assert.equal((runs['lqr:1'] as LqrRun).hist.drift[0], null);
+  const r = gdhp.fromState({ config: { quick: true, seeds: [1], systems: ['lqr'] }, runs }, undefined);
+  assert.deepEqual(r.missing, undefined);
+  assert.deepEqual(failed(r.criteria), []);
 });

@@ -295,11 +295,16 @@ export function gdhpSummary(state: Record<string, unknown>, config: Record<strin
     ]),
   ];
   const missing = keys.filter((k) => state[k] === undefined);
-  const got = keys.filter((k) => state[k] !== undefined && k !== 'cstr:ilqr').map((k) => state[k]) as (
-    LqrRun | NonlinearRun | CstrRun
-  )[];
-  // JSON keeps Infinity and NaN as null: a diverged closed loop reads back as diverged.
+  // JSON keeps Infinity and NaN as null: a diverged closed loop reads back as diverged, a drift not yet
+  // measured as not measured.
   const fix = (v: (number | null)[], dflt: number) => v.map((x) => (x === null ? dflt : x));
+  const got = keys
+    .filter((k) => state[k] !== undefined && k !== 'cstr:ilqr')
+    .map((k) => state[k] as LqrRun | NonlinearRun | CstrRun)
+    .map((r) => ({
+      ...r,
+      hist: Object.fromEntries(Object.entries(r.hist).map(([k, v]) => [k, fix(v, NaN)])) as unknown as GdhpHistory,
+    }));
   const lqr = got.filter((r): r is LqrRun => r.system === 'lqr');
   const nonlinear = got
     .filter((r): r is NonlinearRun => r.system === 'nonlinear')
