@@ -325,7 +325,15 @@ test('GDHP training resumes from its checkpoint with the same result as an unint
       return this.bytes;
     },
   });
-  const opts = { arch: [8] as number[], episodes: 4, episodeLength: 10, parallel: 2, batchSize: 16, seed: 3 };
+  const opts = {
+    arch: [8] as number[],
+    episodes: 4,
+    episodeLength: 10,
+    parallel: 2,
+    batchSize: 16,
+    seed: 3,
+    lrFloor: 0.1, // the decayed learning rates are recomputed from the episode on resume
+  };
   const full = trainGdhp(nonlinearPlant(), opts);
   const store = mem();
   const first = trainGdhp(nonlinearPlant(), {
@@ -348,5 +356,6 @@ test('GDHP refuses impossible settings by name', () => {
   assert.throws(() => trainGdhp(lqrPlant(), { episodes: 0 }), /episodes must be a positive integer/);
   assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, tau: 2 }), /tau must be in \(0, 1\]/);
   assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, gamma: 0 }), /gamma must be in \(0, 1\]/);
+  assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, lrFloor: 0 }), /lrFloor must be in \(0, 1\]/);
   assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, batchSize: 2.5 }), /batchSize must be a positive integer/);
 });

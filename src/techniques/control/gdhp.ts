@@ -30,6 +30,11 @@ export interface GdhpOptions {
   gamma?: number;
   /** Adam learning rate, one for all networks or per network (default 1e-3). */
   lr?: number | { critic?: number; costate?: number; actor?: number };
+  /**
+   * Cosine decay of every learning rate over the episodes, to lr·lrFloor at the last (default 1: constant).
+   * A moving-target regression at a fixed step can leave its ultimate bound late in training (spec 08's UUB).
+   */
+  lrFloor?: number;
   /** Polyak rate τ of the target copies (default 0.05). */
   tau?: number;
   batchSize?: number;
@@ -134,6 +139,8 @@ function checkOptions(o: GdhpOptions): void {
   if (o.tau !== undefined && !(o.tau > 0 && o.tau <= 1)) throw new Error(`GDHP: tau must be in (0, 1], got ${o.tau}`);
   if (o.gamma !== undefined && !(o.gamma > 0 && o.gamma <= 1))
     throw new Error(`GDHP: gamma must be in (0, 1], got ${o.gamma}`);
+  if (o.lrFloor !== undefined && !(o.lrFloor > 0 && o.lrFloor <= 1))
+    throw new Error(`GDHP: lrFloor must be in (0, 1], got ${o.lrFloor}`);
   if (o.boxFraction !== undefined && !(o.boxFraction >= 0 && o.boxFraction <= 1))
     throw new Error(`GDHP: boxFraction must be in [0, 1], got ${o.boxFraction}`);
   if (o.exploration !== undefined && !(o.exploration >= 0)) throw new Error('GDHP: exploration must be ≥ 0');
@@ -157,6 +164,8 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
     typeof opts.lr === 'number' || opts.lr === undefined
       ? { critic: opts.lr, costate: opts.lr, actor: opts.lr }
       : opts.lr;
+  const baseLr = { critic: lr.critic ?? 1e-3, costate: lr.costate ?? 1e-3, actor: lr.actor ?? 1e-3 },
+    floor = opts.lrFloor ?? 1;
   const optimizers = {
     critic: new Adam(nets.critic.parameters(), { lr: lr.critic ?? 1e-3 }),
     costate: new Adam(nets.costate.parameters(), { lr: lr.costate ?? 1e-3 }),
@@ -215,6 +224,8 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
       sums = { critic: 0, costate: 0, actor: 0 },
       before = updates;
     const std = sigma / (1 + ep / 10);
+    const decay = floor + ((1 - floor) * (1 + Math.cos((Math.PI * ep) / opts.episodes))) / 2;
+    for (const k of ['critic', 'costate', 'actor'] as const) optimizers[k].lr = baseLr[k] * decay;
     for (let k = 0; k < L; k++) {
       const u = runNet(actor, x, P, n);
       for (let i = 0; i < u.length; i++) {
