@@ -28,7 +28,19 @@ export function recipeFor(plant: Plant): Recipe {
     };
   if (plant.name === 'cstr')
     return {
-      options: { arch: [64, 64], lr: 1e-3, tau: 0.05, gamma: 0.99, episodes: 60, episodeLength: 120 },
+      // τ = 0.1 and a slower actor reach iLQR's cost from some states; without the decay the costate
+      // regression left its bound after ~85 episodes and the closed loops diverged (seeds and states apart
+      // from the reproduction's held-out ones).
+      options: {
+        arch: [64, 64],
+        lr: { critic: 1e-3, costate: 1e-3, actor: 3e-4 },
+        lrFloor: 0.05,
+        tau: 0.1,
+        gamma: 0.99,
+        episodes: 100,
+        episodeLength: 120,
+        batchSize: 32,
+      },
       horizon: Math.round(2 / plant.dt),
       quickEpisodes: 5,
     };
