@@ -23,13 +23,12 @@ const arg = (name: string, d: number) => {
   return i < 0 ? d : Number(process.argv[i + 1]);
 };
 const quick = process.argv.includes('--quick');
-const S = arg('--states', quick ? 2 : 20),
-  maxEpisodes = arg('--episodes', quick ? 2 : 200),
-  every = arg('--every', quick ? 1 : 5);
-const log = (s: string) => process.stderr.write(`${s}\n`);
-
 const plant = cstrPlant(),
   recipe = recipeFor(plant);
+const S = arg('--states', quick ? 2 : 20),
+  maxEpisodes = arg('--episodes', quick ? 2 : recipe.options.episodes),
+  every = arg('--every', quick ? 1 : 5);
+const log = (s: string) => process.stderr.write(`${s}\n`);
 const T = quick ? 20 : recipe.horizon;
 const rng = new Rng(779);
 const x0 = drawStates(plant, S, () => rng.random());
