@@ -78,3 +78,4 @@ export * from './techniques/sampling/index.js';
 export * from './techniques/fitdnn/index.js';
 export * from './techniques/hsic/index.js';
 export * from './techniques/layerwise/index.js';
+export * from './techniques/control/index.js';

@@ -12,6 +12,7 @@ import * as packCmd from './commands/pack.js';
 import * as reproduce from './commands/reproduce.js';
 import * as circulant from './commands/circulant.js';
 import * as layerwise from './commands/layerwise.js';
+import * as control from './commands/control.js';
 
 interface Command {
   usage: string;
@@ -26,6 +27,7 @@ const commands: Record<string, Command> = {
   pack: packCmd,
   circulant,
   layerwise,
+  control,
   reproduce,
   bench,
 };

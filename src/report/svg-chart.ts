@@ -7,6 +7,10 @@ export interface Series {
   points: { x: number; y: number; err?: number }[];
   /** Draw a dot at every point (default: only when there are at most 20 points). */
   dots?: boolean;
+  /** A dashed line (e.g. a reference or a baseline method). */
+  dashed?: boolean;
+  /** The line's colour (default: the next of the palette). */
+  color?: string;
 }
 
 export interface LineChartOptions {
@@ -104,11 +108,13 @@ export function lineChart(o: LineChartOptions): string {
       `<line x1="${l}" y1="${f(Y(ref.y))}" x2="${W - r}" y2="${f(Y(ref.y))}" stroke="${c}" stroke-dasharray="5,4"/>`,
     );
   });
+  const colorOf = (i: number) => series[i].color ?? COLORS[i % COLORS.length];
   series.forEach((s, i) => {
-    const c = COLORS[i % COLORS.length];
+    const c = colorOf(i),
+      dash = s.dashed ? ' stroke-dasharray="5,4"' : '';
     if (s.points.length > 1)
       out.push(
-        `<polyline fill="none" stroke="${c}" stroke-width="2" points="` +
+        `<polyline fill="none" stroke="${c}" stroke-width="2"${dash} points="` +
           `${s.points.map((p) => `${f(X(p.x))},${f(Y(p.y))}`).join(' ')}"/>`,
       );
     for (const p of s.points) {
@@ -121,7 +127,7 @@ export function lineChart(o: LineChartOptions): string {
     }
   });
   const legend = [
-    ...series.map((s, i) => ({ name: s.name, c: COLORS[i % COLORS.length], dash: '' })),
+    ...series.map((s, i) => ({ name: s.name, c: colorOf(i), dash: s.dashed ? ' stroke-dasharray="5,4"' : '' })),
     ...(o.refs ?? []).map((x, i) => ({
       name: x.name,
       c: COLORS[(series.length + i) % COLORS.length],

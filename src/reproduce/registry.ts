@@ -8,6 +8,7 @@ import { ras } from './ras.js';
 import { fitdnn } from './fitdnn.js';
 import { hsic } from './hsic.js';
 import { bcgd } from './bcgd.js';
+import { gdhp } from './gdhp.js';
 
 const registry = new Map<string, Reproduction>();
 
@@ -24,6 +25,7 @@ register(ras);
 register(fitdnn);
 register(hsic);
 register(bcgd);
+register(gdhp);
 
 /** The registered reproductions, in registration order. */
 export function reproductions(): Reproduction[] {

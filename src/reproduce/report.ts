@@ -86,12 +86,14 @@ export interface ReproContext {
   progress?: ProgressSink;
   log: (line: string) => void;
   /** The reproduction's own flags (Reproduction.options), parsed; absent when not given. */
-  own: Record<string, number | boolean | undefined>;
+  own: Record<string, number | boolean | string | undefined>;
 }
 
 /** A flag of one reproduction beyond the shared ones (a count: a positive integer), with its --help line. */
 export interface ReproOption {
-  type: 'count' | 'flag';
+  /** count: a positive integer; flag: a boolean; choice: one of `choices`. */
+  type: 'count' | 'flag' | 'choice';
+  choices?: string[];
   usage: string;
   help: string;
 }
@@ -115,4 +117,6 @@ export interface Reproduction {
   report(r: ReproduceReport): string;
   /** Files written beside the results document (charts), by file name; optional. */
   attachments?(r: ReproduceReport): Record<string, string>;
+  /** Where the data come from when the reproduction reads no dataset (no Fashion-MNIST is located). */
+  dataSource?: string;
 }

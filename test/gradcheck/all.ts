@@ -4,6 +4,7 @@ import './circulant.js';
 import './binary.js';
 import './fitdnn.js';
 import './hsic.js';
+import './control.js';
 import '../fixtures/toy-technique/gradcheck.js';
 
 export { CASES } from './cases.js';

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { LIMITS, locateFashionMnist } from '../../node.js';
+import { LIMITS, locateFashionMnist, writeFileAtomic } from '../../node.js';
 import { reproduction, reproductions } from '../../reproduce/registry.js';
 import {
   MIN_SEEDS,
@@ -10,7 +10,7 @@ import {
 } from '../../reproduce/report.js';
 import { readState } from '../../reproduce/state.js';
 import { RESULTS_DIR, commandLine, cpuCount, gitCommit, machineLoad, writeResults } from '../../reproduce/results.js';
-import { emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
 
 const all = reproductions();
 const ownFlags = all.flatMap((r) => Object.entries(r.options).map(([flag, o]) => ({ flag, o, of: r.name })));
@@ -20,7 +20,8 @@ const names = all.map((r) => r.name).join(', ');
 
 export const usage = `frugal reproduce NAME [--quick] [--seeds K] [--data-dir DIR] [--out DIR] [--results-dir DIR]
              [--resume] [--report-only] [--train-samples N] [--epochs E] [--json]${ownUsage}
-  Reproduce a paper on Fashion-MNIST and print its numbers beside ours, with pass/fail criteria.
+  Reproduce a paper on Fashion-MNIST (or the method's own data) and print its numbers beside ours, with pass/fail
+  criteria.
   The results document and its raw JSON go to DIR/NAME.md and DIR/NAME.json (--results-dir, default
   ${RESULTS_DIR}; a --quick run writes NAME-quick.md and NAME-quick.json, never over a full run's). They hold
   the measured and the paper's numbers, the criteria, the command, date, commit, data, seeds and machine load.
@@ -49,7 +50,10 @@ const options: Options = {
 };
 
 /** The chosen reproduction's own flags, parsed; another reproduction's flag is an error. */
-function ownValues(r: Reproduction, values: Record<string, unknown>): Record<string, number | boolean | undefined> {
+function ownValues(
+  r: Reproduction,
+  values: Record<string, unknown>,
+): Record<string, number | boolean | string | undefined> {
   for (const f of ownFlags) {
     if (f.of !== r.name && values[f.flag] !== undefined) throw new UsageError(`--${f.flag} applies to ${f.of} only`);
   }
@@ -60,7 +64,9 @@ function ownValues(r: Reproduction, values: Record<string, unknown>): Record<str
         ? undefined
         : o.type === 'flag'
           ? !!values[flag]
-          : num(values, flag, 0, { int: true, min: 1 }),
+          : o.type === 'choice'
+            ? choice(values, flag, o.choices ?? [], (o.choices ?? [''])[0])
+            : num(values, flag, 0, { int: true, min: 1 }),
     ]),
   );
 }
@@ -108,8 +114,11 @@ export async function run(argv: string[]): Promise<number> {
     if (missing.length) note(`frugal reproduce: the state lacks ${missing.length} run(s): ${missing.join('; ')}`);
   } else {
     mkdirSync(outDir, { recursive: true });
-    const data = locateFashionMnist(values['data-dir'] as string | undefined);
-    dataSource = `${data.source}: ${data.dir}`;
+    if (repro.dataSource) dataSource = repro.dataSource;
+    else {
+      const data = locateFashionMnist(values['data-dir'] as string | undefined);
+      dataSource = `${data.source}: ${data.dir}`;
+    }
     report = repro.run({
       quick,
       // A full run's statistical criteria need MIN_SEEDS seeds (more where the reproduction asks); a quick run
