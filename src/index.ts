@@ -74,3 +74,4 @@ export * from './techniques/prune/index.js';
 export * from './techniques/circulant/index.js';
 export * from './techniques/binary/index.js';
 export * from './techniques/sampling/index.js';
+export * from './techniques/spiking/index.js';
