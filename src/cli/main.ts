@@ -11,6 +11,7 @@ import * as compactCmd from './commands/compact.js';
 import * as packCmd from './commands/pack.js';
 import * as reproduce from './commands/reproduce.js';
 import * as circulant from './commands/circulant.js';
+import * as snn from './commands/snn.js';
 
 interface Command {
   usage: string;
@@ -24,6 +25,7 @@ const commands: Record<string, Command> = {
   compact: compactCmd,
   pack: packCmd,
   circulant,
+  snn,
   reproduce,
   bench,
 };

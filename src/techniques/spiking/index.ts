@@ -5,6 +5,7 @@ export {
   SpikingNetwork,
   checkTimesteps,
   SPIKING_INNER,
+  accuracyByTimesteps,
   type Coding,
   type Readout,
   type SpikingCost,

@@ -10,6 +10,8 @@ import { buildLayer, registerLayer, specInt } from '../../nn/spec.js';
 import { planLayers, registerPlanner } from '../../nn/spec-plan.js';
 import type { CostReport } from '../../report/profile.js';
 import { IFNeuron, type ResetMode } from './neuron.js';
+import { DataLoader, type ImageDataset } from '../../data/dataset.js';
+import { argmax } from '../../train/metrics.js';
 
 /** How pixel intensities p ∈ [0, 1] become input: Poisson spikes (P(spike) = p per step) or a constant current p. */
 export type Coding = 'poisson' | 'constant';
@@ -165,14 +167,14 @@ export class SpikingNetwork extends Module {
       src = x.data,
       out = Tensor.zeros([steps * B, ...x.shape.slice(1)]),
       d = out.data;
-    if (!this.inputCounts) this.inputCounts = new Float64Array(feat);
-    const c = this.inputCounts;
     if (this.coding === 'constant') {
       for (let t = 0; t < steps; t++) d.set(src, t * n);
-      for (let b = 0, i = 0; b < B; b++) for (let f = 0; f < feat; f++, i++) if (src[i] !== 0) c[f] += steps;
+      this.countConstant(x, steps);
       return out;
     }
-    const rng = this.rng;
+    if (!this.inputCounts) this.inputCounts = new Float64Array(feat);
+    const c = this.inputCounts,
+      rng = this.rng;
     for (let t = 0; t < steps; t++) {
       for (let b = 0, i = 0; b < B; b++) {
         for (let f = 0; f < feat; f++, i++) {
@@ -188,17 +190,47 @@ export class SpikingNetwork extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardAt(x, [this.timesteps])[0];
+  }
+
+  /**
+   * The output summed over the first t steps, for each t of `at` (ascending, each in [1, T]): one simulation
+   * gives the whole accuracy-against-T curve, since steps after t do not change what happened before it.
+   */
+  forwardAt(x: Tensor, at: number[]): Tensor[] {
     if (x.shape.length !== this.input.length + 1 || x.shape.slice(1).some((d, i) => d !== this.input[i]))
       throw new Error(`spiking: input [${x.shape}] is not a batch of [${this.input}]`);
+    if (
+      !at.length ||
+      at.some((t, i) => !Number.isInteger(t) || t < 1 || t > this.timesteps || (i > 0 && t <= at[i - 1]))
+    )
+      throw new Error(`spiking: checkpoints must be ascending integers in [1, ${this.timesteps}], got [${at}]`);
     const B = x.shape[0],
-      tc = this.chunkSteps(B);
+      tc = this.chunkSteps(B),
+      layers = this.net.layers,
+      T = at[at.length - 1];
     for (const n of this.neurons()) n.resetState();
+    // Constant-current input: the first synaptic layer's current is the same at every step, so it is computed
+    // once and repeated (the same numbers a per-step product gives).
+    const first = layers[0];
+    const fixed =
+      this.coding === 'constant' && (first instanceof Linear || first instanceof Conv2d) ? first.forward(x) : null;
     let acc = new Float32Array(0);
-    for (let t0 = 0; t0 < this.timesteps; t0 += tc) {
-      const steps = Math.min(tc, this.timesteps - t0);
+    const outs: Tensor[] = [];
+    let next = 0;
+    for (let t0 = 0; t0 < T; t0 += tc) {
+      const steps = Math.min(tc, T - t0);
       withScope(() => {
-        let s = this.encode(x, steps);
-        for (const l of this.net.layers) {
+        let s: Tensor,
+          from = 0;
+        if (fixed) {
+          this.countConstant(x, steps);
+          s = Tensor.zeros([steps * B, ...fixed.shape.slice(1)]);
+          for (let t = 0; t < steps; t++) s.data.set(fixed.data, t * fixed.size);
+          from = 1;
+        } else s = this.encode(x, steps);
+        for (let li = from; li < layers.length; li++) {
+          const l = layers[li];
           if (l instanceof IFNeuron) l.steps = steps;
           s = l.forward(s);
         }
@@ -207,11 +239,23 @@ export class SpikingNetwork extends Module {
         if (acc.length !== m) acc = new Float32Array(m);
         const a = acc;
         // Sum over the chunk's steps (rows are time-major: row t·B + b), in step order.
-        for (let t = 0; t < steps; t++) for (let i = 0, o = t * m; i < m; i++) a[i] += d[o + i];
+        for (let t = 0; t < steps; t++) {
+          for (let i = 0, o = t * m; i < m; i++) a[i] += d[o + i];
+          if (t0 + t + 1 === at[next]) (outs.push(new Tensor(Float32Array.from(a), [B, m / B])), next++);
+        }
       });
     }
     this.samples += B;
-    return new Tensor(acc, [B, acc.length / B]);
+    return outs;
+  }
+
+  private countConstant(x: Tensor, steps: number): void {
+    const B = x.shape[0],
+      feat = x.size / B,
+      src = x.data;
+    if (!this.inputCounts) this.inputCounts = new Float64Array(feat);
+    const c = this.inputCounts;
+    for (let b = 0, i = 0; b < B; b++) for (let f = 0; f < feat; f++, i++) if (src[i] !== 0) c[f] += steps;
   }
 
   /** Spikes, synaptic events and the ANN's MACs per inference, from the counts since resetCounts(). */
@@ -365,3 +409,28 @@ registerLayer(
     return planLayers(s.layers as LayerSpec[], x, 'spiking layer ');
   },
 );
+
+/**
+ * Test accuracy of a spiking network after each step count of `at` (ascending, ≤ T), from one simulation
+ * per batch; argmax ties go to the lowest class, as in Diehl et al.'s code.
+ */
+export function accuracyByTimesteps(
+  net: SpikingNetwork,
+  ds: ImageDataset,
+  at: number[],
+  opts: { batchSize?: number } = {},
+): { timesteps: number; accuracy: number }[] {
+  const correct = at.map(() => 0);
+  const loader = new DataLoader(ds, { batchSize: opts.batchSize ?? 256, shape: net.input });
+  noGrad(() => {
+    for (const { x, y } of loader.batches()) {
+      withScope(() => {
+        net.forwardAt(x, at).forEach((o, k) => {
+          const p = argmax(o);
+          for (let i = 0; i < y.length; i++) if (p[i] === y[i]) correct[k]++;
+        });
+      });
+    }
+  });
+  return at.map((t, k) => ({ timesteps: t, accuracy: correct[k] / Math.max(1, ds.count) }));
+}
