@@ -5,6 +5,7 @@ import { pruning } from './pruning.js';
 import { circconv } from './circconv.js';
 import { binaryJets } from './binary.js';
 import { ras } from './ras.js';
+import { snn } from './snn.js';
 
 const registry = new Map<string, Reproduction>();
 
@@ -18,6 +19,7 @@ register(pruning);
 register(circconv);
 register(binaryJets);
 register(ras);
+register(snn);
 
 /** The registered reproductions, in registration order. */
 export function reproductions(): Reproduction[] {
