@@ -170,7 +170,7 @@ test('conversion of a trained MLP reproduces its argmax on most inputs at large 
   assert.ok(small('max') > small('none') + 0.02, 'without normalisation the SNN is worse at small T');
 });
 
-test('conversion folds batch norm exactly, drops a final softmax, and refuses layers with no spiking equivalent', () => {
+test('conversion folds batch norm exactly, drops a final softmax, refuses layers with no spiking equivalent', () => {
   const rng = new Rng(2);
   const lin = new Linear(6, 4, { rng }),
     bn = new BatchNorm1d(4);
@@ -290,4 +290,19 @@ test('the conductance-pair device: levels, nonlinearity and variation against ha
   programDevices(model, new ConductancePair({ levels: 4 }));
   const mags = new Set(Array.from((model.layers[0] as Linear).weight.data, (x) => Math.abs(x).toFixed(6)));
   assert.ok(mags.size <= 4, `${mags.size} magnitudes`);
+});
+
+test('forwardAt gives, for each t, what a T = t simulation gives (one run makes the accuracy-against-T curve)', () => {
+  const rng = new Rng(12),
+    B = 3;
+  const x = Float32Array.from({ length: B * 144 }, () => rng.int(17) / 16);
+  const long = smallSnn('poisson', 'subtract');
+  const outs = noGrad(() => long.forwardAt(new Tensor(x, [B, 1, 12, 12]), [7, 30, 60]));
+  for (const [k, t] of [7, 30, 60].entries()) {
+    const net = smallSnn('poisson', 'subtract');
+    (net as unknown as { timesteps: number }).timesteps = t;
+    const ref = simulateReference(net, x, B);
+    assert.deepEqual(Array.from(outs[k].data), Array.from(ref.output), `t = ${t}`);
+  }
+  assert.throws(() => long.forwardAt(new Tensor(x, [B, 1, 12, 12]), [30, 7]), /ascending integers/);
 });

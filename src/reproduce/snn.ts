@@ -25,6 +25,8 @@ import type { ReproduceReport, Reproduction } from './report.js';
 import { runState, sampleDataset } from './state.js';
 import { CRITERION_T, curveTable, snnCriteria, stagesTable, type SnnRun } from './snn-criteria.js';
 
+const pc = (x: number, d = 2) => `${(100 * x).toFixed(d)}%`;
+
 /** Spec 07's Fashion-MNIST MLP: 784-H-10, ReLU, biases kept (scaled by 1/λ_l and injected every step). */
 export function snnMlp(hidden: number): ModelSpec {
   return {
@@ -188,9 +190,7 @@ export function reproduceSnn(ctx: Parameters<Reproduction['run']>[0]): Reproduce
       save();
     }
     sel[lambda] = runs[key] as { valAccuracy: number; fraction: number };
-    log(
-      `snn: λ ${lambda}: pruned ${(100 * sel[lambda].fraction).toFixed(1)}%, val ${(100 * sel[lambda].valAccuracy).toFixed(2)}%`,
-    );
+    log(`snn: λ ${lambda}: pruned ${pc(sel[lambda].fraction, 1)}, val ${pc(sel[lambda].valAccuracy)}`);
   }
   // λ rule [OURS]: the most pruned among those within 0.5 pt of the best pruned validation accuracy.
   const top = Math.max(...Object.values(sel).map((s) => s.valAccuracy));
@@ -234,9 +234,9 @@ export function reproduceSnn(ctx: Parameters<Reproduction['run']>[0]): Reproduce
     runs[key] = run;
     save();
     log(
-      `snn: seed ${seed}: float ${(100 * run.floatAccuracy).toFixed(2)}% → pruned ${(100 * run.prunedAccuracy).toFixed(2)}% ` +
-        `(${(100 * run.prunedFraction).toFixed(1)}%) → L16 ${(100 * run.quantizedAccuracy).toFixed(2)}% → SNN T${CRITERION_T} ` +
-        `${(100 * run.spikingAccuracy).toFixed(2)}% (${run.seconds.toFixed(0)} s)`,
+      `snn: seed ${seed}: float ${pc(run.floatAccuracy)} → pruned ${pc(run.prunedAccuracy)} ` +
+        `(${pc(run.prunedFraction, 1)}) → L16 ${pc(run.quantizedAccuracy)} → SNN T${CRITERION_T} ` +
+        `${pc(run.spikingAccuracy)} (${run.seconds.toFixed(0)} s)`,
     );
   }
   if (!runs.cnn) {
@@ -269,9 +269,7 @@ export function reproduceSnn(ctx: Parameters<Reproduction['run']>[0]): Reproduce
     };
     runs.cnn = r;
     save();
-    log(
-      `snn: CNN: float ${(100 * r.floatAccuracy).toFixed(2)}% → SNN ${(100 * curve[curve.length - 1].accuracy).toFixed(2)}%`,
-    );
+    log(`snn: CNN: float ${pc(r.floatAccuracy)} → SNN ${pc(curve[curve.length - 1].accuracy)}`);
   }
   return snnSummary(runs, c);
 }
@@ -316,7 +314,6 @@ export function snnMarkdown(r: ReproduceReport): string {
   const runs = o.runs,
     cnn = o.cnn;
   const gap = runs.length ? runs.reduce((a, x) => a + x.floatAccuracy - x.spikingAccuracy, 0) / runs.length : NaN;
-  const f = (x: number) => `${(100 * x).toFixed(2)}%`;
   const r0 = runs[0];
   return [
     `# Hardware spiking network with L1 pruning (Lee et al.) — ${r.mode} run`,
@@ -339,18 +336,19 @@ export function snnMarkdown(r: ReproduceReport): string {
     '',
     ...(r0
       ? [
-          `Pruning curve of seed ${r0.seed} (validation accuracy against the share removed; the rule takes the largest ` +
+          `Pruning curve of seed ${r0.seed} (validation accuracy against the share removed; the rule takes the ` +
+            'largest ' +
             'threshold within 0.1 pt):',
           '',
           '| removed | validation accuracy |',
           '|---|---|',
-          ...r0.pruneCurve.map((p) => `| ${f(p.fraction)} | ${f(p.valAccuracy)} |`),
+          ...r0.pruneCurve.map((p) => `| ${pc(p.fraction)} | ${pc(p.valAccuracy)} |`),
           '',
           'Other devices (quantised ANN, test accuracy, seed ' + `${r0.seed}):`,
           '',
           '| L | ν | σ | accuracy |',
           '|---|---|---|---|',
-          ...r0.deviceSweep.map((d) => `| ${d.levels} | ${d.nonlinearity} | ${d.variation} | ${f(d.accuracy)} |`),
+          ...r0.deviceSweep.map((d) => `| ${d.levels} | ${d.nonlinearity} | ${d.variation} | ${pc(d.accuracy)} |`),
           '',
           `Cost per inference (seed ${r0.seed}, T = ${o.config.timesteps[o.config.timesteps.length - 1]}): ` +
             `${Math.round(r0.spikesPerInference).toLocaleString('en-US')} spikes, ` +
@@ -364,9 +362,9 @@ export function snnMarkdown(r: ReproduceReport): string {
     ...(cnn
       ? [
           `CNN with average pooling (${JSON.stringify(o.config.cnnWidths)}, seed 1, first ${cnn.testImages} test ` +
-            `images for every stage): float ${f(cnn.floatAccuracy)} → pruned ${f(cnn.prunedAccuracy)} ` +
-            `(${f(cnn.prunedFraction)} removed) → L16 ${f(cnn.quantizedAccuracy)} → SNN ` +
-            cnn.curve.map((p) => `T ${p.timesteps}: ${f(p.accuracy)}`).join(', ') +
+            `images for every stage): float ${pc(cnn.floatAccuracy)} → pruned ${pc(cnn.prunedAccuracy)} ` +
+            `(${pc(cnn.prunedFraction)} removed) → L16 ${pc(cnn.quantizedAccuracy)} → SNN ` +
+            cnn.curve.map((p) => `T ${p.timesteps}: ${pc(p.accuracy)}`).join(', ') +
             `; ${Math.round(cnn.spikesPerInference).toLocaleString('en-US')} spikes and ` +
             `${Math.round(cnn.synapticEventsPerInference).toLocaleString('en-US')} synaptic events per inference.`,
           '',

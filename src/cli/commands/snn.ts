@@ -150,10 +150,12 @@ export async function run(argv: string[]): Promise<number> {
     [
       `float ${pct(floatAccuracy)} → pruned ${pct(prunedAccuracy)} (${pct(prune.fraction)} of connections removed, ` +
         `θ ${prune.threshold.toPrecision(3)}) → quantised ${pct(quantizedAccuracy)}` +
-        `${device ? ` (L ${levels}, ν ${nonlinearity}, σ ${variation})` : ' (no device)'} → spiking ${pct(spikingAccuracy)} at T ${T}`,
+        `${device ? ` (L ${levels}, ν ${nonlinearity}, σ ${variation})` : ' (no device)'} → ` +
+        `spiking ${pct(spikingAccuracy)} at T ${T}`,
       `per inference: ${Math.round(cost.spikesPerInference).toLocaleString('en-US')} spikes, ` +
         `${Math.round(cost.synapticEventsPerInference).toLocaleString('en-US')} synaptic events ` +
-        `(ANN: ${cost.annMacs.toLocaleString('en-US')} MACs, ${cost.annEffectiveMacs.toLocaleString('en-US')} non-zero)`,
+        `(ANN: ${cost.annMacs.toLocaleString('en-US')} MACs, ` +
+        `${cost.annEffectiveMacs.toLocaleString('en-US')} non-zero)`,
       `accuracy by T: ${curve.map((c) => `${c.timesteps}: ${pct(c.accuracy)}`).join(', ')}`,
       ...(out ? [`saved ${out} (frugal eval / info / bench read it)`] : []),
     ].join('\n'),

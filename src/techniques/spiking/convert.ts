@@ -167,7 +167,9 @@ export function foldForSpiking(model: Module, readout: Readout = 'spikes'): Item
     } else if (l instanceof Flatten) items.push({ kind: 'flatten' });
     else
       throw new Error(
-        `toSpiking: layer ${i} (${type}) has no spiking equivalent: ${NO_SPIKING[type] ?? 'it is not a conv2d, linear, relu, avgpool2d, flatten, batch norm, normalize or dropout layer'}`,
+        `toSpiking: layer ${i} (${type}) has no spiking equivalent: ` +
+          (NO_SPIKING[type] ??
+            'it is not a conv2d, linear, relu, avgpool2d, flatten, batch norm, normalize or dropout layer'),
       );
   }
   if (!items.some((it) => it.kind === 'syn'))

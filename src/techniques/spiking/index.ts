@@ -5,13 +5,13 @@ export {
   SpikingNetwork,
   checkTimesteps,
   SPIKING_INNER,
-  accuracyByTimesteps,
   type Coding,
   type Readout,
   type SpikingCost,
   type SynapticCost,
   type SpikingOptions,
 } from './network.js';
+export { accuracyByTimesteps } from './curve.js';
 export { simulateReference, type ReferenceRun } from './reference.js';
 export { toSpiking, foldForSpiking, type ToSpikingOptions, type Conversion, type Normalization } from './convert.js';
 export {
@@ -22,4 +22,5 @@ export {
   type ConductancePairOptions,
 } from './device.js';
 export { pruneByThreshold, autoPrune, type PruneResult, type PrunePoint } from './prune-once.js';
+import './register.js';
 import './profile.js';

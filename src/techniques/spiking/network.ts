@@ -4,14 +4,11 @@
 import { Rng } from '../../core/rng.js';
 import { noGrad, Tensor } from '../../core/tensor.js';
 import { withScope } from '../../core/arena.js';
-import { AvgPool2d, Conv2d, Flatten, Linear, Sequential } from '../../nn/layers.js';
+import { Conv2d, Flatten, Linear, Sequential } from '../../nn/layers.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
-import { buildLayer, registerLayer, specInt } from '../../nn/spec.js';
-import { planLayers, registerPlanner } from '../../nn/spec-plan.js';
 import type { CostReport } from '../../report/profile.js';
-import { IFNeuron, type ResetMode } from './neuron.js';
-import { DataLoader, type ImageDataset } from '../../data/dataset.js';
-import { argmax } from '../../train/metrics.js';
+import { IFNeuron } from './neuron.js';
+import { fanOut } from './cost.js';
 
 /** How pixel intensities p ∈ [0, 1] become input: Poisson spikes (P(spike) = p per step) or a constant current p. */
 export type Coding = 'poisson' | 'constant';
@@ -334,103 +331,4 @@ export class SpikingNetwork extends Module {
       ...(this.measured ? { measured: this.measured } : {}),
     };
   }
-}
-
-/**
- * Fan-out of each input feature of a synaptic layer (non-zero synapses leaving it), and the layer's ANN MACs.
- * Conv: a spike of channel c at an interior pixel reaches every non-zero w[:, c, :, :] once at stride 1
- * (1/stride² of them on average otherwise; border pixels reach fewer — an upper bound there).
- * Average pooling (kernel = stride): one synapse per input.
- */
-function fanOut(
-  l: Module,
-  inShape: number[],
-  outShape: number[],
-): { fan: (j: number) => number; macs: number; effective: number } {
-  if (l instanceof Linear) {
-    const W = l.weight.data,
-      [O, I] = l.weight.shape;
-    const f = new Float64Array(I);
-    let nz = 0;
-    for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) if (W[o * I + i] !== 0) (f[i]++, nz++);
-    const rows = inShape.slice(0, -1).reduce((a, b) => a * b, 1);
-    return { fan: (j) => f[j % I], macs: rows * O * I, effective: rows * nz };
-  }
-  if (l instanceof Conv2d) {
-    const w = l.weight.data,
-      [Co, C, kh, kw] = l.weight.shape;
-    const f = new Float64Array(C);
-    let nz = 0;
-    for (let o = 0; o < Co; o++)
-      for (let c = 0; c < C; c++)
-        for (let k = 0; k < kh * kw; k++) if (w[(o * C + c) * kh * kw + k] !== 0) (f[c]++, nz++);
-    const hw = inShape[1] * inShape[2],
-      ohw = outShape[1] * outShape[2],
-      s2 = l.stride * l.stride;
-    return { fan: (j) => f[Math.floor(j / hw) % C] / s2, macs: Co * C * kh * kw * ohw, effective: nz * ohw };
-  }
-  if (l instanceof AvgPool2d) return { fan: () => 1, macs: 0, effective: 0 };
-  return { fan: () => 0, macs: 0, effective: 0 };
-}
-
-const resetOf = (v: unknown): ResetMode => (v === undefined ? 'subtract' : (v as ResetMode));
-
-registerLayer(
-  'if',
-  (s) =>
-    new IFNeuron({
-      threshold: (s.threshold as number | undefined) ?? 1,
-      reset: resetOf(s.reset),
-      leak: (s.leak as number | undefined) ?? 0,
-    }),
-  (_s, x) => ({ params: 0, out: x }),
-);
-
-registerLayer(
-  'spiking',
-  (s, rng) => {
-    if (!Array.isArray(s.layers)) throw new Error("a 'spiking' layer needs a 'layers' array");
-    if (!Array.isArray(s.input)) throw new Error("a 'spiking' layer needs its 'input' shape");
-    const net = new SpikingNetwork(
-      (s.layers as LayerSpec[]).map((l) => buildLayer(l, rng)),
-      {
-        input: s.input as number[],
-        timesteps: specInt(s, 'timesteps'),
-        coding: s.coding as Coding,
-        readout: s.readout as Readout,
-        seed: specInt(s, 'seed', 1),
-      },
-    );
-    if (s.measured && typeof s.measured === 'object') net.measured = s.measured as SpikingCost;
-    return net;
-  },
-  (s, x) => {
-    if (!Array.isArray(s.layers)) return { params: 0, out: null };
-    return planLayers(s.layers as LayerSpec[], x, 'spiking layer ');
-  },
-);
-
-/**
- * Test accuracy of a spiking network after each step count of `at` (ascending, ≤ T), from one simulation
- * per batch; argmax ties go to the lowest class, as in Diehl et al.'s code.
- */
-export function accuracyByTimesteps(
-  net: SpikingNetwork,
-  ds: ImageDataset,
-  at: number[],
-  opts: { batchSize?: number } = {},
-): { timesteps: number; accuracy: number }[] {
-  const correct = at.map(() => 0);
-  const loader = new DataLoader(ds, { batchSize: opts.batchSize ?? 256, shape: net.input });
-  noGrad(() => {
-    for (const { x, y } of loader.batches()) {
-      withScope(() => {
-        net.forwardAt(x, at).forEach((o, k) => {
-          const p = argmax(o);
-          for (let i = 0; i < y.length; i++) if (p[i] === y[i]) correct[k]++;
-        });
-      });
-    }
-  });
-  return at.map((t, k) => ({ timesteps: t, accuracy: correct[k] / Math.max(1, ds.count) }));
 }
