@@ -3,7 +3,7 @@
 // (Diehl et al.) — plus one CNN with average pooling converted end to end. A model of hardware, not hardware.
 // The nets, λ grid, thresholds, device constants and every criterion are ours [OURS].
 import {
-  Adam,
+  SGD,
   ConductancePair,
   accuracyByTimesteps,
   autoPrune,
@@ -92,7 +92,9 @@ export interface CnnRun {
 
 function train(c: Config, spec: ModelSpec, ds: ImageDataset, lambda: number, seed: number, epochs: number): Module {
   const model = buildModel(spec, seed);
-  const optimizer = new Adam(model.parameters(), { lr: c.lr });
+  // SGD, as Diehl et al. train: the proximal step shrinks each weight by lr·λ, and with SGD that is the scale
+  // the weights move at (Adam's per-weight steps of ~lr would swamp spec 07's λ grid).
+  const optimizer = new SGD(model.parameters(), { lr: c.lr, momentum: 0.9 });
   fit(model, {
     train: ds,
     epochs,
@@ -154,7 +156,7 @@ export function reproduceSnn(ctx: Parameters<Reproduction['run']>[0]): Reproduce
     epochs: ctx.epochs ?? (quick ? 5 : 10),
     hidden: quick ? 100 : 500,
     lambdas: quick ? [1e-5, 1e-4] : [1e-5, 3e-5, 1e-4, 3e-4],
-    lr: 1e-3,
+    lr: 0.05,
     batchSize: 128,
     timesteps: quick ? [10, 25, 50, 100, 200] : [10, 25, 50, 100, 200, 500],
     levels: 16,
