@@ -123,6 +123,8 @@ test('reproduce snn --quick: registered, converts trained nets close to their AN
   const md = readFileSync(join(dir, 'snn-quick.md'), 'utf8');
   assert.match(md, /paper's 0\.28 pt \(98\.13% → 97\.85%; data set not stated/);
   assert.ok(existsSync(join(dir, 'snn-quick.json')));
+  for (const chart of ['accuracy-vs-t', 'pruning'])
+    assert.match(readFileSync(join(dir, `snn-quick-${chart}.svg`), 'utf8'), /^<svg[^]*<polyline[^]*<\/svg>/);
   const again = frugal('reproduce', 'snn', '--quick', '--report-only', '--out', dir, '--results-dir', dir, '--json');
   assert.deepEqual(
     (oneJson(again.stdout).criteria as { name: string }[]).map((c) => c.name),

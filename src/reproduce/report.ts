@@ -87,4 +87,6 @@ export interface Reproduction {
   run(ctx: ReproContext): ReproduceReport;
   fromState(state: SavedState, seeds: number[] | undefined): ReproduceReport;
   report(r: ReproduceReport): string;
+  /** SVG charts by file name, written beside the results document (optional). */
+  charts?(r: ReproduceReport): Record<string, string>;
 }

@@ -23,7 +23,8 @@ import {
 import { loadFashionMnist } from '../node.js';
 import type { ReproduceReport, Reproduction } from './report.js';
 import { runState, sampleDataset } from './state.js';
-import { CRITERION_T, curveTable, snnCriteria, stagesTable, type SnnRun } from './snn-criteria.js';
+import { CRITERION_T, snnCriteria, type SnnRun } from './snn-criteria.js';
+import { snnCharts, snnMarkdown } from './snn-report.js';
 
 const pc = (x: number, d = 2) => `${(100 * x).toFixed(d)}%`;
 
@@ -56,7 +57,7 @@ export function snnCnn([a, b]: [number, number]): ModelSpec {
   };
 }
 
-interface Config extends Record<string, unknown> {
+export interface Config extends Record<string, unknown> {
   quick: boolean;
   seeds: number[];
   trainSamples: number;
@@ -311,70 +312,6 @@ export function snnSummary(state: Record<string, unknown>, config: Record<string
   };
 }
 
-export function snnMarkdown(r: ReproduceReport): string {
-  const o = r.ours as { config: Config; runs: SnnRun[]; cnn: CnnRun | null; lambdaSelection: unknown };
-  const runs = o.runs,
-    cnn = o.cnn;
-  const gap = runs.length ? runs.reduce((a, x) => a + x.floatAccuracy - x.spikingAccuracy, 0) / runs.length : NaN;
-  const r0 = runs[0];
-  return [
-    `# Hardware spiking network with L1 pruning (Lee et al.) — ${r.mode} run`,
-    '',
-    'A faithful **model** of hardware, not hardware: weights are pairs of modelled conductances ' +
-      `w = β(G⁺ − G⁻) (G_min 0.1, G_max 1, L levels), neurons are integrate-and-fire (threshold 1, reset by ` +
-      `subtraction), input is a constant current equal to the pixel (${o.config.coding}). Settings ` +
-      `${JSON.stringify(o.config)}. λ chosen on the validation split (the most pruned within 0.5 pt of the best ` +
-      `pruned validation accuracy): ${JSON.stringify(o.lambdaSelection)}.`,
-    '',
-    runs.length ? stagesTable(runs) : '(no MLP run)',
-    '',
-    `End-to-end gap, float DNN − SNN: **ours ${(100 * gap).toFixed(2)} pt on Fashion-MNIST** ` +
-      '(784-' +
-      `${o.config.hidden}-10) beside **the paper's 0.28 pt (98.13% → 97.85%; data set not stated, MNIST likely)**.`,
-    '',
-    'Accuracy against T (test, mean over seeds):',
-    '',
-    runs.length ? curveTable(runs) : '',
-    '',
-    ...(r0
-      ? [
-          `Pruning curve of seed ${r0.seed} (validation accuracy against the share removed; the rule takes the ` +
-            'largest ' +
-            'threshold within 0.1 pt):',
-          '',
-          '| removed | validation accuracy |',
-          '|---|---|',
-          ...r0.pruneCurve.map((p) => `| ${pc(p.fraction)} | ${pc(p.valAccuracy)} |`),
-          '',
-          'Other devices (quantised ANN, test accuracy, seed ' + `${r0.seed}):`,
-          '',
-          '| L | ν | σ | accuracy |',
-          '|---|---|---|---|',
-          ...r0.deviceSweep.map((d) => `| ${d.levels} | ${d.nonlinearity} | ${d.variation} | ${pc(d.accuracy)} |`),
-          '',
-          `Cost per inference (seed ${r0.seed}, T = ${o.config.timesteps[o.config.timesteps.length - 1]}): ` +
-            `${Math.round(r0.spikesPerInference).toLocaleString('en-US')} spikes, ` +
-            `${Math.round(r0.synapticEventsPerInference).toLocaleString('en-US')} synaptic events (constant input: ` +
-            "every non-zero pixel drives its fan-out each step) against the ANN's " +
-            `${r0.annMacs.toLocaleString('en-US')} MACs (${r0.annEffectiveMacs.toLocaleString('en-US')} non-zero). ` +
-            'No energy figure: we have no per-event constant with a source for these devices.',
-          '',
-        ]
-      : []),
-    ...(cnn
-      ? [
-          `CNN with average pooling (${JSON.stringify(o.config.cnnWidths)}, seed 1, first ${cnn.testImages} test ` +
-            `images for every stage): float ${pc(cnn.floatAccuracy)} → pruned ${pc(cnn.prunedAccuracy)} ` +
-            `(${pc(cnn.prunedFraction)} removed) → L16 ${pc(cnn.quantizedAccuracy)} → SNN ` +
-            cnn.curve.map((p) => `T ${p.timesteps}: ${pc(p.accuracy)}`).join(', ') +
-            `; ${Math.round(cnn.spikesPerInference).toLocaleString('en-US')} spikes and ` +
-            `${Math.round(cnn.synapticEventsPerInference).toLocaleString('en-US')} synaptic events per inference.`,
-          '',
-        ]
-      : []),
-  ].join('\n');
-}
-
 export const snn: Reproduction = {
   name: 'snn',
   describe: 'L1-pruned hardware SNN (Lee et al.) with ANN→SNN conversion (Diehl et al.), MLP and CNN',
@@ -382,4 +319,5 @@ export const snn: Reproduction = {
   run: reproduceSnn,
   fromState: (st, seeds) => snnSummary(st.runs as Record<string, unknown>, seeds ? { ...st.config, seeds } : st.config),
   report: snnMarkdown,
+  charts: snnCharts,
 };

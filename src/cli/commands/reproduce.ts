@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { LIMITS, locateFashionMnist } from '../../node.js';
+import { join } from 'node:path';
+import { LIMITS, locateFashionMnist, writeFileAtomic } from '../../node.js';
 import { reproduction, reproductions } from '../../reproduce/registry.js';
 import { exitStatus, type ReproduceReport, type Reproduction } from '../../reproduce/report.js';
 import { readState } from '../../reproduce/state.js';
@@ -128,6 +129,7 @@ export async function run(argv: string[]): Promise<number> {
     reportOnly,
   };
   const out = writeResults(resultsDir, report, repro.report(report), info);
+  for (const [file, svg] of Object.entries(repro.charts?.(report) ?? {})) writeFileAtomic(join(resultsDir, file), svg);
   emit(
     !!values.json,
     { ...out.raw, report: out.markdown, results: { markdown: out.markdown, json: out.json } },

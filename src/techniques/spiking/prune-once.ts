@@ -66,9 +66,10 @@ export interface PrunePoint {
 }
 
 /**
- * Choose θ by the spec's rule: among thresholds at quantiles of |w| (shares 5%, 7.5%, … 95%, then 96% … 99.5%), the largest whose
- * validation accuracy is at most `maxDrop` (default 0.001 = 0.1 pt) below the unpruned model's; prunes the
- * model with it and returns the curve. A candidate that would empty a layer is skipped.
+ * Choose θ by the spec's rule: among thresholds at quantiles of |w| (shares 5%, 7.5%, … 95%, then 96% …
+ * 99.5%), the largest whose validation accuracy is at most `maxDrop` (default 0.001 = 0.1 pt) below the
+ * unpruned model's; prunes the model with it and returns the curve. A candidate that would empty a layer is
+ * skipped.
  */
 export function autoPrune(
   model: Module,
