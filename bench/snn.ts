@@ -140,7 +140,18 @@ for (const [name, spec] of [
       hiddenSynapticEventsPerSecond: f.imagesPerSecond * f.hiddenEventsPerImage,
     };
     for (const mode of ['step', 'fold']) {
-      const p = peer(['torch', file, '--batch', String(B), '--budget', String(budget), '--mode', mode]);
+      const p = peer([
+        'torch',
+        file,
+        '--batch',
+        String(B),
+        '--budget',
+        String(budget),
+        '--mode',
+        mode,
+        '--threads',
+        String(getThreads()),
+      ]);
       if (!p) continue;
       const counts = p.counts as number[],
         k = ref.shape[1];

@@ -1,6 +1,6 @@
 """Peers for Frugal's spiking benchmark (bench/snn.ts): the same converted network, weights and inputs.
 
-Usage: /usr/bin/python3 bench/snn_peer.py torch NET.json --batch B [--budget S] [--mode step|fold]
+Usage: /usr/bin/python3 bench/snn_peer.py torch NET.json --batch B [--budget S] [--mode step|fold] [--threads N]
        /usr/bin/python3 bench/snn_peer.py brian NET.json [--images N]
 NET.json (written by bench/snn.ts): {"input": [...], "timesteps": T, "layers": [...], "images": b64 float32,
 "count": N}; layers are linear/conv2d (weight, bias as base64 float32), avgpool2d, flatten and if (threshold,
@@ -101,6 +101,7 @@ def torch_sim(layers, x, T, mode):
 def run_torch(net, x):
     import torch
     torch.set_grad_enabled(False)
+    torch.set_num_threads(arg("--threads", torch.get_num_threads()))  # as many as Frugal uses
     B, budget, mode = arg("--batch", 1), arg("--budget", 2.0), arg("--mode", "step")
     layers = torch_layers(net)
     X = torch.from_numpy(x.copy())
