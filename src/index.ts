@@ -79,3 +79,4 @@ export * from './techniques/fitdnn/index.js';
 export * from './techniques/hsic/index.js';
 export * from './techniques/layerwise/index.js';
 export * from './techniques/control/index.js';
+export * from './techniques/spiking/index.js';

@@ -13,6 +13,7 @@ import * as reproduce from './commands/reproduce.js';
 import * as circulant from './commands/circulant.js';
 import * as layerwise from './commands/layerwise.js';
 import * as control from './commands/control.js';
+import * as snn from './commands/snn.js';
 
 interface Command {
   usage: string;
@@ -28,6 +29,7 @@ const commands: Record<string, Command> = {
   circulant,
   layerwise,
   control,
+  snn,
   reproduce,
   bench,
 };

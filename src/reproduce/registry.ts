@@ -9,6 +9,7 @@ import { fitdnn } from './fitdnn.js';
 import { hsic } from './hsic.js';
 import { bcgd } from './bcgd.js';
 import { gdhp } from './gdhp.js';
+import { snn } from './snn.js';
 
 const registry = new Map<string, Reproduction>();
 
@@ -26,6 +27,7 @@ register(fitdnn);
 register(hsic);
 register(bcgd);
 register(gdhp);
+register(snn);
 
 /** The registered reproductions, in registration order. */
 export function reproductions(): Reproduction[] {

@@ -1,0 +1,44 @@
+// The spiking layer types in model specs: `if` (a population of IF neurons) and `spiking` (a whole converted
+// network with its coding, T and measured costs), so saved spiking models load like any other.
+import type { LayerSpec } from '../../nn/module.js';
+import { buildLayer, registerLayer, specInt } from '../../nn/spec.js';
+import { planLayers } from '../../nn/spec-plan.js';
+import { IFNeuron, type ResetMode } from './neuron.js';
+import { SpikingNetwork, type Coding, type Readout, type SpikingCost } from './network.js';
+
+const resetOf = (v: unknown): ResetMode => (v === undefined ? 'subtract' : (v as ResetMode));
+
+registerLayer(
+  'if',
+  (s) =>
+    new IFNeuron({
+      threshold: (s.threshold as number | undefined) ?? 1,
+      reset: resetOf(s.reset),
+      leak: (s.leak as number | undefined) ?? 0,
+    }),
+  (_s, x) => ({ params: 0, out: x }),
+);
+
+registerLayer(
+  'spiking',
+  (s, rng) => {
+    if (!Array.isArray(s.layers)) throw new Error("a 'spiking' layer needs a 'layers' array");
+    if (!Array.isArray(s.input)) throw new Error("a 'spiking' layer needs its 'input' shape");
+    const net = new SpikingNetwork(
+      (s.layers as LayerSpec[]).map((l) => buildLayer(l, rng)),
+      {
+        input: s.input as number[],
+        timesteps: specInt(s, 'timesteps'),
+        coding: s.coding as Coding,
+        readout: s.readout as Readout,
+        seed: specInt(s, 'seed', 1),
+      },
+    );
+    if (s.measured && typeof s.measured === 'object') net.measured = s.measured as SpikingCost;
+    return net;
+  },
+  (s, x) => {
+    if (!Array.isArray(s.layers)) return { params: 0, out: null };
+    return planLayers(s.layers as LayerSpec[], x, 'spiking layer ');
+  },
+);
