@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import {
   backprop,
   distillation,
@@ -23,6 +21,7 @@ import {
   type DataFlag,
   type TrainingFlag,
 } from '../option-groups.js';
+import { checkOutputFile } from '../output.js';
 
 /** The shared data and training flags `circulant` takes. */
 const FLAGS: (DataFlag | TrainingFlag)[] = ['epochs', 'optimizer', 'lr', 'batch-size', 'seed', 'data-dir', 'limit'];
@@ -84,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   const alpha = num(values, 'alpha', 0.7, { min: 0, max: 1 });
   const temperature = num(values, 'temperature', 4, { min: 1 });
 
+  checkOutputFile('--out', out);
   const { model, spec, training } = loadModel(positionals[0]);
   const { model: circ, report } = toCirculant(model, {
     blockSize: N,
@@ -120,7 +120,6 @@ export async function run(argv: string[]): Promise<number> {
     tuned = evaluate(circ, data.test, { shape: spec.input }).accuracy;
   }
   const newSpec = specOf(circ, spec.input);
-  mkdirSync(dirname(out), { recursive: true });
   saveModel(out, circ, newSpec, {
     ...training,
     circulant: { blockSize: N, epochs, projectedAccuracy: projected, testAccuracy: tuned },

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { compact, loadModel, profileModel, saveModel, specOf } from '../../node.js';
 import { choice, emit, parse, UsageError, type Options } from '../args.js';
+import { checkOutputFile } from '../output.js';
 
 export const usage = `frugal compact MODEL --out PATH [--sparse auto|always|never] [--json]
   Delete the channels and neurons a pruned model no longer uses (with their batch-norm entries
@@ -18,6 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   const out = values.out as string | undefined;
   if (!out) throw new UsageError('--out PATH is required');
   const mode = choice(values, 'sparse', ['auto', 'always', 'never'] as const, 'auto');
+  checkOutputFile('--out', out);
   const { model, spec, training, bytes } = loadModel(positionals[0]);
   const { model: small, report } = compact(model, spec.input, { sparse: mode === 'auto' ? 'auto' : mode === 'always' });
   saveModel(out, small, specOf(small, spec.input), { ...training, compactedFrom: positionals[0] });

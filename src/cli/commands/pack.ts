@@ -3,6 +3,7 @@ import { evaluate, loadModel, packBinary, profileModel, saveModel, specOf } from
 import { retrainingData } from '../data.js';
 import { emit, parse, UsageError, type Options } from '../args.js';
 import { groupOptions } from '../option-groups.js';
+import { checkOutputFile } from '../output.js';
 
 export const usage = `frugal pack MODEL --out PATH [--data-dir DIR] [--limit N] [--json]
   Turn a trained binarized model (binary-conv2d, binary-linear, jet-conv2d layers) into its
@@ -20,6 +21,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const out = values.out as string | undefined;
   if (!out) throw new UsageError('--out PATH is required');
+  checkOutputFile('--out', out);
   const { model, spec, training, bytes } = loadModel(positionals[0]);
   const { model: packed, report } = packBinary(model);
   if (report.packed.length === 0)

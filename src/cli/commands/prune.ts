@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import { evaluate, fileCheckpoint, loadModel, pruneToRate, saveModel } from '../../node.js';
 import { retrainingData } from '../data.js';
 import { emit, num, parse, UsageError, type Options } from '../args.js';
@@ -12,6 +11,7 @@ import {
   type DataFlag,
   type TrainingFlag,
 } from '../option-groups.js';
+import { checkOutputFile } from '../output.js';
 
 /** The shared data and training flags `prune` takes. */
 const FLAGS: (DataFlag | TrainingFlag)[] = [
@@ -79,11 +79,11 @@ export async function run(argv: string[]): Promise<number> {
   if (values.resume && !existsSync(ckpt))
     throw new Error(`--resume: no checkpoint at ${ckpt}; run without --resume to start`);
 
+  checkOutputFile('--out', out);
   const { model, spec, training } = loadModel(positionals[0]);
   const data = retrainingData(values);
   const train = data.train;
   const before = evaluate(model, data.test, { shape: spec.input }).accuracy;
-  mkdirSync(dirname(out), { recursive: true });
   const r = pruneToRate(model, {
     target,
     metric,

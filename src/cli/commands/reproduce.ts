@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LIMITS, locateFashionMnist, writeFileAtomic } from '../../node.js';
 import { reproduction, reproductions } from '../../reproduce/registry.js';
@@ -12,6 +11,7 @@ import {
 import { readState } from '../../reproduce/state.js';
 import { RESULTS_DIR, commandLine, cpuCount, gitCommit, machineLoad, writeResults } from '../../reproduce/results.js';
 import { emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { checkOutputDir } from '../output.js';
 
 const all = reproductions();
 const ownFlags = all.flatMap((r) => Object.entries(r.options).map(([flag, o]) => ({ flag, o, of: r.name })));
@@ -96,6 +96,8 @@ export async function run(argv: string[]): Promise<number> {
           min: 1,
           limit: n === 'epochs' ? [LIMITS.maxEpochs, 'maxEpochs in core/limits.ts'] : undefined,
         });
+  checkOutputDir('--results-dir', resultsDir);
+  if (!reportOnly) checkOutputDir('--out', outDir);
   const loadBefore = machineLoad();
   let report: ReproduceReport, dataSource: string;
   if (reportOnly) {
@@ -109,7 +111,6 @@ export async function run(argv: string[]): Promise<number> {
     const missing = report.missing ?? [];
     if (missing.length) note(`frugal reproduce: the state lacks ${missing.length} run(s): ${missing.join('; ')}`);
   } else {
-    mkdirSync(outDir, { recursive: true });
     const data = locateFashionMnist(values['data-dir'] as string | undefined);
     dataSource = `${data.source}: ${data.dir}`;
     report = repro.run({

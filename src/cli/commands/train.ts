@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   buildModel,
   evaluate,
@@ -37,6 +36,7 @@ import {
   readSampling,
   readTraining,
 } from '../option-groups.js';
+import { modelName, runOutput } from '../output.js';
 
 /** The data and training flags `train` takes (all of them; the others are its own). */
 const FLAGS = [...Object.keys(DATA), ...Object.keys(TRAINING), ...Object.keys(SAMPLING)] as (
@@ -44,7 +44,7 @@ const FLAGS = [...Object.keys(DATA), ...Object.keys(TRAINING), ...Object.keys(SA
 )[];
 const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 
-export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out PATH', FLAGS, OPTIMIZERS, [
+export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json [--out PATH]', FLAGS, OPTIMIZERS, [
   '[--l1 LAMBDA]',
   '[--profile]',
   '[--trainer backprop|hsic]',
@@ -54,7 +54,9 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out
   '[--format-lr X]',
   '[--json]',
 ])}
-  Train a classifier; prints test accuracy. A checkpoint (PATH.ckpt) is written after every epoch;
+  Train a classifier; prints test accuracy. Without --out the model goes to a new file
+  runs/NAME-YYYYMMDD-HHMMSS.safetensors (never over an existing one), and the path is printed.
+  A checkpoint (PATH.ckpt) is written after every epoch;
   --resume continues a killed run from it with the same result as an uninterrupted run.
   --profile prints the time spent per op kind, forward and backward.
   --l1 adds λ·‖w‖₁ over conv and linear weights, applied by soft-thresholding after each step,
@@ -119,9 +121,10 @@ export async function run(argv: string[]): Promise<number> {
     schedule: 'none',
   });
   const sampling = readSampling(values);
+  const l1 = num(values, 'l1', 0, { min: 0 });
+  const limit = readLimit(values);
   const { epochs, batchSize, optimizer: optName, lr, seed, valSplit, patience } = t;
-  const out =
-    (values.out as string | undefined) ?? `runs/${label === 'cnn' || label === 'mlp' ? label : 'model'}.safetensors`;
+  const out = runOutput(values, modelName(label));
   const ckptPath = `${out}.ckpt`;
   if (values.resume && !existsSync(ckptPath))
     throw new Error(`--resume: no checkpoint at ${ckptPath}; run without --resume to start`);
@@ -133,7 +136,6 @@ export async function run(argv: string[]): Promise<number> {
       `(${data.source}): ${data.train.count} train, ${data.test.count} test; backend ${backendName()}`,
   );
   let train = data.train;
-  const limit = readLimit(values);
   if (limit)
     train = subset(
       train,
@@ -145,13 +147,11 @@ export async function run(argv: string[]): Promise<number> {
   const model = buildModel(spec, seed);
   const optimizer = makeOptimizer(optName, model, lr, t.momentum, t.weightDecay);
   const schedule = makeSchedule(t);
-  mkdirSync(dirname(out), { recursive: true });
   const inputShape = spec.input;
   if (values.profile) {
     profiler.reset();
     profiler.enabled = true;
   }
-  const l1 = num(values, 'l1', 0, { min: 0 });
   // Strata are the training labels (after --limit and --val-split); kf and obs score rows with this model.
   const sampler = samplerByName(sampling.sampler, {
     seed,
