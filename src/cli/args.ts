@@ -1,7 +1,15 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** Wrong or missing arguments: the CLI prints the usage and exits with code 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** `showUsage` false: the message says all (a long usage would bury it). */
+  constructor(
+    message: string,
+    readonly showUsage = true,
+  ) {
+    super(message);
+  }
+}
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 

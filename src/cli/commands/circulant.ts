@@ -2,8 +2,10 @@ import {
   backprop,
   distillation,
   evaluate,
+  fileCheckpoint,
   fit,
   loadModel,
+  locateFashionMnist,
   profileModel,
   recalibrateBatchNorm,
   saveModel,
@@ -22,9 +24,19 @@ import {
   type TrainingFlag,
 } from '../option-groups.js';
 import { checkOutputFile } from '../output.js';
+import { checkResume } from '../resume.js';
 
 /** The shared data and training flags `circulant` takes. */
-const FLAGS: (DataFlag | TrainingFlag)[] = ['epochs', 'optimizer', 'lr', 'batch-size', 'seed', 'data-dir', 'limit'];
+const FLAGS: (DataFlag | TrainingFlag)[] = [
+  'epochs',
+  'optimizer',
+  'lr',
+  'batch-size',
+  'seed',
+  'data-dir',
+  'limit',
+  'resume',
+];
 const OPTIMIZERS = ['sgd', 'adam'] as const;
 
 const HEAD = 'frugal circulant MODEL --block-size N --out PATH [--include conv2d,linear] [--pad]';
@@ -38,7 +50,8 @@ export const usage = `${groupUsage(HEAD, FLAGS, OPTIMIZERS, ['[--distill [--alph
   Before fine-tuning, batch-norm statistics are re-estimated on 50 training batches. --distill
   fine-tunes with knowledge distillation from the dense model (weight A of its term, default 0.7;
   temperature T, default 4), which reaches the dense accuracy in fewer epochs than labels alone
-  (frugal reproduce circconv measures it).`;
+  (frugal reproduce circconv measures it). Fine-tuning checkpoints to PATH.ckpt after every epoch
+  (and on Ctrl-C); --resume continues it.`;
 
 const options: Options = {
   ...groupOptions(FLAGS),
@@ -50,6 +63,9 @@ const options: Options = {
   alpha: { type: 'string' },
   temperature: { type: 'string' },
 };
+
+/** Ctrl-C stops the run at a checkpoint (main.ts runs it on a worker thread). */
+export const interruptible = true;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
@@ -84,6 +100,24 @@ export async function run(argv: string[]): Promise<number> {
   const temperature = num(values, 'temperature', 4, { min: 1 });
 
   checkOutputFile('--out', out);
+  const ckpt = `${out}.ckpt`;
+  const config = {
+    model: positionals[0],
+    'block-size': N,
+    include: include.join(','),
+    pad: !!values.pad,
+    distill: values.distill ? { alpha, temperature } : null,
+    'data-dir': locateFashionMnist(values['data-dir'] as string | undefined).dir,
+    limit: values.limit ?? null,
+    'batch-size': batchSize,
+    optimizer: optName,
+    lr,
+    seed,
+  };
+  if (values.resume) {
+    if (epochs === 0) throw new UsageError('--resume continues fine-tuning; --epochs 0 has none');
+    checkResume(ckpt, config);
+  }
   const { model, spec, training } = loadModel(positionals[0]);
   const { model: circ, report } = toCirculant(model, {
     blockSize: N,
@@ -114,6 +148,9 @@ export async function run(argv: string[]): Promise<number> {
       seed,
       inputShape: spec.input,
       schedule: makeSchedule(t),
+      checkpoint: fileCheckpoint(ckpt),
+      config,
+      resume: !!values.resume,
       progress: values.json ? undefined : process.stderr,
       ...(values.distill ? { step: backprop({ loss: distillation({ teacher: model, alpha, temperature }) }) } : {}),
     });

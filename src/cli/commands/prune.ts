@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { evaluate, fileCheckpoint, loadModel, pruneToRate, saveModel } from '../../node.js';
+import { evaluate, fileCheckpoint, loadModel, locateFashionMnist, pruneToRate, saveModel } from '../../node.js';
 import { retrainingData } from '../data.js';
 import { emit, num, parse, UsageError, type Options } from '../args.js';
 import {
@@ -12,6 +11,7 @@ import {
   type TrainingFlag,
 } from '../option-groups.js';
 import { checkOutputFile } from '../output.js';
+import { checkResume } from '../resume.js';
 
 /** The shared data and training flags `prune` takes. */
 const FLAGS: (DataFlag | TrainingFlag)[] = [
@@ -45,6 +45,9 @@ const options: Options = {
   'round-to': { type: 'string' },
 };
 
+/** Ctrl-C stops the run at a checkpoint (main.ts runs it on a worker thread). */
+export const interruptible = true;
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
   if (values.help) {
@@ -76,10 +79,21 @@ export async function run(argv: string[]): Promise<number> {
   if (values['round-to'] !== undefined && !values.structured)
     throw new UsageError('--round-to applies to --structured pruning only');
   const ckpt = `${out}.ckpt`;
-  if (values.resume && !existsSync(ckpt))
-    throw new Error(`--resume: no checkpoint at ${ckpt}; run without --resume to start`);
+  const config = {
+    model: positionals[0],
+    [`target-${metric}`]: target,
+    structured: !!values.structured,
+    'round-to': roundTo,
+    'data-dir': locateFashionMnist(values['data-dir'] as string | undefined).dir,
+    limit: values.limit ?? null,
+    'batch-size': batchSize,
+    optimizer: optName,
+    lr,
+    seed,
+  };
 
   checkOutputFile('--out', out);
+  if (values.resume) checkResume(ckpt, config);
   const { model, spec, training } = loadModel(positionals[0]);
   const data = retrainingData(values);
   const train = data.train;
@@ -97,6 +111,7 @@ export async function run(argv: string[]): Promise<number> {
     optimizer: (_params, model) => makeOptimizer(optName, model, lr, t.momentum, t.weightDecay),
     schedule: makeSchedule(t),
     checkpoint: fileCheckpoint(ckpt),
+    config,
     resume: !!values.resume,
     progress: process.stderr,
   });

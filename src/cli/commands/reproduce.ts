@@ -66,6 +66,9 @@ function ownValues(r: Reproduction, values: Record<string, unknown>): Record<str
   );
 }
 
+/** Ctrl-C stops the run at a checkpoint (main.ts runs it on a worker thread). */
+export const interruptible = true;
+
 export async function run(argv: string[]): Promise<number> {
   // The code that runs is the checkout as it is now: a commit made while a long run goes on is not it.
   const { commit, dirty } = gitCommit();

@@ -1,10 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import {
   buildModel,
   evaluate,
   fileCheckpoint,
   fit,
   loadFashionMnist,
+  loadModel,
+  locateFashionMnist,
   referenceCnn,
   referenceMlp,
   saveModel,
@@ -20,6 +22,7 @@ import {
   samplerByName,
   type ModelSpec,
   type Module,
+  type Sequential,
 } from '../../node.js';
 import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
 import { HSIC_OPTIONS, HSIC_USAGE, refuseHsicFlags, runHsic } from './train-hsic.js';
@@ -37,6 +40,7 @@ import {
   readTraining,
 } from '../option-groups.js';
 import { modelName, runOutput } from '../output.js';
+import { checkResume } from '../resume.js';
 
 /** The data and training flags `train` takes (all of them; the others are its own). */
 const FLAGS = [...Object.keys(DATA), ...Object.keys(TRAINING), ...Object.keys(SAMPLING)] as (
@@ -47,6 +51,7 @@ const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json [--out PATH]', FLAGS, OPTIMIZERS, [
   '[--l1 LAMBDA]',
   '[--profile]',
+  '[--keep-best]',
   '[--trainer backprop|hsic]',
   '[--sigma S]',
   '[--beta B]',
@@ -79,6 +84,7 @@ const options: Options = {
   model: { type: 'string' },
   out: { type: 'string' },
   profile: { type: 'boolean', default: false },
+  'keep-best': { type: 'boolean', default: false },
   l1: { type: 'string' },
   ...HSIC_OPTIONS,
 };
@@ -99,6 +105,9 @@ export function resolveModel(name: string | undefined): { spec: ModelSpec; label
   }
   return { spec: validateSpec(raw), label: name };
 }
+
+/** Ctrl-C stops the run at a checkpoint (main.ts runs it on a worker thread). */
+export const interruptible = true;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, options);
@@ -126,8 +135,28 @@ export async function run(argv: string[]): Promise<number> {
   const { epochs, batchSize, optimizer: optName, lr, seed, valSplit, patience } = t;
   const out = runOutput(values, modelName(label));
   const ckptPath = `${out}.ckpt`;
-  if (values.resume && !existsSync(ckptPath))
-    throw new Error(`--resume: no checkpoint at ${ckptPath}; run without --resume to start`);
+  if (values['keep-best'] && !valSplit)
+    throw new UsageError('--keep-best needs --val-split (a validation set to judge)');
+  // What a resumed run must share with the first (--epochs may grow: the run then goes on longer).
+  const config = {
+    model: label,
+    spec,
+    dataset,
+    'data-dir': locateFashionMnist(values['data-dir'] as string | undefined).dir,
+    limit,
+    'batch-size': batchSize,
+    optimizer: optName,
+    lr,
+    momentum: t.momentum,
+    'weight-decay': t.weightDecay,
+    schedule: t.schedule,
+    'val-split': valSplit,
+    seed,
+    sampler: sampling.sampler,
+    'sampler-lambda': sampling.lambda,
+    l1,
+  };
+  const resumed = values.resume ? checkResume(ckptPath, config) : undefined;
 
   const t0 = performance.now();
   const data = loadFashionMnist(values['data-dir'] as string | undefined);
@@ -160,6 +189,7 @@ export async function run(argv: string[]): Promise<number> {
     score: kfScorer(model, train, { shape: inputShape }),
     lossScore: lossScorer(model, train, { shape: inputShape }),
   });
+  const best = values['keep-best'] ? keepBest(model, spec, `${out}.best`, resumed?.history ?? []) : undefined;
   const result = fit(model, {
     sampler,
     train,
@@ -170,13 +200,15 @@ export async function run(argv: string[]): Promise<number> {
     seed,
     inputShape,
     schedule,
-    callbacks: l1 > 0 ? [proximalL1(model, { lambda: l1, optimizer })] : [],
     earlyStopping: patience ? { patience, monitor: 'valLoss' } : undefined,
+    callbacks: [...(l1 > 0 ? [proximalL1(model, { lambda: l1, optimizer })] : []), ...(best ? [best.callback] : [])],
     checkpoint: fileCheckpoint(ckptPath),
+    config,
     resume: !!values.resume,
     progress: process.stderr,
   });
   profiler.enabled = false;
+  if (best?.restore()) note(`frugal: --keep-best: the model of epoch ${best.epoch} (validation accuracy highest)`);
   const profile = values.profile ? profileRows() : undefined;
   if (profile) note(formatOpProfile(profile));
   const test = evaluate(model, data.test, { shape: inputShape });
@@ -221,6 +253,7 @@ export async function run(argv: string[]): Promise<number> {
     profile,
     stoppedEarly: result.stoppedEarly,
     resumedFromEpoch: result.resumedFromEpoch,
+    bestEpoch: best?.epoch,
     out,
     checkpoint: ckptPath,
     history: result.history,
@@ -237,6 +270,34 @@ export async function run(argv: string[]): Promise<number> {
     ].join('\n'),
   );
   return 0;
+}
+
+/**
+ * --keep-best: the model of the epoch with the highest validation accuracy, kept in a file beside the output
+ * (so a resumed run still knows it); restore() loads it into the model at the end and removes the file.
+ */
+function keepBest(model: Module, spec: ModelSpec, path: string, history: { epoch: number; valAccuracy?: number }[]) {
+  let acc = -Infinity,
+    epoch = 0;
+  for (const h of history) if ((h.valAccuracy ?? -Infinity) > acc) [acc, epoch] = [h.valAccuracy ?? -Infinity, h.epoch];
+  return {
+    get epoch() {
+      return epoch;
+    },
+    callback: {
+      onEpochEnd(log: { epoch: number; valAccuracy?: number }) {
+        if (log.valAccuracy === undefined || log.valAccuracy <= acc) return;
+        [acc, epoch] = [log.valAccuracy, log.epoch];
+        saveModel(path, model as Sequential, spec, { bestEpoch: epoch, valAccuracy: acc });
+      },
+    },
+    restore(): boolean {
+      if (!existsSync(path)) return false;
+      model.loadStateDict(loadModel(path).model.stateDict());
+      rmSync(path);
+      return true;
+    },
+  };
 }
 
 function formatOpProfile(rows: ReturnType<typeof profileRows>): string {
