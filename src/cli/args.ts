@@ -25,8 +25,17 @@ export function parse(
   positionals = 0,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   let r;
+  const all = { ...COMMON, ...options };
+  // `--lr -1`: parseArgs calls a value starting with "-" ambiguous; a negative number is a value, so it is
+  // joined to its flag (--lr=-1) and reaches the flag's own range check.
+  const args = [...argv];
+  for (let i = args.length - 2; i >= 0; i--) {
+    const m = /^--([^=]+)$/.exec(args[i]);
+    if (m && all[m[1]]?.type === 'string' && /^-(\d|\.\d|Infinity)/.test(args[i + 1]))
+      args.splice(i, 2, `${args[i]}=${args[i + 1]}`);
+  }
   try {
-    r = parseArgs({ args: argv, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+    r = parseArgs({ args, options: all, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }

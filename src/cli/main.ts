@@ -12,7 +12,7 @@ import * as packCmd from './commands/pack.js';
 import * as reproduce from './commands/reproduce.js';
 import * as circulant from './commands/circulant.js';
 import { runInterruptible } from './interrupt.js';
-import { failure, version } from './outcome.js';
+import { capThreads, failure, version } from './outcome.js';
 
 interface Command {
   usage: string;
@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError((e as Error).message);
       }
       rest.splice(i, rest[i].includes('=') ? 1 : 2);
-      await setThreads(n);
+      await setThreads(capThreads(n));
     }
     return await cmd.run(rest);
   } catch (e) {
