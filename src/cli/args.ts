@@ -108,3 +108,19 @@ export function note(s: string): void {
 export function emit(json: boolean, obj: Record<string, unknown>, human: string): void {
   process.stdout.write(json ? `${JSON.stringify(obj)}\n` : `${human}\n`);
 }
+
+/** The data directory a command uses when --data-dir is not given (as locateFashionMnist looks). */
+export const DATA_DIR_DEFAULT = '$FRUGAL_DATA_DIR, else /usr/share/datasets/fashion-mnist, else the shipped subset';
+
+/**
+ * The "Defaults:" paragraph of a usage: one `--flag value` per option that takes a value, wrapped at
+ * 100 columns. A test holds it equal to the README's line for the command and checks no flag is missing.
+ */
+export function defaultsText(parts: string[]): string {
+  const lines = ['  Defaults:'];
+  for (const p of parts.map((s, i) => (i < parts.length - 1 ? `${s};` : `${s}.`))) {
+    if (lines[lines.length - 1].length + p.length + 1 > 100) lines.push(`    ${p}`);
+    else lines[lines.length - 1] += ` ${p}`;
+  }
+  return lines.join('\n');
+}

@@ -13,7 +13,7 @@ import {
   toCirculant,
 } from '../../node.js';
 import { retrainingData } from '../data.js';
-import { emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
 import {
   groupOptions,
   groupUsage,
@@ -51,7 +51,19 @@ export const usage = `${groupUsage(HEAD, FLAGS, OPTIMIZERS, ['[--distill [--alph
   fine-tunes with knowledge distillation from the dense model (weight A of its term, default 0.7;
   temperature T, default 4), which reaches the dense accuracy in fewer epochs than labels alone
   (frugal reproduce circconv measures it). Fine-tuning checkpoints to PATH.ckpt after every epoch
-  (and on Ctrl-C); --resume continues it.`;
+  (and on Ctrl-C); --resume continues it.
+${defaultsText([
+  '--epochs 1',
+  '--optimizer sgd',
+  '--lr 0.01 (1e-3 with adam)',
+  '--batch-size 64',
+  '--seed 1',
+  `--data-dir ${DATA_DIR_DEFAULT}`,
+  '--limit all',
+  '--include conv2d,linear',
+  '--alpha 0.7',
+  '--temperature 4',
+])}`;
 
 const options: Options = {
   ...groupOptions(FLAGS),

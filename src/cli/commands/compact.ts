@@ -1,12 +1,13 @@
 import { statSync } from 'node:fs';
 import { compact, loadModel, profileModel, saveModel, specOf } from '../../node.js';
-import { choice, emit, parse, UsageError, type Options } from '../args.js';
+import { choice, defaultsText, emit, parse, UsageError, type Options } from '../args.js';
 import { checkOutputFile } from '../output.js';
 
 export const usage = `frugal compact MODEL --out PATH [--sparse auto|always|never] [--json]
   Delete the channels and neurons a pruned model no longer uses (with their batch-norm entries
   and the next layer's inputs); with --sparse auto (default), layers whose weights are mostly
-  zero are stored and run in compressed-sparse-row form. Outputs are unchanged.`;
+  zero are stored and run in compressed-sparse-row form. Outputs are unchanged.
+${defaultsText(['--sparse auto'])}`;
 
 const options: Options = { out: { type: 'string' }, sparse: { type: 'string' } };
 

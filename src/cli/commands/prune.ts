@@ -1,6 +1,6 @@
 import { evaluate, fileCheckpoint, loadModel, locateFashionMnist, pruneToRate, saveModel } from '../../node.js';
 import { retrainingData } from '../data.js';
-import { emit, num, parse, UsageError, type Options } from '../args.js';
+import { DATA_DIR_DEFAULT, defaultsText, emit, num, parse, UsageError, type Options } from '../args.js';
 import {
   groupOptions,
   groupUsage,
@@ -33,8 +33,18 @@ export const usage = `${groupUsage(HEAD, FLAGS, OPTIMIZERS, ['[--json]'])}
   weights (or of their MACs) to remove, 0 < R < 1, reached within ±0.5 pt. Unstructured by default
   (gradual magnitude pruning, cubic schedule); --structured removes whole channels (channel gates),
   keeping multiples of Q channels per layer where the target allows (default 4, the SIMD width; 1 = any).
-  The output has the pruning made permanent; frugal compact shrinks it. Defaults: --epochs 3, --optimizer sgd
-  (momentum 0.9, --lr 0.01; adam: 1e-3) with cosine decay, --batch-size 64, --seed 1.`;
+  The output has the pruning made permanent; frugal compact shrinks it. SGD has momentum 0.9; the learning
+  rate decays by a cosine. Checkpoints go to PATH.ckpt (every epoch, and on Ctrl-C); --resume continues.
+${defaultsText([
+  '--epochs 3',
+  '--optimizer sgd',
+  '--lr 0.01 (1e-3 with adam)',
+  '--batch-size 64',
+  '--seed 1',
+  `--data-dir ${DATA_DIR_DEFAULT}`,
+  '--limit all',
+  '--round-to 4',
+])}`;
 
 const options: Options = {
   ...groupOptions(FLAGS),

@@ -10,7 +10,7 @@ import {
 } from '../../reproduce/report.js';
 import { readState } from '../../reproduce/state.js';
 import { RESULTS_DIR, commandLine, cpuCount, gitCommit, machineLoad, writeResults } from '../../reproduce/results.js';
-import { emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
 import { checkOutputDir } from '../output.js';
 
 const all = reproductions();
@@ -34,7 +34,15 @@ ${all.map((r) => `    ${r.name.padEnd(col)}${r.describe}`).join('\n')}
 ${ownFlags.map((f) => `  ${f.o.usage} (${f.of} only): ${f.o.help}`).join('\n')}
   Exit status: 0 every criterion passes; 3 the run finished but a criterion failed (or, with
   --report-only, a run is missing); 1 error; 2 wrong arguments. A --quick run is judged by the full
-  run's bars, so it usually exits 3. --results-dir and --out are relative to the current directory.`;
+  run's bars, so it usually exits 3. --results-dir and --out are relative to the current directory.
+${defaultsText([
+  '--seeds 3 (1 with --quick)',
+  `--data-dir ${DATA_DIR_DEFAULT}`,
+  '--out runs',
+  `--results-dir ${RESULTS_DIR}`,
+  "--train-samples and --epochs the reproduction's own (in its results document)",
+  ...ownFlags.filter((f) => f.o.type !== 'flag').map((f) => `--${f.flag} as its line above says`),
+])}`;
 
 const options: Options = {
   quick: { type: 'boolean', default: false },

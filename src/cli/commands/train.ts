@@ -24,7 +24,7 @@ import {
   type Module,
   type Sequential,
 } from '../../node.js';
-import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { choice, DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
 import { HSIC_OPTIONS, HSIC_USAGE, refuseHsicFlags, runHsic } from './train-hsic.js';
 import {
   DATA,
@@ -75,9 +75,31 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json [--ou
   ras-floor and kf weight each drawn row's loss by its importance
   weight, so training stays unbiased; --json's history holds each epoch's sampler statistics
   (max weight, effective sample size, per-stratum p, estimate ages, extra forward rows).
-  Defaults: --epochs 5, --batch-size 128 (mlp) or 64, --optimizer adam, --lr 0.01 (sgd) or 1e-3,
-  --momentum 0.9 (sgd), --schedule none, --seed 1, --dataset fashion-mnist.
-${HSIC_USAGE}`;
+${HSIC_USAGE}
+${defaultsText([
+  '--out runs/NAME-YYYYMMDD-HHMMSS.safetensors',
+  '--dataset fashion-mnist',
+  `--data-dir ${DATA_DIR_DEFAULT}`,
+  '--limit all',
+  '--epochs 5',
+  '--batch-size 128 (mlp) or 64 (256 with hsic)',
+  '--optimizer adam (sgd with hsic)',
+  '--lr 1e-3 (0.01 with sgd)',
+  '--momentum 0.9 with sgd (0 otherwise)',
+  '--weight-decay 0 (1e-3 with hsic; 0.01 with adamw)',
+  '--schedule none',
+  '--val-split 0 (none)',
+  '--early-stopping off',
+  '--seed 1',
+  '--sampler uniform',
+  '--sampler-lambda 0.2',
+  '--l1 0 (off)',
+  '--trainer backprop',
+  '--sigma 6',
+  '--beta 1000',
+  '--format-epochs 1',
+  '--format-lr 0.01',
+])}`;
 
 const options: Options = {
   ...groupOptions(FLAGS),
