@@ -71,7 +71,7 @@ test('train: SIGINT stops mid-run with a checkpoint and exit 130; --resume ends 
   for (const k of Object.keys(a)) assert.deepEqual(Array.from(b[k].data), Array.from(a[k].data), k);
 });
 
-test('prune: SIGTERM stops it at a checkpoint (exit 130) and --resume finishes it; --json prints the error', async () => {
+test('prune: SIGTERM stops it at a checkpoint (exit 130), --resume finishes it; --json prints the error', async () => {
   const model = join(dir, 'mlp.safetensors');
   saveModel(model, buildModel(referenceMlp, 1), referenceMlp);
   const out = join(dir, 'pruned.safetensors');
