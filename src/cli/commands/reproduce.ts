@@ -107,8 +107,11 @@ export async function run(argv: string[]): Promise<number> {
           min: 1,
           limit: n === 'epochs' ? [LIMITS.maxEpochs, 'maxEpochs in core/limits.ts'] : undefined,
         });
-  checkOutputDir('--results-dir', resultsDir);
-  if (!reportOnly) checkOutputDir('--out', outDir);
+  // Before any work: a training run checks both; --report-only reads the state first (a missing one creates nothing).
+  if (!reportOnly) {
+    checkOutputDir('--results-dir', resultsDir);
+    checkOutputDir('--out', outDir);
+  }
   const loadBefore = machineLoad();
   let report: ReproduceReport, dataSource: string;
   if (reportOnly) {
@@ -117,6 +120,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     if (training.length) throw new UsageError(`--report-only trains nothing; drop --${training.join(', --')}`);
     const state = readState(outDir, name, quick);
+    checkOutputDir('--results-dir', resultsDir);
     report = repro.fromState(state, seeds);
     dataSource = String(state.config.dataSource ?? 'unknown');
     const missing = report.missing ?? [];
