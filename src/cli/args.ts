@@ -1,7 +1,15 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** Wrong or missing arguments: the CLI prints the usage and exits with code 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** `showUsage` false: the message says all (a long usage would bury it). */
+  constructor(
+    message: string,
+    readonly showUsage = true,
+  ) {
+    super(message);
+  }
+}
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -17,8 +25,17 @@ export function parse(
   positionals = 0,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   let r;
+  const all = { ...COMMON, ...options };
+  // `--lr -1`: parseArgs calls a value starting with "-" ambiguous; a negative number is a value, so it is
+  // joined to its flag (--lr=-1) and reaches the flag's own range check.
+  const args = [...argv];
+  for (let i = args.length - 2; i >= 0; i--) {
+    const m = /^--([^=]+)$/.exec(args[i]);
+    if (m && all[m[1]]?.type === 'string' && /^-(\d|\.\d|Infinity)/.test(args[i + 1]))
+      args.splice(i, 2, `${args[i]}=${args[i + 1]}`);
+  }
   try {
-    r = parseArgs({ args: argv, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+    r = parseArgs({ args, options: all, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
@@ -90,4 +107,20 @@ export function note(s: string): void {
 /** Print the result: one JSON object on stdout with --json, otherwise the human text. */
 export function emit(json: boolean, obj: Record<string, unknown>, human: string): void {
   process.stdout.write(json ? `${JSON.stringify(obj)}\n` : `${human}\n`);
+}
+
+/** The data directory a command uses when --data-dir is not given (as locateFashionMnist looks). */
+export const DATA_DIR_DEFAULT = '$FRUGAL_DATA_DIR, else /usr/share/datasets/fashion-mnist, else the shipped subset';
+
+/**
+ * The "Defaults:" paragraph of a usage: one `--flag value` per option that takes a value, wrapped at
+ * 100 columns. A test holds it equal to the README's line for the command and checks no flag is missing.
+ */
+export function defaultsText(parts: string[]): string {
+  const lines = ['  Defaults:'];
+  for (const p of parts.map((s, i) => (i < parts.length - 1 ? `${s};` : `${s}.`))) {
+    if (lines[lines.length - 1].length + p.length + 1 > 100) lines.push(`    ${p}`);
+    else lines[lines.length - 1] += ` ${p}`;
+  }
+  return lines.join('\n');
 }

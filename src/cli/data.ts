@@ -9,9 +9,9 @@ export function retrainingData(values: Record<string, unknown>): {
   dir: string;
   source: string;
 } {
+  const limit = readLimit(values);
   const data = loadFashionMnist(values['data-dir'] as string | undefined);
   note(`frugal: Fashion-MNIST from ${data.dir} (${data.source}); backend ${backendName()}`);
-  const limit = readLimit(values);
   const train = limit
     ? subset(
         data.train,

@@ -14,10 +14,14 @@ import * as circulant from './commands/circulant.js';
 import * as layerwise from './commands/layerwise.js';
 import * as control from './commands/control.js';
 import * as snn from './commands/snn.js';
+import { runInterruptible } from './interrupt.js';
+import { capThreads, failure, version } from './outcome.js';
 
 interface Command {
   usage: string;
   run(argv: string[]): Promise<number>;
+  /** Runs on a worker thread so that Ctrl-C stops it cleanly at a checkpoint (see interrupt.ts). */
+  interruptible?: boolean;
 }
 const commands: Record<string, Command> = {
   train,
@@ -48,10 +52,18 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage());
     return name ? 0 : 2;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
   const cmd = commands[name];
   if (!cmd) {
     process.stderr.write(`frugal: unknown command ${JSON.stringify(name)}\n${usage()}`);
     return 2;
+  }
+  if (cmd.interruptible) {
+    const code = await runInterruptible(new URL(import.meta.url), argv);
+    if (code !== null) return code;
   }
   try {
     // The backend refused a bad FRUGAL_THREADS at start-up and fell back to one thread; a command
@@ -67,19 +79,11 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError((e as Error).message);
       }
       rest.splice(i, rest[i].includes('=') ? 1 : 2);
-      await setThreads(n);
+      await setThreads(capThreads(n));
     }
     return await cmd.run(rest);
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`frugal ${name}: ${e.message}\n\nusage: ${cmd.usage}\n`);
-      return 2;
-    }
-    const err = e as Error;
-    process.stderr.write(
-      rest.includes('--debug') ? `${err.stack}\n` : `frugal ${name}: ${err.message.split('\n')[0]}\n`,
-    );
-    return 1;
+    return failure(name, e, rest, cmd.usage);
   }
 }
 

@@ -16,7 +16,7 @@ import {
   type Schedule,
   type Tensor,
 } from '../node.js';
-import { choice, num, UsageError, type Options } from './args.js';
+import { choice, note, num, UsageError, type Options } from './args.js';
 
 interface Flag {
   option: Options[string];
@@ -123,6 +123,8 @@ export function readTraining(values: Record<string, unknown>, d: TrainingDefault
   const optimizer = choice(values, 'optimizer', d.optimizers, d.optimizer);
   const lr = num(values, 'lr', optimizer === 'sgd' ? 0.01 : 1e-3, { min: 0, exclusiveMin: true });
   const momentum = num(values, 'momentum', optimizer === 'sgd' ? 0.9 : 0, { min: 0, max: 0.999 });
+  if (values.momentum !== undefined && optimizer !== 'sgd')
+    note(`frugal: warning: --momentum applies to --optimizer sgd; ${optimizer} ignores it (its β₁ is fixed at 0.9)`);
   const weightDecay = num(values, 'weight-decay', 0, { min: 0 });
   // Rng takes seeds modulo 2³² (seed >>> 0): larger ones would only repeat smaller ones.
   const seed = num(values, 'seed', 1, { int: true, min: 0, limit: [2 ** 32 - 1, 'of 32-bit seeds'] });

@@ -51,6 +51,33 @@ function readBytes(path: string): Uint8Array {
   }
 }
 
+/**
+ * What a file that is not a model is, from its first bytes, with the likely intent: a model spec, an image,
+ * text, a training checkpoint. Null when it looks like safetensors (then decoding says what is wrong).
+ */
+export function sniffNonModel(path: string, bytes: Uint8Array): string | null {
+  const head = new TextDecoder().decode(bytes.subarray(0, 4096)).trimStart();
+  if (head.startsWith('{') || head.startsWith('[')) {
+    let spec = false;
+    try {
+      spec = (JSON.parse(new TextDecoder().decode(bytes)) as { format?: unknown })?.format === 'frugal-model';
+    } catch {
+      /* not whole JSON */
+    }
+    return spec
+      ? `${path} is a JSON model spec, not a trained model file; did you mean \`frugal train --model ${path}\`?`
+      : `${path} is a JSON file, not a model file (.safetensors written by frugal train)`;
+  }
+  if (bytes[0] === 0x89 && head.slice(1, 4) === 'PNG')
+    return `${path} is a PNG image, not a model file; give a .safetensors model written by frugal train`;
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff)
+    return `${path} is a JPEG image, not a model file; give a .safetensors model written by frugal train`;
+  const sample = bytes.subarray(0, 512);
+  if (sample.length >= 8 && sample.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b !== 127) || b >= 128))
+    return `${path} is a text file, not a model file; give a .safetensors model written by frugal train`;
+  return null;
+}
+
 /** Load a model file: rebuilds the model from the stored spec and loads its weights. */
 export function loadModel(path: string): {
   model: Sequential;
@@ -59,8 +86,15 @@ export function loadModel(path: string): {
   bytes: number;
 } {
   const bytes = readBytes(path);
+  const what = sniffNonModel(path, bytes);
+  if (what) throw new SafetensorsError(what);
   const { entries, metadata } = decodeSafetensors(bytes, path);
   const specText = metadata['frugal.spec'];
+  if (!specText && metadata['frugal.checkpoint'])
+    throw new SafetensorsError(
+      `${path} is a training checkpoint; the model it trains is saved without .ckpt when the run ends ` +
+        '(continue the run with --resume to get it)',
+    );
   if (!specText) throw new SafetensorsError(`${path}: no frugal.spec in the metadata; it is not a Frugal model file`);
   let spec: ModelSpec;
   try {

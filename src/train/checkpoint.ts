@@ -12,12 +12,27 @@ export interface CheckpointStore {
   load(): Uint8Array | null;
 }
 
-/** The loop's own state at an epoch boundary. */
+/** Where a run stopped inside an epoch: enough to continue it exactly (see fit's `signal`). */
+export interface MidEpoch {
+  /** Batches of the epoch done. */
+  batch: number;
+  /** The epoch's running sums (loss, seen, correct, …) so its log is the uninterrupted one. */
+  tally: Record<string, unknown>;
+  /** The feedback the sampler received during the epoch, in order (empty when it takes none). */
+  feedback: { index: number[]; loss: number[]; bound?: number[] }[];
+  /** The sampler's state at the epoch's start, from which the epoch's batches are drawn again. */
+  samplerAtStart?: unknown;
+}
+
+/** The loop's own state: after `epoch` epochs, plus the part of the next one done when `mid` is set. */
 export interface LoopState {
   epoch: number;
   history: EpochLog[];
   best: number;
   bad: number;
+  mid?: MidEpoch;
+  /** The run's settings (fit's `config`), compared by a resuming program. */
+  config?: Record<string, unknown>;
 }
 
 /** Everything a checkpoint restores: the model, other modules a step trains, every optimizer, the sampler. */
@@ -146,5 +161,21 @@ export function restore(parts: TrainingParts, bytes: Uint8Array): LoopState {
   }
   if (meta.sampler !== undefined) parts.sampler.loadStateDict?.(meta.sampler);
   for (const [n, d] of dropouts(parts.model)) if (meta.rng?.[n]) d.setRngState(meta.rng[n]);
-  return { epoch: meta.epoch, history: meta.history, best: meta.best ?? Infinity, bad: meta.bad };
+  return { epoch: meta.epoch, history: meta.history, best: meta.best ?? Infinity, bad: meta.bad, mid: meta.mid };
+}
+
+/**
+ * What a checkpoint file says about its run, without building anything: epochs done, the batch of the
+ * next epoch reached (0 at an epoch's end), the history and the settings fit() was given as `config`.
+ */
+export function checkpointInfo(bytes: Uint8Array): {
+  epoch: number;
+  batch: number;
+  history: EpochLog[];
+  config?: Record<string, unknown>;
+} {
+  const { metadata } = decodeSafetensors(bytes, 'checkpoint');
+  const meta = JSON.parse(metadata['frugal.checkpoint'] ?? 'null');
+  if (!meta) throw new Error('checkpoint has no frugal.checkpoint metadata');
+  return { epoch: meta.epoch, batch: meta.mid?.batch ?? 0, history: meta.history ?? [], config: meta.config };
 }

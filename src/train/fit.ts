@@ -9,7 +9,15 @@ import { shuffleSampler, type Sampler } from '../data/sampler.js';
 import { argmax, evaluate } from './metrics.js';
 import { Progress, type ProgressSink } from './progress.js';
 import { backprop, type StepContext, type TrainStep } from './step.js';
-import { checkCheckpointable, restore, snapshot, type CheckpointStore, type TrainingParts } from './checkpoint.js';
+import {
+  checkCheckpointable,
+  restore,
+  snapshot,
+  type CheckpointStore,
+  type MidEpoch,
+  type TrainingParts,
+} from './checkpoint.js';
+import { defaultStopSignal, TrainingInterrupted, type StopSignal } from './stop.js';
 
 export type { CheckpointStore } from './checkpoint.js';
 
@@ -30,7 +38,8 @@ export interface EpochLog {
 }
 
 export interface Callback {
-  onEpochBegin?(epoch: number): void;
+  /** `info.batch`: batches of this epoch already done (0, or where a run stopped mid-epoch resumes). */
+  onEpochBegin?(epoch: number, info?: { batch: number }): void;
   onBatchEnd?(info: { epoch: number; batch: number; loss: number }): void;
   /** Return 'stop' to end training after this epoch. */
   onEpochEnd?(log: EpochLog): void | 'stop';
@@ -59,8 +68,16 @@ export interface FitOptions {
   callbacks?: Callback[];
   earlyStopping?: { patience: number; minDelta?: number; monitor?: 'valLoss' | 'valAccuracy' };
   checkpoint?: CheckpointStore;
-  /** Continue from the checkpoint's last completed epoch. */
+  /** Continue from the checkpoint (an epoch's end, or the batch where a stopped run ended). */
   resume?: boolean;
+  /**
+   * Stop request, read before every step (an AbortSignal works; default: setDefaultStopSignal's).
+   * When raised, fit finishes the current step, writes a checkpoint at this batch (with `checkpoint`)
+   * and throws TrainingInterrupted; `resume` then continues exactly where it stopped.
+   */
+  signal?: StopSignal;
+  /** The run's settings, kept in every checkpoint (checkpointInfo reads them) so a resume can be checked. */
+  config?: Record<string, unknown>;
   /** Progress output (stderr in the CLI); none when omitted. */
   progress?: ProgressSink;
   dropLast?: boolean;
@@ -222,6 +239,7 @@ export function fit(model: Module, opts: FitOptions): FitResult {
     bad = 0;
   const monitor = opts.earlyStopping?.monitor ?? 'valLoss';
 
+  let mid: MidEpoch | undefined;
   if (opts.resume && opts.checkpoint) {
     const bytes = opts.checkpoint.load();
     if (bytes) {
@@ -230,20 +248,49 @@ export function fit(model: Module, opts: FitOptions): FitResult {
       history.push(...st.history);
       best = st.best;
       bad = st.bad;
+      mid = st.mid;
     }
   }
+  const signal = opts.signal ?? defaultStopSignal();
+  // A run stopped mid-epoch resumes by replaying the epoch's sampler from its state at the epoch's start with
+  // the feedback it had received (the batches of epoch e depend only on that: see Sampler); so a checkpointed
+  // run with a learning sampler records each step's feedback during the epoch.
+  const record = !!opts.checkpoint && !!sampler.observe && !!sampler.stateDict;
+  const stopAt = (epoch: number, state?: MidEpoch): never => {
+    opts.checkpoint?.save(snapshot(parts, { epoch, history, best, bad, config: opts.config, mid: state }));
+    throw new TrainingInterrupted(epoch + 1, state?.batch ?? 0, !!opts.checkpoint);
+  };
   const progress = opts.progress ? new Progress(opts.progress, batchSize) : null;
   let trainSeconds = 0,
     trainSamples = 0,
     stoppedEarly = false;
 
   for (let epoch = start; epoch < epochs; epoch++) {
+    if (signal?.aborted) stopAt(epoch, mid);
     if (opts.schedule && optimizer) optimizer.lr = opts.schedule(epoch);
-    for (const cb of opts.callbacks ?? []) cb.onEpochBegin?.(epoch);
+    const skip = mid?.batch ?? 0;
+    if (mid && mid.samplerAtStart !== undefined) sampler.loadStateDict?.(mid.samplerAtStart);
+    const samplerAtStart = mid ? mid.samplerAtStart : record ? structuredClone(sampler.stateDict!()) : undefined;
+    const feedback = mid?.feedback ?? [];
+    for (const cb of opts.callbacks ?? []) cb.onEpochBegin?.(epoch, { batch: skip });
     model.train();
     const t0 = performance.now();
     const tally = new EpochTally();
+    if (mid) Object.assign(tally, mid.tally);
+    mid = undefined;
+    let k = 0;
     for (const batch of loader.batches(epoch)) {
+      if (k++ < skip) {
+        // Replayed, not trained: the sampler sees again what it saw before the stop.
+        const f = feedback[k - 1];
+        if (sampler.observe && f)
+          sampler.observe(
+            Int32Array.from(f.index),
+            Float32Array.from(f.loss),
+            f.bound ? { gradNormBound: Float32Array.from(f.bound) } : undefined,
+          );
+        continue;
+      }
       const ctx: StepContext = {
         epoch,
         step: tally.steps + 1,
@@ -269,6 +316,12 @@ export function fit(model: Module, opts: FitOptions): FitResult {
         };
       });
       feed(sampler, batch.index, r, epoch + 1, tally.steps + 1);
+      if (record && r.perSample)
+        feedback.push({
+          index: Array.from(batch.index),
+          loss: Array.from(r.perSample),
+          ...(r.gradNormBound ? { bound: Array.from(r.gradNormBound) } : {}),
+        });
       tally.add(batch.y.length, r.loss, r.correct, r.metrics);
       for (const cb of opts.callbacks ?? []) cb.onBatchEnd?.({ epoch, batch: tally.steps, loss: r.loss });
       progress?.update({
@@ -280,6 +333,9 @@ export function fit(model: Module, opts: FitOptions): FitResult {
         accuracy: tally.accuracy,
         samplesPerSecond: tally.seen / ((performance.now() - t0) / 1000),
       });
+      // Stop after this step; on the epoch's last step the epoch ends first (validation, its checkpoint).
+      if (signal?.aborted && tally.steps < loader.length)
+        stopAt(epoch, { batch: tally.steps, tally: { ...tally }, feedback: record ? feedback : [], samplerAtStart });
     }
     const seconds = (performance.now() - t0) / 1000;
     trainSeconds += seconds;
@@ -313,7 +369,7 @@ export function fit(model: Module, opts: FitOptions): FitResult {
         bad = 0;
       } else if (++bad >= opts.earlyStopping.patience) stop = true;
     }
-    opts.checkpoint?.save(snapshot(parts, { epoch: epoch + 1, history, best, bad }));
+    opts.checkpoint?.save(snapshot(parts, { epoch: epoch + 1, history, best, bad, config: opts.config }));
     if (stop) {
       stoppedEarly = epoch + 1 < epochs;
       break;

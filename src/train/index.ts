@@ -1,5 +1,6 @@
 export { fit, NonFiniteLossError, type FitOptions, type FitResult, type EpochLog, type Callback } from './fit.js';
-export { type CheckpointStore } from './checkpoint.js';
+export { type CheckpointStore, checkpointInfo } from './checkpoint.js';
+export { setDefaultStopSignal, defaultStopSignal, TrainingInterrupted, type StopSignal } from './stop.js';
 export {
   backprop,
   crossEntropyLoss,

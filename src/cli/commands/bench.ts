@@ -1,8 +1,9 @@
 import { backendName, LIMITS, loadModel, noGrad, Rng, Tensor, withScope } from '../../node.js';
-import { emit, num, parse, type Options } from '../args.js';
+import { defaultsText, emit, num, parse, type Options } from '../args.js';
 
-export const usage = `frugal bench MODEL --batch-size B [--seconds S] [--json]
-  Inference throughput (samples/s) and latency per batch (median ms) of a saved model on random input.`;
+export const usage = `frugal bench MODEL [--batch-size B] [--seconds S] [--json]
+  Inference throughput (samples/s) and latency per batch (median ms) of a saved model on random input.
+${defaultsText(['--batch-size 1', '--seconds 2'])}`;
 
 const options: Options = { 'batch-size': { type: 'string' }, seconds: { type: 'string' } };
 

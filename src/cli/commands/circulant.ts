@@ -1,11 +1,11 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import {
   backprop,
   distillation,
   evaluate,
+  fileCheckpoint,
   fit,
   loadModel,
+  locateFashionMnist,
   profileModel,
   recalibrateBatchNorm,
   saveModel,
@@ -13,7 +13,7 @@ import {
   toCirculant,
 } from '../../node.js';
 import { retrainingData } from '../data.js';
-import { emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
 import {
   groupOptions,
   groupUsage,
@@ -23,9 +23,20 @@ import {
   type DataFlag,
   type TrainingFlag,
 } from '../option-groups.js';
+import { checkOutputFile } from '../output.js';
+import { checkResume } from '../resume.js';
 
 /** The shared data and training flags `circulant` takes. */
-const FLAGS: (DataFlag | TrainingFlag)[] = ['epochs', 'optimizer', 'lr', 'batch-size', 'seed', 'data-dir', 'limit'];
+const FLAGS: (DataFlag | TrainingFlag)[] = [
+  'epochs',
+  'optimizer',
+  'lr',
+  'batch-size',
+  'seed',
+  'data-dir',
+  'limit',
+  'resume',
+];
 const OPTIMIZERS = ['sgd', 'adam'] as const;
 
 const HEAD = 'frugal circulant MODEL --block-size N --out PATH [--include conv2d,linear] [--pad]';
@@ -39,7 +50,20 @@ export const usage = `${groupUsage(HEAD, FLAGS, OPTIMIZERS, ['[--distill [--alph
   Before fine-tuning, batch-norm statistics are re-estimated on 50 training batches. --distill
   fine-tunes with knowledge distillation from the dense model (weight A of its term, default 0.7;
   temperature T, default 4), which reaches the dense accuracy in fewer epochs than labels alone
-  (frugal reproduce circconv measures it).`;
+  (frugal reproduce circconv measures it). Fine-tuning checkpoints to PATH.ckpt after every epoch
+  (and on Ctrl-C); --resume continues it.
+${defaultsText([
+  '--epochs 1',
+  '--optimizer sgd',
+  '--lr 0.01 (1e-3 with adam)',
+  '--batch-size 64',
+  '--seed 1',
+  `--data-dir ${DATA_DIR_DEFAULT}`,
+  '--limit all',
+  '--include conv2d,linear',
+  '--alpha 0.7',
+  '--temperature 4',
+])}`;
 
 const options: Options = {
   ...groupOptions(FLAGS),
@@ -51,6 +75,9 @@ const options: Options = {
   alpha: { type: 'string' },
   temperature: { type: 'string' },
 };
+
+/** Ctrl-C stops the run at a checkpoint (main.ts runs it on a worker thread). */
+export const interruptible = true;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
@@ -84,6 +111,25 @@ export async function run(argv: string[]): Promise<number> {
   const alpha = num(values, 'alpha', 0.7, { min: 0, max: 1 });
   const temperature = num(values, 'temperature', 4, { min: 1 });
 
+  checkOutputFile('--out', out);
+  const ckpt = `${out}.ckpt`;
+  const config = {
+    model: positionals[0],
+    'block-size': N,
+    include: include.join(','),
+    pad: !!values.pad,
+    distill: values.distill ? { alpha, temperature } : null,
+    'data-dir': locateFashionMnist(values['data-dir'] as string | undefined).dir,
+    limit: values.limit ?? null,
+    'batch-size': batchSize,
+    optimizer: optName,
+    lr,
+    seed,
+  };
+  if (values.resume) {
+    if (epochs === 0) throw new UsageError('--resume continues fine-tuning; --epochs 0 has none');
+    checkResume(ckpt, config);
+  }
   const { model, spec, training } = loadModel(positionals[0]);
   const { model: circ, report } = toCirculant(model, {
     blockSize: N,
@@ -114,13 +160,15 @@ export async function run(argv: string[]): Promise<number> {
       seed,
       inputShape: spec.input,
       schedule: makeSchedule(t),
+      checkpoint: fileCheckpoint(ckpt),
+      config,
+      resume: !!values.resume,
       progress: values.json ? undefined : process.stderr,
       ...(values.distill ? { step: backprop({ loss: distillation({ teacher: model, alpha, temperature }) }) } : {}),
     });
     tuned = evaluate(circ, data.test, { shape: spec.input }).accuracy;
   }
   const newSpec = specOf(circ, spec.input);
-  mkdirSync(dirname(out), { recursive: true });
   saveModel(out, circ, newSpec, {
     ...training,
     circulant: { blockSize: N, epochs, projectedAccuracy: projected, testAccuracy: tuned },

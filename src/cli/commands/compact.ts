@@ -1,11 +1,13 @@
 import { statSync } from 'node:fs';
 import { compact, loadModel, profileModel, saveModel, specOf } from '../../node.js';
-import { choice, emit, parse, UsageError, type Options } from '../args.js';
+import { choice, defaultsText, emit, parse, UsageError, type Options } from '../args.js';
+import { checkOutputFile } from '../output.js';
 
 export const usage = `frugal compact MODEL --out PATH [--sparse auto|always|never] [--json]
   Delete the channels and neurons a pruned model no longer uses (with their batch-norm entries
   and the next layer's inputs); with --sparse auto (default), layers whose weights are mostly
-  zero are stored and run in compressed-sparse-row form. Outputs are unchanged.`;
+  zero are stored and run in compressed-sparse-row form. Outputs are unchanged.
+${defaultsText(['--sparse auto'])}`;
 
 const options: Options = { out: { type: 'string' }, sparse: { type: 'string' } };
 
@@ -18,6 +20,7 @@ export async function run(argv: string[]): Promise<number> {
   const out = values.out as string | undefined;
   if (!out) throw new UsageError('--out PATH is required');
   const mode = choice(values, 'sparse', ['auto', 'always', 'never'] as const, 'auto');
+  checkOutputFile('--out', out);
   const { model, spec, training, bytes } = loadModel(positionals[0]);
   const { model: small, report } = compact(model, spec.input, { sparse: mode === 'auto' ? 'auto' : mode === 'always' });
   saveModel(out, small, specOf(small, spec.input), { ...training, compactedFrom: positionals[0] });

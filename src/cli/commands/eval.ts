@@ -7,12 +7,13 @@ import {
   MAX_SUBSTEPS,
   simulateFitDnn,
 } from '../../node.js';
-import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { choice, DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
 
 export const usage = `frugal eval MODEL [--data-dir DIR] [--batch-size B] [--simulate map|dde] [--substeps N] [--json]
   Test accuracy, balanced accuracy, loss and confusion matrix of a saved model on Fashion-MNIST.
   --simulate dde (Fit-DNN models): integrate the delayed neuron in time (spec 04's semi-analytic solver,
-  --substeps N_h per node separation θ, default max(32, ⌊16θ⌋)) instead of the equivalent network map.`;
+  --substeps N_h per node separation θ, default max(32, ⌊16θ⌋)) instead of the equivalent network map.
+${defaultsText([`--data-dir ${DATA_DIR_DEFAULT}`, '--batch-size 256', '--simulate map', '--substeps max(32, ⌊16θ⌋)'])}`;
 
 const options: Options = {
   'data-dir': { type: 'string' },

@@ -1,16 +1,18 @@
 import { statSync } from 'node:fs';
 import { evaluate, loadModel, packBinary, profileModel, saveModel, specOf } from '../../node.js';
 import { retrainingData } from '../data.js';
-import { emit, parse, UsageError, type Options } from '../args.js';
+import { DATA_DIR_DEFAULT, defaultsText, emit, parse, UsageError, type Options } from '../args.js';
 import { groupOptions } from '../option-groups.js';
+import { checkOutputFile } from '../output.js';
 
-export const usage = `frugal pack MODEL --out PATH [--data-dir DIR] [--limit N] [--json]
+export const usage = `frugal pack MODEL --out PATH [--data-dir DIR] [--json]
   Turn a trained binarized model (binary-conv2d, binary-linear, jet-conv2d layers) into its
   inference form: binary weights stored and run as packed bits (XNOR-popcount), batch norm +
   sign folded into integer thresholds. Checks on the test set that the packed model predicts
-  exactly what the float simulation predicts, and reports both files' sizes.`;
+  exactly what the float simulation predicts, and reports both files' sizes.
+${defaultsText([`--data-dir ${DATA_DIR_DEFAULT}`])}`;
 
-const options: Options = { out: { type: 'string' }, ...groupOptions(['data-dir', 'limit']) };
+const options: Options = { out: { type: 'string' }, ...groupOptions(['data-dir']) };
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
@@ -20,6 +22,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const out = values.out as string | undefined;
   if (!out) throw new UsageError('--out PATH is required');
+  checkOutputFile('--out', out);
   const { model, spec, training, bytes } = loadModel(positionals[0]);
   const { model: packed, report } = packBinary(model);
   if (report.packed.length === 0)

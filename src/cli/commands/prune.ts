@@ -1,8 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { evaluate, fileCheckpoint, loadModel, pruneToRate, saveModel } from '../../node.js';
+import { evaluate, fileCheckpoint, loadModel, locateFashionMnist, pruneToRate, saveModel } from '../../node.js';
 import { retrainingData } from '../data.js';
-import { emit, num, parse, UsageError, type Options } from '../args.js';
+import { DATA_DIR_DEFAULT, defaultsText, emit, num, parse, UsageError, type Options } from '../args.js';
 import {
   groupOptions,
   groupUsage,
@@ -12,6 +10,8 @@ import {
   type DataFlag,
   type TrainingFlag,
 } from '../option-groups.js';
+import { checkOutputFile } from '../output.js';
+import { checkResume } from '../resume.js';
 
 /** The shared data and training flags `prune` takes. */
 const FLAGS: (DataFlag | TrainingFlag)[] = [
@@ -33,8 +33,18 @@ export const usage = `${groupUsage(HEAD, FLAGS, OPTIMIZERS, ['[--json]'])}
   weights (or of their MACs) to remove, 0 < R < 1, reached within ±0.5 pt. Unstructured by default
   (gradual magnitude pruning, cubic schedule); --structured removes whole channels (channel gates),
   keeping multiples of Q channels per layer where the target allows (default 4, the SIMD width; 1 = any).
-  The output has the pruning made permanent; frugal compact shrinks it. Defaults: --epochs 3, --optimizer sgd
-  (momentum 0.9, --lr 0.01; adam: 1e-3) with cosine decay, --batch-size 64, --seed 1.`;
+  The output has the pruning made permanent; frugal compact shrinks it. SGD has momentum 0.9; the learning
+  rate decays by a cosine. Checkpoints go to PATH.ckpt (every epoch, and on Ctrl-C); --resume continues.
+${defaultsText([
+  '--epochs 3',
+  '--optimizer sgd',
+  '--lr 0.01 (1e-3 with adam)',
+  '--batch-size 64',
+  '--seed 1',
+  `--data-dir ${DATA_DIR_DEFAULT}`,
+  '--limit all',
+  '--round-to 4',
+])}`;
 
 const options: Options = {
   ...groupOptions(FLAGS),
@@ -44,6 +54,9 @@ const options: Options = {
   out: { type: 'string' },
   'round-to': { type: 'string' },
 };
+
+/** Ctrl-C stops the run at a checkpoint (main.ts runs it on a worker thread). */
+export const interruptible = true;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
@@ -76,14 +89,25 @@ export async function run(argv: string[]): Promise<number> {
   if (values['round-to'] !== undefined && !values.structured)
     throw new UsageError('--round-to applies to --structured pruning only');
   const ckpt = `${out}.ckpt`;
-  if (values.resume && !existsSync(ckpt))
-    throw new Error(`--resume: no checkpoint at ${ckpt}; run without --resume to start`);
+  const config = {
+    model: positionals[0],
+    [`target-${metric}`]: target,
+    structured: !!values.structured,
+    'round-to': roundTo,
+    'data-dir': locateFashionMnist(values['data-dir'] as string | undefined).dir,
+    limit: values.limit ?? null,
+    'batch-size': batchSize,
+    optimizer: optName,
+    lr,
+    seed,
+  };
 
+  checkOutputFile('--out', out);
+  if (values.resume) checkResume(ckpt, config);
   const { model, spec, training } = loadModel(positionals[0]);
   const data = retrainingData(values);
   const train = data.train;
   const before = evaluate(model, data.test, { shape: spec.input }).accuracy;
-  mkdirSync(dirname(out), { recursive: true });
   const r = pruneToRate(model, {
     target,
     metric,
@@ -97,6 +121,7 @@ export async function run(argv: string[]): Promise<number> {
     optimizer: (_params, model) => makeOptimizer(optName, model, lr, t.momentum, t.weightDecay),
     schedule: makeSchedule(t),
     checkpoint: fileCheckpoint(ckpt),
+    config,
     resume: !!values.resume,
     progress: process.stderr,
   });

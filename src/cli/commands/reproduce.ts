@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { LIMITS, locateFashionMnist, writeFileAtomic } from '../../node.js';
 import { reproduction, reproductions } from '../../reproduce/registry.js';
 import {
@@ -10,7 +10,8 @@ import {
 } from '../../reproduce/report.js';
 import { readState } from '../../reproduce/state.js';
 import { RESULTS_DIR, commandLine, cpuCount, gitCommit, machineLoad, writeResults } from '../../reproduce/results.js';
-import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { choice, DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { checkOutputDir } from '../output.js';
 
 const all = reproductions();
 const ownFlags = all.flatMap((r) => Object.entries(r.options).map(([flag, o]) => ({ flag, o, of: r.name })));
@@ -34,7 +35,15 @@ ${all.map((r) => `    ${r.name.padEnd(col)}${r.describe}`).join('\n')}
 ${ownFlags.map((f) => `  ${f.o.usage} (${f.of} only): ${f.o.help}`).join('\n')}
   Exit status: 0 every criterion passes; 3 the run finished but a criterion failed (or, with
   --report-only, a run is missing); 1 error; 2 wrong arguments. A --quick run is judged by the full
-  run's bars, so it usually exits 3. --results-dir and --out are relative to the current directory.`;
+  run's bars, so it usually exits 3. --results-dir and --out are relative to the current directory.
+${defaultsText([
+  '--seeds 3 (1 with --quick)',
+  `--data-dir ${DATA_DIR_DEFAULT}`,
+  '--out runs',
+  `--results-dir ${RESULTS_DIR}`,
+  "--train-samples and --epochs the reproduction's own (in its results document)",
+  ...ownFlags.filter((f) => f.o.type !== 'flag').map((f) => `--${f.flag} as its line above says`),
+])}`;
 
 const options: Options = {
   quick: { type: 'boolean', default: false },
@@ -71,6 +80,9 @@ function ownValues(
   );
 }
 
+/** Ctrl-C stops the run at a checkpoint (main.ts runs it on a worker thread). */
+export const interruptible = true;
+
 export async function run(argv: string[]): Promise<number> {
   // The code that runs is the checkout as it is now: a commit made while a long run goes on is not it.
   const { commit, dirty } = gitCommit();
@@ -100,6 +112,11 @@ export async function run(argv: string[]): Promise<number> {
           min: 1,
           limit: n === 'epochs' ? [LIMITS.maxEpochs, 'maxEpochs in core/limits.ts'] : undefined,
         });
+  // Before any work: a training run checks both; --report-only reads the state first (a missing one creates nothing).
+  if (!reportOnly) {
+    checkOutputDir('--results-dir', resultsDir);
+    checkOutputDir('--out', outDir);
+  }
   const loadBefore = machineLoad();
   let report: ReproduceReport, dataSource: string;
   if (reportOnly) {
@@ -108,12 +125,12 @@ export async function run(argv: string[]): Promise<number> {
     );
     if (training.length) throw new UsageError(`--report-only trains nothing; drop --${training.join(', --')}`);
     const state = readState(outDir, name, quick);
+    checkOutputDir('--results-dir', resultsDir);
     report = repro.fromState(state, seeds);
     dataSource = String(state.config.dataSource ?? 'unknown');
     const missing = report.missing ?? [];
     if (missing.length) note(`frugal reproduce: the state lacks ${missing.length} run(s): ${missing.join('; ')}`);
   } else {
-    mkdirSync(outDir, { recursive: true });
     if (repro.dataSource) dataSource = repro.dataSource;
     else {
       const data = locateFashionMnist(values['data-dir'] as string | undefined);

@@ -1,8 +1,7 @@
 // `frugal train --trainer hsic`: the HSIC bottleneck (spec 03) instead of backpropagation. Each block is
 // trained by its own nHSIC loss; then the unformatted readout (class permutation fitted on the training
 // outputs) and, with --format-epochs E > 0, an appended linear layer trained by cross-entropy.
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import {
   backendName,
   buildModel,
@@ -20,6 +19,7 @@ import {
 } from '../../node.js';
 import { emit, note, num, UsageError, type Options } from '../args.js';
 import { readDataset, readLimit, readSampling, readTraining } from '../option-groups.js';
+import { modelName, runOutput } from '../output.js';
 
 /** The flags only --trainer hsic takes. */
 export const HSIC_OPTIONS: Options = {
@@ -73,9 +73,8 @@ export async function runHsic(values: Record<string, unknown>, given: ModelSpec,
   const formatEpochs = num(values, 'format-epochs', 1, { int: true, min: 0, limit: [10000, 'of format epochs'] });
   const formatLr = num(values, 'format-lr', 0.01, { min: 0, exclusiveMin: true });
   const { epochs, batchSize, seed, valSplit } = t;
-  const out =
-    (values.out as string | undefined) ??
-    `runs/${label === 'cnn' || label === 'mlp' ? label : 'model'}-hsic.safetensors`;
+  const limit = readLimit(values);
+  const out = runOutput(values, `${modelName(label)}-hsic`);
   const ckpt = `${out}.ckpt`,
     formatCkpt = `${out}.format.ckpt`;
   if (values.resume && !existsSync(ckpt))
@@ -88,7 +87,6 @@ export async function runHsic(values: Record<string, unknown>, given: ModelSpec,
       `(${data.source}): ${data.train.count} train, ${data.test.count} test; backend ${backendName()}; trainer hsic`,
   );
   let train = data.train;
-  const limit = readLimit(values);
   if (limit)
     train = subset(
       train,
@@ -97,7 +95,6 @@ export async function runHsic(values: Record<string, unknown>, given: ModelSpec,
   let validation;
   if (valSplit) ({ train, val: validation } = trainValSplit(train, valSplit, seed));
   const model = buildModel(spec, seed) as Sequential;
-  mkdirSync(dirname(out), { recursive: true });
   const inputShape = spec.input;
   const r = trainHsic(model, {
     train,

@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import {
   buildModel,
   evaluate,
   fileCheckpoint,
   fit,
   loadFashionMnist,
+  loadModel,
+  locateFashionMnist,
   referenceCnn,
   referenceMlp,
   saveModel,
@@ -21,8 +22,9 @@ import {
   samplerByName,
   type ModelSpec,
   type Module,
+  type Sequential,
 } from '../../node.js';
-import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { choice, DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
 import { HSIC_OPTIONS, HSIC_USAGE, refuseHsicFlags, runHsic } from './train-hsic.js';
 import {
   DATA,
@@ -37,6 +39,8 @@ import {
   readSampling,
   readTraining,
 } from '../option-groups.js';
+import { modelName, runOutput } from '../output.js';
+import { checkResume } from '../resume.js';
 
 /** The data and training flags `train` takes (all of them; the others are its own). */
 const FLAGS = [...Object.keys(DATA), ...Object.keys(TRAINING), ...Object.keys(SAMPLING)] as (
@@ -44,9 +48,10 @@ const FLAGS = [...Object.keys(DATA), ...Object.keys(TRAINING), ...Object.keys(SA
 )[];
 const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 
-export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out PATH', FLAGS, OPTIMIZERS, [
+export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json [--out PATH]', FLAGS, OPTIMIZERS, [
   '[--l1 LAMBDA]',
   '[--profile]',
+  '[--keep-best]',
   '[--trainer backprop|hsic]',
   '[--sigma S]',
   '[--beta B]',
@@ -54,7 +59,9 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out
   '[--format-lr X]',
   '[--json]',
 ])}
-  Train a classifier; prints test accuracy. A checkpoint (PATH.ckpt) is written after every epoch;
+  Train a classifier; prints test accuracy. Without --out the model goes to a new file
+  runs/NAME-YYYYMMDD-HHMMSS.safetensors (never over an existing one), and the path is printed.
+  A checkpoint (PATH.ckpt) is written after every epoch;
   --resume continues a killed run from it with the same result as an uninterrupted run.
   --profile prints the time spent per op kind, forward and backward.
   --l1 adds λ·‖w‖₁ over conv and linear weights, applied by soft-thresholding after each step,
@@ -68,15 +75,38 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json --out
   ras-floor and kf weight each drawn row's loss by its importance
   weight, so training stays unbiased; --json's history holds each epoch's sampler statistics
   (max weight, effective sample size, per-stratum p, estimate ages, extra forward rows).
-  Defaults: --epochs 5, --batch-size 128 (mlp) or 64, --optimizer adam, --lr 0.01 (sgd) or 1e-3,
-  --momentum 0.9 (sgd), --schedule none, --seed 1, --dataset fashion-mnist.
-${HSIC_USAGE}`;
+${HSIC_USAGE}
+${defaultsText([
+  '--out runs/NAME-YYYYMMDD-HHMMSS.safetensors',
+  '--dataset fashion-mnist',
+  `--data-dir ${DATA_DIR_DEFAULT}`,
+  '--limit all',
+  '--epochs 5',
+  '--batch-size 128 (mlp) or 64 (256 with hsic)',
+  '--optimizer adam (sgd with hsic)',
+  '--lr 1e-3 (0.01 with sgd)',
+  '--momentum 0.9 with sgd (0 otherwise)',
+  '--weight-decay 0 (1e-3 with hsic; 0.01 with adamw)',
+  '--schedule none',
+  '--val-split 0 (none)',
+  '--early-stopping off',
+  '--seed 1',
+  '--sampler uniform',
+  '--sampler-lambda 0.2',
+  '--l1 0 (off)',
+  '--trainer backprop',
+  '--sigma 6',
+  '--beta 1000',
+  '--format-epochs 1',
+  '--format-lr 0.01',
+])}`;
 
 const options: Options = {
   ...groupOptions(FLAGS),
   model: { type: 'string' },
   out: { type: 'string' },
   profile: { type: 'boolean', default: false },
+  'keep-best': { type: 'boolean', default: false },
   l1: { type: 'string' },
   ...HSIC_OPTIONS,
 };
@@ -97,6 +127,9 @@ export function resolveModel(name: string | undefined): { spec: ModelSpec; label
   }
   return { spec: validateSpec(raw), label: name };
 }
+
+/** Ctrl-C stops the run at a checkpoint (main.ts runs it on a worker thread). */
+export const interruptible = true;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, options);
@@ -119,12 +152,33 @@ export async function run(argv: string[]): Promise<number> {
     schedule: 'none',
   });
   const sampling = readSampling(values);
+  const l1 = num(values, 'l1', 0, { min: 0 });
+  const limit = readLimit(values);
   const { epochs, batchSize, optimizer: optName, lr, seed, valSplit, patience } = t;
-  const out =
-    (values.out as string | undefined) ?? `runs/${label === 'cnn' || label === 'mlp' ? label : 'model'}.safetensors`;
+  const out = runOutput(values, modelName(label));
   const ckptPath = `${out}.ckpt`;
-  if (values.resume && !existsSync(ckptPath))
-    throw new Error(`--resume: no checkpoint at ${ckptPath}; run without --resume to start`);
+  if (values['keep-best'] && !valSplit)
+    throw new UsageError('--keep-best needs --val-split (a validation set to judge)');
+  // What a resumed run must share with the first (--epochs may grow: the run then goes on longer).
+  const config = {
+    model: label,
+    spec,
+    dataset,
+    'data-dir': locateFashionMnist(values['data-dir'] as string | undefined).dir,
+    limit,
+    'batch-size': batchSize,
+    optimizer: optName,
+    lr,
+    momentum: t.momentum,
+    'weight-decay': t.weightDecay,
+    schedule: t.schedule,
+    'val-split': valSplit,
+    seed,
+    sampler: sampling.sampler,
+    'sampler-lambda': sampling.lambda,
+    l1,
+  };
+  const resumed = values.resume ? checkResume(ckptPath, config) : undefined;
 
   const t0 = performance.now();
   const data = loadFashionMnist(values['data-dir'] as string | undefined);
@@ -133,7 +187,6 @@ export async function run(argv: string[]): Promise<number> {
       `(${data.source}): ${data.train.count} train, ${data.test.count} test; backend ${backendName()}`,
   );
   let train = data.train;
-  const limit = readLimit(values);
   if (limit)
     train = subset(
       train,
@@ -145,13 +198,11 @@ export async function run(argv: string[]): Promise<number> {
   const model = buildModel(spec, seed);
   const optimizer = makeOptimizer(optName, model, lr, t.momentum, t.weightDecay);
   const schedule = makeSchedule(t);
-  mkdirSync(dirname(out), { recursive: true });
   const inputShape = spec.input;
   if (values.profile) {
     profiler.reset();
     profiler.enabled = true;
   }
-  const l1 = num(values, 'l1', 0, { min: 0 });
   // Strata are the training labels (after --limit and --val-split); kf and obs score rows with this model.
   const sampler = samplerByName(sampling.sampler, {
     seed,
@@ -160,6 +211,7 @@ export async function run(argv: string[]): Promise<number> {
     score: kfScorer(model, train, { shape: inputShape }),
     lossScore: lossScorer(model, train, { shape: inputShape }),
   });
+  const best = values['keep-best'] ? keepBest(model, spec, `${out}.best`, resumed?.history ?? []) : undefined;
   const result = fit(model, {
     sampler,
     train,
@@ -170,13 +222,15 @@ export async function run(argv: string[]): Promise<number> {
     seed,
     inputShape,
     schedule,
-    callbacks: l1 > 0 ? [proximalL1(model, { lambda: l1, optimizer })] : [],
     earlyStopping: patience ? { patience, monitor: 'valLoss' } : undefined,
+    callbacks: [...(l1 > 0 ? [proximalL1(model, { lambda: l1, optimizer })] : []), ...(best ? [best.callback] : [])],
     checkpoint: fileCheckpoint(ckptPath),
+    config,
     resume: !!values.resume,
     progress: process.stderr,
   });
   profiler.enabled = false;
+  if (best?.restore()) note(`frugal: --keep-best: the model of epoch ${best.epoch} (validation accuracy highest)`);
   const profile = values.profile ? profileRows() : undefined;
   if (profile) note(formatOpProfile(profile));
   const test = evaluate(model, data.test, { shape: inputShape });
@@ -221,6 +275,7 @@ export async function run(argv: string[]): Promise<number> {
     profile,
     stoppedEarly: result.stoppedEarly,
     resumedFromEpoch: result.resumedFromEpoch,
+    bestEpoch: best?.epoch,
     out,
     checkpoint: ckptPath,
     history: result.history,
@@ -237,6 +292,34 @@ export async function run(argv: string[]): Promise<number> {
     ].join('\n'),
   );
   return 0;
+}
+
+/**
+ * --keep-best: the model of the epoch with the highest validation accuracy, kept in a file beside the output
+ * (so a resumed run still knows it); restore() loads it into the model at the end and removes the file.
+ */
+function keepBest(model: Module, spec: ModelSpec, path: string, history: { epoch: number; valAccuracy?: number }[]) {
+  let acc = -Infinity,
+    epoch = 0;
+  for (const h of history) if ((h.valAccuracy ?? -Infinity) > acc) [acc, epoch] = [h.valAccuracy ?? -Infinity, h.epoch];
+  return {
+    get epoch() {
+      return epoch;
+    },
+    callback: {
+      onEpochEnd(log: { epoch: number; valAccuracy?: number }) {
+        if (log.valAccuracy === undefined || log.valAccuracy <= acc) return;
+        [acc, epoch] = [log.valAccuracy, log.epoch];
+        saveModel(path, model as Sequential, spec, { bestEpoch: epoch, valAccuracy: acc });
+      },
+    },
+    restore(): boolean {
+      if (!existsSync(path)) return false;
+      model.loadStateDict(loadModel(path).model.stateDict());
+      rmSync(path);
+      return true;
+    },
+  };
 }
 
 function formatOpProfile(rows: ReturnType<typeof profileRows>): string {

@@ -43,6 +43,8 @@ export interface PruneToRateOptions {
   schedule?: Schedule;
   progress?: ProgressSink;
   checkpoint?: CheckpointStore;
+  /** The run's settings, kept in its checkpoints (fit's `config`). */
+  config?: Record<string, unknown>;
   resume?: boolean;
   callbacks?: Callback[];
   /** Unstructured: steps between mask updates (Zhu & Gupta's Δt; default 100, fewer for short runs). */
@@ -129,7 +131,8 @@ export function pruneToRate(model: Sequential, opts: PruneToRateOptions): PruneT
   const plan = structured ? structuredPlan(model, s, metric, opts, total) : magnitudePlan(s, metric, opts, total);
   const optimizer = opts.optimizer(model.parameters(), model);
   const cb: Callback = {
-    onEpochBegin: (epoch) => plan.onEpochBegin?.(epoch * bpe),
+    // A run resumed mid-epoch begins at step epoch·bpe + batch.
+    onEpochBegin: (epoch, info) => plan.onEpochBegin?.(epoch * bpe + (info?.batch ?? 0)),
     onBatchEnd: ({ epoch, batch }) => {
       plan.afterStep(epoch * bpe + batch);
       reapplyMasks(model);
@@ -146,6 +149,7 @@ export function pruneToRate(model: Sequential, opts: PruneToRateOptions): PruneT
     schedule: opts.schedule,
     progress: opts.progress,
     checkpoint: opts.checkpoint,
+    config: opts.config,
     resume: opts.resume,
     callbacks: [cb, ...(opts.callbacks ?? [])],
     step: backprop({ regularizer: plan.regularizer }),

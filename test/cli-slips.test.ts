@@ -1,0 +1,102 @@
+// Issue 26, point 4: the common slips get a message naming what happened and the fix.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildModel, referenceMlp, saveModel } from '../src/node.js';
+import { DATA, frugal, oneJson } from './cli-helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'frugal-slips-'));
+
+test('a spec, an image, a text file or a checkpoint given as MODEL is named for what it is', () => {
+  const spec = join(dir, 'spec.json');
+  writeFileSync(spec, JSON.stringify({ format: 'frugal-model', version: 1, input: [784], layers: [] }));
+  const png = join(dir, 'shoe.png');
+  writeFileSync(png, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
+  const txt = join(dir, 'notes.txt');
+  writeFileSync(txt, 'my model is in another file\n');
+  const ckpt = join(dir, 'run.safetensors.ckpt');
+  const model = join(dir, 'm.safetensors');
+  saveModel(model, buildModel(referenceMlp, 1), referenceMlp);
+  const t = frugal(
+    'train',
+    '--model',
+    'mlp',
+    ...DATA,
+    '--limit',
+    '100',
+    '--epochs',
+    '1',
+    '--out',
+    join(dir, 'r.safetensors'),
+  );
+  assert.equal(t.code, 0, t.stderr);
+  copyFileSync(join(dir, 'r.safetensors.ckpt'), ckpt);
+  const cases: [string, RegExp][] = [
+    [spec, /is a JSON model spec, not a trained model file; did you mean `frugal train --model .*spec\.json`\?/],
+    [png, /is a PNG image, not a model file/],
+    [txt, /is a text file, not a model file/],
+    [ckpt, /is a training checkpoint; the model it trains is saved without \.ckpt/],
+  ];
+  for (const cmd of ['eval', 'info', 'compact']) {
+    for (const [file, re] of cases) {
+      const r = frugal(cmd, file, ...(cmd === 'compact' ? ['--out', join(dir, 'c.safetensors')] : []));
+      assert.equal(r.code, 1, `${cmd} ${file}: ${r.stderr}`);
+      assert.match(r.stderr, re, `${cmd} ${file}`);
+    }
+  }
+  assert.ok(readFileSync(model).length > 0);
+});
+
+test('negative numbers reach the flag’s own check; --momentum with adam warns; --threads is capped', () => {
+  for (const args of [
+    ['--lr', '-1'],
+    ['--lr', '-.5'],
+  ]) {
+    const r = frugal('train', '--model', 'mlp', ...args, '--out', join(dir, 'x.safetensors'));
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--lr must be a number > 0, got "-/);
+    assert.doesNotMatch(r.stderr, /ambiguous/);
+  }
+  const m = frugal(
+    'train',
+    '--model',
+    'mlp',
+    ...DATA,
+    '--limit',
+    '100',
+    '--epochs',
+    '1',
+    '--momentum',
+    '0.5',
+    '--out',
+    join(dir, 'mo.safetensors'),
+  );
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stderr, /warning: --momentum applies to --optimizer sgd; adam ignores it/);
+  const cores = availableParallelism();
+  const model = join(dir, 'm.safetensors');
+  const b = frugal('bench', model, '--batch-size', '2', '--seconds', '0.05', '--threads', String(cores + 1), '--json');
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stderr, new RegExp(`warning: --threads ${cores + 1} is more than this machine's ${cores} cores`));
+});
+
+test('--json failures print one {error, code} object on stdout; frugal --version', () => {
+  const r = frugal('eval', join(dir, 'missing.safetensors'), '--json');
+  assert.equal(r.code, 1);
+  const j = oneJson(r.stdout);
+  assert.equal(j.code, 1);
+  assert.match(String(j.error), /cannot read model file .*missing\.safetensors/);
+  assert.match(r.stderr, /missing\.safetensors/);
+  const u = frugal('train', '--model', 'mlp', '--lr', '0', '--json');
+  assert.equal(u.code, 2);
+  assert.equal(oneJson(u.stdout).code, 2);
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  for (const flag of ['--version', '-V']) {
+    const v = frugal(flag);
+    assert.equal(v.code, 0);
+    assert.match(v.stdout, new RegExp(`^frugal ${pkg.version.replace(/\./g, '\\.')} \\(Node\\.js`));
+  }
+});
