@@ -24,7 +24,10 @@ import {
   type StepContext,
 } from '../src/index.js';
 
-/** Spec 03 verbatim in float64: K̄ = K H (right centring only), R = K̄ (K̄ + εmI)⁻¹ by Gauss–Jordan, tr(R_X R_Y). */
+/**
+ * Spec 03 verbatim in float64: K̄ = K H (right centring only), R = K̄ (K̄ + εmI)⁻¹ by Gauss–Jordan,
+ * tr(R_X R_Y).
+ */
 function referenceNhsic(x: number[][], y: number[][], sigma: number, eps = 1e-5): number {
   const m = x.length;
   const R = (z: number[][]) => {

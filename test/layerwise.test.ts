@@ -57,7 +57,8 @@ function randomCase(seed: number) {
   return { p, net: initDeepLinear(widths, { init, seed }), widths };
 }
 
-test('the exact step η* = m‖G‖²/‖AGB‖² is the minimum of a brute-force line search, with G = (1/m)AᵀRBᵀ', () => {
+const STEP = 'the exact step η* = m‖G‖²/‖AGB‖² is the minimum of a brute-force line search';
+test(`${STEP}, with G = (1/m)AᵀRBᵀ`, () => {
   for (let seed = 1; seed <= 12; seed++) {
     const { p, net } = randomCase(seed);
     if (p.kind !== 'direct') throw new Error('direct problem expected');

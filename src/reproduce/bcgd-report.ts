@@ -129,8 +129,9 @@ export function bcgdMarkdown(r: ReproduceReport): string {
   return [
     `# Layer-wise BCGD of deep linear networks (Shin) — ${r.mode} run`,
     '',
-    'Loss (1/2m)‖W_L⋯W_1X − Y‖², one W_j per block step (cyclic sweep 1..L), float64. Step η* = m‖G‖²/‖AGB‖² ' +
-      '(exact line search) unless marked "bound" (η = m/(σ_max(A)²σ_max(B)²)). Orthogonal-like init: each ' +
+    'Loss (1/2m)‖W_L⋯W_1X − Y‖², one W_j per block step (cyclic sweep 1..L), float64. ' +
+      'Step η* = m‖G‖²/‖AGB‖² (exact line search) ' +
+      'unless marked "bound" (η = m/(σ_max(A)²σ_max(B)²)). Orthogonal-like init: each ' +
       "W_j is the Q factor of a Gaussian matrix (our reading; the paper's recipe is not available). Gaps are " +
       '(L − L*)/(L_0 − L*) with L* from a float64 least-squares solve. FLOPs count every product the algorithm ' +
       'needs (2·M·N·K per GEMM, norms, updates, suffix/prefix products, power iterations for the bound step, ' +

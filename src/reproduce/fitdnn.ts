@@ -292,8 +292,8 @@ export function fitMarkdown(r: ReproduceReport): string {
       `**${o.sweepHypothesis.confirmed ? 'Confirmed' : 'Not confirmed'}**: ${o.sweepHypothesis.why}.`,
     '',
     o.ddeSimulatedAccuracy.n
-      ? `The θ ${R2_THETA} models evaluated on the simulated delay system (DDE, N_h = max(32, ⌊16θ⌋)) instead of ` +
-        `the map: ${pct(o.ddeSimulatedAccuracy.mean)} ± ${pct(o.ddeSimulatedAccuracy.std)}% test accuracy.`
+      ? `The θ ${R2_THETA} models evaluated on the simulated delay system (DDE, N_h = max(32, ⌊16θ⌋)) ` +
+        `instead of the map: ${pct(o.ddeSimulatedAccuracy.mean)} ± ${pct(o.ddeSimulatedAccuracy.std)}% test accuracy.`
       : '',
     '',
     '## R1: exactness of the map (random weights, 8 training images)',

@@ -13,7 +13,8 @@ export function planeSvg(runs: HsicRun[]): string {
     t = 20,
     b = 45;
   const run = runs.find((x) => x.variant === 'F1' && x.trainer === 'hsic' && x.probe?.length);
-  const head = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
+  const head =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" ` + 'font-family="sans-serif" font-size="11">';
   if (!run) return `${head}<text x="20" y="30">no F1 HSIC run with a probe</text></svg>\n`;
   const p = run.probe!;
   const xs = p.flatMap((q) => q.zx),

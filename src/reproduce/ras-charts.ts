@@ -15,6 +15,9 @@ function meanCurve(arrays: number[][]): number[] {
 /** Cumulative sums: the wall-clock at the end of each epoch. */
 const cumulative = (v: number[]) => v.map((_, i) => v.slice(0, i + 1).reduce((a, b) => a + b, 0));
 
+/** The three charts of each variant and optimizer, by file-name suffix. */
+const CHARTS = ['loss-epochs', 'loss-clock', 'variance'] as const;
+
 /** The three charts of one variant and optimizer, as SVG documents by name. */
 function groupCharts(runs: RasRun[], tag: string, title: string): Record<string, string> {
   const methods = [...new Set(runs.map((r) => r.method))] as Method[];
@@ -34,21 +37,21 @@ function groupCharts(runs: RasRun[], tag: string, title: string): Record<string,
     return { name: m, points: v.map((y, i) => ({ x: ((i + 1) * E) / v.length, y })) };
   });
   return {
-    [`${tag}-loss-epochs.svg`]: lineChart({
+    [`${tag}-${CHARTS[0]}.svg`]: lineChart({
       title: `${title}: full training loss`,
       xLabel: 'epoch',
       yLabel: 'training loss',
       logY: true,
       series: loss(epochs),
     }),
-    [`${tag}-loss-clock.svg`]: lineChart({
+    [`${tag}-${CHARTS[1]}.svg`]: lineChart({
       title: `${title}: full training loss against training time`,
       xLabel: 'seconds of training (measurements excluded)',
       yLabel: 'training loss',
       logY: true,
       series: loss(clock),
     }),
-    [`${tag}-variance.svg`]: lineChart({
+    [`${tag}-${CHARTS[2]}.svg`]: lineChart({
       title: `${title}: gradient variance E‖ĝ − ∇L‖²`,
       xLabel: 'epoch',
       yLabel: 'variance',
@@ -58,17 +61,25 @@ function groupCharts(runs: RasRun[], tag: string, title: string): Record<string,
   };
 }
 
+/** The variant/optimizer groups of the runs, each with its file-name prefix `ras[-quick]-VARIANT-OPTIMIZER`. */
+function groupsOf(runs: RasRun[], quick: boolean) {
+  return [...new Set(runs.map((r) => `${r.variant}/${r.optimizer}`))].map((g) => {
+    const [variant, optimizer] = g.split('/');
+    return { variant, optimizer, tag: `ras${quick ? '-quick' : ''}-${variant}-${optimizer}` };
+  });
+}
+
+/** The file names rasCharts writes, without drawing them (the document embeds them). */
+export function rasChartNames(runs: RasRun[], quick: boolean): string[] {
+  return groupsOf(runs, quick).flatMap((g) => CHARTS.map((c) => `${g.tag}-${c}.svg`));
+}
+
 /** Every chart of a ras report, by file name (`ras[-quick]-VARIANT-OPTIMIZER-…svg`). */
 export function rasCharts(runs: RasRun[], quick: boolean): Record<string, string> {
   const out: Record<string, string> = {};
-  const groups = [...new Set(runs.map((r) => `${r.variant}/${r.optimizer}`))];
-  for (const g of groups) {
-    const [variant, optimizer] = g.split('/');
-    const rs = runs.filter((r) => r.variant === variant && r.optimizer === optimizer);
-    Object.assign(
-      out,
-      groupCharts(rs, `ras${quick ? '-quick' : ''}-${variant}-${optimizer}`, `${variant} / ${optimizer}`),
-    );
+  for (const g of groupsOf(runs, quick)) {
+    const rs = runs.filter((r) => r.variant === g.variant && r.optimizer === g.optimizer);
+    Object.assign(out, groupCharts(rs, g.tag, `${g.variant} / ${g.optimizer}`));
   }
   return out;
 }

@@ -135,11 +135,12 @@ export class VarianceProbe {
   }
 
   /**
-   * E‖ĝ − ∇L‖² of KF's importance batches: a presample S of B rows drawn uniformly with replacement, b rows drawn
-   * from it ∝ Ĝ and weighted (ΣĜ/B)/Ĝ_j, so E[ĝ | S] = ḡ_S and, by the law of total variance,
-   * E‖ĝ − ∇L‖² = E‖ḡ_S − ∇L‖² + E_S[(1/b)(Σ_{j∈S} ‖∇ℓ_j‖²/(B²p_j) − ‖ḡ_S‖²)]. The first term is the uniform
-   * variance of B rows with replacement; the second is averaged over `presamples` draws of S from the probe's rows
-   * (each drawn ∝ the rows it stands for), with Ĝ from `score`, the sampler's own extra forward pass.
+   * E‖ĝ − ∇L‖² of KF's importance batches: a presample S of B rows drawn uniformly with replacement, b rows
+   * drawn from it ∝ Ĝ and weighted (ΣĜ/B)/Ĝ_j, so E[ĝ | S] = ḡ_S and, by the law of total variance,
+   * E‖ĝ − ∇L‖² = E‖ḡ_S − ∇L‖² + E_S[(1/b)(Σ_{j∈S} ‖∇ℓ_j‖²/(B²p_j) −
+   * ‖ḡ_S‖²)]. The first term is the uniform variance of B rows with replacement; the second is averaged over
+   * `presamples` draws of S from the probe's rows (each drawn ∝ the rows it stands for), with Ĝ from `score`, the
+   * sampler's own extra forward pass.
    */
   kf(b: number, B: number, score: (rows: Int32Array) => Float32Array, presamples: number, rng: Rng): number {
     const G = score(Int32Array.from(this.rows)),

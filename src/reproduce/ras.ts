@@ -27,7 +27,7 @@ import { loadFashionMnist } from '../node.js';
 import { meanStd, type ReproduceReport, type Reproduction } from './report.js';
 import { runState, sampleDataset } from './state.js';
 import { fullGradient, unbiasednessCheck, VarianceProbe } from './ras-measure.js';
-import { rasCharts } from './ras-charts.js';
+import { rasChartNames, rasCharts } from './ras-charts.js';
 import {
   METHODS,
   lossGap,
@@ -342,7 +342,7 @@ export function rasMarkdown(r: ReproduceReport): string {
     '',
     rasTable(ours.runs),
     '',
-    ...Object.keys(rasCharts(ours.runs, r.mode === 'quick')).map((f) => `![${f}](${f})`),
+    ...rasChartNames(ours.runs, r.mode === 'quick').map((f) => `![${f}](${f})`),
     '',
     'Training-loss gap uniform − RAS (mean over epochs of the full training loss; effect size in seed std):',
     '',

@@ -9,11 +9,14 @@ import {
 } from '../../node.js';
 import { choice, DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
 
+/** N_h sub-steps per θ of the delay-system simulation (spec 04). */
+const SUBSTEPS_DEFAULT = '--substeps max(32, ⌊16θ⌋)';
+
 export const usage = `frugal eval MODEL [--data-dir DIR] [--batch-size B] [--simulate map|dde] [--substeps N] [--json]
   Test accuracy, balanced accuracy, loss and confusion matrix of a saved model on Fashion-MNIST.
   --simulate dde (Fit-DNN models): integrate the delayed neuron in time (spec 04's semi-analytic solver,
   --substeps N_h per node separation θ, default max(32, ⌊16θ⌋)) instead of the equivalent network map.
-${defaultsText([`--data-dir ${DATA_DIR_DEFAULT}`, '--batch-size 256', '--simulate map', '--substeps max(32, ⌊16θ⌋)'])}`;
+${defaultsText([`--data-dir ${DATA_DIR_DEFAULT}`, '--batch-size 256', '--simulate map', SUBSTEPS_DEFAULT])}`;
 
 const options: Options = {
   'data-dir': { type: 'string' },

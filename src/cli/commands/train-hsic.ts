@@ -8,16 +8,14 @@ import {
   evaluate,
   fileCheckpoint,
   hsicMlp,
-  loadFashionMnist,
   permutedAccuracy,
   saveModel,
-  subset,
   trainHsic,
-  trainValSplit,
   type ModelSpec,
   type Sequential,
 } from '../../node.js';
-import { emit, note, num, UsageError, type Options } from '../args.js';
+import { emit, num, UsageError, type Options } from '../args.js';
+import { trainingData } from '../data.js';
 import { readDataset, readLimit, readSampling, readTraining } from '../option-groups.js';
 import { modelName, runOutput } from '../output.js';
 
@@ -81,19 +79,7 @@ export async function runHsic(values: Record<string, unknown>, given: ModelSpec,
     throw new Error(`--resume: no checkpoint at ${ckpt}; run without --resume to start`);
 
   const t0 = performance.now();
-  const data = loadFashionMnist(values['data-dir'] as string | undefined);
-  note(
-    `frugal: Fashion-MNIST from ${data.source === 'subset' ? 'the subset shipped in the repo' : data.dir} ` +
-      `(${data.source}): ${data.train.count} train, ${data.test.count} test; backend ${backendName()}; trainer hsic`,
-  );
-  let train = data.train;
-  if (limit)
-    train = subset(
-      train,
-      Array.from({ length: Math.min(limit, train.count) }, (_, i) => i),
-    );
-  let validation;
-  if (valSplit) ({ train, val: validation } = trainValSplit(train, valSplit, seed));
+  const { data, train, validation } = trainingData(values, { limit, valSplit, seed, extra: '; trainer hsic' });
   const model = buildModel(spec, seed) as Sequential;
   const inputShape = spec.input;
   const r = trainHsic(model, {

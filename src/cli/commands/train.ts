@@ -4,7 +4,6 @@ import {
   evaluate,
   fileCheckpoint,
   fit,
-  loadFashionMnist,
   loadModel,
   locateFashionMnist,
   referenceCnn,
@@ -13,8 +12,6 @@ import {
   proximalL1,
   profiler,
   profileRows,
-  subset,
-  trainValSplit,
   validateSpec,
   backendName,
   kfScorer,
@@ -25,6 +22,7 @@ import {
   type Sequential,
 } from '../../node.js';
 import { choice, DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { trainingData } from '../data.js';
 import { HSIC_OPTIONS, HSIC_USAGE, refuseHsicFlags, runHsic } from './train-hsic.js';
 import {
   DATA,
@@ -181,19 +179,7 @@ export async function run(argv: string[]): Promise<number> {
   const resumed = values.resume ? checkResume(ckptPath, config) : undefined;
 
   const t0 = performance.now();
-  const data = loadFashionMnist(values['data-dir'] as string | undefined);
-  note(
-    `frugal: Fashion-MNIST from ${data.source === 'subset' ? 'the subset shipped in the repo' : data.dir} ` +
-      `(${data.source}): ${data.train.count} train, ${data.test.count} test; backend ${backendName()}`,
-  );
-  let train = data.train;
-  if (limit)
-    train = subset(
-      train,
-      Array.from({ length: Math.min(limit, train.count) }, (_, i) => i),
-    );
-  let validation;
-  if (valSplit) ({ train, val: validation } = trainValSplit(train, valSplit, seed));
+  const { data, train, validation } = trainingData(values, { limit, valSplit, seed });
 
   const model = buildModel(spec, seed);
   const optimizer = makeOptimizer(optName, model, lr, t.momentum, t.weightDecay);

@@ -56,7 +56,10 @@ export function costateErrors(
   return errs;
 }
 
-/** Mean over rows of ‖Λ(x) − ∇V(x)‖ / (‖∇V(x)‖ + ε): how far the separate costate net is from the critic's gradient. */
+/**
+ * Mean over rows of ‖Λ(x) − ∇V(x)‖ / (‖∇V(x)‖ + ε): how far the separate costate net is from the
+ * critic's gradient.
+ */
 export function costateGradientGap(critic: Module, costate: Module, x: Float64Array, S: number, n: number): number {
   return withScope(() => {
     const xt = new Tensor(Float32Array.from(x), [S, n], true);

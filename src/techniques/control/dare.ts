@@ -74,9 +74,9 @@ export interface DareSolution {
 
 /**
  * Solves the DARE by the structure-preserving doubling algorithm (Chu, Fan, Lin, Wang 2004):
- * A₀ = A, G₀ = BR⁻¹Bᵀ, H₀ = Q; W = I + GₖHₖ; Aₖ₊₁ = AₖW⁻¹Aₖ, Gₖ₊₁ = Gₖ + AₖW⁻¹GₖAₖᵀ,
- * Hₖ₊₁ = Hₖ + AₖᵀHₖW⁻¹Aₖ; Hₖ → P quadratically when (A, B) is stabilisable and (A, Q^½) detectable.
- * Then λ*(x) = 2Px and u* = −K*x (spec 08, test A).
+ * A₀ = A, G₀ = BR⁻¹Bᵀ, H₀ = Q; W = I + GₖHₖ; Aₖ₊₁ = AₖW⁻¹Aₖ,
+ * Gₖ₊₁ = Gₖ + AₖW⁻¹GₖAₖᵀ, Hₖ₊₁ = Hₖ + AₖᵀHₖW⁻¹Aₖ; Hₖ → P quadratically when
+ * (A, B) is stabilisable and (A, Q^½) detectable. Then λ*(x) = 2Px and u* = −K*x (spec 08, test A).
  */
 export function solveDare(sys: LinearSystem, opts: { tol?: number; maxIterations?: number } = {}): DareSolution {
   const s = checkLinearSystem(sys);

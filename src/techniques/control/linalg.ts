@@ -107,7 +107,9 @@ export function checkDefinite(a: Mat, what: string, strict: boolean): void {
     scale = Math.max(1e-300, ...a.flat().map(Math.abs));
   for (let i = 0; i < n; i++)
     for (let j = 0; j < i; j++)
-      if (Math.abs(a[i][j] - a[j][i]) > 1e-9 * scale) throw new Error(`${what} must be symmetric (${what}ᵀ = ${what})`);
+      if (Math.abs(a[i][j] - a[j][i]) > 1e-9 * scale) {
+        throw new Error(`${what} must be symmetric (${what}ᵀ = ${what})`);
+      }
   const lo = symEigenvalues(a)[0];
   if (strict ? !(lo > 1e-12 * scale) : lo < -1e-9 * scale) {
     throw new Error(

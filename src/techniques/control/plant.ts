@@ -29,7 +29,9 @@ export interface Plant {
   readonly box: { lo: number[]; hi: number[] };
   /** |u| bound applied to the actor's target (spec 08: clip ±1 on the CSTR); none when unconstrained. */
   readonly uClip?: number;
-  /** |xᵢ| beyond which a training rollout stops (the CSTR: 2, its scaled states' sane range); default 10× the box. */
+  /**
+   * |xᵢ| beyond which a training rollout stops (the CSTR: 2, its scaled states' sane range); default 10× the box.
+   */
   readonly stateBound?: number;
   /** The (A, B, Q, R) of a linear plant, for the Riccati oracle. */
   readonly linear?: LinearSystem;

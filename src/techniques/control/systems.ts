@@ -27,10 +27,11 @@ export const LQR_EXAMPLE: LinearSystem = {
 export const lqrPlant = (): Plant => linearPlant(LQR_EXAMPLE, { name: 'lqr', box: 1 });
 
 /**
- * Spec 08 B: ẋ₁ = −x₁ + x₂, ẋ₂ = −½x₁ − ½x₂(1 − (cos 2x₁ + 2)²) + (cos 2x₁ + 2)u, Q = I, R = 1,
- * Euler with step dt (default 0.025), stage cost U·dt. V*(x) = ½x₁² + x₂², u*(x) = −(cos 2x₁ + 2)x₂
- * (of the continuous problem; the discrete optimum is within O(dt): u*'s discrete cost is within 7% of V* on
- * the box at dt = 0.025, but up to 15% off at 0.05, which would make test B's 10% bar unreachable).
+ * Spec 08 B: ẋ₁ = −x₁ + x₂, ẋ₂ = −½x₁ − ½x₂(1 − (cos 2x₁ + 2)²) + (cos 2x₁ + 2)u, Q = I,
+ * R = 1, Euler with step dt (default 0.025), stage cost U·dt. V*(x) = ½x₁² + x₂²,
+ * u*(x) = −(cos 2x₁ + 2)x₂ (of the continuous problem; the discrete optimum is within O(dt): u*'s discrete cost
+ * is within 7% of V* on the box at dt = 0.025, but up to 15% off at 0.05, which would make test B's 10% bar
+ * unreachable).
  */
 export function nonlinearPlant(dt = 0.025): Plant {
   return continuousPlant({

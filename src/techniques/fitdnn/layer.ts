@@ -18,10 +18,10 @@ export type FitDnnSimulation = { kind: 'map' } | { kind: 'dde'; substeps?: numbe
 /**
  * A deep network folded in time into one neuron with D delayed feedback loops (Stelzer et al., Nature
  * Communications 12:5164, 2021). Input [B, M] → logits [B, P]. Forward runs the equivalent network map
- * (fitDnnStates: x^ℓ = (1 − e^{−θ})·f(a^ℓ)·Eᵀ + x^{ℓ−1}_N e^{−θ(1..N)}, f = sin, a^1 = (π/2)tanh(W^in u + b^in),
- * a^ℓ = b^ℓ + W^ℓ x^{ℓ−1} with W^ℓ nonzero on the D diagonals n − j = n'_d), so autograd gives the paper's
- * gradient with local connections. `simulate({ kind: 'dde' })` makes forward integrate the delay system
- * instead (evaluation only).
+ * (fitDnnStates: x^ℓ = (1 − e^{−θ})·f(a^ℓ)·Eᵀ + x^{ℓ−1}_N e^{−θ(1..N)}, f = sin,
+ * a^1 = (π/2)tanh(W^in u + b^in), a^ℓ = b^ℓ + W^ℓ x^{ℓ−1} with W^ℓ nonzero on the D diagonals
+ * n − j = n'_d), so autograd gives the paper's gradient with local connections. `simulate({ kind: 'dde' })` makes
+ * forward integrate the delay system instead (evaluation only).
  *
  * @example
  * const m = new FitDnn({ inFeatures: 784, hidden: 100, layers: 2, diagonals: 50, theta: 0.5, outFeatures: 10 });

@@ -7,8 +7,10 @@ import { Tensor } from '../../core/tensor.js';
 import * as F from '../../ops/index.js';
 import { diagonalsToDense, sin } from './ops.js';
 
-/** A Fit-DNN's weights: W^in [N, M], b^in [N], the modulations v [L−1, N, D] and b^ℓ [L−1, N], W^out [P, N], b^out
- * [P]. */
+/**
+ * A Fit-DNN's weights: W^in [N, M], b^in [N], the modulations v [L−1, N, D] and b^ℓ [L−1, N],
+ * W^out [P, N], b^out [P].
+ */
 export interface FitDnnWeights {
   inputWeight: Tensor;
   inputBias: Tensor;
@@ -66,8 +68,8 @@ export function toeplitz(N: number, theta: number, dtype: DType): Toeplitz {
  *   x^ℓ_n = e^{−θ} x^ℓ_{n−1} + (1 − e^{−θ}) f(a^ℓ_n),  x^ℓ_0 = x^{ℓ−1}_N,  x^1_0 = 0,  f = sin,
  *   a^1 = g(W^in u + b^in),  a^ℓ_n = b^ℓ_n + Σ_d w^ℓ_{n, n−n'_d} x^{ℓ−1}_{n−n'_d}.
  *
- * Unrolled, x^ℓ = f(a^ℓ)·((1 − e^{−θ})E)ᵀ + x^{ℓ−1}_N · e^{−θ(1..N)}: one GEMM with the lower-triangular
- * Toeplitz E per layer instead of N sequential steps. Decoupled (θ → ∞): x^ℓ = f(a^ℓ).
+ * Unrolled, x^ℓ = f(a^ℓ)·((1 − e^{−θ})E)ᵀ + x^{ℓ−1}_N · e^{−θ(1..N)}: one GEMM with the
+ * lower-triangular Toeplitz E per layer instead of N sequential steps. Decoupled (θ → ∞): x^ℓ = f(a^ℓ).
  */
 export function fitDnnStates(u: Tensor, w: FitDnnWeights, o: MapOptions): Tensor[] {
   const N = w.inputWeight.shape[0],

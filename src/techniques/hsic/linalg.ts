@@ -61,8 +61,9 @@ function setBlock(dst: FArray, m: number, r0: number, r1: number, c0: number, c1
 
 /**
  * S = (sym(A) + λI)⁻¹ for an m×m row-major A whose symmetric part sym(A) = (A + Aᵀ)/2 plus λI is positive
- * definite, in A's precision. A = LLᵀ by blocks (L_kk = chol(A_kk); L_ik = A_ik·L_kk⁻ᵀ; A_ij −= L_ik·L_jkᵀ),
- * then L⁻¹ by block forward substitution ((L⁻¹)_k,: = −L_kk⁻¹·L_k,<k·(L⁻¹)_<k,:) and S = L⁻ᵀ·L⁻¹.
+ * definite, in A's precision. A = LLᵀ by blocks (L_kk = chol(A_kk); L_ik = A_ik·L_kk⁻ᵀ;
+ * A_ij −= L_ik·L_jkᵀ), then L⁻¹ by block forward substitution ((L⁻¹)_k,: =
+ * −L_kk⁻¹·L_k,<k·(L⁻¹)_<k,:) and S = L⁻ᵀ·L⁻¹.
  */
 export function spdInverse(a: FArray, m: number, lambda: number): FArray {
   const dtype = a instanceof Float64Array ? 'float64' : 'float32';

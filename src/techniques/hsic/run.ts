@@ -76,7 +76,9 @@ export function outputWidth(model: Sequential, inputShape: number[], sample: Ima
 export function trainHsic(model: Sequential, o: HsicTrainOptions): HsicTrainResult {
   checkHsicOptions(o);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 2)
-    throw new RangeError(`batch size must be at least 2 for the HSIC trainer (nHSIC needs m ≥ 2), got ${o.batchSize}`);
+    throw new RangeError(
+      'batch size must be at least 2 for the HSIC trainer ' + `(nHSIC needs m ≥ 2), got ${o.batchSize}`,
+    );
   if (o.train.count < 2)
     throw new HsicModelError(`the HSIC trainer needs at least 2 training samples, got ${o.train.count}`);
   const blocks = hsicBlocks(model);

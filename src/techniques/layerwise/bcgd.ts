@@ -53,8 +53,8 @@ export interface BcgdResult {
  *
  *   G_j = (1/m)·Aᵀ R Bᵀ,   W_j ← W_j − η·G_j,   L(W_j − ηG) = L − η‖G‖² + (η²/2m)‖AGB‖²,
  *
- * so the exact step η* = m‖G‖²/‖AGB‖² decreases the loss by m‖G‖⁴/(2‖AGB‖²), with no learning rate. The
- * Gram form runs the same step with X replaced by its Gram matrix C = XXᵀ: the "residual" is
+ * so the exact step η* = m‖G‖²/‖AGB‖² decreases the loss by m‖G‖⁴/(2‖AGB‖²), with no learning
+ * rate. The Gram form runs the same step with X replaced by its Gram matrix C = XXᵀ: the "residual" is
  * E = W_{L:1}C − S, B is the prefix P = W_{j−1:1}, and ‖AGB‖² = ⟨AGP·C, AGP⟩. Depth 1 is steepest
  * descent with exact line search (η* = m‖G‖²/‖GX‖²). FLOPs counted per step: the GEMMs (2·M·N·K), the
  * norms and the updates, plus the suffix products W_{L:j+1} once per forward sweep (prefixes once per

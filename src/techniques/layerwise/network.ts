@@ -124,7 +124,9 @@ export function deepLinearFromSpec(spec: ModelSpec): number[] {
     const where = `layer ${i} ('${l.type}')`;
     if (l.type === 'flatten') return;
     if (l.bias !== false)
-      throw new Error(`${where} has a bias: BCGD fits W_L⋯W_1 x without biases; set "bias": false and centre the data`);
+      throw new Error(
+        `${where} has a bias: BCGD fits W_L⋯W_1 x without biases; ` + 'set "bias": false and centre the data',
+      );
     const prev = widths[widths.length - 1];
     if (l.in !== prev) throw new Error(`${where} takes in = ${String(l.in)} features but receives ${prev}`);
     widths.push(l.out as number);

@@ -107,8 +107,8 @@ function gramRef(p: GramProblem): { w: Mat; loss: number; r: Mat } {
 }
 
 /**
- * L(M) for an end-to-end matrix M (d_y×d_x): direct (1/2m)‖MX − Y‖²; Gram (1/2m)(⟨MC, M⟩ − 2⟨M, S⟩ + t),
- * evaluated about a least-squares solution W (once per problem) as
+ * L(M) for an end-to-end matrix M (d_y×d_x): direct (1/2m)‖MX − Y‖²;
+ * Gram (1/2m)(⟨MC, M⟩ − 2⟨M, S⟩ + t), evaluated about a least-squares solution W (once per problem) as
  * L(W) + (1/2m)(⟨DC, D⟩ + 2⟨D, WC − S⟩) with D = M − W. The expanded formula loses about eps·t to
  * cancellation, which near the optimum exceeds the 1e-12 relative tolerance of the monotone-loss check;
  * about W, the difference of two losses is computed to full relative precision.

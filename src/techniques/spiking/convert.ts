@@ -81,7 +81,10 @@ function copySyn(l: Syn, bias: boolean): Syn {
 /** Weights per output unit (row length of W viewed as [out, rest]). */
 const rowLen = (l: Syn) => l.weight.size / l.weight.shape[0];
 
-/** Fold y = γ·(x − μ)/√(σ² + ε) + β into the layer before it: W ← W·k, b ← (b − μ)·k + β with k = γ/√(σ² + ε). */
+/**
+ * Fold y = γ·(x − μ)/√(σ² + ε) + β into the layer before it: W ← W·k, b ← (b − μ)·k + β
+ * with k = γ/√(σ² + ε).
+ */
 function foldBatchNorm(l: Syn, bn: BatchNorm): Syn {
   const c = copySyn(l, true),
     n = rowLen(c);
@@ -93,7 +96,10 @@ function foldBatchNorm(l: Syn, bn: BatchNorm): Syn {
   return c;
 }
 
-/** Fold the input standardisation (x − m)/s into the first layer: W ← W/s, b ← b − W·(m/s) (exact without padding). */
+/**
+ * Fold the input standardisation (x − m)/s into the first layer: W ← W/s, b ← b − W·(m/s) (exact without
+ * padding).
+ */
 function foldNormalize(norm: Normalize, l: Syn): Syn {
   if (l instanceof Conv2d && l.padding !== 0)
     throw new Error(

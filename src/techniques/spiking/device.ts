@@ -43,12 +43,12 @@ export function checkDeviceOptions(o: ConductancePairOptions): Required<Conducta
 
 /**
  * A weight as the difference of two devices, w = β(G⁺ − G⁻), each G ∈ {G(p) : p = 0 … P}, P = L − 1, with
- * G(p) = G_min + (G_max − G_min)·(1 − e^{−νp/P})/(1 − e^{−ν}) (G_min + (G_max − G_min)·p/P when ν = 0).
- * Per layer β = max|w|/(G_max − G_min). A weight is programmed open-loop, as identical pulses would be on a
- * device assumed linear: p = round(|w|/(β(G_max − G_min))·P) pulses on G⁺ (w > 0) or G⁻ (w < 0), the other
- * device left at G_min; the nonlinearity then bends the realised weight, and variation scales each device by
- * (1 + σε). Pruned synapses (w = 0 exactly) are left out of the array (both devices at G_min would add only
- * the variation noise β·G_min·σ(ε₁ − ε₂); we model them as absent).
+ * G(p) = G_min + (G_max − G_min)·(1 − e^{−νp/P})/(1 − e^{−ν})
+ * (G_min + (G_max − G_min)·p/P when ν = 0). Per layer β = max|w|/(G_max − G_min). A weight is programmed
+ * open-loop, as identical pulses would be on a device assumed linear: p = round(|w|/(β(G_max − G_min))·P) pulses on
+ * G⁺ (w > 0) or G⁻ (w < 0), the other device left at G_min; the nonlinearity then bends the realised weight, and
+ * variation scales each device by (1 + σε). Pruned synapses (w = 0 exactly) are left out of the array (both devices
+ * at G_min would add only the variation noise β·G_min·σ(ε₁ − ε₂); we model them as absent).
  */
 export class ConductancePair implements SynapseDevice {
   readonly name = 'conductance-pair';

@@ -11,7 +11,9 @@ export type ResetMode = 'subtract' | 'zero';
 export interface IFOptions {
   /** θ: a neuron spikes when V ≥ θ (default 1, as after data-based normalisation). */
   threshold?: number;
-  /** 'subtract' (V ← V − θ, Rueckauer et al. 2017; keeps the residual charge) or 'zero' (V ← 0, Diehl et al.). */
+  /**
+   * 'subtract' (V ← V − θ, Rueckauer et al. 2017; keeps the residual charge) or 'zero' (V ← 0, Diehl et al.).
+   */
   reset?: ResetMode;
   /** Fraction of V lost per step before integrating (0: pure IF; 0 < leak < 1: leaky IF, V ← (1 − leak)·V + I). */
   leak?: number;
