@@ -73,6 +73,15 @@ test('P1, P2 and P3 pass on good numbers and each fails on numbers that break it
   const r3c = good();
   r3c.filter((r) => r.setup === 'a' && r.width === 40).forEach((r) => (r.stepsTo['1e-4'] = 14));
   assert.equal(p3(r3c, 'a').pass, true);
+  // A median over seeds carries its count: the fewest seeds behind any width.
+  assert.equal(p3(good(), 'a').seeds, 5);
+  assert.equal(
+    p3(
+      good().filter((r) => !(r.width === 40 && r.seed > 1)),
+      'a',
+    ).seeds,
+    1,
+  );
 });
 
 test('P4 is reported, not gated: it finds depth winning when a deeper net needs fewer FLOPs', () => {

@@ -18,6 +18,7 @@ import {
   type NonlinearRun,
 } from '../src/reproduce/gdhp-criteria.js';
 import { gdhp } from '../src/reproduce/gdhp.js';
+import { requireSeeds } from '../src/reproduce/report.js';
 import { frugal, oneJson } from './cli-helpers.js';
 
 const falling = (n = 20): number[] => Array.from({ length: n }, (_, i) => 1 / (1 + i));
@@ -69,6 +70,13 @@ test('criterion A fails on a gain or a costate 5% off the Riccati solution', () 
   assert.deepEqual(failed(criteriaA([lqr({ gainError: 0.08 })])), ['A1']);
   assert.deepEqual(failed(criteriaA([lqr({ costateMedianError: 0.06 })])), ['A2']);
   assert.equal(criteriaA([])[0].pass, false);
+  // Means over seeds carry their seed count, so one seed of a full run is "not established".
+  assert.deepEqual(
+    criteriaA([lqr(), lqr({}, 2)]).map((c) => c.seeds),
+    [2, 2],
+  );
+  const one = requireSeeds({ mode: 'full', criteria: criteriaA([lqr()]) });
+  assert.deepEqual(failed(one.criteria), ['A1', 'A2']);
 });
 
 test('criterion B fails when the cost misses u* or V misses V* on too many states', () => {

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { snnCriteria, type SnnRun } from '../src/reproduce/snn-criteria.js';
+import { requireSeeds } from '../src/reproduce/report.js';
 import { reproduction } from '../src/reproduce/registry.js';
 import { DATA, frugal, oneJson } from './cli-helpers.js';
 
@@ -49,6 +50,12 @@ const spoil = (f: (r: SnnRun) => void) => {
 test('the snn criteria all pass on good numbers, and each fails on numbers that break it', () => {
   assert.deepEqual(failing([good(1), good(2), good(3)]), []);
   assert.equal(snnCriteria([good()]).length, 7);
+  // Every criterion is a mean over seeds: one seed of a full run is not evidence.
+  assert.deepEqual(new Set(snnCriteria([good(1), good(2), good(3)]).map((c) => c.seeds)), new Set([3]));
+  assert.equal(
+    requireSeeds({ mode: 'full', criteria: snnCriteria([good()]) }).criteria.filter((c) => c.pass).length,
+    0,
+  );
   assert.deepEqual(
     spoil((r) => (r.prunedFraction = 0.65)),
     ['1a. pruning'],

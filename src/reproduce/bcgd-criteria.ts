@@ -71,16 +71,25 @@ export function p2(runs: BcgdRun[], setup = 'a'): Criterion[] {
   });
 }
 
+/** The exact-step, orthogonal-init runs of one setup and depth: the runs P3 compares across widths. */
+const widthRuns = (runs: BcgdRun[], setup: string, depth: number) =>
+  runs.filter((r) => r.setup === setup && r.depth === depth && r.init === 'orthogonal' && r.step === 'exact');
+
 /** Median over seeds of the block steps to a 1e-4 gap, per width (Infinity when a seed never reached it). */
 export function stepsByWidth(runs: BcgdRun[], setup: string, depth = 4): { width: number; median: number }[] {
-  const rs = runs.filter(
-    (r) => r.setup === setup && r.depth === depth && r.init === 'orthogonal' && r.step === 'exact',
-  );
+  const rs = widthRuns(runs, setup, depth);
   const widths = [...new Set(rs.map((r) => r.width))].sort((a, b) => a - b);
   return widths.map((width) => ({
     width,
     median: median(rs.filter((r) => r.width === width).map((r) => r.stepsTo['1e-4'] ?? Infinity)),
   }));
+}
+
+/** Fewest seeds behind any width's median in P3 (a median of one seed is no evidence). */
+function seedsPerWidth(runs: BcgdRun[], setup: string, depth = 4): number {
+  const rs = widthRuns(runs, setup, depth);
+  const counts = [...new Set(rs.map((r) => r.width))].map((w) => rs.filter((r) => r.width === w).length);
+  return counts.length ? Math.min(...counts) : 0;
 }
 
 /** P3: at depth 4 with orthogonal-like init, medians of steps-to-1e-4 across widths differ by ≤ 20%. */
@@ -94,6 +103,7 @@ export function p3(runs: BcgdRun[], setup: string): Criterion {
     '≤ 0.20',
     spread,
     meds.length >= 3 && Number.isFinite(spread) && spread <= 0.2,
+    seedsPerWidth(runs, setup),
   );
 }
 

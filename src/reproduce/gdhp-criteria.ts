@@ -91,12 +91,13 @@ export function criteriaA(runs: LqrRun[]): Criterion[] {
     c = runs.map((r) => r.costateMedianError);
   const gainName = `A1. ‖K_GDHP − K_DARE‖_F / ‖K_DARE‖_F, mean over seeds (${pm(g)})`;
   return [
-    criterion(gainName, '< 0.05', mean(g), mean(g) < 0.05),
+    criterion(gainName, '< 0.05', mean(g), mean(g) < 0.05, runs.length),
     criterion(
       `A2. median ‖λ − 2Px‖/‖2Px‖ on test states, mean over seeds (${pm(c)})`,
       '< 0.05',
       mean(c),
       mean(c) < 0.05,
+      runs.length,
     ),
   ];
 }
@@ -112,12 +113,14 @@ export function criteriaB(runs: NonlinearRun[]): Criterion[] {
       '≥ 0.90',
       mean(f),
       mean(f) >= 0.9,
+      runs.length,
     ),
     criterion(
       `B2. share of box grid points (‖x‖ > 0.1) with |V − V*|/V* ≤ 0.10, mean over seeds (${pm(v)})`,
       '≥ 0.90',
       mean(v),
       mean(v) >= 0.9,
+      runs.length,
     ),
   ];
 }
@@ -151,6 +154,7 @@ export function criteriaC(runs: CstrRun[], ilqr: IlqrReference | undefined): Cri
       '≥ 0.80',
       mean(f),
       mean(f) >= 0.8,
+      deep.length,
     ),
   ];
   const seeds = deep.map((r) => r.seed).filter((s) => shallow.some((q) => q.seed === s));
@@ -172,6 +176,7 @@ export function criteriaC(runs: CstrRun[], ilqr: IlqrReference | undefined): Cri
       '> spread',
       gap.gap,
       gap.gap > gap.spread,
+      seeds.length,
     ),
   );
   return out;

@@ -58,42 +58,54 @@ export function snnCriteria(runs: SnnRun[]): Criterion[] {
   const fall = Math.max(0, ...curve.slice(1).map((p, i) => curve[i].accuracy - p.accuracy));
   const normGain = m((r) => at(r.curves.max, SMALL_T) - at(r.curves.none, SMALL_T));
   return [
-    criterion('1a. pruning: share of connections removed once, no retraining', '≥ 70%', fraction, fraction >= 0.7),
+    criterion(
+      '1a. pruning: share of connections removed once, no retraining',
+      '≥ 70%',
+      fraction,
+      fraction >= 0.7,
+      runs.length,
+    ),
     criterion(
       '1b. pruning: test drop of the pruned net vs the unpruned L1-trained float net (pt)',
       '≤ 0.50 pt',
       pt(pruneDrop),
       pruneDrop <= 0.005,
+      runs.length,
     ),
     criterion(
       '2. quantisation: L = 16 linear conductance levels vs the pruned float net, |Δ| (pt)',
       '≤ 0.50 pt',
       pt(Math.abs(quantGap)),
       Math.abs(quantGap) <= 0.005,
+      runs.length,
     ),
     criterion(
       `3a. conversion: SNN at T = ${CRITERION_T} below the quantised ANN (pt)`,
       '≤ 0.50 pt',
       pt(convGap),
       convGap <= 0.005,
+      runs.length,
     ),
     criterion(
       `3b. end to end: SNN at T = ${CRITERION_T} below the unpruned float DNN (pt; paper: 0.28 pt on its data set)`,
       '≤ 1.00 pt',
       pt(e2e),
       e2e <= 0.01,
+      runs.length,
     ),
     criterion(
       `4a. accuracy rises with T (${curve.map((p) => p.timesteps).join(', ')}): largest fall of the mean curve (pt)`,
       '≤ 0.10 pt',
       pt(fall),
       curve.length > 1 && fall <= 0.001,
+      runs.length,
     ),
     criterion(
       `4b. normalisation matters at small T: accuracy with max normalisation − without, at T = ${SMALL_T} (pt)`,
       '≥ 2.00 pt',
       pt(normGain),
       normGain >= 0.02,
+      runs.length,
     ),
   ];
 }
