@@ -1,0 +1,122 @@
+// The demo app (demo/, npm run demo) in headless Chromium: it trains the reference MLP on the shipped subset to a
+// real accuracy, on Web Workers when the page is cross-origin isolated and on one thread when not; prunes it with
+// one click; shows the prediction for a known test image; and its safetensors downloads load back in Node.js
+// (frugal/node's loadModel) with the outputs the page computed. No console error anywhere.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { argmax, gatherBatch, loadFashionMnist, loadModel, noGrad } from '../src/node.js';
+import { browserSkip, root, startHarness } from './browser-harness.js';
+import type { Page } from 'playwright-core';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const frugalDemo: any;
+
+/**
+ * Test accuracy the MLP must reach after 2 epochs on the subset's 5,000 images (its 1,000 test images; chance is
+ * 10%). Measured: 79.8% threaded and single-threaded (seed 1); a trainer whose updates are wrong or missing stays
+ * far below.
+ */
+const ACCURACY_BAR = 0.7;
+/** Test images whose outputs the page and Node.js must agree on. */
+const COMPARE = 64;
+
+const skip = browserSkip();
+
+async function trainInPage(page: Page): Promise<void> {
+  await page.waitForSelector('body[data-ready=true]', { timeout: 60_000 });
+  await page.click('#train');
+  await page.waitForFunction(() => !frugalDemo.busy && frugalDemo.variants.length > 0, null, { timeout: 120_000 });
+}
+
+async function downloadAndCompare(page: Page, variant: string, dir: string): Promise<void> {
+  const [dl] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click(`#variants tr[data-variant="${variant}"] .dl-safetensors`),
+  ]);
+  const file = join(dir, dl.suggestedFilename());
+  assert.match(file, /\.safetensors$/);
+  await dl.saveAs(file);
+  const inPage: number[] = await page.evaluate(([v, n]) => frugalDemo.testLogits(v, n), [variant, COMPARE] as const);
+  const { model, spec } = loadModel(file);
+  model.eval();
+  const { test: testSet } = loadFashionMnist(join(root, 'data', 'fashion-mnist-subset'));
+  const idx = Int32Array.from({ length: COMPARE }, (_, i) => i);
+  const y = noGrad(() => model.forward(gatherBatch(testSet, idx, spec.input).x));
+  assert.equal(y.data.length, inPage.length);
+  const diff = inPage.reduce((m, v, i) => Math.max(m, Math.abs(v - y.data[i])), 0);
+  assert.ok(diff <= 1e-5, `${variant}: the downloaded model's outputs differ from the page's by ${diff}`);
+  const inPageArgmax = Array.from({ length: COMPARE }, (_, r) => {
+    const row = inPage.slice(r * 10, r * 10 + 10);
+    return row.indexOf(Math.max(...row));
+  });
+  assert.deepEqual(inPageArgmax, Array.from(argmax(y)), `${variant}: predicted classes differ`);
+}
+
+test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) => {
+  const h = await startHarness();
+  const dir = mkdtempSync(join(tmpdir(), 'frugal-demo-'));
+  try {
+    await t.test('cross-origin isolated: trains on Web Workers, prunes, predicts, downloads', async () => {
+      const { page, errors } = await h.open('?arch=mlp&epochs=2');
+      await trainInPage(page);
+      const mode = await page.locator('#mode').textContent();
+      const [threads, cores] = await page.evaluate(() => [frugalDemo.mode.threads, navigator.hardwareConcurrency]);
+      assert.match(mode!, /^threaded: /, mode!);
+      assert.equal(threads, cores, 'threads = navigator.hardwareConcurrency');
+      if (cores > 1) assert.ok(threads > 1, 'Web Workers in use');
+      const dense = await page.evaluate(() => frugalDemo.variants[0]);
+      assert.ok(dense.accuracy >= ACCURACY_BAR, `test accuracy ${dense.accuracy} after 2 epochs`);
+      assert.match((await page.locator('#speed').textContent())!, /^\d+ samples\/s$/);
+      assert.match(
+        (await page.locator('#variants tr[data-variant="dense"]').textContent())!,
+        new RegExp(`${(100 * dense.accuracy).toFixed(1)}%`),
+      );
+
+      await page.click('#prune');
+      await page.waitForFunction(() => !frugalDemo.busy && frugalDemo.variants.length > 1, null, {
+        timeout: 120_000,
+      });
+      const v = await page.evaluate(() =>
+        frugalDemo.variants.map((u: any) => ({ ...u, model: undefined, spec: undefined })),
+      );
+      assert.deepEqual(
+        v.map((u: any) => u.name),
+        ['dense', 'pruned 90%'],
+      );
+      assert.ok(v[1].nonzero <= 0.11 * v[0].nonzero, `pruned keeps ${v[1].nonzero} of ${v[0].nonzero} weights`);
+      assert.ok(v[1].bytes < v[0].bytes / 3, `pruned file ${v[1].bytes} bytes, dense ${v[0].bytes}`);
+      assert.ok(v[1].accuracy >= ACCURACY_BAR, `pruned test accuracy ${v[1].accuracy}`);
+      for (const u of v) assert.ok(u.latencyMs > 0 && Number.isFinite(u.latencyMs), `${u.name} latency`);
+
+      // A known test image: #0, an ankle boot; the page's prediction is the downloaded model's in Node.js.
+      await page.fill('#test-index', '0');
+      await page.click('#show-test');
+      const label = await page.locator('.pred[data-variant="dense"] .label').textContent();
+      assert.equal(label, 'Ankle boot');
+      assert.equal(await page.locator('.pred[data-variant="pruned 90%"] .label').count(), 1);
+
+      await downloadAndCompare(page, 'dense', dir);
+      await downloadAndCompare(page, 'pruned 90%', dir);
+      assert.deepEqual(await page.evaluate(() => frugalDemo.errors), []);
+      assert.deepEqual(errors, []);
+    });
+
+    await t.test('not isolated (/plain/): says so, trains on one thread to the same bar', async () => {
+      const { page, errors } = await h.open('plain/?arch=mlp&epochs=2');
+      await trainInPage(page);
+      const mode = await page.locator('#mode').textContent();
+      assert.match(mode!, /^single-threaded: the page is not cross-origin isolated/, mode!);
+      assert.equal(await page.evaluate(() => frugalDemo.mode.threads), 1);
+      assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), false);
+      const acc = await page.evaluate(() => frugalDemo.variants[0].accuracy);
+      assert.ok(acc >= ACCURACY_BAR, `test accuracy ${acc} after 2 epochs on one thread`);
+      assert.deepEqual(errors, []);
+    });
+  } finally {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
