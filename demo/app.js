@@ -6,6 +6,7 @@ import * as F from './frugal/frugal.js';
 import { CLASSES, loadSubset } from './data.js';
 import { LineChart } from './chart.js';
 import { InputPad } from './draw.js';
+import { binarize } from './binarize.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -156,6 +157,7 @@ async function addVariant(name, model, training) {
     bytes,
     params: prof.params,
     nonzero: prof.nonzeroParams,
+    binaryParams: prof.summary.binary?.params ?? 0,
     macs: prof.effectiveMacs,
     latencyMs: NaN,
   });
@@ -202,6 +204,24 @@ async function prune() {
   status(`pruned: ${pct(r.achieved.params)} fewer weights, test accuracy ${pct(state.variants.at(-1).accuracy)}`);
 }
 
+/** Binarize the dense model (binarize.js: ±1 hidden layers, fine-tuned one epoch, packed as XNOR-popcount bits). */
+async function binarizeDense() {
+  const d = dense();
+  status('binarizing the hidden layers (one epoch of fine-tuning, then packing the bits)…');
+  await nextFrame();
+  const r = binarize(F, d.model, d.spec, state.data.train, { epochs: 1 });
+  await addVariant('binarized', r.model, {
+    binarizedFrom: 'dense',
+    epochs: 1,
+    packedLayers: r.report.packed,
+    foldedBatchNorms: r.report.folded,
+  });
+  status(
+    `binarized: layers ${r.report.packed.join(', ')} run as XNOR-popcount, ` +
+      `test accuracy ${pct(state.variants.at(-1).accuracy)}`,
+  );
+}
+
 function download(name, bytes, type) {
   const a = document.createElement('a');
   a.href = URL.createObjectURL(new Blob([bytes], { type }));
@@ -226,7 +246,11 @@ function renderVariants() {
       v.name,
       pct(v.accuracy),
       v.nonzero.toLocaleString('en-US') +
-        (base && v !== base ? ` (${(base.nonzero / v.nonzero).toFixed(1)}× fewer)` : ''),
+        (v.binaryParams
+          ? ` (${v.binaryParams.toLocaleString('en-US')} at 1 bit)`
+          : base && v !== base
+            ? ` (${(base.nonzero / v.nonzero).toFixed(1)}× fewer)`
+            : ''),
       fmtBytes(v.bytes),
       Number.isFinite(v.latencyMs) ? `${v.latencyMs.toFixed(3)} ms` : '…',
     ];
@@ -310,6 +334,7 @@ async function run(fn) {
 
 $('train').onclick = () => run(train);
 $('prune').onclick = () => run(prune);
+$('binarize').onclick = () => run(binarizeDense);
 $('clear').onclick = () => {
   pad.clear();
   $('test-label').textContent = '';

@@ -17,8 +17,11 @@ export const CLASSES = [
 async function idx(F, name) {
   const res = await fetch(`data/${name}`);
   if (!res.ok) throw new Error(`fetching data/${name} failed with ${res.status}`);
-  const raw = res.body.pipeThrough(new DecompressionStream('gzip'));
-  return F.parseIdx(new Uint8Array(await new Response(raw).arrayBuffer()), name);
+  // The whole file first, then gunzip: piping the response itself into the decompressor lets it cancel the
+  // download once the gzip stream ends, which the browser logs as an aborted request.
+  const gz = new Blob([await res.arrayBuffer()]);
+  const raw = await new Response(gz.stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
+  return F.parseIdx(new Uint8Array(raw), name);
 }
 
 async function split(F, prefix) {

@@ -1,10 +1,10 @@
 // The demo app (demo/, npm run demo) in headless Chromium: it trains the reference MLP on the shipped subset to a
-// real accuracy, on Web Workers when the page is cross-origin isolated and on one thread when not; prunes it with
-// one click; shows the prediction for a known test image; and its safetensors downloads load back in Node.js
-// (frugal/node's loadModel) with the outputs the page computed. No console error anywhere.
+// real accuracy, on Web Workers when the page is cross-origin isolated and on one thread when not; prunes and
+// binarizes it with one click each; shows the prediction for a known test image; and its safetensors downloads load
+// back in Node.js (frugal/node's loadModel) with the outputs the page computed. No console error anywhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argmax, gatherBatch, loadFashionMnist, loadModel, noGrad } from '../src/node.js';
@@ -55,6 +55,52 @@ async function downloadAndCompare(page: Page, variant: string, dir: string): Pro
   assert.deepEqual(inPageArgmax, Array.from(argmax(y)), `${variant}: predicted classes differ`);
 }
 
+/**
+ * ONNX: where the bundle exports toOnnx (issue 23, the ONNX export), each model has an ONNX button, and the dense
+ * model's file runs in onnxruntime-node with the page's outputs; where it does not, the page says so instead.
+ */
+async function checkOnnx(page: Page, dir: string): Promise<void> {
+  const hasOnnx = await page.evaluate(
+    async (bundle) => typeof (await import(bundle)).toOnnx === 'function',
+    '/frugal/frugal.js',
+  );
+  const buttons = await page.locator('#variants .dl-onnx').count();
+  if (!hasOnnx) {
+    assert.equal(buttons, 0, 'no ONNX button without toOnnx');
+    assert.equal(await page.locator('#onnx-note').isVisible(), true, 'the page says ONNX is not available');
+    return;
+  }
+  assert.equal(buttons, 3, 'an ONNX button per model');
+  assert.equal(await page.locator('#onnx-note').isVisible(), false);
+  const [dl] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('#variants tr[data-variant="dense"] .dl-onnx'),
+  ]);
+  const file = join(dir, dl.suggestedFilename());
+  assert.match(file, /\.onnx$/);
+  await dl.saveAs(file);
+  const inPage: number[] = await page.evaluate((n) => frugalDemo.testLogits('dense', n), COMPARE);
+  const ort = (await import('onnxruntime-node')).default;
+  const session = await ort.InferenceSession.create(readFileSync(file));
+  const { test: testSet } = loadFashionMnist(join(root, 'data', 'fashion-mnist-subset'));
+  const input: number[] = await page.evaluate(() => frugalDemo.spec.input);
+  let diff = 0;
+  // One image per run: whether the exported batch dimension is fixed or free, batch 1 fits.
+  for (let i = 0; i < COMPARE; i++) {
+    const x = gatherBatch(testSet, [i], input).x;
+    const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x.data as Float32Array, [1, ...input]) };
+    const out = (await session.run(feeds))[session.outputNames[0]].data as Float32Array;
+    const row = inPage.slice(i * 10, i * 10 + 10);
+    for (let c = 0; c < 10; c++) diff = Math.max(diff, Math.abs(out[c] - row[c]));
+    assert.equal(
+      out.indexOf(Math.max(...out)),
+      row.indexOf(Math.max(...row)),
+      `image ${i}: ONNX predicts another class`,
+    );
+  }
+  assert.ok(diff <= 1e-4, `the ONNX file's outputs in onnxruntime-node differ from the page's by ${diff}`);
+}
+
 test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) => {
   const h = await startHarness();
   const dir = mkdtempSync(join(tmpdir(), 'frugal-demo-'));
@@ -89,6 +135,16 @@ test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) 
       assert.ok(v[1].nonzero <= 0.11 * v[0].nonzero, `pruned keeps ${v[1].nonzero} of ${v[0].nonzero} weights`);
       assert.ok(v[1].bytes < v[0].bytes / 3, `pruned file ${v[1].bytes} bytes, dense ${v[0].bytes}`);
       assert.ok(v[1].accuracy >= ACCURACY_BAR, `pruned test accuracy ${v[1].accuracy}`);
+
+      await page.click('#binarize');
+      await page.waitForFunction(() => !frugalDemo.busy && frugalDemo.variants.length > 2, null, {
+        timeout: 120_000,
+      });
+      v.push(await page.evaluate(() => ({ ...frugalDemo.variants[2], model: undefined, spec: undefined })));
+      assert.equal(v[2].name, 'binarized');
+      // The MLP's middle layer (256→128) runs on packed bits; first and last layers stay float.
+      assert.equal(v[2].binaryParams, 256 * 128, 'weights at 1 bit');
+      assert.ok(v[2].accuracy >= ACCURACY_BAR, `binarized test accuracy ${v[2].accuracy}`);
       for (const u of v) assert.ok(u.latencyMs > 0 && Number.isFinite(u.latencyMs), `${u.name} latency`);
 
       // A known test image: #0, an ankle boot; the page's prediction is the downloaded model's in Node.js.
@@ -96,10 +152,13 @@ test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) 
       await page.click('#show-test');
       const label = await page.locator('.pred[data-variant="dense"] .label').textContent();
       assert.equal(label, 'Ankle boot');
-      assert.equal(await page.locator('.pred[data-variant="pruned 90%"] .label').count(), 1);
+      for (const name of ['pruned 90%', 'binarized'])
+        assert.equal(await page.locator(`.pred[data-variant="${name}"] .label`).count(), 1, `${name} predicts`);
 
       await downloadAndCompare(page, 'dense', dir);
       await downloadAndCompare(page, 'pruned 90%', dir);
+      await downloadAndCompare(page, 'binarized', dir);
+      await checkOnnx(page, dir);
       assert.deepEqual(await page.evaluate(() => frugalDemo.errors), []);
       assert.deepEqual(errors, []);
     });
