@@ -28,6 +28,22 @@ const bundleAssets = {
   },
 };
 
+/**
+ * Node's modules, which the core imports only behind isNode checks: an `import('node:fs')` left in the bundle
+ * makes a user's bundler fail to resolve it, so each becomes a small module that asks Node for the builtin at
+ * run time (process.getBuiltinModule, Node ≥ 20.16) and is never evaluated in a browser.
+ */
+const nodeBuiltins = {
+  name: 'frugal-node-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+      contents: `module.exports = globalThis.process.getBuiltinModule(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 // Build into a fresh temporary folder, then swap it in: a failed build leaves the previous bundle whole.
 const tmp = `${out}.tmp-${process.pid}`;
 rmSync(tmp, { recursive: true, force: true });
@@ -40,12 +56,10 @@ try {
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
-    // Node's modules are imported only behind isNode checks, never in a browser.
-    external: ['node:*'],
     sourcemap: true,
     legalComments: 'none',
     logLevel: 'warning',
-    plugins: [bundleAssets],
+    plugins: [bundleAssets, nodeBuiltins],
   });
   for (const k of kernels) copyFileSync(join(root, 'build', k), join(tmp, k));
   // The types are tsc's (dist/src/*.d.ts, written by build:ts), re-exported under the bundle's name.
