@@ -24,6 +24,7 @@ const state = {
   samplesPerSecond: 0,
   /** Class probabilities shown for the pad's image, by variant name. */
   predictions: {},
+  predictionRuns: 0,
   errors: [],
 };
 window.frugalDemo = state;
@@ -278,6 +279,7 @@ function predict(keepExact = false) {
   const out = $('predictions');
   out.replaceChildren();
   state.predictions = {};
+  state.predictionRuns++;
   if (!state.variants.length) return;
   const px = pad.pixels(keepExact);
   for (const v of state.variants) {

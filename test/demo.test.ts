@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { argmax, gatherBatch, loadFashionMnist, loadModel, noGrad } from '../src/node.js';
 import { browserSkip, root, startHarness } from './browser-harness.js';
 import type { Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const frugalDemo: any;
@@ -101,6 +102,28 @@ async function checkOnnx(page: Page, dir: string): Promise<void> {
   assert.ok(diff <= 1e-4, `the ONNX file's outputs in onnxruntime-node differ from the page's by ${diff}`);
 }
 
+/** Test image i of the subset as a PNG, inverted (dark on white, as a photo of an item would be). */
+function testImagePng(i: number): Buffer {
+  const { test: t } = loadFashionMnist(join(root, 'data', 'fashion-mnist-subset'));
+  const png = new PNG({ width: 28, height: 28 });
+  for (let p = 0; p < 784; p++) {
+    const v = 255 - t.images[i * 784 + p];
+    png.data.set([v, v, v, 255], p * 4);
+  }
+  return PNG.sync.write(png);
+}
+
+/** Every model shows a prediction whose ten probabilities sum to 1. */
+async function checkProbabilities(page: Page): Promise<void> {
+  await page.waitForFunction(() => Object.keys(frugalDemo.predictions).length === frugalDemo.variants.length);
+  const preds: Record<string, { probabilities: number[] }> = await page.evaluate(() => frugalDemo.predictions);
+  assert.deepEqual(Object.keys(preds), ['dense', 'pruned 90%', 'binarized']);
+  for (const [name, p] of Object.entries(preds)) {
+    assert.equal(p.probabilities.length, 10);
+    assert.ok(Math.abs(p.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-5, `${name}: probabilities sum to 1`);
+  }
+}
+
 test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) => {
   const h = await startHarness();
   const dir = mkdtempSync(join(tmpdir(), 'frugal-demo-'));
@@ -154,6 +177,21 @@ test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) 
       assert.equal(label, 'Ankle boot');
       for (const name of ['pruned 90%', 'binarized'])
         assert.equal(await page.locator(`.pred[data-variant="${name}"] .label`).count(), 1, `${name} predicts`);
+
+      // A drawing and a dropped image file (a PNG of test image 1 on white, which the page inverts): every model
+      // gives probabilities over the ten classes.
+      await page.click('#clear');
+      const box = (await page.locator('#pad').boundingBox())!;
+      await page.mouse.move(box.x + 80, box.y + 60);
+      await page.mouse.down();
+      await page.mouse.move(box.x + 140, box.y + 220, { steps: 8 });
+      await page.mouse.move(box.x + 200, box.y + 60, { steps: 8 });
+      await page.mouse.up();
+      await checkProbabilities(page);
+      const before: number = await page.evaluate(() => frugalDemo.predictionRuns);
+      await page.setInputFiles('#file', { name: 'item.png', mimeType: 'image/png', buffer: testImagePng(1) });
+      await page.waitForFunction((n) => frugalDemo.predictionRuns > n, before);
+      await checkProbabilities(page);
 
       await downloadAndCompare(page, 'dense', dir);
       await downloadAndCompare(page, 'pruned 90%', dir);
