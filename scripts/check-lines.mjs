@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const MAX = 120;
-const roots = ['src', 'test', 'bench', 'assembly', 'scripts'];
+const roots = ['src', 'test', 'bench', 'assembly', 'scripts', 'demo'];
 const exts = ['.ts', '.mjs', '.js', '.py'];
 const bad = [];
 function walk(dir) {

@@ -56,6 +56,7 @@ export {
   type StEntry,
   type StDType,
 } from './io/safetensors.js';
+export { encodeModel } from './io/model-bytes.js';
 export {
   profileModel,
   formatProfile,

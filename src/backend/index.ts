@@ -2,6 +2,7 @@ import type { DType } from '../core/dtype.js';
 import { reference } from './reference.js';
 import { loadWasmBackend, WasmBackend } from './wasm/backend.js';
 import { isNode, singleThread, workerPool } from './threads.js';
+import { kernelUrl } from './assets.js';
 import { setArenaProvider } from '../core/arena.js';
 import type { Backend } from './types.js';
 import { LIMITS, LimitError, maxThreads } from '../core/limits.js';
@@ -16,7 +17,7 @@ type Env = Record<string, string | undefined>;
 const env: Env = (globalThis as { process?: { env?: Env } }).process?.env ?? {};
 
 async function readKernelBytes(file: string): Promise<ArrayBuffer> {
-  const url = new URL(`../../../build/${file}`, import.meta.url);
+  const url = kernelUrl(file);
   if (url.protocol === 'file:') {
     const fs = await import('node:fs');
     const b = fs.readFileSync(url);

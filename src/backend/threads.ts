@@ -5,6 +5,7 @@
  * runs the same `...Tasks` kernel with its own thread id and claims work from an atomic
  * counter; the caller then waits (Atomics.wait) until all workers report done.
  */
+import { workerUrl } from './assets.js';
 
 // Control block layout (Int32 slots); arguments follow as Float64s from byte 64.
 const GEN = 0,
@@ -55,7 +56,7 @@ export const isNode =
   typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 
 async function startWorker(init: WorkerInit): Promise<KernelWorker> {
-  const url = new URL('./worker.js', import.meta.url);
+  const url = workerUrl();
   if (isNode) {
     const { Worker } = await import('node:worker_threads');
     const w = new Worker(url, {

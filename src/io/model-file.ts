@@ -2,7 +2,8 @@ import { readFileSync, renameSync, writeFileSync, unlinkSync, statSync } from 'n
 import type { Sequential } from '../nn/layers.js';
 import { buildModel, validateSpec, type ModelSpec } from '../nn/spec.js';
 import { planLayers } from '../nn/spec-plan.js';
-import { decodeSafetensors, encodeSafetensors, SafetensorsError, tensorsOf } from './safetensors.js';
+import { decodeSafetensors, SafetensorsError, tensorsOf } from './safetensors.js';
+import { encodeModel } from './model-bytes.js';
 
 /** Write bytes to a temporary name beside `path`, then rename: a crash never leaves a half file. */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
@@ -27,19 +28,7 @@ export function saveModel(
   spec: ModelSpec,
   training: Record<string, unknown> = {},
 ): void {
-  const raw: Record<string, { shape: number[]; data: Uint8Array | Int8Array | Int32Array }> = {};
-  for (const [name, m] of model.namedModules()) {
-    for (const [k, a] of Object.entries(m.rawEntries()))
-      raw[name ? `${name}.${k}` : k] = { shape: [a.length], data: a };
-  }
-  const bytes = encodeSafetensors(
-    { ...model.stateDict(), ...raw },
-    {
-      'frugal.spec': JSON.stringify(spec),
-      'frugal.training': JSON.stringify(training),
-    },
-  );
-  writeFileAtomic(path, bytes);
+  writeFileAtomic(path, encodeModel(model, spec, training));
 }
 
 function readBytes(path: string): Uint8Array {
