@@ -117,7 +117,7 @@ const perChannel = (c: Ctx, v: ArrayLike<number>): number[] => [v.length, ...new
 
 function layer(c: Ctx, l: Module, x: string, path: string): string {
   const stem = `l${path.replace(/\./g, '_')}`;
-  if (l instanceof Sequential) return l.layers.reduce((v, m, i) => layer(c, m, v, `${path}.${i}`), x);
+  if (l instanceof Sequential) return chain(c, l.layers, x, `${path}.`);
   if (l instanceof Residual) {
     const y = layer(c, l.inner, x, `${path}.inner`);
     return c.g.node('Add', [x, y], [], `${stem}_residual`);
@@ -247,8 +247,58 @@ function layer(c: Ctx, l: Module, x: string, path: string): string {
   );
 }
 
+/** Layers in order; a packed binary layer with its sign threshold is written as one integer comparison. */
+function chain(c: Ctx, layers: Module[], x: string, prefix: string): string {
+  for (let i = 0; i < layers.length; i++) {
+    const l = layers[i],
+      t = layers[i + 1];
+    if (l instanceof PackedBinaryLayer && t instanceof SignThreshold) {
+      x = packedThreshold(c, l, t, x, `l${prefix.replace(/\./g, '_')}${i}`, `${prefix}${i}`);
+      i++;
+    } else x = layer(c, l, x, `${prefix}${i}`);
+  }
+  return x;
+}
+
+/**
+ * sign-threshold(α·z + b) of a packed layer, as a threshold on the integer z itself: Frugal compares its float32
+ * α·z + b with the threshold, so the +1 set of every channel is found on each integer z the layer can produce
+ * (−K, −K+2, …, K) with that same float arithmetic. ONNX Runtime then compares exact integer sums, whatever it
+ * fuses (it folds a constant Mul into the Conv's weights, which moves α·z by an ulp at the boundary).
+ */
+function packedThreshold(c: Ctx, l: PackedBinaryLayer, t: SignThreshold, x: string, stem: string, path: string) {
+  const C = l.outputs,
+    K = l.K,
+    dir = new Float32Array(C),
+    th = new Float32Array(C);
+  for (let ch = 0; ch < C; ch++) {
+    const a = l.alpha ? l.alpha.data[ch] : 1,
+      b = l.bias ? l.bias.data[ch] : 0,
+      up = t.upward.data[ch] !== 0,
+      tc = t.threshold.data[ch];
+    const pos: boolean[] = [];
+    for (let z = -K; z <= K; z += 2) {
+      let v = l.alpha ? Math.fround(z * a) : z;
+      if (l.bias) v = Math.fround(v + b);
+      pos.push(up ? v >= tc : v <= tc);
+    }
+    const first = pos.indexOf(true),
+      last = pos.lastIndexOf(true),
+      n = pos.length;
+    if (first < 0) [dir[ch], th[ch]] = [1, Infinity];
+    else if (last === n - 1 && pos.slice(first).every(Boolean)) [dir[ch], th[ch]] = [1, -K + 2 * first];
+    else if (first === 0 && pos.slice(0, last + 1).every(Boolean)) [dir[ch], th[ch]] = [-1, K - 2 * last];
+    else refuse(path, l, `channel ${ch}'s threshold is not monotone in the integer pre-activation`);
+  }
+  const z = packed(c, l, x, stem, false);
+  const dims = perChannel(c, dir);
+  const sz = c.g.node('Mul', [z, c.g.floats(`${stem}_dir`, dir, dims)], [], `${stem}_dir`);
+  const ge = c.g.node('GreaterOrEqual', [sz, c.g.floats(`${stem}_threshold`, th, dims)], [], `${stem}_ge`);
+  return c.g.node('Where', [ge, c.g.scalar(1), c.g.scalar(-1)], [], `${stem}_sign`);
+}
+
 /** A packed binary layer: sign, ±1 padding, the ±1 weights as Conv / Gemm, then α·z + b (applyAffine's order). */
-function packed(c: Ctx, l: PackedBinaryLayer, x: string, stem: string): string {
+function packed(c: Ctx, l: PackedBinaryLayer, x: string, stem: string, affine = true): string {
   const cfg = l.cfg,
     w = fromBits(l.rawEntries().bits as Uint8Array, cfg.outputs * l.K);
   const s = binarize(c, x, stem);
@@ -258,8 +308,8 @@ function packed(c: Ctx, l: PackedBinaryLayer, x: string, stem: string): string {
     const g = { out: cfg.outputs, inp: cfg.inputs, kernel: cfg.kernel, stride: cfg.stride, padding: 0, dilation: 1 };
     z = conv(c, padConst(c, s, stem, cfg.padding, cfg.padValue), stem, w, { ...g, dims: 2 }, null);
   }
-  const dims = perChannel(c, new Array(cfg.outputs));
-  const shape = [1, ...dims];
+  if (!affine) return z;
+  const shape = [1, ...perChannel(c, new Array(cfg.outputs))];
   if (l.alpha) z = c.g.node('Mul', [z, c.g.floats(`${stem}_alpha`, l.alpha.data, shape)], [], `${stem}_alpha`);
   if (l.bias) z = c.g.node('Add', [z, c.g.floats(`${stem}_bias`, l.bias.data, shape)], [], `${stem}_bias`);
   return z;
@@ -268,8 +318,12 @@ function packed(c: Ctx, l: PackedBinaryLayer, x: string, stem: string): string {
 /** One sample's shape from the first layer that fixes it (free spatial sizes as named dimensions). */
 function guessInput(l: Module): (number | string)[] | null {
   if (l instanceof Sequential || l instanceof Residual) {
-    const first = (l instanceof Residual ? l.inner : l).layers[0];
-    return first ? guessInput(first) : null;
+    // Shape-keeping layers without sizes (normalize, activations, dropout) defer to the next one.
+    for (const m of (l instanceof Residual ? l.inner : l).layers) {
+      const g = guessInput(m);
+      if (g || !(m instanceof Normalize || m instanceof Activation || m instanceof Dropout)) return g;
+    }
+    return null;
   }
   const s = l.toSpec();
   if (/linear$/.test(s.type) && typeof s.in === 'number') return [s.in];
@@ -310,8 +364,7 @@ export function toOnnx(model: OnnxExportable, options: ToOnnxOptions = {}): Uint
   try {
     const c: Ctx = { g: new GraphBuilder(), rank: input.length + 1 };
     const x = c.g.fresh('input');
-    const layers = net instanceof Sequential ? net.layers : [net];
-    let y = layers.reduce((v, l, i) => layer(c, l, v, String(i)), x);
+    let y = chain(c, net instanceof Sequential ? net.layers : [net], x, '');
     // The graph output gets a fixed name (an Identity when the last node already has one).
     y = c.g.node('Identity', [y], [], 'output');
     const fixed = input.every((d) => typeof d === 'number');
