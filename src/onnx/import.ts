@@ -27,7 +27,7 @@ export interface FromOnnxResult {
 const SUPPORTED =
   'Gemm, MatMul (+ Add), Conv, Relu, LeakyRelu, Sigmoid, Tanh, Clip(−1, 1), Softmax, LogSoftmax, MaxPool, ' +
   'AveragePool, GlobalAveragePool/GlobalMaxPool + Flatten, Flatten, Reshape (as flatten), BatchNormalization, ' +
-  'Sub/Div/Mul/Add by constants (input standardisation), Dropout, Identity';
+  'Sub/Div/Mul/Add by constants (input standardisation), Dropout, Identity, Pad by zero';
 
 interface Step {
   spec: LayerSpec;
@@ -219,6 +219,16 @@ function convert(c: Chain, i: number, n: NodeMsg, outputs: Set<string>): number 
       if (lo === -1 && hi === 1) c.push({ type: 'hardtanh' }, {}, i);
       else if (lo === 0 && (hi === undefined || hi === Infinity)) c.push({ type: 'relu' }, {}, i);
       else throw new OnnxImportError(`${w}: Clip(${lo}, ${hi}) has no Frugal layer (Clip(−1, 1) and Clip(0) do)`);
+      return i;
+    }
+    case 'Pad': {
+      // PyTorch writes a zero Pad before some pooling layers: an identity, skipped; real padding is refused.
+      const pads = c.opsetOf() >= 11 ? c.constant(n.input?.[1])?.ints : a.ints('pads');
+      if (!pads) throw new OnnxImportError(`${w}: the pads must be a constant`);
+      if (pads.some((p) => p !== 0))
+        throw new OnnxImportError(
+          `${w}: padding [${pads.join(', ')}] outside a convolution or pooling has no Frugal layer`,
+        );
       return i;
     }
     case 'Flatten': {
