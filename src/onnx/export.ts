@@ -359,13 +359,15 @@ export function toOnnx(model: OnnxExportable, options: ToOnnxOptions = {}): Uint
     throw new OnnxExportError(
       'ONNX export: cannot tell the input shape from the first layer; pass options.input (one sample, e.g. [784])',
     );
+  if (input.some((d) => typeof d === 'number' && !(Number.isInteger(d) && d >= 1)))
+    throw new OnnxExportError(`ONNX export: input must be one sample's shape of positive integers, got [${input}]`);
   const wasTraining = net.training;
   net.eval();
   try {
     const c: Ctx = { g: new GraphBuilder(), rank: input.length + 1 };
     const x = c.g.fresh('input');
     let y = chain(c, net instanceof Sequential ? net.layers : [net], x, '');
-    // The graph output gets a fixed name (an Identity when the last node already has one).
+    // The graph output always has the same name, whatever the last layer is.
     y = c.g.node('Identity', [y], [], 'output');
     const fixed = input.every((d) => typeof d === 'number');
     let outDims: (number | string)[] = new Array(c.rank - 1).fill(null).map((_, i) => `out_${i + 1}`);
