@@ -1,7 +1,7 @@
-// npm run bench:onnx [-- --quick] [-- --threads N] [-- --batches 1,16,64]
+// npm run bench:onnx [-- --quick] [-- --threads N] [-- --batches 1,16,64] [-- --only NAME]
 // Inference of the same weights in Frugal, onnxruntime-node (native CPU) and onnxruntime-web (its WebAssembly
-// SIMD backend, run under Node), for the reference CNN, the pruning reproduction's VGG-like network and the
-// reference MLP; the ONNX files come from Frugal's own export. Each row: medians of interleaved rounds (every
+// SIMD backend, run under Node), for the reference CNN (dense, 90% pruned and compacted), spec 06's binarized CNN
+// (packed), the pruning reproduction's VGG-like network and the reference MLP; the ONNX files come from Frugal's own export. Each row: medians of interleaved rounds (every
 // contender in turn, each round), the ratios, and the GFLOP/s each achieves (2 FLOPs per MAC, MACs from
 // profileModel). --quick only checks that everything runs (tiny budget): its numbers mean nothing.
 import * as ort from 'onnxruntime-node';
@@ -21,8 +21,16 @@ import {
   toOnnx,
   vggSpec,
   withScope,
-  type ModelSpec,
+  compact,
+  Conv2d,
+  l1Unstructured,
+  Linear,
+  packBinary,
+  removePruning,
+  specOf,
+  type Sequential,
 } from '../src/index.js';
+import { binaryJetSpec } from '../src/reproduce/binary.js';
 import { median } from './race.js';
 
 const argv = process.argv.slice(2);
@@ -34,6 +42,8 @@ const quick = argv.includes('--quick');
 const threads = Number(flag('threads') ?? 2);
 const batches = (flag('batches') ?? (quick ? '1,2' : '1,16,64')).split(',').map(Number);
 const rounds = quick ? 2 : 9;
+/** --only TEXT: the networks whose name contains it. */
+const only = flag('only');
 /** ms of calls per contender per round (after a calibration of the count). */
 const budget = quick ? 5 : 150;
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -67,16 +77,33 @@ async function raceAsync(fns: Run[]): Promise<number[]> {
   return out.map(median);
 }
 
-const nets: { name: string; spec: ModelSpec }[] = [
-  { name: 'reference CNN', spec: referenceCnn },
-  { name: 'VGG-like (pruning reproduction, 32-32-64-64-128-128)', spec: vggSpec() },
-  { name: 'reference MLP', spec: referenceMlp },
-];
+/** The reference CNN with 90% of each weight layer's entries pruned by magnitude, then compacted (CSR layers). */
+function prunedCnn(): Sequential {
+  const m = buildModel(referenceCnn, 1);
+  for (const l of m.layers) if (l instanceof Conv2d || l instanceof Linear) l1Unstructured(l, { amount: 0.9 });
+  removePruning(m);
+  return compact(m, referenceCnn.input, { sparse: 'auto' }).model;
+}
+/** Spec 06's binarized CNN (float first conv, two binary blocks), packed: XNOR-popcount with folded thresholds. */
+const packedBinary = (): Sequential => packBinary(buildModel(binaryJetSpec('binary'), 1)).model;
+
+const nets: { name: string; input: number[]; build: () => Sequential }[] = [
+  { name: 'reference CNN', input: referenceCnn.input, build: () => buildModel(referenceCnn, 1) },
+  { name: 'reference CNN, 90% pruned + compacted', input: referenceCnn.input, build: prunedCnn },
+  { name: 'binarized CNN (spec 06), packed', input: [1, 28, 28], build: packedBinary },
+  {
+    name: 'VGG-like (pruning reproduction, 32-32-64-64-128-128)',
+    input: [1, 28, 28],
+    build: () => buildModel(vggSpec(), 1),
+  },
+  { name: 'reference MLP', input: referenceMlp.input, build: () => buildModel(referenceMlp, 1) },
+].filter((n) => !only || n.name.includes(only));
 const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
 const rows: Record<string, unknown>[] = [];
 log(`frugal ${backendName()} ${getThreads()} thread(s); onnxruntime-node and -web with ${threads} thread(s)`);
-for (const { name, spec } of nets) {
-  const model = buildModel(spec, 1).eval();
+for (const { name, input, build } of nets) {
+  const model = build().eval();
+  const spec = specOf(model, input);
   const bytes = toOnnx({ model, spec });
   const nodeS = await ort.InferenceSession.create(bytes, opts);
   const webS = await ortw.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
@@ -97,6 +124,8 @@ for (const { name, spec } of nets) {
     const row = {
       network: name,
       batch,
+      /** Dense-equivalent MACs per sample (a pruned layer's zeros and a binary layer's bit products count). */
+      macsPerSample: macs,
       frugalMs: frugal,
       onnxNodeMs: onnxNode,
       onnxWebMs: onnxWeb,
