@@ -1,9 +1,10 @@
 // npm run bench:onnx [-- --quick] [-- --threads N] [-- --batches 1,16,64] [-- --only NAME]
 // Inference of the same weights in Frugal, onnxruntime-node (native CPU) and onnxruntime-web (its WebAssembly
 // SIMD backend, run under Node), for the reference CNN (dense, 90% pruned and compacted), spec 06's binarized CNN
-// (packed), the pruning reproduction's VGG-like network and the reference MLP; the ONNX files come from Frugal's own export. Each row: medians of interleaved rounds (every
-// contender in turn, each round), the ratios, and the GFLOP/s each achieves (2 FLOPs per MAC, MACs from
-// profileModel). --quick only checks that everything runs (tiny budget): its numbers mean nothing.
+// (packed), the pruning reproduction's VGG-like network and the reference MLP; the ONNX files come from Frugal's
+// own export. Each row: medians of interleaved rounds (every contender in turn, each round), the ratios, and the
+// GFLOP/s each achieves (2 FLOPs per dense-equivalent MAC, MACs from profileModel). --quick only checks that
+// everything runs (tiny budget): its numbers mean nothing.
 import * as ort from 'onnxruntime-node';
 import * as ortw from 'onnxruntime-web';
 import {
