@@ -6,12 +6,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildModel, referenceMlp, saveModel } from '../src/node.js';
+import { buildModel, referenceMlp, saveModel, toOnnx } from '../src/node.js';
 import { DATA, MAIN, frugal } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-paths-'));
 const model = join(dir, 'mlp.safetensors');
 saveModel(model, buildModel(referenceMlp, 1), referenceMlp);
+const onnx = join(dir, 'mlp.onnx');
+writeFileSync(onnx, toOnnx(buildModel(referenceMlp, 1)));
 const aFile = join(dir, 'a-file.txt');
 writeFileSync(aFile, 'not a directory');
 
@@ -23,6 +25,7 @@ const commands: Record<string, string[]> = {
   circulant: ['circulant', model, '--block-size', '2', ...DATA],
   compact: ['compact', model],
   pack: ['pack', model, ...DATA],
+  import: ['import', onnx],
 };
 
 test('a bad --out is refused before any work, naming the path and the fix', () => {
