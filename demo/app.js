@@ -266,7 +266,7 @@ function renderVariants() {
       const ox = document.createElement('button');
       ox.textContent = 'ONNX';
       ox.className = 'dl-onnx';
-      ox.onclick = () => run(async () => download(fileName(v, 'onnx'), F.toOnnx(v.model)));
+      ox.onclick = () => run(async () => download(fileName(v, 'onnx'), F.toOnnx({ model: v.model, spec: v.spec, training: v.training })));
       dl.append(ox);
     }
   }
