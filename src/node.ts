@@ -51,3 +51,4 @@ export {
   type RunRecord,
   type StoredRun,
 } from './store/runs.js';
+export { trainHtml, FASHION_MNIST_CLASSES, type TrainReportInput } from './report/train-report.js';

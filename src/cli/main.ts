@@ -15,6 +15,7 @@ import * as layerwise from './commands/layerwise.js';
 import * as control from './commands/control.js';
 import * as snn from './commands/snn.js';
 import * as compare from './commands/compare.js';
+import * as runs from './commands/runs.js';
 import { runInterruptible } from './interrupt.js';
 import { capThreads, failure, version } from './outcome.js';
 
@@ -36,6 +37,7 @@ const commands: Record<string, Command> = {
   control,
   snn,
   compare,
+  runs,
   reproduce,
   bench,
 };
