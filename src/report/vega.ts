@@ -1,7 +1,5 @@
 // Charts for reports: Vega-Lite specs compiled by vega-lite and drawn by Vega's headless SVG renderer, in Node,
 // at build time (no canvas, no browser). One place so every report's charts look alike and are tested alike.
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 
 /** A Vega-Lite spec (a plain object; see https://vega.github.io/vega-lite/docs/). */
@@ -25,6 +23,8 @@ const CONFIG = {
  *   encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } });
  */
 export async function renderChart(spec: ChartSpec): Promise<string> {
+  // Loaded on first use: every CLI command imports the Node API, and only reports need Vega (~1 MB of code).
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const full = { ...spec, config: { ...CONFIG, ...(spec as { config?: object }).config } } as ChartSpec;
   const compiled = vl.compile(full).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
