@@ -208,7 +208,7 @@ export async function run(argv: string[]): Promise<number> {
     command: 'compare',
     model: label,
     dataset,
-    dataSource: data.source,
+    dataSource: `${data.source} (${data.dir})`,
     commit: gitCommit().commit,
     date: new Date().toISOString(),
     seed,
