@@ -21,3 +21,34 @@ export function fileCheckpoint(path: string): CheckpointStore {
     load: () => (existsSync(path) ? readFileSync(path) : null),
   };
 }
+export {
+  renderChart,
+  paretoFront,
+  paretoSpec,
+  linesSpec,
+  barsSpec,
+  heatmapSpec,
+  type ChartSpec,
+} from './report/vega.js';
+export {
+  escapeHtml,
+  htmlPage,
+  chartProblems,
+  type ReportPage,
+  type ReportSection,
+  type ReportChart,
+  type ReportTable,
+} from './report/html.js';
+export { compareHtml, compareCharts, type CompareResult, type CompareVariant } from './report/compare-report.js';
+export { openSqlite, BUSY_TIMEOUT_MS, type Db, type Schema } from './store/sqlite.js';
+export {
+  openRunStore,
+  recordRun,
+  listRuns,
+  getRun,
+  diffRuns,
+  RUNS_SCHEMA,
+  type RunRecord,
+  type StoredRun,
+} from './store/runs.js';
+export { trainHtml, FASHION_MNIST_CLASSES, type TrainReportInput } from './report/train-report.js';

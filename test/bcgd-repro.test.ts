@@ -100,8 +100,29 @@ test('P4 is reported, not gated: it finds depth winning when a deeper net needs 
 test('reproduce bcgd --quick: P1 and P2 pass on real runs, P4 and charts are written, --report-only agrees', () => {
   assert.ok(reproduction('bcgd'));
   const dir = mkdtempSync(join(tmpdir(), 'frugal-bcgd-'));
-  const r = frugal('reproduce', 'bcgd', '--quick', ...DATA, '--out', dir, '--results-dir', dir, '--json');
+  const store = join(dir, 'runs.sqlite');
+  const r = frugal(
+    'reproduce',
+    'bcgd',
+    '--quick',
+    ...DATA,
+    '--out',
+    dir,
+    '--results-dir',
+    dir,
+    '--store',
+    store,
+    '--json',
+  );
   assert.ok(r.code === 0 || r.code === 3, `exit ${r.code}: ${r.stderr.slice(-500)}`);
+  // --store: the run recorded with each criterion's value and pass (issue 22, point 4).
+  const stored = oneJson(frugal('runs', 'show', '1', '--store', store, '--json').stdout) as {
+    run: { command: string; name: string; metrics: Record<string, number> };
+  };
+  assert.equal(stored.run.command, 'reproduce');
+  assert.equal(stored.run.name, 'bcgd');
+  const crit = (oneJson(r.stdout) as { criteria: { pass: boolean }[] }).criteria;
+  crit.forEach((c, i) => assert.equal(stored.run.metrics[`criterion.${i + 1}.pass`], c.pass ? 1 : 0));
   const j = oneJson(r.stdout) as {
     seeds: number[];
     criteria: { name: string; pass: boolean; value: number }[];

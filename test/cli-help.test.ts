@@ -14,6 +14,8 @@ const commands = [
   'compact',
   'circulant',
   'pack',
+  'compare',
+  'runs',
   'reproduce',
   'export',
   'import',

@@ -14,6 +14,8 @@ import * as circulant from './commands/circulant.js';
 import * as layerwise from './commands/layerwise.js';
 import * as control from './commands/control.js';
 import * as snn from './commands/snn.js';
+import * as compare from './commands/compare.js';
+import * as runs from './commands/runs.js';
 import * as exportCmd from './commands/export.js';
 import * as importCmd from './commands/import.js';
 import { runInterruptible } from './interrupt.js';
@@ -36,6 +38,8 @@ const commands: Record<string, Command> = {
   layerwise,
   control,
   snn,
+  compare,
+  runs,
   export: exportCmd,
   import: importCmd,
   reproduce,

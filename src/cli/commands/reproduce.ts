@@ -12,6 +12,7 @@ import { readState } from '../../reproduce/state.js';
 import { RESULTS_DIR, commandLine, cpuCount, gitCommit, machineLoad, writeResults } from '../../reproduce/results.js';
 import { choice, DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
 import { checkOutputDir } from '../output.js';
+import { storeRun } from '../store.js';
 
 const all = reproductions();
 const ownFlags = all.flatMap((r) => Object.entries(r.options).map(([flag, o]) => ({ flag, o, of: r.name })));
@@ -20,7 +21,7 @@ const ownUsage = ownFlags.map((f) => ` [${f.o.usage}]`).join('');
 const names = all.map((r) => r.name).join(', ');
 
 export const usage = `frugal reproduce NAME [--quick] [--seeds K] [--data-dir DIR] [--out DIR] [--results-dir DIR]
-             [--resume] [--report-only] [--train-samples N] [--epochs E] [--json]${ownUsage}
+             [--resume] [--report-only] [--train-samples N] [--epochs E] [--store PATH] [--json]${ownUsage}
   Reproduce a paper on Fashion-MNIST (or the method's own data) and print its numbers beside ours, with pass/fail
   criteria.
   The results document and its raw JSON go to DIR/NAME.md and DIR/NAME.json (--results-dir, default
@@ -42,6 +43,7 @@ ${defaultsText([
   '--out runs',
   `--results-dir ${RESULTS_DIR}`,
   "--train-samples and --epochs the reproduction's own (in its results document)",
+  '--store none (not recorded)',
   ...ownFlags.filter((f) => f.o.type !== 'flag').map((f) => `--${f.flag} as its line above says`),
 ])}`;
 
@@ -55,6 +57,7 @@ const options: Options = {
   'report-only': { type: 'boolean', default: false },
   'train-samples': { type: 'string' },
   epochs: { type: 'string' },
+  store: { type: 'string' },
   ...Object.fromEntries(ownFlags.map((f) => [f.flag, { type: f.o.type === 'flag' ? 'boolean' : 'string' } as const])),
 };
 
@@ -163,6 +166,26 @@ export async function run(argv: string[]): Promise<number> {
     reportOnly,
   };
   const out = writeResults(resultsDir, report, repro.report(report), info, repro.attachments?.(report));
+  if (values.store) {
+    // --store PATH: the run in the run store; metrics are the numbers of `ours` (dotted paths) and each criterion.
+    const metrics: Record<string, number> = {};
+    const walk = (o: unknown, at: string) => {
+      if (typeof o === 'number') metrics[at] = o;
+      else if (o && typeof o === 'object') for (const [k, v] of Object.entries(o)) walk(v, at ? `${at}.${k}` : k);
+    };
+    walk(report.ours, 'ours');
+    report.criteria.forEach((c, i) => {
+      metrics[`criterion.${i + 1}.value`] = c.value;
+      metrics[`criterion.${i + 1}.pass`] = c.pass ? 1 : 0;
+    });
+    storeRun(values.store as string, {
+      command: 'reproduce',
+      name: report.name,
+      argv,
+      config: { mode: report.mode, seeds: report.seeds, dataSource, criteria: report.criteria.map((c) => c.name) },
+      metrics,
+    });
+  }
   emit(
     !!values.json,
     {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   buildModel,
   evaluate,
@@ -14,6 +15,11 @@ import {
   profileRows,
   validateSpec,
   backendName,
+  profileModel,
+  trainHtml,
+  writeFileAtomic,
+  FASHION_MNIST_CLASSES,
+  type EpochLog,
   kfScorer,
   lossScorer,
   samplerByName,
@@ -37,7 +43,9 @@ import {
   readSampling,
   readTraining,
 } from '../option-groups.js';
-import { modelName, runOutput } from '../output.js';
+import { checkOutputDir, modelName, runOutput } from '../output.js';
+import { storeRun } from '../store.js';
+import { gitCommit } from '../../reproduce/results.js';
 import { checkResume } from '../resume.js';
 
 /** The data and training flags `train` takes (all of them; the others are its own). */
@@ -50,6 +58,8 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json [--ou
   '[--l1 LAMBDA]',
   '[--profile]',
   '[--keep-best]',
+  '[--report DIR]',
+  '[--store PATH]',
   '[--trainer backprop|hsic]',
   '[--sigma S]',
   '[--beta B]',
@@ -73,6 +83,9 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|SPEC.json [--ou
   ras-floor and kf weight each drawn row's loss by its importance
   weight, so training stays unbiased; --json's history holds each epoch's sampler statistics
   (max weight, effective sample size, per-stratum p, estimate ages, extra forward rows).
+  --report DIR writes DIR/report.html (loss and accuracy curves, per-layer table, test confusion matrix as a
+  heat map; one self-contained file) and DIR/report.json. --store PATH records the run (command, commit, spec,
+  metrics, curves) in a SQLite run store that frugal runs list|show|diff reads.
 ${HSIC_USAGE}
 ${defaultsText([
   '--out runs/NAME-YYYYMMDD-HHMMSS.safetensors',
@@ -97,6 +110,8 @@ ${defaultsText([
   '--beta 1000',
   '--format-epochs 1',
   '--format-lr 0.01',
+  '--report none',
+  '--store none (not recorded)',
 ])}`;
 
 const options: Options = {
@@ -105,6 +120,8 @@ const options: Options = {
   out: { type: 'string' },
   profile: { type: 'boolean', default: false },
   'keep-best': { type: 'boolean', default: false },
+  report: { type: 'string' },
+  store: { type: 'string' },
   l1: { type: 'string' },
   ...HSIC_OPTIONS,
 };
@@ -137,6 +154,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const json = !!values.json;
   const { spec, label } = resolveModel(values.model as string | undefined);
+  const reportDir = values.report === undefined ? undefined : checkOutputDir('--report', values.report as string);
+  if (choice(values, 'trainer', ['backprop', 'hsic'] as const, 'backprop') === 'hsic' && (reportDir || values.store))
+    throw new UsageError('--report and --store record backprop training; the hsic trainer does not take them yet');
   if (choice(values, 'trainer', ['backprop', 'hsic'] as const, 'backprop') === 'hsic')
     return runHsic(values, spec, label);
   refuseHsicFlags(values);
@@ -266,6 +286,35 @@ export async function run(argv: string[]): Promise<number> {
     checkpoint: ckptPath,
     history: result.history,
   };
+  if (reportDir) await writeTrainReport(reportDir, res, model, spec, test);
+  const store = values.store as string | undefined;
+  if (store) {
+    const { history, profile: _p, ...rest } = res;
+    void _p;
+    storeRun(store, {
+      command: 'train',
+      name: label,
+      argv,
+      spec,
+      config: { ...config, spec: undefined },
+      metrics: {
+        testAccuracy: test.accuracy,
+        testBalancedAccuracy: test.balancedAccuracy,
+        testLoss: test.loss,
+        finalLoss: result.finalLoss,
+        epochs: rest.epochs,
+        seconds,
+      },
+      curves: history.flatMap((h) =>
+        (['loss', 'accuracy', 'valLoss', 'valAccuracy'] as const).map((key) => ({
+          series: 'train',
+          key,
+          step: h.epoch,
+          value: h[key],
+        })),
+      ),
+    });
+  }
   emit(
     json,
     res,
@@ -278,6 +327,43 @@ export async function run(argv: string[]): Promise<number> {
     ].join('\n'),
   );
   return 0;
+}
+
+/** --report DIR: report.json (the run's result) and report.html (curves, layers, confusion matrix). */
+async function writeTrainReport(
+  dir: string,
+  res: {
+    model: string;
+    dataset: string;
+    history: EpochLog[];
+    testAccuracy: number;
+    testBalancedAccuracy: number;
+  } & Record<string, unknown>,
+  model: Sequential,
+  spec: ModelSpec,
+  test: ReturnType<typeof evaluate>,
+): Promise<void> {
+  const { predictions: _omit, ...testJson } = test;
+  void _omit;
+  writeFileAtomic(join(dir, 'report.json'), `${JSON.stringify({ ...res, confusion: testJson.confusion }, null, 1)}\n`);
+  const html = await trainHtml({
+    model: res.model,
+    dataset: res.dataset,
+    commit: gitCommit().commit,
+    date: new Date().toISOString(),
+    meta: [
+      ['data', `${res.dataSource} (${res.dataDir})`],
+      ['training', `${res.epochs} epoch(s), ${res.optimizer} lr ${res.lr}, batch ${res.batchSize}, seed ${res.seed}`],
+    ],
+    history: res.history,
+    profile: profileModel(model, spec.input),
+    testAccuracy: res.testAccuracy,
+    testBalancedAccuracy: res.testBalancedAccuracy,
+    confusion: test.confusion,
+    classNames: FASHION_MNIST_CLASSES,
+  });
+  writeFileAtomic(join(dir, 'report.html'), html);
+  note(`frugal: report ${join(dir, 'report.html')}`);
 }
 
 /**

@@ -1,0 +1,99 @@
+// Issue 22, points 3 and 4: `frugal train --report DIR --store PATH`, `frugal runs list|show|diff`, and the
+// refusals of compare and runs (wrong flags exit 2, a run that cannot proceed exits 1).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chartProblems } from '../src/node.js';
+import { DATA, frugal, oneJson } from './cli-helpers.js';
+
+test('train --report: curves, layer table, a 10×10 confusion heat map; --store records the run', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frugal-runs-'));
+  try {
+    const store = join(dir, 'runs.sqlite');
+    const base = ['--model', 'mlp', ...DATA, '--limit', '300', '--epochs', '2', '--val-split', '0.2', '--json'];
+    const a = frugal(
+      'train',
+      ...base,
+      '--out',
+      join(dir, 'a.safetensors'),
+      '--report',
+      join(dir, 'rep'),
+      '--store',
+      store,
+    );
+    assert.equal(a.code, 0, a.stderr);
+    const html = readFileSync(join(dir, 'rep', 'report.html'), 'utf8');
+    assert.deepEqual(chartProblems(html), []);
+    for (const id of ['curve-loss', 'curve-accuracy', 'confusion']) assert.match(html, new RegExp(`id="${id}"`));
+    assert.match(html, /data-expect="100"/);
+    assert.match(html, /<td>linear<\/td>/);
+    // Negative: a heat map with one cell fewer is caught.
+    const at = html.indexOf('cells_marks"');
+    const p0 = html.indexOf('<path', at),
+      p1 = html.indexOf('>', p0) + 1;
+    const cut = html.slice(0, p0) + html.slice(p1);
+    assert.match(chartProblems(cut).join(), /confusion: 99 marks in cells, expected 100/);
+    const json = JSON.parse(readFileSync(join(dir, 'rep', 'report.json'), 'utf8'));
+    assert.equal(
+      json.confusion.flat().reduce((s: number, v: number) => s + v, 0),
+      1000,
+    );
+
+    const b = frugal('train', ...base, '--lr', '0.01', '--out', join(dir, 'b.safetensors'), '--store', store);
+    assert.equal(b.code, 0, b.stderr);
+    const list = oneJson(frugal('runs', 'list', '--store', store, '--json').stdout) as { runs: { id: number }[] };
+    assert.deepEqual(
+      list.runs.map((r) => r.id),
+      [2, 1],
+    );
+    const show = oneJson(frugal('runs', 'show', '1', '--store', store, '--json').stdout) as {
+      run: { command: string; commit: string; spec: { layers: unknown[] }; curves: unknown[]; metrics: object };
+    };
+    assert.equal(show.run.command, 'train');
+    assert.match(show.run.commit, /^([0-9a-f]{40}|unknown)$/);
+    assert.equal(show.run.spec.layers.length, 5);
+    assert.equal(show.run.curves.length, 8); // 2 epochs × loss, accuracy, valLoss, valAccuracy
+    assert.equal(
+      (show.run.metrics as { testAccuracy: number }).testAccuracy,
+      (oneJson(a.stdout) as { testAccuracy: number }).testAccuracy,
+    );
+    const diff = oneJson(frugal('runs', 'diff', '1', '2', '--store', store, '--json').stdout) as {
+      config: { key: string; a: unknown; b: unknown }[];
+    };
+    assert.deepEqual(diff.config, [{ key: 'lr', a: 0.001, b: 0.01 }]);
+    assert.equal(frugal('runs', 'show', '9', '--store', store).code, 1);
+    assert.equal(frugal('runs', 'show', 'x', '--store', store).code, 2);
+    assert.equal(frugal('runs', 'frob', '--store', store).code, 2);
+    assert.equal(frugal('runs', 'list', '--store', join(dir, 'none.sqlite')).code, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('compare refuses bad variants, --resume without a comparison, and an earlier comparison without --resume', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frugal-cmp-'));
+  try {
+    assert.equal(frugal('compare', '--variants', 'pruned-120', '--out', dir).code, 2);
+    assert.equal(frugal('compare', '--model', 'mlp', '--resume', '--out', join(dir, 'x'), ...DATA).code, 1);
+    const args = ['--model', 'mlp', ...DATA, '--limit', '200', '--rounds', '1', '--variants', 'dense', '--no-store'];
+    const r = frugal('compare', ...args, '--out', join(dir, 'c'), '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(oneJson(r.stdout).store, undefined);
+    const again = frugal('compare', ...args, '--out', join(dir, 'c'));
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /--resume/);
+    // --resume with a changed setting is refused; with the same settings it keeps the finished variant.
+    assert.equal(frugal('compare', ...args, '--seed', '2', '--resume', '--out', join(dir, 'c')).code, 2);
+    const res = frugal('compare', ...args, '--resume', '--out', join(dir, 'c'), '--json');
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /dense: kept from the earlier run/);
+    assert.equal(
+      (oneJson(res.stdout) as { variants: { testAccuracy: number }[] }).variants[0].testAccuracy,
+      (oneJson(r.stdout) as { variants: { testAccuracy: number }[] }).variants[0].testAccuracy,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
