@@ -34,7 +34,7 @@ export function resolveFlags(
 
 function describe(d: ResolvedDataset): string {
   const where = d.source === 'subset' ? 'the subset shipped in the repo' : d.dir;
-  return `${d.name} from ${where} (${d.source})`;
+  return `${d.name === 'fashion-mnist' ? 'Fashion-MNIST' : d.name} from ${where} (${d.source})`;
 }
 
 /**
