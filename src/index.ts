@@ -22,6 +22,7 @@ export { kernelFamily, type KernelFamily, type KernelFamilyImpls } from './backe
 export * from './nn/index.js';
 export * from './optim/index.js';
 export { parseIdx, encodeIdxU8, IdxError, type IdxArray } from './data/idx.js';
+export { parseNpy, encodeNpyF32, NpyError, type NpyArray } from './data/npy.js';
 export {
   DataLoader,
   gatherBatch,

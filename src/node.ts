@@ -8,10 +8,36 @@ export {
   locateFashionMnist,
   loadFashionMnist,
   readIdxFile,
+  loadFashionMnistTest,
+  loadIdxPair,
+  FASHION_MNIST_CLASSES,
   SYSTEM_DIR,
   SUBSET_DIR,
   type DataSource,
 } from './data/fashion-mnist.js';
+export {
+  resolveDataset,
+  registerDataset,
+  datasetKinds,
+  DatasetError,
+  HOLDOUT,
+  DIGITS_FILE,
+  type DatasetOptions,
+  type ResolvedDataset,
+} from './data/sources.js';
+export { parseCsvDataset, CsvError, type CsvOptions } from './data/csv.js';
+export { loadImageFolder, FolderError } from './data/folder.js';
+export {
+  readImageFile,
+  decodeImage,
+  imageKind,
+  imageToSample,
+  resizeArea,
+  hasColour,
+  ImageError,
+  MAX_IMAGE_PIXELS,
+  type RgbaImage,
+} from './data/image-file.js';
 export { saveModel, loadModel, writeFileAtomic } from './io/model-file.js';
 
 /** A checkpoint kept in one file, replaced atomically after every epoch. */

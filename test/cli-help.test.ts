@@ -8,15 +8,19 @@ const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 const commands = [
   'train',
   'eval',
+  'predict',
   'info',
   'bench',
   'prune',
   'compact',
   'circulant',
   'pack',
+  'reproduce',
+  'layerwise',
+  'control',
+  'snn',
   'compare',
   'runs',
-  'reproduce',
   'export',
   'import',
 ];
@@ -31,7 +35,7 @@ test('every command lists in the usage overview, and each --help gives the defau
     // Options taking a value: `[--flag VALUE]` or `--flag VALUE` in the synopsis (the lines before the text).
     const synopsis = help.stdout.split(/\n  (?=\S)/)[0];
     const valued = [...synopsis.matchAll(/--([a-z][a-z0-9-]*) (?:[A-Z]|[a-z0-9]+[|,])/g)].map((m) => m[1]);
-    const required = ['out', 'model', 'block-size', 'target-params', 'target-flops'];
+    const required = ['out', 'model', 'block-size', 'target-params', 'target-flops', 'system', 'x0', 'timesteps'];
     const at = help.stdout.indexOf('  Defaults:');
     if (!valued.some((f) => !required.includes(f))) continue;
     assert.ok(at >= 0, `${c} --help has no Defaults paragraph`);

@@ -18,7 +18,10 @@ test('wrong or missing arguments print the usage and exit 2', () => {
     [['train', '--model', 'mlp', '--lr=-1'], /--lr must be a number > 0/],
     [['train', '--model', 'mlp', '--lr', '0'], /--lr must be a number > 0/],
     [['train', '--model', 'mlp', '--optimizer', 'rmsprop'], /--optimizer must be one of sgd, adam, adamw/],
-    [['train', '--model', 'mlp', '--dataset', 'cifar10'], /--dataset must be fashion-mnist/],
+    [
+      ['train', '--model', 'mlp', '--dataset', 'cifar10'],
+      /--dataset must be one of fashion-mnist, idx:DIR, csv:FILE, folder:DIR, digits, got "cifar10"/,
+    ],
     [['train', '--model', 'mlp', '--bogus'], /Unknown option '--bogus'/],
     [['train', '--model', 'mlp', '--early-stopping', '3'], /--early-stopping needs --val-split/],
     [['eval'], /expected 1 positional argument/],

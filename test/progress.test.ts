@@ -29,3 +29,31 @@ test('progress: a redrawn bar on a terminal, plain lines (one per 10%) otherwise
   assert.ok(plain.out.length >= 10 && plain.out.length <= 12, `${plain.out.length} lines`);
   assert.match(plain.out[plain.out.length - 1], /batch 100\/100/);
 });
+
+test('fit() shows progress on a terminal stderr by default, and progress: false silences it', async () => {
+  const { fit, buildModel, Adam, referenceMlp } = await import('../src/index.js');
+  const train = {
+    images: new Uint8Array(16 * 784).map((_, i) => (i * 37) % 256),
+    labels: Uint8Array.from({ length: 16 }, (_, i) => i % 10),
+    count: 16,
+    sampleShape: [784],
+    classes: 10,
+  };
+  const stderr = process.stderr as unknown as { isTTY?: boolean; write: (s: string) => boolean };
+  const [tty, write] = [stderr.isTTY, stderr.write];
+  const run = (progress?: false) => {
+    const out: string[] = [];
+    stderr.isTTY = true;
+    stderr.write = (s: string) => (out.push(s), true);
+    try {
+      const model = buildModel(referenceMlp, 1);
+      const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
+      fit(model, { train, epochs: 1, batchSize: 8, optimizer, ...(progress === false ? { progress } : {}) });
+    } finally {
+      [stderr.isTTY, stderr.write] = [tty, write];
+    }
+    return out.join('');
+  };
+  assert.match(run(), /\r\x1b\[2Kepoch 1\/1 \[.*\] 2\/2 loss/);
+  assert.equal(run(false), '');
+});

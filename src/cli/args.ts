@@ -22,7 +22,7 @@ export const COMMON: Options = {
 export function parse(
   argv: string[],
   options: Options,
-  positionals = 0,
+  positionals: number | { min: number } = 0,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   let r;
   const all = { ...COMMON, ...options };
@@ -39,7 +39,10 @@ export function parse(
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
-  if (!r.values.help && r.positionals.length !== positionals) {
+  if (typeof positionals === 'object') {
+    if (!r.values.help && r.positionals.length < positionals.min)
+      throw new UsageError(`expected at least ${positionals.min} positional arguments, got ${r.positionals.length}`);
+  } else if (!r.values.help && r.positionals.length !== positionals) {
     throw new UsageError(
       positionals
         ? `expected ${positionals} positional argument(s), got ${r.positionals.length}`

@@ -1,40 +1,77 @@
-import { backendName, loadFashionMnist, subset, trainValSplit, type ImageDataset } from '../node.js';
+import {
+  backendName,
+  planLayers,
+  resolveDataset,
+  subset,
+  trainValSplit,
+  type ImageDataset,
+  type ModelSpec,
+  type ResolvedDataset,
+} from '../node.js';
 import { note } from './args.js';
-import { readLimit } from './option-groups.js';
+import { readDataset, readDatasetOptions, readLimit } from './option-groups.js';
 
-/** Fashion-MNIST as the commands that retrain a saved model take it: --data-dir, then --limit N training images. */
-export function retrainingData(values: Record<string, unknown>): {
-  train: ImageDataset;
-  test: ImageDataset;
-  dir: string;
-  source: string;
-} {
+/**
+ * The dataset the flags name (--dataset, --data-dir, --csv-header, --label-column), or a model's (its
+ * `training` metadata: dataset, class names, and how it was read), flags given overriding the stored.
+ */
+export function resolveFlags(
+  values: Record<string, unknown>,
+  o: { testOnly?: boolean; training?: Record<string, unknown> } = {},
+): ResolvedDataset {
+  const t = o.training ?? {};
+  const stored = values.dataset === undefined && typeof t.dataset === 'string' ? t.dataset : undefined;
+  const flags = readDatasetOptions(values);
+  const reread = (stored && (t.datasetOptions as Record<string, unknown>)) || {};
+  return resolveDataset(stored ?? readDataset(values), {
+    ...flags,
+    csvHeader: values['csv-header'] === undefined ? ((reread.csvHeader as 'auto') ?? 'auto') : flags.csvHeader,
+    labelColumn: values['label-column'] === undefined ? ((reread.labelColumn as number) ?? 0) : flags.labelColumn,
+    testOnly: o.testOnly,
+    classNames: Array.isArray(t.classNames) ? (t.classNames as string[]) : undefined,
+  });
+}
+
+function describe(d: ResolvedDataset): string {
+  const where = d.source === 'subset' ? 'the subset shipped in the repo' : d.dir;
+  return `${d.name === 'fashion-mnist' ? 'Fashion-MNIST' : d.name} from ${where} (${d.source})`;
+}
+
+/**
+ * The data of the commands that retrain a saved model: --dataset (default the one the model was trained on),
+ * --data-dir, then --limit N training images. Labels are numbered by the model's class names.
+ */
+export function retrainingData(
+  values: Record<string, unknown>,
+  model: { training?: Record<string, unknown> } = {},
+): { train: ImageDataset; test: ImageDataset; dir: string; source: string } {
   const limit = readLimit(values);
-  const data = loadFashionMnist(values['data-dir'] as string | undefined);
-  note(`frugal: Fashion-MNIST from ${data.dir} (${data.source}); backend ${backendName()}`);
+  const data = resolveFlags(values, { training: model.training });
+  note(`frugal: ${describe(data)}; backend ${backendName()}`);
+  const all = data.train!;
   const train = limit
     ? subset(
-        data.train,
-        Array.from({ length: Math.min(limit, data.train.count) }, (_, i) => i),
+        all,
+        Array.from({ length: Math.min(limit, all.count) }, (_, i) => i),
       )
-    : data.train;
+    : all;
   return { train, test: data.test, dir: data.dir, source: data.source };
 }
 
 /**
- * Fashion-MNIST as `frugal train` takes it (both trainers): --data-dir, the first --limit training images, then a
- * seeded --val-split validation part; the source is noted on stderr (`extra` ends the line, e.g. the trainer).
+ * The data as `frugal train` takes it (both trainers): --dataset and --data-dir, the first --limit training
+ * samples, then a seeded --val-split validation part; the source is noted on stderr (`extra` ends the line).
  */
 export function trainingData(
   values: Record<string, unknown>,
   o: { limit: number; valSplit: number; seed: number; extra?: string },
-): { data: ReturnType<typeof loadFashionMnist>; train: ImageDataset; validation?: ImageDataset } {
-  const data = loadFashionMnist(values['data-dir'] as string | undefined);
+): { data: ResolvedDataset; train: ImageDataset; validation?: ImageDataset } {
+  const data = resolveFlags(values);
+  let train = data.train!;
   note(
-    `frugal: Fashion-MNIST from ${data.source === 'subset' ? 'the subset shipped in the repo' : data.dir} ` +
-      `(${data.source}): ${data.train.count} train, ${data.test.count} test; backend ${backendName()}${o.extra ?? ''}`,
+    `frugal: ${describe(data)}: ${train.count} train, ${data.test.count} test (${data.split}); ` +
+      `backend ${backendName()}${o.extra ?? ''}`,
   );
-  let train = data.train;
   if (o.limit)
     train = subset(
       train,
@@ -43,4 +80,39 @@ export function trainingData(
   if (!o.valSplit) return { data, train };
   const { train: rest, val } = trainValSplit(train, o.valSplit, o.seed);
   return { data, train: rest, validation: val };
+}
+
+/**
+ * Refuse, before training, data whose samples or labels the model cannot take: the sample size must be the
+ * model input's, and every label below the model's output width (a label ≥ width has no logit to learn).
+ */
+export function checkDataFitsModel(spec: ModelSpec, data: ResolvedDataset): void {
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const ds = data.train ?? data.test;
+  if (size(ds.sampleShape) !== size(spec.input))
+    throw new Error(
+      `${data.name} has samples of shape [${ds.sampleShape.join(', ')}] (${size(ds.sampleShape)} values), the model ` +
+        `takes [${spec.input.join(', ')}]; set the spec's "input" (and the first layer's "in") to fit`,
+    );
+  const out = planLayers(spec.layers, spec.input).out;
+  const width = out ? out[out.length - 1] : undefined;
+  let top = 0;
+  for (const set of [data.train, data.test]) if (set) for (const l of set.labels) top = Math.max(top, l);
+  if (width !== undefined && top >= width)
+    throw new Error(
+      `${data.name} has labels up to ${top} (${data.classNames.length} classes), but the model has ${width} outputs; ` +
+        `make the last layer's "out" at least ${top + 1}`,
+    );
+}
+
+/** What a model file keeps about its data: the dataset, class names, sample shape and input scale. */
+export function dataMetadata(data: ResolvedDataset): Record<string, unknown> {
+  const ds = data.train ?? data.test;
+  return {
+    dataset: data.name,
+    classNames: data.classNames,
+    sampleShape: ds.sampleShape,
+    inputScale: data.inputScale,
+    ...(data.reread ? { datasetOptions: data.reread } : {}),
+  };
 }

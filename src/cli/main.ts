@@ -4,6 +4,7 @@ import { UsageError } from './args.js';
 import { checkThreads, setThreads } from '../index.js';
 import * as train from './commands/train.js';
 import * as evalCmd from './commands/eval.js';
+import * as predictCmd from './commands/predict.js';
 import * as info from './commands/info.js';
 import * as bench from './commands/bench.js';
 import * as prune from './commands/prune.js';
@@ -30,6 +31,7 @@ interface Command {
 const commands: Record<string, Command> = {
   train,
   eval: evalCmd,
+  predict: predictCmd,
   info,
   prune,
   compact: compactCmd,

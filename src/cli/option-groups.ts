@@ -8,6 +8,8 @@ import {
   SGD,
   SAMPLERS,
   cosineSchedule,
+  datasetKinds,
+  type DatasetOptions,
   paramGroups,
   stepSchedule,
   type Module,
@@ -25,8 +27,10 @@ interface Flag {
 
 /** Where the images come from. */
 export const DATA = {
-  dataset: { option: { type: 'string' }, usage: '--dataset fashion-mnist' },
+  dataset: { option: { type: 'string' }, usage: '--dataset fashion-mnist|idx:DIR|csv:FILE|folder:DIR|digits' },
   'data-dir': { option: { type: 'string' }, usage: '--data-dir DIR' },
+  'csv-header': { option: { type: 'string' }, usage: '--csv-header auto|yes|no' },
+  'label-column': { option: { type: 'string' }, usage: '--label-column K' },
   limit: { option: { type: 'string' }, usage: '--limit N' },
 } satisfies Record<string, Flag>;
 
@@ -164,14 +168,30 @@ export function readLimit(values: Record<string, unknown>): number {
   return values.limit === undefined ? 0 : num(values, 'limit', 0, { int: true, min: 1 });
 }
 
-/** --dataset: only Fashion-MNIST for now. */
-export function readDataset(values: Record<string, unknown>): 'fashion-mnist' {
+/** --dataset: fashion-mnist (default) or another kind src/data/sources.ts resolves. */
+export function readDataset(values: Record<string, unknown>): string {
   const dataset = (values.dataset as string | undefined) ?? 'fashion-mnist';
-  if (dataset !== 'fashion-mnist') {
-    throw new UsageError(`--dataset must be fashion-mnist, got ${JSON.stringify(dataset)}`);
-  }
+  const kind = dataset.split(':')[0];
+  if (!datasetKinds().some((k) => k.split(':')[0] === kind))
+    throw new UsageError(`--dataset must be one of ${datasetKinds().join(', ')}, got ${JSON.stringify(dataset)}`);
+  if (values['data-dir'] !== undefined && kind !== 'fashion-mnist')
+    throw new UsageError(`--data-dir is Fashion-MNIST's; --dataset ${kind}:PATH names its own place`);
+  if ((values['csv-header'] !== undefined || values['label-column'] !== undefined) && kind !== 'csv')
+    throw new UsageError('--csv-header and --label-column go with --dataset csv:FILE');
   return dataset;
 }
+
+/** The csv flags: header auto|yes|no (auto: a non-numeric feature cell in row 1), label column (−1: last). */
+export function readDatasetOptions(values: Record<string, unknown>): DatasetOptions {
+  return {
+    dataDir: values['data-dir'] as string | undefined,
+    csvHeader: choice(values, 'csv-header', ['auto', 'yes', 'no'] as const, 'auto'),
+    labelColumn: num(values, 'label-column', 0, { int: true, min: -1 }),
+  };
+}
+
+/** The Defaults lines of the data flags (a command that takes them lists these). */
+export const DATA_DEFAULTS = ['--dataset fashion-mnist', '--csv-header auto', '--label-column 0 (first; −1 last)'];
 
 /** The sampling flags, parsed: the sampler's name (default uniform, today's shuffle) and λ of RAS. */
 export function readSampling(values: Record<string, unknown>): { sampler: SamplerName; lambda?: number } {

@@ -4,15 +4,18 @@ import { epochLength, sequentialSampler, shuffleSampler, type Sampler } from './
 
 /**
  * An image-classification dataset kept as bytes (N × H·W uint8, 4× smaller than float32);
- * batches are converted to float32 in [0, 1] on demand.
+ * batches are converted to float32 in [0, 1] on demand (x / 255). Features that are not pixels
+ * (a CSV's columns, signals) come as a Float32Array, and batches take them as given (no / 255).
  */
 export interface ImageDataset {
-  images: Uint8Array;
+  images: Uint8Array | Float32Array;
   labels: Uint8Array;
   count: number;
   /** Shape of one sample's pixels, e.g. [1, 28, 28]. */
   sampleShape: number[];
   classes: number;
+  /** Names of the classes 0..classes−1, when the data carries them (kept in the model files trained on it). */
+  classNames?: string[];
 }
 
 export function sampleSize(ds: ImageDataset): number {
@@ -27,7 +30,8 @@ export function gatherBatch(ds: ImageDataset, idx: ArrayLike<number>, shape?: nu
     throw new Error(`the model expects samples of shape [${want}], the data has [${ds.sampleShape}]`);
   const x = new Float32Array(idx.length * s);
   const y = new Int32Array(idx.length);
-  const inv = 1 / 255;
+  // Bytes are pixels (scaled to [0, 1]); floats are features, used as they are.
+  const inv = ds.images instanceof Float32Array ? 1 : 1 / 255;
   for (let b = 0; b < idx.length; b++) {
     const r = idx[b],
       src = r * s,
@@ -44,13 +48,14 @@ export function gatherBatch(ds: ImageDataset, idx: ArrayLike<number>, shape?: nu
 /** The subset at the given indices (copies bytes). */
 export function subset(ds: ImageDataset, idx: ArrayLike<number>): ImageDataset {
   const s = sampleSize(ds);
-  const images = new Uint8Array(idx.length * s),
+  const images = ds.images instanceof Float32Array ? new Float32Array(idx.length * s) : new Uint8Array(idx.length * s),
     labels = new Uint8Array(idx.length);
   for (let i = 0; i < idx.length; i++) {
     images.set(ds.images.subarray(idx[i] * s, (idx[i] + 1) * s), i * s);
     labels[i] = ds.labels[idx[i]];
   }
-  return { images, labels, count: idx.length, sampleShape: ds.sampleShape, classes: ds.classes };
+  const names = ds.classNames ? { classNames: ds.classNames } : {};
+  return { images, labels, count: idx.length, sampleShape: ds.sampleShape, classes: ds.classes, ...names };
 }
 
 /** Seeded split into train and validation parts; valFraction in [0, 1). */

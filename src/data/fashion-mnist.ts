@@ -17,6 +17,20 @@ export const FILES = {
   testLabels: 't10k-labels-idx1-ubyte',
 };
 
+/** Fashion-MNIST's ten classes, by label (Xiao, Rasul & Vollgraf 2017, Table 1). */
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
+
 /** 512 MiB: far above Fashion-MNIST, small enough that a gzip bomb cannot exhaust memory. */
 const MAX_UNZIPPED = 512 * 1024 * 1024;
 
@@ -25,20 +39,21 @@ function findFile(dir: string, base: string): string | null {
   return null;
 }
 
-function hasAll(dir: string): boolean {
-  return Object.values(FILES).every((f) => findFile(dir, f));
+function hasAll(dir: string, testOnly = false): boolean {
+  const need = testOnly ? [FILES.testImages, FILES.testLabels] : Object.values(FILES);
+  return need.every((f) => findFile(dir, f));
 }
 
 /**
  * Find Fashion-MNIST, in order: dataDir (if given, it must hold the files), FRUGAL_DATA_DIR,
  * /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist), the shipped subset.
  */
-export function locateFashionMnist(dataDir?: string): { dir: string; source: DataSource } {
+export function locateFashionMnist(dataDir?: string, testOnly = false): { dir: string; source: DataSource } {
   if (dataDir) {
-    if (!hasAll(dataDir))
+    if (!hasAll(dataDir, testOnly))
       throw new Error(
         `--data-dir ${dataDir} does not hold the Fashion-MNIST files ` +
-          `(${Object.values(FILES).join(', ')}, optionally .gz)`,
+          `(${(testOnly ? [FILES.testImages, FILES.testLabels] : Object.values(FILES)).join(', ')}, optionally .gz)`,
       );
     return { dir: dataDir, source: 'flag' };
   }
@@ -73,8 +88,15 @@ export function readIdxFile(path: string): ReturnType<typeof parseIdx> {
 }
 
 function loadPair(dir: string, images: string, labels: string): ImageDataset {
-  const ip = findFile(dir, images)!,
-    lp = findFile(dir, labels)!;
+  const ds = loadIdxPair(findFile(dir, images)!, findFile(dir, labels)!, 10);
+  return { ...ds, classNames: FASHION_MNIST_CLASSES };
+}
+
+/**
+ * An IDX pair: ubyte images [N, rows, cols] and ubyte labels [N], each label below `maxClasses`
+ * (default 256); classes is the largest label + 1 when maxClasses is not given.
+ */
+export function loadIdxPair(ip: string, lp: string, maxClasses?: number): ImageDataset {
   const im = readIdxFile(ip),
     lb = readIdxFile(lp);
   if (im.dims.length !== 3 || !(im.data instanceof Uint8Array))
@@ -82,9 +104,20 @@ function loadPair(dir: string, images: string, labels: string): ImageDataset {
   if (lb.dims.length !== 1 || !(lb.data instanceof Uint8Array)) throw new IdxError(`${lp}: expected ubyte labels [N]`);
   if (im.dims[0] !== lb.dims[0])
     throw new IdxError(`${ip} has ${im.dims[0]} images but ${lp} has ${lb.dims[0]} labels`);
-  for (let i = 0; i < lb.data.length; i++)
-    if (lb.data[i] > 9) throw new IdxError(`${lp}: label ${lb.data[i]} at ${i} is outside 0..9`);
-  return { images: im.data, labels: lb.data, count: im.dims[0], sampleShape: [1, im.dims[1], im.dims[2]], classes: 10 };
+  let top = 0;
+  for (let i = 0; i < lb.data.length; i++) {
+    if (maxClasses !== undefined && lb.data[i] >= maxClasses)
+      throw new IdxError(`${lp}: label ${lb.data[i]} at ${i} is outside 0..${maxClasses - 1}`);
+    top = Math.max(top, lb.data[i]);
+  }
+  const classes = maxClasses ?? top + 1;
+  return { images: im.data, labels: lb.data, count: im.dims[0], sampleShape: [1, im.dims[1], im.dims[2]], classes };
+}
+
+/** Fashion-MNIST's test set alone (a --data-dir may hold only t10k-images and t10k-labels). */
+export function loadFashionMnistTest(dataDir?: string): { test: ImageDataset; dir: string; source: DataSource } {
+  const { dir, source } = locateFashionMnist(dataDir, true);
+  return { test: loadPair(dir, FILES.testImages, FILES.testLabels), dir, source };
 }
 
 /** Load Fashion-MNIST train and test sets; says which source it used. */

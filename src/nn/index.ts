@@ -3,6 +3,7 @@ export * from './layers.js';
 export * from './init.js';
 export {
   buildModel,
+  layerTableMarkdown,
   buildLayer,
   registerLayer,
   specInt,
@@ -14,4 +15,14 @@ export {
   FASHION_MNIST_STATS,
   type ModelSpec,
 } from './spec.js';
-export { linearPlan, convPlan, planLayers, type LayerPlan, type Planner, type Fields } from './spec-plan.js';
+export {
+  linearPlan,
+  convPlan,
+  planLayers,
+  registerLayerFields,
+  layerFields,
+  type LayerPlan,
+  type Planner,
+  type Fields,
+  type LayerFields,
+} from './spec-plan.js';

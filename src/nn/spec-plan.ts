@@ -9,6 +9,83 @@ import type { LayerSpec } from './module.js';
 export interface LayerPlan {
   params: number;
   out: number[] | null;
+  /** The layer spec with "auto" fields resolved (planLayers: the layers so resolved). */
+  layers?: LayerSpec[];
+}
+
+/** Each field a layer type takes, with its default in words ('required' when it has none). */
+export type LayerFields = Record<string, string>;
+const fieldTables = new Map<string, LayerFields>();
+
+/**
+ * Declare the fields a layer type takes: a spec key outside them is refused with the valid keys and a
+ * did-you-mean; the README's layer table is generated from these (scripts/layer-table.mjs).
+ */
+export function registerLayerFields(type: string, fields: LayerFields): void {
+  fieldTables.set(type, fields);
+}
+
+/** The declared fields of every layer type that has them, by type. */
+export function layerFields(): Map<string, LayerFields> {
+  return new Map([...fieldTables].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Levenshtein distance, for did-you-mean suggestions. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+const ALIASES: Record<string, string> = {
+  rate: 'p',
+  in_features: 'in',
+  out_features: 'out',
+  in_channels: 'in',
+  out_channels: 'out',
+  filters: 'out',
+  units: 'out',
+  kernel_size: 'kernel',
+  pool_size: 'kernel',
+  strides: 'stride',
+  num_features: 'features',
+  negative_slope: 'slope',
+  use_bias: 'bias',
+};
+
+/** Refuse keys a layer type does not take, naming the valid ones and the nearest (did you mean). */
+function checkKeys(s: LayerSpec): void {
+  const fields = fieldTables.get(s.type);
+  if (!fields) return;
+  for (const k of Object.keys(s)) {
+    if (k === 'type' || k in fields) continue;
+    const valid = Object.keys(fields);
+    // Names other libraries use for the same field (Keras's Dropout(rate), PyTorch's in_features, ...).
+    const alias = ALIASES[k.toLowerCase()];
+    const near =
+      alias && alias in fields
+        ? ([alias, 0] as const)
+        : valid
+            .map((v) => [v, editDistance(k.toLowerCase(), v.toLowerCase())] as const)
+            .filter(([v, d]) => d <= Math.max(1, Math.floor(Math.max(k.length, v.length) / 3)))
+            .sort((a, b) => a[1] - b[1])[0];
+    throw new Error(
+      `unknown key '${k}'; ${s.type} takes ${valid.length ? valid.join(', ') : 'no fields'}` +
+        (near ? ` (did you mean '${near[0]}'?)` : ''),
+    );
+  }
+}
+
+/** `"in": "auto"` of linear, conv1d and conv2d: the input's last axis (linear) or channels (conv). */
+function resolveAuto(s: LayerSpec, x: number[] | null): LayerSpec {
+  if (s.in !== 'auto' || !['linear', 'conv1d', 'conv2d'].includes(s.type)) return s;
+  if (!x) throw new Error(`"in": "auto" needs a known input shape, and the layers before it leave it unknown`);
+  return { ...s, in: s.type === 'linear' ? x[x.length - 1] : x[0] };
 }
 
 /** Reads a layer spec's size fields, bounded. */
@@ -133,8 +210,39 @@ for (const t of ['relu', 'sigmoid', 'tanh', 'hardtanh', 'softmax', 'logsoftmax']
 registerPlanner('leakyrelu', (_s, x, f) => (f.real('slope', 0.01), { params: 0, out: x }));
 registerPlanner('sequential', (s, x) => {
   if (!Array.isArray(s.layers)) return { params: 0, out: null }; // the factory names this fault
-  return planLayers(s.layers as LayerSpec[], x, 'sequential layer ');
+  const r = planLayers(s.layers as LayerSpec[], x, 'sequential layer ');
+  return { ...r, layers: [{ ...s, layers: r.layers }] };
 });
+
+const convFields = {
+  in: 'required (or "auto")',
+  out: 'required',
+  kernel: 'required',
+  stride: '1',
+  padding: '0',
+  dilation: '1',
+  bias: 'true',
+};
+const poolFields = { kernel: 'required', stride: 'the kernel', padding: '0' };
+const bnFields = { features: 'required', momentum: '0.1', eps: '1e-5' };
+const CORE_FIELDS: Record<string, LayerFields> = {
+  linear: { in: 'required (or "auto")', out: 'required', bias: 'true' },
+  conv1d: convFields,
+  conv2d: convFields,
+  maxpool2d: poolFields,
+  avgpool2d: poolFields,
+  maxpool1d: { kernel: 'required', stride: 'the kernel' },
+  globalpool2d: { mode: '"avg" (or "max")' },
+  batchnorm1d: bnFields,
+  batchnorm2d: bnFields,
+  dropout: { p: '0.5' },
+  flatten: {},
+  normalize: { mean: 'required (number or per-channel list)', std: 'required (number or per-channel list)' },
+  sequential: { layers: 'required (a list of layers)' },
+  leakyrelu: { slope: '0.01' },
+  ...Object.fromEntries(['relu', 'sigmoid', 'tanh', 'hardtanh', 'softmax', 'logsoftmax'].map((t) => [t, {}])),
+};
+for (const [t, f] of Object.entries(CORE_FIELDS)) registerLayerFields(t, f);
 
 /**
  * Plan layers in order from a per-sample input shape: each layer's fields bounded, the running
@@ -143,15 +251,21 @@ registerPlanner('sequential', (s, x) => {
 export function planLayers(layers: LayerSpec[], input: number[] | null, what = 'model spec layer '): LayerPlan {
   let params = 0,
     x = input;
-  layers.forEach((s, i) => {
+  const resolved: LayerSpec[] = [];
+  layers.forEach((given, i) => {
+    let s = given;
+    resolved.push(s);
     if (!s || typeof s !== 'object' || typeof s.type !== 'string') return; // buildLayer names this fault
     const where = `${what}${i} (${s.type})`;
     try {
+      checkKeys(s);
+      s = resolved[i] = resolveAuto(s, x);
       for (const [k, v] of Object.entries(s)) if (typeof v === 'number') finite(`layer '${s.type}' field '${k}'`, v);
       const p = planners.get(s.type);
       // A type registered without a planner: its fields were checked (specInt bounds its integers);
       // its output shape is unknown, so activations after it go unchecked until a layer fixes the shape.
       const r = p ? p(s, x, fieldsOf(s)) : { params: 0, out: null };
+      if (r.layers) resolved[i] = r.layers[0];
       params += r.params;
       checkCount('its parameters and buffers', r.params, 'maxModelParams');
       checkCount('the parameters and buffers up to it', params, 'maxModelParams');
@@ -159,8 +273,9 @@ export function planLayers(layers: LayerSpec[], input: number[] | null, what = '
       x = r.out;
     } catch (e) {
       if (e instanceof LimitError) throw new LimitError(`${where}: ${e.message}`);
+      if (/^unknown key|^"in": "auto"/.test((e as Error).message)) throw new Error(`${where}: ${(e as Error).message}`);
       throw e;
     }
   });
-  return { params, out: x };
+  return { params, out: x, layers: resolved };
 }

@@ -18,7 +18,7 @@ import {
 } from './layers.js';
 import type { LayerSpec, Module } from './module.js';
 import { LIMITS, checkCount } from '../core/limits.js';
-import { planLayers, registerPlanner, type Planner } from './spec-plan.js';
+import { layerFields, planLayers, registerPlanner, type Planner } from './spec-plan.js';
 
 /**
  * A JSON model description, stored in saved model files and accepted by `frugal train --model SPEC.json`:
@@ -110,6 +110,26 @@ export function registerLayer(type: string, factory: Factory, plan?: Planner): v
   if (plan) registerPlanner(type, plan);
 }
 
+/**
+ * The README's table of layer types: every registered type with its fields and defaults (those declared with
+ * registerLayerFields; a technique's other types say so). scripts/layer-table.mjs writes it; a test holds it equal.
+ */
+export function layerTableMarkdown(): string {
+  const fields = layerFields();
+  const rows = [...registry.keys()].sort().map((t) => {
+    const f = fields.get(t);
+    const text = !f
+      ? 'fields not declared (see docs/techniques.md)'
+      : Object.keys(f).length === 0
+        ? 'none'
+        : Object.entries(f)
+            .map(([k, d]) => `\`${k}\` ${d}`)
+            .join('; ');
+    return `| \`${t}\` | ${text} |`;
+  });
+  return ['| layer type | fields (default) |', '|---|---|', ...rows].join('\n');
+}
+
 export function buildLayer(s: LayerSpec, rng: Rng): Module {
   if (!s || typeof s !== 'object' || typeof s.type !== 'string')
     throw new Error(`each layer must be an object with a string 'type', got ${JSON.stringify(s)}`);
@@ -136,17 +156,18 @@ export function validateSpec(v: unknown): ModelSpec {
   );
   if (!Array.isArray(s.layers) || s.layers.length === 0)
     throw new Error('model spec: "layers" must be a non-empty array');
-  // Sizes before allocation: each layer's fields, parameters and activations against core/limits.ts.
-  planLayers(s.layers, s.input);
-  return s;
+  // Sizes before allocation: each layer's fields, parameters and activations against core/limits.ts; unknown
+  // keys refused; "in": "auto" resolved from the shapes (the spec returned carries the numbers).
+  const { layers } = planLayers(s.layers, s.input);
+  return { ...s, layers: layers ?? s.layers };
 }
 
 /**
  * Build a Sequential model from a spec with seeded initialisation, and check that a
  * sample of the declared input shape flows through every layer.
  */
-export function buildModel(spec: ModelSpec, seed = 0): Sequential {
-  validateSpec(spec);
+export function buildModel(given: ModelSpec, seed = 0): Sequential {
+  const spec = validateSpec(given);
   const rng = new Rng(seed);
   const layers = spec.layers.map((l, i) => {
     try {

@@ -101,6 +101,18 @@ function layerMacs(l: Module, inShape: readonly number[], outShape: readonly num
   return 0;
 }
 
+/** MACs of the layers inside a `sequential` layer (nested ones too), run on its input `x`. */
+function sequentialMacs(s: Sequential, x: Tensor): number {
+  let macs = 0;
+  for (const l of s.layers) {
+    const y = l.forward(x);
+    if (isCosted(l)) macs += l.costReport(y.shape.slice(1)).macs;
+    else macs += l instanceof Sequential ? sequentialMacs(l, x) : layerMacs(l, x.shape, y.shape);
+    x = y;
+  }
+  return macs;
+}
+
 /**
  * Per-layer parameters, non-zero parameters, MACs per sample and bytes, found by running
  * one zero sample through the model (eval mode, no tape).
@@ -112,12 +124,12 @@ export function profileModel(model: Sequential, input: number[]): ModelProfile {
   noGrad(() => {
     let x = Tensor.zeros([1, ...input]);
     model.layers.forEach((l, i) => {
+      const input = x;
       const inShape = x.shape;
       x = l.forward(x);
-      const bytes = [...l.parameters(), ...l.namedBuffers().map(([, t]) => t)].reduce(
-        (s, t) => s + t.data.byteLength,
-        0,
-      );
+      // Parameters and buffers, and the raw entries (packed bit strings, CSR indices) of it and its sub-layers.
+      let bytes = [...l.parameters(), ...l.namedBuffers().map(([, t]) => t)].reduce((s, t) => s + t.data.byteLength, 0);
+      for (const [, m] of l.namedModules()) for (const a of Object.values(m.rawEntries())) bytes += a.byteLength;
       const row = { index: i, name: String(i), type: l.toSpec().type, outputShape: x.shape.slice(1), bytes };
       if (isCosted(l)) {
         const { extras, ...cost } = l.costReport(x.shape.slice(1));
@@ -126,7 +138,7 @@ export function profileModel(model: Sequential, input: number[]): ModelProfile {
       }
       const params = l.paramCount();
       const nonzero = countNonzero(l);
-      const macs = layerMacs(l, inShape, x.shape);
+      const macs = l instanceof Sequential ? sequentialMacs(l, input) : layerMacs(l, inShape, x.shape);
       layers.push({
         ...row,
         params,

@@ -78,8 +78,11 @@ export interface FitOptions {
   signal?: StopSignal;
   /** The run's settings, kept in every checkpoint (checkpointInfo reads them) so a resume can be checked. */
   config?: Record<string, unknown>;
-  /** Progress output (stderr in the CLI); none when omitted. */
-  progress?: ProgressSink;
+  /**
+   * Progress output. Omitted: a bar on stderr when stderr is a terminal (Keras's verbose=1), nothing
+   * otherwise (logs, tests, browsers); `false`: silent; a sink (the CLI gives stderr): always, there.
+   */
+  progress?: ProgressSink | false;
   dropLast?: boolean;
 }
 
@@ -260,7 +263,8 @@ export function fit(model: Module, opts: FitOptions): FitResult {
     opts.checkpoint?.save(snapshot(parts, { epoch, history, best, bad, config: opts.config, mid: state }));
     throw new TrainingInterrupted(epoch + 1, state?.batch ?? 0, !!opts.checkpoint);
   };
-  const progress = opts.progress ? new Progress(opts.progress, batchSize) : null;
+  const sink = opts.progress === undefined ? terminalStderr() : opts.progress;
+  const progress = sink ? new Progress(sink, batchSize) : null;
   let trainSeconds = 0,
     trainSamples = 0,
     stoppedEarly = false;
@@ -385,4 +389,10 @@ export function fit(model: Module, opts: FitOptions): FitResult {
     stoppedEarly,
     resumedFromEpoch: start,
   };
+}
+
+/** Node's stderr when it is a terminal (undefined in browsers or when stderr is redirected). */
+function terminalStderr(): ProgressSink | undefined {
+  const stderr = (globalThis as { process?: { stderr?: ProgressSink } }).process?.stderr;
+  return stderr?.isTTY ? stderr : undefined;
 }

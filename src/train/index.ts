@@ -16,3 +16,4 @@ export { evaluate, argmax, accuracy, balancedAccuracy, confusionMatrix, type Eva
 export { Progress, type ProgressSink, type ProgressState } from './progress.js';
 export { recalibrateBatchNorm } from './recalibrate.js';
 export { distillLoss, distillation, type DistillOptions } from './distill.js';
+export { predict, type Prediction } from './predict.js';

@@ -1,10 +1,11 @@
 // frugal control train|rollout: GDHP controllers (spec 08) for the shipped plants or a linear plant
 // given in JSON. Calls only the public API.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   Rng,
+  TrainingInterrupted,
   actorPolicy,
+  defaultStopSignal,
   decodeController,
   drawStates,
   encodeController,
@@ -21,17 +22,29 @@ import {
   writeFileAtomic,
   type PlantSpec,
 } from '../../node.js';
-import { emit, num, parse, UsageError, type Options } from '../args.js';
+import { defaultsText, emit, num, parse, UsageError, type Options } from '../args.js';
+import { checkOutputFile } from '../output.js';
+
+/** Ctrl-C stops training after the current episode (main.ts runs the command on a worker thread). */
+export const interruptible = true;
 
 export const usage = `frugal control train --system lqr|nonlinear|cstr|PLANT.json --out PATH [--episodes N] [--seed S]
-                     [--checkpoint PATH [--resume]] [--json]
+                     [--checkpoint PATH] [--resume] [--json]
 frugal control rollout MODEL --x0 X1,X2,… [--steps N] [--json]
   Train an optimal controller by globalized dual heuristic programming (GDHP: critic, costate and
   actor networks; Kim et al., Automatica 2020) on a shipped plant (lqr: a linear test plant; nonlinear:
   a system with known optimal value; cstr: the Van de Vusse reactor, states scaled to [−1, 1]) or a
   discrete-time linear plant in JSON { "A": [[…]], "B": [[…]], "Q": [[…]], "R": [[…]] }. For a linear
   plant the result carries the learned gain (u = −Kx near 0), the Riccati gain dareGain and their
-  relative error. rollout simulates a trained controller from --x0 and reports the cost.`;
+  relative error. rollout simulates a trained controller from --x0 and reports the cost.
+  --out and --checkpoint are checked before training; a checkpoint is written after every episode, and
+  Ctrl-C or SIGTERM stops after the current episode, exit 130; --resume continues from the checkpoint.
+${defaultsText([
+  "--episodes the plant's recipe (linear plants 40, nonlinear 150, cstr 100)",
+  '--seed 1',
+  '--checkpoint OUT.ckpt',
+  "--steps the plant's horizon (linear 100; nonlinear 10/dt; cstr 2/dt steps)",
+])}`;
 
 const options: Options = {
   system: { type: 'string' },
@@ -64,7 +77,11 @@ async function train(argv: string[]): Promise<number> {
   if (!system) throw new UsageError('--system lqr|nonlinear|cstr|PLANT.json is required');
   const out = values.out as string | undefined;
   if (!out) throw new UsageError('--out PATH is required');
-  if (values.resume && !values.checkpoint) throw new UsageError('--resume continues from --checkpoint PATH; give it');
+  checkOutputFile('--out', out, 'controller.safetensors');
+  const ckpt = (values.checkpoint as string | undefined) ?? `${out}.ckpt`;
+  if (values.checkpoint !== undefined) checkOutputFile('--checkpoint', ckpt, 'controller.safetensors.ckpt');
+  if (values.resume && !existsSync(ckpt))
+    throw new Error(`--resume: no checkpoint at ${ckpt}; run without --resume to start`);
   const spec = plantSpecOf(system);
   const plant = plantFromSpec(spec),
     recipe = recipeFor(plant);
@@ -75,9 +92,17 @@ async function train(argv: string[]): Promise<number> {
     ...recipe.options,
     episodes,
     seed,
-    ...(values.checkpoint ? { checkpoint: fileCheckpoint(values.checkpoint as string), resume: !!values.resume } : {}),
+    checkpoint: fileCheckpoint(ckpt),
+    resume: !!values.resume,
+    // Ctrl-C (main.ts runs this command on a worker thread): stop after this episode, its checkpoint written.
+    onEpisode: () => (defaultStopSignal()?.aborted ? 'stop' : undefined),
     ...(json ? {} : { progress: process.stderr }),
   });
+  if (r.stopped) {
+    const e = new TrainingInterrupted(r.resumedFromEpisode + r.episodesRun, 0, true);
+    e.message = `interrupted after episode ${r.resumedFromEpisode + r.episodesRun} (checkpoint ${ckpt})`;
+    throw e;
+  }
   // Closed-loop cost from 20 states of the box (a seeded draw apart from training's).
   const rng = new Rng(10007 + seed),
     S = 20;
@@ -112,7 +137,6 @@ async function train(argv: string[]): Promise<number> {
     );
   } else
     lines.push(`mean closed-loop cost from 20 box states over ${recipe.horizon} steps: ${meanCost.toPrecision(5)}`);
-  mkdirSync(dirname(out), { recursive: true });
   writeFileAtomic(
     out,
     encodeController(r.nets, {

@@ -9,7 +9,7 @@ import {
   trainBcgd,
 } from '../../index.js';
 import { loadFashionMnist } from '../../node.js';
-import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { choice, emit, note, num, parse, UsageError, type Options, defaultsText, DATA_DIR_DEFAULT } from '../args.js';
 import { resolveModel } from './train.js';
 
 export const usage = `frugal layerwise [--depth L] [--width N] [--model SPEC.json] [--step exact|bound]
@@ -23,8 +23,20 @@ export const usage = `frugal layerwise [--depth L] [--width N] [--model SPEC.jso
   max(d_x, 10)), or --model SPEC.json with only linear layers without bias (and flatten). --pool P
   average-pools the images P×P first (default 4: 49 features); everything runs in float64 through
   the Gram matrices, so --train-samples (default 10000) only costs their one-off product.
-  Defaults: --depth 2, --step exact, --init orthogonal, --order forward, --max-steps 2000,
-  --target-gap 1e-4, --seed 1.`;
+${defaultsText([
+  '--depth 2',
+  '--width max(d_x, 10)',
+  '--model none (--depth and --width)',
+  '--step exact',
+  '--init orthogonal',
+  '--order forward',
+  '--pool 4',
+  '--train-samples 10000 (at most the training set)',
+  '--max-steps 2000',
+  '--target-gap 1e-4',
+  '--seed 1',
+  `--data-dir ${DATA_DIR_DEFAULT}`,
+])}`;
 
 const options: Options = {
   depth: { type: 'string' },

@@ -13,7 +13,8 @@ import {
   toSpiking,
   trainValSplit,
 } from '../../node.js';
-import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { choice, emit, note, num, parse, UsageError, type Options, defaultsText, DATA_DIR_DEFAULT } from '../args.js';
+import { checkOutputFile } from '../output.js';
 
 export const usage = `frugal snn MODEL --timesteps T [--levels L] [--nonlinearity NU] [--variation S]
            [--prune auto|THRESHOLD] [--normalization max|percentile|none] [--percentile P]
@@ -24,8 +25,20 @@ export const usage = `frugal snn MODEL --timesteps T [--levels L] [--nonlinearit
   to integrate-and-fire neurons (data-based normalisation on the training split; threshold 1) and simulate T
   steps. Prints the test accuracy of the float, pruned, quantised and spiking models, the share of connections
   removed, spikes and synaptic events per inference, and accuracy against T. A model of hardware, not hardware.
-  Defaults: no pruning, no device (quantised = pruned), --normalization max, --percentile 99.9, --reset
-  subtract, --coding constant (a constant input current; poisson: Poisson spikes), --seed 1.`;
+  --coding constant is a constant input current; poisson: Poisson spikes. --out is checked before any work.
+${defaultsText([
+  '--levels none (no device: quantised = pruned)',
+  '--nonlinearity 0',
+  '--variation 0',
+  '--prune none (no pruning)',
+  '--normalization max',
+  '--percentile 99.9',
+  '--reset subtract',
+  '--coding constant',
+  '--seed 1',
+  `--data-dir ${DATA_DIR_DEFAULT}`,
+  '--out none (not saved)',
+])}`;
 
 const options: Options = {
   timesteps: { type: 'string' },
@@ -67,6 +80,7 @@ export async function run(argv: string[]): Promise<number> {
   const coding = choice(values, 'coding', ['constant', 'poisson'] as const, 'constant');
   const seed = num(values, 'seed', 1, { int: true, min: 0 });
   const out = values.out as string | undefined;
+  if (out !== undefined) checkOutputFile('--out', out);
 
   const { model, spec, training } = loadModel(positionals[0]);
   if (spec.layers.length === 1 && spec.layers[0].type === 'spiking')

@@ -15,7 +15,7 @@ import {
   type Sequential,
 } from '../../node.js';
 import { emit, num, UsageError, type Options } from '../args.js';
-import { trainingData } from '../data.js';
+import { checkDataFitsModel, dataMetadata, trainingData } from '../data.js';
 import { readDataset, readLimit, readSampling, readTraining } from '../option-groups.js';
 import { modelName, runOutput } from '../output.js';
 
@@ -80,6 +80,7 @@ export async function runHsic(values: Record<string, unknown>, given: ModelSpec,
 
   const t0 = performance.now();
   const { data, train, validation } = trainingData(values, { limit, valSplit, seed, extra: '; trainer hsic' });
+  checkDataFitsModel(spec, data);
   const model = buildModel(spec, seed) as Sequential;
   const inputShape = spec.input;
   const r = trainHsic(model, {
@@ -111,7 +112,7 @@ export async function runHsic(values: Record<string, unknown>, given: ModelSpec,
   saveModel(out, saved, savedSpec, {
     model: label,
     trainer: 'hsic',
-    dataset,
+    ...dataMetadata(data),
     epochs: r.hsic.epochsRun,
     batchSize,
     lr,
