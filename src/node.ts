@@ -21,3 +21,15 @@ export function fileCheckpoint(path: string): CheckpointStore {
     load: () => (existsSync(path) ? readFileSync(path) : null),
   };
 }
+export {
+  openSearchStorage,
+  openSqliteStorage,
+  openPgStorage,
+  runSearchWorker,
+  defaultModelDir,
+  isPgUrl,
+  redactUrl,
+  SqliteStorage,
+  PgStorage,
+  type SearchWorkerOptions,
+} from './search/node.js';

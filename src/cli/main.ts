@@ -14,6 +14,7 @@ import * as circulant from './commands/circulant.js';
 import * as layerwise from './commands/layerwise.js';
 import * as control from './commands/control.js';
 import * as snn from './commands/snn.js';
+import * as search from './commands/search.js';
 import { runInterruptible } from './interrupt.js';
 import { capThreads, failure, version } from './outcome.js';
 
@@ -34,6 +35,7 @@ const commands: Record<string, Command> = {
   layerwise,
   control,
   snn,
+  search,
   reproduce,
   bench,
 };
