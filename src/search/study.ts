@@ -263,7 +263,7 @@ export class Study {
           if (!(await this.storage.report(t.id, epoch, value))) return 'prune';
           await this.storage.heartbeat(t.id, o.worker);
           const self = { number: t.number, state: 'running', values: values.slice(0, epoch) };
-          if (pruner.shouldPrune(self, epoch, curves(await this.trials()), dir)) pruned = true;
+          if (pruner !== noPruner && pruner.shouldPrune(self, epoch, curves(await this.trials()), dir)) pruned = true;
           return pruned ? 'prune' : 'continue';
         },
         heartbeat: () => this.storage.heartbeat(t.id, o.worker),
