@@ -39,7 +39,8 @@ def main():
         p.join()
     wall = time.perf_counter() - t0
     done = len(optuna.load_study(study_name=name, storage=url).trials)
-    print(json.dumps({"peer": "optuna", "version": optuna.__version__, "workers": workers, "trials": done, "wall": wall}))
+    out = {"peer": "optuna", "version": optuna.__version__, "workers": workers, "trials": done, "wall": wall}
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
