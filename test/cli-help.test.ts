@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { frugal } from './cli-helpers.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const commands = ['train', 'eval', 'info', 'bench', 'prune', 'compact', 'circulant', 'pack', 'reproduce'];
+const commands = ['train', 'eval', 'info', 'bench', 'prune', 'compact', 'circulant', 'pack', 'reproduce', 'search'];
 const norm = (s: string) => s.split(/\s+/).join(' ').trim();
 
 test('every command lists in the usage overview, and each --help gives the default of each option it takes', () => {

@@ -31,7 +31,7 @@ frugal search export STUDY [--storage PATH|URL] --format csv|json
   Random (or grid) search of hyperparameters. SPACE.json names the study, the objective (a model spec with
   {"$param": NAME} placeholders, or cnn / mlp; dataset, epochs, batchSize, optimizer, lr, limit, metric,
   direction) and the params (int, float, loguniform, choice, repeat groups, "if" conditions); see
-  docs/search.md. Trials 0..N-1 are drawn from the study's seed, so --resume (or a second machine) draws
+  docs/techniques.md. Trials 0..N-1 are drawn from the study's seed, so --resume (or a second machine) draws
   the same ones. The study lives in --storage: a SQLite file, or postgresql://… shared by workers on many
   machines (\`frugal search worker --storage URL\` joins it; see docs/distributed-search.md). A worker that
   dies is noticed by its missing heartbeat (--heartbeat-timeout, longer than one epoch) and its trial is
@@ -39,6 +39,7 @@ frugal search export STUDY [--storage PATH|URL] --format csv|json
   (median stopping rule, or ASHA). show prints the leaderboard and the robust setting (per-parameter
   median of the top k, spec 09); export writes every trial as CSV or JSON to stdout.
 ${defaultsText([
+  '--trials none (required)',
   '--workers 1',
   `--storage ${DEFAULT_STORAGE}`,
   '--study the "study" of SPACE.json (worker, show: the only study in --storage)',
@@ -49,6 +50,7 @@ ${defaultsText([
   '--max-trials no limit',
   '--top-k 5',
   '--group-by none',
+  '--format none (export requires it)',
 ])}`;
 
 export const WORKER_OPTIONS: Options = {
