@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, Study, openSqliteStorage, type StudyDef, type TrialRecord } from '../src/node.js';
+import { DATA, MAIN } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-search-store-'));
 const WORKER = fileURLToPath(new URL('./fixtures/search/kill-worker.js', import.meta.url));
@@ -118,5 +119,31 @@ test('kill -9 of workers at random moments: no finished trial lost or duplicated
   for (const [n, v] of seen) assert.equal(finished(ts).get(n), v);
   const reruns = ts.filter((t) => t.attempts > 1).length;
   process.stderr.write(`# ${kills} kills, ${reruns} trials re-run after their worker died\n`);
+  await s.close();
+});
+
+test('SIGTERM to a `frugal search worker` gives its running trial back to the queue at once', async () => {
+  const path = join(dir, 'term.db');
+  const s = openSqliteStorage(path);
+  const study = await Study.create(s, {
+    study: 'term',
+    objective: { model: 'mlp', epochs: 1000, limit: 2000, lr: 1e-3 },
+    params: { width: { type: 'int', min: 256, max: 256 } },
+  });
+  await study.enqueue(1);
+  const kid = spawn(process.execPath, [MAIN, 'search', 'worker', '--storage', path, '--models', 'none', ...DATA], {
+    stdio: 'ignore',
+  });
+  const exit = new Promise<number | null>((r) => kid.on('exit', (c) => r(c)));
+  for (let i = 0; i < 600; i++) {
+    const [t] = await study.trials();
+    if (t.state === 'running' && t.values.length) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  kid.kill('SIGTERM');
+  assert.equal(await exit, 0, 'the worker stops cleanly after the epoch it is in');
+  const [t] = await study.trials();
+  assert.deepEqual([t.state, t.worker, t.attempts], ['queued', null, 0]);
+  assert.ok(t.values.length >= 1 && t.values.length < 1000);
   await s.close();
 });

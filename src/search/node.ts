@@ -58,6 +58,12 @@ export interface SearchWorkerOptions {
  */
 export async function runSearchWorker(o: SearchWorkerOptions): Promise<{ ran: number }> {
   const storage = await openSearchStorage(o.storage, { create: false });
+  // SIGINT/SIGTERM: stop after the current epoch and give the running trial back to the queue, so a resumed
+  // or another worker runs it without waiting for the heartbeat timeout.
+  let stopping = false;
+  const onSignal = () => void (stopping = true);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const study = await Study.open(storage, o.study);
     const modelDir = o.modelDir === undefined ? defaultModelDir(o.storage, o.study) : o.modelDir;
@@ -86,9 +92,12 @@ export async function runSearchWorker(o: SearchWorkerOptions): Promise<{ ran: nu
         maxAttempts: o.maxAttempts,
         maxTrials: o.maxTrials,
         onTrial: o.onTrial,
+        stop: () => stopping,
       },
     );
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await storage.close();
   }
 }

@@ -237,6 +237,17 @@ export class PgStorage implements SearchStorage {
     return (r.rowCount ?? 0) === 1;
   }
 
+  async release(trial: number): Promise<void> {
+    const r = await this.pool.query(
+      `UPDATE search_trials SET state = 'queued', worker = NULL, attempts = GREATEST(attempts - 1, 0)
+       WHERE id = $1 AND state = 'running' RETURNING study, job`,
+      [trial],
+    );
+    this.jobs.delete(trial);
+    // Failing the job makes pg-boss deliver it again, to any worker.
+    if (r.rows.length && r.rows[0].job) await this.boss.fail(this.queue(Number(r.rows[0].study)), r.rows[0].job);
+  }
+
   async trials(study: number): Promise<TrialRecord[]> {
     const rows = (await this.pool.query('SELECT * FROM search_trials WHERE study = $1 ORDER BY number', [study])).rows;
     const vals = (
@@ -269,15 +280,11 @@ export class PgStorage implements SearchStorage {
       failed = 0;
     for (const row of r.rows) {
       if (!row.job) continue;
-      // Failing the dead worker's job makes pg-boss deliver it again (retry); a trial out of attempts
-      // gets its job completed instead, so no one runs it again.
-      if (row.state === 'queued') {
-        requeued++;
-        await this.boss.fail(q, row.job);
-      } else {
-        failed++;
-        await this.boss.fail(q, row.job);
-      }
+      // Failing the dead worker's job makes pg-boss deliver it again (retry); for a trial out of attempts
+      // the next worker to get it finds it failed and completes the job.
+      if (row.state === 'queued') requeued++;
+      else failed++;
+      await this.boss.fail(q, row.job);
     }
     return { requeued, failed };
   }

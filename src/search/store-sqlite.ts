@@ -217,6 +217,15 @@ export class SqliteStorage implements SearchStorage {
     return r.changes === 1;
   }
 
+  async release(trial: number): Promise<void> {
+    this.db
+      .prepare(
+        `UPDATE search_trials SET state = 'queued', worker = NULL, attempts = max(attempts - 1, 0)
+         WHERE id = ? AND state = 'running'`,
+      )
+      .run(trial);
+  }
+
   async trials(study: number): Promise<TrialRecord[]> {
     const rows = this.db
       .prepare('SELECT * FROM search_trials WHERE study = ? ORDER BY number')

@@ -85,6 +85,8 @@ export interface SearchStorage {
   /** Record the metric after `epoch` (replacing a value of an earlier attempt); false once the trial ended. */
   report(trial: number, epoch: number, value: number): Promise<boolean>;
   finish(trial: number, outcome: TrialOutcome): Promise<boolean>;
+  /** Give a running trial back to the queue (its worker is stopping); its attempt is not counted as a death. */
+  release(trial: number): Promise<void>;
   trials(study: number): Promise<TrialRecord[]>;
   /**
    * Running trials whose heartbeat is older than `timeoutMs` (their worker died) go back to the queue;
@@ -120,6 +122,8 @@ export interface WorkOptions {
   idleMs?: number;
   /** Stop after this many trials (default: until the study has nothing left). */
   maxTrials?: number;
+  /** Asked before each claim and after each epoch: true stops the worker, its running trial back in the queue. */
+  stop?: () => boolean;
   /** Called after each trial this worker ends. */
   onTrial?: (t: TrialRecord, outcome: TrialOutcome) => void;
 }
@@ -140,6 +144,9 @@ export function validateStudyDef(v: unknown): StudyDef {
   validateSpace(d.params);
   return d;
 }
+
+/** Thrown through a trial's objective when its worker is asked to stop (see WorkOptions.stop). */
+class WorkerStopping extends Error {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -245,7 +252,7 @@ export class Study {
       maxAttempts = o.maxAttempts ?? 3;
     const dir = this.direction;
     let ran = 0;
-    while (o.maxTrials === undefined || ran < o.maxTrials) {
+    while ((o.maxTrials === undefined || ran < o.maxTrials) && !o.stop?.()) {
       await this.storage.requeueStale(this.record.id, timeout, maxAttempts);
       const t = await this.storage.claim(this.record.id, o.worker);
       if (!t) {
@@ -259,6 +266,9 @@ export class Study {
       const values: number[] = [];
       const ctx: TrialContext = {
         report: async (epoch, value) => {
+          // A turn of the event loop (a local store answers in microtasks only): signals get delivered.
+          await sleep(0);
+          if (o.stop?.()) throw new WorkerStopping();
           values[epoch - 1] = value;
           if (!(await this.storage.report(t.id, epoch, value))) return 'prune';
           await this.storage.heartbeat(t.id, o.worker);
@@ -273,6 +283,10 @@ export class Study {
         const r = await objective(t, ctx);
         outcome = { state: pruned ? 'pruned' : 'complete', value: r.value, modelPath: r.modelPath ?? null };
       } catch (e) {
+        if (e instanceof WorkerStopping) {
+          await this.storage.release(t.id);
+          break;
+        }
         outcome = { state: 'failed', reason: (e as Error).message.split('\n')[0], value: null };
       }
       outcome.seconds = (Date.now() - t0) / 1000;
