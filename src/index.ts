@@ -82,5 +82,6 @@ export * from './techniques/hsic/index.js';
 export * from './techniques/layerwise/index.js';
 export * from './techniques/control/index.js';
 export * from './techniques/spiking/index.js';
+export * from './search/index.js';
 export { toOnnx, OnnxExportError, ONNX_OPSETS, type ToOnnxOptions, type OnnxExportable } from './onnx/export.js';
 export { fromOnnx, OnnxImportError, type FromOnnxResult } from './onnx/import.js';

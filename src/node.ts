@@ -78,3 +78,15 @@ export {
   type StoredRun,
 } from './store/runs.js';
 export { trainHtml, FASHION_MNIST_CLASSES, type TrainReportInput } from './report/train-report.js';
+export {
+  openSearchStorage,
+  openSqliteStorage,
+  openPgStorage,
+  runSearchWorker,
+  defaultModelDir,
+  isPgUrl,
+  redactUrl,
+  SqliteStorage,
+  PgStorage,
+  type SearchWorkerOptions,
+} from './search/node.js';

@@ -23,6 +23,7 @@ const commands = [
   'runs',
   'export',
   'import',
+  'search',
 ];
 const norm = (s: string) => s.split(/\s+/).join(' ').trim();
 

@@ -15,6 +15,7 @@ import * as circulant from './commands/circulant.js';
 import * as layerwise from './commands/layerwise.js';
 import * as control from './commands/control.js';
 import * as snn from './commands/snn.js';
+import * as search from './commands/search.js';
 import * as compare from './commands/compare.js';
 import * as runs from './commands/runs.js';
 import * as exportCmd from './commands/export.js';
@@ -40,6 +41,7 @@ const commands: Record<string, Command> = {
   layerwise,
   control,
   snn,
+  search,
   compare,
   runs,
   export: exportCmd,

@@ -1,0 +1,205 @@
+// frugal search: run a study with K local worker processes (or add trials to a shared one), and the
+// subcommands worker, show and export (search-show.ts).
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  Study,
+  bestTrial,
+  drawTrials,
+  objectiveCheck,
+  openSearchStorage,
+  redactUrl,
+  stateCounts,
+  validateStudyDef,
+  type StudyDef,
+  type TrialRecord,
+} from '../../node.js';
+import { choice, DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import * as sub from './search-show.js';
+
+export const DEFAULT_STORAGE = 'runs/search.db';
+const PRUNERS = ['none', 'median', 'asha'] as const;
+
+export const usage = `frugal search SPACE.json --trials N [--workers K] [--storage PATH|URL] [--study NAME]
+             [--pruner none|median|asha] [--resume] [--models DIR|none] [--data-dir DIR]
+             [--heartbeat-timeout S] [--json]
+frugal search worker [--storage PATH|URL] [--study NAME] [--pruner none|median|asha] [--models DIR|none]
+             [--data-dir DIR] [--heartbeat-timeout S] [--max-trials N] [--json]
+frugal search show [STUDY] [--storage PATH|URL] [--top-k K] [--group-by PARAM] [--json]
+frugal search export STUDY [--storage PATH|URL] --format csv|json
+  Random (or grid) search of hyperparameters. SPACE.json names the study, the objective (a model spec with
+  {"$param": NAME} placeholders, or cnn / mlp; dataset, epochs, batchSize, optimizer, lr, limit, metric,
+  direction) and the params (int, float, loguniform, choice, repeat groups, "if" conditions); see
+  docs/techniques.md. Trials 0..N-1 are drawn from the study's seed, so --resume (or a second machine) draws
+  the same ones. The study lives in --storage: a SQLite file, or postgresql://… shared by workers on many
+  machines (\`frugal search worker --storage URL\` joins it; see docs/distributed-search.md). A worker that
+  dies is noticed by its missing heartbeat (--heartbeat-timeout, longer than one epoch) and its trial is
+  re-queued (failed after 3 attempts). --pruner stops poor trials early from their per-epoch metric
+  (median stopping rule, or ASHA). show prints the leaderboard and the robust setting (per-parameter
+  median of the top k, spec 09); export writes every trial as CSV or JSON to stdout.
+${defaultsText([
+  '--trials none (required)',
+  '--workers 1',
+  `--storage ${DEFAULT_STORAGE}`,
+  '--study the "study" of SPACE.json (worker, show: the only study in --storage)',
+  '--pruner none',
+  '--models beside the SQLite file (STUDY-models/), runs/search/STUDY/ with PostgreSQL',
+  `--data-dir ${DATA_DIR_DEFAULT}`,
+  '--heartbeat-timeout 300',
+  '--max-trials no limit',
+  '--top-k 5',
+  '--group-by none',
+  '--format none (export requires it)',
+])}`;
+
+export const WORKER_OPTIONS: Options = {
+  storage: { type: 'string' },
+  study: { type: 'string' },
+  pruner: { type: 'string' },
+  models: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'heartbeat-timeout': { type: 'string' },
+};
+
+const options: Options = {
+  ...WORKER_OPTIONS,
+  trials: { type: 'string' },
+  workers: { type: 'string' },
+  resume: { type: 'boolean', default: false },
+};
+
+/** Read and check SPACE.json (with --study replacing its name). */
+export function readSpace(path: string, study?: string): StudyDef {
+  if (!path.endsWith('.json')) throw new UsageError(`SPACE must be a .json file, got ${JSON.stringify(path)}`);
+  if (!existsSync(path)) throw new Error(`search space file ${path} does not exist`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`search space ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (study !== undefined && raw && typeof raw === 'object') (raw as StudyDef).study = study;
+  try {
+    return validateStudyDef(raw);
+  } catch (e) {
+    throw new Error(`search space ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** The flags a worker process gets from the command that forks it. */
+function workerArgs(values: Record<string, unknown>, storage: string, study: string): string[] {
+  const a = ['search', 'worker', '--storage', storage, '--study', study];
+  for (const k of ['pruner', 'models', 'data-dir', 'heartbeat-timeout'])
+    if (values[k] !== undefined) a.push(`--${k}`, String(values[k]));
+  return a;
+}
+
+const clock = (s: number) =>
+  Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}` : '--:--';
+
+/** One progress line: trials done/running/failed, best so far, ETA from the pace of this run. */
+function progressLine(ts: TrialRecord[], study: Study, t0: number, doneAtStart: number): string {
+  const c = stateCounts(ts);
+  const done = c.complete + c.pruned + c.failed;
+  const best = bestTrial(ts, study.direction);
+  const rate = (done - doneAtStart) / ((Date.now() - t0) / 1000);
+  const eta = rate > 0 ? (c.queued + c.running) / rate : NaN;
+  const b = best ? `best ${best.value!.toFixed(4)} (trial ${best.number})` : 'best -';
+  return (
+    `search ${study.record.name}: ${done}/${ts.length} done (${c.complete} complete, ${c.pruned} pruned, ` +
+    `${c.failed} failed), ${c.running} running, ${b}, ETA ${clock(eta)}`
+  );
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const head = argv[0];
+  if (head === 'worker') return sub.worker(argv.slice(1));
+  if (head === 'show') return sub.show(argv.slice(1));
+  if (head === 'export') return sub.exportTrials(argv.slice(1));
+  const { values, positionals } = parse(argv, options, 1);
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const json = !!values.json;
+  if (values.trials === undefined) throw new UsageError('--trials N is required (how many trials the study has)');
+  const trials = num(values, 'trials', 0, { int: true, min: 1 });
+  const workers = num(values, 'workers', 1, { int: true, min: 1, max: 256 });
+  choice(values, 'pruner', PRUNERS, 'none');
+  if (values['heartbeat-timeout'] !== undefined) num(values, 'heartbeat-timeout', 300, { min: 0.1 });
+  const def = readSpace(positionals[0], values.study as string | undefined);
+  const where = (values.storage as string | undefined) ?? DEFAULT_STORAGE;
+  const check = objectiveCheck(def.objective);
+  // Every draw before anything is written: a space without valid draws leaves the store untouched.
+  drawTrials(def, trials, check);
+  const storage = await openSearchStorage(where);
+  let study: Study;
+  try {
+    const existing = await storage.getStudy(def.study);
+    if (existing && !values.resume) {
+      const n = (await storage.trials(existing.id)).length;
+      if (n > 0)
+        throw new Error(
+          `study "${def.study}" already has ${n} trials in ${redactUrl(where)}; add --resume to continue it ` +
+            '(or give --study another name)',
+        );
+    }
+    study = await Study.create(storage, def);
+    await study.enqueue(trials, check);
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
+  const t0 = Date.now();
+  const doneAtStart = (await study.trials()).filter((t) => !['queued', 'running'].includes(t.state)).length;
+  const main = fileURLToPath(new URL('../main.js', import.meta.url));
+  const kids: ChildProcess[] = [];
+  const errors: string[] = [];
+  const exits = Array.from({ length: workers }, () => {
+    const kid = fork(main, workerArgs(values, where, def.study), { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    kids.push(kid);
+    let err = '';
+    kid.stderr?.on('data', (d) => (err = (err + String(d)).slice(-2000)));
+    return new Promise<number>((res) =>
+      kid.on('exit', (code, sig) => {
+        if (code !== 0) errors.push(`worker ${kid.pid} exited ${code ?? sig}: ${err.trim().split('\n').pop() ?? ''}`);
+        res(code ?? 1);
+      }),
+    );
+  });
+  const stop = () => kids.forEach((k) => k.kill('SIGTERM'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let last = '';
+  const tty = !!process.stderr.isTTY;
+  const tick = setInterval(async () => {
+    const line = progressLine(await study.trials(), study, t0, doneAtStart);
+    if (line === last) return;
+    last = line;
+    process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+  }, 1000);
+  await Promise.all(exits);
+  clearInterval(tick);
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  const ts = await study.trials();
+  await storage.close();
+  const final = progressLine(ts, study, t0, doneAtStart);
+  if (!json) process.stderr.write(tty ? `\r\x1b[2K${final}\n` : `${final}\n`);
+  const c = stateCounts(ts);
+  if (c.queued + c.running > 0) {
+    throw new Error(
+      `${c.queued + c.running} trials are not finished (${errors[0] ?? 'workers stopped'}); ` +
+        'continue with the same command and --resume',
+    );
+  }
+  for (const e of errors) note(`frugal search: warning: ${e}`);
+  const summary = sub.summarise(study.record, ts, { topK: def.robust?.topK ?? 5, groupBy: def.robust?.groupBy });
+  emit(
+    json,
+    { command: 'search', storage: redactUrl(where), workers, seconds: (Date.now() - t0) / 1000, ...summary },
+    sub.formatSummary(summary),
+  );
+  return 0;
+}

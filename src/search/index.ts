@@ -1,0 +1,60 @@
+// The tuner's browser-safe core: spaces, samplers, pruners, robust selection, the study over a storage
+// interface, and the objective runner. Storage (SQLite, PostgreSQL) and worker processes are in node.ts.
+export {
+  validateSpace,
+  sampleParams,
+  gridPoints,
+  trialSeed,
+  canonicalJson,
+  SearchSpaceError,
+  type ParamDef,
+  type ParamValue,
+  type Params,
+  type Rejections,
+  type DrawCheck,
+} from './space.js';
+export {
+  robustSetting,
+  retrainSetting,
+  type ScoredTrial,
+  type Direction,
+  type RobustGroup,
+  type RetrainRun,
+  type RetrainResult,
+} from './robust.js';
+export { noPruner, medianPruner, ashaPruner, prunerByName, type Pruner, type TrialCurve } from './pruners.js';
+export {
+  Study,
+  StudyError,
+  validateStudyDef,
+  drawTrials,
+  stateCounts,
+  bestTrial,
+  curves,
+  TRIAL_STATES,
+  type StudyDef,
+  type ObjectiveDef,
+  type StudyRecord,
+  type TrialRecord,
+  type TrialState,
+  type TrialOutcome,
+  type SearchStorage,
+  type TrialContext,
+  type TrialObjective,
+  type WorkOptions,
+} from './study.js';
+export {
+  registerSearchDataset,
+  registerSearchModel,
+  searchDatasetNames,
+  fillTemplate,
+  trialSettings,
+  trialData,
+  objectiveCheck,
+  runObjective,
+  type SearchData,
+  type SearchDataset,
+  type SearchModel,
+  type TrialSettings,
+  type ObjectiveResult,
+} from './objective.js';

@@ -1,0 +1,106 @@
+// The tuner's Node part: opening a storage by path or URL, Fashion-MNIST as a search dataset, and the
+// worker that trains trials and saves their models.
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { saveModel } from '../io/model-file.js';
+import { registerSearchDataset, runObjective } from './objective.js';
+import { openSqliteStorage } from './store-sqlite.js';
+import { openPgStorage } from './store-pg.js';
+import { Study, type SearchStorage, type TrialOutcome, type TrialRecord } from './study.js';
+import type { Pruner } from './pruners.js';
+
+registerSearchDataset('fashion-mnist', {
+  input: [1, 28, 28],
+  classes: 10,
+  load: ({ dataDir }) => {
+    const d = loadFashionMnist(dataDir);
+    return { train: d.train, source: d.source };
+  },
+});
+
+/** Whether a --storage value names a PostgreSQL server rather than a SQLite file. */
+export function isPgUrl(s: string): boolean {
+  return /^postgres(ql)?:\/\//.test(s);
+}
+
+/**
+ * The storage a `--storage` value names: `postgresql://…` (or `postgres://…`) a PostgreSQL server,
+ * anything else a SQLite file (created unless `create` is false).
+ */
+export async function openSearchStorage(where: string, o: { create?: boolean } = {}): Promise<SearchStorage> {
+  return isPgUrl(where) ? openPgStorage(where) : openSqliteStorage(where, { create: o.create });
+}
+
+/** Where a study's trial models go by default: beside a SQLite file, else under runs/search/STUDY. */
+export function defaultModelDir(storage: string, study: string): string {
+  return isPgUrl(storage) ? resolve('runs', 'search', study) : join(dirname(resolve(storage)), `${study}-models`);
+}
+
+export interface SearchWorkerOptions {
+  storage: string;
+  study: string;
+  worker?: string;
+  pruner?: Pruner;
+  /** Directory of the trials' models (null: do not save them). */
+  modelDir?: string | null;
+  dataDir?: string;
+  heartbeatTimeoutMs?: number;
+  maxAttempts?: number;
+  maxTrials?: number;
+  onTrial?: (t: TrialRecord, o: TrialOutcome) => void;
+}
+
+/**
+ * Run trials of an existing study until none is left: each trial trains its filled spec (runObjective),
+ * reports every epoch to the store (the pruner may stop it), and saves its model (best epoch) to
+ * `modelDir/trial-N.safetensors`. Refuses a study that does not exist.
+ */
+export async function runSearchWorker(o: SearchWorkerOptions): Promise<{ ran: number }> {
+  const storage = await openSearchStorage(o.storage, { create: false });
+  // SIGINT/SIGTERM: stop after the current epoch and give the running trial back to the queue, so a resumed
+  // or another worker runs it without waiting for the heartbeat timeout.
+  let stopping = false;
+  const onSignal = () => void (stopping = true);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const study = await Study.open(storage, o.study);
+    const modelDir = o.modelDir === undefined ? defaultModelDir(o.storage, o.study) : o.modelDir;
+    return await study.work(
+      async (t, ctx) => {
+        const r = await runObjective(study.def.objective, t.params, { dataDir: o.dataDir, report: ctx.report });
+        let modelPath: string | null = null;
+        if (modelDir) {
+          mkdirSync(modelDir, { recursive: true });
+          modelPath = join(modelDir, `trial-${t.number}.safetensors`);
+          saveModel(modelPath, r.model, r.spec, {
+            study: o.study,
+            trial: t.number,
+            params: t.params,
+            value: r.value,
+            epoch: r.epoch,
+            metric: r.settings.metric,
+          });
+        }
+        return { value: r.value, modelPath };
+      },
+      {
+        worker: o.worker ?? `${process.pid}`,
+        pruner: o.pruner,
+        heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+        maxAttempts: o.maxAttempts,
+        maxTrials: o.maxTrials,
+        onTrial: o.onTrial,
+        stop: () => stopping,
+      },
+    );
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await storage.close();
+  }
+}
+
+export { openSqliteStorage, SqliteStorage } from './store-sqlite.js';
+export { openPgStorage, PgStorage, redactUrl } from './store-pg.js';

@@ -1,0 +1,137 @@
+// Issue 25, points 3, 4 and 7: `frugal search` with the SPACE.json form of the issue on the shipped subset,
+// show (leaderboard, robust setting) and export, --resume, and the bad inputs of point 7.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStorage } from '../src/node.js';
+import { DATA, frugal, oneJson } from './cli-helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-search-'));
+/** The form of issue 25, point 3, with a tiny limit and two epochs. */
+const issueSpace = (over: Record<string, unknown> = {}, params: Record<string, unknown> = {}) => ({
+  study: 'name',
+  objective: {
+    model: 'mlp',
+    dataset: 'fashion-mnist',
+    epochs: 2,
+    batchSize: 64,
+    optimizer: 'adam',
+    lr: { $param: 'lr' },
+    limit: 600,
+    metric: 'valAccuracy',
+    direction: 'maximize',
+    ...over,
+  },
+  params: {
+    width: { type: 'int', min: 16, max: 128 },
+    lr: { type: 'loguniform', min: 1e-4, max: 1e-2 },
+    act: { type: 'choice', values: ['relu', 'tanh'] },
+    ...params,
+  },
+});
+const write = (name: string, v: unknown) => {
+  const p = join(dir, name);
+  writeFileSync(p, JSON.stringify(v));
+  return p;
+};
+
+test('frugal search: the issue form with 2 workers, show --json (trials, robust setting), export, --resume', () => {
+  const space = write('space.json', issueSpace());
+  const db = join(dir, 'search.db');
+  const r = frugal('search', space, '--trials', '3', '--workers', '2', '--storage', db, ...DATA, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = oneJson(r.stdout);
+  assert.deepEqual(out.counts, { queued: 0, running: 0, complete: 3, pruned: 0, failed: 0 });
+  assert.match(r.stderr, /search name: \d\/3 done .* running, best .*ETA/);
+  const show = frugal('search', 'show', 'name', '--storage', db, '--json');
+  assert.equal(show.code, 0, show.stderr);
+  const s = oneJson(show.stdout) as {
+    trials: { id: number; state: string; value: number; params: Record<string, unknown>; modelPath: string }[];
+    robust: { groups: { setting: Record<string, unknown>; top: number[] }[] };
+    best: { value: number };
+  };
+  assert.equal(s.trials.length, 3);
+  for (const t of s.trials) {
+    assert.equal(t.state, 'complete');
+    assert.ok(t.value >= 0 && t.value <= 1);
+    assert.ok(existsSync(t.modelPath), 'the trial model is saved');
+    assert.deepEqual(Object.keys(t.params).sort(), ['act', 'lr', 'width']);
+  }
+  assert.equal(s.best.value, Math.max(...s.trials.map((t) => t.value)));
+  assert.ok(s.best.value > 0.3, `the best trial learned (chance is 0.1): ${s.best.value}`);
+  assert.equal(s.robust.groups[0].top.length, 3);
+  const widths = s.trials.map((t) => t.params.width as number).sort((a, b) => a - b);
+  assert.equal(s.robust.groups[0].setting.width, widths[1], 'the robust width is the median of the top 3');
+  const human = frugal('search', 'show', '--storage', db);
+  assert.match(human.stdout, /study name: 3 trials[^]*robust setting \(median of top 3/);
+  const csv = frugal('search', 'export', 'name', '--storage', db, '--format', 'csv');
+  assert.equal(csv.code, 0, csv.stderr);
+  const lines = csv.stdout.trim().split('\n');
+  assert.equal(lines.length, 4);
+  assert.match(lines[0], /^id,number,state,value,.*,act,lr,width$/);
+  const again = frugal('search', space, '--trials', '3', '--storage', db, ...DATA);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already has 3 trials .* add --resume/);
+  const more = frugal('search', space, '--trials', '4', '--storage', db, ...DATA, '--resume', '--json');
+  assert.equal(more.code, 0, more.stderr);
+  const trials = (oneJson(more.stdout) as { trials: { number: number; params: unknown }[] }).trials;
+  assert.equal(trials.length, 4);
+  // The first three trials are the ones drawn before: --resume adds only trial 3.
+  for (const t of s.trials) assert.ok(trials.some((u) => JSON.stringify(u.params) === JSON.stringify(t.params)));
+});
+
+test('bad spaces fail before anything is written: empty choice, min > max, a group with no valid draw', () => {
+  const db = join(dir, 'bad.db');
+  const cases: [unknown, RegExp][] = [
+    [issueSpace({}, { act: { type: 'choice', values: [] } }), /params\.act: a choice needs a non-empty "values"/],
+    [issueSpace({}, { width: { type: 'int', min: 128, max: 16 } }), /params\.width: min 128 > max 16/],
+    [
+      issueSpace(
+        {
+          model: {
+            format: 'frugal-model',
+            version: 1,
+            input: [784],
+            layers: [{ type: 'linear', in: { $param: 'width' }, out: 10 }],
+          },
+        },
+        { width: { type: 'int', min: 16, max: 128 } },
+      ),
+      /no valid draw after 1000 rejections/,
+    ],
+  ];
+  cases.forEach(([space, msg], i) => {
+    const r = frugal('search', write(`bad${i}.json`, space), '--trials', '2', '--storage', db, ...DATA, '--json');
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, msg);
+    assert.match(String(oneJson(r.stdout).error), msg);
+    assert.ok(!existsSync(db), 'no store was created for a space that cannot run');
+  });
+});
+
+test('a study name with a different space, a worker on a missing study or store, an unreachable server', () => {
+  const db = join(dir, 'names.db');
+  assert.equal(frugal('search', write('a.json', issueSpace()), '--trials', '1', '--storage', db, ...DATA).code, 0);
+  const other = write('b.json', issueSpace({ epochs: 3 }));
+  const r = frugal('search', other, '--trials', '1', '--storage', db, ...DATA, '--resume');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /study "name" already exists in .* with a different space or objective/);
+  const s = openSqliteStorage(db, { create: false });
+  s.listStudies().then((l) => assert.equal(l.length, 1));
+  s.close();
+  const w = frugal('search', 'worker', '--storage', db, '--study', 'nope');
+  assert.equal(w.code, 1);
+  assert.match(w.stderr, /study "nope" does not exist in SQLite storage \(it holds: name\)/);
+  const m = frugal('search', 'worker', '--storage', join(dir, 'none.db'), '--study', 'name');
+  assert.equal(m.code, 1);
+  assert.match(m.stderr, /no search storage at .*none\.db/);
+  assert.ok(!existsSync(join(dir, 'none.db')));
+  const pg = frugal('search', other, '--trials', '1', '--storage', 'postgresql://u:secret@127.0.0.1:1/x');
+  assert.equal(pg.code, 1);
+  assert.match(pg.stderr, /cannot use PostgreSQL at postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/x: .*ECONNREFUSED/);
+  assert.ok(!pg.stderr.includes('secret'), 'the password is not printed');
+  const bad = frugal('search', other, '--trials', '0');
+  assert.equal(bad.code, 2);
+});
