@@ -80,3 +80,4 @@ export * from './techniques/hsic/index.js';
 export * from './techniques/layerwise/index.js';
 export * from './techniques/control/index.js';
 export * from './techniques/spiking/index.js';
+export * from './techniques/ecg/index.js';

@@ -3,11 +3,13 @@ import { Tensor } from '../core/tensor.js';
 import { epochLength, sequentialSampler, shuffleSampler, type Sampler } from './sampler.js';
 
 /**
- * An image-classification dataset kept as bytes (N × H·W uint8, 4× smaller than float32);
- * batches are converted to float32 in [0, 1] on demand.
+ * A classification dataset. Images are kept as bytes (N × H·W uint8, 4× smaller than float32) and
+ * batches are converted to float32 in [0, 1] on demand; float samples (ECG, tabular) are a Float32Array,
+ * used as given (no scaling).
  */
 export interface ImageDataset {
-  images: Uint8Array;
+  /** uint8 pixels, scaled by 1/255 in batches; or float32 samples used as they are. */
+  images: Uint8Array | Float32Array;
   labels: Uint8Array;
   count: number;
   /** Shape of one sample's pixels, e.g. [1, 28, 28]. */
@@ -27,7 +29,7 @@ export function gatherBatch(ds: ImageDataset, idx: ArrayLike<number>, shape?: nu
     throw new Error(`the model expects samples of shape [${want}], the data has [${ds.sampleShape}]`);
   const x = new Float32Array(idx.length * s);
   const y = new Int32Array(idx.length);
-  const inv = 1 / 255;
+  const inv = ds.images instanceof Float32Array ? 1 : 1 / 255;
   for (let b = 0; b < idx.length; b++) {
     const r = idx[b],
       src = r * s,
@@ -41,10 +43,10 @@ export function gatherBatch(ds: ImageDataset, idx: ArrayLike<number>, shape?: nu
   return { x: new Tensor(x, [idx.length, ...want]), y };
 }
 
-/** The subset at the given indices (copies bytes). */
+/** The subset at the given indices (copies the samples, keeping their type). */
 export function subset(ds: ImageDataset, idx: ArrayLike<number>): ImageDataset {
   const s = sampleSize(ds);
-  const images = new Uint8Array(idx.length * s),
+  const images = ds.images instanceof Float32Array ? new Float32Array(idx.length * s) : new Uint8Array(idx.length * s),
     labels = new Uint8Array(idx.length);
   for (let i = 0; i < idx.length; i++) {
     images.set(ds.images.subarray(idx[i] * s, (idx[i] + 1) * s), i * s);
