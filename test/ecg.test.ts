@@ -23,6 +23,8 @@ import {
   type ImageDataset,
 } from '../src/index.js';
 import { architectureCheck } from '../src/reproduce/ecg-search.js';
+import { readDataset } from '../src/cli/option-groups.js';
+import { resolveModel } from '../src/cli/commands/train.js';
 
 test('ecgDataset: exact class counts at the paper ratio, every kind present, integer counts at 2.5 µV/LSB', () => {
   const { data, kinds } = ecgDataset({ shockable: 72, nonShockable: 317, seconds: 5, seed: 3 });
@@ -155,4 +157,16 @@ test('shockMetrics: Se on the shockable class (label 0), Sp on the other, BAC th
   assert.equal(shockMetrics([1, 1, 1, 1, 0, 0, 0, 0, 0, 0], truth).se, 0);
   assert.ok(Number.isNaN(shockMetrics([1, 1], [1, 1]).se), 'no shockable strip: Se is undefined, not 100%');
   assert.throws(() => shockMetrics([0], [0, 1]), /one per strip/);
+});
+
+test('frugal train: --dataset ecg-synthetic and --model ecg are accepted; an unknown dataset names both', () => {
+  assert.equal(readDataset({ dataset: 'ecg-synthetic' }), 'ecg-synthetic');
+  assert.throws(() => readDataset({ dataset: 'ecg' }), /fashion-mnist or ecg-synthetic/);
+  const { spec } = resolveModel('ecg');
+  assert.equal(
+    buildModel(spec, 1)
+      .parameters()
+      .reduce((a, p) => a + p.size, 0),
+    7521,
+  );
 });

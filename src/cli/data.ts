@@ -1,4 +1,4 @@
-import { backendName, loadFashionMnist, subset, trainValSplit, type ImageDataset } from '../node.js';
+import { backendName, ecgDataset, loadFashionMnist, subset, trainValSplit, type ImageDataset } from '../node.js';
 import { note } from './args.js';
 import { readLimit } from './option-groups.js';
 
@@ -22,17 +22,36 @@ export function retrainingData(values: Record<string, unknown>): {
 }
 
 /**
- * Fashion-MNIST as `frugal train` takes it (both trainers): --data-dir, the first --limit training images, then a
- * seeded --val-split validation part; the source is noted on stderr (`extra` ends the line, e.g. the trainer).
+ * `--dataset ecg-synthetic`: spec 09's synthetic 5-s ECG strips (src/techniques/ecg), generated, not read: training
+ * 720 + 3170 (Sh + NSh, the paper's counts), test 200 + 1600 (1 : 8), from fixed data seeds 1001 and 1003.
+ */
+export function ecgSyntheticData(): { train: ImageDataset; test: ImageDataset; dir: string; source: string } {
+  const set = (sh: number, nsh: number, seed: number) =>
+    ecgDataset({ shockable: sh, nonShockable: nsh, seconds: 5, seed }).data;
+  return { train: set(720, 3170, 1001), test: set(200, 1600, 1003), dir: 'synthetic', source: 'ecg-synthetic' };
+}
+
+/**
+ * The data `frugal train` takes (both trainers): Fashion-MNIST from --data-dir (or --dataset ecg-synthetic), the
+ * first --limit training rows, then a seeded --val-split validation part; the source is noted on stderr (`extra`
+ * ends the line, e.g. the trainer).
  */
 export function trainingData(
   values: Record<string, unknown>,
   o: { limit: number; valSplit: number; seed: number; extra?: string },
-): { data: ReturnType<typeof loadFashionMnist>; train: ImageDataset; validation?: ImageDataset } {
-  const data = loadFashionMnist(values['data-dir'] as string | undefined);
+): {
+  data: { train: ImageDataset; test: ImageDataset; dir: string; source: string };
+  train: ImageDataset;
+  validation?: ImageDataset;
+} {
+  const ecg = values.dataset === 'ecg-synthetic';
+  const data = ecg ? ecgSyntheticData() : loadFashionMnist(values['data-dir'] as string | undefined);
+  const from = ecg
+    ? 'synthetic ECG (spec 09 generator, 5 s at 125 Hz, label 0 shockable)'
+    : `Fashion-MNIST from ${data.source === 'subset' ? 'the subset shipped in the repo' : data.dir}`;
   note(
-    `frugal: Fashion-MNIST from ${data.source === 'subset' ? 'the subset shipped in the repo' : data.dir} ` +
-      `(${data.source}): ${data.train.count} train, ${data.test.count} test; backend ${backendName()}${o.extra ?? ''}`,
+    `frugal: ${from} (${data.source}): ${data.train.count} train, ${data.test.count} test; backend ` +
+      `${backendName()}${o.extra ?? ''}`,
   );
   let train = data.train;
   if (o.limit)

@@ -25,7 +25,7 @@ interface Flag {
 
 /** Where the images come from. */
 export const DATA = {
-  dataset: { option: { type: 'string' }, usage: '--dataset fashion-mnist' },
+  dataset: { option: { type: 'string' }, usage: '--dataset fashion-mnist|ecg-synthetic' },
   'data-dir': { option: { type: 'string' }, usage: '--data-dir DIR' },
   limit: { option: { type: 'string' }, usage: '--limit N' },
 } satisfies Record<string, Flag>;
@@ -164,11 +164,11 @@ export function readLimit(values: Record<string, unknown>): number {
   return values.limit === undefined ? 0 : num(values, 'limit', 0, { int: true, min: 1 });
 }
 
-/** --dataset: only Fashion-MNIST for now. */
-export function readDataset(values: Record<string, unknown>): 'fashion-mnist' {
+/** --dataset: Fashion-MNIST (default) or spec 09's generated ECG strips. */
+export function readDataset(values: Record<string, unknown>): 'fashion-mnist' | 'ecg-synthetic' {
   const dataset = (values.dataset as string | undefined) ?? 'fashion-mnist';
-  if (dataset !== 'fashion-mnist') {
-    throw new UsageError(`--dataset must be fashion-mnist, got ${JSON.stringify(dataset)}`);
+  if (dataset !== 'fashion-mnist' && dataset !== 'ecg-synthetic') {
+    throw new UsageError(`--dataset must be fashion-mnist or ecg-synthetic, got ${JSON.stringify(dataset)}`);
   }
   return dataset;
 }

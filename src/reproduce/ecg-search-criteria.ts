@@ -1,10 +1,10 @@
 // Spec 09's pass criteria [OURS] for `frugal reproduce ecg-search`, as pure functions of the measured numbers, so
 // each has a test that feeds it a failing result.
 import { criterion, meanStd, type Criterion } from './report.js';
-import type { ShockMetrics } from '../index.js';
+import { ECG_PAPER_BEST, type ShockMetrics } from '../index.js';
 
 /** The paper's best setting and its count (Krasteva et al. 2020, abstract). */
-export const PAPER_BEST = { filters: [20, 15, 15, 10, 5], kernels: [10, 10, 10, 10, 10], params: 7521 };
+export const PAPER_BEST = { ...ECG_PAPER_BEST, params: 7521 };
 
 /** The analysis durations of the length test (s): the paper validates 2–10 s. */
 export const LENGTHS = [2, 5, 10] as const;

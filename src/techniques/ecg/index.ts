@@ -18,6 +18,7 @@ export {
   ecgParamCount,
   ecgLengths,
   ecgMinSamples,
+  ECG_PAPER_BEST,
   GlobalMaxPool1d,
   SigmoidLogits,
   ECG_INPUT_SCALE,

@@ -56,6 +56,9 @@ export interface EcgParams {
   kernels: number[];
 }
 
+/** The best setting of Krasteva et al. 2020 (abstract): N = 5, F = {20, 15, 15, 10, 5}, K = 10 ×5; 7521 parameters. */
+export const ECG_PAPER_BEST: EcgParams = { filters: [20, 15, 15, 10, 5], kernels: [10, 10, 10, 10, 10] };
+
 /**
  * Fixed input scale (not trained, not counted): counts / 400, i.e. 1 mV ↦ 1 unit at 2.5 µV/LSB. The paper feeds
  * raw counts (scale ~100–1000); we keep raw counts in the data and state this scaling in the model (spec 09,
