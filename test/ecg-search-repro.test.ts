@@ -137,6 +137,9 @@ test('reproduce ecg-search --quick: registered, trains above chance, resumes, an
   assert.equal(j.ours.test.length, 2);
   assert.ok(readFileSync(join(dir, 'ecg-search-quick.md'), 'utf8').includes('real OHCA/Holter ECG'));
   assert.ok(existsSync(join(dir, 'ecg-search-quick.json')));
+  const svg = readFileSync(join(dir, 'ecg-search-quick-length.svg'), 'utf8');
+  assert.match(svg, /^<svg[^]*<\/svg>/);
+  assert.ok(readFileSync(join(dir, 'ecg-search-quick.md'), 'utf8').includes('](ecg-search-quick-length.svg)'));
   // --resume with the finished state trains nothing and gives the same report; --report-only too.
   const again = frugal(...args, '--resume');
   assert.deepEqual(oneJson(again.stdout).criteria, j.criteria);

@@ -1,5 +1,6 @@
 // The results document of `frugal reproduce ecg-search`: the paper's numbers (real ECG) beside ours (synthetic).
-import type { ReproduceReport } from './report.js';
+import { meanStd, type ReproduceReport } from './report.js';
+import { lineChart } from '../index.js';
 import type { EcgParams, ShockMetrics } from '../index.js';
 import { LENGTHS, meanAt, PAPER_BEST } from './ecg-search-criteria.js';
 
@@ -73,6 +74,8 @@ export function ecgMarkdown(r: ReproduceReport): string {
     '|---|---|---|---|',
     ...LENGTHS.map(row),
     '',
+    `![BAC by analysis length](${lengthChartName(r.mode === 'quick')})`,
+    '',
     'Best validation BAC per N:',
     '',
     '| N | trials | best BAC |',
@@ -94,4 +97,32 @@ export function ecgMarkdown(r: ReproduceReport): string {
       'benchmark).',
     '',
   ].join('\n');
+}
+
+/** The chart's file name beside the results document. */
+export const lengthChartName = (quick: boolean) => `ecg-search${quick ? '-quick' : ''}-length.svg`;
+
+/** BAC against analysis length: ours (mean ± std over final models) and the paper's two points (real ECG). */
+export function ecgCharts(r: ReproduceReport): Record<string, string> {
+  const test = ((r.ours as { test?: Record<string, ShockMetrics>[] }).test ?? []).filter((t) => t);
+  if (!test.length) return {};
+  const ours = LENGTHS.map((s) => {
+    const v = meanStd(test.map((t) => t[String(s)]?.bac ?? NaN));
+    return { x: s, y: 100 * v.mean, err: 100 * v.std };
+  });
+  const svg = lineChart({
+    title: 'BAC by analysis length',
+    xLabel: 'strip length (s)',
+    yLabel: 'BAC (%)',
+    series: [
+      { name: 'ours (synthetic test)', points: ours, dots: true },
+      {
+        name: 'paper (real ECG, validation)',
+        points: [2, 5].map((s) => ({ x: s, y: 100 * (PAPER_NUMBERS[`${s}s` as '2s' | '5s'].bac as number) })),
+        dashed: true,
+        dots: true,
+      },
+    ],
+  });
+  return { [lengthChartName(r.mode === 'quick')]: svg };
 }

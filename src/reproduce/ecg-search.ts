@@ -31,7 +31,7 @@ import { meanStd, type ReproduceReport, type Reproduction } from './report.js';
 import { runState } from './state.js';
 import { ECG_SPACE, medianOfTop, sample, type Trial } from './ecg-search-trials.js';
 import { ecgCriteria, LENGTHS, PAPER_BEST, type EcgOutcome } from './ecg-search-criteria.js';
-import { ecgMarkdown, PAPER_NUMBERS } from './ecg-search-report.js';
+import { ecgCharts, ecgMarkdown, PAPER_NUMBERS } from './ecg-search-report.js';
 
 type Ctx = Parameters<Reproduction['run']>[0];
 
@@ -382,4 +382,5 @@ export const ecgSearch: Reproduction = {
   run: reproduceEcgSearch,
   fromState: (st, seeds) => ecgSummary(st.runs, { ...(st.config as EcgConfig), ...(seeds ? { seeds } : {}) }),
   report: ecgMarkdown,
+  attachments: ecgCharts,
 };
