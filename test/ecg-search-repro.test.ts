@@ -144,6 +144,9 @@ test('reproduce ecg-search --quick: registered, trains above chance, resumes, an
   const again = frugal(...args, '--resume');
   assert.deepEqual(oneJson(again.stdout).criteria, j.criteria);
   assert.doesNotMatch(again.stderr, /trial 1\/6/);
+  const w = frugal('reproduce', 'ecg-search', '--quick', '--workers', '2', '--out', dir, '--results-dir', dir);
+  assert.equal(w.code, 1);
+  assert.match(w.stderr, /--workers 2 needs the search engine's worker pool/);
   const rep = frugal(
     'reproduce',
     'ecg-search',

@@ -205,8 +205,12 @@ export function reproduceEcgSearch(ctx: Ctx): ReproduceReport {
     ctx.trainSamples,
     ctx.own['top-k'] as number | undefined,
   ) as EcgConfig;
+  // Refused rather than ignored: parallel trials come with src/search's worker pool (issue 25, point 3).
   if ((ctx.own.workers as number | undefined) !== undefined && ctx.own.workers !== 1)
-    ctx.log('ecg-search: --workers > 1 needs src/search (issue 25 point 3); running the trials in this process');
+    throw new Error(
+      `ecg-search: --workers ${ctx.own.workers} needs the search engine's worker pool (src/search), not merged ` +
+        'yet; run with --workers 1 (trials run one after another and --resume continues them)',
+    );
   const { runs, save } = runState<unknown>(ctx.outDir, 'ecg-search', ctx.quick, c, ctx.resume);
   const t0 = performance.now();
   const data = ecgSplits(c);
@@ -374,7 +378,7 @@ export const ecgSearch: Reproduction = {
     workers: {
       type: 'count',
       usage: '--workers K',
-      help: 'parallel trial workers (1 until src/search lands; see the report)',
+      help: 'parallel trial workers: only 1 until src/search (its worker pool) is merged',
     },
   },
   defaultSeeds: 5,
