@@ -254,7 +254,10 @@ export function reproduceEcgSearch(ctx: Ctx): ReproduceReport {
   // 4. The lr of the final model, on validation; then the final models (one per seed) read the test set once each.
   for (const lr of c.lrGrid)
     once(runs, save, `robust:${key(chosen)}:${lr}:${seed0}`, () => trainSetting(c, data, chosen, lr, seed0).run);
-  const lrBest = c.lrGrid.reduce((b, lr) => (bacOf(runs, chosen, lr, seed0) > bacOf(runs, chosen, b, seed0) ? lr : b));
+  // The search lr's run is a candidate too (already trained): the grid should not lose to the setting's own lr.
+  const lrBest = lrCandidates(c).reduce((b, lr) =>
+    bacOf(runs, chosen, lr, seed0) > bacOf(runs, chosen, b, seed0) ? lr : b,
+  );
   for (const s of c.seeds) {
     const k = `final:${s}`;
     if (runs[k]) continue;
@@ -265,6 +268,9 @@ export function reproduceEcgSearch(ctx: Ctx): ReproduceReport {
   }
   return ecgSummary(runs, c);
 }
+
+/** The lrs the final model chooses among on validation: the search lr and spec 09's grid. */
+const lrCandidates = (c: EcgConfig) => [...new Set([c.searchLr, ...c.lrGrid])];
 
 /** Run `f` once under `k` in the state and save; later calls (and resumed runs) read the stored record. */
 function once(runs: Record<string, unknown>, save: () => void, k: string, f: () => RunRecord): void {
@@ -352,7 +358,7 @@ export function ecgSummary(runs: Record<string, unknown>, c: EcgConfig): Reprodu
       chosen,
       chosenParams: chosen ? ecgParamCount(chosen) : NaN,
       robustByK: other,
-      lrSelection: chosen ? Object.fromEntries(c.lrGrid.map((lr) => [lr, bacOf(runs, chosen, lr, seed0)])) : {},
+      lrSelection: chosen ? Object.fromEntries(lrCandidates(c).map((lr) => [lr, bacOf(runs, chosen, lr, seed0)])) : {},
       finalLr: finals.find((f) => f)?.lr,
       robustBac: meanStd(outcome.robustBac),
       top1Bac: meanStd(outcome.top1Bac),
