@@ -25,6 +25,7 @@ export {
   type DatasetOptions,
   type ResolvedDataset,
 } from './data/sources.js';
+export { ecgSyntheticData, ECG_CLASS_NAMES } from './data/ecg-source.js';
 export { parseCsvDataset, CsvError, type CsvOptions } from './data/csv.js';
 export { loadImageFolder, FolderError } from './data/folder.js';
 export {
@@ -77,7 +78,7 @@ export {
   type RunRecord,
   type StoredRun,
 } from './store/runs.js';
-export { trainHtml, FASHION_MNIST_CLASSES, type TrainReportInput } from './report/train-report.js';
+export { trainHtml, type TrainReportInput } from './report/train-report.js';
 export {
   openSearchStorage,
   openSqliteStorage,

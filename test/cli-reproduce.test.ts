@@ -55,7 +55,18 @@ test('frugal reproduce --help lists every registered reproduction and the exit s
   const r = frugal('reproduce', '--help');
   assert.equal(r.code, 0);
   const names = reproductions().map((x) => x.name);
-  assert.deepEqual(names, ['pruning', 'circconv', 'binary-jets', 'ras', 'fitdnn', 'hsic', 'bcgd', 'gdhp', 'snn']);
+  assert.deepEqual(names, [
+    'pruning',
+    'circconv',
+    'binary-jets',
+    'ras',
+    'fitdnn',
+    'hsic',
+    'bcgd',
+    'gdhp',
+    'snn',
+    'ecg-search',
+  ]);
   for (const x of reproductions()) {
     assert.match(r.stdout, new RegExp(`\\n {4}${x.name} +${x.describe.replace(/[()]/g, '\\$&')}\\n`), x.name);
     for (const [flag, o] of Object.entries(x.options)) {

@@ -13,14 +13,14 @@ test('wrong or missing arguments print the usage and exit 2', () => {
   const cases: [string[], RegExp][] = [
     [[], /usage: frugal COMMAND/],
     [['frobnicate'], /unknown command "frobnicate"/],
-    [['train', '--model', 'foo'], /--model must be cnn, mlp or a .json model spec/],
+    [['train', '--model', 'foo'], /--model must be cnn, mlp, ecg or a .json model spec/],
     [['train', '--model', 'mlp', '--epochs', '0'], /--epochs must be an integer ≥ 1, got "0"/],
     [['train', '--model', 'mlp', '--lr=-1'], /--lr must be a number > 0/],
     [['train', '--model', 'mlp', '--lr', '0'], /--lr must be a number > 0/],
     [['train', '--model', 'mlp', '--optimizer', 'rmsprop'], /--optimizer must be one of sgd, adam, adamw/],
     [
       ['train', '--model', 'mlp', '--dataset', 'cifar10'],
-      /--dataset must be one of fashion-mnist, idx:DIR, csv:FILE, folder:DIR, digits, got "cifar10"/,
+      /--dataset must be one of fashion-mnist, idx:DIR, csv:FILE, folder:DIR, digits, ecg-synthetic, got "cifar10"/,
     ],
     [['train', '--model', 'mlp', '--bogus'], /Unknown option '--bogus'/],
     [['train', '--model', 'mlp', '--early-stopping', '3'], /--early-stopping needs --val-split/],

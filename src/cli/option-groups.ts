@@ -27,7 +27,10 @@ interface Flag {
 
 /** Where the images come from. */
 export const DATA = {
-  dataset: { option: { type: 'string' }, usage: '--dataset fashion-mnist|idx:DIR|csv:FILE|folder:DIR|digits' },
+  dataset: {
+    option: { type: 'string' },
+    usage: '--dataset fashion-mnist|ecg-synthetic|idx:DIR|csv:FILE|folder:DIR|digits',
+  },
   'data-dir': { option: { type: 'string' }, usage: '--data-dir DIR' },
   'csv-header': { option: { type: 'string' }, usage: '--csv-header auto|yes|no' },
   'label-column': { option: { type: 'string' }, usage: '--label-column K' },

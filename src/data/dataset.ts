@@ -45,7 +45,7 @@ export function gatherBatch(ds: ImageDataset, idx: ArrayLike<number>, shape?: nu
   return { x: new Tensor(x, [idx.length, ...want]), y };
 }
 
-/** The subset at the given indices (copies bytes). */
+/** The subset at the given indices (copies the samples, keeping their type). */
 export function subset(ds: ImageDataset, idx: ArrayLike<number>): ImageDataset {
   const s = sampleSize(ds);
   const images = ds.images instanceof Float32Array ? new Float32Array(idx.length * s) : new Uint8Array(idx.length * s),

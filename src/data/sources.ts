@@ -33,7 +33,7 @@ export interface ResolvedDataset {
   classNames: string[];
   /** The directory or file read. */
   dir: string;
-  source: DataSource | 'file';
+  source: DataSource | 'file' | 'generated';
   /**
    * What one raw stored value (a byte, a CSV number) is multiplied by to become a model input: 1/255 for
    * pixels, 1/16 for the digits' 0..16, 1 for CSV features. `frugal predict` scales raw inputs by it.

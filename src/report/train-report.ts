@@ -20,20 +20,6 @@ export interface TrainReportInput {
   classNames?: string[];
 }
 
-/** Fashion-MNIST's class names, in label order. */
-export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
-
 /** The HTML page of a training run. */
 export async function trainHtml(r: TrainReportInput): Promise<string> {
   const charts: ReportChart[] = [];

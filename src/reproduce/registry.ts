@@ -10,6 +10,7 @@ import { hsic } from './hsic.js';
 import { bcgd } from './bcgd.js';
 import { gdhp } from './gdhp.js';
 import { snn } from './snn.js';
+import { ecgSearch } from './ecg-search.js';
 
 const registry = new Map<string, Reproduction>();
 
@@ -28,6 +29,7 @@ register(hsic);
 register(bcgd);
 register(gdhp);
 register(snn);
+register(ecgSearch);
 
 /** The registered reproductions, in registration order. */
 export function reproductions(): Reproduction[] {

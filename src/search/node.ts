@@ -4,6 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { saveModel } from '../io/model-file.js';
+import { ecgSyntheticData } from '../data/ecg-source.js';
+import { ECG_HZ } from '../techniques/ecg/rhythms.js';
 import { registerSearchDataset, runObjective } from './objective.js';
 import { openSqliteStorage } from './store-sqlite.js';
 import { openPgStorage } from './store-pg.js';
@@ -17,6 +19,12 @@ registerSearchDataset('fashion-mnist', {
     const d = loadFashionMnist(dataDir);
     return { train: d.train, source: d.source };
   },
+});
+
+registerSearchDataset('ecg-synthetic', {
+  input: [1, Math.round(5 * ECG_HZ)],
+  classes: 2,
+  load: () => ({ train: ecgSyntheticData().train, source: 'generated' }),
 });
 
 /** Whether a --storage value names a PostgreSQL server rather than a SQLite file. */

@@ -1,0 +1,162 @@
+// `frugal reproduce ecg-search` (spec 09): the search pieces, every criterion can fail, and the quick run trains.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ecgLengths, Rng, type ShockMetrics } from '../src/index.js';
+import { ecgCriteria, type EcgOutcome } from '../src/reproduce/ecg-search-criteria.js';
+import { ECG_SPACE, medianOfTop, sample, type Trial } from '../src/reproduce/ecg-search-trials.js';
+import { reproduction } from '../src/reproduce/registry.js';
+import { frugal, oneJson } from './cli-helpers.js';
+
+const m = (bac: number, se = bac, sp = bac): ShockMetrics => ({ bac, se, sp, shockable: 10, nonShockable: 80 });
+/** An outcome on which every criterion passes; each test below spoils one number. */
+const good = (): EcgOutcome => ({
+  architecture: { params: 7521, preGmp: [5, 10] },
+  bestTrialBac: 0.97,
+  robustBac: [0.965, 0.968, 0.966, 0.967, 0.964],
+  top1Bac: [0.97, 0.95, 0.96, 0.94, 0.965],
+  test: [1, 2, 3].map(() => ({ '2': m(0.93), '5': m(0.97), '10': m(0.975) })),
+  trials: 200,
+  minTrials: 200,
+});
+const failing = (o: EcgOutcome) =>
+  ecgCriteria(o)
+    .filter((c) => !c.pass)
+    .map((c) => c.name.split('.')[0]);
+
+test('the ecg-search criteria pass on good numbers, and each fails on numbers that break it', () => {
+  assert.deepEqual(failing(good()), []);
+  const spoil = (f: (o: EcgOutcome) => void) => {
+    const o = good();
+    f(o);
+    return failing(o);
+  };
+  // 1: a 2-unit softmax head (7527), or 'same' padding (19 before GMP).
+  assert.deepEqual(
+    spoil((o) => (o.architecture.params = 7527)),
+    ['1'],
+  );
+  assert.deepEqual(
+    spoil((o) => (o.architecture.preGmp = [5, 19])),
+    ['1'],
+  );
+  // 2a: the robust setting 1.2 pt below the best single trial; or fewer trials than the spec's 200.
+  assert.deepEqual(
+    spoil((o) => (o.bestTrialBac = 0.978)),
+    ['2a'],
+  );
+  assert.deepEqual(
+    spoil((o) => (o.trials = 150)),
+    ['2a'],
+  );
+  // 2b: the robust setting scatters more over seeds than the top-1 setting.
+  assert.deepEqual(
+    spoil((o) => (o.robustBac = [0.99, 0.94, 0.97, 0.96, 0.975])),
+    ['2b'],
+  );
+  // 3a: BAC 94% at 5 s; or BAC fine but Se(Sh) 88%.
+  assert.deepEqual(
+    spoil((o) => o.test.forEach((t) => (t['5'] = m(0.94)))),
+    ['3a'],
+  );
+  assert.deepEqual(
+    spoil((o) => o.test.forEach((t) => (t['5'] = m(0.97, 0.88, 1)))),
+    ['3a'],
+  );
+  // 3b: everything at ≥ 99.5%: the synthetic set is too easy.
+  assert.deepEqual(
+    spoil((o) => o.test.forEach((t) => (t['2'] = t['5'] = t['10'] = m(0.996)))),
+    ['3b'],
+  );
+  // 4: BAC falls from 5 s to 10 s by 1 pt; or 2 s is not the worst.
+  assert.deepEqual(
+    spoil((o) => o.test.forEach((t) => (t['10'] = m(0.96)))),
+    ['4'],
+  );
+  assert.deepEqual(
+    spoil((o) => o.test.forEach((t) => (t['2'] = m(0.98)))),
+    ['4'],
+  );
+});
+
+test('sample: draws stay in spec 09 space; draws too short for valid padding are rejected with the reason', () => {
+  const rng = new Rng(5);
+  let rejected = 0;
+  const ns = new Set<number>();
+  for (let i = 0; i < 300; i++) {
+    const d = sample(rng);
+    const { filters, kernels } = d.params;
+    ns.add(filters.length);
+    assert.ok(filters.every((f) => f >= 5 && f <= 50) && kernels.every((k) => k >= 5 && k <= 100));
+    assert.ok(ecgLengths(d.params).every((l) => l >= 1));
+    for (const r of d.rejected) assert.match(r, /too short for the blocks after it|N=7: needs ≥ 636 samples/);
+    rejected += d.rejected.length;
+  }
+  // N = 7 cannot fit 625 samples under 'valid' padding (≥ 636 needed at K = 5); N = 1..6 are all drawn.
+  assert.deepEqual([...ns].sort(), [1, 2, 3, 4, 5, 6]);
+  assert.ok(rejected > 0, 'deep N with large K is rejected sometimes');
+  assert.deepEqual(sample(new Rng(9)), sample(new Rng(9)), 'seeded');
+  assert.equal(ECG_SPACE.blocks[1], 7);
+});
+
+test('medianOfTop: per-block medians of the top-k trials of one N; null when fewer than k', () => {
+  const t = (id: number, bac: number, filters: number[], kernels: number[]): Trial => ({ id, bac, filters, kernels });
+  const trials = [
+    t(0, 0.9, [10, 20], [5, 9]),
+    t(1, 0.95, [30, 40], [7, 11]),
+    t(2, 0.8, [50, 50], [99, 99]), // not in the top 3
+    t(3, 0.93, [20, 10], [6, 30]),
+    t(4, 0.99, [8], [8]), // another N
+  ];
+  assert.deepEqual(medianOfTop(trials, 3, 2), { filters: [20, 20], kernels: [6, 11] });
+  assert.deepEqual(medianOfTop(trials, 2, 2), { filters: [25, 25], kernels: [7, 21] });
+  assert.equal(medianOfTop(trials, 2, 1), null);
+});
+
+test('reproduce ecg-search --quick: registered, trains above chance, resumes, and writes its results', () => {
+  assert.ok(reproduction('ecg-search'));
+  const dir = mkdtempSync(join(tmpdir(), 'frugal-ecg-'));
+  const args = ['reproduce', 'ecg-search', '--quick', '--seeds', '2', '--out', dir, '--results-dir', dir, '--json'];
+  const r = frugal(...args);
+  // The quick run may fail a criterion (exit 3: a few tiny models, 5 epochs), but it must not error.
+  assert.ok(r.code === 0 || r.code === 3, `exit ${r.code}: ${r.stderr.slice(-500)}`);
+  const j = oneJson(r.stdout) as {
+    criteria: { name: string; pass: boolean }[];
+    ours: { trials: Trial[]; test: Record<string, ShockMetrics>[] };
+    paper: Record<string, unknown>;
+  };
+  assert.equal(j.ours.trials.length, 6);
+  assert.equal(j.criteria.length, 6);
+  assert.ok(j.criteria[0].pass, 'architecture');
+  // Chance BAC is 50% (a detector that always says non-shockable); a broken pipeline (wrong labels, polarity,
+  // scaling) stays there. The best of the six tiny trials must clearly learn.
+  const best = Math.max(...j.ours.trials.map((x) => x.bac));
+  assert.ok(best > 0.7, `best trial validation BAC ${best}`);
+  assert.equal(j.ours.test.length, 2);
+  assert.ok(readFileSync(join(dir, 'ecg-search-quick.md'), 'utf8').includes('real OHCA/Holter ECG'));
+  assert.ok(existsSync(join(dir, 'ecg-search-quick.json')));
+  const svg = readFileSync(join(dir, 'ecg-search-quick-length.svg'), 'utf8');
+  assert.match(svg, /^<svg[^]*<\/svg>/);
+  assert.ok(readFileSync(join(dir, 'ecg-search-quick.md'), 'utf8').includes('](ecg-search-quick-length.svg)'));
+  // --resume with the finished state trains nothing and gives the same report; --report-only too.
+  const again = frugal(...args, '--resume');
+  assert.deepEqual(oneJson(again.stdout).criteria, j.criteria);
+  assert.doesNotMatch(again.stderr, /trial 1\/6/);
+  const w = frugal('reproduce', 'ecg-search', '--quick', '--workers', '2', '--out', dir, '--results-dir', dir);
+  assert.equal(w.code, 1);
+  assert.match(w.stderr, /--workers 2 needs the search engine's worker pool/);
+  const rep = frugal(
+    'reproduce',
+    'ecg-search',
+    '--quick',
+    '--report-only',
+    '--out',
+    dir,
+    '--results-dir',
+    dir,
+    '--json',
+  );
+  assert.deepEqual(oneJson(rep.stdout).criteria, j.criteria);
+});
