@@ -266,7 +266,10 @@ function renderVariants() {
       const ox = document.createElement('button');
       ox.textContent = 'ONNX';
       ox.className = 'dl-onnx';
-      ox.onclick = () => run(async () => download(fileName(v, 'onnx'), F.toOnnx({ model: v.model, spec: v.spec, training: v.training })));
+      ox.onclick = () =>
+        run(async () =>
+          download(fileName(v, 'onnx'), F.toOnnx({ model: v.model, spec: v.spec, training: v.training })),
+        );
       dl.append(ox);
     }
   }
