@@ -178,6 +178,15 @@ test('binarized model: as trained (sign + conv/gemm) and packed (folded batch no
   await check('binary', m, binarySpec, images);
   const { model: packed, report } = packBinary(m);
   assert.ok(report.folded.length >= 3, `folded ${report.folded}`);
+  // The packed model itself predicts as the float one (XNOR-Net α and a bias before folded thresholds).
+  const want = noGrad(() => m.forward(images)),
+    got = noGrad(() => packed.forward(images)),
+    n = got.shape[1];
+  const top = (d: Tensor['data'], r: number) =>
+    d.slice(r * n, (r + 1) * n).indexOf(Math.max(...d.slice(r * n, (r + 1) * n)));
+  for (let r = 0; r < got.shape[0]; r++) assert.equal(top(got.data, r), top(want.data, r), `packed argmax, image ${r}`);
+  const diff = Math.max(...got.data.map((v, i) => Math.abs(v - want.data[i])));
+  assert.ok(diff < 1e-3, `max |float - packed| = ${diff}`);
   const ps = { ...binarySpec, layers: packed.layers.map((l) => l.toSpec()) };
   await check('binary-packed', packed, ps, images);
 });

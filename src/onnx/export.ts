@@ -261,10 +261,13 @@ function chain(c: Ctx, layers: Module[], x: string, prefix: string): string {
 }
 
 /**
- * sign-threshold(α·z + b) of a packed layer, as a threshold on the integer z itself: Frugal compares its float32
- * α·z + b with the threshold, so the +1 set of every channel is found on each integer z the layer can produce
- * (−K, −K+2, …, K) with that same float arithmetic. ONNX Runtime then compares exact integer sums, whatever it
- * fuses (it folds a constant Mul into the Conv's weights, which moves α·z by an ulp at the boundary).
+ * A packed layer and its sign threshold, as a threshold on the integer z itself. packBinary folds α and b into
+ * the threshold and makes the layer output z (no α, no bias), so this is the threshold as it stands. A packed
+ * layer that still carries α or b before a threshold (a file packed before that fix) makes Frugal compare its
+ * float32 α·z + b with it: the +1 set of every channel is found on each integer z the layer can produce
+ * (−K, −K+2, …, K) with that same float arithmetic, so the export reproduces Frugal's output either way, and
+ * ONNX Runtime compares exact integer sums, whatever it fuses (it folds a constant Mul into the Conv's weights,
+ * which moves α·z by an ulp at the boundary). Re-packing such a file from its float model fixes its thresholds.
  */
 function packedThreshold(c: Ctx, l: PackedBinaryLayer, t: SignThreshold, x: string, stem: string, path: string) {
   const C = l.outputs,

@@ -2,10 +2,13 @@
 // XNOR-popcount on packed bits, with batch norm + sign folded into integer thresholds (spec 06
 // section B). Its integer pre-activations equal the float ±1 simulation's exactly, and so do
 // its predictions: each threshold is found by evaluating the model's own batch norm on every
-// integer the layer can produce, so float rounding at the boundary is reproduced too. With
-// XNOR-Net scaling (scale 'channel') the simulation sums ±α terms where the packed layer
-// computes α·z: equal up to float rounding, not bit for bit. Packed models save their weights
-// as bit strings (model files' raw entries) and load back to the same layers.
+// integer the layer can produce, so float rounding at the boundary is reproduced too. A folded
+// layer then outputs z itself (its α and bias live in the threshold): the comparison is on exact
+// integers, with no multiply-add per output. With XNOR-Net scaling (scale 'channel') the
+// simulation sums ±α terms where the threshold was found on α·z: equal up to float rounding, so
+// a sign can differ only where the float batch norm is within rounding of 0 (an exact tie).
+// Packed models save their weights as bit strings (model files' raw entries) and load back to
+// the same layers.
 import { Tensor, noGrad } from '../../core/tensor.js';
 import { scopedEmpty } from '../../core/arena.js';
 import { backendFor } from '../../backend/index.js';
@@ -113,6 +116,12 @@ export class PackedBinaryLayer extends Module {
       }
     }
     if (p.bias && l.bias) p.bias.data.set(l.bias.data);
+    return p;
+  }
+  /** The same weights without α and bias: outputs the integer z (for a layer whose threshold holds them). */
+  integerOnly(): PackedBinaryLayer {
+    const p = new PackedBinaryLayer({ ...this.cfg, scaled: false, bias: false });
+    p.setSigns(this.signs);
     return p;
   }
   /** Convolutions over fewer than 64 channels pack their taps back to back (no word per tap). */
@@ -270,6 +279,13 @@ export class PackedJetLayer extends Module {
     if (p.bias && l.bias) p.bias.data.set(l.bias.data);
     return p;
   }
+  /** The same coefficients without the bias: outputs the integer z (for a layer whose threshold holds it). */
+  integerOnly(): PackedJetLayer {
+    const c = this.constrained,
+      p = new PackedJetLayer(this.inputs, this.outputs, this.stride, this.padding, this.padValue, c, false);
+    p.coef = this.coef;
+    return p;
+  }
   override rawEntries(): Raw {
     if (!this.constrained) return { bits: toBits(this.coef) };
     // Constrained: per pair, sign·(index + 1).
@@ -377,8 +393,9 @@ function applyAffine(alpha: Tensor | null, bias: Tensor | null, z: Tensor): Tens
 }
 
 /**
- * sign(batchNorm(α·z + b)) for integer z as per-channel thresholds: +1 where z ≥ t (or z ≤ t
- * when the channel's γ is negative). Output ±1.
+ * sign(batchNorm(α·z + b)) for integer z as per-channel thresholds on z itself: +1 where z ≥ t
+ * (or z ≤ t when the channel's γ·α is negative). Output ±1. Its input is the integer z: packBinary
+ * makes the packed layer before it output z (α and b are folded into t, not applied).
  */
 export class SignThreshold extends Module {
   readonly threshold: Tensor;
@@ -485,20 +502,18 @@ export function packBinary(model: Module): { model: Sequential; report: PackRepo
         );
       }
       const p = l instanceof NeuralJetConv2d ? PackedJetLayer.from(l) : PackedBinaryLayer.from(l);
-      out.push(p);
       report.packed.push(i);
       const bn = src[i + 1];
-      if (bn instanceof BatchNorm) {
-        let j = i + 2;
-        while (j < src.length && signTransparent(src[j])) j++;
-        const next = src[j];
-        if (next instanceof QuantizedLayer && next.inputQuantizer === 'ste_sign') {
-          // z → ±1 directly; pre-activations feed the BN only through this threshold.
-          out.push(foldThresholds(p, bn));
-          report.folded.push(i + 1);
-          i++;
-        }
-      }
+      let j = i + 2;
+      while (j < src.length && signTransparent(src[j])) j++;
+      const next = src[j];
+      if (bn instanceof BatchNorm && next instanceof QuantizedLayer && next.inputQuantizer === 'ste_sign') {
+        // z → ±1 directly; pre-activations feed the BN only through this threshold. The thresholds are
+        // found on z with α and b applied, so the layer outputs z itself: exact integer comparisons.
+        out.push(p.integerOnly(), foldThresholds(p, bn));
+        report.folded.push(i + 1);
+        i++;
+      } else out.push(p);
       continue;
     }
     out.push(l);
