@@ -9,8 +9,13 @@ import type { LayerSpec } from './module.js';
 export interface LayerPlan {
   params: number;
   out: number[] | null;
-  /** The layer spec with "auto" fields resolved (planLayers: the layers so resolved). */
+  /** planLayers: the layers with "auto" fields resolved. */
   layers?: LayerSpec[];
+  /**
+   * A planner: its own layer spec with "auto" fields resolved. A separate field from `layers`, so a planner that
+   * returns a nested planLayers result as it is (spiking, residual) is never replaced by its first inner layer.
+   */
+  resolved?: LayerSpec;
 }
 
 /** Each field a layer type takes, with its default in words ('required' when it has none). */
@@ -211,7 +216,7 @@ registerPlanner('leakyrelu', (_s, x, f) => (f.real('slope', 0.01), { params: 0, 
 registerPlanner('sequential', (s, x) => {
   if (!Array.isArray(s.layers)) return { params: 0, out: null }; // the factory names this fault
   const r = planLayers(s.layers as LayerSpec[], x, 'sequential layer ');
-  return { ...r, layers: [{ ...s, layers: r.layers }] };
+  return { params: r.params, out: r.out, resolved: { ...s, layers: r.layers } };
 });
 
 const convFields = {
@@ -265,7 +270,7 @@ export function planLayers(layers: LayerSpec[], input: number[] | null, what = '
       // A type registered without a planner: its fields were checked (specInt bounds its integers);
       // its output shape is unknown, so activations after it go unchecked until a layer fixes the shape.
       const r = p ? p(s, x, fieldsOf(s)) : { params: 0, out: null };
-      if (r.layers) resolved[i] = r.layers[0];
+      if (r.resolved) resolved[i] = r.resolved;
       params += r.params;
       checkCount('its parameters and buffers', r.params, 'maxModelParams');
       checkCount('the parameters and buffers up to it', params, 'maxModelParams');
