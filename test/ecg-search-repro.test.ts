@@ -4,9 +4,16 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ecgLengths, Rng, type ShockMetrics } from '../src/index.js';
+import { ecgLengths, validateSpace, type ShockMetrics } from '../src/index.js';
 import { ecgCriteria, type EcgOutcome } from '../src/reproduce/ecg-search-criteria.js';
-import { ECG_SPACE, medianOfTop, sample, type Trial } from '../src/reproduce/ecg-search-trials.js';
+import {
+  ECG_SPACE,
+  drawEcgTrial,
+  ecgDrawCheck,
+  flatParams,
+  robustByN,
+  type Trial,
+} from '../src/reproduce/ecg-search-space.js';
 import { reproduction } from '../src/reproduce/registry.js';
 import { frugal, oneJson } from './cli-helpers.js';
 
@@ -81,27 +88,35 @@ test('the ecg-search criteria pass on good numbers, and each fails on numbers th
   );
 });
 
-test('sample: draws stay in spec 09 space; draws too short for valid padding are rejected with the reason', () => {
-  const rng = new Rng(5);
+test('spec 09 space in src/search form: draws stay in it; too short for valid padding is rejected with why', () => {
+  validateSpace(ECG_SPACE);
+  assert.deepEqual(ECG_SPACE.N, { type: 'int', min: 1, max: 7 });
   let rejected = 0;
   const ns = new Set<number>();
   for (let i = 0; i < 300; i++) {
-    const d = sample(rng);
+    const d = drawEcgTrial(ECG_SPACE, 5, i);
     const { filters, kernels } = d.params;
     ns.add(filters.length);
     assert.ok(filters.every((f) => f >= 5 && f <= 50) && kernels.every((k) => k >= 5 && k <= 100));
     assert.ok(ecgLengths(d.params).every((l) => l >= 1));
-    for (const r of d.rejected) assert.match(r, /too short for the blocks after it|N=7: needs ≥ 636 samples/);
-    rejected += d.rejected.length;
+    for (const [r, n] of Object.entries(d.rejections)) {
+      assert.match(r, /^length ≤ 0 after block [1-7] under 'valid' padding$/);
+      rejected += n;
+    }
   }
-  // N = 7 cannot fit 625 samples under 'valid' padding (≥ 636 needed at K = 5); N = 1..6 are all drawn.
-  assert.deepEqual([...ns].sort(), [1, 2, 3, 4, 5, 6]);
+  // N = 7 cannot fit 625 samples under 'valid' padding (≥ 636 needed at K = 5). A refused draw is drawn again
+  // whole (spec 09 step 1), so deep N with uniform K_i are mostly refused: N = 5, 6 are rare, N = 1..4 common.
+  assert.ok(!ns.has(7));
+  for (const n of [1, 2, 3, 4]) assert.ok(ns.has(n), `N = ${n} drawn`);
   assert.ok(rejected > 0, 'deep N with large K is rejected sometimes');
-  assert.deepEqual(sample(new Rng(9)), sample(new Rng(9)), 'seeded');
-  assert.equal(ECG_SPACE.blocks[1], 7);
+  assert.deepEqual(drawEcgTrial(ECG_SPACE, 9, 3), drawEcgTrial(ECG_SPACE, 9, 3), 'seeded by (seed, trial)');
+  const check = ecgDrawCheck();
+  assert.equal(check(flatParams({ filters: [20, 15, 15, 10, 5], kernels: [10, 10, 10, 10, 10] })), null);
+  assert.equal(check(flatParams({ filters: [5, 5], kernels: [100, 100] })), null, '625 → 263 → 82');
+  assert.match(String(check(flatParams({ filters: [5, 5, 5], kernels: [100, 100, 100] }))), /after block 3/);
 });
 
-test('medianOfTop: per-block medians of the top-k trials of one N; null when fewer than k', () => {
+test('robustByN (src/search robustSetting by N): per-block medians of the top-k of each N; only N with k', () => {
   const t = (id: number, bac: number, filters: number[], kernels: number[]): Trial => ({ id, bac, filters, kernels });
   const trials = [
     t(0, 0.9, [10, 20], [5, 9]),
@@ -110,9 +125,10 @@ test('medianOfTop: per-block medians of the top-k trials of one N; null when few
     t(3, 0.93, [20, 10], [6, 30]),
     t(4, 0.99, [8], [8]), // another N
   ];
-  assert.deepEqual(medianOfTop(trials, 3, 2), { filters: [20, 20], kernels: [6, 11] });
-  assert.deepEqual(medianOfTop(trials, 2, 2), { filters: [25, 25], kernels: [7, 21] });
-  assert.equal(medianOfTop(trials, 2, 1), null);
+  assert.deepEqual(robustByN(trials, 3).get(2), { filters: [20, 20], kernels: [6, 11] });
+  assert.deepEqual(robustByN(trials, 2).get(2), { filters: [25, 25], kernels: [7, 21] });
+  assert.equal(robustByN(trials, 2).has(1), false);
+  assert.deepEqual(robustByN(trials, 1).get(1), { filters: [8], kernels: [8] });
 });
 
 test('reproduce ecg-search --quick: registered, trains above chance, resumes, and writes its results', () => {
