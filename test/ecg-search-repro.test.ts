@@ -1,19 +1,12 @@
 // `frugal reproduce ecg-search` (spec 09): the search pieces, every criterion can fail, and the quick run trains.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ecgLengths, validateSpace, type ShockMetrics } from '../src/index.js';
+import { ECG_SPACE, ecgDrawCheck, ecgFlatParams, ecgLengths, validateSpace, type ShockMetrics } from '../src/index.js';
 import { ecgCriteria, type EcgOutcome } from '../src/reproduce/ecg-search-criteria.js';
-import {
-  ECG_SPACE,
-  drawEcgTrial,
-  ecgDrawCheck,
-  flatParams,
-  robustByN,
-  type Trial,
-} from '../src/reproduce/ecg-search-space.js';
+import { drawEcgTrial, robustByN, type Trial } from '../src/reproduce/ecg-search-space.js';
 import { reproduction } from '../src/reproduce/registry.js';
 import { frugal, oneJson } from './cli-helpers.js';
 
@@ -111,9 +104,9 @@ test('spec 09 space in src/search form: draws stay in it; too short for valid pa
   assert.ok(rejected > 0, 'deep N with large K is rejected sometimes');
   assert.deepEqual(drawEcgTrial(ECG_SPACE, 9, 3), drawEcgTrial(ECG_SPACE, 9, 3), 'seeded by (seed, trial)');
   const check = ecgDrawCheck();
-  assert.equal(check(flatParams({ filters: [20, 15, 15, 10, 5], kernels: [10, 10, 10, 10, 10] })), null);
-  assert.equal(check(flatParams({ filters: [5, 5], kernels: [100, 100] })), null, '625 → 263 → 82');
-  assert.match(String(check(flatParams({ filters: [5, 5, 5], kernels: [100, 100, 100] }))), /after block 3/);
+  assert.equal(check(ecgFlatParams({ filters: [20, 15, 15, 10, 5], kernels: [10, 10, 10, 10, 10] })), null);
+  assert.equal(check(ecgFlatParams({ filters: [5, 5], kernels: [100, 100] })), null, '625 → 263 → 82');
+  assert.match(String(check(ecgFlatParams({ filters: [5, 5, 5], kernels: [100, 100, 100] }))), /after block 3/);
 });
 
 test('robustByN (src/search robustSetting by N): per-block medians of the top-k of each N; only N with k', () => {
@@ -131,6 +124,9 @@ test('robustByN (src/search robustSetting by N): per-block medians of the top-k 
   assert.deepEqual(robustByN(trials, 1).get(1), { filters: [8], kernels: [8] });
 });
 
+/** The in-process quick run's trials (the test below compares the worker processes' trials with them). */
+let quickTrials: Trial[] = [];
+
 test('reproduce ecg-search --quick: registered, trains above chance, resumes, and writes its results', () => {
   assert.ok(reproduction('ecg-search'));
   const dir = mkdtempSync(join(tmpdir(), 'frugal-ecg-'));
@@ -144,6 +140,7 @@ test('reproduce ecg-search --quick: registered, trains above chance, resumes, an
     paper: Record<string, unknown>;
   };
   assert.equal(j.ours.trials.length, 6);
+  quickTrials = j.ours.trials;
   assert.equal(j.criteria.length, 6);
   assert.ok(j.criteria[0].pass, 'architecture');
   // Chance BAC is 50% (a detector that always says non-shockable); a broken pipeline (wrong labels, polarity,
@@ -160,9 +157,6 @@ test('reproduce ecg-search --quick: registered, trains above chance, resumes, an
   const again = frugal(...args, '--resume');
   assert.deepEqual(oneJson(again.stdout).criteria, j.criteria);
   assert.doesNotMatch(again.stderr, /trial 1\/6/);
-  const w = frugal('reproduce', 'ecg-search', '--quick', '--workers', '2', '--out', dir, '--results-dir', dir);
-  assert.equal(w.code, 1);
-  assert.match(w.stderr, /--workers 2 needs the search engine's worker pool/);
   const rep = frugal(
     'reproduce',
     'ecg-search',
@@ -175,4 +169,40 @@ test('reproduce ecg-search --quick: registered, trains above chance, resumes, an
     '--json',
   );
   assert.deepEqual(oneJson(rep.stdout).criteria, j.criteria);
+});
+
+test('reproduce ecg-search --workers 2: the trials run as a SQLite study by 2 worker processes, same numbers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frugal-ecg-w-'));
+  const base = ['reproduce', 'ecg-search', '--quick', '--trials', '4', '--seeds', '1', '--results-dir', dir];
+  const args = [...base, '--out', dir];
+  const r = frugal(...args, '--workers', '2', '--json');
+  assert.ok(r.code === 0 || r.code === 3, `exit ${r.code}: ${r.stderr.slice(-500)}`);
+  type Out = { ours: { trials: (Trial & { rejections: object })[]; chosen: unknown } };
+  const j = oneJson(r.stdout) as Out;
+  // Each worker process trains the study's objective (model "ecg", balanced batches, patience): the draws and
+  // the validation BACs are those of the in-process loop, to the bit.
+  const timeless = (ts: Trial[]) => ts.map((t) => ({ ...t, seconds: 0 }));
+  assert.equal(quickTrials.length, 6, 'the in-process quick run ran first');
+  assert.deepEqual(timeless(j.ours.trials), timeless(quickTrials.slice(0, 4)));
+  const workers = new Set([...r.stderr.matchAll(/trial \d\/4 \(worker (\d+)\)/g)].map((m) => m[1]));
+  assert.ok(workers.size >= 1 && workers.size <= 2, r.stderr);
+  const db = join(dir, 'reproduce-ecg-search-quick.search.db');
+  const show = frugal('search', 'show', 'ecg-search-quick', '--storage', db, '--json');
+  const s = oneJson(show.stdout) as { trials: { number: number; state: string; value: number }[] };
+  const byNumber = [...s.trials].sort((a, b) => a.number - b.number);
+  assert.deepEqual(
+    byNumber.map((t) => [t.number, t.state, t.value]),
+    j.ours.trials.map((t) => [t.id, 'complete', t.bac]),
+  );
+  // --resume after losing trials from the state: they are read back from the study, not trained again.
+  const state = join(dir, 'reproduce-ecg-search-quick.state.json');
+  const st = JSON.parse(readFileSync(state, 'utf8')) as { runs: Record<string, unknown> };
+  delete st.runs['trial:1'];
+  delete st.runs['trial:3'];
+  writeFileSync(state, JSON.stringify(st));
+  const again = frugal(...args, '--workers', '2', '--resume', '--json');
+  assert.ok(again.code === 0 || again.code === 3, again.stderr.slice(-500));
+  assert.match(again.stderr, /trial 2\/4 \(worker \d+\)[^]*trial 4\/4 \(worker \d+\)/);
+  assert.doesNotMatch(again.stderr, /trial\(s\) to 2 workers/, 'nothing left to train');
+  assert.deepEqual((oneJson(again.stdout) as Out).ours.trials, j.ours.trials);
 });

@@ -19,9 +19,13 @@ import {
   boundaryRows,
   subset,
   weightedSampler,
+  balancedWeights,
   type EcgParams,
   type EcgSet,
   type ParamDef,
+  ECG_SPACE,
+  ecgSpace,
+  type EcgBox,
   type ImageDataset,
   type Module,
   type Sequential,
@@ -29,7 +33,9 @@ import {
 } from '../index.js';
 import { meanStd, type ReproduceReport, type Reproduction } from './report.js';
 import { runState } from './state.js';
-import { ECG_SPACE, drawEcgTrial, ecgSpace, robustByN, type EcgBox, type Trial } from './ecg-search-space.js';
+import { ecgSplitData } from '../node.js';
+import { searchWithWorkers } from './ecg-search-workers.js';
+import { drawEcgTrial, robustByN, type Trial } from './ecg-search-space.js';
 import { ecgCriteria, LENGTHS, PAPER_BEST, type EcgOutcome } from './ecg-search-criteria.js';
 import { ecgCharts, ecgMarkdown, PAPER_NUMBERS } from './ecg-search-report.js';
 
@@ -93,12 +99,12 @@ export function ecgConfig(
 
 /** The three splits, each generated from its own seed; the test strips are 10 s long (cropped for 2 and 5 s). */
 export function ecgSplits(c: EcgConfig): { train: ImageDataset; validation: ImageDataset; test: EcgSet } {
-  const set = (p: [number, number], seconds: number, salt: number) =>
-    ecgDataset({ shockable: p[0], nonShockable: p[1], seconds, seed: c.dataSeed * 1000 + salt });
+  const { train, validation } = ecgSplitData({ ...c.split, seed: c.dataSeed });
+  const [sh, nsh] = c.split.test;
   return {
-    train: set(c.split.train, 5, 1).data,
-    validation: set(c.split.validation, 5, 2).data,
-    test: set(c.split.test, 10, 3),
+    train,
+    validation,
+    test: ecgDataset({ shockable: sh, nonShockable: nsh, seconds: 10, seed: c.dataSeed * 1000 + 3 }),
   };
 }
 
@@ -158,13 +164,6 @@ export function trainSetting(
   };
 }
 
-/** Per-row probability ∝ 1 / (rows of its class). */
-export function balancedWeights(ds: ImageDataset): Float64Array {
-  const n = new Array<number>(ds.classes).fill(0);
-  for (const y of ds.labels) n[y]++;
-  return Float64Array.from(ds.labels, (y) => 1 / (ds.classes * n[y]));
-}
-
 const copyState = (m: Module): Record<string, Tensor> =>
   Object.fromEntries(
     Object.entries(m.stateDict()).map(([k, t]) => [k, new Tensor(Float32Array.from(t.data), t.shape)]),
@@ -200,7 +199,7 @@ const valid = (p: EcgParams) => {
   }
 };
 
-export function reproduceEcgSearch(ctx: Ctx): ReproduceReport {
+export async function reproduceEcgSearch(ctx: Ctx): Promise<ReproduceReport> {
   const c = ecgConfig(
     ctx.quick,
     ctx.seeds,
@@ -209,12 +208,7 @@ export function reproduceEcgSearch(ctx: Ctx): ReproduceReport {
     ctx.trainSamples,
     ctx.own['top-k'] as number | undefined,
   ) as EcgConfig;
-  // Refused rather than ignored: parallel trials come with src/search's worker pool (issue 25, point 3).
-  if ((ctx.own.workers as number | undefined) !== undefined && ctx.own.workers !== 1)
-    throw new Error(
-      `ecg-search: --workers ${ctx.own.workers} needs the search engine's worker pool (src/search), not merged ` +
-        'yet; run with --workers 1 (trials run one after another and --resume continues them)',
-    );
+  const workers = (ctx.own.workers as number | undefined) ?? 1;
   const { runs, save } = runState<unknown>(ctx.outDir, 'ecg-search', ctx.quick, c, ctx.resume);
   const t0 = performance.now();
   const data = ecgSplits(c);
@@ -226,6 +220,8 @@ export function reproduceEcgSearch(ctx: Ctx): ReproduceReport {
   const seed0 = c.seeds[0];
   // 1. Random search: trial i draws from its own stream (src/search's sampleParams seeded by (drawSeed, i)), so a
   // resumed study draws the same settings; draws refused by the 'valid'-padding rule are counted by reason.
+  // With --workers K > 1 the trials run as a src/search study by K worker processes (ecg-search-workers.ts).
+  if (workers > 1) await searchWithWorkers(c, seed0, workers, ctx, runs, save);
   for (let i = 0; i < c.trials; i++) {
     const k = `trial:${i}`;
     if (runs[k]) continue;
@@ -391,7 +387,7 @@ export const ecgSearch: Reproduction = {
     workers: {
       type: 'count',
       usage: '--workers K',
-      help: 'parallel trial workers: only 1 until src/search (its worker pool) is merged',
+      help: 'search trials in K worker processes (a src/search study in --out); default 1: in this process',
     },
   },
   defaultSeeds: 5,
