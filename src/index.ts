@@ -41,6 +41,7 @@ export {
   drawBatch,
   epochRng,
   epochLength,
+  balancedWeights,
   type Sampler,
   type SampledBatch,
   type SamplerState,

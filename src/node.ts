@@ -25,7 +25,7 @@ export {
   type DatasetOptions,
   type ResolvedDataset,
 } from './data/sources.js';
-export { ecgSyntheticData, ECG_CLASS_NAMES } from './data/ecg-source.js';
+export { ecgSyntheticData, ecgSplitData, ECG_CLASS_NAMES } from './data/ecg-source.js';
 export { parseCsvDataset, CsvError, type CsvOptions } from './data/csv.js';
 export { loadImageFolder, FolderError } from './data/folder.js';
 export {
@@ -84,6 +84,7 @@ export {
   openSqliteStorage,
   openPgStorage,
   runSearchWorker,
+  forkSearchWorkers,
   defaultModelDir,
   isPgUrl,
   redactUrl,

@@ -1,12 +1,12 @@
 // `frugal reproduce ecg-search` (spec 09): the search pieces, every criterion can fail, and the quick run trains.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ecgLengths, Rng, type ShockMetrics } from '../src/index.js';
+import { ECG_SPACE, ecgDrawCheck, ecgFlatParams, ecgLengths, validateSpace, type ShockMetrics } from '../src/index.js';
 import { ecgCriteria, type EcgOutcome } from '../src/reproduce/ecg-search-criteria.js';
-import { ECG_SPACE, medianOfTop, sample, type Trial } from '../src/reproduce/ecg-search-trials.js';
+import { drawEcgTrial, robustByN, type Trial } from '../src/reproduce/ecg-search-space.js';
 import { reproduction } from '../src/reproduce/registry.js';
 import { frugal, oneJson } from './cli-helpers.js';
 
@@ -81,27 +81,35 @@ test('the ecg-search criteria pass on good numbers, and each fails on numbers th
   );
 });
 
-test('sample: draws stay in spec 09 space; draws too short for valid padding are rejected with the reason', () => {
-  const rng = new Rng(5);
+test('spec 09 space in src/search form: draws stay in it; too short for valid padding is rejected with why', () => {
+  validateSpace(ECG_SPACE);
+  assert.deepEqual(ECG_SPACE.N, { type: 'int', min: 1, max: 7 });
   let rejected = 0;
   const ns = new Set<number>();
   for (let i = 0; i < 300; i++) {
-    const d = sample(rng);
+    const d = drawEcgTrial(ECG_SPACE, 5, i);
     const { filters, kernels } = d.params;
     ns.add(filters.length);
     assert.ok(filters.every((f) => f >= 5 && f <= 50) && kernels.every((k) => k >= 5 && k <= 100));
     assert.ok(ecgLengths(d.params).every((l) => l >= 1));
-    for (const r of d.rejected) assert.match(r, /too short for the blocks after it|N=7: needs ≥ 636 samples/);
-    rejected += d.rejected.length;
+    for (const [r, n] of Object.entries(d.rejections)) {
+      assert.match(r, /^length ≤ 0 after block [1-7] under 'valid' padding$/);
+      rejected += n;
+    }
   }
-  // N = 7 cannot fit 625 samples under 'valid' padding (≥ 636 needed at K = 5); N = 1..6 are all drawn.
-  assert.deepEqual([...ns].sort(), [1, 2, 3, 4, 5, 6]);
+  // N = 7 cannot fit 625 samples under 'valid' padding (≥ 636 needed at K = 5). A refused draw is drawn again
+  // whole (spec 09 step 1), so deep N with uniform K_i are mostly refused: N = 5, 6 are rare, N = 1..4 common.
+  assert.ok(!ns.has(7));
+  for (const n of [1, 2, 3, 4]) assert.ok(ns.has(n), `N = ${n} drawn`);
   assert.ok(rejected > 0, 'deep N with large K is rejected sometimes');
-  assert.deepEqual(sample(new Rng(9)), sample(new Rng(9)), 'seeded');
-  assert.equal(ECG_SPACE.blocks[1], 7);
+  assert.deepEqual(drawEcgTrial(ECG_SPACE, 9, 3), drawEcgTrial(ECG_SPACE, 9, 3), 'seeded by (seed, trial)');
+  const check = ecgDrawCheck();
+  assert.equal(check(ecgFlatParams({ filters: [20, 15, 15, 10, 5], kernels: [10, 10, 10, 10, 10] })), null);
+  assert.equal(check(ecgFlatParams({ filters: [5, 5], kernels: [100, 100] })), null, '625 → 263 → 82');
+  assert.match(String(check(ecgFlatParams({ filters: [5, 5, 5], kernels: [100, 100, 100] }))), /after block 3/);
 });
 
-test('medianOfTop: per-block medians of the top-k trials of one N; null when fewer than k', () => {
+test('robustByN (src/search robustSetting by N): per-block medians of the top-k of each N; only N with k', () => {
   const t = (id: number, bac: number, filters: number[], kernels: number[]): Trial => ({ id, bac, filters, kernels });
   const trials = [
     t(0, 0.9, [10, 20], [5, 9]),
@@ -110,10 +118,14 @@ test('medianOfTop: per-block medians of the top-k trials of one N; null when few
     t(3, 0.93, [20, 10], [6, 30]),
     t(4, 0.99, [8], [8]), // another N
   ];
-  assert.deepEqual(medianOfTop(trials, 3, 2), { filters: [20, 20], kernels: [6, 11] });
-  assert.deepEqual(medianOfTop(trials, 2, 2), { filters: [25, 25], kernels: [7, 21] });
-  assert.equal(medianOfTop(trials, 2, 1), null);
+  assert.deepEqual(robustByN(trials, 3).get(2), { filters: [20, 20], kernels: [6, 11] });
+  assert.deepEqual(robustByN(trials, 2).get(2), { filters: [25, 25], kernels: [7, 21] });
+  assert.equal(robustByN(trials, 2).has(1), false);
+  assert.deepEqual(robustByN(trials, 1).get(1), { filters: [8], kernels: [8] });
 });
+
+/** The in-process quick run's trials (the test below compares the worker processes' trials with them). */
+let quickTrials: Trial[] = [];
 
 test('reproduce ecg-search --quick: registered, trains above chance, resumes, and writes its results', () => {
   assert.ok(reproduction('ecg-search'));
@@ -128,6 +140,7 @@ test('reproduce ecg-search --quick: registered, trains above chance, resumes, an
     paper: Record<string, unknown>;
   };
   assert.equal(j.ours.trials.length, 6);
+  quickTrials = j.ours.trials;
   assert.equal(j.criteria.length, 6);
   assert.ok(j.criteria[0].pass, 'architecture');
   // Chance BAC is 50% (a detector that always says non-shockable); a broken pipeline (wrong labels, polarity,
@@ -144,9 +157,6 @@ test('reproduce ecg-search --quick: registered, trains above chance, resumes, an
   const again = frugal(...args, '--resume');
   assert.deepEqual(oneJson(again.stdout).criteria, j.criteria);
   assert.doesNotMatch(again.stderr, /trial 1\/6/);
-  const w = frugal('reproduce', 'ecg-search', '--quick', '--workers', '2', '--out', dir, '--results-dir', dir);
-  assert.equal(w.code, 1);
-  assert.match(w.stderr, /--workers 2 needs the search engine's worker pool/);
   const rep = frugal(
     'reproduce',
     'ecg-search',
@@ -159,4 +169,40 @@ test('reproduce ecg-search --quick: registered, trains above chance, resumes, an
     '--json',
   );
   assert.deepEqual(oneJson(rep.stdout).criteria, j.criteria);
+});
+
+test('reproduce ecg-search --workers 2: the trials run as a SQLite study by 2 worker processes, same numbers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frugal-ecg-w-'));
+  const base = ['reproduce', 'ecg-search', '--quick', '--trials', '4', '--seeds', '1', '--results-dir', dir];
+  const args = [...base, '--out', dir];
+  const r = frugal(...args, '--workers', '2', '--json');
+  assert.ok(r.code === 0 || r.code === 3, `exit ${r.code}: ${r.stderr.slice(-500)}`);
+  type Out = { ours: { trials: (Trial & { rejections: object })[]; chosen: unknown } };
+  const j = oneJson(r.stdout) as Out;
+  // Each worker process trains the study's objective (model "ecg", balanced batches, patience): the draws and
+  // the validation BACs are those of the in-process loop, to the bit.
+  const timeless = (ts: Trial[]) => ts.map((t) => ({ ...t, seconds: 0 }));
+  assert.equal(quickTrials.length, 6, 'the in-process quick run ran first');
+  assert.deepEqual(timeless(j.ours.trials), timeless(quickTrials.slice(0, 4)));
+  const workers = new Set([...r.stderr.matchAll(/trial \d\/4 \(worker (\d+)\)/g)].map((m) => m[1]));
+  assert.ok(workers.size >= 1 && workers.size <= 2, r.stderr);
+  const db = join(dir, 'reproduce-ecg-search-quick.search.db');
+  const show = frugal('search', 'show', 'ecg-search-quick', '--storage', db, '--json');
+  const s = oneJson(show.stdout) as { trials: { number: number; state: string; value: number }[] };
+  const byNumber = [...s.trials].sort((a, b) => a.number - b.number);
+  assert.deepEqual(
+    byNumber.map((t) => [t.number, t.state, t.value]),
+    j.ours.trials.map((t) => [t.id, 'complete', t.bac]),
+  );
+  // --resume after losing trials from the state: they are read back from the study, not trained again.
+  const state = join(dir, 'reproduce-ecg-search-quick.state.json');
+  const st = JSON.parse(readFileSync(state, 'utf8')) as { runs: Record<string, unknown> };
+  delete st.runs['trial:1'];
+  delete st.runs['trial:3'];
+  writeFileSync(state, JSON.stringify(st));
+  const again = frugal(...args, '--workers', '2', '--resume', '--json');
+  assert.ok(again.code === 0 || again.code === 3, again.stderr.slice(-500));
+  assert.match(again.stderr, /trial 2\/4 \(worker \d+\)[^]*trial 4\/4 \(worker \d+\)/);
+  assert.doesNotMatch(again.stderr, /trial\(s\) to 2 workers/, 'nothing left to train');
+  assert.deepEqual((oneJson(again.stdout) as Out).ours.trials, j.ours.trials);
 });

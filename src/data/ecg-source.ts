@@ -13,6 +13,22 @@ export function ecgSyntheticData(): { train: ReturnType<typeof set>; test: Retur
   return { train: set(720, 3170, 1001), test: set(200, 1600, 1003) };
 }
 
+/**
+ * Generated training and validation strips of given sizes ([shockable, non-shockable] each, 5 s), from the data
+ * seeds 1000·seed + 1 and + 2: the search splits of `frugal reproduce ecg-search`, also what its worker processes
+ * generate from the study's `objective.data`.
+ */
+export function ecgSplitData(o: { train: number[]; validation: number[]; seed: number }) {
+  for (const k of ['train', 'validation'] as const)
+    if (!Array.isArray(o[k]) || o[k].length !== 2 || !o[k].every((v) => Number.isInteger(v) && v >= 1))
+      throw new Error(`ecg-synthetic data.${k} must be [shockable, non-shockable] counts ≥ 1, got ${o[k]}`);
+  if (!Number.isInteger(o.seed)) throw new Error(`ecg-synthetic data.seed must be an integer, got ${o.seed}`);
+  return {
+    train: set(o.train[0], o.train[1], o.seed * 1000 + 1),
+    validation: set(o.validation[0], o.validation[1], o.seed * 1000 + 2),
+  };
+}
+
 function set(shockable: number, nonShockable: number, seed: number) {
   const data = ecgDataset({ shockable, nonShockable, seconds: 5, seed }).data;
   return { ...data, classNames: ECG_CLASS_NAMES };

@@ -184,3 +184,13 @@ export function weightedSampler(p: ArrayLike<number>, opts: WeightedOptions = {}
     },
   };
 }
+
+/**
+ * Class-balanced row probabilities for weightedSampler: p_i ∝ 1 / (rows of class y_i), so every class is drawn
+ * equally often (with replacement) and the loss tracks balanced accuracy instead of the class prior.
+ */
+export function balancedWeights(ds: { labels: ArrayLike<number>; classes: number }): Float64Array {
+  const n = new Array<number>(ds.classes).fill(0);
+  for (let i = 0; i < ds.labels.length; i++) n[ds.labels[i]]++;
+  return Float64Array.from(ds.labels, (y) => 1 / (ds.classes * n[y]));
+}

@@ -7,7 +7,6 @@ import {
   evaluate,
   fit,
   noGrad,
-  Rng,
   Tensor,
   backendName,
   cropEcg,
@@ -20,8 +19,13 @@ import {
   boundaryRows,
   subset,
   weightedSampler,
+  balancedWeights,
   type EcgParams,
   type EcgSet,
+  type ParamDef,
+  ECG_SPACE,
+  ecgSpace,
+  type EcgBox,
   type ImageDataset,
   type Module,
   type Sequential,
@@ -29,7 +33,9 @@ import {
 } from '../index.js';
 import { meanStd, type ReproduceReport, type Reproduction } from './report.js';
 import { runState } from './state.js';
-import { ECG_SPACE, medianOfTop, sample, type Trial } from './ecg-search-trials.js';
+import { ecgSplitData } from '../node.js';
+import { searchWithWorkers } from './ecg-search-workers.js';
+import { drawEcgTrial, robustByN, type Trial } from './ecg-search-space.js';
 import { ecgCriteria, LENGTHS, PAPER_BEST, type EcgOutcome } from './ecg-search-criteria.js';
 import { ecgCharts, ecgMarkdown, PAPER_NUMBERS } from './ecg-search-report.js';
 
@@ -46,7 +52,10 @@ export interface EcgConfig extends Record<string, unknown> {
   searchLr: number;
   lrGrid: number[];
   k: number;
-  space: { blocks: readonly number[]; filters: readonly number[]; kernels: readonly number[] };
+  /** The search space in src/search's JSON form (a repeat group over the N blocks). */
+  space: Record<string, ParamDef>;
+  /** Seed of the draws: trial i draws from (drawSeed, i), as a src/search study seeded so would. */
+  drawSeed: number;
   split: { train: [number, number]; validation: [number, number]; test: [number, number] };
   dataSeed: number;
   dataSource: string;
@@ -80,7 +89,8 @@ export function ecgConfig(
     lrGrid: quick ? [1e-3, 1e-2] : [1e-5, 1e-4, 1e-3, 1e-2],
     k: k ?? (quick ? 2 : 5),
     // Quick runs draw from a corner of the space so the suite stays fast; full runs from spec 09's whole grid.
-    space: quick ? { blocks: [1, 3], filters: [5, 10], kernels: [5, 20] } : ECG_SPACE,
+    space: quick ? ecgSpace({ blocks: [1, 3], filters: [5, 10], kernels: [5, 20] }) : ECG_SPACE,
+    drawSeed: 1,
     split: { train: sc(base.train), validation: sc(base.validation), test: sc(base.test) },
     dataSeed: 1,
     dataSource: 'synthetic: ECGSYN-based rhythm generator of spec 09 (src/techniques/ecg), 125 Hz, 2.5 µV/LSB',
@@ -89,12 +99,12 @@ export function ecgConfig(
 
 /** The three splits, each generated from its own seed; the test strips are 10 s long (cropped for 2 and 5 s). */
 export function ecgSplits(c: EcgConfig): { train: ImageDataset; validation: ImageDataset; test: EcgSet } {
-  const set = (p: [number, number], seconds: number, salt: number) =>
-    ecgDataset({ shockable: p[0], nonShockable: p[1], seconds, seed: c.dataSeed * 1000 + salt });
+  const { train, validation } = ecgSplitData({ ...c.split, seed: c.dataSeed });
+  const [sh, nsh] = c.split.test;
   return {
-    train: set(c.split.train, 5, 1).data,
-    validation: set(c.split.validation, 5, 2).data,
-    test: set(c.split.test, 10, 3),
+    train,
+    validation,
+    test: ecgDataset({ shockable: sh, nonShockable: nsh, seconds: 10, seed: c.dataSeed * 1000 + 3 }),
   };
 }
 
@@ -154,13 +164,6 @@ export function trainSetting(
   };
 }
 
-/** Per-row probability ∝ 1 / (rows of its class). */
-export function balancedWeights(ds: ImageDataset): Float64Array {
-  const n = new Array<number>(ds.classes).fill(0);
-  for (const y of ds.labels) n[y]++;
-  return Float64Array.from(ds.labels, (y) => 1 / (ds.classes * n[y]));
-}
-
 const copyState = (m: Module): Record<string, Tensor> =>
   Object.fromEntries(
     Object.entries(m.stateDict()).map(([k, t]) => [k, new Tensor(Float32Array.from(t.data), t.shape)]),
@@ -196,7 +199,7 @@ const valid = (p: EcgParams) => {
   }
 };
 
-export function reproduceEcgSearch(ctx: Ctx): ReproduceReport {
+export async function reproduceEcgSearch(ctx: Ctx): Promise<ReproduceReport> {
   const c = ecgConfig(
     ctx.quick,
     ctx.seeds,
@@ -205,12 +208,7 @@ export function reproduceEcgSearch(ctx: Ctx): ReproduceReport {
     ctx.trainSamples,
     ctx.own['top-k'] as number | undefined,
   ) as EcgConfig;
-  // Refused rather than ignored: parallel trials come with src/search's worker pool (issue 25, point 3).
-  if ((ctx.own.workers as number | undefined) !== undefined && ctx.own.workers !== 1)
-    throw new Error(
-      `ecg-search: --workers ${ctx.own.workers} needs the search engine's worker pool (src/search), not merged ` +
-        'yet; run with --workers 1 (trials run one after another and --resume continues them)',
-    );
+  const workers = (ctx.own.workers as number | undefined) ?? 1;
   const { runs, save } = runState<unknown>(ctx.outDir, 'ecg-search', ctx.quick, c, ctx.resume);
   const t0 = performance.now();
   const data = ecgSplits(c);
@@ -220,13 +218,16 @@ export function reproduceEcgSearch(ctx: Ctx): ReproduceReport {
       '(Sh + NSh)',
   );
   const seed0 = c.seeds[0];
-  // 1. Random search: trial i draws from its own stream, so a resumed study draws the same settings.
+  // 1. Random search: trial i draws from its own stream (src/search's sampleParams seeded by (drawSeed, i)), so a
+  // resumed study draws the same settings; draws refused by the 'valid'-padding rule are counted by reason.
+  // With --workers K > 1 the trials run as a src/search study by K worker processes (ecg-search-workers.ts).
+  if (workers > 1) await searchWithWorkers(c, seed0, workers, ctx, runs, save);
   for (let i = 0; i < c.trials; i++) {
     const k = `trial:${i}`;
     if (runs[k]) continue;
-    const { params, rejected } = sample(new Rng(1_000 + i), 625, c.space);
+    const { params, rejections } = drawEcgTrial(c.space, c.drawSeed, i);
     const { run } = trainSetting(c, data, params, c.searchLr, seed0, ctx.progress);
-    runs[k] = { id: i, ...params, ...run, rejected: rejected.length, paramCount: ecgParamCount(params) };
+    runs[k] = { id: i, ...params, ...run, rejections, paramCount: ecgParamCount(params) };
     save();
     ctx.log(`ecg-search: trial ${i + 1}/${c.trials} ${key(params)}: validation BAC ${(100 * run.bac).toFixed(2)}%`);
   }
@@ -286,14 +287,13 @@ function trialsOf(runs: Record<string, unknown>, n: number): Trial[] {
   return Array.from({ length: n }, (_, i) => runs[`trial:${i}`] as Trial | undefined).filter((t): t is Trial => !!t);
 }
 
-/** Median-of-top-k settings for every N with at least k trials (valid under 'valid' padding). */
+/** Median-of-top-k settings for every N with at least k trials (valid under 'valid' padding), in order of N. */
 function robustCandidates(trials: Trial[], c: EcgConfig): EcgParams[] {
-  const out: EcgParams[] = [];
-  for (let n = c.space.blocks[0]; n <= c.space.blocks[1]; n++) {
-    const p = medianOfTop(trials, c.k, n);
-    if (p && valid(p)) out.push(p);
-  }
-  return out;
+  const byN = robustByN(trials, c.k);
+  return [...byN.keys()]
+    .sort((a, b) => a - b)
+    .map((n) => byN.get(n)!)
+    .filter(valid);
 }
 
 function bestRobust(runs: Record<string, unknown>, cands: EcgParams[], c: EcgConfig, s: number): EcgParams | null {
@@ -341,7 +341,10 @@ export function ecgSummary(runs: Record<string, unknown>, c: EcgConfig): Reprodu
     minTrials: c.quick ? c.trials : 200,
   };
   const other = Object.fromEntries(
-    [3, c.k, 10].map((k) => [`k=${k}`, [1, 2, 3, 4, 5, 6, 7].map((n) => medianOfTop(trials, k, n))]),
+    [3, c.k, 10].map((k) => {
+      const byN = robustByN(trials, k);
+      return [`k=${k}`, [1, 2, 3, 4, 5, 6, 7].map((n) => byN.get(n) ?? null)];
+    }),
   );
   return {
     name: 'ecg-search',
@@ -384,7 +387,7 @@ export const ecgSearch: Reproduction = {
     workers: {
       type: 'count',
       usage: '--workers K',
-      help: 'parallel trial workers: only 1 until src/search (its worker pool) is merged',
+      help: 'search trials in K worker processes (a src/search study in --out); default 1: in this process',
     },
   },
   defaultSeeds: 5,
@@ -393,6 +396,9 @@ export const ecgSearch: Reproduction = {
   // A state written by an older version lacks newer settings: they take the defaults of its mode.
   fromState: (st, seeds) => {
     const saved = st.config as Partial<EcgConfig>;
+    // A state of the stop-gap loop (before src/search) kept its space as ranges { blocks, filters, kernels }.
+    if (saved.space && Array.isArray((saved.space as unknown as EcgBox).blocks))
+      saved.space = ecgSpace(saved.space as unknown as EcgBox);
     const defaults = ecgConfig(saved.quick ?? false, seeds ?? saved.seeds ?? [1]);
     return ecgSummary(st.runs, { ...defaults, ...saved, ...(seeds ? { seeds } : {}) });
   },

@@ -112,7 +112,8 @@ export interface Reproduction {
   options: Record<string, ReproOption>;
   /** Seeds 1..K when --seeds is not given, for a quick run and (at least MIN_SEEDS) a full one. */
   defaultSeeds?: number;
-  run(ctx: ReproContext): ReproduceReport;
+  /** May be async (e.g. a reproduction that waits for worker processes). */
+  run(ctx: ReproContext): ReproduceReport | Promise<ReproduceReport>;
   fromState(state: SavedState, seeds: number[] | undefined): ReproduceReport;
   report(r: ReproduceReport): string;
   /** Files written beside the results document (charts), by file name; optional. */

@@ -1,12 +1,16 @@
 // The tuner's Node part: opening a storage by path or URL, Fashion-MNIST as a search dataset, and the
 // worker that trains trials and saves their models.
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { saveModel } from '../io/model-file.js';
-import { ecgSyntheticData } from '../data/ecg-source.js';
+import { ecgSplitData, ecgSyntheticData } from '../data/ecg-source.js';
 import { ECG_HZ } from '../techniques/ecg/rhythms.js';
-import { registerSearchDataset, runObjective } from './objective.js';
+import { ecgModelSpec } from '../techniques/ecg/model.js';
+import { ecgParamsOf } from '../techniques/ecg/space.js';
+import { registerSearchDataset, registerSearchModel, runObjective } from './objective.js';
 import { openSqliteStorage } from './store-sqlite.js';
 import { openPgStorage } from './store-pg.js';
 import { Study, type SearchStorage, type TrialOutcome, type TrialRecord } from './study.js';
@@ -21,11 +25,18 @@ registerSearchDataset('fashion-mnist', {
   },
 });
 
+// Without options: the training strips of `--dataset ecg-synthetic` (validation split off by valSplit). With
+// `"data": {"train": [Sh, NSh], "validation": [Sh, NSh], "seed": S}`: the generated splits of the reproduction.
 registerSearchDataset('ecg-synthetic', {
   input: [1, Math.round(5 * ECG_HZ)],
   classes: 2,
-  load: () => ({ train: ecgSyntheticData().train, source: 'generated' }),
+  load: ({ options }) =>
+    options
+      ? { ...ecgSplitData(options as Parameters<typeof ecgSplitData>[0]), source: 'generated' }
+      : { train: ecgSyntheticData().train, source: 'generated' },
 });
+// `"model": "ecg"`: spec 09's block network of a draw { N, blocks.i.F, blocks.i.K } (ecgModelSpec).
+registerSearchModel('ecg', (p) => ecgModelSpec(ecgParamsOf(p)));
 
 /** Whether a --storage value names a PostgreSQL server rather than a SQLite file. */
 export function isPgUrl(s: string): boolean {
@@ -108,6 +119,39 @@ export async function runSearchWorker(o: SearchWorkerOptions): Promise<{ ran: nu
     process.off('SIGTERM', onSignal);
     await storage.close();
   }
+}
+
+/**
+ * Fork K local `frugal search worker` processes with the given worker flags (after `search worker`), and
+ * resolve when every one has exited, with each failure as `worker PID exited CODE: last stderr line`.
+ * SIGINT/SIGTERM of this process is passed on to the workers (each gives its running trial back).
+ */
+export async function forkSearchWorkers(flags: string[], k: number): Promise<{ errors: string[] }> {
+  const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const kids: ChildProcess[] = [];
+  const errors: string[] = [];
+  const exits = Array.from({ length: k }, () => {
+    const kid = fork(main, ['search', 'worker', ...flags], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    kids.push(kid);
+    let err = '';
+    kid.stderr?.on('data', (d) => (err = (err + String(d)).slice(-2000)));
+    return new Promise<void>((res) =>
+      kid.on('exit', (code, sig) => {
+        if (code !== 0) errors.push(`worker ${kid.pid} exited ${code ?? sig}: ${err.trim().split('\n').pop() ?? ''}`);
+        res();
+      }),
+    );
+  });
+  const stop = () => kids.forEach((kid) => kid.kill('SIGTERM'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await Promise.all(exits);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  return { errors };
 }
 
 export { openSqliteStorage, SqliteStorage } from './store-sqlite.js';

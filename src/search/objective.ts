@@ -5,6 +5,7 @@ import { buildModel, validateSpec, FASHION_MNIST_STATS, type ModelSpec } from '.
 import type { LayerSpec } from '../nn/module.js';
 import { Adam, AdamW, SGD, paramGroups, type Optimizer } from '../optim/index.js';
 import { fit, type EpochLog } from '../train/fit.js';
+import { balancedWeights, weightedSampler } from '../data/sampler.js';
 import { trainValSplit, subset, type ImageDataset } from '../data/dataset.js';
 import type { Sequential } from '../nn/layers.js';
 import type { Tensor } from '../core/tensor.js';
@@ -23,7 +24,8 @@ export interface SearchData {
 export interface SearchDataset {
   input: number[];
   classes: number;
-  load(o: { limit: number; dataDir?: string }): SearchData;
+  /** `options` is the objective's `data` object (e.g. split sizes of a generated dataset), or undefined. */
+  load(o: { limit: number; dataDir?: string; options?: Record<string, unknown> }): SearchData;
 }
 
 /** A built-in model family by name: the spec for a trial's parameters and the data's shape. */
@@ -169,6 +171,12 @@ export interface TrialSettings {
   metric: string;
   direction: Direction;
   select: 'best' | 'last';
+  /** uniform (shuffled epochs) or balanced (rows drawn ∝ 1 / class count, with replacement). */
+  sampler: 'uniform' | 'balanced';
+  /** Stop after this many epochs without a better metric (0: never). */
+  patience: number;
+  /** The dataset's options (objective.data). */
+  data?: Record<string, unknown>;
 }
 
 const METRICS = ['valAccuracy', 'valBalancedAccuracy', 'valLoss', 'accuracy', 'loss'] as const;
@@ -200,6 +208,11 @@ export function trialSettings(objective: ObjectiveDef, params: Params): TrialSet
   if (!(METRICS as readonly string[]).includes(metric))
     throw new SearchSpaceError(`objective.metric must be one of ${METRICS.join(', ')}, got ${JSON.stringify(metric)}`);
   const pos = (v: number) => Number.isInteger(v) && v >= 1;
+  const sampler = String(o.sampler ?? 'uniform');
+  if (!['uniform', 'balanced'].includes(sampler))
+    throw new SearchSpaceError(`objective.sampler must be uniform or balanced, got ${JSON.stringify(o.sampler)}`);
+  if (o.data !== undefined && (!o.data || typeof o.data !== 'object' || Array.isArray(o.data)))
+    throw new SearchSpaceError("objective.data must be an object of the dataset's options");
   return {
     spec,
     dataset: String(o.dataset ?? 'fashion-mnist'),
@@ -215,6 +228,9 @@ export function trialSettings(objective: ObjectiveDef, params: Params): TrialSet
     metric,
     direction: (o.direction as Direction | undefined) ?? (metric.endsWith('oss') ? 'minimize' : 'maximize'),
     select: o.select === 'last' ? 'last' : 'best',
+    sampler: sampler as TrialSettings['sampler'],
+    patience: field(o, 'patience', 0, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0 (0: no early stop)'),
+    ...(o.data ? { data: o.data as Record<string, unknown> } : {}),
   };
 }
 
@@ -242,10 +258,10 @@ const cache = new Map<string, { train: ImageDataset; validation: ImageDataset; s
 
 /** The training and validation rows of a trial (loaded once per process; the split is seeded by `seed`). */
 export function trialData(s: TrialSettings, dataDir?: string): { train: ImageDataset; validation: ImageDataset } {
-  const key = JSON.stringify([s.dataset, s.limit, s.valSplit, dataDir ?? '']);
+  const key = JSON.stringify([s.dataset, s.limit, s.valSplit, dataDir ?? '', s.data ?? null]);
   let d = cache.get(key);
   if (!d) {
-    const raw = dataset(s.dataset).load({ limit: s.limit, dataDir });
+    const raw = dataset(s.dataset).load({ limit: s.limit, dataDir, options: s.data });
     let train = raw.train;
     if (s.limit && train.count > s.limit)
       train = subset(
@@ -284,8 +300,9 @@ export interface ObjectiveResult {
  * Train one trial: build the filled spec (seeded by objective.seed, or `seed`), train epoch by epoch
  * (each epoch resumes the previous from an in-memory checkpoint, so the awaits between epochs — reports,
  * heartbeats, pruning — leave training exactly as one uninterrupted fit), report the metric after each
- * epoch, stop when `report` answers 'prune'. The value is the best epoch's metric (`select: "last"`: the
- * last's), and the model keeps that epoch's weights (spec 09: best-BAC checkpointing).
+ * epoch, stop when `report` answers 'prune' (or after `patience` epochs without a better one). The value
+ * is the best epoch's metric (`select: "last"`: the last's), and the model keeps that epoch's weights (spec 09:
+ * best-BAC checkpointing). `sampler: "balanced"` draws rows ∝ 1 / class count (balancedWeights).
  */
 export async function runObjective(
   objective: ObjectiveDef,
@@ -319,6 +336,8 @@ export async function runObjective(
       optimizer,
       seed: s.seed,
       inputShape: s.spec.input,
+      // Per-epoch draws depend only on (seed, epoch): epoch-by-epoch fits draw what one fit would.
+      ...(s.sampler === 'balanced' ? { sampler: weightedSampler(balancedWeights(train), { seed: s.seed }) } : {}),
       checkpoint,
       resume: true,
     });
@@ -332,6 +351,7 @@ export async function runObjective(
       pruned = true;
       break;
     }
+    if (s.patience > 0 && e - bestEpoch >= s.patience) break;
   }
   if (bestState && bestEpoch !== values.length) model.loadStateDict(bestState);
   return {

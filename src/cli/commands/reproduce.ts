@@ -139,7 +139,7 @@ export async function run(argv: string[]): Promise<number> {
       const data = locateFashionMnist(values['data-dir'] as string | undefined);
       dataSource = `${data.source}: ${data.dir}`;
     }
-    report = repro.run({
+    report = await repro.run({
       quick,
       // A full run's statistical criteria need MIN_SEEDS seeds (more where the reproduction asks); a quick run
       // is a one-seed smoke test.

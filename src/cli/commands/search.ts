@@ -1,12 +1,11 @@
 // frugal search: run a study with K local worker processes (or add trials to a shared one), and the
 // subcommands worker, show and export (search-show.ts).
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   Study,
   bestTrial,
   drawTrials,
+  forkSearchWorkers,
   objectiveCheck,
   openSearchStorage,
   redactUrl,
@@ -89,7 +88,7 @@ export function readSpace(path: string, study?: string): StudyDef {
 
 /** The flags a worker process gets from the command that forks it. */
 function workerArgs(values: Record<string, unknown>, storage: string, study: string): string[] {
-  const a = ['search', 'worker', '--storage', storage, '--study', study];
+  const a = ['--storage', storage, '--study', study];
   for (const k of ['pruner', 'models', 'data-dir', 'heartbeat-timeout'])
     if (values[k] !== undefined) a.push(`--${k}`, String(values[k]));
   return a;
@@ -153,24 +152,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   const t0 = Date.now();
   const doneAtStart = (await study.trials()).filter((t) => !['queued', 'running'].includes(t.state)).length;
-  const main = fileURLToPath(new URL('../main.js', import.meta.url));
-  const kids: ChildProcess[] = [];
-  const errors: string[] = [];
-  const exits = Array.from({ length: workers }, () => {
-    const kid = fork(main, workerArgs(values, where, def.study), { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    kids.push(kid);
-    let err = '';
-    kid.stderr?.on('data', (d) => (err = (err + String(d)).slice(-2000)));
-    return new Promise<number>((res) =>
-      kid.on('exit', (code, sig) => {
-        if (code !== 0) errors.push(`worker ${kid.pid} exited ${code ?? sig}: ${err.trim().split('\n').pop() ?? ''}`);
-        res(code ?? 1);
-      }),
-    );
-  });
-  const stop = () => kids.forEach((k) => k.kill('SIGTERM'));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   let last = '';
   const tty = !!process.stderr.isTTY;
   const tick = setInterval(async () => {
@@ -179,10 +160,8 @@ export async function run(argv: string[]): Promise<number> {
     last = line;
     process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
   }, 1000);
-  await Promise.all(exits);
+  const { errors } = await forkSearchWorkers(workerArgs(values, where, def.study), workers);
   clearInterval(tick);
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
   const ts = await study.trials();
   await storage.close();
   const final = progressLine(ts, study, t0, doneAtStart);

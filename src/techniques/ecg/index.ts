@@ -25,3 +25,4 @@ export {
   type EcgParams,
 } from './model.js';
 export { shockMetrics, type ShockMetrics } from './metrics.js';
+export { ecgSpace, ECG_SPACE, ecgParamsOf, ecgFlatParams, ecgDrawCheck, type EcgBox } from './space.js';
