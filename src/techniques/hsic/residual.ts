@@ -6,7 +6,7 @@ import { add } from '../../ops/index.js';
 import { Sequential } from '../../nn/layers.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { buildLayer, registerLayer } from '../../nn/spec.js';
-import { planLayers } from '../../nn/spec-plan.js';
+import { planLayers, registerLayerFields } from '../../nn/spec-plan.js';
 
 /**
  * y = x + f(x), f the inner layers in order; f must keep the shape.
@@ -49,3 +49,4 @@ registerLayer(
     return { params: p.params, out: x };
   },
 );
+registerLayerFields('residual', { layers: 'required (a non-empty list of layers that keep the shape)' });
