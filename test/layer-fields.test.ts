@@ -69,3 +69,13 @@ test('what each technique layer writes back (toSpec) is exactly what it declares
     for (const k of Object.keys(written)) assert.ok(k === 'type' || declared.includes(k), `${l.type} writes '${k}'`);
   }
 });
+
+test('a checked spec keeps spiking and residual layers whole, with "auto" widths inside them resolved', () => {
+  const inner = [{ type: 'linear', in: 'auto', out: 4 }, { type: 'if' }];
+  const s = validateSpec({ ...model({ type: 'spiking', input: [4], timesteps: 2, layers: inner }) });
+  assert.equal(s.layers[0].type, 'spiking');
+  assert.equal((s.layers[0].layers as LayerSpec[])[0].in, 4);
+  const r = validateSpec(model({ type: 'residual', layers: [{ type: 'linear', in: 'auto', out: 4 }] }));
+  assert.equal(r.layers[0].type, 'residual');
+  assert.equal((r.layers[0].layers as LayerSpec[])[0].in, 4);
+});

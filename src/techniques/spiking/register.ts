@@ -40,7 +40,9 @@ registerLayer(
   },
   (s, x) => {
     if (!Array.isArray(s.layers)) return { params: 0, out: null };
-    return planLayers(s.layers as LayerSpec[], x, 'spiking layer ');
+    // `layers` is this layer's own spec with its inner "auto" widths resolved (as sequential's), not the inner list.
+    const r = planLayers(s.layers as LayerSpec[], x, 'spiking layer ');
+    return { ...r, layers: [{ ...s, layers: r.layers }] };
   },
 );
 registerLayerFields('spiking', {
