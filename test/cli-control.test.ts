@@ -109,3 +109,28 @@ test('frugal control rollout: wrong --x0 is a usage error; a diverging controlle
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /non-finite (input|state)? ?at step \d+/);
 });
+
+test("frugal control train --resume refuses other settings than the checkpoint's, listing them", () => {
+  const out = join(dir, 'resume.safetensors');
+  const base = ['control', 'train', '--system', 'lqr', '--out', out];
+  const first = frugal(...base, '--episodes', '2');
+  assert.equal(first.code, 0, first.stderr);
+  const other = frugal(...base, '--episodes', '3', '--seed', '2', '--resume');
+  assert.equal(other.code, 2, other.stderr);
+  assert.match(other.stderr, /was written with other settings: --episodes 2 there, 3 now; --seed 1 there, 2 now;/);
+  const system = frugal('control', 'train', '--system', 'cstr', '--out', out, '--episodes', '2', '--resume');
+  assert.equal(system.code, 2, system.stderr);
+  assert.match(system.stderr, /--system lqr there, cstr now/);
+  const same = json(frugal(...base, '--episodes', '2', '--resume', '--json').stdout);
+  assert.equal(same.resumedFromEpisode, 2);
+  // A plant file is compared by its contents: the same name with another A is another run.
+  const plant = { A: [[0.9]], B: [[1]], Q: [[1]], R: [[1]] };
+  const path = plantFile('resume-plant.json', plant);
+  const pOut = join(dir, 'resume-plant.safetensors');
+  const pArgs = ['control', 'train', '--system', path, '--out', pOut, '--episodes', '1'];
+  assert.equal(frugal(...pArgs).code, 0);
+  plantFile('resume-plant.json', { ...plant, A: [[0.8]] });
+  const edited = frugal(...pArgs, '--resume');
+  assert.equal(edited.code, 2, edited.stderr);
+  assert.match(edited.stderr, /--system .*\.json \(contents (\w+)\) there, .*\.json \(contents (?!\1)\w+\) now/);
+});

@@ -1,10 +1,11 @@
 // `frugal layerwise`: BCGD on Fashion-MNIST least squares from the command line, and its refusals.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DATA, frugal, oneJson } from './cli-helpers.js';
+import { DATA, MAIN, frugal, oneJson } from './cli-helpers.js';
 
 const spec = (layers: unknown[]) => ({ format: 'frugal-model', version: 1, input: [49], layers });
 
@@ -68,4 +69,20 @@ test('frugal layerwise refuses impossible depths and widths (exit 2) and models 
   r = frugal('layerwise', ...DATA, '--model', ok, '--max-steps', '4', '--train-samples', '500', '--json');
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(oneJson(r.stdout).widths, [49, 64, 10]);
+});
+
+test('frugal layerwise: Ctrl-C stops it after the current block step: exit 130, the interrupted message', async () => {
+  // A run that would go on for hours: the gap target is out of reach and the step cap is huge.
+  const args = ['layerwise', ...DATA, '--depth', '6', '--train-samples', '300', '--max-steps', '100000000'];
+  const child = spawn(process.execPath, [MAIN, ...args, '--target-gap', '1e-300'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  // The first progress line proves training has started (and main.ts's signal handler is installed).
+  while (!/sweep \d+: loss/.test(stderr) && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /frugal layerwise: interrupted at block step \d+ of at most 100000000 \(loss [\d.]+\); /);
 });

@@ -4,6 +4,7 @@
 // shared memory that fit() reads between steps (setDefaultStopSignal).
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { setDefaultStopSignal, TrainingInterrupted } from '../node.js';
+import { onStdoutClosed, stderrClosed } from './closed-output.js';
 
 /** Exit status of a run stopped by a signal (128 + SIGINT's 2, as shells report Ctrl-C). */
 export const INTERRUPTED = 130;
@@ -40,12 +41,22 @@ export async function runInterruptible(entry: URL, argv: string[]): Promise<numb
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // stdout's reader went away (`frugal train … | head`): stop as on Ctrl-C, so the checkpoint is kept.
+  onStdoutClosed(() => {
+    Atomics.store(flag, 0, 1);
+    if (!stderrClosed())
+      process.stderr.write('\nfrugal: stdout closed: stopping after the current step to save a checkpoint\n');
+  });
   return new Promise((resolve) => {
     worker.on('error', (e) => {
       process.stderr.write(`frugal: ${e.message}\n`);
+      onStdoutClosed(null);
       resolve(1);
     });
-    worker.on('exit', (code) => resolve(code));
+    worker.on('exit', (code) => {
+      onStdoutClosed(null);
+      resolve(code);
+    });
   });
 }
 

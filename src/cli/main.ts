@@ -22,6 +22,7 @@ import * as exportCmd from './commands/export.js';
 import * as importCmd from './commands/import.js';
 import { runInterruptible } from './interrupt.js';
 import { capThreads, failure, version } from './outcome.js';
+import { quietOnClosedOutput } from './closed-output.js';
 
 interface Command {
   usage: string;
@@ -99,4 +100,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+quietOnClosedOutput();
 process.exitCode = await main(process.argv.slice(2));

@@ -6,7 +6,8 @@ import { UsageError } from './args.js';
 
 const show = (v: unknown): string => {
   const s = v === undefined ? 'unset' : typeof v === 'string' ? v : JSON.stringify(v);
-  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
+  // Cut in the middle: a long path or plant digest differs at its end more often than at its start.
+  return s.length > 60 ? `${s.slice(0, 29)}…${s.slice(-30)}` : s;
 };
 
 /**

@@ -1,5 +1,6 @@
 // frugal control train|rollout: GDHP controllers (spec 08) for the shipped plants or a linear plant
 // given in JSON. Calls only the public API.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import {
   Rng,
@@ -24,6 +25,7 @@ import {
 } from '../../node.js';
 import { defaultsText, emit, num, parse, UsageError, type Options } from '../args.js';
 import { checkOutputFile } from '../output.js';
+import { checkResume } from '../resume.js';
 
 /** Ctrl-C stops training after the current episode (main.ts runs the command on a worker thread). */
 export const interruptible = true;
@@ -38,7 +40,8 @@ frugal control rollout MODEL --x0 X1,X2,… [--steps N] [--json]
   plant the result carries the learned gain (u = −Kx near 0), the Riccati gain dareGain and their
   relative error. rollout simulates a trained controller from --x0 and reports the cost.
   --out and --checkpoint are checked before training; a checkpoint is written after every episode, and
-  Ctrl-C or SIGTERM stops after the current episode, exit 130; --resume continues from the checkpoint.
+  Ctrl-C or SIGTERM stops after the current episode, exit 130; --resume continues from the checkpoint,
+  and refuses (listing the differences) a --system, plant file contents, --episodes or --seed other than its.
 ${defaultsText([
   "--episodes the plant's recipe (linear plants 40, nonlinear 150, cstr 100)",
   '--seed 1',
@@ -65,6 +68,11 @@ function plantSpecOf(system: string): PlantSpec {
   return parsePlantJson(readFileSync(system, 'utf8'), system);
 }
 
+/** A short digest of a plant given in JSON, so a resumed run notices an edited file. */
+function plantDigest(spec: PlantSpec): string {
+  return createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 12);
+}
+
 async function train(argv: string[]): Promise<number> {
   const { values } = parse(argv, options, 0);
   if (values.help) {
@@ -80,13 +88,19 @@ async function train(argv: string[]): Promise<number> {
   checkOutputFile('--out', out, 'controller.safetensors');
   const ckpt = (values.checkpoint as string | undefined) ?? `${out}.ckpt`;
   if (values.checkpoint !== undefined) checkOutputFile('--checkpoint', ckpt, 'controller.safetensors.ckpt');
-  if (values.resume && !existsSync(ckpt))
-    throw new Error(`--resume: no checkpoint at ${ckpt}; run without --resume to start`);
   const spec = plantSpecOf(system);
   const plant = plantFromSpec(spec),
     recipe = recipeFor(plant);
   const episodes = num(values, 'episodes', recipe.options.episodes, { int: true, min: 1, max: 100000 });
   const seed = num(values, 'seed', 1, { int: true, min: 0 });
+  // What a resumed run must share with the first. --episodes too: the learning rates decay on a cosine over the
+  // planned episodes, so another count is another run. A plant file is compared by its contents, not its name.
+  const config = {
+    system: 'system' in spec ? system : `${system} (contents ${plantDigest(spec)})`,
+    episodes,
+    seed,
+  };
+  if (values.resume) checkResume(ckpt, config);
   const json = !!values.json;
   const r = trainGdhp(plant, {
     ...recipe.options,
@@ -94,6 +108,7 @@ async function train(argv: string[]): Promise<number> {
     seed,
     checkpoint: fileCheckpoint(ckpt),
     resume: !!values.resume,
+    config,
     // Ctrl-C (main.ts runs this command on a worker thread): stop after this episode, its checkpoint written.
     onEpisode: () => (defaultStopSignal()?.aborted ? 'stop' : undefined),
     ...(json ? {} : { progress: process.stderr }),

@@ -8,9 +8,17 @@ import {
   relativeGaps,
   trainBcgd,
 } from '../../index.js';
-import { loadFashionMnist } from '../../node.js';
+import { defaultStopSignal, loadFashionMnist, TrainingInterrupted } from '../../node.js';
 import { choice, emit, note, num, parse, UsageError, type Options, defaultsText, DATA_DIR_DEFAULT } from '../args.js';
 import { resolveModel } from './train.js';
+
+/**
+ * Ctrl-C or SIGTERM stops the run after the current block step, exit 130 (main.ts runs the command on a worker
+ * thread). A run can be long (--max-steps has no cap; each step of a wide, deep net multiplies its Gram
+ * matrices) and keeps no checkpoint: it is deterministic from its flags, so a new run repeats it. It writes
+ * no file (results go to stdout), so there is no output path to check before work.
+ */
+export const interruptible = true;
 
 export const usage = `frugal layerwise [--depth L] [--width N] [--model SPEC.json] [--step exact|bound]
                  [--init orthogonal|gaussian] [--order forward|backward] [--pool P] [--train-samples N]
@@ -22,7 +30,8 @@ export const usage = `frugal layerwise [--depth L] [--width N] [--model SPEC.jso
   least-squares optimum L*, block steps and counted FLOPs. --depth L with hidden --width N (default
   max(d_x, 10)), or --model SPEC.json with only linear layers without bias (and flatten). --pool P
   average-pools the images P×P first (default 4: 49 features); everything runs in float64 through
-  the Gram matrices, so --train-samples (default 10000) only costs their one-off product.
+  the Gram matrices, so --train-samples (default 10000) only costs their one-off product. Ctrl-C or
+  SIGTERM stops after the current block step, exit 130 (no checkpoint: a new run repeats it exactly).
 ${defaultsText([
   '--depth 2',
   '--width max(d_x, 10)',
@@ -97,6 +106,7 @@ export async function run(argv: string[]): Promise<number> {
   const p = fashionProblem(data.train, { pool: Number(pool), count, form: 'gram' });
   const star = optimum(p);
   const net = initDeepLinear(widths, { init, seed });
+  const stop = defaultStopSignal();
   const r = trainBcgd(net, p, {
     step,
     order,
@@ -104,6 +114,11 @@ export async function run(argv: string[]): Promise<number> {
     optimum: star.loss,
     targetGap,
     onStep: (s) => {
+      if (stop?.aborted) {
+        const e = new TrainingInterrupted(0, 0, false);
+        e.message = `interrupted at block step ${s.step} of at most ${maxSteps} (loss ${s.loss.toPrecision(8)})`;
+        throw e;
+      }
       if (!json && s.step % (widths.length - 1) === 0 && (s.step / (widths.length - 1)) % 50 === 0)
         note(`sweep ${s.step / (widths.length - 1)}: loss ${s.loss.toPrecision(8)}`);
     },

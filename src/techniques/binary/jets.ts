@@ -11,7 +11,15 @@ import { uniform_ } from '../../nn/init.js';
 import type { LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
 import type { CostReport } from '../../report/profile.js';
-import { QuantizedLayer, binaryConvPlan, binarySpecOptions, padConstant, type BinaryOptions } from './quantized.js';
+import { registerLayerFields } from '../../nn/spec-plan.js';
+import {
+  BINARY_QUANT_FIELDS,
+  QuantizedLayer,
+  binaryConvPlan,
+  binarySpecOptions,
+  padConstant,
+  type BinaryOptions,
+} from './quantized.js';
 
 /** The 1-D factors: binomial blur [1, 2, 1], first difference [−1, 0, 1], second difference [1, −2, 1]. */
 const FACTORS = [
@@ -197,3 +205,12 @@ registerLayer(
     }),
   (_s, x, f) => binaryConvPlan(x, f, 3, 1),
 );
+registerLayerFields('jet-conv2d', {
+  in: 'required',
+  out: 'required',
+  stride: '1',
+  padding: '1',
+  padValue: '1 (or -1)',
+  constrained: 'false',
+  ...BINARY_QUANT_FIELDS,
+});

@@ -22,7 +22,7 @@ import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
 import type { CostReport } from '../../report/profile.js';
 import { BinaryConv2d, BinaryLinear, QuantizedLayer, binaryConvPlan } from './quantized.js';
-import { linearPlan } from '../../nn/spec-plan.js';
+import { linearPlan, registerLayerFields } from '../../nn/spec-plan.js';
 import { NeuralJetConv2d, jetCost } from './jets.js';
 
 type Raw = Record<string, Uint8Array | Int8Array | Int32Array>;
@@ -579,3 +579,24 @@ registerLayer(
   (s) => new SignThreshold(specInt(s, 'channels')),
   (_s, x, f) => ({ params: f.int('channels', undefined, 1), out: x }),
 );
+const packedFields = { scaled: 'false (true: a per-channel α)', bias: 'false' };
+registerLayerFields('packed-binary-linear', { in: 'required', out: 'required', ...packedFields });
+registerLayerFields('packed-binary-conv2d', {
+  in: 'required',
+  out: 'required',
+  kernel: 'required',
+  stride: '1',
+  padding: '0',
+  padValue: '1 (or -1)',
+  ...packedFields,
+});
+registerLayerFields('packed-jet-conv2d', {
+  in: 'required',
+  out: 'required',
+  stride: '1',
+  padding: '1',
+  padValue: '1 (or -1)',
+  constrained: 'false',
+  bias: 'false',
+});
+registerLayerFields('sign-threshold', { channels: 'required (thresholds come from the weights file)' });

@@ -8,7 +8,7 @@ import { steSign } from './ste.js';
 import { uniform_ } from '../../nn/init.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
-import { convPlan, linearPlan, type Fields, type LayerPlan } from '../../nn/spec-plan.js';
+import { convPlan, linearPlan, registerLayerFields, type Fields, type LayerPlan } from '../../nn/spec-plan.js';
 import type { CostReport } from '../../report/profile.js';
 
 /** 'ste_sign': sign with the clipped straight-through gradient; 'none': full precision. */
@@ -270,6 +270,24 @@ registerLayer(
     }),
   (_s, x, f) => binaryConvPlan(x, f, f.int('kernel', undefined, 1), 0),
 );
+/** The fields binarySpecOptions reads, shared by every latent binary layer type. */
+export const BINARY_QUANT_FIELDS = {
+  inputQuantizer: '"ste_sign" (or "none": full-precision input)',
+  kernelQuantizer: '"ste_sign" (or "none")',
+  clip: '1 (latent weights clipped to ±clip; null: none)',
+  scale: '"none" (or "channel": a per-channel α)',
+  bias: 'false',
+};
+registerLayerFields('binary-linear', { in: 'required', out: 'required', ...BINARY_QUANT_FIELDS });
+registerLayerFields('binary-conv2d', {
+  in: 'required',
+  out: 'required',
+  kernel: 'required',
+  stride: '1',
+  padding: '0',
+  padValue: '1 (or -1: the value binary inputs are padded with)',
+  ...BINARY_QUANT_FIELDS,
+});
 
 /**
  * Plan of a binary convolution (latent, packed or jet): weights as if dense float (an upper bound of

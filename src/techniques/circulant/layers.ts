@@ -12,7 +12,7 @@ import { uniform_ } from '../../nn/init.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import type { CostReport } from '../../report/profile.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
-import { convPlan, linearPlan, type Fields } from '../../nn/spec-plan.js';
+import { convPlan, linearPlan, registerLayerFields, type Fields } from '../../nn/spec-plan.js';
 import { LimitError } from '../../core/limits.js';
 import type { GroupHint } from '../../optim/groups.js';
 
@@ -548,6 +548,22 @@ registerLayer(
 );
 
 /** A circulant spec's block size, refused above both channel counts before the plan sizes anything by it. */
+const circFields = {
+  block: 'required (block size N: N× fewer weights)',
+  bias: 'true',
+  pad: 'false (true: zero-pad in and out to a multiple of the block)',
+};
+registerLayerFields('circlinear', { in: 'required', out: 'required', ...circFields });
+registerLayerFields('circconv2d', {
+  in: 'required',
+  out: 'required',
+  kernel: 'required',
+  stride: '1',
+  padding: '0',
+  dilation: '1',
+  ...circFields,
+});
+
 function circBlock(s: LayerSpec, f: Fields): number {
   const N = f.int('block', undefined, 1),
     most = Math.max(f.int('in', undefined, 1), f.int('out', undefined, 1));

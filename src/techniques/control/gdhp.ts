@@ -63,6 +63,8 @@ export interface GdhpOptions {
   seed?: number;
   checkpoint?: CheckpointStore;
   resume?: boolean;
+  /** The run's settings, stored in every checkpoint so that a resuming program can compare them (checkpointInfo). */
+  config?: Record<string, unknown>;
   progress?: ProgressSink;
   /** Called after every episode; 'stop' ends training (checkpoint written first). */
   onEpisode?: (log: EpisodeLog, nets: GdhpNets) => void | 'stop';
@@ -286,7 +288,15 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
           `cost ${log.episodeCost.toFixed(4)}\n`,
       );
     const said = opts.onEpisode?.(log, nets);
-    opts.checkpoint?.save(snapshot(parts, { epoch: ep + 1, history: history.map(toEpoch), best: Infinity, bad: 0 }));
+    opts.checkpoint?.save(
+      snapshot(parts, {
+        epoch: ep + 1,
+        history: history.map(toEpoch),
+        best: Infinity,
+        bad: 0,
+        config: opts.config,
+      }),
+    );
     if (said === 'stop') {
       stopped = true;
       break;

@@ -5,6 +5,7 @@ import { Tensor as T } from '../../core/tensor.js';
 import { concat, max } from '../../ops/index.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer, type ModelSpec } from '../../nn/spec.js';
+import { registerLayerFields } from '../../nn/spec-plan.js';
 import { ECG_HZ, UV_PER_LSB } from './rhythms.js';
 
 /** [N, C, T] → [N, C]: the maximum over time (Keras GlobalMaxPooling1D), so any strip length T works. */
@@ -49,6 +50,8 @@ registerLayer(
     out: x && x.length === 1 && x[0] === 1 ? [2] : null,
   }),
 );
+registerLayerFields('globalmaxpool1d', {});
+registerLayerFields('sigmoidlogits', {});
 
 /** A setting of spec 09's hyperparameters: N blocks with F_i filters of kernel K_i. */
 export interface EcgParams {

@@ -5,7 +5,7 @@ import { isGradEnabled, Tensor } from '../../core/tensor.js';
 import { uniform_ } from '../../nn/init.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer } from '../../nn/spec.js';
-import { linearPlan } from '../../nn/spec-plan.js';
+import { linearPlan, registerLayerFields } from '../../nn/spec-plan.js';
 import { LimitError } from '../../core/limits.js';
 import type { CostReport } from '../../report/profile.js';
 import { checkOffsets, configOf, diagonalEntries, type FitDnnConfig } from './config.js';
@@ -253,3 +253,14 @@ export function simulateFitDnn(model: Module, s: FitDnnSimulation): number {
   for (const [, l] of layers) l.simulate(s);
   return layers.length;
 }
+
+registerLayerFields('fit-dnn', {
+  in: 'required (input features M)',
+  hidden: 'required (nodes per layer N)',
+  layers: 'required (hidden layers L)',
+  out: 'required (outputs P)',
+  diagonals: 'required (delay loops D, at most 2N − 1)',
+  theta: 'required unless decoupled (node separation θ; the spec uses 0.5)',
+  offsets: 'drawn from the seed (the D delay offsets)',
+  decoupled: 'false',
+});

@@ -6,7 +6,7 @@ import { add } from '../../ops/index.js';
 import { Sequential } from '../../nn/layers.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { buildLayer, registerLayer } from '../../nn/spec.js';
-import { planLayers } from '../../nn/spec-plan.js';
+import { planLayers, registerLayerFields } from '../../nn/spec-plan.js';
 
 /**
  * y = x + f(x), f the inner layers in order; f must keep the shape.
@@ -46,6 +46,7 @@ registerLayer(
     const p = planLayers(innerLayers(s), x, 'residual layer ');
     if (x && p.out && p.out.join() !== x.join())
       throw new Error(`residual: the inner layers change the shape [${x}] → [${p.out}]; they must keep it`);
-    return { params: p.params, out: x };
+    return { params: p.params, out: x, layers: [{ ...s, layers: p.layers }] };
   },
 );
+registerLayerFields('residual', { layers: 'required (a non-empty list of layers that keep the shape)' });

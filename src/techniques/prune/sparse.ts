@@ -7,7 +7,7 @@ import { sparseKernels, type Csr } from './kernels/index.js';
 import { Conv2d, Linear } from '../../nn/layers.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import { registerLayer, specInt } from '../../nn/spec.js';
-import { convPlan, linearPlan, type Fields } from '../../nn/spec-plan.js';
+import { convPlan, linearPlan, registerLayerFields, type Fields } from '../../nn/spec-plan.js';
 import { LimitError } from '../../core/limits.js';
 import type { CostReport } from '../../report/profile.js';
 
@@ -309,3 +309,16 @@ function csrCost(s: LayerSpec, f: Fields, rows: number, cols: number): number {
     );
   return 2 * nnz + rows + 1; // values and column indices, and the row pointers
 }
+
+const nnz = 'required (stored non-zeros; the CSR arrays come from the weights file)';
+registerLayerFields('sparse-linear', { in: 'required', out: 'required', nnz, bias: 'true' });
+registerLayerFields('sparse-conv2d', {
+  in: 'required',
+  out: 'required',
+  kernel: 'required',
+  stride: '1',
+  padding: '0',
+  dilation: '1',
+  nnz,
+  bias: 'true',
+});

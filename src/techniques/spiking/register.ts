@@ -2,7 +2,7 @@
 // network with its coding, T and measured costs), so saved spiking models load like any other.
 import type { LayerSpec } from '../../nn/module.js';
 import { buildLayer, registerLayer, specInt } from '../../nn/spec.js';
-import { planLayers } from '../../nn/spec-plan.js';
+import { planLayers, registerLayerFields } from '../../nn/spec-plan.js';
 import { IFNeuron, type ResetMode } from './neuron.js';
 import { SpikingNetwork, type Coding, type Readout, type SpikingCost } from './network.js';
 
@@ -18,6 +18,7 @@ registerLayer(
     }),
   (_s, x) => ({ params: 0, out: x }),
 );
+registerLayerFields('if', { threshold: '1', reset: '"subtract" (or "zero")', leak: '0' });
 
 registerLayer(
   'spiking',
@@ -39,6 +40,17 @@ registerLayer(
   },
   (s, x) => {
     if (!Array.isArray(s.layers)) return { params: 0, out: null };
-    return planLayers(s.layers as LayerSpec[], x, 'spiking layer ');
+    // `layers` is this layer's own spec with its inner "auto" widths resolved (as sequential's), not the inner list.
+    const r = planLayers(s.layers as LayerSpec[], x, 'spiking layer ');
+    return { ...r, layers: [{ ...s, layers: r.layers }] };
   },
 );
+registerLayerFields('spiking', {
+  input: "required (one sample's shape)",
+  timesteps: 'required (T)',
+  coding: '"poisson" (or "constant")',
+  readout: '"spikes" (or "potential")',
+  seed: '1',
+  layers: 'required (linear, conv2d, avgpool2d, flatten, if)',
+  measured: 'none (event counts written at conversion)',
+});
