@@ -46,7 +46,7 @@ registerLayer(
     const p = planLayers(innerLayers(s), x, 'residual layer ');
     if (x && p.out && p.out.join() !== x.join())
       throw new Error(`residual: the inner layers change the shape [${x}] → [${p.out}]; they must keep it`);
-    return { params: p.params, out: x, layers: [{ ...s, layers: p.layers }] };
+    return { params: p.params, out: x, resolved: { ...s, layers: p.layers } };
   },
 );
 registerLayerFields('residual', { layers: 'required (a non-empty list of layers that keep the shape)' });

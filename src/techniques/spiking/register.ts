@@ -42,7 +42,7 @@ registerLayer(
     if (!Array.isArray(s.layers)) return { params: 0, out: null };
     // `layers` is this layer's own spec with its inner "auto" widths resolved (as sequential's), not the inner list.
     const r = planLayers(s.layers as LayerSpec[], x, 'spiking layer ');
-    return { ...r, layers: [{ ...s, layers: r.layers }] };
+    return { params: r.params, out: r.out, resolved: { ...s, layers: r.layers } };
   },
 );
 registerLayerFields('spiking', {
