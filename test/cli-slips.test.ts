@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildModel, referenceMlp, saveModel } from '../src/node.js';
+import { buildModel, encodeSafetensors, referenceMlp, saveModel } from '../src/node.js';
 import { DATA, frugal, oneJson } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-slips-'));
@@ -34,11 +34,14 @@ test('a spec, an image, a text file or a checkpoint given as MODEL is named for 
   );
   assert.equal(t.code, 0, t.stderr);
   copyFileSync(join(dir, 'r.safetensors.ckpt'), ckpt);
+  // A checkpoint whose run settings keep no spec (not one of frugal train's) cannot be read as a model.
+  const bare = join(dir, 'bare.ckpt');
+  writeFileSync(bare, encodeSafetensors({}, { 'frugal.checkpoint': JSON.stringify({ epoch: 1, history: [] }) }));
   const cases: [string, RegExp][] = [
     [spec, /is a JSON model spec, not a trained model file; did you mean `frugal train --model .*spec\.json`\?/],
     [png, /is a PNG image, not a model file/],
     [txt, /is a text file, not a model file/],
-    [ckpt, /is a training checkpoint; the model it trains is saved without \.ckpt/],
+    [bare, /is a training checkpoint that does not keep its model spec; the model it trains is saved without \.ckpt/],
   ];
   for (const cmd of ['eval', 'info', 'compact']) {
     for (const [file, re] of cases) {
@@ -55,6 +58,14 @@ test('a spec, an image, a text file or a checkpoint given as MODEL is named for 
     }
   }
   assert.ok(readFileSync(model).length > 0);
+  // frugal train's checkpoint is a model file too (issue 26 point 2): eval reads the model as of its last step,
+  // here the end of the only epoch, so it scores what the finished model scores.
+  const fromCkpt = oneJson(frugal('eval', ckpt, ...DATA, '--json').stdout);
+  const fromModel = oneJson(frugal('eval', join(dir, 'r.safetensors'), ...DATA, '--json').stdout);
+  assert.equal(fromCkpt.testAccuracy, fromModel.testAccuracy);
+  const info = frugal('info', ckpt);
+  assert.equal(info.code, 0, info.stderr);
+  assert.match(info.stdout, /linear/);
 });
 
 test('negative numbers reach the flag’s own check; --momentum with adam warns; --threads is capped', () => {

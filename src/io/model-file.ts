@@ -67,6 +67,32 @@ export function sniffNonModel(path: string, bytes: Uint8Array): string | null {
   return null;
 }
 
+/** The model inside a training checkpoint whose run settings hold its spec (frugal train's do). */
+function checkpointModel(
+  path: string,
+  metaText: string,
+  all: ReturnType<typeof decodeSafetensors>['entries'],
+): { entries: typeof all; specText: string; fromCheckpoint: Record<string, unknown> } {
+  let meta: { epoch?: number; mid?: { batch?: number }; config?: Record<string, unknown> } | null = null;
+  try {
+    meta = JSON.parse(metaText);
+  } catch {
+    throw new SafetensorsError(`${path}: the checkpoint's frugal.checkpoint metadata is not JSON; it is damaged`);
+  }
+  const spec = meta?.config?.spec;
+  if (!spec || typeof spec !== 'object')
+    throw new SafetensorsError(
+      `${path} is a training checkpoint that does not keep its model spec; the model it trains is saved without ` +
+        '.ckpt when the run ends (continue the run with --resume to get it)',
+    );
+  const entries: typeof all = {};
+  for (const [k, e] of Object.entries(all)) if (k.startsWith('model.')) entries[k.slice(6)] = e;
+  const { spec: _s, ...settings } = meta!.config!;
+  void _s;
+  const at = { epoch: meta!.epoch ?? 0, batch: meta!.mid?.batch ?? 0 };
+  return { entries, specText: JSON.stringify(spec), fromCheckpoint: { ...settings, checkpoint: at } };
+}
+
 /** Load a model file: rebuilds the model from the stored spec and loads its weights. */
 export function loadModel(path: string): {
   model: Sequential;
@@ -77,13 +103,17 @@ export function loadModel(path: string): {
   const bytes = readBytes(path);
   const what = sniffNonModel(path, bytes);
   if (what) throw new SafetensorsError(what);
-  const { entries, metadata } = decodeSafetensors(bytes, path);
-  const specText = metadata['frugal.spec'];
-  if (!specText && metadata['frugal.checkpoint'])
-    throw new SafetensorsError(
-      `${path} is a training checkpoint; the model it trains is saved without .ckpt when the run ends ` +
-        '(continue the run with --resume to get it)',
-    );
+  const decoded = decodeSafetensors(bytes, path);
+  const { metadata } = decoded;
+  let entries = decoded.entries,
+    specText = metadata['frugal.spec'];
+  let fromCheckpoint: Record<string, unknown> | undefined;
+  if (!specText && metadata['frugal.checkpoint']) {
+    // A checkpoint of `frugal train` keeps the spec in its run settings: its model.* tensors are the model as it
+    // stood after the last finished step, so eval, info and export can read it like a model file.
+    const ck = checkpointModel(path, metadata['frugal.checkpoint'], entries);
+    ({ entries, specText, fromCheckpoint } = ck);
+  }
   if (!specText) throw new SafetensorsError(`${path}: no frugal.spec in the metadata; it is not a Frugal model file`);
   let spec: ModelSpec;
   try {
@@ -124,9 +154,9 @@ export function loadModel(path: string): {
       throw new SafetensorsError(`${path}: layer ${name || '(model)'}: ${(err as Error).message}`);
     }
   }
-  let training: Record<string, unknown> = {};
+  let training: Record<string, unknown> = fromCheckpoint ?? {};
   try {
-    training = JSON.parse(metadata['frugal.training'] ?? '{}');
+    if (!fromCheckpoint) training = JSON.parse(metadata['frugal.training'] ?? '{}');
   } catch {
     /* metadata only */
   }
