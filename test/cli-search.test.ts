@@ -2,11 +2,12 @@
 // show (leaderboard, robust setting) and export, --resume, and the bad inputs of point 7.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStorage } from '../src/node.js';
-import { DATA, frugal, oneJson } from './cli-helpers.js';
+import { DATA, MAIN, frugal, oneJson } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-search-'));
 /** The form of issue 25, point 3, with a tiny limit and two epochs. */
@@ -134,4 +135,26 @@ test('a study name with a different space, a worker on a missing study or store,
   assert.ok(!pg.stderr.includes('secret'), 'the password is not printed');
   const bad = frugal('search', other, '--trials', '0');
   assert.equal(bad.code, 2);
+});
+
+test('Ctrl-C during frugal search: running trials go back to the queue, exit 130, --resume finishes', async () => {
+  // Trials long enough (a few seconds) that the once-a-second progress line shows one running.
+  const space = write('space-int.json', { ...issueSpace({ epochs: 6, limit: 6000 }), study: 'int' });
+  const db = join(dir, 'int.db');
+  const child = spawn(process.execPath, [MAIN, 'search', space, '--trials', '4', '--storage', db, ...DATA]);
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  const code = await new Promise<number | null>((done) => {
+    child.stderr.on('data', (d: string) => {
+      stderr += d;
+      // Interrupt once a trial is running (the progress line shows it), before the study can finish.
+      if (/1 running/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    child.on('close', (c) => done(c));
+  });
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /interrupted with \d of 4 trials finished \(\d back in the queue\); continue with --resume/);
+  const r = frugal('search', space, '--trials', '4', '--storage', db, ...DATA, '--resume', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((oneJson(r.stdout).counts as { complete: number }).complete, 4);
 });

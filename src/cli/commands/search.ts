@@ -160,13 +160,29 @@ export async function run(argv: string[]): Promise<number> {
     last = line;
     process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
   }, 1000);
-  const { errors } = await forkSearchWorkers(workerArgs(values, where, def.study), workers);
+  // Ctrl-C/SIGTERM: the workers (told by forkSearchWorkers) give their running trials back; this process then
+  // says so and exits 130 like the other long commands.
+  let interrupted = false;
+  const mark = () => (interrupted = true);
+  process.on('SIGINT', mark);
+  process.on('SIGTERM', mark);
+  const { errors } = await forkSearchWorkers(workerArgs(values, where, def.study), workers).finally(() => {
+    process.off('SIGINT', mark);
+    process.off('SIGTERM', mark);
+  });
   clearInterval(tick);
   const ts = await study.trials();
   await storage.close();
   const final = progressLine(ts, study, t0, doneAtStart);
   if (!json) process.stderr.write(tty ? `\r\x1b[2K${final}\n` : `${final}\n`);
   const c = stateCounts(ts);
+  if (interrupted) {
+    process.stderr.write(
+      `frugal search: interrupted with ${c.complete + c.pruned + c.failed} of ${ts.length} trials finished ` +
+        `(${c.queued + c.running} back in the queue); continue with --resume\n`,
+    );
+    return 130;
+  }
   if (c.queued + c.running > 0) {
     throw new Error(
       `${c.queued + c.running} trials are not finished (${errors[0] ?? 'workers stopped'}); ` +
