@@ -63,7 +63,9 @@ export function validateSpace(v: unknown, where = 'params'): Record<string, Para
           throw new SearchSpaceError(`${at}: choice values must be numbers, strings or booleans`);
     } else if (d.type === 'repeat') {
       if (typeof d.count === 'number') {
-        if (!Number.isInteger(d.count) || d.count < 0) throw new SearchSpaceError(`${at}.count must be an integer ≥ 0`);
+        if (!Number.isInteger(d.count) || d.count < 0) {
+          throw new SearchSpaceError(`${at}.count must be an integer ≥ 0`);
+        }
       } else {
         const c = seen.get(String(d.count));
         if (!c || c.type !== 'int')
