@@ -55,3 +55,4 @@ export {
 export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
+export { peakFma } from './peak';

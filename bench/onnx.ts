@@ -33,6 +33,7 @@ import {
 } from '../src/index.js';
 import { binaryJetSpec } from '../src/reproduce/binary.js';
 import { median } from './race.js';
+import { wasmPeak } from './peak.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => {
@@ -102,6 +103,9 @@ const nets: { name: string; input: number[]; build: () => Sequential }[] = [
 const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
 const rows: Record<string, unknown>[] = [];
 log(`frugal ${backendName()} ${getThreads()} thread(s); onnxruntime-node and -web with ${threads} thread(s)`);
+// The WebAssembly peak on as many threads as Frugal uses, measured before and after the networks; the larger.
+const peakBefore = await wasmPeak(getThreads(), quick ? 1 : 5);
+log(`WebAssembly SIMD peak: ${peakBefore.gflops.toFixed(1)} GFLOP/s on ${peakBefore.threads} thread(s)`);
 for (const { name, input, build } of nets) {
   const model = build().eval();
   const spec = specOf(model, input);
@@ -135,21 +139,26 @@ for (const { name, input, build } of nets) {
       frugalGflops: gflops(frugal),
       onnxNodeGflops: gflops(onnxNode),
       onnxWebGflops: gflops(onnxWeb),
+      /** Frugal's GFLOP/s over the WebAssembly peak measured before the networks (see `peak` in the output). */
+      frugalShareOfPeak: gflops(frugal) / peakBefore.gflops,
     };
     rows.push(row);
     log(
       `${name} batch ${batch}: Frugal ${frugal.toFixed(3)} ms (${row.frugalGflops.toFixed(1)} GFLOP/s), ` +
         `onnxruntime-web ${onnxWeb.toFixed(3)} ms (${row.onnxWebGflops.toFixed(1)}), onnxruntime-node ` +
         `${onnxNode.toFixed(3)} ms (${row.onnxNodeGflops.toFixed(1)}); Frugal ×${row.vsOnnxWeb.toFixed(2)} vs web, ` +
-        `×${row.vsOnnxNode.toFixed(2)} vs node`,
+        `×${row.vsOnnxNode.toFixed(2)} vs node; ${(100 * row.frugalShareOfPeak).toFixed(0)}% of peak`,
     );
   }
   await nodeS.release();
   await webS.release();
 }
+const peakAfter = await wasmPeak(getThreads(), quick ? 1 : 5);
+log(`WebAssembly SIMD peak after: ${peakAfter.gflops.toFixed(1)} GFLOP/s`);
 process.stdout.write(
   `${JSON.stringify({
     bench: 'onnx',
+    peak: { before: peakBefore, after: peakAfter },
     quick,
     threads,
     backend: backendName(),

@@ -1,5 +1,6 @@
 // npm run bench [-- --quick] [--no-memory] [--out FILE]
-// Frugal beside TensorFlow.js 4.22 (same process) and PyTorch (Debian's python3-torch, when installed).
+// Frugal beside TensorFlow.js 4.22 (same process) and PyTorch (Debian's python3-torch, when installed); then
+// inference beside ONNX Runtime with the WebAssembly peak (bench/onnx.ts, its own process).
 // Prints one JSON object on stdout and a table on stderr.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -187,6 +188,17 @@ if (memory) {
   );
 }
 
+// Inference beside ONNX Runtime (native and WebAssembly) with the WebAssembly peak: bench/onnx.ts in its own
+// process (onnxruntime-web's worker threads keep a process alive; that script exits by itself).
+log('inference beside onnxruntime-node and onnxruntime-web (bench/onnx.ts)...');
+const ox = spawnSync(process.execPath, [`${root}/dist/bench/onnx.js`, ...(quick ? ['--quick'] : [])], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+  maxBuffer: 1 << 24,
+});
+if (ox.status !== 0) throw new Error(`bench/onnx.ts failed with exit ${ox.status}`);
+const onnx = JSON.parse(ox.stdout.trim().split('\n').pop()!);
+
 const result = {
   date: new Date().toISOString(),
   backend: backendName(),
@@ -198,6 +210,7 @@ const result = {
   torch: torchMissing ? { unavailable: torchMissing } : { threads: torch!.threads },
   rows,
   memory: mem,
+  onnx,
 };
 if (outIdx >= 0) writeFileAtomic(args[outIdx + 1], JSON.stringify(result, null, 2));
 process.stdout.write(`${JSON.stringify(result)}\n`);
