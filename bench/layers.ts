@@ -1,0 +1,162 @@
+// npm run bench:layers [-- --net cnn|vgg|mlp] [-- --batch 64] [-- --threads 2] [-- --quick]
+// Issue 27 point 2: where a network's inference time goes, layer by layer, against the layer's ceiling. Each
+// Frugal layer is timed on its real input (calibrated repetitions, medians of interleaved rounds) and its GFLOP/s
+// set beside the WebAssembly SIMD peak measured in the same run; each onnxruntime-node node's time comes from
+// ONNX Runtime's own profiler on the same exported weights (its fused nodes, e.g. Conv+Relu, are its choice).
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import {
+  backendName,
+  buildModel,
+  getThreads,
+  noGrad,
+  persistentArray,
+  profileModel,
+  referenceCnn,
+  referenceMlp,
+  Rng,
+  setThreads,
+  specOf,
+  Tensor,
+  toOnnx,
+  vggSpec,
+  withScope,
+} from '../src/index.js';
+import { median } from './race.js';
+import { wasmPeak } from './peak.js';
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const quick = argv.includes('--quick');
+const net = flag('net') ?? 'cnn';
+const batch = Number(flag('batch') ?? 64);
+const threads = Number(flag('threads') ?? 2);
+const rounds = quick ? 2 : 7;
+const budget = quick ? 5 : 100;
+const specs = { cnn: referenceCnn, vgg: vggSpec(), mlp: referenceMlp } as const;
+if (!(net in specs)) throw new Error(`--net must be one of ${Object.keys(specs).join(', ')}, got '${net}'`);
+if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch must be a positive integer, got ${batch}`);
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+await setThreads(threads);
+const spec = specs[net as keyof typeof specs];
+const model = buildModel(spec, 1).eval();
+const prof = profileModel(model, spec.input);
+const shape = [batch, ...spec.input];
+const x0 = Tensor.randn(shape, new Rng(1));
+const resident = new Tensor(persistentArray(x0.size), shape);
+resident.data.set(x0.data);
+// Each layer's real input: the previous layer's output, computed once and kept.
+const inputs: Tensor[] = [resident];
+noGrad(() => model.layers.forEach((l, i) => inputs.push(l.forward(inputs[i]))));
+
+/** ms per call of each function: calibrated repetitions, then interleaved rounds; medians. */
+function race(fns: (() => void)[]): number[] {
+  const reps = fns.map((f) => {
+    f();
+    const t0 = performance.now();
+    let n = 0;
+    do {
+      f();
+      n++;
+    } while (performance.now() - t0 < budget);
+    return n;
+  });
+  const out: number[][] = fns.map(() => []);
+  for (let r = 0; r < rounds; r++)
+    fns.forEach((f, i) => {
+      const t0 = performance.now();
+      for (let k = 0; k < reps[i]; k++) f();
+      out[i].push((performance.now() - t0) / reps[i]);
+    });
+  return out.map(median);
+}
+
+const peak = await wasmPeak(getThreads(), quick ? 1 : 5);
+const layerFns = model.layers.map((l, i) => () => void noGrad(() => withScope(() => l.forward(inputs[i]))));
+const whole = () => void noGrad(() => withScope(() => model.forward(resident)));
+const [wholeMs, ...layerMs] = race([whole, ...layerFns]);
+
+// ONNX Runtime's profiler: per-node kernel times over `rounds × 20` runs, averaged.
+const dir = mkdtempSync(join(tmpdir(), 'frugal-ort-prof-'));
+const session = await ort.InferenceSession.create(toOnnx({ model, spec: specOf(model, spec.input) }), {
+  intraOpNumThreads: threads,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+  enableProfiling: true,
+  profileFilePrefix: join(dir, 'ort'),
+});
+const feed = { input: new ort.Tensor('float32', Float32Array.from(x0.data), shape) };
+for (let k = 0; k < 10; k++) await session.run(feed); // warm-up, dropped below by run count
+const runs = rounds * 20;
+const tRun = performance.now();
+for (let k = 0; k < runs; k++) await session.run(feed);
+const ortWholeMs = (performance.now() - tRun) / runs;
+session.endProfiling();
+await session.release();
+const file = readdirSync(dir).find((f) => f.endsWith('.json'));
+const events = file ? (JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>[]) : [];
+rmSync(dir, { recursive: true, force: true });
+const nodeTimes = new Map<string, { op: string; us: number[] }>();
+for (const e of events) {
+  const name = String(e.name ?? '');
+  if (e.cat !== 'Node' || !name.endsWith('_kernel_time')) continue;
+  const node = name.slice(0, -'_kernel_time'.length);
+  const op = String((e.args as Record<string, unknown> | undefined)?.op_name ?? '?');
+  if (!nodeTimes.has(node)) nodeTimes.set(node, { op, us: [] });
+  nodeTimes.get(node)!.us.push(Number(e.dur));
+}
+const ortNodes = [...nodeTimes].map(([node, { op, us }]) => ({
+  node,
+  op,
+  ms: median(us.slice(-runs)) / 1000,
+}));
+
+const rows = model.layers.map((l, i) => {
+  const macs = prof.layers[i].macs * batch;
+  const gflops = macs ? (2 * macs) / (layerMs[i] * 1e6) : 0;
+  return {
+    layer: i,
+    type: l.toSpec().type,
+    outputShape: inputs[i + 1].shape,
+    ms: layerMs[i],
+    macs,
+    gflops,
+    shareOfPeak: gflops / peak.gflops,
+    /** ms at the measured peak: the compute ceiling (0 for layers without multiply-accumulates). */
+    ceilingMs: (2 * macs) / (peak.gflops * 1e6),
+  };
+});
+const sumMs = rows.reduce((a, r) => a + r.ms, 0);
+log(`${net} batch ${batch}, Frugal ${backendName()} ${getThreads()} thread(s); peak ${peak.gflops.toFixed(1)} GFLOP/s`);
+log(`| layer | type | output | ms | share of time | GFLOP/s | % of peak | ceiling ms |`);
+log(`|---|---|---|---|---|---|---|---|`);
+for (const r of rows)
+  log(
+    `| ${r.layer} | ${r.type} | ${r.outputShape.slice(1).join('×')} | ${r.ms.toFixed(3)} | ` +
+      `${((100 * r.ms) / sumMs).toFixed(0)}% | ${r.gflops.toFixed(1)} | ${(100 * r.shareOfPeak).toFixed(0)}% | ` +
+      `${r.ceilingMs.toFixed(3)} |`,
+  );
+log(`whole network ${wholeMs.toFixed(3)} ms (layers summed ${sumMs.toFixed(3)} ms)`);
+log(`onnxruntime-node: ${ortWholeMs.toFixed(3)} ms a run; nodes (its profiler, median per run):`);
+for (const n of ortNodes) log(`  ${n.node} (${n.op}): ${n.ms.toFixed(3)} ms`);
+console.log(
+  JSON.stringify({
+    bench: 'layers',
+    net,
+    batch,
+    threads,
+    backend: backendName(),
+    peak,
+    wholeMs,
+    rows,
+    ortWholeMs,
+    ortNodes,
+  }),
+);
+process.exit(0);
