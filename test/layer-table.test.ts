@@ -1,4 +1,4 @@
-// Issue 26, point 3: the README's table of layer fields and defaults is the registry's (scripts/layer-table.mjs
+// Issue 26, point 3: docs/cli.md's table of layer fields and defaults is the registry's (scripts/layer-table.mjs
 // writes it); unknown keys are refused with the valid keys and a did-you-mean; "in": "auto" is inferred.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,13 +11,13 @@ import { join } from 'node:path';
 
 const spec = (layers: unknown[]) => ({ format: 'frugal-model', version: 1, input: [1, 28, 28], layers });
 
-test('the README layer table equals the one generated from the registry', () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+test('the layer table of docs/cli.md equals the one generated from the registry', () => {
+  const readme = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');
   const table = layerTableMarkdown();
   assert.match(table, /\| `conv2d` \| `in` required \(or "auto"\); .*`padding` 0/);
   assert.ok(
     readme.includes(`<!-- layer-table -->\n${table}\n<!-- /layer-table -->`),
-    'README.md layer table differs from the registry: run npx tsc -p tsconfig.json && node scripts/layer-table.mjs',
+    'docs/cli.md layer table differs from the registry: run npx tsc -p tsconfig.json && node scripts/layer-table.mjs',
   );
 });
 

@@ -24,7 +24,7 @@ const fieldTables = new Map<string, LayerFields>();
 
 /**
  * Declare the fields a layer type takes: a spec key outside them is refused with the valid keys and a
- * did-you-mean; the README's layer table is generated from these (scripts/layer-table.mjs).
+ * did-you-mean; docs/cli.md's layer table is generated from these (scripts/layer-table.mjs).
  */
 export function registerLayerFields(type: string, fields: LayerFields): void {
   fieldTables.set(type, fields);
