@@ -55,7 +55,12 @@ export {
   linesSpec,
   barsSpec,
   heatmapSpec,
+  lineChart,
+  lineChartSpec,
+  panelsSpec,
   type ChartSpec,
+  type LineChartOptions,
+  type Series,
 } from './report/vega.js';
 export {
   escapeHtml,
