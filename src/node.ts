@@ -85,6 +85,14 @@ export {
 } from './store/runs.js';
 export { trainHtml, type TrainReportInput } from './report/train-report.js';
 export {
+  searchHtml,
+  paramSpec,
+  trialsSpec,
+  type ParamScale,
+  type SearchReportInput,
+  type SearchReportTrial,
+} from './report/search-report.js';
+export {
   openSearchStorage,
   openSqliteStorage,
   openPgStorage,
