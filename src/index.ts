@@ -73,7 +73,6 @@ export {
   type ProfileColumn,
 } from './report/profile.js';
 export { compareLatency } from './report/latency.js';
-export { lineChart, niceTicks, type LineChartOptions, type Series } from './report/svg-chart.js';
 export * from './techniques/prune/index.js';
 export * from './techniques/circulant/index.js';
 export * from './techniques/binary/index.js';

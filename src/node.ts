@@ -55,7 +55,12 @@ export {
   linesSpec,
   barsSpec,
   heatmapSpec,
+  lineChart,
+  lineChartSpec,
+  panelsSpec,
   type ChartSpec,
+  type LineChartOptions,
+  type Series,
 } from './report/vega.js';
 export {
   escapeHtml,
@@ -79,6 +84,14 @@ export {
   type StoredRun,
 } from './store/runs.js';
 export { trainHtml, type TrainReportInput } from './report/train-report.js';
+export {
+  searchHtml,
+  paramSpec,
+  trialsSpec,
+  type ParamScale,
+  type SearchReportInput,
+  type SearchReportTrial,
+} from './report/search-report.js';
 export {
   openSearchStorage,
   openSqliteStorage,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { depthTable, depthWins, p1, p2, p3, type BcgdRun } from '../src/reproduce/bcgd-criteria.js';
 import { reproduction } from '../src/reproduce/registry.js';
 import { DATA, frugal, oneJson } from './cli-helpers.js';
+import { assertVegaSvg, markGroups } from './vega-svg.js';
 
 function run(o: Partial<BcgdRun>): BcgdRun {
   return {
@@ -145,7 +146,15 @@ test('reproduce bcgd --quick: P1 and P2 pass on real runs, P4 and charts are wri
   assert.ok(j.ours.p4.some((x) => x.setup === 'fmnist-7x7' && x.depth === 8));
   for (const f of ['bcgd-quick.md', 'bcgd-quick.json', 'bcgd-quick-steps.svg', 'bcgd-quick-flops.svg'])
     assert.ok(existsSync(join(dir, f)), f);
-  assert.match(readFileSync(join(dir, 'bcgd-quick-steps.svg'), 'utf8'), /^<svg[^]*depth 8[^]*<\/svg>/);
+  // The charts are Vega SVG: one line per charted run (the report keeps whole curves only for those), per panel.
+  const charted = j.ours.runs.filter((q) => q.curve.length > 1).length;
+  assert.ok(charted >= 4, `charted runs: ${charted}`);
+  for (const f of ['bcgd-quick-steps.svg', 'bcgd-quick-flops.svg']) {
+    const svg = readFileSync(join(dir, f), 'utf8');
+    assertVegaSvg(svg, 'line', f);
+    assert.deepEqual(markGroups(svg, 'lines'), Array(charted).fill(1), f);
+    assert.match(svg, /depth 8/, f);
+  }
   const md = readFileSync(join(dir, 'bcgd-quick.md'), 'utf8');
   assert.match(md, /!\[loss gap against FLOPs\]\(bcgd-quick-flops\.svg\)/);
   assert.match(md, /depth beats depth 1 per FLOP|Depth won in/);

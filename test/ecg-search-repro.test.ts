@@ -9,6 +9,7 @@ import { ecgCriteria, type EcgOutcome } from '../src/reproduce/ecg-search-criter
 import { drawEcgTrial, robustByN, type Trial } from '../src/reproduce/ecg-search-space.js';
 import { reproduction } from '../src/reproduce/registry.js';
 import { frugal, oneJson } from './cli-helpers.js';
+import { assertVegaSvg, markGroups } from './vega-svg.js';
 
 const m = (bac: number, se = bac, sp = bac): ShockMetrics => ({ bac, se, sp, shockable: 10, nonShockable: 80 });
 /** An outcome on which every criterion passes; each test below spoils one number. */
@@ -151,7 +152,10 @@ test('reproduce ecg-search --quick: registered, trains above chance, resumes, an
   assert.ok(readFileSync(join(dir, 'ecg-search-quick.md'), 'utf8').includes('real OHCA/Holter ECG'));
   assert.ok(existsSync(join(dir, 'ecg-search-quick.json')));
   const svg = readFileSync(join(dir, 'ecg-search-quick-length.svg'), 'utf8');
-  assert.match(svg, /^<svg[^]*<\/svg>/);
+  // Vega SVG: two lines (ours, and the paper's two points), ours with a dot at each of the three lengths.
+  assertVegaSvg(svg, 'line', 'ecg-search-quick-length.svg');
+  assert.deepEqual(markGroups(svg, 'lines'), [1, 1]);
+  assert.deepEqual(markGroups(svg, 'dots'), [5]);
   assert.ok(readFileSync(join(dir, 'ecg-search-quick.md'), 'utf8').includes('](ecg-search-quick-length.svg)'));
   // --resume with the finished state trains nothing and gives the same report; --report-only too.
   const again = frugal(...args, '--resume');

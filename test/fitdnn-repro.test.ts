@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   fitCriteria,
-  sweepSvg,
+  sweepSpec,
   sweepVerdict,
   type Denoise,
   type Exactness,
@@ -14,6 +14,8 @@ import {
 } from '../src/reproduce/fitdnn-criteria.js';
 import { reproduction } from '../src/reproduce/registry.js';
 import { DATA, frugal, oneJson } from './cli-helpers.js';
+import { renderChart } from '../src/node.js';
+import { assertVegaSvg, markGroups } from './vega-svg.js';
 
 const THETAS = [0.05, 0.5, 2];
 const run = (theta: number | null, testAccuracy: number, seed = 1): FitRun => ({
@@ -58,9 +60,17 @@ test('the θ-sweep hypothesis is reported as confirmed or not, from the numbers'
   // θ = 2 far below the decoupled net.
   const bad = good().map((r) => (r.theta === 2 ? { ...r, testAccuracy: 0.8 } : r));
   assert.match(sweepVerdict(bad, THETAS).why, /NOT within/);
-  const svg = sweepSvg(good(), THETAS);
-  assert.match(svg, /^<svg[^]*<polyline[^]*decoupled[^]*<\/svg>/);
-  assert.equal((svg.match(/<circle/g) ?? []).length, 3);
+});
+
+test('the θ chart: Fit-DNN against θ with error bars, the decoupled net as a reference line (Vega)', async () => {
+  const spread = good().map((r) => ({ ...r, testAccuracy: r.testAccuracy + 0.01 * r.seed }));
+  const svg = await renderChart(sweepSpec(spread, THETAS));
+  assertVegaSvg(svg, 'line');
+  assert.deepEqual(markGroups(svg, 'lines'), [1, 1], 'Fit-DNN and the decoupled reference');
+  assert.deepEqual(markGroups(svg, 'dots'), [3]);
+  assert.deepEqual(markGroups(svg, 'errors'), [3]);
+  assert.match(svg, /decoupled \(θ → ∞\)/);
+  assert.match(svg, /node separation θ \(log scale\)/);
 });
 
 test('reproduce fitdnn --quick: registered, trains to well above chance, exactness holds, writes its results', () => {
@@ -83,7 +93,9 @@ test('reproduce fitdnn --quick: registered, trains to well above chance, exactne
   assert.ok(byName('R1b').pass && byName('R1c').pass && byName('R4').pass, JSON.stringify(j.criteria));
   assert.ok(j.ours.denoise[0].mse < 0.6 * j.ours.denoise[0].identityMse, JSON.stringify(j.ours.denoise));
   assert.ok(existsSync(join(dir, 'fitdnn-quick.md')) && existsSync(join(dir, 'fitdnn-quick.json')));
-  assert.match(readFileSync(join(dir, 'fitdnn-quick-theta.svg'), 'utf8'), /<svg/);
+  const theta = readFileSync(join(dir, 'fitdnn-quick-theta.svg'), 'utf8');
+  assertVegaSvg(theta, 'line', 'fitdnn-quick-theta.svg');
+  assert.deepEqual(markGroups(theta, 'dots'), [THETAS.length]);
   assert.match(readFileSync(join(dir, 'fitdnn-quick.md'), 'utf8'), /fitdnn-quick-theta\.svg/);
   // --report-only rebuilds the same criteria from the state file, training nothing.
   const again = frugal('reproduce', 'fitdnn', '--quick', '--report-only', '--out', dir, '--results-dir', dir, '--json');

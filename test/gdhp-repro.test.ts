@@ -20,6 +20,7 @@ import {
 import { gdhp } from '../src/reproduce/gdhp.js';
 import { requireSeeds } from '../src/reproduce/report.js';
 import { frugal, oneJson } from './cli-helpers.js';
+import { assertVegaSvg, markGroups } from './vega-svg.js';
 
 const falling = (n = 20): number[] => Array.from({ length: n }, (_, i) => 1 / (1 + i));
 const hist = (): GdhpHistory => ({ critic: falling(), costate: falling(), actor: falling(), drift: falling() });
@@ -151,6 +152,13 @@ test('frugal reproduce gdhp --quick --system lqr: gain within 5% of the Riccati 
   for (const f of ['gdhp-quick.md', 'gdhp-quick-lqr-gain.svg', 'gdhp-quick-residuals.svg'])
     assert.ok(existsSync(join(res, f)), f);
   assert.match(readFileSync(join(res, 'gdhp-quick.md'), 'utf8'), /no paper number|No paper number/);
+  // Vega SVG: the gain error has a line per seed; the residuals a critic and a (dashed) costate line.
+  const gain = readFileSync(join(res, 'gdhp-quick-lqr-gain.svg'), 'utf8');
+  assertVegaSvg(gain, 'line', 'gdhp-quick-lqr-gain.svg');
+  assert.deepEqual(markGroups(gain, 'lines'), Array(j.ours.runs.lqr.length).fill(1));
+  const residuals = readFileSync(join(res, 'gdhp-quick-residuals.svg'), 'utf8');
+  assert.deepEqual(markGroups(residuals, 'lines'), [1, 1]);
+  assert.match(residuals, /lqr costate/);
   const bad = frugal('reproduce', 'gdhp', '--quick', '--system', 'pendulum', '--out', join(dir, 'runs'));
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--system must be one of lqr, nonlinear, cstr, all/);

@@ -13,6 +13,7 @@ import {
 } from '../src/reproduce/hsic-criteria.js';
 import { reproduction } from '../src/reproduce/registry.js';
 import { DATA, frugal, oneJson } from './cli-helpers.js';
+import { assertVegaSvg, markGroups } from './vega-svg.js';
 
 /** Runs whose numbers pass every full-mode criterion; tests spoil one thing at a time. */
 function good(): HsicRun[] {
@@ -113,7 +114,13 @@ test('reproduce hsic --quick: HSIC well above chance unformatted and format-trai
   assert.ok(byName('F1a').value >= 0.35, `F1a: ${JSON.stringify(byName('F1a'))}`);
   for (const p of ['F2a', 'F3a']) assert.ok(byName(p).pass, `${p}: ${JSON.stringify(byName(p))}`);
   assert.ok(existsSync(join(dir, 'hsic-quick.md')) && existsSync(join(dir, 'hsic-quick.json')));
-  assert.match(readFileSync(join(dir, 'hsic-quick-plane.svg'), 'utf8'), /<polyline points=/);
+  // Vega SVG: one path per block of the F1 probe run, each with its start and end marker.
+  const plane = readFileSync(join(dir, 'hsic-quick-plane.svg'), 'utf8');
+  assertVegaSvg(plane, 'line', 'hsic-quick-plane.svg');
+  const probe = j.ours.runs.find((x) => x.variant === 'F1' && x.trainer === 'hsic' && x.probe?.length)!.probe!;
+  const blocks = probe[0].zx.length;
+  assert.deepEqual(markGroups(plane, 'paths'), Array(blocks).fill(1));
+  assert.deepEqual([markGroups(plane, 'starts'), markGroups(plane, 'ends')], [[blocks], [blocks]]);
   // The state file lets --resume skip every finished run.
   const again = frugal(
     'reproduce',

@@ -10,6 +10,7 @@ import { reproduction } from '../src/reproduce/registry.js';
 import { kfSampler, kfScorer, loadFashionMnist, Rng, SUBSET_DIR } from '../src/node.js';
 import { batchGradient, fullGradient, tinyProblem, VarianceProbe } from '../src/reproduce/ras-measure.js';
 import { DATA, frugal, oneJson } from './cli-helpers.js';
+import { assertVegaSvg, markGroups } from './vega-svg.js';
 
 /** A run whose numbers make every criterion pass; `patch` spoils one. */
 function run(variant: RasRun['variant'], optimizer: RasRun['optimizer'], method: Method, seed = 1): RasRun {
@@ -158,7 +159,11 @@ test('reproduce ras --quick: registered, trains every method to well above chanc
     for (const o of ['sgd', 'adam'])
       for (const k of ['loss-epochs', 'loss-clock', 'variance']) {
         const f = `ras-quick-${v}-${o}-${k}.svg`;
-        assert.match(readFileSync(join(dir, f), 'utf8'), /^<svg[^]*<polyline[^]*<\/svg>/, f);
+        // Vega SVG with a line per method (the mean over seeds) of this variant and optimizer.
+        const svg = readFileSync(join(dir, f), 'utf8');
+        assertVegaSvg(svg, 'line', f);
+        const methods = new Set(j.ours.runs.filter((x) => x.variant === v && x.optimizer === o).map((x) => x.method));
+        assert.deepEqual(markGroups(svg, 'lines'), Array(methods.size).fill(1), f);
         assert.ok(md.includes(`](${f})`), `${f} embedded`);
       }
   // --report-only rebuilds the same criteria from the state file, training nothing.

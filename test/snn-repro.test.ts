@@ -8,6 +8,7 @@ import { snnCriteria, type SnnRun } from '../src/reproduce/snn-criteria.js';
 import { requireSeeds } from '../src/reproduce/report.js';
 import { reproduction } from '../src/reproduce/registry.js';
 import { DATA, frugal, oneJson } from './cli-helpers.js';
+import { assertVegaSvg, markGroups } from './vega-svg.js';
 
 const Ts = [10, 25, 50, 100, 200];
 /** A run whose numbers make every criterion pass. */
@@ -130,8 +131,12 @@ test('reproduce snn --quick: registered, converts trained nets close to their AN
   const md = readFileSync(join(dir, 'snn-quick.md'), 'utf8');
   assert.match(md, /paper's 0\.28 pt \(98\.13% → 97\.85%; data set not stated/);
   assert.ok(existsSync(join(dir, 'snn-quick.json')));
-  for (const chart of ['accuracy-vs-t', 'pruning'])
-    assert.match(readFileSync(join(dir, `snn-quick-${chart}.svg`), 'utf8'), /^<svg[^]*<polyline[^]*<\/svg>/);
+  // Vega SVG: four conversions against T; one pruning curve with a dot per threshold tried.
+  const chart = (name: string) => readFileSync(join(dir, `snn-quick-${name}.svg`), 'utf8');
+  assertVegaSvg(chart('accuracy-vs-t'), 'line', 'accuracy-vs-t');
+  assert.deepEqual(markGroups(chart('accuracy-vs-t'), 'lines'), [1, 1, 1, 1]);
+  assert.match(chart('accuracy-vs-t'), /time steps T \(log scale\)/);
+  assert.deepEqual(markGroups(chart('pruning'), 'lines'), [1]);
   const again = frugal('reproduce', 'snn', '--quick', '--report-only', '--out', dir, '--results-dir', dir, '--json');
   assert.deepEqual(
     (oneJson(again.stdout).criteria as { name: string }[]).map((c) => c.name),

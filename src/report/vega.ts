@@ -179,3 +179,148 @@ export function heatmapSpec(o: {
     ],
   } as ChartSpec;
 }
+
+/** One line of a line chart: points (x, y), optionally with a ± error bar at each point. */
+export interface Series {
+  name: string;
+  points: { x: number; y: number; err?: number }[];
+  /** Draw a dot at every point (default: only when there are at most 20 points). */
+  dots?: boolean;
+  /** A dashed line (e.g. a reference or a baseline method). */
+  dashed?: boolean;
+  /** The line's colour (default: the next of the palette). */
+  color?: string;
+}
+
+/** A line chart of the results documents: series, horizontal reference lines, log axes. */
+export interface LineChartOptions {
+  title?: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  /** Horizontal reference lines (e.g. a baseline), drawn dashed across the x range and named in the legend. */
+  refs?: { name: string; y: number }[];
+  logX?: boolean;
+  logY?: boolean;
+  width?: number;
+  height?: number;
+}
+
+const PALETTE = ['#236', '#c33', '#393', '#e80', '#739', '#077', '#555', '#b5a'];
+
+/**
+ * A line chart as a Vega-Lite spec: one line per series (mark group `lines`, drawn in the points' order), dots
+ * (`dots`), error bars y ± err (`errors`), and each reference line as a dashed two-point series. Colour and dash
+ * share one legend. Non-finite points (and, on a log axis, non-positive ones) are left out; a series with none
+ * left is listed in the legend only. Throws if no series has a point to draw.
+ * @example
+ * const svg = await renderChart(lineChartSpec({ xLabel: 'epoch', yLabel: 'loss', logY: true,
+ *   series: [{ name: 'train', points: [{ x: 1, y: 0.9 }, { x: 2, y: 0.5 }] }] }));
+ */
+export function lineChartSpec(o: LineChartOptions): ChartSpec {
+  const ok = (v: number, log?: boolean) => Number.isFinite(v) && (!log || v > 0);
+  const series = o.series.map((s, k) => ({
+    ...s,
+    color: s.color ?? PALETTE[k % PALETTE.length],
+    points: s.points.filter((p) => ok(p.x, o.logX) && ok(p.y, o.logY)),
+  }));
+  const all = series.flatMap((s) => s.points);
+  if (!all.length) throw new Error(`lineChart ${JSON.stringify(o.title ?? o.yLabel)}: no finite point to draw`);
+  const xs = all.map((p) => p.x),
+    span = [{ x: Math.min(...xs) }, { x: Math.max(...xs) }];
+  const refs = (o.refs ?? [])
+    .filter((r) => ok(r.y, o.logY))
+    .map((r, i) => ({
+      name: r.name,
+      color: PALETTE[(series.length + i) % PALETTE.length],
+      dashed: true,
+      dots: false,
+      points: span.map(({ x }) => ({ x, y: r.y, err: undefined })),
+    }));
+  const every = [...series, ...refs];
+  const values = every.flatMap((s) =>
+    s.points.map((p, i) => {
+      const lo = p.y - (p.err ?? 0),
+        bar = !!p.err && ok(lo, o.logY);
+      return {
+        series: s.name,
+        x: p.x,
+        y: p.y,
+        i,
+        dot: s.dots ?? s.points.length <= 20,
+        ...(bar ? { lo, hi: p.y + p.err! } : {}),
+      };
+    }),
+  );
+  const log = (on?: boolean) => (on ? ' (log scale)' : '');
+  // A log axis ends at the data (no rounding out to the next power of ten); a linear one drops trailing zeros.
+  const axis = (name: 'x' | 'y', title: string, isLog?: boolean) => ({
+    field: name,
+    type: 'quantitative',
+    title: title + log(isLog),
+    scale: isLog ? { type: 'log', nice: false } : { zero: false },
+    ...(isLog ? {} : { axis: { format: '~r' } }),
+  });
+  const x = axis('x', o.xLabel, o.logX),
+    y = axis('y', o.yLabel, o.logY);
+  const domain = every.map((s) => s.name);
+  const legend = { orient: 'bottom', columns: Math.min(3, domain.length), symbolType: 'stroke', labelLimit: 320 };
+  const color = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain, range: every.map((s) => s.color) },
+    legend,
+  };
+  const strokeDash = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain, range: every.map((s) => (s.dashed ? [5, 4] : [1, 0])) },
+    legend,
+  };
+  return {
+    ...(o.title ? { title: o.title } : {}),
+    width: o.width ?? 460,
+    height: o.height ?? 260,
+    data: { values },
+    layer: [
+      {
+        name: 'lines',
+        mark: { type: 'line', strokeWidth: 2 },
+        encoding: { x, y, color, strokeDash, order: { field: 'i', type: 'quantitative' } },
+      },
+      {
+        name: 'dots',
+        transform: [{ filter: 'datum.dot' }],
+        mark: { type: 'point', filled: true, size: 28, opacity: 1 },
+        encoding: { x, y, color },
+      },
+      {
+        name: 'errors',
+        transform: [{ filter: 'isValid(datum.lo)' }],
+        mark: { type: 'rule' },
+        encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color },
+      },
+    ],
+  } as ChartSpec;
+}
+
+/** A line chart (see lineChartSpec) rendered to an SVG document by Vega. */
+export async function lineChart(o: LineChartOptions): Promise<string> {
+  return renderChart(lineChartSpec(o));
+}
+
+/**
+ * Line charts side by side in one SVG (a Vega-Lite hconcat), e.g. one panel per setup; panels with no point to
+ * draw are left out, and no panel at all is an error.
+ */
+export function panelsSpec(panels: LineChartOptions[]): ChartSpec {
+  const drawable = panels.filter((p) =>
+    p.series.some((s) =>
+      s.points.some((q) => Number.isFinite(q.x + q.y) && (!p.logX || q.x > 0) && (!p.logY || q.y > 0)),
+    ),
+  );
+  if (!drawable.length) throw new Error('panelsSpec: no panel has a point to draw');
+  return { hconcat: drawable.map((p) => lineChartSpec({ width: 300, height: 220, ...p })) } as ChartSpec;
+}

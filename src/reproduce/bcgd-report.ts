@@ -14,7 +14,7 @@ import {
   type DepthRow,
 } from './bcgd-criteria.js';
 import { bcgdPlan, type BcgdConfig } from './bcgd.js';
-import { lineChartSvg, type Panel } from './svg.js';
+import { panelsSpec, type ChartSpec, type LineChartOptions } from '../report/vega.js';
 
 const SEARCH = (c: BcgdConfig) => [...c.searchConditions.map((k) => `kappa-${k}`), 'wide-input'];
 
@@ -230,18 +230,20 @@ function forReport(runs: BcgdRun[], seed: number): BcgdRun[] {
 }
 
 /** Loss gap against block steps and against FLOPs, depths 1, 2, 4, 8 at the threshold width (first seed). */
-export function bcgdCharts(r: ReproduceReport): Record<string, string> {
+export function bcgdCharts(r: ReproduceReport): Record<string, ChartSpec> {
   const runs = (r.ours as { runs: BcgdRun[] }).runs;
-  const panels = (x: 0 | 1): Panel[] =>
+  const panels = (x: 0 | 1): LineChartOptions[] =>
     CHART_SETUPS.filter((s) => runs.some((q) => q.setup === s)).map((s) => ({
       title: s,
       xLabel: x === 0 ? 'block steps' : 'FLOPs',
       yLabel: '(L − L*)/(L₀ − L*)',
       logX: x === 1,
+      logY: true,
       series: chartSeries(runs, s, r.seeds[0]).map((q) => ({
-        label: `depth ${q.depth}`,
-        points: q.curve.map((c) => [c[x], c[2]] as [number, number]),
+        name: `depth ${q.depth}`,
+        points: q.curve.map((c) => ({ x: c[x], y: c[2] })),
+        dots: false,
       })),
     }));
-  return { steps: lineChartSvg(panels(0)), flops: lineChartSvg(panels(1)) };
+  return { steps: panelsSpec(panels(0)), flops: panelsSpec(panels(1)) };
 }

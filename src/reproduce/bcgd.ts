@@ -246,8 +246,8 @@ export const bcgd: Reproduction = {
     return bcgdSummary(st.runs as Record<string, BcgdRun>, c);
   },
   report: bcgdMarkdown,
-  attachments: (r) =>
+  charts: (r) =>
     Object.fromEntries(
-      Object.entries(bcgdCharts(r)).map(([k, svg]) => [`bcgd${r.mode === 'quick' ? '-quick' : ''}-${k}.svg`, svg]),
+      Object.entries(bcgdCharts(r)).map(([k, spec]) => [`bcgd${r.mode === 'quick' ? '-quick' : ''}-${k}.svg`, spec]),
     ),
 };

@@ -1,6 +1,6 @@
 // The results document of `frugal reproduce ecg-search`: the paper's numbers (real ECG) beside ours (synthetic).
 import { meanStd, type ReproduceReport } from './report.js';
-import { lineChart } from '../index.js';
+import { lineChartSpec, type ChartSpec } from '../report/vega.js';
 import type { EcgParams, ShockMetrics } from '../index.js';
 import { LENGTHS, meanAt, PAPER_BEST } from './ecg-search-criteria.js';
 
@@ -103,14 +103,14 @@ export function ecgMarkdown(r: ReproduceReport): string {
 export const lengthChartName = (quick: boolean) => `ecg-search${quick ? '-quick' : ''}-length.svg`;
 
 /** BAC against analysis length: ours (mean ± std over final models) and the paper's two points (real ECG). */
-export function ecgCharts(r: ReproduceReport): Record<string, string> {
+export function ecgCharts(r: ReproduceReport): Record<string, ChartSpec> {
   const test = ((r.ours as { test?: Record<string, ShockMetrics>[] }).test ?? []).filter((t) => t);
   if (!test.length) return {};
   const ours = LENGTHS.map((s) => {
     const v = meanStd(test.map((t) => t[String(s)]?.bac ?? NaN));
     return { x: s, y: 100 * v.mean, err: 100 * v.std };
   });
-  const svg = lineChart({
+  const spec = lineChartSpec({
     title: 'BAC by analysis length',
     xLabel: 'strip length (s)',
     yLabel: 'BAC (%)',
@@ -124,5 +124,5 @@ export function ecgCharts(r: ReproduceReport): Record<string, string> {
       },
     ],
   });
-  return { [lengthChartName(r.mode === 'quick')]: svg };
+  return { [lengthChartName(r.mode === 'quick')]: spec };
 }

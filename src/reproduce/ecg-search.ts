@@ -403,5 +403,5 @@ export const ecgSearch: Reproduction = {
     return ecgSummary(st.runs, { ...defaults, ...saved, ...(seeds ? { seeds } : {}) });
   },
   report: ecgMarkdown,
-  attachments: ecgCharts,
+  charts: ecgCharts,
 };

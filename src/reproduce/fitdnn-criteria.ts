@@ -1,6 +1,6 @@
 // Spec 04's criteria (all [OURS]: no paper number anchors them), its θ-sweep table and chart, as pure
 // functions of the measured numbers, so each criterion has a test that feeds it a failing result.
-import { lineChart } from '../report/svg-chart.js';
+import { lineChartSpec, type ChartSpec } from '../report/vega.js';
 import { criterion, meanStd, type Criterion } from './report.js';
 
 /** One finished training run: a Fit-DNN at θ, or the decoupled (θ → ∞) network (theta null). */
@@ -120,10 +120,10 @@ export function sweepTable(runs: FitRun[], thetas: number[], LN: number): string
 }
 
 /** Accuracy against θ (log axis), mean ± std bars, the decoupled net as a dashed line. */
-export function sweepSvg(runs: FitRun[], thetas: number[]): string {
+export function sweepSpec(runs: FitRun[], thetas: number[]): ChartSpec {
   const pts = thetas.map((th) => ({ th, ...acc(runs, th) })).filter((p) => p.n > 0);
   const dec = acc(runs, null);
-  return lineChart({
+  return lineChartSpec({
     xLabel: 'node separation θ',
     yLabel: 'test accuracy %',
     logX: true,

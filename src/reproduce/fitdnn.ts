@@ -20,7 +20,7 @@ import { runState, sampleDataset } from './state.js';
 import {
   R2_THETA,
   fitCriteria,
-  sweepSvg,
+  sweepSpec,
   sweepTable,
   sweepVerdict,
   type Denoise,
@@ -324,8 +324,8 @@ export const fitdnn: Reproduction = {
   run: reproduceFitDnn,
   fromState: (st, seeds) => fitSummary(st.runs as Record<string, unknown>, seeds ? { ...st.config, seeds } : st.config),
   report: fitMarkdown,
-  attachments: (r) => ({
-    [`fitdnn${r.mode === 'quick' ? '-quick' : ''}-theta.svg`]: sweepSvg(
+  charts: (r) => ({
+    [`fitdnn${r.mode === 'quick' ? '-quick' : ''}-theta.svg`]: sweepSpec(
       (r.ours as { runs: FitRun[] }).runs,
       (r.ours as { config: Config }).config.thetas,
     ),

@@ -1,7 +1,7 @@
-// The results document and SVG charts of `frugal reproduce gdhp`.
+// The results document and charts (Vega-Lite specs, rendered to SVG by the results writer) of `frugal reproduce gdhp`.
 import type { ReproduceReport } from './report.js';
 import { meanStd } from './report.js';
-import { lineChart, type Series } from '../report/svg-chart.js';
+import { lineChartSpec, type ChartSpec, type Series } from '../report/vega.js';
 
 /** A series from x and y arrays. */
 const xy = (x: number[], y: number[]) => x.map((v, i) => ({ x: v, y: y[i] }));
@@ -26,9 +26,9 @@ const share = (v: number[], ok: (x: number) => boolean) => v.filter(ok).length /
 const base = (r: ReproduceReport) => `gdhp${r.mode === 'quick' ? '-quick' : ''}`;
 
 /** The charts, by file suffix: training residuals, learned vs true V and λ, CSTR trajectories, LQR gain error. */
-export function gdhpCharts(r: ReproduceReport): Record<string, string> {
+export function gdhpCharts(r: ReproduceReport): Record<string, ChartSpec> {
   const o = r.ours as unknown as Ours,
-    out: Record<string, string> = {};
+    out: Record<string, ChartSpec> = {};
   const first = [
     ...o.runs.lqr.slice(0, 1),
     ...o.runs.nonlinear.slice(0, 1),
@@ -42,7 +42,7 @@ export function gdhpCharts(r: ReproduceReport): Record<string, string> {
         { name: `${run.system} costate`, points: xy(ep, run.hist.costate), dashed: true },
       ];
     });
-    out['residuals.svg'] = lineChart({
+    out['residuals.svg'] = lineChartSpec({
       title: 'TD residuals (mean regression loss per episode, seed ' + first[0].seed + ')',
       xLabel: 'episode',
       yLabel: 'loss',
@@ -56,7 +56,7 @@ export function gdhpCharts(r: ReproduceReport): Record<string, string> {
         run.hist.drift,
       ),
     }));
-    out['drift.svg'] = lineChart({
+    out['drift.svg'] = lineChartSpec({
       title: 'Costate weight drift ‖W_t − W_{t−100}‖',
       xLabel: 'episode',
       yLabel: 'drift',
@@ -66,7 +66,7 @@ export function gdhpCharts(r: ReproduceReport): Record<string, string> {
   }
   const lq = o.runs.lqr[0];
   if (lq)
-    out['lqr-gain.svg'] = lineChart({
+    out['lqr-gain.svg'] = lineChartSpec({
       title: 'A: ‖K − K*‖/‖K*‖ during training',
       xLabel: 'episode',
       yLabel: 'relative gain error',
@@ -81,7 +81,7 @@ export function gdhpCharts(r: ReproduceReport): Record<string, string> {
     });
   const nl = o.runs.nonlinear[0];
   if (nl) {
-    out['slice.svg'] = lineChart({
+    out['slice.svg'] = lineChartSpec({
       title: `B: learned vs true on the slice x₁ = 0 (seed ${nl.seed})`,
       xLabel: 'x₂',
       yLabel: 'V and λ₂',
@@ -96,7 +96,7 @@ export function gdhpCharts(r: ReproduceReport): Record<string, string> {
   const deep = o.runs.cstr.find((c) => c.arch === 'deep');
   if (deep && o.ilqr) {
     const t = (n: number) => Array.from({ length: n }, (_, i) => (i * 30) / 60);
-    out['cstr-trajectories.svg'] = lineChart({
+    out['cstr-trajectories.svg'] = lineChartSpec({
       title: `C: C_B (scaled) from held-out states, GDHP (solid, seed ${deep.seed}) vs iLQR (dashed)`,
       xLabel: 'minutes',
       yLabel: 'C_B scaled',

@@ -355,8 +355,8 @@ export const gdhp: Reproduction = {
   fromState: (st, seeds) =>
     gdhpSummary(st.runs as Record<string, unknown>, seeds ? { ...st.config, seeds } : st.config),
   report: gdhpMarkdown,
-  attachments: (r) =>
+  charts: (r) =>
     Object.fromEntries(
-      Object.entries(gdhpCharts(r)).map(([k, svg]) => [`gdhp${r.mode === 'quick' ? '-quick' : ''}-${k}`, svg]),
+      Object.entries(gdhpCharts(r)).map(([k, spec]) => [`gdhp${r.mode === 'quick' ? '-quick' : ''}-${k}`, spec]),
     ),
 };

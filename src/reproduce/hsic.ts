@@ -25,7 +25,7 @@ import {
 import { fileCheckpoint, loadFashionMnist } from '../node.js';
 import { meanStd, type ReproContext, type ReproduceReport, type Reproduction } from './report.js';
 import { runState, sampleDataset } from './state.js';
-import { planeSvg } from './hsic-chart.js';
+import { planeSpec } from './hsic-chart.js';
 import {
   AUTHORS,
   FULL_THRESHOLDS,
@@ -389,5 +389,5 @@ export const hsic: Reproduction = {
   fromState: (st, seeds) =>
     hsicSummary(st.runs as Record<string, HsicRun | number>, seeds ? { ...st.config, seeds } : st.config),
   report: hsicMarkdown,
-  attachments: (r) => ({ [chartName(r)]: planeSvg((r.ours as { runs: HsicRun[] }).runs) }),
+  charts: (r) => ({ [chartName(r)]: planeSpec((r.ours as { runs: HsicRun[] }).runs) }),
 };

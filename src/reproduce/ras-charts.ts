@@ -1,6 +1,6 @@
 // Spec 10's charts: training loss against epochs and against wall-clock, and gradient variance over training,
 // one of each per data variant and optimizer, every method's mean over seeds.
-import { lineChart, type Series } from '../report/svg-chart.js';
+import { lineChartSpec, type ChartSpec, type Series } from '../report/vega.js';
 import { meanStd } from './report.js';
 import type { Method, RasRun } from './ras-criteria.js';
 
@@ -18,8 +18,8 @@ const cumulative = (v: number[]) => v.map((_, i) => v.slice(0, i + 1).reduce((a,
 /** The three charts of each variant and optimizer, by file-name suffix. */
 const CHARTS = ['loss-epochs', 'loss-clock', 'variance'] as const;
 
-/** The three charts of one variant and optimizer, as SVG documents by name. */
-function groupCharts(runs: RasRun[], tag: string, title: string): Record<string, string> {
+/** The three charts of one variant and optimizer, as Vega-Lite specs by file name. */
+function groupCharts(runs: RasRun[], tag: string, title: string): Record<string, ChartSpec> {
   const methods = [...new Set(runs.map((r) => r.method))] as Method[];
   const by = (m: Method) => runs.filter((r) => r.method === m);
   const loss = (x: (rs: RasRun[]) => number[]): Series[] =>
@@ -37,21 +37,21 @@ function groupCharts(runs: RasRun[], tag: string, title: string): Record<string,
     return { name: m, points: v.map((y, i) => ({ x: ((i + 1) * E) / v.length, y })) };
   });
   return {
-    [`${tag}-${CHARTS[0]}.svg`]: lineChart({
+    [`${tag}-${CHARTS[0]}.svg`]: lineChartSpec({
       title: `${title}: full training loss`,
       xLabel: 'epoch',
       yLabel: 'training loss',
       logY: true,
       series: loss(epochs),
     }),
-    [`${tag}-${CHARTS[1]}.svg`]: lineChart({
+    [`${tag}-${CHARTS[1]}.svg`]: lineChartSpec({
       title: `${title}: full training loss against training time`,
       xLabel: 'seconds of training (measurements excluded)',
       yLabel: 'training loss',
       logY: true,
       series: loss(clock),
     }),
-    [`${tag}-${CHARTS[2]}.svg`]: lineChart({
+    [`${tag}-${CHARTS[2]}.svg`]: lineChartSpec({
       title: `${title}: gradient variance E‖ĝ − ∇L‖²`,
       xLabel: 'epoch',
       yLabel: 'variance',
@@ -75,8 +75,8 @@ export function rasChartNames(runs: RasRun[], quick: boolean): string[] {
 }
 
 /** Every chart of a ras report, by file name (`ras[-quick]-VARIANT-OPTIMIZER-…svg`). */
-export function rasCharts(runs: RasRun[], quick: boolean): Record<string, string> {
-  const out: Record<string, string> = {};
+export function rasCharts(runs: RasRun[], quick: boolean): Record<string, ChartSpec> {
+  const out: Record<string, ChartSpec> = {};
   for (const g of groupsOf(runs, quick)) {
     const rs = runs.filter((r) => r.variant === g.variant && r.optimizer === g.optimizer);
     Object.assign(out, groupCharts(rs, g.tag, `${g.variant} / ${g.optimizer}`));

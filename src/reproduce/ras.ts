@@ -366,5 +366,5 @@ export const ras: Reproduction = {
   run: reproduceRas,
   fromState: (st, seeds) => rasSummary(st.runs as Record<string, unknown>, seeds ? { ...st.config, seeds } : st.config),
   report: rasMarkdown,
-  attachments: (r) => rasCharts((r.ours as { runs?: RasRun[] }).runs ?? [], r.mode === 'quick'),
+  charts: (r) => rasCharts((r.ours as { runs?: RasRun[] }).runs ?? [], r.mode === 'quick'),
 };

@@ -1,6 +1,7 @@
 // The reproduction contract of shared/DESIGN.md: one JSON object per run, criteria never hidden.
 import type { ProgressSink } from '../index.js';
 import type { SavedState } from './state.js';
+import type { ChartSpec } from '../report/vega.js';
 
 export interface Criterion {
   name: string;
@@ -116,8 +117,11 @@ export interface Reproduction {
   run(ctx: ReproContext): ReproduceReport | Promise<ReproduceReport>;
   fromState(state: SavedState, seeds: number[] | undefined): ReproduceReport;
   report(r: ReproduceReport): string;
-  /** Files written beside the results document (charts), by file name; optional. */
-  attachments?(r: ReproduceReport): Record<string, string>;
+  /**
+   * Charts written beside the results document, by file name: Vega-Lite specs that the results writer renders to
+   * SVG through src/report/vega.ts (so every reproduction's chart is drawn and tested the same way); optional.
+   */
+  charts?(r: ReproduceReport): Record<string, ChartSpec>;
   /** Where the data come from when the reproduction reads no dataset (no Fashion-MNIST is located). */
   dataSource?: string;
 }

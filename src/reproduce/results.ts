@@ -6,6 +6,7 @@ import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../node.js';
+import { renderChart, type ChartSpec } from '../report/vega.js';
 import { allPass, type Criterion, type ReproduceReport } from './report.js';
 
 /** Where `frugal reproduce` writes its documents unless --results-dir says otherwise. */
@@ -128,24 +129,29 @@ export function resultPaths(
 
 /**
  * Write the document and the raw JSON (with allPass and the run's provenance) into dir, creating it, and the
- * reproduction's attachments (charts) beside them by file name; returns every path written.
+ * reproduction's charts beside them by file name, each rendered to SVG by Vega (renderChart); returns every path
+ * written. Every chart is rendered before anything is written, so a chart that cannot be drawn leaves no half
+ * of the results behind.
  */
-export function writeResults(
+export async function writeResults(
   dir: string,
   r: ReproduceReport,
   body: string,
   run: RunInfo,
-  attachments: Record<string, string> = {},
-): { markdown: string; json: string; document: string; raw: Record<string, unknown>; attachments: string[] } {
+  charts: Record<string, ChartSpec> = {},
+): Promise<{ markdown: string; json: string; document: string; raw: Record<string, unknown>; attachments: string[] }> {
   const paths = resultPaths(dir, r);
+  for (const name of Object.keys(charts))
+    if (name !== basename(name) || !name.endsWith('.svg'))
+      throw new Error(`chart ${JSON.stringify(name)} must be a plain file name ending in .svg`);
+  const svgs = await Promise.all(Object.entries(charts).map(async ([name, spec]) => [name, await renderChart(spec)]));
   mkdirSync(dir, { recursive: true });
   const document = resultsDocument(r, body, run);
   const raw = { ...r, allPass: allPass(r), run };
   writeFileAtomic(paths.markdown, document);
   writeFileAtomic(paths.json, `${JSON.stringify(raw, null, 1)}\n`);
-  const written = Object.entries(attachments).map(([name, text]) => {
-    if (name !== basename(name)) throw new Error(`attachment ${JSON.stringify(name)} must be a plain file name`);
-    writeFileAtomic(join(dir, name), text);
+  const written = svgs.map(([name, svg]) => {
+    writeFileAtomic(join(dir, name), `${svg}\n`);
     return join(dir, name);
   });
   return { ...paths, document, raw, attachments: written };

@@ -1,8 +1,8 @@
-// The results document of `frugal reproduce snn`: Markdown tables and two SVG charts.
+// The results document of `frugal reproduce snn`: Markdown tables and two charts (Vega-Lite, rendered to SVG).
 import type { ReproduceReport } from './report.js';
 import { curveTable, meanCurve, stagesTable, type SnnRun } from './snn-criteria.js';
 import type { CnnRun, Config } from './snn.js';
-import { lineChart } from '../report/svg-chart.js';
+import { lineChartSpec, type ChartSpec } from '../report/vega.js';
 
 const pc = (x: number, d = 2) => `${(100 * x).toFixed(d)}%`;
 
@@ -77,7 +77,7 @@ export function snnMarkdown(r: ReproduceReport): string {
 const chartName = (r: ReproduceReport, what: string) => `snn${r.mode === 'quick' ? '-quick' : ''}-${what}.svg`;
 
 /** Accuracy against T for each conversion (mean over seeds), and validation accuracy against % pruned (seed 1). */
-export function snnCharts(r: ReproduceReport): Record<string, string> {
+export function snnCharts(r: ReproduceReport): Record<string, ChartSpec> {
   const runs = (r.ours as { runs: SnnRun[] }).runs;
   if (!runs.length) return {};
   const names: [keyof SnnRun['curves'], string][] = [
@@ -87,7 +87,7 @@ export function snnCharts(r: ReproduceReport): Record<string, string> {
     ['none', 'no normalisation'],
   ];
   return {
-    [chartName(r, 'accuracy-vs-t')]: lineChart({
+    [chartName(r, 'accuracy-vs-t')]: lineChartSpec({
       title: 'Spiking MLP: test accuracy against time steps T',
       xLabel: 'time steps T',
       yLabel: 'test accuracy (%)',
@@ -97,7 +97,7 @@ export function snnCharts(r: ReproduceReport): Record<string, string> {
         points: meanCurve(runs, k).map((p) => ({ x: p.timesteps, y: 100 * p.accuracy })),
       })),
     }),
-    [chartName(r, 'pruning')]: lineChart({
+    [chartName(r, 'pruning')]: lineChartSpec({
       title: `One-shot pruning, seed ${runs[0].seed}: validation accuracy against connections removed`,
       xLabel: 'connections removed (%)',
       yLabel: 'validation accuracy (%)',

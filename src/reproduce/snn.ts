@@ -319,5 +319,5 @@ export const snn: Reproduction = {
   run: reproduceSnn,
   fromState: (st, seeds) => snnSummary(st.runs as Record<string, unknown>, seeds ? { ...st.config, seeds } : st.config),
   report: snnMarkdown,
-  attachments: snnCharts,
+  charts: snnCharts,
 };

@@ -165,7 +165,7 @@ export async function run(argv: string[]): Promise<number> {
     load: { before: loadBefore, after: machineLoad(), cpus: cpuCount() },
     reportOnly,
   };
-  const out = writeResults(resultsDir, report, repro.report(report), info, repro.attachments?.(report));
+  const out = await writeResults(resultsDir, report, repro.report(report), info, repro.charts?.(report));
   if (values.store) {
     // --store PATH: the run in the run store; metrics are the numbers of `ours` (dotted paths) and each criterion.
     const metrics: Record<string, number> = {};

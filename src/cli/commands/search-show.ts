@@ -1,5 +1,6 @@
 // frugal search worker | show | export: join a study as a worker, print its leaderboard and robust
-// setting, write its trials as CSV or JSON.
+// setting (and with --report DIR its HTML report), write its trials as CSV or JSON.
+import { join } from 'node:path';
 import {
   Study,
   bestTrial,
@@ -8,6 +9,10 @@ import {
   redactUrl,
   robustSetting,
   runSearchWorker,
+  searchHtml,
+  writeFileAtomic,
+  type ParamDef,
+  type ParamScale,
   stateCounts,
   type RobustGroup,
   type SearchStorage,
@@ -15,6 +20,8 @@ import {
   type TrialRecord,
 } from '../../node.js';
 import { choice, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { checkOutputDir } from '../output.js';
+import { gitCommit } from '../../reproduce/results.js';
 import { DEFAULT_STORAGE, WORKER_OPTIONS, usage } from './search.js';
 
 /** The study a subcommand reads: the one named, else the only one in the storage. */
@@ -143,7 +150,12 @@ export function formatSummary(s: ReturnType<typeof summarise>): string {
 
 /** frugal search show: the leaderboard and the robust setting of a study (or the list of studies). */
 export async function show(argv: string[]): Promise<number> {
-  const opts: Options = { storage: { type: 'string' }, 'top-k': { type: 'string' }, 'group-by': { type: 'string' } };
+  const opts: Options = {
+    storage: { type: 'string' },
+    'top-k': { type: 'string' },
+    'group-by': { type: 'string' },
+    report: { type: 'string' },
+  };
   const { values, positionals } = parse(
     argv.filter((a, i) => i > 0 || a.startsWith('-')),
     opts,
@@ -152,17 +164,64 @@ export async function show(argv: string[]): Promise<number> {
   const name = argv[0] && !argv[0].startsWith('-') ? argv[0] : undefined;
   if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
   const where = (values.storage as string | undefined) ?? DEFAULT_STORAGE;
+  const reportDir = values.report === undefined ? undefined : checkOutputDir('--report', values.report as string);
   const storage = await openSearchStorage(where, { create: false });
   try {
     const study = await studyIn(storage, name, where);
     const topK = num(values, 'top-k', study.def.robust?.topK ?? 5, { int: true, min: 1 });
     const groupBy = (values['group-by'] as string | undefined) ?? study.def.robust?.groupBy;
     const s = summarise(study.record, await study.trials(), { topK, groupBy });
-    emit(!!values.json, { command: 'search show', storage: redactUrl(where), ...s }, formatSummary(s));
+    const json = { command: 'search show', storage: redactUrl(where), ...s };
+    if (reportDir) await writeSearchReport(reportDir, json, study.def.params);
+    emit(!!values.json, json, formatSummary(s));
   } finally {
     await storage.close();
   }
   return 0;
+}
+
+/** Each parameter's axis from the space: loguniform on a log axis, int and float linear, choice categorical. */
+export function paramScales(space: Record<string, ParamDef>, prefix = ''): Record<string, ParamScale> {
+  const out: Record<string, ParamScale> = {};
+  for (const [name, d] of Object.entries(space)) {
+    if (d.type === 'repeat') {
+      // A repeated group's members are drawn as GROUP.I.NAME; I up to the count parameter's max (or the count).
+      const count = typeof d.count === 'number' ? d.count : space[d.count]?.type === 'int' ? space[d.count] : null;
+      const n = typeof count === 'number' ? count : count && 'max' in count ? count.max : 0;
+      for (let i = 0; i < n; i++) Object.assign(out, paramScales(d.params, `${prefix}${name}.${i}.`));
+    } else out[prefix + name] = d.type === 'loguniform' ? 'log' : d.type === 'choice' ? 'nominal' : 'linear';
+  }
+  return out;
+}
+
+/** --report DIR: report.json (what --json prints) and report.html (leaderboard, robust setting, charts). */
+async function writeSearchReport(
+  dir: string,
+  s: ReturnType<typeof summarise> & { storage: string },
+  space: Record<string, ParamDef>,
+): Promise<void> {
+  const c = s.counts;
+  const html = await searchHtml({
+    study: s.study,
+    metric: s.metric,
+    direction: s.direction,
+    meta: [
+      ['storage', s.storage],
+      ['commit', gitCommit().commit],
+      ['date', new Date().toISOString()],
+      [
+        'trials',
+        `${s.trials.length} (${c.complete} complete, ${c.pruned} pruned, ${c.failed} failed, ` +
+          `${c.running} running, ${c.queued} queued)`,
+      ],
+    ],
+    trials: s.trials,
+    scales: paramScales(space),
+    robust: s.robust,
+  });
+  writeFileAtomic(join(dir, 'report.json'), `${JSON.stringify(s, null, 1)}\n`);
+  writeFileAtomic(join(dir, 'report.html'), html);
+  note(`frugal: report ${join(dir, 'report.html')}`);
 }
 
 const csvCell = (v: unknown): string => {

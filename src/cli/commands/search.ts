@@ -25,7 +25,7 @@ export const usage = `frugal search SPACE.json --trials N [--workers K] [--stora
              [--heartbeat-timeout S] [--json]
 frugal search worker [--storage PATH|URL] [--study NAME] [--pruner none|median|asha] [--models DIR|none]
              [--data-dir DIR] [--heartbeat-timeout S] [--max-trials N] [--json]
-frugal search show [STUDY] [--storage PATH|URL] [--top-k K] [--group-by PARAM] [--json]
+frugal search show [STUDY] [--storage PATH|URL] [--top-k K] [--group-by PARAM] [--report DIR] [--json]
 frugal search export STUDY [--storage PATH|URL] --format csv|json
   Random (or grid) search of hyperparameters. SPACE.json names the study, the objective (a model spec with
   {"$param": NAME} placeholders, or cnn / mlp; dataset, epochs, batchSize, optimizer, lr, limit, metric,
@@ -36,7 +36,9 @@ frugal search export STUDY [--storage PATH|URL] --format csv|json
   dies is noticed by its missing heartbeat (--heartbeat-timeout, longer than one epoch) and its trial is
   re-queued (failed after 3 attempts). --pruner stops poor trials early from their per-epoch metric
   (median stopping rule, or ASHA). show prints the leaderboard and the robust setting (per-parameter
-  median of the top k, spec 09); export writes every trial as CSV or JSON to stdout.
+  median of the top k, spec 09); show --report DIR also writes DIR/report.html (leaderboard, each parameter
+  against the metric with the robust setting marked, the metric by trial with the best so far; one
+  self-contained file) and DIR/report.json. export writes every trial as CSV or JSON to stdout.
 ${defaultsText([
   '--trials none (required)',
   '--workers 1',
@@ -49,6 +51,7 @@ ${defaultsText([
   '--max-trials no limit',
   '--top-k 5',
   '--group-by none',
+  '--report none (show: no report)',
   '--format none (export requires it)',
 ])}`;
 
