@@ -99,8 +99,9 @@ const summary = {
 };
 console.log(JSON.stringify(summary, null, 1));
 log(
-  `\nmean epoch at the paper's sizes: ${epochCpu(valScale).toFixed(1)} CPU s (${epochWall(valScale).toFixed(1)} s wall ` +
-    `at load ${loadavg()[0].toFixed(1)}); ${TRIALS} trials, one per core (${cores} cores a machine):`,
+  `\nmean epoch at the paper's sizes: ${epochCpu(valScale).toFixed(1)} CPU s ` +
+    `(${epochWall(valScale).toFixed(1)} s wall at load ${loadavg()[0].toFixed(1)}); ` +
+    `${TRIALS} trials, one per core (${cores} cores a machine):`,
 );
 log(`| machines | paper protocol (400 epochs, 6,660 validation strips) | ours (≤ 12 epochs, 1,665 validation) |`);
 log(`|---|---|---|`);
