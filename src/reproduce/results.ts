@@ -1,7 +1,7 @@
 // The results writer: every reproduction's document (docs/results/NAME.md) and raw JSON come
 // from here, so each holds the same parts: measured numbers, the paper's, the criteria, the run.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,11 @@ export interface RunInfo {
   load: { before: number[]; after: number[]; cpus: number };
   /** True when the document was rebuilt from a state file (--report-only), not from a run of this invocation. */
   reportOnly: boolean;
+  /**
+   * A rebuild (--report-only) over a document of the same mode and seeds keeps that document's provenance (the
+   * run that trained) and records itself here.
+   */
+  rebuilt?: { command: string; date: string; commit: string; dirty?: boolean };
 }
 
 /**
@@ -111,6 +116,12 @@ export function resultsDocument(r: ReproduceReport, body: string, run: RunInfo):
     `- command: \`${run.command}\`${run.reportOnly ? ' (document rebuilt from the state file; no training)' : ''}`,
     `- date: ${run.date}`,
     `- commit: ${run.commit}${run.dirty ? ' (with uncommitted changes)' : ''}`,
+    ...(run.rebuilt
+      ? [
+          `- document rebuilt from the state file (no training) by \`${run.rebuilt.command}\` on ` +
+            `${run.rebuilt.date} at ${run.rebuilt.commit}${run.rebuilt.dirty ? ' (with uncommitted changes)' : ''}`,
+        ]
+      : []),
     `- mode: ${r.mode}; data: ${r.dataset} (${run.dataSource}); seeds: ${run.seeds.join(', ')}`,
     `- machine load (1, 5, 15 min load averages, ${run.load.cpus} CPUs): before ${fmt(run.load.before)}; ` +
       `after ${fmt(run.load.after)}`,
@@ -146,6 +157,7 @@ export async function writeResults(
       throw new Error(`chart ${JSON.stringify(name)} must be a plain file name ending in .svg`);
   const svgs = await Promise.all(Object.entries(charts).map(async ([name, spec]) => [name, await renderChart(spec)]));
   mkdirSync(dir, { recursive: true });
+  if (run.reportOnly) run = keepProvenance(paths.json, r, run);
   const document = resultsDocument(r, body, run);
   const raw = { ...r, allPass: allPass(r), run };
   writeFileAtomic(paths.markdown, document);
@@ -155,6 +167,25 @@ export async function writeResults(
     return join(dir, name);
   });
   return { ...paths, document, raw, attachments: written };
+}
+
+/**
+ * A --report-only rebuild over a document of the same mode and seeds made by a run: that run's provenance
+ * (command, date, commit, data, load) stays, and the rebuild is added as `rebuilt`; otherwise `run` as it is.
+ */
+function keepProvenance(json: string, r: ReproduceReport, run: RunInfo): RunInfo {
+  let old: { mode?: string; run?: RunInfo };
+  try {
+    old = JSON.parse(readFileSync(json, 'utf8'));
+  } catch {
+    return run;
+  }
+  const made = old.run;
+  // A document of another mode or other seeds, or an older rebuild that kept no provenance, describes another run.
+  if (!made || old.mode !== r.mode || made.seeds?.join() !== run.seeds.join()) return run;
+  if (made.reportOnly) return run;
+  const { command, date, commit, dirty } = run;
+  return { ...made, reportOnly: false, rebuilt: { command, date, commit, ...(dirty ? { dirty } : {}) } };
 }
 
 /** Load averages and CPU count now (for RunInfo.load). */
