@@ -49,7 +49,7 @@ test('a rebuild over the same run keeps its provenance and adds the rebuild', as
   assert.equal(JSON.parse(readFileSync(again.json, 'utf8')).run.commit, 'aaaa');
 });
 
-test('a rebuild over a document of other seeds, or with no document, says it is a rebuild and nothing more', async () => {
+test('a rebuild over a document of other seeds, or with none, says it is a rebuild and nothing more', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'frugal-prov-'));
   let w = await writeResults(dir, report([1, 2, 3]), 'body', rebuild);
   assert.equal(JSON.parse(readFileSync(w.json, 'utf8')).run.commit, 'bbbb');
