@@ -22,9 +22,8 @@ import {
   Tensor,
   toOnnx,
   vggSpec,
-  withScope,
 } from '../src/index.js';
-import { median } from './race.js';
+import { median, race } from './race.js';
 import { wasmPeak } from './peak.js';
 
 const argv = process.argv.slice(2);
@@ -55,32 +54,11 @@ resident.data.set(x0.data);
 const inputs: Tensor[] = [resident];
 noGrad(() => model.layers.forEach((l, i) => inputs.push(l.forward(inputs[i]))));
 
-/** ms per call of each function: calibrated repetitions, then interleaved rounds; medians. */
-function race(fns: (() => void)[]): number[] {
-  const reps = fns.map((f) => {
-    f();
-    const t0 = performance.now();
-    let n = 0;
-    do {
-      f();
-      n++;
-    } while (performance.now() - t0 < budget);
-    return n;
-  });
-  const out: number[][] = fns.map(() => []);
-  for (let r = 0; r < rounds; r++)
-    fns.forEach((f, i) => {
-      const t0 = performance.now();
-      for (let k = 0; k < reps[i]; k++) f();
-      out[i].push((performance.now() - t0) / reps[i]);
-    });
-  return out.map(median);
-}
-
 const peak = await wasmPeak(getThreads(), quick ? 1 : 5);
-const layerFns = model.layers.map((l, i) => () => void noGrad(() => withScope(() => l.forward(inputs[i]))));
-const whole = () => void noGrad(() => withScope(() => model.forward(resident)));
-const [wholeMs, ...layerMs] = race([whole, ...layerFns]);
+// race() runs each call in its own arena scope, so outputs are released as the network's would be.
+const layerFns = model.layers.map((l, i) => () => void noGrad(() => l.forward(inputs[i])));
+const whole = () => void noGrad(() => model.forward(resident));
+const [wholeMs, ...layerMs] = race([whole, ...layerFns], rounds, budget);
 
 // ONNX Runtime's profiler: per-node kernel times over `rounds × 20` runs, averaged.
 const dir = mkdtempSync(join(tmpdir(), 'frugal-ort-prof-'));
