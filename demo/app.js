@@ -7,6 +7,7 @@ import { CLASSES, loadSubset } from './data.js';
 import { LineChart } from './chart.js';
 import { InputPad } from './draw.js';
 import { binarize } from './binarize.js';
+import { frugalRunner, interleavedLatency, ortVariant } from './ort.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -18,8 +19,14 @@ const state = {
   busy: false,
   data: null,
   spec: null,
-  /** Trained variants: { name, model, spec, accuracy, bytes, nonzero, params, latencyMs }. */
+  /** Trained variants: { name, model, spec, accuracy, bytes, nonzero, params, latencyMs, latency64Ms }. */
   variants: [],
+  /**
+   * The dense model exported with toOnnx and run by ONNX Runtime Web (ort.js): { accuracy, bytes, differ, maxDiff,
+   * threads, latencyMs, latency64Ms, session }; ortError says why it is missing.
+   */
+  ort: null,
+  ortError: null,
   history: [],
   samplesPerSecond: 0,
   /** Class probabilities shown for the pad's image, by variant name. */
@@ -82,6 +89,8 @@ async function train() {
   const loader = new F.DataLoader(train, { batchSize, shuffle: true, seed, shape: spec.input });
   const perEpoch = loader.length;
   state.variants = [];
+  state.ort = null;
+  state.ortError = null;
   state.history = [];
   renderVariants();
   chart.clear();
@@ -139,6 +148,7 @@ async function train() {
 }
 
 const pct = (v) => `${(100 * v).toFixed(1)}%`;
+const fmtMs = (ms) => (Number.isFinite(ms) ? `${ms.toFixed(3)} ms` : '…');
 
 /** Measure a variant (test accuracy, file size, non-zero weights) and re-measure every variant's latency. */
 async function addVariant(name, model, training) {
@@ -161,19 +171,39 @@ async function addVariant(name, model, training) {
     binaryParams: prof.summary.binary?.params ?? 0,
     macs: prof.effectiveMacs,
     latencyMs: NaN,
+    latency64Ms: NaN,
   });
-  status(`measuring latency of ${state.variants.map((v) => v.name).join(', ')}…`);
+  if (name === 'dense') await addOrt();
+  const names = state.variants.map((v) => v.name).concat(state.ort ? [state.ort.name] : []);
+  status(`measuring latency of ${names.join(', ')}…`);
   await nextFrame();
-  // Interleaved rounds, median per model (compareLatency), batch 1: what one image costs here and now.
-  const ms = F.compareLatency(
-    state.variants.map((v) => v.model),
-    input,
-    1,
-    { rounds: 5, reps: 20 },
-  );
-  state.variants.forEach((v, i) => (v.latencyMs = ms[i]));
+  // Interleaved rounds, median per model (as F.compareLatency measures, with ONNX Runtime's calls awaited),
+  // batch 1 (what one image costs here and now) and batch 64.
+  const runners = state.variants.map((v) => frugalRunner(F, v.model)).concat(state.ort ? [state.ort.runner] : []);
+  const ms = await interleavedLatency(F, runners, input, 1, { rounds: 5, reps: 20 });
+  const ms64 = await interleavedLatency(F, runners, input, 64, { rounds: 5, reps: 2 });
+  const timed = state.ort ? [...state.variants, state.ort] : state.variants;
+  timed.forEach((v, i) => ((v.latencyMs = ms[i]), (v.latency64Ms = ms64[i])));
   renderVariants();
   predict(true);
+}
+
+/** The trained dense model exported with toOnnx and loaded in ONNX Runtime Web (accuracy checked on the test set). */
+async function addOrt() {
+  if (state.ort) await state.ort.session.release();
+  state.ort = null;
+  state.ortError = null;
+  if (typeof F.toOnnx !== 'function') {
+    state.ortError = 'ONNX Runtime Web row: this build of Frugal has no toOnnx export';
+    return;
+  }
+  status('exporting the dense model to ONNX and loading it in ONNX Runtime Web…');
+  await nextFrame();
+  try {
+    state.ort = await ortVariant(F, dense(), state.data.test, state.spec.input);
+  } catch (e) {
+    state.ortError = `ONNX Runtime Web could not run the model: ${e?.message ?? e}`;
+  }
 }
 
 /** Prune the dense model to the chosen rate of weights in one short training run (pruneToRate), then compact it. */
@@ -253,7 +283,8 @@ function renderVariants() {
             ? ` (${(base.nonzero / v.nonzero).toFixed(1)}× fewer)`
             : ''),
       fmtBytes(v.bytes),
-      Number.isFinite(v.latencyMs) ? `${v.latencyMs.toFixed(3)} ms` : '…',
+      fmtMs(v.latencyMs),
+      fmtMs(v.latency64Ms),
     ];
     for (const c of cells) tr.insertCell().textContent = c;
     const dl = tr.insertCell();
@@ -273,7 +304,25 @@ function renderVariants() {
       dl.append(ox);
     }
   }
+  if (state.ort) {
+    const o = state.ort,
+      tr = body.insertRow();
+    tr.dataset.variant = 'onnxruntime-web';
+    tr.className = 'ort';
+    const cells = [
+      `${o.name} (dense, ${o.threads} thread${o.threads > 1 ? 's' : ''})`,
+      pct(o.accuracy) + (o.differ ? ` (${o.differ} predictions differ from Frugal's)` : ''),
+      o.nonzero.toLocaleString('en-US'),
+      `${fmtBytes(o.bytes)} (.onnx)`,
+      fmtMs(o.latencyMs),
+      fmtMs(o.latency64Ms),
+      'the dense ONNX file',
+    ];
+    for (const c of cells) tr.insertCell().textContent = c;
+  }
   $('onnx-note').hidden = typeof F.toOnnx === 'function';
+  $('ort-note').hidden = !state.ortError;
+  $('ort-note').textContent = state.ortError ?? '';
   setBusy(state.busy);
 }
 

@@ -1,7 +1,8 @@
 // The demo app (demo/, npm run demo) in headless Chromium: it trains the reference MLP on the shipped subset to a
 // real accuracy, on Web Workers when the page is cross-origin isolated and on one thread when not; prunes and
 // binarizes it with one click each; shows the prediction for a known test image; and its safetensors downloads load
-// back in Node.js (frugal/node's loadModel) with the outputs the page computed. No console error anywhere.
+// back in Node.js (frugal/node's loadModel) with the outputs the page computed; the dense model exported in the
+// page runs in onnxruntime-web beside them with the same predictions. No console error anywhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -102,6 +103,25 @@ async function checkOnnx(page: Page, dir: string): Promise<void> {
   assert.ok(diff <= 1e-4, `the ONNX file's outputs in onnxruntime-node differ from the page's by ${diff}`);
 }
 
+/**
+ * The ONNX Runtime Web row: the dense model exported in the page (toOnnx) runs in onnxruntime-web (served by the
+ * demo, on `threads` threads) with Frugal's predicted class on every test image, the dense accuracy, and finite
+ * latencies at batch 1 and 64 (only checked for being finite: the machine is shared).
+ */
+async function checkOrt(page: Page, threads: number): Promise<void> {
+  const o = await page.evaluate(() => frugalDemo.ort && { ...frugalDemo.ort, session: undefined, runner: undefined });
+  assert.ok(o, `no ONNX Runtime Web row: ${await page.evaluate(() => frugalDemo.ortError)}`);
+  const dense = await page.evaluate(() => frugalDemo.variants[0].accuracy);
+  assert.equal(o.differ, 0, 'onnxruntime-web predicts the class Frugal predicts on every test image');
+  assert.ok(o.maxDiff <= 1e-4, `max |Frugal − onnxruntime-web| = ${o.maxDiff}`);
+  assert.equal(o.accuracy, dense, 'the same test accuracy as the dense model');
+  assert.equal(o.threads, threads);
+  for (const k of ['latencyMs', 'latency64Ms']) assert.ok(o[k] > 0 && Number.isFinite(o[k]), `${k} ${o[k]}`);
+  const row = (await page.locator('#variants tr[data-variant="onnxruntime-web"]').textContent())!;
+  assert.match(row, new RegExp(`^ONNX Runtime Web \\(dense, ${threads} threads?\\)${(100 * dense).toFixed(1)}%`));
+  assert.match(row, /\d+\.\d{3} ms\d+\.\d{3} ms/);
+}
+
 /** Test image i of the subset as a PNG, inverted (dark on white, as a photo of an item would be). */
 function testImagePng(i: number): Buffer {
   const { test: t } = loadFashionMnist(join(root, 'data', 'fashion-mnist-subset'));
@@ -168,7 +188,10 @@ test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) 
       // The MLP's middle layer (256→128) runs on packed bits; first and last layers stay float.
       assert.equal(v[2].binaryParams, 256 * 128, 'weights at 1 bit');
       assert.ok(v[2].accuracy >= ACCURACY_BAR, `binarized test accuracy ${v[2].accuracy}`);
-      for (const u of v) assert.ok(u.latencyMs > 0 && Number.isFinite(u.latencyMs), `${u.name} latency`);
+      for (const u of v)
+        for (const k of ['latencyMs', 'latency64Ms'])
+          assert.ok(u[k] > 0 && Number.isFinite(u[k]), `${u.name} ${k}: ${u[k]}`);
+      await checkOrt(page, threads);
 
       // A known test image: #0, an ankle boot; the page's prediction is the downloaded model's in Node.js.
       await page.fill('#test-index', '0');
@@ -201,17 +224,21 @@ test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) 
       assert.deepEqual(errors, []);
     });
 
-    await t.test('not isolated (/plain/): says so, trains on one thread to the same bar', async () => {
-      const { page, errors } = await h.open('plain/?arch=mlp&epochs=2');
-      await trainInPage(page);
-      const mode = await page.locator('#mode').textContent();
-      assert.match(mode!, /^single-threaded: the page is not cross-origin isolated/, mode!);
-      assert.equal(await page.evaluate(() => frugalDemo.mode.threads), 1);
-      assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), false);
-      const acc = await page.evaluate(() => frugalDemo.variants[0].accuracy);
-      assert.ok(acc >= ACCURACY_BAR, `test accuracy ${acc} after 2 epochs on one thread`);
-      assert.deepEqual(errors, []);
-    });
+    await t.test(
+      'not isolated (/plain/): says so, trains on one thread to the same bar, ORT on one thread',
+      async () => {
+        const { page, errors } = await h.open('plain/?arch=mlp&epochs=2');
+        await trainInPage(page);
+        const mode = await page.locator('#mode').textContent();
+        assert.match(mode!, /^single-threaded: the page is not cross-origin isolated/, mode!);
+        assert.equal(await page.evaluate(() => frugalDemo.mode.threads), 1);
+        assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), false);
+        const acc = await page.evaluate(() => frugalDemo.variants[0].accuracy);
+        assert.ok(acc >= ACCURACY_BAR, `test accuracy ${acc} after 2 epochs on one thread`);
+        await checkOrt(page, 1);
+        assert.deepEqual(errors, []);
+      },
+    );
   } finally {
     await h.close();
     rmSync(dir, { recursive: true, force: true });
