@@ -6,7 +6,7 @@ import * as F from './frugal/frugal.js';
 import { CLASSES, loadSubset } from './data.js';
 import { LineChart } from './chart.js';
 import { InputPad } from './draw.js';
-import { binarize } from './binarize.js';
+import { fromParts, modelParts } from './jobs.js';
 import { frugalRunner, interleavedLatency, ortVariant } from './ort.js';
 
 const $ = (id) => document.getElementById(id);
@@ -32,6 +32,8 @@ const state = {
   /** Class probabilities shown for the pad's image, by variant name. */
   predictions: {},
   predictionRuns: 0,
+  /** Timer ticks of the page while a worker job ran (a page blocked by the job would count none). */
+  jobTicks: 0,
   errors: [],
 };
 window.frugalDemo = state;
@@ -206,41 +208,57 @@ async function addOrt() {
   }
 }
 
-/** Prune the dense model to the chosen rate of weights in one short training run (pruneToRate), then compact it. */
-async function prune() {
-  const rate = Number($('rate').value);
-  const d = dense();
-  status(`pruning ${pct(rate)} of the weights (one epoch of pruneToRate, then compact)…`);
-  await nextFrame();
-  const model = F.buildModel(d.spec);
-  model.loadStateDict(d.model.stateDict());
-  const input = state.spec.input;
-  const r = F.pruneToRate(model, {
-    target: rate,
-    metric: 'params',
-    input,
-    train: state.data.train,
-    epochs: 1,
-    batchSize: 64,
-    seed: 1,
-    optimizer: (p) => new F.SGD(p, { lr: 0.01, momentum: 0.9 }),
+let jobWorker = null;
+
+/**
+ * Run a pruning or binarizing job (jobs.js) on the dense model in a Web Worker, so the page keeps responding;
+ * resolves with the worker's answer, its model rebuilt here.
+ */
+async function inWorker(job) {
+  jobWorker ??= new Promise((res, rej) => {
+    const w = new Worker(new URL('./jobs.js', import.meta.url), { type: 'module' });
+    w.onmessage = ({ data }) => data.ready && res(w);
+    w.onerror = (e) => rej(new Error(`the demo's worker did not start: ${e.message}`));
   });
-  const { model: small } = F.compact(r.model, input);
-  await addVariant(`pruned ${Math.round(rate * 100)}%`, small, {
-    prunedFrom: 'dense',
-    target: rate,
-    achievedParams: r.achieved.params,
-    epochs: 1,
-  });
-  status(`pruned: ${pct(r.achieved.params)} fewer weights, test accuracy ${pct(state.variants.at(-1).accuracy)}`);
+  const w = await jobWorker,
+    d = dense();
+  const tick = setInterval(() => state.jobTicks++, 25);
+  try {
+    const r = await new Promise((res, rej) => {
+      w.onmessage = ({ data }) => (data.ok ? res(data) : rej(new Error(data.error)));
+      w.onerror = (e) => rej(new Error(`the demo's worker failed: ${e.message}`));
+      w.postMessage({ ...job, dense: modelParts(d.model, d.spec), train: state.data.train });
+    });
+    return { ...r, model: fromParts(F, r.model) };
+  } finally {
+    clearInterval(tick);
+  }
 }
 
-/** Binarize the dense model (binarize.js: ±1 hidden layers, fine-tuned one epoch, packed as XNOR-popcount bits). */
+/**
+ * Prune the dense model to the chosen rate of weights in one short training run (pruneToRate), then compact it;
+ * in the worker.
+ */
+async function prune() {
+  const rate = Number($('rate').value);
+  status(`pruning ${pct(rate)} of the weights (one epoch of pruneToRate, then compact, in a Web Worker)…`);
+  const r = await inWorker({ kind: 'prune', rate });
+  await addVariant(`pruned ${Math.round(rate * 100)}%`, r.model, {
+    prunedFrom: 'dense',
+    target: rate,
+    achievedParams: r.achievedParams,
+    epochs: 1,
+  });
+  status(`pruned: ${pct(r.achievedParams)} fewer weights, test accuracy ${pct(state.variants.at(-1).accuracy)}`);
+}
+
+/**
+ * Binarize the dense model (binarize.js: ±1 hidden layers, fine-tuned one epoch, packed as XNOR-popcount bits);
+ * in the worker.
+ */
 async function binarizeDense() {
-  const d = dense();
-  status('binarizing the hidden layers (one epoch of fine-tuning, then packing the bits)…');
-  await nextFrame();
-  const r = binarize(F, d.model, d.spec, state.data.train, { epochs: 1 });
+  status('binarizing the hidden layers (one epoch of fine-tuning, then packing the bits, in a Web Worker)…');
+  const r = await inWorker({ kind: 'binarize' });
   await addVariant('binarized', r.model, {
     binarizedFrom: 'dense',
     epochs: 1,

@@ -8,7 +8,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { argmax, gatherBatch, loadFashionMnist, loadModel, noGrad } from '../src/node.js';
+import {
+  argmax,
+  buildModel,
+  gatherBatch,
+  loadFashionMnist,
+  loadModel,
+  noGrad,
+  referenceCnn,
+  specOf,
+} from '../src/node.js';
 import { browserSkip, root, startHarness } from './browser-harness.js';
 import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
@@ -144,6 +153,16 @@ async function checkProbabilities(page: Page): Promise<void> {
   }
 }
 
+test("the demo's binarize takes the spec the page has (specOf's, with every conv2d field)", async () => {
+  const url = new URL('../../demo/binarize.js', import.meta.url).href;
+  const { binarizedSpec } = await import(url);
+  const spec = specOf(buildModel(referenceCnn, 1), referenceCnn.input);
+  const types = buildModel(binarizedSpec(spec), 1).layers.map((l) => l.toSpec().type);
+  assert.deepEqual(types.slice(1, 6), ['conv2d', 'batchnorm2d', 'maxpool2d', 'binary-conv2d', 'batchnorm2d']);
+  const dilated = { ...spec, layers: spec.layers.map((l, i) => (i === 4 ? { ...l, dilation: 2 } : l)) };
+  assert.throws(() => binarizedSpec(dilated), /layer 4 \(conv2d\) is dilated \(2\)/);
+});
+
 test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) => {
   const h = await startHarness();
   const dir = mkdtempSync(join(tmpdir(), 'frugal-demo-'));
@@ -178,6 +197,8 @@ test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) 
       assert.ok(v[1].nonzero <= 0.11 * v[0].nonzero, `pruned keeps ${v[1].nonzero} of ${v[0].nonzero} weights`);
       assert.ok(v[1].bytes < v[0].bytes / 3, `pruned file ${v[1].bytes} bytes, dense ${v[0].bytes}`);
       assert.ok(v[1].accuracy >= ACCURACY_BAR, `pruned test accuracy ${v[1].accuracy}`);
+      // Pruning ran in the demo's Web Worker: the page's own timers kept firing meanwhile (a blocked page fires none).
+      assert.ok((await page.evaluate(() => frugalDemo.jobTicks)) > 0, 'the page ran timers while the worker pruned');
 
       await page.click('#binarize');
       await page.waitForFunction(() => !frugalDemo.busy && frugalDemo.variants.length > 2, null, {
