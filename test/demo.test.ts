@@ -5,7 +5,7 @@
 // page runs in onnxruntime-web beside them with the same predictions. No console error anywhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -18,7 +18,7 @@ import {
   referenceCnn,
   specOf,
 } from '../src/node.js';
-import { browserSkip, root, startHarness } from './browser-harness.js';
+import { browserSkip, root, startDemoServer, startHarness } from './browser-harness.js';
 import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 
@@ -161,6 +161,27 @@ test("the demo's binarize takes the spec the page has (specOf's, with every conv
   assert.deepEqual(types.slice(1, 6), ['conv2d', 'batchnorm2d', 'maxpool2d', 'binary-conv2d', 'batchnorm2d']);
   const dilated = { ...spec, layers: spec.layers.map((l, i) => (i === 4 ? { ...l, dilation: 2 } : l)) };
   assert.throws(() => binarizedSpec(dilated), /layer 4 \(conv2d\) is dilated \(2\)/);
+});
+
+test("the demo server serves onnxruntime-web's three files under /ort/, nothing else of node_modules", async (t) => {
+  if (!existsSync(join(root, 'dist', 'browser', 'frugal.js'))) return t.skip('the browser bundle is not built');
+  const server = await startDemoServer();
+  try {
+    const get = (path: string, method = 'HEAD') => fetch(server.url + path, { method });
+    const mjs = await get('ort/ort.wasm.min.mjs');
+    assert.equal(mjs.status, 200);
+    assert.match(mjs.headers.get('content-type')!, /^text\/javascript/);
+    assert.equal(mjs.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    assert.equal((await get('ort/ort-wasm-simd-threaded.wasm')).headers.get('content-type'), 'application/wasm');
+    assert.equal((await get('ort/ort-wasm-simd-threaded.mjs')).status, 200);
+    const plain = await get('plain/ort/ort.wasm.min.mjs');
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers.get('cross-origin-embedder-policy'), null);
+    for (const p of ['ort/ort.all.min.mjs', 'ort/', 'ort/%2e%2e/package.json', 'ort/..%2f..%2fpackage.json'])
+      assert.equal((await get(p, 'GET')).status, 404, p);
+  } finally {
+    await server.close();
+  }
 });
 
 test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) => {
