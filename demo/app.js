@@ -6,7 +6,8 @@ import * as F from './frugal/frugal.js';
 import { CLASSES, loadSubset } from './data.js';
 import { LineChart } from './chart.js';
 import { InputPad } from './draw.js';
-import { binarize } from './binarize.js';
+import { fromParts, modelParts } from './jobs.js';
+import { frugalRunner, interleavedLatency, ortVariant } from './ort.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -18,13 +19,21 @@ const state = {
   busy: false,
   data: null,
   spec: null,
-  /** Trained variants: { name, model, spec, accuracy, bytes, nonzero, params, latencyMs }. */
+  /** Trained variants: { name, model, spec, accuracy, bytes, nonzero, params, latencyMs, latency64Ms }. */
   variants: [],
+  /**
+   * The dense model exported with toOnnx and run by ONNX Runtime Web (ort.js): { accuracy, bytes, differ, maxDiff,
+   * threads, latencyMs, latency64Ms, session }; ortError says why it is missing.
+   */
+  ort: null,
+  ortError: null,
   history: [],
   samplesPerSecond: 0,
   /** Class probabilities shown for the pad's image, by variant name. */
   predictions: {},
   predictionRuns: 0,
+  /** Timer ticks of the page while a worker job ran (a page blocked by the job would count none). */
+  jobTicks: 0,
   errors: [],
 };
 window.frugalDemo = state;
@@ -82,6 +91,8 @@ async function train() {
   const loader = new F.DataLoader(train, { batchSize, shuffle: true, seed, shape: spec.input });
   const perEpoch = loader.length;
   state.variants = [];
+  state.ort = null;
+  state.ortError = null;
   state.history = [];
   renderVariants();
   chart.clear();
@@ -139,6 +150,7 @@ async function train() {
 }
 
 const pct = (v) => `${(100 * v).toFixed(1)}%`;
+const fmtMs = (ms) => (Number.isFinite(ms) ? `${ms.toFixed(3)} ms` : '…');
 
 /** Measure a variant (test accuracy, file size, non-zero weights) and re-measure every variant's latency. */
 async function addVariant(name, model, training) {
@@ -161,56 +173,92 @@ async function addVariant(name, model, training) {
     binaryParams: prof.summary.binary?.params ?? 0,
     macs: prof.effectiveMacs,
     latencyMs: NaN,
+    latency64Ms: NaN,
   });
-  status(`measuring latency of ${state.variants.map((v) => v.name).join(', ')}…`);
+  if (name === 'dense') await addOrt();
+  const names = state.variants.map((v) => v.name).concat(state.ort ? [state.ort.name] : []);
+  status(`measuring latency of ${names.join(', ')}…`);
   await nextFrame();
-  // Interleaved rounds, median per model (compareLatency), batch 1: what one image costs here and now.
-  const ms = F.compareLatency(
-    state.variants.map((v) => v.model),
-    input,
-    1,
-    { rounds: 5, reps: 20 },
-  );
-  state.variants.forEach((v, i) => (v.latencyMs = ms[i]));
+  // Interleaved rounds, median per model (as F.compareLatency measures, with ONNX Runtime's calls awaited),
+  // batch 1 (what one image costs here and now) and batch 64.
+  const runners = state.variants.map((v) => frugalRunner(F, v.model)).concat(state.ort ? [state.ort.runner] : []);
+  const ms = await interleavedLatency(F, runners, input, 1, { rounds: 5, reps: 20 });
+  const ms64 = await interleavedLatency(F, runners, input, 64, { rounds: 5, reps: 2 });
+  const timed = state.ort ? [...state.variants, state.ort] : state.variants;
+  timed.forEach((v, i) => ((v.latencyMs = ms[i]), (v.latency64Ms = ms64[i])));
   renderVariants();
   predict(true);
 }
 
-/** Prune the dense model to the chosen rate of weights in one short training run (pruneToRate), then compact it. */
-async function prune() {
-  const rate = Number($('rate').value);
-  const d = dense();
-  status(`pruning ${pct(rate)} of the weights (one epoch of pruneToRate, then compact)…`);
+/** The trained dense model exported with toOnnx and loaded in ONNX Runtime Web (accuracy checked on the test set). */
+async function addOrt() {
+  if (state.ort) await state.ort.session.release();
+  state.ort = null;
+  state.ortError = null;
+  if (typeof F.toOnnx !== 'function') {
+    state.ortError = 'ONNX Runtime Web row: this build of Frugal has no toOnnx export';
+    return;
+  }
+  status('exporting the dense model to ONNX and loading it in ONNX Runtime Web…');
   await nextFrame();
-  const model = F.buildModel(d.spec);
-  model.loadStateDict(d.model.stateDict());
-  const input = state.spec.input;
-  const r = F.pruneToRate(model, {
-    target: rate,
-    metric: 'params',
-    input,
-    train: state.data.train,
-    epochs: 1,
-    batchSize: 64,
-    seed: 1,
-    optimizer: (p) => new F.SGD(p, { lr: 0.01, momentum: 0.9 }),
-  });
-  const { model: small } = F.compact(r.model, input);
-  await addVariant(`pruned ${Math.round(rate * 100)}%`, small, {
-    prunedFrom: 'dense',
-    target: rate,
-    achievedParams: r.achieved.params,
-    epochs: 1,
-  });
-  status(`pruned: ${pct(r.achieved.params)} fewer weights, test accuracy ${pct(state.variants.at(-1).accuracy)}`);
+  try {
+    state.ort = await ortVariant(F, dense(), state.data.test, state.spec.input);
+  } catch (e) {
+    state.ortError = `ONNX Runtime Web could not run the model: ${e?.message ?? e}`;
+  }
 }
 
-/** Binarize the dense model (binarize.js: ±1 hidden layers, fine-tuned one epoch, packed as XNOR-popcount bits). */
+let jobWorker = null;
+
+/**
+ * Run a pruning or binarizing job (jobs.js) on the dense model in a Web Worker, so the page keeps responding;
+ * resolves with the worker's answer, its model rebuilt here.
+ */
+async function inWorker(job) {
+  jobWorker ??= new Promise((res, rej) => {
+    const w = new Worker(new URL('./jobs.js', import.meta.url), { type: 'module' });
+    w.onmessage = ({ data }) => data.ready && res(w);
+    w.onerror = (e) => rej(new Error(`the demo's worker did not start: ${e.message}`));
+  });
+  const w = await jobWorker,
+    d = dense();
+  const tick = setInterval(() => state.jobTicks++, 25);
+  try {
+    const r = await new Promise((res, rej) => {
+      w.onmessage = ({ data }) => (data.ok ? res(data) : rej(new Error(data.error)));
+      w.onerror = (e) => rej(new Error(`the demo's worker failed: ${e.message}`));
+      w.postMessage({ ...job, dense: modelParts(d.model, d.spec), train: state.data.train });
+    });
+    return { ...r, model: fromParts(F, r.model) };
+  } finally {
+    clearInterval(tick);
+  }
+}
+
+/**
+ * Prune the dense model to the chosen rate of weights in one short training run (pruneToRate), then compact it;
+ * in the worker.
+ */
+async function prune() {
+  const rate = Number($('rate').value);
+  status(`pruning ${pct(rate)} of the weights (one epoch of pruneToRate, then compact, in a Web Worker)…`);
+  const r = await inWorker({ kind: 'prune', rate });
+  await addVariant(`pruned ${Math.round(rate * 100)}%`, r.model, {
+    prunedFrom: 'dense',
+    target: rate,
+    achievedParams: r.achievedParams,
+    epochs: 1,
+  });
+  status(`pruned: ${pct(r.achievedParams)} fewer weights, test accuracy ${pct(state.variants.at(-1).accuracy)}`);
+}
+
+/**
+ * Binarize the dense model (binarize.js: ±1 hidden layers, fine-tuned one epoch, packed as XNOR-popcount bits);
+ * in the worker.
+ */
 async function binarizeDense() {
-  const d = dense();
-  status('binarizing the hidden layers (one epoch of fine-tuning, then packing the bits)…');
-  await nextFrame();
-  const r = binarize(F, d.model, d.spec, state.data.train, { epochs: 1 });
+  status('binarizing the hidden layers (one epoch of fine-tuning, then packing the bits, in a Web Worker)…');
+  const r = await inWorker({ kind: 'binarize' });
   await addVariant('binarized', r.model, {
     binarizedFrom: 'dense',
     epochs: 1,
@@ -253,7 +301,8 @@ function renderVariants() {
             ? ` (${(base.nonzero / v.nonzero).toFixed(1)}× fewer)`
             : ''),
       fmtBytes(v.bytes),
-      Number.isFinite(v.latencyMs) ? `${v.latencyMs.toFixed(3)} ms` : '…',
+      fmtMs(v.latencyMs),
+      fmtMs(v.latency64Ms),
     ];
     for (const c of cells) tr.insertCell().textContent = c;
     const dl = tr.insertCell();
@@ -273,7 +322,25 @@ function renderVariants() {
       dl.append(ox);
     }
   }
+  if (state.ort) {
+    const o = state.ort,
+      tr = body.insertRow();
+    tr.dataset.variant = 'onnxruntime-web';
+    tr.className = 'ort';
+    const cells = [
+      `${o.name} (dense, ${o.threads} thread${o.threads > 1 ? 's' : ''})`,
+      pct(o.accuracy) + (o.differ ? ` (${o.differ} predictions differ from Frugal's)` : ''),
+      o.nonzero.toLocaleString('en-US'),
+      `${fmtBytes(o.bytes)} (.onnx)`,
+      fmtMs(o.latencyMs),
+      fmtMs(o.latency64Ms),
+      'the dense ONNX file',
+    ];
+    for (const c of cells) tr.insertCell().textContent = c;
+  }
   $('onnx-note').hidden = typeof F.toOnnx === 'function';
+  $('ort-note').hidden = !state.ortError;
+  $('ort-note').textContent = state.ortError ?? '';
   setBusy(state.busy);
 }
 

@@ -17,7 +17,12 @@ export function binarizedSpec(spec) {
   const layers = L.map((l, i) => {
     if (isWeight(l)) {
       previous = l;
-      return i === first || i === last ? l : { ...l, type: `binary-${l.type}`, bias: false };
+      if (i === first || i === last) return l;
+      // specOf writes every conv2d field; binary convolutions have no dilation (1 is the same layer).
+      const { dilation, ...rest } = l;
+      if (dilation !== undefined && dilation !== 1)
+        throw new Error(`binarize: layer ${i} (conv2d) is dilated (${dilation}); binary convolutions are not`);
+      return { ...rest, type: `binary-${l.type}`, bias: false };
     }
     if (l.type === 'relu' && previous)
       return { type: previous.type === 'conv2d' ? 'batchnorm2d' : 'batchnorm1d', features: previous.out };

@@ -6,7 +6,9 @@
 //   node demo/server.mjs [--port N] [--no-isolation]      (port 0: any free port; the URL is printed)
 //
 // Routes: / → demo/, /frugal/ → the browser bundle (dist/browser, from npm run build), /data/ → the shipped
-// Fashion-MNIST subset, /empty.html → a blank page (for scripts and tests). Nothing else is served.
+// Fashion-MNIST subset, /ort/ → onnxruntime-web's WebAssembly build from node_modules (its ESM entry, glue and
+// .wasm only: the demo's latency comparison; nothing from a CDN), /empty.html → a blank page (for scripts and
+// tests). Nothing else is served.
 import { createServer } from 'node:http';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve, sep } from 'node:path';
@@ -14,8 +16,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ortDir = join(root, 'node_modules', 'onnxruntime-web', 'dist');
+/** onnxruntime-web's files the page needs: the wasm-only ESM build, its Emscripten glue (also the worker) and .wasm. */
+const ortFiles = new Set(['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']);
 const mounts = [
   ['/frugal/', join(root, 'dist', 'browser')],
+  ['/ort/', ortDir, (rel) => ortFiles.has(rel)],
   ['/data/', join(root, 'data', 'fashion-mnist-subset')],
   ['/', join(root, 'demo')],
 ];
@@ -61,9 +67,10 @@ if (!existsSync(join(root, 'dist', 'browser', 'frugal.js'))) {
 
 /** The file a URL path names under one of the mounts, or null (never outside them). */
 function fileFor(path) {
-  for (const [prefix, dir] of mounts) {
+  for (const [prefix, dir, allowed] of mounts) {
     if (!path.startsWith(prefix)) continue;
     const rel = path.slice(prefix.length) || 'index.html';
+    if (allowed && !allowed(rel)) return null;
     const file = resolve(dir, rel);
     if (!file.startsWith(dir + sep)) return null;
     return existsSync(file) && statSync(file).isFile() ? file : null;

@@ -85,4 +85,5 @@ export * from './techniques/spiking/index.js';
 export * from './search/index.js';
 export { toOnnx, OnnxExportError, ONNX_OPSETS, type ToOnnxOptions, type OnnxExportable } from './onnx/export.js';
 export { fromOnnx, OnnxImportError, type FromOnnxResult } from './onnx/import.js';
+export { CIRCULANT_EXPORTS, type CirculantExport } from './onnx/circulant.js';
 export * from './techniques/ecg/index.js';

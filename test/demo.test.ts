@@ -1,14 +1,24 @@
 // The demo app (demo/, npm run demo) in headless Chromium: it trains the reference MLP on the shipped subset to a
 // real accuracy, on Web Workers when the page is cross-origin isolated and on one thread when not; prunes and
 // binarizes it with one click each; shows the prediction for a known test image; and its safetensors downloads load
-// back in Node.js (frugal/node's loadModel) with the outputs the page computed. No console error anywhere.
+// back in Node.js (frugal/node's loadModel) with the outputs the page computed; the dense model exported in the
+// page runs in onnxruntime-web beside them with the same predictions. No console error anywhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { argmax, gatherBatch, loadFashionMnist, loadModel, noGrad } from '../src/node.js';
-import { browserSkip, root, startHarness } from './browser-harness.js';
+import {
+  argmax,
+  buildModel,
+  gatherBatch,
+  loadFashionMnist,
+  loadModel,
+  noGrad,
+  referenceCnn,
+  specOf,
+} from '../src/node.js';
+import { browserSkip, root, startDemoServer, startHarness } from './browser-harness.js';
 import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 
@@ -102,6 +112,25 @@ async function checkOnnx(page: Page, dir: string): Promise<void> {
   assert.ok(diff <= 1e-4, `the ONNX file's outputs in onnxruntime-node differ from the page's by ${diff}`);
 }
 
+/**
+ * The ONNX Runtime Web row: the dense model exported in the page (toOnnx) runs in onnxruntime-web (served by the
+ * demo, on `threads` threads) with Frugal's predicted class on every test image, the dense accuracy, and finite
+ * latencies at batch 1 and 64 (only checked for being finite: the machine is shared).
+ */
+async function checkOrt(page: Page, threads: number): Promise<void> {
+  const o = await page.evaluate(() => frugalDemo.ort && { ...frugalDemo.ort, session: undefined, runner: undefined });
+  assert.ok(o, `no ONNX Runtime Web row: ${await page.evaluate(() => frugalDemo.ortError)}`);
+  const dense = await page.evaluate(() => frugalDemo.variants[0].accuracy);
+  assert.equal(o.differ, 0, 'onnxruntime-web predicts the class Frugal predicts on every test image');
+  assert.ok(o.maxDiff <= 1e-4, `max |Frugal − onnxruntime-web| = ${o.maxDiff}`);
+  assert.equal(o.accuracy, dense, 'the same test accuracy as the dense model');
+  assert.equal(o.threads, threads);
+  for (const k of ['latencyMs', 'latency64Ms']) assert.ok(o[k] > 0 && Number.isFinite(o[k]), `${k} ${o[k]}`);
+  const row = (await page.locator('#variants tr[data-variant="onnxruntime-web"]').textContent())!;
+  assert.match(row, new RegExp(`^ONNX Runtime Web \\(dense, ${threads} threads?\\)${(100 * dense).toFixed(1)}%`));
+  assert.match(row, /\d+\.\d{3} ms\d+\.\d{3} ms/);
+}
+
 /** Test image i of the subset as a PNG, inverted (dark on white, as a photo of an item would be). */
 function testImagePng(i: number): Buffer {
   const { test: t } = loadFashionMnist(join(root, 'data', 'fashion-mnist-subset'));
@@ -123,6 +152,37 @@ async function checkProbabilities(page: Page): Promise<void> {
     assert.ok(Math.abs(p.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-5, `${name}: probabilities sum to 1`);
   }
 }
+
+test("the demo's binarize takes the spec the page has (specOf's, with every conv2d field)", async () => {
+  const url = new URL('../../demo/binarize.js', import.meta.url).href;
+  const { binarizedSpec } = await import(url);
+  const spec = specOf(buildModel(referenceCnn, 1), referenceCnn.input);
+  const types = buildModel(binarizedSpec(spec), 1).layers.map((l) => l.toSpec().type);
+  assert.deepEqual(types.slice(1, 6), ['conv2d', 'batchnorm2d', 'maxpool2d', 'binary-conv2d', 'batchnorm2d']);
+  const dilated = { ...spec, layers: spec.layers.map((l, i) => (i === 4 ? { ...l, dilation: 2 } : l)) };
+  assert.throws(() => binarizedSpec(dilated), /layer 4 \(conv2d\) is dilated \(2\)/);
+});
+
+test("the demo server serves onnxruntime-web's three files under /ort/, nothing else of node_modules", async (t) => {
+  if (!existsSync(join(root, 'dist', 'browser', 'frugal.js'))) return t.skip('the browser bundle is not built');
+  const server = await startDemoServer();
+  try {
+    const get = (path: string, method = 'HEAD') => fetch(server.url + path, { method });
+    const mjs = await get('ort/ort.wasm.min.mjs');
+    assert.equal(mjs.status, 200);
+    assert.match(mjs.headers.get('content-type')!, /^text\/javascript/);
+    assert.equal(mjs.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    assert.equal((await get('ort/ort-wasm-simd-threaded.wasm')).headers.get('content-type'), 'application/wasm');
+    assert.equal((await get('ort/ort-wasm-simd-threaded.mjs')).status, 200);
+    const plain = await get('plain/ort/ort.wasm.min.mjs');
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers.get('cross-origin-embedder-policy'), null);
+    for (const p of ['ort/ort.all.min.mjs', 'ort/', 'ort/%2e%2e/package.json', 'ort/..%2f..%2fpackage.json'])
+      assert.equal((await get(p, 'GET')).status, 404, p);
+  } finally {
+    await server.close();
+  }
+});
 
 test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) => {
   const h = await startHarness();
@@ -158,6 +218,8 @@ test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) 
       assert.ok(v[1].nonzero <= 0.11 * v[0].nonzero, `pruned keeps ${v[1].nonzero} of ${v[0].nonzero} weights`);
       assert.ok(v[1].bytes < v[0].bytes / 3, `pruned file ${v[1].bytes} bytes, dense ${v[0].bytes}`);
       assert.ok(v[1].accuracy >= ACCURACY_BAR, `pruned test accuracy ${v[1].accuracy}`);
+      // Pruning ran in the demo's Web Worker: the page's own timers kept firing meanwhile (a blocked page fires none).
+      assert.ok((await page.evaluate(() => frugalDemo.jobTicks)) > 0, 'the page ran timers while the worker pruned');
 
       await page.click('#binarize');
       await page.waitForFunction(() => !frugalDemo.busy && frugalDemo.variants.length > 2, null, {
@@ -168,7 +230,10 @@ test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) 
       // The MLP's middle layer (256→128) runs on packed bits; first and last layers stay float.
       assert.equal(v[2].binaryParams, 256 * 128, 'weights at 1 bit');
       assert.ok(v[2].accuracy >= ACCURACY_BAR, `binarized test accuracy ${v[2].accuracy}`);
-      for (const u of v) assert.ok(u.latencyMs > 0 && Number.isFinite(u.latencyMs), `${u.name} latency`);
+      for (const u of v)
+        for (const k of ['latencyMs', 'latency64Ms'])
+          assert.ok(u[k] > 0 && Number.isFinite(u[k]), `${u.name} ${k}: ${u[k]}`);
+      await checkOrt(page, threads);
 
       // A known test image: #0, an ankle boot; the page's prediction is the downloaded model's in Node.js.
       await page.fill('#test-index', '0');
@@ -201,17 +266,21 @@ test('the demo app in headless Chromium', { timeout: 240_000, skip }, async (t) 
       assert.deepEqual(errors, []);
     });
 
-    await t.test('not isolated (/plain/): says so, trains on one thread to the same bar', async () => {
-      const { page, errors } = await h.open('plain/?arch=mlp&epochs=2');
-      await trainInPage(page);
-      const mode = await page.locator('#mode').textContent();
-      assert.match(mode!, /^single-threaded: the page is not cross-origin isolated/, mode!);
-      assert.equal(await page.evaluate(() => frugalDemo.mode.threads), 1);
-      assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), false);
-      const acc = await page.evaluate(() => frugalDemo.variants[0].accuracy);
-      assert.ok(acc >= ACCURACY_BAR, `test accuracy ${acc} after 2 epochs on one thread`);
-      assert.deepEqual(errors, []);
-    });
+    await t.test(
+      'not isolated (/plain/): says so, trains on one thread to the same bar, ORT on one thread',
+      async () => {
+        const { page, errors } = await h.open('plain/?arch=mlp&epochs=2');
+        await trainInPage(page);
+        const mode = await page.locator('#mode').textContent();
+        assert.match(mode!, /^single-threaded: the page is not cross-origin isolated/, mode!);
+        assert.equal(await page.evaluate(() => frugalDemo.mode.threads), 1);
+        assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), false);
+        const acc = await page.evaluate(() => frugalDemo.variants[0].accuracy);
+        assert.ok(acc >= ACCURACY_BAR, `test accuracy ${acc} after 2 epochs on one thread`);
+        await checkOrt(page, 1);
+        assert.deepEqual(errors, []);
+      },
+    );
   } finally {
     await h.close();
     rmSync(dir, { recursive: true, force: true });

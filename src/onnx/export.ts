@@ -25,6 +25,7 @@ import { BinaryConv2d, BinaryLinear } from '../techniques/binary/quantized.js';
 import { PackedBinaryLayer, SignThreshold, fromBits } from '../techniques/binary/pack.js';
 import { Residual } from '../techniques/hsic/residual.js';
 import { attr, GraphBuilder } from './graph.js';
+import { CIRCULANT_EXPORTS, circulantWeight, type CirculantExport } from './circulant.js';
 import { DT, encodeModel, type DimMsg, type ModelMsg } from './schema.js';
 
 /** Opsets this exporter writes (13: Softmax over one axis; up to 21, the newest ONNX Runtime 1.31 reads). */
@@ -44,6 +45,12 @@ export interface ToOnnxOptions {
   input?: number[];
   /** Extra string pairs for metadata_props. */
   metadata?: Record<string, string>;
+  /**
+   * Block-circulant layers (circlinear, circconv2d): 'dense' (default) writes the expanded weights;
+   * 'blocks' stores only the defining vectors (N× fewer floats) and builds each layer's weight in the
+   * graph with a Gather by the constant index (i − j) mod N, then the same Gemm / Conv (FFT-free).
+   */
+  circulant?: CirculantExport;
 }
 
 /** What toOnnx takes: a built model (buildModel) or what loadModel returns. */
@@ -56,6 +63,7 @@ interface Ctx {
   g: GraphBuilder;
   /** Rank of the value flowing between layers (batch axis included). */
   rank: number;
+  circulant: CirculantExport;
 }
 
 const refuse = (path: string, l: Module, why: string): never => {
@@ -68,14 +76,30 @@ function binarize(c: Ctx, x: string, stem: string): string {
   return c.g.node('Where', [ge, c.g.scalar(1), c.g.scalar(-1)], [], `${stem}_sign`);
 }
 
-/** y = x·Wᵀ + b for W [out, in]: Gemm on rank-2 input, MatMul (+ Add) otherwise. */
-function dense(c: Ctx, x: string, stem: string, w: Float32Array, out: number, inp: number, b: Tensor | null): string {
-  const W = c.g.floats(`${stem}_weight`, w, [out, inp]);
+/**
+ * y = x·Wᵀ + b for W [out, in] (values, or the name of a graph value that computes it): Gemm on rank-2
+ * input, MatMul (+ Add) otherwise.
+ */
+function dense(
+  c: Ctx,
+  x: string,
+  stem: string,
+  w: Float32Array | string,
+  out: number,
+  inp: number,
+  b: Tensor | null,
+): string {
+  const W = typeof w === 'string' ? w : c.g.floats(`${stem}_weight`, w, [out, inp]);
   const B = b ? c.g.floats(`${stem}_bias`, b.data, [out]) : null;
   if (c.rank === 2) return c.g.node('Gemm', B ? [x, W, B] : [x, W], [attr.int('transB', 1)], stem);
-  const wt = new Float32Array(w.length);
-  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) wt[i * out + o] = w[o * inp + i];
-  const y = c.g.node('MatMul', [x, c.g.floats(`${stem}_weightT`, wt, [inp, out])], [], `${stem}_mm`);
+  let WT: string;
+  if (typeof w === 'string') WT = c.g.node('Transpose', [W], [attr.ints('perm', [1, 0])], `${stem}_weightT`);
+  else {
+    const wt = new Float32Array(w.length);
+    for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) wt[i * out + o] = w[o * inp + i];
+    WT = c.g.floats(`${stem}_weightT`, wt, [inp, out]);
+  }
+  const y = c.g.node('MatMul', [x, WT], [], `${stem}_mm`);
   return B ? c.g.node('Add', [y, B], [], stem) : y;
 }
 
@@ -88,9 +112,9 @@ interface ConvGeo {
   dilation: number;
   dims: 1 | 2;
 }
-function conv(c: Ctx, x: string, stem: string, w: Float32Array, g: ConvGeo, b: Tensor | null): string {
+function conv(c: Ctx, x: string, stem: string, w: Float32Array | string, g: ConvGeo, b: Tensor | null): string {
   const k = new Array(g.dims).fill(g.kernel);
-  const W = c.g.floats(`${stem}_weight`, w, [g.out, g.inp, ...k]);
+  const W = typeof w === 'string' ? w : c.g.floats(`${stem}_weight`, w, [g.out, g.inp, ...k]);
   const ins = b ? [x, W, c.g.floats(`${stem}_bias`, b.data, [g.out])] : [x, W];
   return c.g.node(
     'Conv',
@@ -199,11 +223,32 @@ function layer(c: Ctx, l: Module, x: string, path: string): string {
     return conv(c, x, stem, l.toDense(), g, l.bias);
   }
   if (l instanceof CircLinear) {
-    const w = noGrad(() => l.expand()).data as Float32Array;
-    return dense(c, x, stem, Float32Array.from(w), l.outFeatures, l.inFeatures, l.bias);
+    const w =
+      c.circulant === 'blocks'
+        ? circulantWeight(c.g, stem, Float32Array.from(l.weight.data), {
+            S: l.outBlocks,
+            R: l.inBlocks,
+            N: l.blockSize,
+            out: l.outFeatures,
+            inp: l.inFeatures,
+            taps: [],
+          })
+        : Float32Array.from(noGrad(() => l.expand()).data);
+    return dense(c, x, stem, w, l.outFeatures, l.inFeatures, l.bias);
   }
   if (l instanceof CircConv2d) {
-    const w = Float32Array.from(noGrad(() => l.expand()).data);
+    const k = l.kernelSize;
+    const w =
+      c.circulant === 'blocks'
+        ? circulantWeight(c.g, stem, Float32Array.from(l.weight.data), {
+            S: l.outBlocks,
+            R: l.inBlocks,
+            N: l.blockSize,
+            out: l.outChannels,
+            inp: l.inChannels,
+            taps: [k, k],
+          })
+        : Float32Array.from(noGrad(() => l.expand()).data);
     const g = { out: l.outChannels, inp: l.inChannels, kernel: l.kernelSize, dims: 2 as const };
     return conv(c, x, stem, w, { ...g, stride: l.stride, padding: l.padding, dilation: l.dilation }, l.bias);
   }
@@ -338,7 +383,8 @@ function guessInput(l: Module): (number | string)[] | null {
 /**
  * Write a Frugal model as an ONNX model (ModelProto bytes), in eval-mode semantics: dense, pooling,
  * batch-norm, dropout (identity), activation, softmax and normalisation layers map to their ONNX
- * operators; compacted CSR layers and circulant layers are written with their dense weights; binary
+ * operators; compacted CSR layers are written with their dense weights, circulant layers too, or with
+ * `circulant: 'blocks'` as their defining vectors gathered into blocks in the graph (N× smaller); binary
  * layers as sign (x ≥ 0 → +1, else −1, i.e. GreaterOrEqual + Where), ±1 padding (Pad) and ±1 weights in
  * Conv / Gemm, with folded batch norms as per-channel thresholds. The spec and metadata go into
  * metadata_props (`frugal.spec`, `frugal.training`). Throws OnnxExportError naming the first layer
@@ -356,6 +402,11 @@ export function toOnnx(model: OnnxExportable, options: ToOnnxOptions = {}): Uint
     throw new OnnxExportError(
       `ONNX export: opset must be an integer from ${ONNX_OPSETS.min} to ${ONNX_OPSETS.max}, got ${opset}`,
     );
+  const circulant = options.circulant ?? 'dense';
+  if (!CIRCULANT_EXPORTS.includes(circulant))
+    throw new OnnxExportError(
+      `ONNX export: circulant must be ${CIRCULANT_EXPORTS.map((v) => `'${v}'`).join(' or ')}, got '${circulant}'`,
+    );
   const spec = (m as { spec?: ModelSpec }).spec;
   const input: (number | string)[] | null = options.input ?? spec?.input ?? guessInput(net);
   if (!input)
@@ -367,7 +418,7 @@ export function toOnnx(model: OnnxExportable, options: ToOnnxOptions = {}): Uint
   const wasTraining = net.training;
   net.eval();
   try {
-    const c: Ctx = { g: new GraphBuilder(), rank: input.length + 1 };
+    const c: Ctx = { g: new GraphBuilder(), rank: input.length + 1, circulant };
     const x = c.g.fresh('input');
     let y = chain(c, net instanceof Sequential ? net.layers : [net], x, '');
     // The graph output always has the same name, whatever the last layer is.

@@ -46,10 +46,20 @@ export class GraphBuilder {
     }
     return name;
   }
-  /** An int64 initialiser (shapes, pads). */
-  int64s(stem: string, values: number[]): string {
+  /** An int64 initialiser (shapes, pads, gather indices), 1-D unless dims are given. */
+  int64s(stem: string, values: number[], dims: number[] = [values.length]): string {
     const name = this.fresh(stem);
-    this.initializers.push({ name, dims: [values.length], dataType: DT.INT64, int64Data: values });
+    this.initializers.push({ name, dims, dataType: DT.INT64, int64Data: values });
+    return name;
+  }
+  /** An int64 initialiser made once per key and shared by every node that asks for the same key. */
+  sharedInt64s(key: string, stem: string, make: () => { values: number[]; dims: number[] }): string {
+    let name = this.shared.get(`i${key}`);
+    if (!name) {
+      const { values, dims } = make();
+      name = this.int64s(stem, values, dims);
+      this.shared.set(`i${key}`, name);
+    }
     return name;
   }
   /** Append a node; returns its (single) output name. */

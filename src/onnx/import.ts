@@ -9,6 +9,7 @@ import { buildModel, validateSpec, type ModelSpec } from '../nn/spec.js';
 import { planLayers } from '../nn/spec-plan.js';
 import { decodeModel, DT, type ModelMsg, type NodeMsg } from './schema.js';
 import { Attrs, OnnxImportError, readTensor, typeName, type Const } from './tensors.js';
+import { checkCirculantBlock, matchCirculant, type CirculantMatch } from './circulant.js';
 
 export { OnnxImportError };
 
@@ -27,7 +28,8 @@ export interface FromOnnxResult {
 const SUPPORTED =
   'Gemm, MatMul (+ Add), Conv, Relu, LeakyRelu, Sigmoid, Tanh, Clip(−1, 1), Softmax, LogSoftmax, MaxPool, ' +
   'AveragePool, GlobalAveragePool/GlobalMaxPool + Flatten, Flatten, Reshape (as flatten), BatchNormalization, ' +
-  'Sub/Div/Mul/Add by constants (input standardisation), Dropout, Identity, Pad by zero';
+  'Sub/Div/Mul/Add by constants (input standardisation), Dropout, Identity, Pad by zero, and Gemm / Conv ' +
+  'weights gathered into circulant blocks (frugal export --circulant blocks)';
 
 interface Step {
   spec: LayerSpec;
@@ -67,6 +69,22 @@ class Chain {
       for (const o of n.output ?? []) this.producers.set(o, i);
       for (const x of n.input ?? []) if (x) this.consumers.set(x, [...(this.consumers.get(x) ?? []), i]);
     });
+  }
+  producerOf(name: string): number | null {
+    return this.producers.get(name) ?? null;
+  }
+  /** Where a computed value comes from: its producer and the operators behind it (for error messages). */
+  origin(name: string): string {
+    const ops = new Set<string>(),
+      todo = [name];
+    for (let k = 0; k < todo.length && k < 16; k++) {
+      const p = this.producerOf(todo[k]);
+      if (p === null) continue;
+      ops.add(this.nodes[p].opType ?? '');
+      todo.push(...(this.nodes[p].input ?? []).filter(Boolean));
+    }
+    const p = this.producerOf(name);
+    return `'${name}' (computed by ${p === null ? 'nothing' : this.where(p)}; operators ${[...ops].join(', ')})`;
   }
   where(i: number): string {
     const n = this.nodes[i];
@@ -181,6 +199,29 @@ function channelValues(c: Chain, i: number, k: number): number[] {
   return [...v];
 }
 
+/**
+ * A Gemm (transB = 1) or Conv whose weight is the block-circulant Gather pattern toOnnx writes with
+ * circulant: 'blocks': a circlinear / circconv2d layer holding the defining vectors; returns i.
+ */
+function circulantLayer(c: Chain, i: number, a: Attrs, m: CirculantMatch, g?: ReturnType<typeof geometry>): number {
+  const w = `ONNX import: ${c.where(i)}`,
+    n = c.nodes[i];
+  checkCirculantBlock(w, m);
+  if (!g && (a.int('transB', 0) !== 1 || a.float('alpha', 1) !== 1))
+    throw new OnnxImportError(`${w}: a block-circulant Gemm weight is read with transB = 1 and alpha = 1 only`);
+  if (m.inp !== c.shape[0])
+    throw new OnnxImportError(`${w}: its circulant weight [${m.out}, ${m.inp}] does not take ${c.shape[0]} inputs`);
+  const weights: Record<string, Float32Array> = { weight: Float32Array.from(m.weight) };
+  if (n.input?.[2]) {
+    const beta = g ? 1 : a.float('beta', 1);
+    weights.bias = c.floats(i, 2, 'bias', [m.out]).map((v) => beta * v);
+  }
+  const pad = m.S * m.N !== m.out || m.R * m.N !== m.inp;
+  const base = { in: m.inp, out: m.out, block: m.N, bias: !!weights.bias, ...(pad ? { pad: true } : {}) };
+  c.push(g ? { type: 'circconv2d', ...base, ...g } : { type: 'circlinear', ...base }, weights, i);
+  return i;
+}
+
 /** Convert node i (and any node it fuses with); returns the index of the last node consumed. */
 function convert(c: Chain, i: number, n: NodeMsg, outputs: Set<string>): number {
   const op = n.opType ?? '',
@@ -254,6 +295,8 @@ function convert(c: Chain, i: number, n: NodeMsg, outputs: Set<string>): number 
     case 'Gemm': {
       if (rank !== 2) throw new OnnxImportError(`${w}: Gemm needs [N, features] input, got rank ${rank}`);
       if (a.int('transA', 0)) throw new OnnxImportError(`${w}: transA = 1 is not supported`);
+      const circ = matchCirculant(c, n.input?.[1], 2);
+      if (circ) return circulantLayer(c, i, a, circ);
       const alpha = a.float('alpha', 1),
         beta = a.float('beta', 1),
         inF = c.shape[0];
@@ -302,6 +345,8 @@ function convert(c: Chain, i: number, n: NodeMsg, outputs: Set<string>): number 
       if (rank !== 3 && rank !== 4)
         throw new OnnxImportError(`${w}: Conv on a rank-${rank} input; Frugal has 1-D and 2-D`);
       if (a.int('group', 1) !== 1) throw new OnnxImportError(`${w}: grouped convolution (group > 1) is not supported`);
+      const circ = rank === 4 ? matchCirculant(c, n.input?.[1], 4) : null;
+      if (circ) return circulantLayer(c, i, a, circ, geometry(c, i, a, 2, circ.taps));
       const W = c.constant(n.input?.[1]);
       if (!W?.floats || W.dims.length !== rank)
         throw new OnnxImportError(`${w}: input 1 (weights) must be a rank-${rank} float initialiser`);
@@ -484,9 +529,13 @@ export function fromOnnx(bytes: Uint8Array): FromOnnxResult {
     const i = chain.next(value, outputs);
     if (i === null) break;
     const n = nodes[i];
-    if ((n.input ?? []).filter((x) => x && !chain.constant(x)).length > 1)
+    const extra = (n.input ?? []).filter((x) => x && x !== value && !chain.constant(x));
+    const circ = extra.length === 1 && extra[0] === n.input?.[1] && ['Gemm', 'Conv'].includes(n.opType ?? '');
+    if (extra.length && !(circ && matchCirculant(chain, extra[0], chain.shape.length + 1)))
       throw new OnnxImportError(
-        `ONNX import: ${chain.where(i)}: takes more than one computed input; Frugal imports a chain of layers`,
+        `ONNX import: ${chain.where(i)}: takes a computed input besides the layer chain: ` +
+          `${extra.map((x) => chain.origin(x)).join(', ')}; Frugal imports a chain of layers whose weights are ` +
+          'initialisers (or circulant blocks gathered by (i − j) mod N, as frugal export --circulant blocks writes)',
       );
     const last = convert(chain, i, n, outputs);
     value = nodes[last].output?.[0] ?? '';
