@@ -26,8 +26,10 @@ export async function renderChart(spec: ChartSpec): Promise<string> {
   // Loaded on first use: every CLI command imports the Node API, and only reports need Vega (~1 MB of code).
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const full = { ...spec, config: { ...CONFIG, ...(spec as { config?: object }).config } } as ChartSpec;
-  const compiled = vl.compile(full).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  // Vega-Lite warns on stderr when side-by-side panels merge their scales and legends (the intended result);
+  // errors still throw. A report's output must not be strewn with them.
+  const compiled = vl.compile(full, { logger: vega.logger(vega.Error) }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
   try {
     return await view.toSVG();
   } finally {
