@@ -324,5 +324,15 @@ export function panelsSpec(panels: LineChartOptions[]): ChartSpec {
     ),
   );
   if (!drawable.length) throw new Error('panelsSpec: no panel has a point to draw');
-  return { hconcat: drawable.map((p) => lineChartSpec({ width: 300, height: 220, ...p })) } as ChartSpec;
+  // Each panel keeps its own axes, colours and legend: panels differ in range and in their series.
+  const own = 'independent';
+  return {
+    hconcat: drawable.map((p, k) => {
+      // Mark names must differ between panels: Vega-Lite names each layer's data after its mark, and panels
+      // sharing names would draw one panel's data in all of them.
+      const one = lineChartSpec({ width: 300, height: 220, ...p }) as { layer: { name: string }[] };
+      return { ...one, layer: one.layer.map((l) => ({ ...l, name: `${l.name}_${k + 1}` })) };
+    }),
+    resolve: { scale: { x: own, y: own, color: own, strokeDash: own }, legend: { color: own, strokeDash: own } },
+  } as ChartSpec;
 }
