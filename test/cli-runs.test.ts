@@ -29,6 +29,14 @@ test('train --report: curves, layer table, a 10×10 confusion heat map; --store 
     for (const id of ['curve-loss', 'curve-accuracy', 'confusion']) assert.match(html, new RegExp(`id="${id}"`));
     assert.match(html, /data-expect="100"/);
     assert.match(html, /<td>linear<\/td>/);
+    // Epochs are counted from 1 on the curves' x axis: a 2-epoch run's labels are epochs 1 and 2, not 2 and 3.
+    const loss = html.slice(html.indexOf('id="curve-loss"'));
+    const labels = /role-axis-label[^>]*>(.*?)<\/g>/s
+      .exec(loss)![1]
+      .match(/>([^<]+)<\/text>/g)!
+      .map((t) => t.slice(1, -7));
+    assert.equal(labels[0], '1', labels.join());
+    assert.equal(labels.at(-1), '2', labels.join());
     // Negative: a heat map with one cell fewer is caught.
     const at = html.indexOf('cells_marks"');
     const p0 = html.indexOf('<path', at),
