@@ -358,4 +358,8 @@ test('GDHP refuses impossible settings by name', () => {
   assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, gamma: 0 }), /gamma must be in \(0, 1\]/);
   assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, lrFloor: 0 }), /lrFloor must be in \(0, 1\]/);
   assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, batchSize: 2.5 }), /batchSize must be a positive integer/);
+  const bad = { lo: [-1, -1, -1], hi: [1, 1, 1] };
+  assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, trainBox: bad }), /trainBox needs lo and hi of 2 finite/);
+  const flipped = { lo: [1, 1], hi: [-1, -1] };
+  assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, trainBox: flipped }), /with lo ≤ hi/);
 });

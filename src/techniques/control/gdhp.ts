@@ -60,6 +60,11 @@ export interface GdhpOptions {
    * 'model' targets only). Closed-loop data crowd near the equilibrium; the value must hold on the box.
    */
   boxFraction?: number;
+  /**
+   * Box the episodes start from and the box share of each minibatch is drawn from (default the plant's
+   * box). A wider box lets the networks see where the optimal closed loop goes, outside the start box.
+   */
+  trainBox?: { lo: number[]; hi: number[] };
   seed?: number;
   checkpoint?: CheckpointStore;
   resume?: boolean;
@@ -148,6 +153,12 @@ function checkOptions(o: GdhpOptions): void {
   if (o.exploration !== undefined && !(o.exploration >= 0)) throw new Error('GDHP: exploration must be ≥ 0');
 }
 
+function checkBox(plant: Plant, box: { lo: number[]; hi: number[] }): void {
+  const ok = (v: number[]) => Array.isArray(v) && v.length === plant.n && v.every(Number.isFinite);
+  if (!ok(box.lo) || !ok(box.hi) || box.lo.some((v, i) => v > box.hi[i]))
+    throw new Error(`GDHP: trainBox needs lo and hi of ${plant.n} finite values with lo ≤ hi`);
+}
+
 /**
  * Trains GDHP on a plant: each episode simulates `parallel` initial states from the box for
  * `episodeLength` steps under π + exploration noise, storing transitions in the replay buffer and
@@ -161,6 +172,8 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
     act = opts.activation ?? 'tanh',
     { n, m } = plant;
   const gamma = opts.gamma ?? 1;
+  if (opts.trainBox) checkBox(plant, opts.trainBox);
+  const drawPlant = opts.trainBox ? { ...plant, box: opts.trainBox } : plant;
   const nets = gdhpNetworks(n, m, arch, act, seed, gamma === 1 ? plant.xRef : undefined);
   const lr =
     typeof opts.lr === 'number' || opts.lr === undefined
@@ -221,7 +234,7 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
   let stopped = false;
   for (let ep = start; ep < opts.episodes; ep++) {
     const te = performance.now();
-    let x = drawStates(plant, P, () => rng.random());
+    let x = drawStates(drawPlant, P, () => rng.random());
     const cost = new Float64Array(P),
       sums = { critic: 0, costate: 0, actor: 0 },
       before = updates;
@@ -251,7 +264,7 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
         const batch = buffer.sample(B, rng);
         if (st.targets === 'model' && boxFraction > 0) {
           const k = Math.round(B * boxFraction);
-          batch.x.set(drawStates(plant, k, () => rng.random()));
+          batch.x.set(drawStates(drawPlant, k, () => rng.random()));
         }
         const r = gdhpUpdate(st, batch, B);
         sums.critic += r.critic;

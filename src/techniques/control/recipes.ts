@@ -12,6 +12,12 @@ export interface Recipe {
   quickEpisodes: number;
 }
 
+/** A scaled box widened by `margin` on every side, kept within [−1, 1]. */
+export function widenBox(box: { lo: number[]; hi: number[] }, margin: number): { lo: number[]; hi: number[] } {
+  const clamp = (v: number) => Math.max(-1, Math.min(1, v));
+  return { lo: box.lo.map((v) => clamp(v - margin)), hi: box.hi.map((v) => clamp(v + margin)) };
+}
+
 /** The recipe for a plant: linear plants (test A and plant JSON), 'nonlinear' (B) and 'cstr' (C). */
 export function recipeFor(plant: Plant): Recipe {
   if (plant.linear)
@@ -28,18 +34,23 @@ export function recipeFor(plant: Plant): Recipe {
     };
   if (plant.name === 'cstr')
     return {
-      // τ = 0.1 and a slower actor reach iLQR's cost from some states; without the decay the costate
-      // regression left its bound after ~85 episodes and the closed loops diverged (seeds and states apart
-      // from the reproduction's held-out ones).
+      // Chosen on validation only (bench/gdhp-recipe.ts: seeds 101-103, 20 states from stream 4242, never
+      // the held-out 779): share of states with cost <= 1.10 x iLQR's per seed. Before (tau 0.1, start box):
+      // 0.00 / 0.00 / 0.55 (mean 0.18; one closed loop reached |x| = 36). Slower targets (tau 0.02) and
+      // training starts from the box widened by 0.5 per side (the optimal closed loop raises the flow past
+      // the start box): 0.25 / 0.55 / 0.00 (mean 0.27, medians 1.19 / 1.08 / 2.01 x iLQR, all bounded), the
+      // best of the 8 recipes tried. Without the decay the costate regression left its bound and the
+      // closed loops diverged. No recipe tried reached 0.80 on every validation seed.
       options: {
         arch: [64, 64],
         lr: { critic: 1e-3, costate: 1e-3, actor: 3e-4 },
         lrFloor: 0.05,
-        tau: 0.1,
+        tau: 0.02,
         gamma: 0.99,
         episodes: 100,
         episodeLength: 120,
         batchSize: 32,
+        trainBox: widenBox(plant.box, 0.5),
       },
       horizon: Math.round(2 / plant.dt),
       quickEpisodes: 5,
