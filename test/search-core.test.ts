@@ -57,6 +57,36 @@ test('space: bad ranges, empty choices, unknown types and dangling references ar
   validateSpace(ecgSpace);
 });
 
+test('space: an unknown key at the top level, in a parameter, a group, the objective or robust is refused', () => {
+  const def = (over: Record<string, unknown> = {}, objective = {}, params = {}) => ({
+    study: 's',
+    objective: { model: 'mlp', ...objective },
+    params: { w: { type: 'int', min: 1, max: 5 }, ...params },
+    ...over,
+  });
+  const bad: [unknown, RegExp][] = [
+    [def({ seeed: 2 }), /top level: unknown key 'seeed'; .*study, objective, params.* \(did you mean 'seed'\?\)/],
+    [
+      def({}, {}, { n: { type: 'int', mn: 1, max: 5 } }),
+      /params\.n: unknown key 'mn'; .*step.* \(did you mean 'min'\?\)/,
+    ],
+    [def({}, {}, { c: { type: 'choice', value: [1] } }), /params\.c: unknown key 'value'.*did you mean 'values'/],
+    [
+      def({}, {}, { g: { type: 'repeat', count: 1, parms: {}, params: { x: { type: 'int', min: 1, max: 2 } } } }),
+      /params\.g: unknown key 'parms'.*did you mean 'params'/,
+    ],
+    [
+      def({}, {}, { g: { type: 'repeat', count: 1, params: { x: { type: 'float', min: 0, max: 1, step: 2 } } } }),
+      /params\.g\.params\.x: unknown key 'step'; .*steps.*did you mean 'steps'/,
+    ],
+    [def({}, { metrik: 'valLoss' }), /objective: unknown key 'metrik'; .*dataset.* \(did you mean 'metric'\?\)/],
+    [def({}, { datset: 'ecg-synthetic' }), /objective: unknown key 'datset'.*did you mean 'dataset'/],
+    [def({ robust: { topk: 3 } }), /robust: unknown key 'topk'; .*groupBy.*did you mean 'topK'/],
+  ];
+  for (const [d, msg] of bad) assert.throws(() => validateStudyDef(d), msg);
+  validateStudyDef(def({ seed: 2, sampler: 'random', robust: { topK: 3, groupBy: 'w' } }, { metric: 'valLoss' }));
+});
+
 test('sampling: seeded per trial, repeat groups sized by their count, conditionals, rejections counted', () => {
   const a = sampleParams(ecgSpace, 7, 3, lengthCheck),
     b = sampleParams(ecgSpace, 7, 3, lengthCheck);
