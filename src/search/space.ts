@@ -105,6 +105,18 @@ export function validateSpace(v: unknown, where = 'params'): Record<string, Para
   return v as Record<string, ParamDef>;
 }
 
+/**
+ * The type of the parameter a flat draw name stands for (`GROUP.I.NAME` is NAME of repeat group GROUP), or
+ * undefined when the space has no such parameter.
+ */
+export function paramType(space: Record<string, ParamDef>, flat: string): ParamDef['type'] | undefined {
+  const [head, i, ...rest] = flat.split('.');
+  const d = Object.hasOwn(space, head) ? space[head] : undefined;
+  if (!d) return undefined;
+  if (i === undefined) return d.type;
+  return d.type === 'repeat' && /^\d+$/.test(i) && rest.length ? paramType(d.params, rest.join('.')) : undefined;
+}
+
 function active(d: ParamDef, p: Params, prefix: string): boolean {
   if (!d.if) return true;
   return Object.entries(d.if).every(([k, want]) => {
