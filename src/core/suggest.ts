@@ -1,13 +1,20 @@
 // Did-you-mean suggestions for a misspelt key, flag or command: the valid name nearest by edit distance.
 // Browser-safe (pure string arithmetic); used by model specs, search spaces and the CLI.
 
-/** Levenshtein distance: the fewest single-character insertions, deletions and substitutions from a to b. */
+/**
+ * Edit distance with transpositions (optimal string alignment): the fewest single-character insertions,
+ * deletions, substitutions and swaps of two neighbours from a to b ("trian" is 1 from "train").
+ */
 export function editDistance(a: string, b: string): number {
+  let prev2: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++)
+    for (let j = 1; j <= b.length; j++) {
       row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j], prev2[j - 2] + 1);
+    }
+    prev2 = prev;
     prev = row;
   }
   return prev[b.length];

@@ -4,6 +4,7 @@ import { buildModel, validateSpec, type ModelSpec } from '../nn/spec.js';
 import { planLayers } from '../nn/spec-plan.js';
 import { decodeSafetensors, SafetensorsError, tensorsOf } from './safetensors.js';
 import { encodeModel } from './model-bytes.js';
+import { fileReason } from './fs-reason.js';
 
 /** Write bytes to a temporary name beside `path`, then rename: a crash never leaves a half file. */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
@@ -33,10 +34,10 @@ export function saveModel(
 
 function readBytes(path: string): Uint8Array {
   try {
-    if (!statSync(path).isFile()) throw new Error('not a file');
+    if (!statSync(path).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
     return readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read model file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(`cannot read model file ${path}: ${fileReason(e)}`);
   }
 }
 
