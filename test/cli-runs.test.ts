@@ -80,6 +80,21 @@ test('train --report: curves, layer table, a 10×10 confusion heat map; --store 
   }
 });
 
+test('compare --quick without --data-dir names its data the shipped subset, as other commands do', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frugal-cmp-quick-'));
+  try {
+    const args = ['--quick', '--model', 'mlp', '--limit', '200', '--rounds', '1', '--variants', 'dense', '--no-store'];
+    const r = frugal('compare', ...args, '--out', dir, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(String(oneJson(r.stdout).dataSource), /^subset \(.*fashion-mnist-subset\)$/);
+    assert.match(r.stderr, /Fashion-MNIST from .*fashion-mnist-subset \(subset\)/);
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    assert.match(report.dataSource, /^subset \(/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('compare refuses bad variants, --resume without a comparison, and an earlier comparison without --resume', () => {
   const dir = mkdtempSync(join(tmpdir(), 'frugal-cmp-'));
   try {

@@ -172,8 +172,43 @@ test('bad input: R not positive definite, Q not PSD, mismatched dimensions, no s
         ],
         R: [[1]],
       }),
-    /stabilis/,
+    /the plant \(A, B\) is not stabilizable: .*\|λ\| = 2\.000 .*rank \[B, AB, …\] = 1 < n = 2/,
   );
+  // Refused up front (linearPlant, before any training): a marginal mode the input cannot reach, a zero B.
+  const I2 = [
+    [1, 0],
+    [0, 1],
+  ];
+  const marginal = {
+    A: [
+      [1, 0],
+      [0.5, 1],
+    ],
+    B: [[0], [1]],
+    Q: I2,
+    R: [[1]],
+  };
+  assert.throws(() => linearPlant(marginal), /not stabilizable: .*\|λ\| = 1\.000/);
+  assert.throws(
+    () => linearPlant({ ...LQR_EXAMPLE, B: [[0], [0]] }),
+    /the plant \(A, B\) has no input: B is all zeros/,
+  );
+  // Uncontrollable but stable there, or controllable through A: accepted.
+  linearPlant({
+    ...marginal,
+    A: [
+      [0.5, 0],
+      [1, 1.1],
+    ],
+  });
+  linearPlant({
+    ...marginal,
+    A: [
+      [1, 0.1],
+      [0, 1],
+    ],
+    B: [[0], [1]],
+  });
 });
 
 /** Central differences of the plant's step in float64. */
