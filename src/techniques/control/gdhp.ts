@@ -11,6 +11,7 @@ import { stageCost, stepRows, type Plant } from './plant.js';
 import { flatParams, ReplayBuffer, type ActivationName, type Architecture } from './networks.js';
 import { drawStates } from './rollout.js';
 import { gdhpNetworks, gdhpUpdate, runNet, type GdhpNets, type GdhpState } from './step.js';
+import { copyNets, loadNets, type PolicySelection, type SelectionRecord } from './select.js';
 
 export {
   gdhpNetworks,
@@ -65,6 +66,11 @@ export interface GdhpOptions {
    * box). A wider box lets the networks see where the optimal closed loop goes, outside the start box.
    */
   trainBox?: { lo: number[]; hi: number[] };
+  /**
+   * Policy selection on validation states: score every `every` episodes and after the last, keep a copy
+   * of the best-scoring networks and restore them when training completes (default none: the last).
+   */
+  select?: PolicySelection;
   seed?: number;
   checkpoint?: CheckpointStore;
   resume?: boolean;
@@ -100,6 +106,8 @@ export interface GdhpResult {
   trainSeconds: number;
   updatesPerSecond: number;
   stopped: boolean;
+  /** With `select`: the episode whose networks were restored and every score taken (resumed runs included). */
+  selected?: SelectionRecord;
 }
 
 const toEpoch = (l: EpisodeLog): EpochLog => ({
@@ -151,6 +159,10 @@ function checkOptions(o: GdhpOptions): void {
   if (o.boxFraction !== undefined && !(o.boxFraction >= 0 && o.boxFraction <= 1))
     throw new Error(`GDHP: boxFraction must be in [0, 1], got ${o.boxFraction}`);
   if (o.exploration !== undefined && !(o.exploration >= 0)) throw new Error('GDHP: exploration must be ≥ 0');
+  if (o.select !== undefined) {
+    pos('select.every', o.select.every, true);
+    if (typeof o.select.score !== 'function') throw new Error('GDHP: select.score must be a function of the nets');
+  }
 }
 
 function checkBox(plant: Plant, box: { lo: number[]; hi: number[] }): void {
@@ -208,15 +220,28 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
     snap: Record<string, number[]> = {};
   const drift = { critic: NaN, costate: NaN, actor: NaN };
   const history: EpisodeLog[] = [];
+  // The selection's best networks and scores travel in the checkpoint, so a resumed run restores the same.
+  let best: { episode: number; score: number; nets: Record<string, number[]> } | undefined;
+  const scores: { episode: number; score: number }[] = [];
   const loop = {
     batches: () => [],
-    stateDict: () => ({ rng: rng.getState(), updates, snap, drift }),
+    stateDict: () => ({ rng: rng.getState(), updates, snap, drift, best, scores }),
     loadStateDict: (s: unknown) => {
-      const v = s as { rng: number[]; updates: number; snap: Record<string, number[]>; drift: typeof drift };
+      const v = s as {
+        rng: number[];
+        updates: number;
+        snap: Record<string, number[]>;
+        drift: typeof drift;
+        best?: typeof best;
+        scores?: typeof scores;
+      };
       rng.setState(v.rng);
       updates = v.updates;
       snap = v.snap;
       Object.assign(drift, Object.fromEntries(Object.entries(v.drift).map(([k, x]) => [k, x ?? NaN])));
+      // JSON keeps +∞ as null.
+      best = v.best ? { ...v.best, score: v.best.score ?? Infinity } : undefined;
+      scores.splice(0, scores.length, ...(v.scores ?? []).map((x) => ({ ...x, score: x.score ?? Infinity })));
     },
   };
   const { actor, ...others } = nets;
@@ -300,6 +325,14 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
           `${log.costateLoss.toExponential(2)} actor ${log.actorLoss.toExponential(2)} ` +
           `cost ${log.episodeCost.toFixed(4)}\n`,
       );
+    const sel = opts.select;
+    if (sel && ((ep + 1) % sel.every === 0 || ep + 1 === opts.episodes)) {
+      const raw = sel.score(nets),
+        score = Number.isNaN(raw) ? Infinity : raw;
+      scores.push({ episode: ep + 1, score });
+      // Ties (a run diverging at every check scores +∞ throughout) go to the later, longer-trained networks.
+      if (!best || score <= best.score) best = { episode: ep + 1, score, nets: copyNets(nets) };
+    }
     const said = opts.onEpisode?.(log, nets);
     opts.checkpoint?.save(
       snapshot(parts, {
@@ -316,6 +349,8 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
     }
   }
   const trainSeconds = (performance.now() - t0) / 1000;
+  // An interrupted run keeps its last networks: its checkpoint continues from them.
+  if (best && !stopped) loadNets(nets, best.nets);
   return {
     nets,
     history,
@@ -325,5 +360,6 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
     trainSeconds,
     updatesPerSecond: (updates - updates0) / Math.max(trainSeconds, 1e-9),
     stopped,
+    ...(best ? { selected: { episode: best.episode, score: best.score, scores: [...scores] } } : {}),
   };
 }
