@@ -23,7 +23,9 @@ function extend(basis: number[][], v: number[], tol: number): boolean {
   return true;
 }
 
-/** ρ(M) = lim ‖M^k‖^(1/k), by repeated squaring normalised at each step (k = 2⁶⁰: Jordan-block factors vanish). */
+/**
+ * ρ(M) = lim ‖M^k‖^(1/k), by repeated squaring normalised at each step (k = 2⁶⁰: Jordan-block factors vanish).
+ */
 export function spectralRadius(m: Mat): number {
   let c = frob(m);
   if (c === 0) return 0;
