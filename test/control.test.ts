@@ -26,10 +26,9 @@ import {
   stepJacobians,
   stepRows,
   trainGdhp,
-  type CheckpointStore,
   type Plant,
 } from '../src/index.js';
-import { assertClose } from './helpers.js';
+import { assertClose, memoryStore } from './helpers.js';
 
 const flat = (m: number[][]) => m.flat();
 
@@ -351,15 +350,6 @@ test('quick GDHP on the LQR (linear networks) reaches the gain criterion â€–K âˆ
 });
 
 test('GDHP training resumes from its checkpoint with the same result as an uninterrupted run', () => {
-  const mem = (): CheckpointStore & { bytes: Uint8Array | null } => ({
-    bytes: null,
-    save(b) {
-      this.bytes = b;
-    },
-    load() {
-      return this.bytes;
-    },
-  });
   const opts = {
     arch: [8] as number[],
     episodes: 4,
@@ -370,7 +360,7 @@ test('GDHP training resumes from its checkpoint with the same result as an unint
     lrFloor: 0.1, // the decayed learning rates are recomputed from the episode on resume
   };
   const full = trainGdhp(nonlinearPlant(), opts);
-  const store = mem();
+  const store = memoryStore();
   const first = trainGdhp(nonlinearPlant(), {
     ...opts,
     checkpoint: store,

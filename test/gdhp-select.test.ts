@@ -18,11 +18,11 @@ import {
   trainGdhp,
   validationStates,
   Rng,
-  type CheckpointStore,
   type GdhpNets,
   type GdhpOptions,
 } from '../src/index.js';
 import { cstrSelect, TEST_SEEDS } from '../src/reproduce/gdhp.js';
+import { memoryStore } from './helpers.js';
 
 const base: GdhpOptions = { arch: [8], episodes: 6, episodeLength: 5, parallel: 2, batchSize: 16, seed: 4 };
 
@@ -75,18 +75,9 @@ test('selection checks every E episodes and after the last; ties go to the later
 });
 
 test('a resumed run keeps the best networks found before the interruption; a stopped run keeps its last', () => {
-  const mem = (): CheckpointStore & { bytes: Uint8Array | null } => ({
-    bytes: null,
-    save(b) {
-      this.bytes = b;
-    },
-    load() {
-      return this.bytes;
-    },
-  });
   const values = [4, 1, 3, 5, 6, 7];
   const full = trainGdhp(nonlinearPlant(), { ...base, select: { every: 1, score: scripted(values).score } });
-  const store = mem();
+  const store = memoryStore();
   const first = scripted(values);
   const stopped = trainGdhp(nonlinearPlant(), {
     ...base,
