@@ -126,6 +126,11 @@ test('pruning: the target-rate criterion is judged on the saved model’s weight
   const drop = ok.criteria.find((c) => c.name === 'unstructured params 90%: accuracy drop vs dense')!;
   assert.equal(drop.seeds, 3);
   assert.equal(rate.seeds, undefined);
+  // paramCount() leaves out CSR values (buffers), so an older state's compactParams undercounts: not reported.
+  const withCount = pruningState();
+  (withCount.runs['2:unstructured params 90%'] as { compactParams?: number }).compactParams = 12714;
+  const rows = (summarise(withCount as never, [1, 2, 3], { quick: false }).ours as { runs: { runs: object[] }[] }).runs;
+  assert.ok(rows.every((r) => r.runs.every((x) => !('compactParams' in x))));
 });
 
 test('binary-jets: operation counts are labelled analytic; the measured time criterion fails a slower jet net', () => {

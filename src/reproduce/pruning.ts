@@ -85,6 +85,7 @@ interface RunResult {
   paramsReduction: number;
   flopsReduction: number;
   seconds: number;
+  /** Written by earlier versions from paramCount(), which leaves out CSR values (buffers): dropped from reports. */
   compactParams?: number;
   loadAvg?: number;
   latencyMs1?: number;
@@ -252,7 +253,6 @@ export function reproducePruning(o: PruningReproOptions): ReproduceReport {
         throw new Error(
           `${r.name}: the compacted model scores ${smallAcc}, the pruned one ${acc}; compact() changed the outputs`,
         );
-      out.compactParams = small.paramCount();
       out.seconds = (performance.now() - t1) / 1000;
       // The latency phase below times this file against the dense model.
       saveModel(smallPath(r.name, seed), small, specOf(small, input), { seed, run: r.name });
@@ -382,7 +382,7 @@ export function summarise(state: State, seeds: number[], config: Record<string, 
       flopsReduction: meanStd(rs.map((r) => r.saved?.flopsReduction ?? r.flopsReduction)),
       latencyReductionB1: meanStd(latRed1),
       latencyReductionB64: meanStd(latRed64),
-      runs: rs,
+      runs: rs.map(({ compactParams: _, ...r }) => r),
     };
   });
   ours.runs = rows;
