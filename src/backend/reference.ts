@@ -111,7 +111,7 @@ export const reference: Backend = {
     for (let q = 0; q < m.length; q++) if (m[q] >= 0) dx[m[q]] += col[q];
   },
 
-  conv2dForward(x, w, bias, g, out) {
+  conv2dForward(x, w, bias, g, out, epi) {
     const ckk = g.C * g.kh * g.kw,
       ohw = g.OH * g.OW,
       n = g.B * ohw;
@@ -120,6 +120,7 @@ export const reference: Backend = {
     this.im2col(x, g, col);
     this.gemm(false, false, g.Co, n, ckk, w, col, tmp, false);
     channelsFirstToBatchFirst(tmp, g, bias, out);
+    if (epi?.relu) this.relu(out, out);
   },
 
   transpose(x, r, c, out) {
@@ -288,9 +289,10 @@ export const reference: Backend = {
     }
   },
 
-  tileAdd(a, b, y) {
+  tileAdd(a, b, y, relu) {
     const n = b.length;
     for (let i = 0; i < y.length; i++) y[i] = a[i] + b[i % n];
+    if (relu) this.relu(y, y);
   },
 
   sumTiles(g, out) {

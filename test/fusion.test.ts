@@ -1,0 +1,147 @@
+// Fused inference epilogues (issue 27 point 4): each fused kernel against the unfused ops it replaces, bit for bit,
+// on the backend in use (the suite runs once threaded and once with FRUGAL_THREADS=1 FRUGAL_SHARED=0) and on the
+// reference; and the Sequential planner fuses only in eval mode under noGrad.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  buildModel,
+  Conv2d,
+  linearRelu,
+  Linear,
+  noGrad,
+  profiler,
+  reference,
+  referenceCnn,
+  referenceMlp,
+  ReLU,
+  Rng,
+  Sequential,
+  setBackend,
+  setInferenceFusion,
+  setThreads,
+  Tensor,
+  wasmBackend,
+  type Backend,
+  type FArray,
+} from '../src/index.js';
+import { geom, randomArray } from './helpers.js';
+
+const wasm = wasmBackend();
+const backends: Backend[] = wasm ? [wasm, reference] : [reference];
+const threadCounts = wasm?.features.shared ? [1, 2] : [1];
+
+function sameBits(got: FArray, want: FArray, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  const a = new Uint32Array(Float32Array.from(got).buffer),
+    b = new Uint32Array(Float32Array.from(want).buffer);
+  for (let i = 0; i < a.length; i++)
+    if (a[i] !== b[i]) assert.fail(`${what}[${i}]: fused ${got[i]}, unfused ${want[i]}`);
+}
+
+for (const threads of threadCounts)
+  test(`conv2dForward + relu epilogue equals conv2dForward, relu: same bits (${threads} thread(s))`, async () => {
+    await setThreads(threads);
+    const cases = [
+      geom(3, 1, 28, 28, 16, 3, 3, 1, 0, 1), // the reference CNN's first conv: direct kernel
+      geom(4, 16, 13, 13, 32, 3, 3, 1, 0, 1), // its second: im2col + GEMM (OW 11 < 16), rows not a multiple of 4
+      geom(2, 3, 9, 19, 7, 3, 3, 1, 1, 1), // direct, channel remainder
+      geom(1, 2, 6, 3, 5, 3, 3, 1, 1, 1), // narrow rows (OW < 4)
+      geom(2, 4, 9, 9, 6, 3, 3, 2, 1, 1), // strided: im2col
+      geom(2, 40, 8, 20, 9, 3, 3, 1, 1, 1), // many taps: im2col with OW ≥ 16
+      geom(4, 8, 28, 28, 16, 3, 3, 1, 1, 1), // large enough to split over threads
+    ];
+    for (const be of backends)
+      cases.forEach((g, ci) => {
+        const x = randomArray(g.B * g.C * g.H * g.W, 10 + ci),
+          w = randomArray(g.Co * g.C * g.kh * g.kw, 20 + ci),
+          b = ci % 3 === 2 ? null : randomArray(g.Co, 30 + ci);
+        const n = g.B * g.Co * g.OH * g.OW;
+        const want = new Float32Array(n);
+        be.conv2dForward(x, w, b, g, want);
+        be.relu(want, want);
+        assert.ok(want.some((v) => v > 0) && want.some((v) => v === 0), 'the case has both signs');
+        const got = new Float32Array(n).fill(NaN);
+        be.conv2dForward(x, w, b, g, got, { relu: true });
+        sameBits(got, want, `${be.name} case ${ci}`);
+        const plain = new Float32Array(n).fill(NaN);
+        be.conv2dForward(x, w, b, g, plain, {});
+        assert.ok(
+          plain.some((v) => v < 0),
+          `${be.name} case ${ci}: no epilogue, no relu`,
+        );
+      });
+  });
+
+test('tileAdd with relu equals tileAdd then relu, bit for bit', () => {
+  for (const be of backends)
+    for (const [rows, n] of [
+      [64, 128],
+      [3, 13],
+      [1, 2],
+    ]) {
+      const a = randomArray(rows * n, 5 + n),
+        b = randomArray(n, 6 + n);
+      const want = new Float32Array(rows * n),
+        got = new Float32Array(rows * n).fill(NaN);
+      be.tileAdd(a, b, want);
+      be.relu(want, want);
+      be.tileAdd(a, b, got, true);
+      sameBits(got, want, `${be.name} ${rows}×${n}`);
+    }
+});
+
+/** Ops a forward ran, by the profiler's names. */
+function opsOf(fn: () => void): Set<string> {
+  profiler.reset();
+  profiler.enabled = true;
+  try {
+    fn();
+  } finally {
+    profiler.enabled = false;
+  }
+  const ops = new Set(profiler.forward.keys());
+  profiler.reset();
+  return ops;
+}
+
+for (const be of backends)
+  test(`eval + noGrad networks fuse conv/linear + relu with the same bits as layer by layer (${be.name})`, () => {
+    setBackend(be);
+    try {
+      for (const spec of [referenceCnn, referenceMlp]) {
+        const model = buildModel(spec, 3).eval();
+        const x = Tensor.randn([5, ...spec.input], new Rng(4));
+        setInferenceFusion(false);
+        const want = noGrad(() => model.forward(x)).data.slice();
+        setInferenceFusion(true);
+        let got: FArray = new Float32Array(0);
+        const ops = opsOf(() => void (got = noGrad(() => model.forward(x)).data.slice()));
+        assert.ok(ops.has('linearRelu') && !ops.has('relu'), `every relu fused, ran ${[...ops]}`);
+        if (spec === referenceCnn) assert.ok(ops.has('conv2dFused') && !ops.has('conv2d'), `ran ${[...ops]}`);
+        sameBits(got, want, `${spec === referenceCnn ? 'cnn' : 'mlp'} logits`);
+      }
+    } finally {
+      setBackend(null);
+      setInferenceFusion(true);
+    }
+  });
+
+test('training mode, recorded gradients and hooked layers run unfused', () => {
+  const model = new Sequential(new Conv2d(1, 4, 3), ReLU(), new Linear(26, 5), ReLU());
+  const x = Tensor.randn([2, 1, 28, 28], new Rng(1));
+  let ops = opsOf(() => void noGrad(() => model.forward(x))); // training mode
+  assert.ok(ops.has('relu') && !ops.has('conv2dFused'), `training: ${[...ops]}`);
+  model.eval();
+  ops = opsOf(() => void model.forward(x)); // gradients on: the parameters need them
+  assert.ok(ops.has('relu') && !ops.has('linearRelu'), `grad on: ${[...ops]}`);
+  let seen = 0;
+  const h = model.layers[2].registerForwardHook(() => void seen++);
+  ops = opsOf(() => void noGrad(() => model.forward(x)));
+  assert.equal(seen, 1, 'the hook ran');
+  assert.ok(ops.has('conv2dFused') && !ops.has('linearRelu'), `hooked linear unfused: ${[...ops]}`);
+  h.remove();
+  const y = model.forward(x);
+  assert.ok(y.requiresGrad, 'eval with gradients on still records the tape');
+  const w = (model.layers[2] as Linear).weight;
+  assert.throws(() => linearRelu(x, w, null), /inference kernel without a gradient/);
+});
