@@ -177,6 +177,29 @@ function col2imRange(
   }
 }
 
+/** d[k] = max(s[k] + bv, 0) (without the sum when !bias) for k < L: the relu kernel's own instructions. */
+// @ts-ignore: decorator
+@inline function biasReluRow(s: usize, d: usize, L: i32, bias: bool, bv: f32): void {
+  const bs = f32x4.splat(bv),
+    z = f32x4.splat(0);
+  let k = 0;
+  if (bias) {
+    for (; k + 4 <= L; k += 4) {
+      const o = (<usize>k) << 2;
+      v128.store(d + o, f32x4.max(f32x4.add(v128.load(s + o), bs), z));
+    }
+  } else {
+    for (; k + 4 <= L; k += 4) {
+      const o = (<usize>k) << 2;
+      v128.store(d + o, f32x4.max(v128.load(s + o), z));
+    }
+  }
+  for (; k < L; k++) {
+    const v: f32 = bias ? load<f32>(s + ((<usize>k) << 2)) + bv : load<f32>(s + ((<usize>k) << 2));
+    store<f32>(d + ((<usize>k) << 2), v > 0 ? v : 0);
+  }
+}
+
 /**
  * out[b, a, :] = inp[a, b, :] for inp of shape [A, B, L] (plus bias[a] when bias != 0), then
  * max(·, 0) when relu (an inference epilogue: the same f32x4.max as the relu kernel, so the
@@ -184,30 +207,13 @@ function col2imRange(
  */
 export function swap01(inp: usize, A: i32, B: i32, L: i32, out: usize, bias: usize, relu: bool): void {
   const lb = (<usize>L) << 2;
-  const z = f32x4.splat(0);
   for (let a = 0; a < A; a++) {
     const bv: f32 = bias ? load<f32>(bias + ((<usize>a) << 2)) : 0;
     for (let b = 0; b < B; b++) {
       const s = inp + <usize>(a * B + b) * lb;
       const d = out + <usize>(b * A + a) * lb;
       if (relu) {
-        const bs = f32x4.splat(bv);
-        let k = 0;
-        if (bias) {
-          for (; k + 4 <= L; k += 4) {
-            const o = (<usize>k) << 2;
-            v128.store(d + o, f32x4.max(f32x4.add(v128.load(s + o), bs), z));
-          }
-        } else {
-          for (; k + 4 <= L; k += 4) {
-            const o = (<usize>k) << 2;
-            v128.store(d + o, f32x4.max(v128.load(s + o), z));
-          }
-        }
-        for (; k < L; k++) {
-          const v: f32 = bias ? load<f32>(s + ((<usize>k) << 2)) + bv : load<f32>(s + ((<usize>k) << 2));
-          store<f32>(d + ((<usize>k) << 2), v > 0 ? v : 0);
-        }
+        biasReluRow(s, d, L, bias != 0, bv);
       } else if (bias) {
         const bs = f32x4.splat(bv);
         let k = 0;
@@ -216,6 +222,26 @@ export function swap01(inp: usize, A: i32, B: i32, L: i32, out: usize, bias: usi
       } else {
         memory.copy(d, s, lb);
       }
+    }
+  }
+}
+
+/**
+ * swap01 with relu, then 2×2 max pooling (stride 2): each OH×OW plane goes through Q (OH·OW floats of
+ * scratch, in cache) into its ⌊OH/2⌋×⌊OW/2⌋ plane of out [B, A, ·, ·], with the pooling kernel's own code,
+ * so the result is bit-identical to swap01, relu and pool2dForward one after another.
+ */
+export function swap01ReluPool(inp: usize, A: i32, B: i32, OH: i32, OW: i32, out: usize, bias: usize, Q: usize): void {
+  const L = OH * OW,
+    PH = OH >> 1,
+    PW = OW >> 1;
+  const lb = (<usize>L) << 2,
+    pb = (<usize>(PH * PW)) << 2;
+  for (let a = 0; a < A; a++) {
+    const bv: f32 = bias ? load<f32>(bias + ((<usize>a) << 2)) : 0;
+    for (let b = 0; b < B; b++) {
+      biasReluRow(inp + <usize>(a * B + b) * lb, Q, L, bias != 0, bv);
+      max2x2(Q, 1, OH, OW, PH, PW, out + <usize>(b * A + a) * pb);
     }
   }
 }
@@ -643,6 +669,7 @@ function convDirectImage(
   out: usize,
   P: usize,
   relu: bool,
+  pool: bool,
 ): void {
   const Hp = H + 2 * ph,
     Wp = W + 2 * pw,
@@ -662,6 +689,10 @@ function convDirectImage(
   // the last four-pixel block overlaps the one before when OW is not a multiple of 4.
   const wst = (<usize>taps) << 2,
     os = (<usize>(OH * OW)) << 2;
+  // Pooled: the four channels' planes go through Q (in cache) and are pooled from there.
+  const Q = P + ((<usize>convDirectScratch(C, H, W, ph, pw)) << 2),
+    PH = OH >> 1,
+    PW = OW >> 1;
   for (let o = o0; o < Co; o += 4) {
     const n = min(4, Co - o),
       w0 = w + <usize>o * wst;
@@ -669,7 +700,7 @@ function convDirectImage(
       w2 = w0 + <usize>min(2, n - 1) * wst,
       w3 = w0 + <usize>min(3, n - 1) * wst;
     for (let y = 0; y < OH; y++) {
-      const dst = out + ((<usize>((o * OH + y) * OW)) << 2),
+      const dst = (pool ? Q : out + <usize>o * os) + ((<usize>(y * OW)) << 2),
         row = P + <usize>y * ws;
       let x0 = 0;
       for (; x0 + 8 <= OW; x0 += 8)
@@ -718,12 +749,19 @@ function convDirectImage(
         );
       }
     }
+    if (pool) max2x2(Q, n, OH, OW, PH, PW, out + ((<usize>(o * PH * PW)) << 2));
   }
+}
+
+/** Floats of one thread's scratch for the direct kernel: convDirectScratch, plus four output planes when pooled. */
+export function directScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32, OH: i32, OW: i32, pool: bool): i32 {
+  return convDirectScratch(C, H, W, ph, pw) + (pool ? 4 * OH * OW : 0);
 }
 
 /**
  * out [B, Co, OH, OW] = conv(x [B, C, H, W], w [Co, C, kh, kw]) + bias (then max(·, 0) when relu), stride 1,
- * no dilation; P: convDirectScratch floats.
+ * no dilation; pooled (after relu): 2×2 max pooling into out [B, Co, ⌊OH/2⌋, ⌊OW/2⌋] as each group of four
+ * channels is done. P: directScratch floats.
  */
 export function convDirect(
   x: usize,
@@ -743,6 +781,7 @@ export function convDirect(
   out: usize,
   P: usize,
   relu: bool,
+  pool: bool,
 ): void {
   for (let b = 0; b < B; b++)
     convDirectImage(
@@ -760,9 +799,10 @@ export function convDirect(
       pw,
       OH,
       OW,
-      out + ((<usize>(b * Co * OH * OW)) << 2),
+      out + ((<usize>(b * Co * (pool ? (OH >> 1) * (OW >> 1) : OH * OW))) << 2),
       P,
       relu,
+      pool,
     );
 }
 
@@ -770,7 +810,7 @@ export function convDirect(
 const DIRECT_TASK_CHANNELS = 4;
 
 /** Threaded convDirect: tasks of one image × DIRECT_TASK_CHANNELS output channels; thread tid's scratch at P +
- * tid·convDirectScratch floats. */
+ * tid·directScratch floats. */
 export function convDirectTasks(
   counter: usize,
   x: usize,
@@ -790,9 +830,10 @@ export function convDirectTasks(
   out: usize,
   P: usize,
   relu: bool,
+  pool: bool,
   tid: i32,
 ): void {
-  const own = P + ((<usize>(tid * convDirectScratch(C, H, W, ph, pw))) << 2),
+  const own = P + ((<usize>(tid * directScratch(C, H, W, ph, pw, OH, OW, pool))) << 2),
     G = (Co + DIRECT_TASK_CHANNELS - 1) / DIRECT_TASK_CHANNELS;
   for (let t = claim(counter); t < B * G; t = claim(counter)) {
     const b = t / G,
@@ -812,9 +853,10 @@ export function convDirectTasks(
       pw,
       OH,
       OW,
-      out + ((<usize>(b * Co * OH * OW)) << 2),
+      out + ((<usize>(b * Co * (pool ? (OH >> 1) * (OW >> 1) : OH * OW))) << 2),
       own,
       relu,
+      pool,
     );
   }
 }
@@ -864,7 +906,7 @@ export function binConvTasks(
       wh = w + <usize>h * ws,
       oh = out + <usize>h * ys;
     if (direct) {
-      convDirect(xh, wh, 0, B, C, H, W, Co, kh, kw, ph, pw, OH, OW, oh, own, false);
+      convDirect(xh, wh, 0, B, C, H, W, Co, kh, kw, ph, pw, OH, OW, oh, own, false, false);
       continue;
     }
     const tmp = own + ((<usize>(ckk * n)) << 2);

@@ -21,8 +21,10 @@ import {
   setThreads,
   Tensor,
   wasmBackend,
+  MaxPool2d,
   type Backend,
   type FArray,
+  type PoolGeom,
 } from '../src/index.js';
 import { geom, randomArray } from './helpers.js';
 
@@ -69,7 +71,41 @@ for (const threads of threadCounts)
           plain.some((v) => v < 0),
           `${be.name} case ${ci}: no epilogue, no relu`,
         );
+        // relu, then 2×2 max pooling (stride 2; odd sizes drop the last row and column, as MaxPool2d(2) does)
+        const pg: PoolGeom = {
+          P: g.B * g.Co,
+          H: g.OH,
+          W: g.OW,
+          kh: 2,
+          kw: 2,
+          sh: 2,
+          sw: 2,
+          ph: 0,
+          pw: 0,
+          OH: 0,
+          OW: 0,
+        };
+        pg.OH = g.OH >> 1;
+        pg.OW = g.OW >> 1;
+        const pooledWant = new Float32Array(pg.P * pg.OH * pg.OW);
+        be.pool2dForward(want, pg, 'max', pooledWant);
+        const pooled = new Float32Array(pooledWant.length).fill(NaN);
+        be.conv2dForward(x, w, b, g, pooled, { relu: true, pool: true });
+        sameBits(pooled, pooledWant, `${be.name} case ${ci} pooled`);
       });
+    if (wasm)
+      assert.throws(
+        () =>
+          wasm.conv2dForward(
+            randomArray(36, 1),
+            randomArray(9, 2),
+            null,
+            geom(1, 1, 6, 6, 1, 3, 3, 1, 0, 1),
+            new Float32Array(4),
+            { pool: true },
+          ),
+        /needs relu/,
+      );
   });
 
 test('tileAdd with relu equals tileAdd then relu, bit for bit', () => {
@@ -117,7 +153,8 @@ for (const be of backends)
         let got: FArray = new Float32Array(0);
         const ops = opsOf(() => void (got = noGrad(() => model.forward(x)).data.slice()));
         assert.ok(ops.has('linearRelu') && !ops.has('relu'), `every relu fused, ran ${[...ops]}`);
-        if (spec === referenceCnn) assert.ok(ops.has('conv2dFused') && !ops.has('conv2d'), `ran ${[...ops]}`);
+        if (spec === referenceCnn)
+          assert.ok(ops.has('conv2dFused') && !ops.has('conv2d') && !ops.has('maxPool2d'), `ran ${[...ops]}`);
         sameBits(got, want, `${spec === referenceCnn ? 'cnn' : 'mlp'} logits`);
       }
     } finally {
@@ -140,6 +177,22 @@ test('training mode, recorded gradients and hooked layers run unfused', () => {
   assert.equal(seen, 1, 'the hook ran');
   assert.ok(ops.has('conv2dFused') && !ops.has('linearRelu'), `hooked linear unfused: ${[...ops]}`);
   h.remove();
+  // Only MaxPool2d(2) with stride 2 and no padding is pooled in the kernel; others run as themselves, same bits.
+  const conv = new Conv2d(1, 4, 3, { rng: new Rng(2) });
+  for (const [pool, fused] of [
+    [new MaxPool2d(2), true],
+    [new MaxPool2d(2, 1), false],
+    [new MaxPool2d(3), false],
+  ] as const) {
+    const net = new Sequential(conv, ReLU(), pool).eval();
+    setInferenceFusion(false);
+    const want = noGrad(() => net.forward(x)).data.slice();
+    setInferenceFusion(true);
+    let got: FArray = new Float32Array(0);
+    ops = opsOf(() => void (got = noGrad(() => net.forward(x)).data.slice()));
+    assert.equal(ops.has('maxPool2d'), !fused, `pool ${pool.kernelSize}/${pool.stride}: ${[...ops]}`);
+    sameBits(got, want, `pool ${pool.kernelSize}/${pool.stride}`);
+  }
   const y = model.forward(x);
   assert.ok(y.requiresGrad, 'eval with gradients on still records the tape');
   const w = (model.layers[2] as Linear).weight;

@@ -119,8 +119,17 @@ export const reference: Backend = {
       tmp = allocLike(x, g.Co * n);
     this.im2col(x, g, col);
     this.gemm(false, false, g.Co, n, ckk, w, col, tmp, false);
-    channelsFirstToBatchFirst(tmp, g, bias, out);
-    if (epi?.relu) this.relu(out, out);
+    if (!epi?.pool) {
+      channelsFirstToBatchFirst(tmp, g, bias, out);
+      if (epi?.relu) this.relu(out, out);
+      return;
+    }
+    const full = allocLike(x, g.Co * n);
+    channelsFirstToBatchFirst(tmp, g, bias, full);
+    this.relu(full, full);
+    const { OH, OW } = g;
+    const pg = { P: g.B * g.Co, H: OH, W: OW, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, OH: OH >> 1, OW: OW >> 1 };
+    this.pool2dForward(full, pg, 'max', out);
   },
 
   transpose(x, r, c, out) {

@@ -38,10 +38,13 @@ export type PoolMode = 'max' | 'avg';
 
 /**
  * What conv2dForward applies to each output as it stores it, at inference (no gradient is taken through it):
- * relu = max(·, 0), bit-identical to a separate relu pass.
+ * relu = max(·, 0), then pool = 2×2 max pooling with stride 2 (needs relu), so out is
+ * [B, Co, ⌊OH/2⌋, ⌊OW/2⌋].
+ * Bit-identical to the separate relu and pool2dForward passes.
  */
 export interface ConvEpilogue {
   relu?: boolean;
+  pool?: boolean;
 }
 export type BinaryKind = 'add' | 'sub' | 'mul' | 'div';
 

@@ -4,7 +4,8 @@
 // exact, and the fused kernels compute it with the same instructions as the relu kernel.
 import { isGradEnabled, type Tensor } from '../core/tensor.js';
 import { conv2dFused, linearRelu } from '../ops/index.js';
-import { Activation, Conv2d, Linear } from './layers.js';
+import { geometry } from '../ops/conv.js';
+import { Activation, Conv2d, Linear, MaxPool2d } from './layers.js';
 import type { Module } from './module.js';
 
 type Env = Record<string, string | undefined>;
@@ -32,10 +33,16 @@ function plain(m: Module, cls: { prototype: object }): boolean {
 }
 
 const isRelu = (m: Module | undefined): boolean => !!m && plain(m, Activation) && (m as Activation).kind === 'relu';
+/** MaxPool2d(2) with stride 2 and no padding, the case the fused kernels pool. */
+function isPool2(m: Module | undefined): boolean {
+  if (!m || !plain(m, MaxPool2d)) return false;
+  const p = m as MaxPool2d;
+  return p.kernelSize === 2 && p.stride === 2 && p.padding === 0;
+}
 
 /**
- * Run layers in order, fusing Conv2d → ReLU and Linear → ReLU pairs (see fusing() for when). An input of a wrong
- * shape goes through the unfused layer, so its error message is the layer's own.
+ * Run layers in order, fusing Conv2d → ReLU (→ MaxPool2d(2)) and Linear → ReLU (see fusing() for when). An input
+ * of a wrong shape goes through the unfused layer, so its error message is the layer's own.
  */
 export function fusedForward(layers: readonly Module[], x: Tensor): Tensor {
   for (let i = 0; i < layers.length; i++) {
@@ -44,8 +51,11 @@ export function fusedForward(layers: readonly Module[], x: Tensor): Tensor {
       if (plain(l, Conv2d) && x.rank === 4) {
         const c = l as Conv2d;
         const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation };
-        x = conv2dFused(x, c.weight, c.bias, opts, { relu: true });
-        i++;
+        // Pool too when the output is at least 2×2 (smaller ones go to MaxPool2d, which names the problem).
+        const g = geometry('conv2d', x.shape, c.weight.shape, opts);
+        const pool = isPool2(layers[i + 2]) && g.OH >= 2 && g.OW >= 2;
+        x = conv2dFused(x, c.weight, c.bias, opts, { relu: true, pool });
+        i += pool ? 2 : 1;
         continue;
       }
       if (plain(l, Linear) && x.rank >= 2 && x.shape[x.rank - 1] === (l as Linear).inFeatures) {

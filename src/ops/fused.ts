@@ -14,9 +14,9 @@ function inferenceOnly(op: string, inputs: (Tensor | null)[]): void {
 }
 
 /**
- * y = epi(conv2d(x, w, b)): the convolution with its epilogue (relu = max(·, 0)) applied where the
- * output is stored. Equal bit for bit to relu(conv2d(x, w, b)). Inference only (throws when a gradient
- * would be needed).
+ * y = epi(conv2d(x, w, b)): the convolution with its epilogue (relu = max(·, 0), then pool = 2×2 max
+ * pooling, stride 2) applied as the output is stored. Equal bit for bit to relu(conv2d(x, w, b)) and
+ * maxPool2d(relu(conv2d(x, w, b)), 2). Inference only (throws when a gradient would be needed).
  */
 export function conv2dFused(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dOptions, epi: ConvEpilogue): Tensor {
   inferenceOnly('conv2dFused', [x, w, b]);
@@ -24,7 +24,10 @@ export function conv2dFused(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2d
     throw new Error(`conv2dFused expects input [N, C, H, W] and 4-D weights, got ${fmt(x.shape)}, ${fmt(w.shape)}`);
   const g = geometry('conv2dFused', x.shape, w.shape, opts);
   if (b && b.size !== g.Co) throw new Error(`conv2dFused: bias has ${b.size} entries, expected ${g.Co}`);
-  const out = scopedEmpty([g.B, g.Co, g.OH, g.OW], x.dtype);
+  if (epi.pool && !(epi.relu && g.OH >= 2 && g.OW >= 2))
+    throw new Error(`conv2dFused: pooling needs relu and an output of at least 2×2, got ${g.OH}×${g.OW}`);
+  const shape = epi.pool ? [g.B, g.Co, g.OH >> 1, g.OW >> 1] : [g.B, g.Co, g.OH, g.OW];
+  const out = scopedEmpty(shape, x.dtype);
   backendFor(x.dtype).conv2dForward(x.data, w.data, b ? b.data : null, g, out.data, epi);
   return out;
 }

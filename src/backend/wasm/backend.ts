@@ -31,6 +31,7 @@ interface Kernels {
   im2col(x: number, ...g: number[]): void;
   col2im(col: number, ...g: number[]): void;
   swap01(inp: number, A: number, B: number, L: number, out: number, bias: number, relu: number): void;
+  swap01ReluPool(inp: number, A: number, B: number, OH: number, OW: number, out: number, bias: number, Q: number): void;
   rowSums(m: number, R: number, n: number, out: number): void;
   pool2dForward(
     x: number,
@@ -139,8 +140,10 @@ interface Kernels {
     out: number,
     P: number,
     relu: number,
+    pool: number,
   ): void;
   convDirectScratch(C: number, H: number, W: number, ph: number, pw: number): number;
+  directScratch(C: number, H: number, W: number, ph: number, pw: number, OH: number, OW: number, pool: number): number;
 }
 
 const BINARY: Record<BinaryKind, number> = { add: 0, sub: 1, mul: 2, div: 3 };
@@ -310,7 +313,8 @@ export class WasmBackend implements Backend {
 
   /**
    * path: 'auto' picks the direct kernel for few taps (directConv); the others force one (bench/conv-direct).
-   * The epilogue's relu is applied where the output is stored: the direct kernel's stores, or swap01.
+   * The epilogue's relu is applied where the output is stored: the direct kernel's stores, or swap01; its pooling
+   * from a plane of scratch in cache (per group of four channels, or per plane in swap01ReluPool).
    */
   conv2dForward(
     x: FArray,
@@ -323,6 +327,8 @@ export class WasmBackend implements Backend {
   ): void {
     if (path === 'direct' && !unitStride(g))
       throw new Error('conv2dForward: the direct kernel needs stride 1 and no dilation');
+    if (epi.pool && !(epi.relu && g.OH >= 2 && g.OW >= 2))
+      throw new Error('conv2dForward: the pooling epilogue needs relu and an output of at least 2×2');
     this.rt.begin();
     const n = g.B * g.OH * g.OW,
       ckk = g.C * g.kh * g.kw;
@@ -331,7 +337,7 @@ export class WasmBackend implements Backend {
       pb = bias ? this.rt.inPtr(bias) : 0;
     if (path === 'direct' || (path === 'auto' && directConv(g))) {
       const po = this.rt.outPtr(out),
-        per = this.k.convDirectScratch(g.C, g.H, g.W, g.ph, g.pw);
+        per = this.k.directScratch(g.C, g.H, g.W, g.ph, g.pw, g.OH, g.OW, +!!epi.pool);
       const threads =
         this.rt.threads > 1 && 2 * g.B * g.Co * g.OH * g.OW * ckk >= THREAD_MIN_FLOPS ? this.rt.threads : 1;
       const args: Parameters<Kernels['convDirect']> = [
@@ -352,6 +358,7 @@ export class WasmBackend implements Backend {
         po,
         this.rt.alloc(per * threads),
         +!!epi.relu,
+        +!!epi.pool,
       ];
       if (threads > 1) this.rt.tasks('convDirectTasks', args);
       else this.k.convDirect(...args);
@@ -364,7 +371,8 @@ export class WasmBackend implements Backend {
       work = this.rt.allocWork();
     this.im2colPtr(px, g, col);
     this.gemmPtr(false, false, g.Co, n, ckk, pw, col, tmp, false, work);
-    this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb, +!!epi.relu);
+    if (epi.pool) this.k.swap01ReluPool(tmp, g.Co, g.B, g.OH, g.OW, po, pb, this.rt.alloc(g.OH * g.OW));
+    else this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb, +!!epi.relu);
     this.rt.done(out, po);
   }
 
