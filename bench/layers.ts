@@ -70,7 +70,7 @@ const wholeUnfused = () => {
     setInferenceFusion(prev);
   }
 };
-// The spans fusedForward runs as one kernel: conv2d, relu (, maxpool2d 2/2/0) and linear, relu.
+// The spans fusedForward runs as one kernel: (normalize,) conv2d, relu (, maxpool2d 2/2/0) and linear, relu.
 const types = model.layers.map((l) => l.toSpec());
 const groups: { from: number; to: number }[] = [];
 for (let i = 0; i + 1 < types.length; i++) {
@@ -78,7 +78,9 @@ for (let i = 0; i + 1 < types.length; i++) {
   if ((t !== 'conv2d' && t !== 'linear') || types[i + 1].type !== 'relu') continue;
   const p = types[i + 2];
   const pool = t === 'conv2d' && p?.type === 'maxpool2d' && p.kernel === 2 && p.stride === 2 && !p.padding;
-  groups.push({ from: i, to: i + (pool ? 3 : 2) });
+  // A Normalize before an unpadded conv2d is folded into its weights.
+  const fold = t === 'conv2d' && !types[i].padding && types[i - 1]?.type === 'normalize';
+  groups.push({ from: fold ? i - 1 : i, to: i + (pool ? 3 : 2) });
 }
 const groupFns = groups.map(
   ({ from, to }) =>

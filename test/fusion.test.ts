@@ -22,11 +22,13 @@ import {
   Tensor,
   wasmBackend,
   MaxPool2d,
+  Normalize,
+  Flatten,
   type Backend,
   type FArray,
   type PoolGeom,
 } from '../src/index.js';
-import { geom, randomArray } from './helpers.js';
+import { assertClose, geom, randomArray } from './helpers.js';
 
 const wasm = wasmBackend();
 const backends: Backend[] = wasm ? [wasm, reference] : [reference];
@@ -144,7 +146,9 @@ for (const be of backends)
   test(`eval + noGrad networks fuse conv/linear + relu with the same bits as layer by layer (${be.name})`, () => {
     setBackend(be);
     try {
-      for (const spec of [referenceCnn, referenceMlp]) {
+      // The CNN without its Normalize (folding that one rounds differently: tested below), on normalized input.
+      const cnn = { ...referenceCnn, layers: referenceCnn.layers.slice(1) };
+      for (const spec of [cnn, referenceMlp]) {
         const model = buildModel(spec, 3).eval();
         const x = Tensor.randn([5, ...spec.input], new Rng(4));
         setInferenceFusion(false);
@@ -153,9 +157,9 @@ for (const be of backends)
         let got: FArray = new Float32Array(0);
         const ops = opsOf(() => void (got = noGrad(() => model.forward(x)).data.slice()));
         assert.ok(ops.has('linearRelu') && !ops.has('relu'), `every relu fused, ran ${[...ops]}`);
-        if (spec === referenceCnn)
+        if (spec === cnn)
           assert.ok(ops.has('conv2dFused') && !ops.has('conv2d') && !ops.has('maxPool2d'), `ran ${[...ops]}`);
-        sameBits(got, want, `${spec === referenceCnn ? 'cnn' : 'mlp'} logits`);
+        sameBits(got, want, `${spec === cnn ? 'cnn' : 'mlp'} logits`);
       }
     } finally {
       setBackend(null);
@@ -197,4 +201,55 @@ test('training mode, recorded gradients and hooked layers run unfused', () => {
   assert.ok(y.requiresGrad, 'eval with gradients on still records the tape');
   const w = (model.layers[2] as Linear).weight;
   assert.throws(() => linearRelu(x, w, null), /inference kernel without a gradient/);
+});
+
+test('a Normalize folded into the unpadded Conv2d after it equals the two layers within 1e-6 + 1e-5·|y|', () => {
+  const stats: [number[], number[]][] = [
+    [[0.286], [0.353]],
+    [
+      [0.5, 0.4, 0.3],
+      [0.2, 0.25, 0.3],
+    ],
+  ];
+  for (const be of backends) {
+    setBackend(be);
+    try {
+      for (const [mean, std] of stats)
+        for (const padding of [0, 1]) {
+          const C = mean.length,
+            rng = new Rng(3 + C + padding);
+          const net = new Sequential(
+            new Normalize(mean, std),
+            new Conv2d(C, 8, 3, { padding, rng }),
+            ReLU(),
+            new MaxPool2d(2),
+            new Flatten(),
+            new Linear(8 * (padding ? 7 : 6) ** 2, 5, { rng }),
+          ).eval();
+          const x = Tensor.rand([3, C, 14, 14], new Rng(9));
+          setInferenceFusion(false);
+          const want = noGrad(() => net.forward(x)).data.slice();
+          setInferenceFusion(true);
+          let got: FArray = new Float32Array(0);
+          const ops = opsOf(() => void (got = noGrad(() => net.forward(x)).data.slice()));
+          // folded: Normalize's mul and add never run; padded: they do (the zero pad is not foldable)
+          assert.equal(ops.has('mul'), padding > 0, `${be.name} C ${C} padding ${padding}: ${[...ops]}`);
+          assertClose(got, want, 1e-6, 1e-5, `${be.name} C ${C} padding ${padding}`);
+          if (padding) sameBits(got, want, `${be.name} C ${C} unfolded`);
+        }
+      // The reference CNN whole, on images in [0, 1]: its Normalize folds into conv1.
+      const model = buildModel(referenceCnn, 3).eval();
+      const x = Tensor.rand([8, 1, 28, 28], new Rng(5));
+      setInferenceFusion(false);
+      const want = noGrad(() => model.forward(x)).data.slice();
+      setInferenceFusion(true);
+      let got: FArray = new Float32Array(0);
+      const ops = opsOf(() => void (got = noGrad(() => model.forward(x)).data.slice()));
+      assert.ok(!ops.has('mul') && !ops.has('relu') && !ops.has('maxPool2d'), `cnn ran ${[...ops]}`);
+      assertClose(got, want, 1e-6, 1e-5, `${be.name} reference CNN`);
+    } finally {
+      setBackend(null);
+      setInferenceFusion(true);
+    }
+  }
 });
