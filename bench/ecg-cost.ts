@@ -7,10 +7,9 @@
 // most 12 epochs, early stopping), spread over 1, 10 and 100 machines running one trial at a time each, plus the
 // store's measured per-trial overhead (docs/measurements.md, bench:search).
 import { loadavg, cpus } from 'node:os';
-import { evaluate, backendName } from '../src/index.js';
+import { evaluate, backendName, ecgParamCount } from '../src/index.js';
 import { ecgConfig, ecgSplits, trainSetting } from '../src/reproduce/ecg-search.js';
 import { drawEcgTrial } from '../src/reproduce/ecg-search-space.js';
-import { ecgParamCount } from '../src/index.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');

@@ -44,6 +44,20 @@ test('frugal control train on a plant JSON: learned gain within 5% of the Riccat
 
 test('frugal control refuses bad plants and flags, naming the field and the fix', () => {
   const ok = { A: [[1.1]], B: [[1]], Q: [[1]], R: [[1]] };
+  // Nothing drives the second state (x₂' = x₂): its mode |λ| = 1 never decays.
+  const I2 = [
+    [1, 0],
+    [0, 1],
+  ];
+  const uncontrollable = {
+    A: [
+      [0.9, 0.1],
+      [0, 1],
+    ],
+    B: [[1], [0]],
+    Q: I2,
+    R: [[1]],
+  };
   const cases: [string[], number, RegExp][] = [
     [['control', 'train', '--out', join(dir, 'x')], 2, /--system lqr\|nonlinear\|cstr\|PLANT\.json is required/],
     [['control', 'train', '--system', 'lqr'], 2, /--out PATH is required/],
@@ -74,6 +88,16 @@ test('frugal control refuses bad plants and flags, naming the field and the fix'
       ['control', 'train', '--system', plantFile('j.json', '{"A": [[1]'), '--out', join(dir, 'x')],
       1,
       /j\.json is not valid JSON/,
+    ],
+    [
+      ['control', 'train', '--system', plantFile('b0.json', { ...ok, A: [[0.9]], B: [[0]] }), '--out', join(dir, 'x')],
+      1,
+      /b0\.json: the plant \(A, B\) has no input: B is all zeros/,
+    ],
+    [
+      ['control', 'train', '--system', plantFile('u.json', uncontrollable), '--out', join(dir, 'x')],
+      1,
+      /u\.json: the plant \(A, B\) is not stabilizable: .*rank \[B, AB, …\] = 1 < n = 2/,
     ],
     [['control', 'train', '--system', join(dir, 'none.json'), '--out', join(dir, 'x')], 1, /does not exist/],
     [['control', 'rollout', join(dir, 'none.safetensors'), '--x0', '1'], 1, /does not exist/],

@@ -50,7 +50,7 @@ test('csv:FILE trains on float features, keeps class names; eval prints per-clas
   const args = ['train', '--model', spec([2], 3), '--dataset', `csv:${csv}`, '--label-column', '1'];
   const t = frugal(...args, '--epochs', '30', '--lr', '0.02', '--out', out, '--json');
   assert.equal(t.code, 0, t.stderr);
-  assert.match(t.stderr, /192 train, 48 test \(20% held out, seed 0\)/);
+  assert.match(t.stderr, /192 train, 0 validation, 48 test \(20% held out, seed 0\)/);
   // Float features used as given (no / 255): the clouds are far apart, so the model separates them.
   assert.ok((oneJson(t.stdout).testAccuracy as number) > 0.9, t.stdout);
   const e = frugal('eval', out, '--json');
@@ -112,7 +112,7 @@ test('folder:DIR (one sub-folder per class) and idx:DIR; eval --data-dir with on
   const out = join(dir, 'folder.safetensors');
   const t = frugal('train', '--model', spec([1, 28, 28], 2), '--dataset', `folder:${join(dir, 'imgs')}`, '--out', out);
   assert.equal(t.code, 0, t.stderr);
-  assert.match(t.stderr, /24 train, 6 test/);
+  assert.match(t.stderr, /24 train, 0 validation, 6 test/);
   const p = frugal('predict', out, join(dir, 'imgs', 'boot', '0.png'), '--json');
   assert.equal(p.code, 0, p.stderr);
   const top = (oneJson(p.stdout).predictions as { top: { name: string }[] }[])[0].top;
@@ -143,7 +143,7 @@ test('folder:DIR (one sub-folder per class) and idx:DIR; eval --data-dir with on
     join(dir, 'i.st'),
   );
   assert.equal(idx.code, 0, idx.stderr);
-  assert.match(idx.stderr, /800 train, 200 test \(20% held out, seed 0\)/);
+  assert.match(idx.stderr, /800 train, 0 validation, 200 test \(20% held out, seed 0\)/);
 });
 
 test('digits: trained when Debian ships scikit-learn, else refused naming python3-sklearn; the loader', () => {

@@ -84,6 +84,15 @@ test('train without --out saves to a new runs/NAME-DATE.safetensors and says whe
     saved.push(m[1]);
   }
   assert.notEqual(saved[0], saved[1], 'a second run does not overwrite the first');
+  // A run that fails before writing leaves no empty runs/ behind.
+  const fresh = join(dir, 'fresh');
+  mkdirSync(fresh);
+  const failed = spawnSync(process.execPath, [MAIN, 'train', '--model', 'mlp', '--data-dir', join(fresh, 'none')], {
+    cwd: fresh,
+    encoding: 'utf8',
+  });
+  assert.equal(failed.status, 1, failed.stderr);
+  assert.ok(!existsSync(join(fresh, 'runs')), 'no runs/ directory after a failed run');
   const r = run('--resume');
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--resume continues the run saved at --out PATH; give that --out/);

@@ -118,7 +118,7 @@ test('predict: a transparent image is black; wrong inputs get a message naming t
   assert.match(one.stderr, /expected at least 2 positional arguments/);
   const missing = run([model, join(dir, 'nope.png')]);
   assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /cannot read input .*nope\.png: ENOENT/);
+  assert.match(missing.stderr, /cannot read input .*nope\.png: no such file/);
 });
 
 test('predict(), area resizing and .npy parsing (library)', () => {

@@ -29,6 +29,14 @@ test('train --report: curves, layer table, a 10×10 confusion heat map; --store 
     for (const id of ['curve-loss', 'curve-accuracy', 'confusion']) assert.match(html, new RegExp(`id="${id}"`));
     assert.match(html, /data-expect="100"/);
     assert.match(html, /<td>linear<\/td>/);
+    // Epochs are counted from 1 on the curves' x axis: a 2-epoch run's labels are epochs 1 and 2, not 2 and 3.
+    const loss = html.slice(html.indexOf('id="curve-loss"'));
+    const labels = /role-axis-label[^>]*>(.*?)<\/g>/s
+      .exec(loss)![1]
+      .match(/>([^<]+)<\/text>/g)!
+      .map((t) => t.slice(1, -7));
+    assert.equal(labels[0], '1', labels.join());
+    assert.equal(labels.at(-1), '2', labels.join());
     // Negative: a heat map with one cell fewer is caught.
     const at = html.indexOf('cells_marks"');
     const p0 = html.indexOf('<path', at),
@@ -67,6 +75,21 @@ test('train --report: curves, layer table, a 10×10 confusion heat map; --store 
     assert.equal(frugal('runs', 'show', 'x', '--store', store).code, 2);
     assert.equal(frugal('runs', 'frob', '--store', store).code, 2);
     assert.equal(frugal('runs', 'list', '--store', join(dir, 'none.sqlite')).code, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('compare --quick without --data-dir names its data the shipped subset, as other commands do', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frugal-cmp-quick-'));
+  try {
+    const args = ['--quick', '--model', 'mlp', '--limit', '200', '--rounds', '1', '--variants', 'dense', '--no-store'];
+    const r = frugal('compare', ...args, '--out', dir, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(String(oneJson(r.stdout).dataSource), /^subset \(.*fashion-mnist-subset\)$/);
+    assert.match(r.stderr, /Fashion-MNIST from .*fashion-mnist-subset \(subset\)/);
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    assert.match(report.dataSource, /^subset \(/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -83,7 +83,7 @@ test('frugal search: the issue form with 2 workers, show --json (trials, robust 
   for (const t of s.trials) assert.ok(trials.some((u) => JSON.stringify(u.params) === JSON.stringify(t.params)));
 });
 
-test('bad spaces fail before anything is written: empty choice, min > max, a group with no valid draw', () => {
+test('bad spaces fail before anything is written: empty choice, min > max, no valid draw, unknown keys', () => {
   const db = join(dir, 'bad.db');
   const cases: [unknown, RegExp][] = [
     [issueSpace({}, { act: { type: 'choice', values: [] } }), /params\.act: a choice needs a non-empty "values"/],
@@ -102,6 +102,9 @@ test('bad spaces fail before anything is written: empty choice, min > max, a gro
       ),
       /no valid draw after 1000 rejections/,
     ],
+    [{ ...issueSpace(), seeed: 2 }, /top level: unknown key 'seeed'.*did you mean 'seed'/],
+    [issueSpace({}, { width: { type: 'int', mn: 1, max: 5 } }), /params\.width: unknown key 'mn'.*did you mean 'min'/],
+    [issueSpace({ metrik: 'valLoss' }), /objective: unknown key 'metrik'.*did you mean 'metric'/],
   ];
   cases.forEach(([space, msg], i) => {
     const r = frugal('search', write(`bad${i}.json`, space), '--trials', '2', '--storage', db, ...DATA, '--json');

@@ -68,6 +68,23 @@ test('train --json: stdout is one JSON object with the documented keys; progress
   assert.ok(existsSync(out) && existsSync(`${out}.ckpt`));
 });
 
+test('train prints and records the counts it uses: --limit takes the first N, --val-split part of those', () => {
+  const out = join(dir, 'limited.safetensors');
+  const args = ['--model', 'mlp', ...DATA, '--epochs', '1', '--limit', '300', '--val-split', '0.1'];
+  const j = frugal('train', ...args, '--out', out, '--json');
+  assert.equal(j.code, 0, j.stderr);
+  const res = oneJson(j.stdout) as { samples: { train: number; validation: number; test: number } };
+  const test = res.samples.test;
+  assert.deepEqual(res.samples, { train: 270, validation: 30, test });
+  assert.ok(test > 300, 'the test set stays whole');
+  assert.match(j.stderr, new RegExp(`: 270 train, 30 validation, ${test} test \\(.*the first 300 of \\d+ training`));
+  const help = frugal('train', '--help').stdout;
+  assert.match(
+    help.replace(/\s+/g, ' '),
+    /--limit N trains on the first N training images \(.*\); the test set stays whole/,
+  );
+});
+
 test('eval, info and bench read the saved model; --json gives the documented keys', () => {
   const model = join(dir, 'mlp.safetensors');
   const e = oneJson(frugal('eval', model, ...DATA, '--json').stdout);

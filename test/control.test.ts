@@ -26,10 +26,9 @@ import {
   stepJacobians,
   stepRows,
   trainGdhp,
-  type CheckpointStore,
   type Plant,
 } from '../src/index.js';
-import { assertClose } from './helpers.js';
+import { assertClose, memoryStore } from './helpers.js';
 
 const flat = (m: number[][]) => m.flat();
 
@@ -172,8 +171,43 @@ test('bad input: R not positive definite, Q not PSD, mismatched dimensions, no s
         ],
         R: [[1]],
       }),
-    /stabilis/,
+    /the plant \(A, B\) is not stabilizable: .*\|λ\| = 2\.000 .*rank \[B, AB, …\] = 1 < n = 2/,
   );
+  // Refused up front (linearPlant, before any training): a marginal mode the input cannot reach, a zero B.
+  const I2 = [
+    [1, 0],
+    [0, 1],
+  ];
+  const marginal = {
+    A: [
+      [1, 0],
+      [0.5, 1],
+    ],
+    B: [[0], [1]],
+    Q: I2,
+    R: [[1]],
+  };
+  assert.throws(() => linearPlant(marginal), /not stabilizable: .*\|λ\| = 1\.000/);
+  assert.throws(
+    () => linearPlant({ ...LQR_EXAMPLE, B: [[0], [0]] }),
+    /the plant \(A, B\) has no input: B is all zeros/,
+  );
+  // Uncontrollable but stable there, or controllable through A: accepted.
+  linearPlant({
+    ...marginal,
+    A: [
+      [0.5, 0],
+      [1, 1.1],
+    ],
+  });
+  linearPlant({
+    ...marginal,
+    A: [
+      [1, 0.1],
+      [0, 1],
+    ],
+    B: [[0], [1]],
+  });
 });
 
 /** Central differences of the plant's step in float64. */
@@ -316,15 +350,6 @@ test('quick GDHP on the LQR (linear networks) reaches the gain criterion ‖K �
 });
 
 test('GDHP training resumes from its checkpoint with the same result as an uninterrupted run', () => {
-  const mem = (): CheckpointStore & { bytes: Uint8Array | null } => ({
-    bytes: null,
-    save(b) {
-      this.bytes = b;
-    },
-    load() {
-      return this.bytes;
-    },
-  });
   const opts = {
     arch: [8] as number[],
     episodes: 4,
@@ -335,7 +360,7 @@ test('GDHP training resumes from its checkpoint with the same result as an unint
     lrFloor: 0.1, // the decayed learning rates are recomputed from the episode on resume
   };
   const full = trainGdhp(nonlinearPlant(), opts);
-  const store = mem();
+  const store = memoryStore();
   const first = trainGdhp(nonlinearPlant(), {
     ...opts,
     checkpoint: store,
@@ -358,4 +383,8 @@ test('GDHP refuses impossible settings by name', () => {
   assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, gamma: 0 }), /gamma must be in \(0, 1\]/);
   assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, lrFloor: 0 }), /lrFloor must be in \(0, 1\]/);
   assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, batchSize: 2.5 }), /batchSize must be a positive integer/);
+  const bad = { lo: [-1, -1, -1], hi: [1, 1, 1] };
+  assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, trainBox: bad }), /trainBox needs lo and hi of 2 finite/);
+  const flipped = { lo: [1, 1], hi: [-1, -1] };
+  assert.throws(() => trainGdhp(lqrPlant(), { episodes: 1, trainBox: flipped }), /with lo ≤ hi/);
 });

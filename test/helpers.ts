@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ConvGeom, FArray } from '../src/index.js';
+import type { CheckpointStore, ConvGeom, FArray } from '../src/index.js';
 
 /** Assert two arrays are equal within atol + rtol·|expected|, naming the first bad element. */
 export function assertClose(
@@ -53,4 +53,14 @@ export function geom(
   const OH = Math.floor((H + 2 * p - d * (kh - 1) - 1) / s) + 1,
     OW = Math.floor((W + 2 * p - d * (kw - 1) - 1) / s) + 1;
   return { B, C, H, W, Co, kh, kw, sh: s, sw: s, ph: p, pw: p, dh: d, dw: d, OH, OW };
+}
+
+/** A checkpoint store in memory (a copy of the last bytes saved), for resume tests. */
+export function memoryStore(): CheckpointStore & { bytes: Uint8Array | null } {
+  const s = {
+    bytes: null as Uint8Array | null,
+    save: (b: Uint8Array) => void (s.bytes = b.slice()),
+    load: () => s.bytes,
+  };
+  return s;
 }

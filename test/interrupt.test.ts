@@ -18,21 +18,13 @@ import {
   type FitOptions,
   type Module,
 } from '../src/node.js';
+import { memoryStore } from './helpers.js';
 
 const data = loadFashionMnist(SUBSET_DIR);
 const train = subset(
   data.train,
   Array.from({ length: 600 }, (_, i) => i),
 );
-
-function memoryStore(): CheckpointStore & { bytes: Uint8Array | null } {
-  const s = {
-    bytes: null as Uint8Array | null,
-    save: (b: Uint8Array) => void (s.bytes = b.slice()),
-    load: () => s.bytes,
-  };
-  return s;
-}
 
 /** A run of 3 epochs of 10 batches; `stopAfter` raises the stop request after that many steps in all. */
 function run(sampler: string, store: CheckpointStore, o: { stopAfter?: number; resume?: boolean } = {}) {

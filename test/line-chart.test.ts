@@ -45,16 +45,23 @@ test('lineChart: a log axis leaves out non-positive points and says so; nothing 
 });
 
 test('panelsSpec: panels side by side in one SVG, empty panels left out', async () => {
-  const panel = (title: string, ys: number[]) => ({
+  const panel = (title: string, ys: number[], series = 1) => ({
     title,
     xLabel: 'step',
     yLabel: 'gap',
     logY: true,
-    series: [{ name: 'depth 1', points: ys.map((y, x) => ({ x, y })) }],
+    series: Array.from({ length: series }, (_, k) => ({
+      name: `depth ${k + 1}`,
+      points: ys.map((y, x) => ({ x: x * (k + 1), y })),
+    })),
   });
-  const svg = await renderChart(panelsSpec([panel('a', [1, 0.1]), panel('empty', [0, -1]), panel('c', [1, 0.5])]));
+  const panels = [panel('a', [1, 0.1], 3), panel('empty', [0, -1]), panel('c', [1, 0.5])];
+  const svg = await renderChart(panelsSpec(panels));
   assertVegaSvg(svg, 'line');
-  assert.deepEqual(markGroups(svg, 'lines'), [1, 1]);
+  // Each panel draws its own data (3 lines, then 1: a group per line), not one panel's data in every panel.
+  assert.deepEqual(markGroups(svg, 'lines'), [1, 1, 1, 1]);
+  assert.equal(markGroups(svg, 'lines_1').length, 3);
+  assert.equal(markGroups(svg, 'lines_2').length, 1);
   assert.ok(svg.includes('>a<') && svg.includes('>c<') && !svg.includes('>empty<'));
   assert.throws(() => panelsSpec([panel('empty', [0])]), /no panel/);
 });

@@ -132,6 +132,59 @@ test('binarySpec: binary convs after the first with batch norm before and after;
   assert.match((binarySpec(referenceMlp) as { skipped: string }).skipped, /has none/);
 });
 
+test('run store: config keys are kebab-case as the CLI flags, recorded and read back (old camelCase runs too)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frugal-store-keys-'));
+  try {
+    const db = openRunStore(join(dir, 'runs.sqlite'));
+    const base = { name: 'mlp', commit: 'abc', argv: [], metrics: {}, curves: [] };
+    const compare = recordRun(db, {
+      ...base,
+      command: 'compare',
+      config: { batchSize: 64, dataDir: '/d', valSplit: 0.1, fineTuneEpochs: 1, seed: 1 },
+    });
+    const train = recordRun(db, {
+      ...base,
+      command: 'train',
+      config: { 'batch-size': 128, 'data-dir': '/d', seed: 1 },
+    });
+    // A run recorded before the keys were normalised, with its camelCase config as it is on disk.
+    db.prepare(
+      'INSERT INTO runs (command, name, commit_sha, created_at, argv, spec, config) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(
+      'compare',
+      'mlp',
+      'abc',
+      new Date().toISOString(),
+      '[]',
+      null,
+      JSON.stringify({ batchSize: 32, valSplit: 0.2 }),
+    );
+    const old = Number((db.prepare('SELECT max(id) AS id FROM runs').get() as { id: number }).id);
+    const raw = db.prepare('SELECT config FROM runs WHERE id = ?').get(compare) as { config: string };
+    assert.deepEqual(Object.keys(JSON.parse(raw.config)), [
+      'batch-size',
+      'data-dir',
+      'val-split',
+      'fine-tune-epochs',
+      'seed',
+    ]);
+    assert.deepEqual(getRun(db, old)!.config, { 'batch-size': 32, 'val-split': 0.2 });
+    const d = diffRuns(getRun(db, compare)!, getRun(db, train)!);
+    assert.deepEqual(d.config, [
+      { key: 'batch-size', a: 64, b: 128 },
+      { key: 'fine-tune-epochs', a: 1, b: undefined },
+      { key: 'val-split', a: 0.1, b: undefined },
+    ]);
+    assert.deepEqual(
+      diffRuns(getRun(db, old)!, getRun(db, train)!).config.map((c) => c.key),
+      ['batch-size', 'data-dir', 'seed', 'val-split'],
+    );
+    db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('run store: WAL file, a run recorded and read back whole, diff of two runs, failed write leaves nothing', () => {
   const dir = mkdtempSync(join(tmpdir(), 'frugal-store-'));
   try {

@@ -31,6 +31,7 @@ import {
   type TrainStep,
 } from '../src/node.js';
 import { tinyProblem } from '../src/reproduce/ras-measure.js';
+import { memoryStore } from './helpers.js';
 
 /** A small imbalanced synthetic dataset: 3 classes of 40, 15 and 5 rows, 6 features (criterion 1's problem). */
 function synthetic(): ImageDataset {
@@ -236,17 +237,6 @@ test('bad settings are refused with the reason', () => {
     );
   }
 });
-
-function memoryStore(): CheckpointStore & { bytes: Uint8Array | null } {
-  const s = {
-    bytes: null as Uint8Array | null,
-    save(b: Uint8Array) {
-      s.bytes = b.slice();
-    },
-    load: () => s.bytes,
-  };
-  return s;
-}
 
 test('resume restores each sampler exactly: 2 epochs + resume = 3 epochs straight', () => {
   for (const name of ['obs', 'kf', 'as', 'ras', 'ras-kl']) {

@@ -57,6 +57,36 @@ test('space: bad ranges, empty choices, unknown types and dangling references ar
   validateSpace(ecgSpace);
 });
 
+test('space: an unknown key at the top level, in a parameter, a group, the objective or robust is refused', () => {
+  const def = (over: Record<string, unknown> = {}, objective = {}, params = {}) => ({
+    study: 's',
+    objective: { model: 'mlp', ...objective },
+    params: { w: { type: 'int', min: 1, max: 5 }, ...params },
+    ...over,
+  });
+  const bad: [unknown, RegExp][] = [
+    [def({ seeed: 2 }), /top level: unknown key 'seeed'; .*study, objective, params.* \(did you mean 'seed'\?\)/],
+    [
+      def({}, {}, { n: { type: 'int', mn: 1, max: 5 } }),
+      /params\.n: unknown key 'mn'; .*step.* \(did you mean 'min'\?\)/,
+    ],
+    [def({}, {}, { c: { type: 'choice', value: [1] } }), /params\.c: unknown key 'value'.*did you mean 'values'/],
+    [
+      def({}, {}, { g: { type: 'repeat', count: 1, parms: {}, params: { x: { type: 'int', min: 1, max: 2 } } } }),
+      /params\.g: unknown key 'parms'.*did you mean 'params'/,
+    ],
+    [
+      def({}, {}, { g: { type: 'repeat', count: 1, params: { x: { type: 'float', min: 0, max: 1, step: 2 } } } }),
+      /params\.g\.params\.x: unknown key 'step'; .*steps.*did you mean 'steps'/,
+    ],
+    [def({}, { metrik: 'valLoss' }), /objective: unknown key 'metrik'; .*dataset.* \(did you mean 'metric'\?\)/],
+    [def({}, { datset: 'ecg-synthetic' }), /objective: unknown key 'datset'.*did you mean 'dataset'/],
+    [def({ robust: { topk: 3 } }), /robust: unknown key 'topk'; .*groupBy.*did you mean 'topK'/],
+  ];
+  for (const [d, msg] of bad) assert.throws(() => validateStudyDef(d), msg);
+  validateStudyDef(def({ seed: 2, sampler: 'random', robust: { topK: 3, groupBy: 'w' } }, { metric: 'valLoss' }));
+});
+
 test('sampling: seeded per trial, repeat groups sized by their count, conditionals, rejections counted', () => {
   const a = sampleParams(ecgSpace, 7, 3, lengthCheck),
     b = sampleParams(ecgSpace, 7, 3, lengthCheck);
@@ -140,10 +170,10 @@ test('robust setting: per-parameter median of the top k, per group; not the sing
     t(5, 0.9, { N: 2, F: 10, lr: 0.003, act: 'relu' }),
     t(6, 0.8, { N: 2, F: 13, lr: 0.004, act: 'relu' }),
   ];
-  const [all] = robustSetting(trials, { topK: 3, direction: 'maximize' });
+  const [all] = robustSetting(trials, { topK: 3, direction: 'maximize', space: {} });
   assert.deepEqual(all.top, [0, 1, 2]);
   assert.deepEqual(all.setting, { N: 5, F: 20, lr: 0.002, act: 'relu' });
-  const groups = robustSetting(trials, { topK: 3, direction: 'maximize', groupBy: 'N' });
+  const groups = robustSetting(trials, { topK: 3, direction: 'maximize', groupBy: 'N', space: {} });
   assert.deepEqual(
     groups.map((g) => [g.group, g.setting.F]),
     [
@@ -151,9 +181,33 @@ test('robust setting: per-parameter median of the top k, per group; not the sing
       [2, 12], // median of 10 and 13 = 11.5, an integer parameter: rounded half up
     ],
   );
-  const [low] = robustSetting(trials, { topK: 1, direction: 'minimize' });
+  const [low] = robustSetting(trials, { topK: 1, direction: 'minimize', space: {} });
   assert.deepEqual(low.top, [3]);
-  assert.throws(() => robustSetting(trials, { topK: 0, direction: 'maximize' }), /topK/);
+  assert.throws(() => robustSetting(trials, { topK: 0, direction: 'maximize', space: {} }), /topK/);
+});
+
+test('robust setting: a choice parameter takes its most frequent top-k value, never a median between values', () => {
+  const space: Record<string, ParamDef> = {
+    width: { type: 'choice', values: [32, 64] },
+    p: { type: 'choice', values: [0.1, 0.5] },
+    n: { type: 'int', min: 1, max: 9 },
+    g: {
+      type: 'repeat',
+      count: 2,
+      params: { c: { type: 'choice', values: [1, 2, 4] }, k: { type: 'int', min: 1, max: 9 } },
+    },
+  };
+  const t = (number: number, value: number, params: Record<string, number>) => ({ number, value, params });
+  const trials = [
+    t(0, 0.9, { width: 64, p: 0.5, n: 2, 'g.0.c': 4, 'g.0.k': 2 }),
+    t(1, 0.8, { width: 32, p: 0.1, n: 5, 'g.0.c': 1, 'g.0.k': 5 }),
+    t(2, 0.7, { width: 32, p: 0.1, n: 9, 'g.0.c': 1, 'g.0.k': 9 }),
+  ];
+  // Top 2: one each, the tie goes to the better-ranked trial's value; ints keep the median (rounded half up).
+  const [two] = robustSetting(trials, { topK: 2, direction: 'maximize', space });
+  assert.deepEqual(two.setting, { width: 64, p: 0.5, n: 4, 'g.0.c': 4, 'g.0.k': 4 });
+  const [three] = robustSetting(trials, { topK: 3, direction: 'maximize', space });
+  assert.deepEqual(three.setting, { width: 32, p: 0.1, n: 5, 'g.0.c': 1, 'g.0.k': 5 });
 });
 
 test('retraining a setting at several learning rates and seeds picks the best mean', async () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Study, chartProblems, openSqliteStorage, type StudyDef } from '../src/node.js';
 import { paramScales } from '../src/cli/commands/search-show.js';
+import { paramSpec } from '../src/report/search-report.js';
 import { frugal, oneJson } from './cli-helpers.js';
 import { markGroups } from './vega-svg.js';
 
@@ -89,4 +90,40 @@ test('search show --report DIR: leaderboard, a chart per parameter, the trials c
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /study "nope" does not exist/);
   assert.equal(existsSync(join(dir, 'bad', 'report.html')), false);
+});
+
+test('search show: a numeric choice parameter gets one of its values as robust setting, the rule on it', async () => {
+  const db = join(dir, 'choice.db');
+  const s = openSqliteStorage(db);
+  try {
+    // A grid: trial 0 has width 32, trial 1 width 64 (trial 0 better).
+    const params: StudyDef['params'] = { width: { type: 'choice', values: [32, 64] } };
+    const study = await Study.create(s, { ...def, study: 'choice', sampler: 'grid', params });
+    await study.enqueue(2);
+    for (let i = 0; i < 2; i++) {
+      const t = (await s.claim(study.record.id, 'w'))!;
+      await s.finish(t.id, { state: 'complete', value: 0.9 - 0.1 * t.number });
+    }
+  } finally {
+    await s.close();
+  }
+  const out = join(dir, 'choice-report');
+  const r = frugal('search', 'show', 'choice', '--storage', db, '--top-k', '2', '--report', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  // One each of 32 and 64 in the top 2: the tie goes to the better-ranked trial's 32, not their median 48.
+  const want = 32;
+  assert.deepEqual(
+    (oneJson(r.stdout) as { trials: { params: unknown }[] }).trials.map((t) => t.params),
+    [{ width: 32 }, { width: 64 }],
+  );
+  const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+  assert.equal(json.robust.groups[0].setting.width, want);
+  const rule = paramSpec({ ...json, scales: { width: 'nominal' }, meta: [] }, 'width', 'nominal');
+  const robust = (rule as { layer: { name: string; data: { values: { v: unknown }[] } }[] }).layer.find(
+    (l) => l.name === 'robust',
+  )!;
+  assert.deepEqual(
+    robust.data.values.map((v) => v.v),
+    [String(want)],
+  );
 });

@@ -2,10 +2,12 @@
 // (role="graphics-symbol") each holds. A line with a colour per series is one group holding one path per series.
 import assert from 'node:assert/strict';
 
-/** The number of marks in each group named `name`, in document order. */
+/** The number of marks in each group named `name` (or `name_K`, panel K's), in document order. */
 export function markGroups(svg: string, name: string): number[] {
   const out: number[] = [];
-  for (const m of svg.matchAll(new RegExp(`<g class="mark-\\w+ role-mark ${name}_marks"[^>]*>(.*?)</g>`, 'gs')))
+  for (const m of svg.matchAll(
+    new RegExp(`<g class="mark-\\w+ role-mark ${name}(?:_\\d+)?_marks"[^>]*>(.*?)</g>`, 'gs'),
+  ))
     out.push((m[1].match(/role="graphics-symbol"/g) ?? []).length);
   return out;
 }

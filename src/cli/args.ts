@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { didYouMean } from '../core/suggest.js';
 
 /** Wrong or missing arguments: the CLI prints the usage and exits with code 2. */
 export class UsageError extends Error {
@@ -37,7 +38,16 @@ export function parse(
   try {
     r = parseArgs({ args, options: all, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    const flag = /^Unknown option '--([^'=]+)'/.exec(msg)?.[1];
+    throw new UsageError(
+      flag === undefined
+        ? msg
+        : `${msg}${didYouMean(
+            `--${flag}`,
+            Object.keys(all).map((k) => `--${k}`),
+          )}`,
+    );
   }
   if (typeof positionals === 'object') {
     if (!r.values.help && r.positionals.length < positionals.min)

@@ -60,26 +60,38 @@ export function retrainingData(
 
 /**
  * The data as `frugal train` takes it (both trainers): --dataset and --data-dir, the first --limit training
- * samples, then a seeded --val-split validation part; the source is noted on stderr (`extra` ends the line).
+ * samples, then a seeded --val-split validation part. The counts used (train, validation, test: not the
+ * dataset's sizes) and the source are noted on stderr (`extra` ends the line) and returned as `samples`.
  */
 export function trainingData(
   values: Record<string, unknown>,
   o: { limit: number; valSplit: number; seed: number; extra?: string },
-): { data: ResolvedDataset; train: ImageDataset; validation?: ImageDataset } {
+): {
+  data: ResolvedDataset;
+  train: ImageDataset;
+  validation?: ImageDataset;
+  samples: { train: number; validation: number; test: number };
+} {
   const data = resolveFlags(values);
-  let train = data.train!;
-  note(
-    `frugal: ${describe(data)}: ${train.count} train, ${data.test.count} test (${data.split}); ` +
-      `backend ${backendName()}${o.extra ?? ''}`,
-  );
+  const all = data.train!;
+  let train = all;
   if (o.limit)
     train = subset(
-      train,
-      Array.from({ length: Math.min(o.limit, train.count) }, (_, i) => i),
+      all,
+      Array.from({ length: Math.min(o.limit, all.count) }, (_, i) => i),
     );
-  if (!o.valSplit) return { data, train };
-  const { train: rest, val } = trainValSplit(train, o.valSplit, o.seed);
-  return { data, train: rest, validation: val };
+  const split = o.valSplit ? trainValSplit(train, o.valSplit, o.seed) : undefined;
+  const samples = {
+    train: split?.train.count ?? train.count,
+    validation: split?.val.count ?? 0,
+    test: data.test.count,
+  };
+  const limited = train.count < all.count ? `--limit: the first ${train.count} of ${all.count} training images; ` : '';
+  note(
+    `frugal: ${describe(data)}: ${samples.train} train, ${samples.validation} validation, ${samples.test} test ` +
+      `(${limited}${data.split}); backend ${backendName()}${o.extra ?? ''}`,
+  );
+  return split ? { data, train: split.train, validation: split.val, samples } : { data, train, samples };
 }
 
 /**

@@ -23,6 +23,7 @@ import * as importCmd from './commands/import.js';
 import { runInterruptible } from './interrupt.js';
 import { capThreads, failure, version } from './outcome.js';
 import { quietOnClosedOutput } from './closed-output.js';
+import { didYouMean } from '../core/suggest.js';
 
 interface Command {
   usage: string;
@@ -71,7 +72,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const cmd = commands[name];
   if (!cmd) {
-    process.stderr.write(`frugal: unknown command ${JSON.stringify(name)}\n${usage()}`);
+    process.stderr.write(
+      `frugal: unknown command ${JSON.stringify(name)}${didYouMean(name, Object.keys(commands))}\n${usage()}`,
+    );
     return 2;
   }
   if (cmd.interruptible) {

@@ -2,16 +2,14 @@
 // command that writes a file or a directory passes its flag through here first. Policy: a missing parent
 // directory is created (as `mkdir -p`); a path that names a directory, a path ending in "/", or anything
 // that is not a regular file is a wrong flag (exit 2); a location the filesystem refuses is exit 1.
-import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from './args.js';
+import { fileReason } from '../io/fs-reason.js';
+import { makeDirs } from '../io/model-file.js';
 
 /** The filesystem refused an output location (exit 1): names the path, the reason and the fix. */
 export class OutputPathError extends Error {}
-
-function reason(e: unknown): string {
-  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-}
 
 /** The nearest existing ancestor of `dir` (itself when it exists). */
 function existingAncestor(dir: string): string {
@@ -21,20 +19,19 @@ function existingAncestor(dir: string): string {
 }
 
 /** Create `dir` (and its parents) and prove it writable by creating and removing a probe file. */
-function ensureWritableDir(flag: string, path: string, dir: string): void {
+function ensureWritableDir(flag: string, path: string, dir: string, create = true): void {
   const top = existingAncestor(dir);
   if (!statSync(top).isDirectory())
     throw new OutputPathError(
       `${flag} ${path}: ${top} is a file, so no directory can be made under it; choose another location`,
     );
+  // create false: the first write makes the directory (writeFileAtomic); check that it can be made in `top`.
+  if (!create) dir = top;
   try {
-    // One level at a time: Node's recursive mkdir loops forever on ENOENT in /proc (seen on Node 20).
-    const missing: string[] = [];
-    for (let d = resolve(dir); d !== top; d = dirname(d)) missing.unshift(d);
-    for (const d of missing) mkdirSync(d);
+    makeDirs(dir);
   } catch (e) {
     throw new OutputPathError(
-      `${flag} ${path}: cannot create the directory ${dir} (${reason(e)}); choose a writable location`,
+      `${flag} ${path}: cannot create the directory ${dir} (${fileReason(e)}); choose a writable location`,
     );
   }
   const probe = join(dir, `.frugal-write-probe-${process.pid}`);
@@ -43,7 +40,7 @@ function ensureWritableDir(flag: string, path: string, dir: string): void {
     unlinkSync(probe);
   } catch (e) {
     throw new OutputPathError(
-      `${flag} ${path}: cannot write in ${dir} (${reason(e)}); choose a writable location ` +
+      `${flag} ${path}: cannot write in ${dir} (${fileReason(e)}); choose a writable location ` +
         '(a directory you own, e.g. runs/)',
     );
   }
@@ -56,7 +53,12 @@ function ensureWritableDir(flag: string, path: string, dir: string): void {
  * will not write (read-only, no permission, a parent that is a file). An existing file is replaced
  * (atomically, when the result is written). Returns the path unchanged.
  */
-export function checkOutputFile(flag: string, path: string, example = 'model.safetensors'): string {
+export function checkOutputFile(
+  flag: string,
+  path: string,
+  example = 'model.safetensors',
+  o: { create?: boolean } = {},
+): string {
   if (!path) throw new UsageError(`${flag} needs a file path, e.g. ${flag} runs/${example}`);
   if (/[/\\]$/.test(path) || basename(path) === '.' || basename(path) === '..')
     throw new UsageError(
@@ -70,7 +72,7 @@ export function checkOutputFile(flag: string, path: string, example = 'model.saf
       );
     if (!st.isFile()) throw new UsageError(`${flag} ${path} exists and is not a regular file; choose a file path`);
   }
-  ensureWritableDir(flag, path, dirname(path));
+  ensureWritableDir(flag, path, dirname(path), o.create ?? true);
   return path;
 }
 
@@ -110,7 +112,8 @@ export function runOutput(values: Record<string, unknown>, name: string): string
   const given = values.out as string | undefined;
   if (given !== undefined) return checkOutputFile('--out', given);
   if (values.resume) throw new UsageError('--resume continues the run saved at --out PATH; give that --out');
-  const out = checkOutputFile('--out', defaultRunPath(name));
+  // runs/ is made by the first write, so a run that fails before it leaves no empty directory behind.
+  const out = checkOutputFile('--out', defaultRunPath(name), 'model.safetensors', { create: false });
   process.stderr.write(`frugal: no --out given; the model will be saved to ${out}\n`);
   return out;
 }

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
+import { fileReason } from '../io/fs-reason.js';
 
 /** A decoded image: width × height RGBA bytes, row-major. */
 export interface RgbaImage {
@@ -65,7 +66,7 @@ export function readImageFile(path: string): RgbaImage {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new ImageError(`cannot read image ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ImageError(`cannot read image ${path}: ${fileReason(e)}`);
   }
   return decodeImage(bytes, path);
 }

@@ -8,6 +8,7 @@ import { trainValSplit, type ImageDataset } from './dataset.js';
 import { loadFashionMnist, loadFashionMnistTest, loadIdxPair, type DataSource } from './fashion-mnist.js';
 import { parseCsvDataset } from './csv.js';
 import { hasTrainTest, loadImageFolder } from './folder.js';
+import { fileReason } from '../io/fs-reason.js';
 
 /** What a dataset resolver is told. */
 export interface DatasetOptions {
@@ -167,7 +168,7 @@ registerDataset(
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new DatasetError(`csv:${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? e})`);
+      throw new DatasetError(`csv:${file}: cannot read it (${fileReason(e)})`);
     }
     const all = parseCsvDataset(text, `csv:${file}`, {
       header: o.csvHeader,

@@ -1,12 +1,25 @@
-import { readFileSync, renameSync, writeFileSync, unlinkSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, unlinkSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Sequential } from '../nn/layers.js';
 import { buildModel, validateSpec, type ModelSpec } from '../nn/spec.js';
 import { planLayers } from '../nn/spec-plan.js';
 import { decodeSafetensors, SafetensorsError, tensorsOf } from './safetensors.js';
 import { encodeModel } from './model-bytes.js';
+import { fileReason } from './fs-reason.js';
 
-/** Write bytes to a temporary name beside `path`, then rename: a crash never leaves a half file. */
+/** Create `dir` and its missing parents, one level at a time (Node's recursive mkdir loops on ENOENT in /proc). */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  for (const d of missing) mkdirSync(d);
+}
+
+/**
+ * Write bytes to a temporary name beside `path`, then rename: a crash never leaves a half file. A missing
+ * directory is created here, at the first write (a default runs/ is not made by a run that fails before it).
+ */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  makeDirs(dirname(path));
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, bytes);
@@ -33,10 +46,10 @@ export function saveModel(
 
 function readBytes(path: string): Uint8Array {
   try {
-    if (!statSync(path).isFile()) throw new Error('not a file');
+    if (!statSync(path).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
     return readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read model file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(`cannot read model file ${path}: ${fileReason(e)}`);
   }
 }
 

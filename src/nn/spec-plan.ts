@@ -4,6 +4,7 @@
 // in microseconds, instead of by the allocator after it has taken the machine's memory.
 import { boundedInt, checkCount, finite, LIMITS, LimitError } from '../core/limits.js';
 import type { LayerSpec } from './module.js';
+import { didYouMean } from '../core/suggest.js';
 
 /** What a layer costs: parameters and buffers it allocates, and one sample's output shape (null: unknown). */
 export interface LayerPlan {
@@ -35,18 +36,6 @@ export function layerFields(): Map<string, LayerFields> {
   return new Map([...fieldTables].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** Levenshtein distance, for did-you-mean suggestions. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++)
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length];
-}
-
 const ALIASES: Record<string, string> = {
   rate: 'p',
   in_features: 'in',
@@ -70,18 +59,10 @@ function checkKeys(s: LayerSpec): void {
   for (const k of Object.keys(s)) {
     if (k === 'type' || k in fields) continue;
     const valid = Object.keys(fields);
-    // Names other libraries use for the same field (Keras's Dropout(rate), PyTorch's in_features, ...).
-    const alias = ALIASES[k.toLowerCase()];
-    const near =
-      alias && alias in fields
-        ? ([alias, 0] as const)
-        : valid
-            .map((v) => [v, editDistance(k.toLowerCase(), v.toLowerCase())] as const)
-            .filter(([v, d]) => d <= Math.max(1, Math.floor(Math.max(k.length, v.length) / 3)))
-            .sort((a, b) => a[1] - b[1])[0];
+    // ALIASES: names other libraries use for the same field (Keras's Dropout(rate), PyTorch's in_features, ...).
     throw new Error(
       `unknown key '${k}'; ${s.type} takes ${valid.length ? valid.join(', ') : 'no fields'}` +
-        (near ? ` (did you mean '${near[0]}'?)` : ''),
+        didYouMean(k, valid, ALIASES),
     );
   }
 }

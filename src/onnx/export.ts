@@ -139,6 +139,13 @@ function padConst(c: Ctx, x: string, stem: string, p: number, value: number): st
 /** Per-channel constant broadcast over [N, C, ...] at the current rank. */
 const perChannel = (c: Ctx, v: ArrayLike<number>): number[] => [v.length, ...new Array(c.rank - 2).fill(1)];
 
+/** A circulant layer's weight: the dense expansion, or (circulant 'blocks') the FFT-free block product's graph. */
+function circulantOf(c: Ctx, stem: string, l: CircLinear | CircConv2d, out: number, inp: number, taps: number[]) {
+  if (c.circulant !== 'blocks') return Float32Array.from(noGrad(() => l.expand()).data);
+  const weight = Float32Array.from(l.weight.data);
+  return circulantWeight(c.g, stem, weight, { S: l.outBlocks, R: l.inBlocks, N: l.blockSize, out, inp, taps });
+}
+
 function layer(c: Ctx, l: Module, x: string, path: string): string {
   const stem = `l${path.replace(/\./g, '_')}`;
   if (l instanceof Sequential) return chain(c, l.layers, x, `${path}.`);
@@ -223,32 +230,12 @@ function layer(c: Ctx, l: Module, x: string, path: string): string {
     return conv(c, x, stem, l.toDense(), g, l.bias);
   }
   if (l instanceof CircLinear) {
-    const w =
-      c.circulant === 'blocks'
-        ? circulantWeight(c.g, stem, Float32Array.from(l.weight.data), {
-            S: l.outBlocks,
-            R: l.inBlocks,
-            N: l.blockSize,
-            out: l.outFeatures,
-            inp: l.inFeatures,
-            taps: [],
-          })
-        : Float32Array.from(noGrad(() => l.expand()).data);
+    const w = circulantOf(c, stem, l, l.outFeatures, l.inFeatures, []);
     return dense(c, x, stem, w, l.outFeatures, l.inFeatures, l.bias);
   }
   if (l instanceof CircConv2d) {
     const k = l.kernelSize;
-    const w =
-      c.circulant === 'blocks'
-        ? circulantWeight(c.g, stem, Float32Array.from(l.weight.data), {
-            S: l.outBlocks,
-            R: l.inBlocks,
-            N: l.blockSize,
-            out: l.outChannels,
-            inp: l.inChannels,
-            taps: [k, k],
-          })
-        : Float32Array.from(noGrad(() => l.expand()).data);
+    const w = circulantOf(c, stem, l, l.outChannels, l.inChannels, [k, k]);
     const g = { out: l.outChannels, inp: l.inChannels, kernel: l.kernelSize, dims: 2 as const };
     return conv(c, x, stem, w, { ...g, stride: l.stride, padding: l.padding, dilation: l.dilation }, l.bias);
   }

@@ -83,7 +83,7 @@ export async function compareCharts(r: CompareResult): Promise<ReportChart[]> {
     done.flatMap((v) =>
       (v.history ?? []).flatMap((h) => {
         const y = h[key];
-        return y === undefined ? [] : [{ series: v.name, x: h.epoch + 1, y: key === 'loss' ? y : 100 * y }];
+        return y === undefined ? [] : [{ series: v.name, x: h.epoch, y: key === 'loss' ? y : 100 * y }];
       }),
     );
   const acc = curve('valAccuracy'),

@@ -24,7 +24,7 @@ export interface TrainReportInput {
 export async function trainHtml(r: TrainReportInput): Promise<string> {
   const charts: ReportChart[] = [];
   const rows = (key: 'loss' | 'valLoss' | 'accuracy' | 'valAccuracy', series: string, scale = 1) =>
-    r.history.flatMap((h) => (h[key] === undefined ? [] : [{ series, x: h.epoch + 1, y: scale * h[key]! }]));
+    r.history.flatMap((h) => (h[key] === undefined ? [] : [{ series, x: h.epoch, y: scale * h[key]! }]));
   const loss = [...rows('loss', 'training'), ...rows('valLoss', 'validation')];
   const acc = [...rows('accuracy', 'training', 100), ...rows('valAccuracy', 'validation', 100)];
   if (loss.length)

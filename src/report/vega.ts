@@ -26,8 +26,10 @@ export async function renderChart(spec: ChartSpec): Promise<string> {
   // Loaded on first use: every CLI command imports the Node API, and only reports need Vega (~1 MB of code).
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const full = { ...spec, config: { ...CONFIG, ...(spec as { config?: object }).config } } as ChartSpec;
-  const compiled = vl.compile(full).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  // Vega-Lite warns on stderr when side-by-side panels merge their scales and legends (the intended result);
+  // errors still throw. A report's output must not be strewn with them.
+  const compiled = vl.compile(full, { logger: vega.logger(vega.Error) }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
   try {
     return await view.toSVG();
   } finally {
@@ -208,6 +210,12 @@ export interface LineChartOptions {
 
 const PALETTE = ['#236', '#c33', '#393', '#e80', '#739', '#077', '#555', '#b5a'];
 
+/** A value a chart can place: finite, and positive on a log axis. */
+const ok = (v: number, log?: boolean) => Number.isFinite(v) && (!log || v > 0);
+/** Whether a line chart has any point to draw. */
+const drawable = (o: LineChartOptions) =>
+  o.series.some((s) => s.points.some((p) => ok(p.x, o.logX) && ok(p.y, o.logY)));
+
 /**
  * A line chart as a Vega-Lite spec: one line per series (mark group `lines`, drawn in the points' order), dots
  * (`dots`), error bars y ± err (`errors`), and each reference line as a dashed two-point series. Colour and dash
@@ -218,7 +226,6 @@ const PALETTE = ['#236', '#c33', '#393', '#e80', '#739', '#077', '#555', '#b5a']
  *   series: [{ name: 'train', points: [{ x: 1, y: 0.9 }, { x: 2, y: 0.5 }] }] }));
  */
 export function lineChartSpec(o: LineChartOptions): ChartSpec {
-  const ok = (v: number, log?: boolean) => Number.isFinite(v) && (!log || v > 0);
   const series = o.series.map((s, k) => ({
     ...s,
     color: s.color ?? PALETTE[k % PALETTE.length],
@@ -316,11 +323,17 @@ export async function lineChart(o: LineChartOptions): Promise<string> {
  * draw are left out, and no panel at all is an error.
  */
 export function panelsSpec(panels: LineChartOptions[]): ChartSpec {
-  const drawable = panels.filter((p) =>
-    p.series.some((s) =>
-      s.points.some((q) => Number.isFinite(q.x + q.y) && (!p.logX || q.x > 0) && (!p.logY || q.y > 0)),
-    ),
-  );
-  if (!drawable.length) throw new Error('panelsSpec: no panel has a point to draw');
-  return { hconcat: drawable.map((p) => lineChartSpec({ width: 300, height: 220, ...p })) } as ChartSpec;
+  const shown = panels.filter(drawable);
+  if (!shown.length) throw new Error('panelsSpec: no panel has a point to draw');
+  // Each panel keeps its own axes, colours and legend: panels differ in range and in their series.
+  const own = 'independent';
+  return {
+    hconcat: shown.map((p, k) => {
+      // Mark names must differ between panels: Vega-Lite names each layer's data after its mark, and panels
+      // sharing names would draw one panel's data in all of them.
+      const one = lineChartSpec({ width: 300, height: 220, ...p }) as { layer: { name: string }[] };
+      return { ...one, layer: one.layer.map((l) => ({ ...l, name: `${l.name}_${k + 1}` })) };
+    }),
+    resolve: { scale: { x: own, y: own, color: own, strokeDash: own }, legend: { color: own, strokeDash: own } },
+  } as ChartSpec;
 }

@@ -1,5 +1,6 @@
 // The reproduction's use of src/search: trial i's draw from spec 09's space, and the robust settings by N.
-import { ecgDrawCheck, ecgParamsOf, ecgFlatParams, robustSetting, sampleParams, type ParamDef } from '../index.js';
+import { ECG_SPACE, ecgDrawCheck, ecgParamsOf, ecgFlatParams, robustSetting, sampleParams } from '../index.js';
+import type { ParamDef } from '../index.js';
 import type { EcgParams } from '../index.js';
 
 /**
@@ -25,7 +26,8 @@ export interface Trial extends EcgParams {
 export function robustByN(trials: Trial[], k: number): Map<number, EcgParams> {
   const scored = trials.map((t) => ({ number: t.id, value: t.bac, params: ecgFlatParams(t) }));
   const out = new Map<number, EcgParams>();
-  for (const g of robustSetting(scored, { topK: k, direction: 'maximize', groupBy: 'N' }))
+  // ECG_SPACE for the parameters' types only (N, F_i, K_i are ints: medians rounded); --quick's ranges differ.
+  for (const g of robustSetting(scored, { topK: k, direction: 'maximize', groupBy: 'N', space: ECG_SPACE }))
     if (g.top.length === k) out.set(g.group as number, ecgParamsOf(g.setting));
   return out;
 }

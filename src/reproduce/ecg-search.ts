@@ -387,7 +387,7 @@ export const ecgSearch: Reproduction = {
     workers: {
       type: 'count',
       usage: '--workers K',
-      help: 'search trials in K worker processes (a src/search study in --out); default 1: in this process',
+      help: 'trials in K worker processes (a study in --out); default 1: in this process',
     },
   },
   defaultSeeds: 5,

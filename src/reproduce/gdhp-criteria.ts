@@ -57,6 +57,10 @@ export interface CstrRun {
   trainSeconds: number;
   updates: number;
   updatesPerSecond: number;
+  /** The episode whose networks were kept by the selection on validation states (the last without one). */
+  selectedEpisode?: number;
+  /** [episode, score] of every selection check (JSON keeps +∞ as null). */
+  selectionScores?: [number, number | null][];
 }
 
 /** iLQR on the held-out CSTR states: the baseline (one solve per state). */

@@ -13,6 +13,7 @@ interface Ours {
     episodes: Record<string, number>;
     testStates: Record<string, number>;
     cstrHorizon: number;
+    cstrSelection?: { seed: number; states: number; every: number };
   };
   ilqr: IlqrReference | null;
   runs: { lqr: LqrRun[]; nonlinear: NonlinearRun[]; cstr: CstrRun[] };
@@ -172,7 +173,8 @@ export function gdhpMarkdown(r: ReproduceReport): string {
   if (o.runs.cstr.length && o.ilqr) {
     const ratios = (x: CstrRun) => x.costs.map((c, i) => c / o.ilqr!.costs[i]);
     const deep = o.runs.cstr.filter((x) => x.arch === 'deep'),
-      shallow = o.runs.cstr.filter((x) => x.arch === 'shallow');
+      shallow = o.runs.cstr.filter((x) => x.arch === 'shallow'),
+      sel = o.config.cstrSelection;
     lines.push(
       '## C. Van de Vusse CSTR from held-out initial states, against iLQR',
       '',
@@ -180,11 +182,19 @@ export function gdhpMarkdown(r: ReproduceReport): string {
         `${median(o.ilqr.costs).toPrecision(4)} over ${o.ilqr.costs.length} held-out states, ` +
         `${o.config.cstrHorizon} steps of 30 s.`,
       '',
-      '| net | seed | share ≤ 1.10 × iLQR | median cost / iLQR | median cost | max |state| | updates/s |',
-      '|---|---|---|---|---|---|---|',
+      sel
+        ? `Policy chosen on validation states (stream ${sel.seed}, ${sel.states} states) every ${sel.every} ` +
+            'episodes: the networks of the episode with the lowest mean of min(cost / iLQR, 3) there (a closed ' +
+            'loop leaving ±2 scores 3) are restored at the end; the held-out states are read once, by that policy.'
+        : 'Policy: the last episode (no selection on validation states).',
+      '',
+      '| net | seed | chosen episode | share ≤ 1.10 × iLQR | median cost / iLQR | median cost | max |state| | ' +
+        'updates/s |',
+      '|---|---|---|---|---|---|---|---|',
       ...o.runs.cstr.map(
         (x) =>
-          `| ${x.arch} | ${x.seed} | ${share(ratios(x), (q) => q <= 1.1).toFixed(3)} | ` +
+          `| ${x.arch} | ${x.seed} | ${x.selectedEpisode ?? '-'} | ` +
+          `${share(ratios(x), (q) => q <= 1.1).toFixed(3)} | ` +
           `${median(ratios(x)).toFixed(3)} | ${median(x.costs).toPrecision(4)} | ` +
           `${Math.max(...x.maxAbs).toFixed(2)} | ${x.updatesPerSecond.toFixed(1)} |`,
       ),

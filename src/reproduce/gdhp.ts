@@ -5,6 +5,7 @@
 import {
   Rng,
   actorPolicy,
+  closedLoopScore,
   costateErrors,
   costateGradientGap,
   cstrPlant,
@@ -23,6 +24,7 @@ import {
   solveDare,
   trainGdhp,
   Tensor,
+  validationStates,
   NonFiniteStateError,
   type EpisodeLog,
   type GdhpNets,
@@ -51,6 +53,8 @@ export type SystemName = (typeof SYSTEMS)[number];
 
 /** Test states are drawn from this stream, apart from every training stream (seeded by the run's seed). */
 const TEST_SEED = 777;
+/** The streams of tests A, B and C's held-out states. */
+export const TEST_SEEDS = [TEST_SEED, TEST_SEED + 1, TEST_SEED + 2];
 
 interface Config extends Record<string, unknown> {
   quick: boolean;
@@ -60,6 +64,8 @@ interface Config extends Record<string, unknown> {
   testStates: Record<SystemName, number>;
   cstrHorizon: number;
   cstrShallow: number[];
+  /** The CSTR policy is chosen on these validation states (own stream, never a test stream) every `every` episodes. */
+  cstrSelection: { seed: number; states: number; every: number };
   dataSource: string;
 }
 
@@ -193,11 +199,37 @@ function runIlqr(c: Config): IlqrReference {
   };
 }
 
-function runCstr(c: Config, seed: number, arch: 'deep' | 'shallow', ctx: ReproContext): CstrRun {
+/** iLQR's costs from the CSTR validation states (the selection's reference; no test state is read). */
+function runIlqrValidation(c: Config): number[] {
   const plant = cstrPlant(),
-    S = c.testStates.cstr,
-    x0 = cstrTestStates(plant, S);
-  const r = train(plant, c, 'cstr', seed, ctx, arch === 'shallow' ? { arch: c.cstrShallow } : {});
+    x = validationStates(plant, c.cstrSelection);
+  return Array.from(
+    { length: c.cstrSelection.states },
+    (_, s) => ilqr(plant, x.subarray(s * 6, s * 6 + 6), c.cstrHorizon, { maxIterations: c.quick ? 8 : 50 }).cost,
+  );
+}
+
+/**
+ * The CSTR's policy selection: every `every` episodes, the mean over the validation states of
+ * min(J/J_iLQR, 3), a closed loop leaving ±BOUND scoring 3 (criterion C1 and C2's measure on other states).
+ */
+export function cstrSelect(c: Pick<Config, 'cstrSelection' | 'cstrHorizon'>, reference: number[]) {
+  const plant = cstrPlant(),
+    v = c.cstrSelection;
+  if (TEST_SEEDS.includes(v.seed)) throw new Error(`gdhp: the selection stream ${v.seed} is a test stream`);
+  const x = validationStates(plant, v);
+  return { every: v.every, score: closedLoopScore(plant, x, v.states, c.cstrHorizon, { reference, bound: BOUND }) };
+}
+
+function runCstr(c: Config, seed: number, arch: 'deep' | 'shallow', ctx: ReproContext, reference: number[]): CstrRun {
+  const plant = cstrPlant(),
+    S = c.testStates.cstr;
+  const r = train(plant, c, 'cstr', seed, ctx, {
+    ...(arch === 'shallow' ? { arch: c.cstrShallow } : {}),
+    select: cstrSelect(c, reference),
+  });
+  // The test states are drawn only now, for the chosen policy.
+  const x0 = cstrTestStates(plant, S);
   let costs: number[], maxAbs: number[], trajectories: number[][];
   try {
     const ro = rollout(plant, actorPolicy(r.nets.actor, 6), x0, S, c.cstrHorizon);
@@ -219,6 +251,8 @@ function runCstr(c: Config, seed: number, arch: 'deep' | 'shallow', ctx: ReproCo
     trainSeconds: r.trainSeconds,
     updates: r.updates,
     updatesPerSecond: r.updatesPerSecond,
+    selectedEpisode: r.selected?.episode ?? c.episodes.cstr,
+    selectionScores: r.selected?.scores.map((x) => [x.episode, x.score]) ?? [],
   };
 }
 
@@ -227,7 +261,8 @@ export function reproduceGdhp(ctx: ReproContext): ReproduceReport {
     which = (ctx.own.system as string | undefined) ?? 'all';
   const systems = which === 'all' ? [...SYSTEMS] : [which as SystemName];
   const cstr = cstrPlant(),
-    nl = nonlinearPlant();
+    nl = nonlinearPlant(),
+    cstrSelection = recipeFor(cstr).selection!;
   const c: Config = {
     quick,
     seeds: ctx.seeds,
@@ -240,6 +275,7 @@ export function reproduceGdhp(ctx: ReproContext): ReproduceReport {
     testStates: { lqr: 200, nonlinear: quick ? 20 : 100, cstr: quick ? 4 : 20 },
     cstrHorizon: quick ? 60 : recipeFor(cstr).horizon,
     cstrShallow: [64],
+    cstrSelection: quick ? { ...cstrSelection, states: 4, every: 2 } : cstrSelection,
     dataSource: 'synthetic: simulated plants (no dataset)',
   };
   const { runs, save } = runState<unknown>(ctx.outDir, 'gdhp', quick, c, ctx.resume);
@@ -255,6 +291,14 @@ export function reproduceGdhp(ctx: ReproContext): ReproduceReport {
       'cstr:ilqr',
       () => runIlqr(c),
       (r) => `iLQR ${r.secondsPerState.toFixed(2)} s per state`,
+    );
+  if (systems.includes('cstr'))
+    once(
+      'cstr:ilqr:validation',
+      () => runIlqrValidation(c),
+      (r) =>
+        `policy chosen on validation states (stream ${c.cstrSelection.seed}, ${r.length} states) every ` +
+        `${c.cstrSelection.every} episodes`,
     );
   for (const seed of c.seeds) {
     if (systems.includes('lqr'))
@@ -275,8 +319,8 @@ export function reproduceGdhp(ctx: ReproContext): ReproduceReport {
       for (const arch of ['deep', 'shallow'] as const)
         once(
           `cstr:${arch}:${seed}`,
-          () => runCstr(c, seed, arch, ctx),
-          (r) => `median cost ${median(r.costs).toPrecision(4)}`,
+          () => runCstr(c, seed, arch, ctx, runs['cstr:ilqr:validation'] as number[]),
+          (r) => `median cost ${median(r.costs).toPrecision(4)} (policy of episode ${r.selectedEpisode})`,
         );
   }
   return gdhpSummary(runs, c);

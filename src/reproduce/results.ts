@@ -182,8 +182,7 @@ function keepProvenance(json: string, r: ReproduceReport, run: RunInfo): RunInfo
   }
   const made = old.run;
   // A document of another mode or other seeds, or an older rebuild that kept no provenance, describes another run.
-  if (!made || old.mode !== r.mode || made.seeds?.join() !== run.seeds.join()) return run;
-  if (made.reportOnly) return run;
+  if (!made || made.reportOnly || old.mode !== r.mode || made.seeds?.join() !== run.seeds.join()) return run;
   const { command, date, commit, dirty } = run;
   return { ...made, reportOnly: false, rebuilt: { command, date, commit, ...(dirty ? { dirty } : {}) } };
 }

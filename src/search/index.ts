@@ -2,6 +2,7 @@
 // interface, and the objective runner. Storage (SQLite, PostgreSQL) and worker processes are in node.ts.
 export {
   validateSpace,
+  paramType,
   sampleParams,
   gridPoints,
   trialSeed,

@@ -188,7 +188,10 @@ function field(o: Record<string, unknown>, k: string, d: number, check: (v: numb
   return v;
 }
 
-/** Resolve the objective for a trial's parameters (the spec filled and checked against core/limits.ts). */
+/**
+ * Resolve the objective for a trial's parameters (the spec filled and checked against core/limits.ts). A field
+ * read here is listed in OBJECTIVE_KEYS (study.ts), which refuses every other key.
+ */
 export function trialSettings(objective: ObjectiveDef, params: Params): TrialSettings {
   const o = fillTemplate({ ...objective, model: undefined }, params) as Record<string, unknown>;
   const ds = dataset(o.dataset);

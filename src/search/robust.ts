@@ -1,6 +1,6 @@
 // Choosing a setting from finished trials: the robust median-of-top-k rule of spec 09 (Krasteva et al. 2020),
 // and the retraining of that setting at several learning rates and seeds.
-import type { ParamValue, Params } from './space.js';
+import { paramType, type ParamDef, type ParamValue, type Params } from './space.js';
 
 /** What robust selection reads of a trial. */
 export interface ScoredTrial {
@@ -21,7 +21,7 @@ export interface RobustGroup {
   top: number[];
   /** Their metrics, best first. */
   values: number[];
-  /** Per hyperparameter: the median of the top k (numbers; ints stay ints), the most frequent value otherwise. */
+  /** Per hyperparameter: the median of the top k (int, float, loguniform; ints stay ints), else the most frequent. */
   setting: Params;
 }
 
@@ -34,18 +34,20 @@ function median(xs: number[]): number {
 /**
  * The robust setting of spec 09: rank the complete trials by metric, take the top k (per group when
  * `groupBy` names a parameter, e.g. the block count N), and set each hyperparameter to the median of
- * its top-k values: θ̂_j = median{θ_j^(1..k)}. An integer-valued hyperparameter's median is rounded
- * half up; a non-numeric one takes its most frequent value (ties: the better-ranked). A hyperparameter
- * present in only some of the top k (a conditional one) takes the median of those that have it.
+ * its top-k values: θ̂_j = median{θ_j^(1..k)}. An int parameter's median is rounded half up. A `choice`
+ * parameter takes its most frequent top-k value (ties: the better-ranked trial's), whatever its values' type:
+ * the median of 32 and 64 would be 48, which is not one of its values. The type is read from `space`; a name
+ * not in it goes by its values (all numbers: the median, rounded when all are integers; else most frequent).
+ * A hyperparameter present in only some of the top k (a conditional one) is set from those that have it.
  *
  * ```ts
- * const [g] = robustSetting(trials, { topK: 5, direction: 'maximize' });
+ * const [g] = robustSetting(trials, { topK: 5, direction: 'maximize', space: def.params });
  * console.log(g.setting); // { lr: 0.0012, width: 64 }
  * ```
  */
 export function robustSetting(
   trials: ScoredTrial[],
-  o: { topK: number; direction: Direction; groupBy?: string },
+  o: { topK: number; direction: Direction; groupBy?: string; space: Record<string, ParamDef> },
 ): RobustGroup[] {
   if (!(Number.isInteger(o.topK) && o.topK >= 1)) throw new Error(`topK must be an integer ≥ 1, got ${o.topK}`);
   const done = trials.filter(
@@ -66,9 +68,11 @@ export function robustSetting(
     const setting: Params = {};
     for (const n of names) {
       const vals = top.map((t) => t.params[n]).filter((v) => v !== undefined);
-      if (vals.every((v) => typeof v === 'number')) {
+      const type = paramType(o.space, n);
+      if (type === undefined ? vals.every((v) => typeof v === 'number') : type !== 'choice') {
         const m = median(vals as number[]);
-        setting[n] = (vals as number[]).every(Number.isInteger) ? Math.floor(m + 0.5) : m;
+        const int = type === undefined ? (vals as number[]).every(Number.isInteger) : type === 'int';
+        setting[n] = int ? Math.floor(m + 0.5) : m;
       } else {
         const count = new Map<ParamValue, number>();
         for (const v of vals) count.set(v, (count.get(v) ?? 0) + 1);

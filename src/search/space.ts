@@ -1,6 +1,7 @@
 // A search space in JSON, checked once, and seeded random draws from it with rejection of invalid draws.
 // Browser-safe: no storage, no processes (those are in store-*.ts and worker.ts).
 import { Rng } from '../core/rng.js';
+import { didYouMean } from '../core/suggest.js';
 
 /** A value a hyperparameter takes. */
 export type ParamValue = number | string | boolean;
@@ -23,6 +24,25 @@ export type ParamDef = (
 export class SearchSpaceError extends Error {}
 
 /**
+ * Refuse a key of `o` outside `valid` (a misspelt "seeed" or "mn" would otherwise be ignored and the default
+ * used): names where, the key, the valid keys and the nearest one.
+ */
+export function checkKnownKeys(o: object, valid: readonly string[], where: string): void {
+  for (const k of Object.keys(o))
+    if (!valid.includes(k))
+      throw new SearchSpaceError(`${where}: unknown key '${k}'; it takes ${valid.join(', ')}` + didYouMean(k, valid));
+}
+
+/** The keys each parameter type takes (what validateSpace, drawLeaf and gridValues read). */
+const PARAM_KEYS: Record<string, readonly string[]> = {
+  int: ['type', 'min', 'max', 'step', 'if'],
+  float: ['type', 'min', 'max', 'steps', 'if'],
+  loguniform: ['type', 'min', 'max', 'steps', 'if'],
+  choice: ['type', 'values', 'if'],
+  repeat: ['type', 'count', 'params', 'if'],
+};
+
+/**
  * Check a parsed JSON `params` object: every `int`/`float`/`loguniform` has finite min ≤ max (loguniform
  * min > 0), every `choice` at least one value, every `repeat` a count that is an int parameter declared
  * before it (or a fixed integer ≥ 0), every `if` names a parameter declared before it.
@@ -38,6 +58,7 @@ export function validateSpace(v: unknown, where = 'params'): Record<string, Para
     if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name))
       throw new SearchSpaceError(`${at}: a name is letters, digits, _ and - (no dots: dots join group members)`);
     if (!d || typeof d !== 'object') throw new SearchSpaceError(`${at} must be an object with a "type"`);
+    if (Object.hasOwn(PARAM_KEYS, d.type)) checkKnownKeys(d, PARAM_KEYS[d.type], at);
     if (d.if !== undefined) {
       if (typeof d.if !== 'object' || d.if === null) throw new SearchSpaceError(`${at}.if must be an object`);
       for (const k of Object.keys(d.if))
@@ -82,6 +103,18 @@ export function validateSpace(v: unknown, where = 'params'): Record<string, Para
     seen.set(name, d);
   }
   return v as Record<string, ParamDef>;
+}
+
+/**
+ * The type of the parameter a flat draw name stands for (`GROUP.I.NAME` is NAME of repeat group GROUP), or
+ * undefined when the space has no such parameter.
+ */
+export function paramType(space: Record<string, ParamDef>, flat: string): ParamDef['type'] | undefined {
+  const [head, i, ...rest] = flat.split('.');
+  const d = Object.hasOwn(space, head) ? space[head] : undefined;
+  if (!d) return undefined;
+  if (i === undefined) return d.type;
+  return d.type === 'repeat' && /^\d+$/.test(i) && rest.length ? paramType(d.params, rest.join('.')) : undefined;
 }
 
 function active(d: ParamDef, p: Params, prefix: string): boolean {

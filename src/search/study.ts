@@ -1,7 +1,7 @@
 // A study: its definition (the SPACE.json), its trials in a storage, and the worker loop that runs them.
 // The storage is an interface (SQLite and PostgreSQL implement it in the node-only part); nothing here
 // touches files or processes.
-import { canonicalJson, gridPoints, sampleParams, validateSpace, SearchSpaceError } from './space.js';
+import { canonicalJson, checkKnownKeys, gridPoints, sampleParams, validateSpace, SearchSpaceError } from './space.js';
 import type { DrawCheck, ParamDef, Params, Rejections } from './space.js';
 import type { Direction } from './robust.js';
 import { noPruner, type Pruner, type TrialCurve } from './pruners.js';
@@ -128,13 +128,45 @@ export interface WorkOptions {
   onTrial?: (t: TrialRecord, outcome: TrialOutcome) => void;
 }
 
-/** Check a parsed SPACE.json: the study name, the objective object and the space. */
+/** The keys of a SPACE.json (StudyDef's fields). */
+const STUDY_KEYS = ['study', 'objective', 'params', 'seed', 'sampler', 'robust'] as const;
+/** The keys of `robust`. */
+const ROBUST_KEYS = ['topK', 'groupBy'] as const;
+/** The keys of `objective`: the fields trialSettings (objective.ts) reads; add a new one there and here. */
+export const OBJECTIVE_KEYS = [
+  'model',
+  'dataset',
+  'data',
+  'epochs',
+  'batchSize',
+  'optimizer',
+  'lr',
+  'momentum',
+  'weightDecay',
+  'limit',
+  'valSplit',
+  'seed',
+  'metric',
+  'direction',
+  'select',
+  'sampler',
+  'patience',
+] as const;
+
+/** Check a parsed SPACE.json: its keys, the study name, the objective object and the space. */
 export function validateStudyDef(v: unknown): StudyDef {
   const d = v as StudyDef;
   if (!d || typeof d !== 'object' || Array.isArray(d)) throw new SearchSpaceError('SPACE.json must be a JSON object');
+  checkKnownKeys(d, STUDY_KEYS, 'top level');
   if (typeof d.study !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(d.study))
     throw new SearchSpaceError('"study" must be a name of letters, digits, ".", "_" and "-" (at most 100)');
   if (!d.objective || typeof d.objective !== 'object') throw new SearchSpaceError('"objective" must be an object');
+  checkKnownKeys(d.objective, OBJECTIVE_KEYS, 'objective');
+  if (d.robust !== undefined) {
+    if (!d.robust || typeof d.robust !== 'object' || Array.isArray(d.robust))
+      throw new SearchSpaceError('"robust" must be an object, e.g. {"topK": 5, "groupBy": "N"}');
+    checkKnownKeys(d.robust, ROBUST_KEYS, 'robust');
+  }
   if (d.objective.direction !== undefined && !['maximize', 'minimize'].includes(d.objective.direction))
     throw new SearchSpaceError(`objective.direction must be maximize or minimize, got ${d.objective.direction}`);
   if (d.sampler !== undefined && !['random', 'grid'].includes(d.sampler))

@@ -56,6 +56,16 @@ export function openRunStore(path: string): Db {
   return openSqlite(path, RUNS_SCHEMA);
 }
 
+/**
+ * A config with its keys in kebab-case, as the CLI flags spell them (`batchSize` → `batch-size`): commands
+ * recorded camelCase or kebab-case keys, and `runs diff` must pair the same setting of any two runs.
+ */
+export function kebabConfig(config: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v]),
+  );
+}
+
 /** Record a run in one transaction (all of it or nothing); returns its id. Non-finite values are stored as NULL. */
 export function recordRun(db: Db, r: RunRecord, now = new Date()): number {
   const fin = (v: number) => (Number.isFinite(v) ? v : null);
@@ -76,7 +86,7 @@ export function recordRun(db: Db, r: RunRecord, now = new Date()): number {
           now.toISOString(),
           JSON.stringify(r.argv),
           r.spec === undefined ? null : JSON.stringify(r.spec),
-          JSON.stringify(r.config),
+          JSON.stringify(kebabConfig(r.config)),
         ).lastInsertRowid,
       );
       for (const [k, v] of Object.entries(r.metrics)) insM.run(id, k, fin(v));
@@ -117,7 +127,8 @@ export function getRun(db: Db, id: number, curves = true): StoredRun | undefined
     createdAt: String(row.created_at),
     argv: JSON.parse(String(row.argv)),
     spec: row.spec === null ? undefined : JSON.parse(String(row.spec)),
-    config: JSON.parse(String(row.config)),
+    // Runs recorded before keys were normalised have camelCase ones.
+    config: kebabConfig(JSON.parse(String(row.config))),
     metrics,
     curves: cs,
   };

@@ -146,7 +146,9 @@ export async function run(argv: string[]): Promise<number> {
   const statePath = join(out, 'compare-state.json');
   const state = loadState(statePath, config, !!values.resume);
 
-  const data = loadFashionMnist(dataDir);
+  const loaded = loadFashionMnist(dataDir);
+  // --quick's default directory is the shipped subset, not a flag the user gave: say so, as other commands do.
+  const data = values['data-dir'] === undefined && quick ? { ...loaded, source: 'subset' as const } : loaded;
   let train: ImageDataset = data.train;
   if (limit)
     train = subset(

@@ -17,6 +17,7 @@ import {
   parsePlantJson,
   plantFromSpec,
   recipeFor,
+  recipeSelect,
   rollout,
   solveDare,
   trainGdhp,
@@ -102,8 +103,12 @@ async function train(argv: string[]): Promise<number> {
   };
   if (values.resume) checkResume(ckpt, config);
   const json = !!values.json;
+  // The CSTR's policy swings during training: its recipe chooses it on validation states (own stream), here
+  // by the plain mean closed-loop cost (no iLQR to compare with).
+  const select = recipeSelect(plant, recipe);
   const r = trainGdhp(plant, {
     ...recipe.options,
+    ...(select ? { select } : {}),
     episodes,
     seed,
     checkpoint: fileCheckpoint(ckpt),
@@ -135,8 +140,14 @@ async function train(argv: string[]): Promise<number> {
     resumedFromEpisode: r.resumedFromEpisode,
     horizon: recipe.horizon,
     meanClosedLoopCost: meanCost,
+    ...(r.selected ? { selectedEpisode: r.selected.episode } : {}),
   };
   const lines = [`trained ${r.updates} updates (${r.updatesPerSecond.toFixed(0)}/s) over ${episodes} episodes`];
+  if (r.selected && recipe.selection)
+    lines.push(
+      `policy chosen on validation states (stream ${recipe.selection.seed}, ${recipe.selection.states} states) ` +
+        `every ${recipe.selection.every} episodes: episode ${r.selected.episode}`,
+    );
   if (plant.linear) {
     const K = learnedGain(r.nets.actor, plant.n),
       dare = solveDare(plant.linear);

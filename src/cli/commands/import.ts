@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { fromOnnx, profileModel, saveModel } from '../../node.js';
 import { emit, parse, UsageError, type Options } from '../args.js';
 import { checkOutputFile } from '../output.js';
+import { fileReason } from '../../io/fs-reason.js';
 
 export const usage = `frugal import MODEL.onnx --out PATH [--json]
   Read an ONNX model whose graph is a chain of layers Frugal expresses (Gemm/MatMul+Add, Conv, pools,
@@ -30,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
     if (st.size > MAX_ONNX_BYTES) throw new Error(`${st.size} bytes, above the ${MAX_ONNX_BYTES}-byte limit`);
     bytes = readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read ONNX file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(`cannot read ONNX file ${path}: ${fileReason(e)}`);
   }
   const r = fromOnnx(bytes);
   const training = { importedFrom: path, onnxOpset: r.opset, onnxMetadata: r.metadata };

@@ -12,6 +12,7 @@ import {
   type ModelSpec,
 } from '../../node.js';
 import { defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
+import { fileReason } from '../../io/fs-reason.js';
 
 export const usage = `frugal predict MODEL INPUT... [--top K] [--invert] [--json]
   The K most likely classes of each input, with probabilities and the class names the model carries.
@@ -56,7 +57,7 @@ function readInput(arg: string, info: InputInfo, invert: boolean): { label: stri
   try {
     bytes = arg === '-' ? readFileSync(0) : readFileSync(arg);
   } catch (e) {
-    throw new Error(`cannot read input ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(`cannot read input ${arg}: ${fileReason(e)}`);
   }
   const name = arg === '-' ? 'stdin' : arg;
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
@@ -107,6 +108,13 @@ function csvRows(text: string, name: string, size: number): Float32Array {
     .filter((l) => l.trim())
     .map((l) => l.split(/[,;\t]/).map((c) => c.trim()));
   if (rows.length && rows[0].some((c) => c === '' || !Number.isFinite(Number(c)))) rows.shift();
+  // Text with no row of numbers at all (a misnamed file, prose): say what the file is not, not "row 1 has 1 values".
+  const isNumber = (c: string) => c !== '' && Number.isFinite(Number(c));
+  if (!rows.some((r) => r.every(isNumber)))
+    throw new Error(
+      `${name} is not a PNG or JPEG image, a .npy or IDX array or a CSV of numbers (no row of it is numbers); ` +
+        'give one of those',
+    );
   const out = new Float32Array(rows.length * size);
   rows.forEach((r, i) => {
     if (r.length === size + 1) r = r.slice(1);

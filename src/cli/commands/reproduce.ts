@@ -17,7 +17,8 @@ import { storeRun } from '../store.js';
 const all = reproductions();
 const ownFlags = all.flatMap((r) => Object.entries(r.options).map(([flag, o]) => ({ flag, o, of: r.name })));
 const col = Math.max(...all.map((r) => r.name.length)) + 2;
-const ownUsage = ownFlags.map((f) => ` [${f.o.usage}]`).join('');
+// The reproductions' own flags on a line of their own, so no synopsis line passes 120 columns.
+const ownUsage = ownFlags.length ? `\n             ${ownFlags.map((f) => `[${f.o.usage}]`).join(' ')}` : '';
 const names = all.map((r) => r.name).join(', ');
 
 export const usage = `frugal reproduce NAME [--quick] [--seeds K] [--data-dir DIR] [--out DIR] [--results-dir DIR]
@@ -30,15 +31,16 @@ export const usage = `frugal reproduce NAME [--quick] [--seeds K] [--data-dir DI
   --out DIR (default runs/) holds the state file, checkpoints and models; --resume continues an
   interrupted run from its finished parts; --report-only rebuilds the document from the state file
   alone (a partial one names its missing runs), training nothing and leaving the state file as it is.
-  --quick runs a small version in seconds with one seed; a full run takes seeds 1..3 unless --seeds K says
-  otherwise, and a statistical criterion resting on fewer than 3 seeds fails as not established. Reproductions:
+  --quick runs a small version in seconds with one seed (bcgd and ecg-search: five); a full run takes seeds
+  1..3 unless --seeds K says otherwise, and a statistical criterion resting on fewer than 3 seeds fails as not
+  established. Reproductions:
 ${all.map((r) => `    ${r.name.padEnd(col)}${r.describe}`).join('\n')}
 ${ownFlags.map((f) => `  ${f.o.usage} (${f.of} only): ${f.o.help}`).join('\n')}
   Exit status: 0 every criterion passes; 3 the run finished but a criterion failed (or, with
   --report-only, a run is missing); 1 error; 2 wrong arguments. A --quick run is judged by the full
   run's bars, so it usually exits 3. --results-dir and --out are relative to the current directory.
 ${defaultsText([
-  '--seeds 3 (1 with --quick)',
+  '--seeds 3 (1 with --quick); bcgd and ecg-search 5, with --quick too',
   `--data-dir ${DATA_DIR_DEFAULT}`,
   '--out runs',
   `--results-dir ${RESULTS_DIR}`,

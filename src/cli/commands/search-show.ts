@@ -94,7 +94,7 @@ export function summarise(study: StudyRecord, ts: TrialRecord[], o: { topK: numb
   const best = bestTrial(ts, study.direction);
   const robust: RobustGroup[] = robustSetting(
     ts.map((t) => ({ number: t.number, params: t.params, value: t.value, state: t.state })),
-    { topK: o.topK, direction: study.direction, groupBy: o.groupBy },
+    { topK: o.topK, direction: study.direction, groupBy: o.groupBy, space: study.def.params },
   );
   return {
     study: study.name,

@@ -79,7 +79,7 @@ export async function runHsic(values: Record<string, unknown>, given: ModelSpec,
     throw new Error(`--resume: no checkpoint at ${ckpt}; run without --resume to start`);
 
   const t0 = performance.now();
-  const { data, train, validation } = trainingData(values, { limit, valSplit, seed, extra: '; trainer hsic' });
+  const { data, train, validation, samples } = trainingData(values, { limit, valSplit, seed, extra: '; trainer hsic' });
   checkDataFitsModel(spec, data);
   const model = buildModel(spec, seed) as Sequential;
   const inputShape = spec.input;
@@ -132,6 +132,7 @@ export async function runHsic(values: Record<string, unknown>, given: ModelSpec,
     dataset,
     dataSource: data.source,
     dataDir: data.dir,
+    samples,
     backend: backendName(),
     epochs: r.hsic.epochsRun,
     batchSize,

@@ -76,7 +76,8 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|ecg|SPEC.json [
   first image's size, gray unless some image has colour; DIR/train and DIR/test when both exist); digits
   (scikit-learn's 8x8 digits, from Debian's python3-sklearn). Without a test part, a seeded 20% is held out
   (the same rows every time: eval finds it again). The model file keeps the dataset and its class names.
-  Without --out the model goes to a new file
+  --limit N trains on the first N training images (before --val-split takes its part of them); the test set
+  stays whole. Without --out the model goes to a new file
   runs/NAME-YYYYMMDD-HHMMSS.safetensors (never over an existing one), and the path is printed.
   A checkpoint (PATH.ckpt) is written after every epoch;
   --resume continues a killed run from it with the same result as an uninterrupted run.
@@ -217,7 +218,7 @@ export async function run(argv: string[]): Promise<number> {
   const resumed = values.resume ? checkResume(ckptPath, config) : undefined;
 
   const t0 = performance.now();
-  const { data, train, validation } = trainingData(values, { limit, valSplit, seed });
+  const { data, train, validation, samples } = trainingData(values, { limit, valSplit, seed });
   checkDataFitsModel(spec, data);
 
   const model = buildModel(spec, seed);
@@ -280,6 +281,7 @@ export async function run(argv: string[]): Promise<number> {
     dataset,
     dataSource: data.source,
     dataDir: data.dir,
+    samples,
     backend: backendName(),
     epochs: result.epochsRun,
     batchSize,

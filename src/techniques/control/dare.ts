@@ -14,6 +14,7 @@ import {
   eye,
   type Mat,
 } from './linalg.js';
+import { checkStabilizable } from './stabilizable.js';
 
 /** A discrete-time linear plant x' = Ax + Bu with stage cost xᵀQx + uᵀRu. */
 export interface LinearSystem {
@@ -24,7 +25,8 @@ export interface LinearSystem {
 }
 
 /**
- * Checks a linear system's fields: A n×n, B n×m, Q n×n symmetric PSD, R m×m symmetric PD.
+ * Checks a linear system's fields: A n×n, B n×m, Q n×n symmetric PSD, R m×m symmetric PD, and (A, B)
+ * stabilizable with B ≠ 0 (stabilizable.ts).
  * Every message names the field and the fix.
  */
 export function checkLinearSystem(s: Partial<LinearSystem>, where = 'plant'): LinearSystem {
@@ -38,6 +40,7 @@ export function checkLinearSystem(s: Partial<LinearSystem>, where = 'plant'): Li
   const R = checkMatrix(s.R, m, m, `${where}.R (m×m with m = ${m} inputs, B's columns)`);
   checkDefinite(Q, `${where}.Q`, false);
   checkDefinite(R, `${where}.R`, true);
+  checkStabilizable(A, B, where);
   return { A, B, Q, R };
 }
 

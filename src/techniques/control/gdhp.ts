@@ -11,6 +11,7 @@ import { stageCost, stepRows, type Plant } from './plant.js';
 import { flatParams, ReplayBuffer, type ActivationName, type Architecture } from './networks.js';
 import { drawStates } from './rollout.js';
 import { gdhpNetworks, gdhpUpdate, runNet, type GdhpNets, type GdhpState } from './step.js';
+import { copyNets, loadNets, type PolicySelection, type SelectionRecord } from './select.js';
 
 export {
   gdhpNetworks,
@@ -60,6 +61,16 @@ export interface GdhpOptions {
    * 'model' targets only). Closed-loop data crowd near the equilibrium; the value must hold on the box.
    */
   boxFraction?: number;
+  /**
+   * Box the episodes start from and the box share of each minibatch is drawn from (default the plant's
+   * box). A wider box lets the networks see where the optimal closed loop goes, outside the start box.
+   */
+  trainBox?: { lo: number[]; hi: number[] };
+  /**
+   * Policy selection on validation states: score every `every` episodes and after the last, keep a copy
+   * of the best-scoring networks and restore them when training completes (default none: the last).
+   */
+  select?: PolicySelection;
   seed?: number;
   checkpoint?: CheckpointStore;
   resume?: boolean;
@@ -95,6 +106,8 @@ export interface GdhpResult {
   trainSeconds: number;
   updatesPerSecond: number;
   stopped: boolean;
+  /** With `select`: the episode whose networks were restored and every score taken (resumed runs included). */
+  selected?: SelectionRecord;
 }
 
 const toEpoch = (l: EpisodeLog): EpochLog => ({
@@ -146,6 +159,16 @@ function checkOptions(o: GdhpOptions): void {
   if (o.boxFraction !== undefined && !(o.boxFraction >= 0 && o.boxFraction <= 1))
     throw new Error(`GDHP: boxFraction must be in [0, 1], got ${o.boxFraction}`);
   if (o.exploration !== undefined && !(o.exploration >= 0)) throw new Error('GDHP: exploration must be ≥ 0');
+  if (o.select !== undefined) {
+    pos('select.every', o.select.every, true);
+    if (typeof o.select.score !== 'function') throw new Error('GDHP: select.score must be a function of the nets');
+  }
+}
+
+function checkBox(plant: Plant, box: { lo: number[]; hi: number[] }): void {
+  const ok = (v: number[]) => Array.isArray(v) && v.length === plant.n && v.every(Number.isFinite);
+  if (!ok(box.lo) || !ok(box.hi) || box.lo.some((v, i) => v > box.hi[i]))
+    throw new Error(`GDHP: trainBox needs lo and hi of ${plant.n} finite values with lo ≤ hi`);
 }
 
 /**
@@ -161,6 +184,8 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
     act = opts.activation ?? 'tanh',
     { n, m } = plant;
   const gamma = opts.gamma ?? 1;
+  if (opts.trainBox) checkBox(plant, opts.trainBox);
+  const drawPlant = opts.trainBox ? { ...plant, box: opts.trainBox } : plant;
   const nets = gdhpNetworks(n, m, arch, act, seed, gamma === 1 ? plant.xRef : undefined);
   const lr =
     typeof opts.lr === 'number' || opts.lr === undefined
@@ -195,15 +220,28 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
     snap: Record<string, number[]> = {};
   const drift = { critic: NaN, costate: NaN, actor: NaN };
   const history: EpisodeLog[] = [];
+  // The selection's best networks and scores travel in the checkpoint, so a resumed run restores the same.
+  let best: { episode: number; score: number; nets: Record<string, number[]> } | undefined;
+  const scores: { episode: number; score: number }[] = [];
   const loop = {
     batches: () => [],
-    stateDict: () => ({ rng: rng.getState(), updates, snap, drift }),
+    stateDict: () => ({ rng: rng.getState(), updates, snap, drift, best, scores }),
     loadStateDict: (s: unknown) => {
-      const v = s as { rng: number[]; updates: number; snap: Record<string, number[]>; drift: typeof drift };
+      const v = s as {
+        rng: number[];
+        updates: number;
+        snap: Record<string, number[]>;
+        drift: typeof drift;
+        best?: typeof best;
+        scores?: typeof scores;
+      };
       rng.setState(v.rng);
       updates = v.updates;
       snap = v.snap;
       Object.assign(drift, Object.fromEntries(Object.entries(v.drift).map(([k, x]) => [k, x ?? NaN])));
+      // JSON keeps +∞ as null.
+      best = v.best ? { ...v.best, score: v.best.score ?? Infinity } : undefined;
+      scores.splice(0, scores.length, ...(v.scores ?? []).map((x) => ({ ...x, score: x.score ?? Infinity })));
     },
   };
   const { actor, ...others } = nets;
@@ -221,7 +259,7 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
   let stopped = false;
   for (let ep = start; ep < opts.episodes; ep++) {
     const te = performance.now();
-    let x = drawStates(plant, P, () => rng.random());
+    let x = drawStates(drawPlant, P, () => rng.random());
     const cost = new Float64Array(P),
       sums = { critic: 0, costate: 0, actor: 0 },
       before = updates;
@@ -251,7 +289,7 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
         const batch = buffer.sample(B, rng);
         if (st.targets === 'model' && boxFraction > 0) {
           const k = Math.round(B * boxFraction);
-          batch.x.set(drawStates(plant, k, () => rng.random()));
+          batch.x.set(drawStates(drawPlant, k, () => rng.random()));
         }
         const r = gdhpUpdate(st, batch, B);
         sums.critic += r.critic;
@@ -287,6 +325,14 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
           `${log.costateLoss.toExponential(2)} actor ${log.actorLoss.toExponential(2)} ` +
           `cost ${log.episodeCost.toFixed(4)}\n`,
       );
+    const sel = opts.select;
+    if (sel && ((ep + 1) % sel.every === 0 || ep + 1 === opts.episodes)) {
+      const raw = sel.score(nets),
+        score = Number.isNaN(raw) ? Infinity : raw;
+      scores.push({ episode: ep + 1, score });
+      // Ties (a run diverging at every check scores +∞ throughout) go to the later, longer-trained networks.
+      if (!best || score <= best.score) best = { episode: ep + 1, score, nets: copyNets(nets) };
+    }
     const said = opts.onEpisode?.(log, nets);
     opts.checkpoint?.save(
       snapshot(parts, {
@@ -303,6 +349,8 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
     }
   }
   const trainSeconds = (performance.now() - t0) / 1000;
+  // An interrupted run keeps its last networks: its checkpoint continues from them.
+  if (best && !stopped) loadNets(nets, best.nets);
   return {
     nets,
     history,
@@ -312,5 +360,6 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
     trainSeconds,
     updatesPerSecond: (updates - updates0) / Math.max(trainSeconds, 1e-9),
     stopped,
+    ...(best ? { selected: { episode: best.episode, score: best.score, scores: [...scores] } } : {}),
   };
 }

@@ -11,3 +11,4 @@ export * from './analysis.js';
 export { cos } from './ops.js';
 export * from './controller.js';
 export * from './recipes.js';
+export * from './select.js';
