@@ -177,15 +177,44 @@ function col2imRange(
   }
 }
 
-/** out[b, a, :] = inp[a, b, :] for inp of shape [A, B, L] (plus bias[a] when bias != 0). */
-export function swap01(inp: usize, A: i32, B: i32, L: i32, out: usize, bias: usize): void {
+/** d[k] = max(s[k] + bv, 0) (without the sum when !bias) for k < L: the relu kernel's own instructions. */
+// @ts-ignore: decorator
+@inline function biasReluRow(s: usize, d: usize, L: i32, bias: bool, bv: f32): void {
+  const bs = f32x4.splat(bv),
+    z = f32x4.splat(0);
+  let k = 0;
+  if (bias) {
+    for (; k + 4 <= L; k += 4) {
+      const o = (<usize>k) << 2;
+      v128.store(d + o, f32x4.max(f32x4.add(v128.load(s + o), bs), z));
+    }
+  } else {
+    for (; k + 4 <= L; k += 4) {
+      const o = (<usize>k) << 2;
+      v128.store(d + o, f32x4.max(v128.load(s + o), z));
+    }
+  }
+  for (; k < L; k++) {
+    const v: f32 = bias ? load<f32>(s + ((<usize>k) << 2)) + bv : load<f32>(s + ((<usize>k) << 2));
+    store<f32>(d + ((<usize>k) << 2), v > 0 ? v : 0);
+  }
+}
+
+/**
+ * out[b, a, :] = inp[a, b, :] for inp of shape [A, B, L] (plus bias[a] when bias != 0), then
+ * max(·, 0) when relu (an inference epilogue: the same f32x4.max as the relu kernel, so the
+ * result is bit-identical to a separate relu pass).
+ */
+export function swap01(inp: usize, A: i32, B: i32, L: i32, out: usize, bias: usize, relu: bool): void {
   const lb = (<usize>L) << 2;
   for (let a = 0; a < A; a++) {
     const bv: f32 = bias ? load<f32>(bias + ((<usize>a) << 2)) : 0;
     for (let b = 0; b < B; b++) {
       const s = inp + <usize>(a * B + b) * lb;
       const d = out + <usize>(b * A + a) * lb;
-      if (bias) {
+      if (relu) {
+        biasReluRow(s, d, L, bias != 0, bv);
+      } else if (bias) {
         const bs = f32x4.splat(bv);
         let k = 0;
         for (; k + 4 <= L; k += 4) v128.store(d + ((<usize>k) << 2), f32x4.add(v128.load(s + ((<usize>k) << 2)), bs));
@@ -193,6 +222,26 @@ export function swap01(inp: usize, A: i32, B: i32, L: i32, out: usize, bias: usi
       } else {
         memory.copy(d, s, lb);
       }
+    }
+  }
+}
+
+/**
+ * swap01 with relu, then 2×2 max pooling (stride 2): each OH×OW plane goes through Q (OH·OW floats of
+ * scratch, in cache) into its ⌊OH/2⌋×⌊OW/2⌋ plane of out [B, A, ·, ·], with the pooling kernel's own code,
+ * so the result is bit-identical to swap01, relu and pool2dForward one after another.
+ */
+export function swap01ReluPool(inp: usize, A: i32, B: i32, OH: i32, OW: i32, out: usize, bias: usize, Q: usize): void {
+  const L = OH * OW,
+    PH = OH >> 1,
+    PW = OW >> 1;
+  const lb = (<usize>L) << 2,
+    pb = (<usize>(PH * PW)) << 2;
+  for (let a = 0; a < A; a++) {
+    const bv: f32 = bias ? load<f32>(bias + ((<usize>a) << 2)) : 0;
+    for (let b = 0; b < B; b++) {
+      biasReluRow(inp + <usize>(a * B + b) * lb, Q, L, bias != 0, bv);
+      max2x2(Q, 1, OH, OW, PH, PW, out + <usize>(b * A + a) * pb);
     }
   }
 }
@@ -461,6 +510,7 @@ export function convDirectScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32): i32
   o: i32,
   dst: usize,
   os: usize,
+  relu: bool,
 ): void {
   let a00 = f32x4.splat(0),
     a01 = a00,
@@ -494,20 +544,20 @@ export function convDirectScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32): i32
       }
     }
   let b = biasSplat(bias, o);
-  v128.store(dst, f32x4.add(a00, b));
-  v128.store(dst, f32x4.add(a01, b), 16);
+  v128.store(dst, epilogue(a00, b, relu));
+  v128.store(dst, epilogue(a01, b, relu), 16);
   if (n < 2) return;
   b = biasSplat(bias, o + 1);
-  v128.store(dst + os, f32x4.add(a10, b));
-  v128.store(dst + os, f32x4.add(a11, b), 16);
+  v128.store(dst + os, epilogue(a10, b, relu));
+  v128.store(dst + os, epilogue(a11, b, relu), 16);
   if (n < 3) return;
   b = biasSplat(bias, o + 2);
-  v128.store(dst + 2 * os, f32x4.add(a20, b));
-  v128.store(dst + 2 * os, f32x4.add(a21, b), 16);
+  v128.store(dst + 2 * os, epilogue(a20, b, relu));
+  v128.store(dst + 2 * os, epilogue(a21, b, relu), 16);
   if (n < 4) return;
   b = biasSplat(bias, o + 3);
-  v128.store(dst + 3 * os, f32x4.add(a30, b));
-  v128.store(dst + 3 * os, f32x4.add(a31, b), 16);
+  v128.store(dst + 3 * os, epilogue(a30, b, relu));
+  v128.store(dst + 3 * os, epilogue(a31, b, relu), 16);
 }
 
 /** As block4x8, at four pixels. */
@@ -528,6 +578,7 @@ export function convDirectScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32): i32
   o: i32,
   dst: usize,
   os: usize,
+  relu: bool,
 ): void {
   let a0 = f32x4.splat(0),
     a1 = a0,
@@ -546,10 +597,17 @@ export function convDirectScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32): i32
         a3 = madd(v128.load32_splat(w3 + tj), v, a3);
       }
     }
-  v128.store(dst, f32x4.add(a0, biasSplat(bias, o)));
-  if (n > 1) v128.store(dst + os, f32x4.add(a1, biasSplat(bias, o + 1)));
-  if (n > 2) v128.store(dst + 2 * os, f32x4.add(a2, biasSplat(bias, o + 2)));
-  if (n > 3) v128.store(dst + 3 * os, f32x4.add(a3, biasSplat(bias, o + 3)));
+  v128.store(dst, epilogue(a0, biasSplat(bias, o), relu));
+  if (n > 1) v128.store(dst + os, epilogue(a1, biasSplat(bias, o + 1), relu));
+  if (n > 2) v128.store(dst + 2 * os, epilogue(a2, biasSplat(bias, o + 2), relu));
+  if (n > 3) v128.store(dst + 3 * os, epilogue(a3, biasSplat(bias, o + 3), relu));
+}
+
+/** acc + bias, then max(·, 0) when relu (as the relu kernel computes it). */
+// @ts-ignore: decorator
+@inline function epilogue(acc: v128, b: v128, relu: bool): v128 {
+  const y = f32x4.add(acc, b);
+  return relu ? f32x4.max(y, f32x4.splat(0)) : y;
 }
 
 // @ts-ignore: decorator
@@ -571,6 +629,7 @@ function narrowRow(
   o: i32,
   dst: usize,
   OW: i32,
+  relu: bool,
 ): void {
   let a = biasSplat(bias, o);
   for (let c = 0; c < C; c++)
@@ -580,6 +639,7 @@ function narrowRow(
       for (let j = 0; j < kw; j++)
         a = madd(v128.load32_splat(wt + ((<usize>j) << 2)), v128.load(src + ((<usize>j) << 2)), a);
     }
+  if (relu) a = f32x4.max(a, f32x4.splat(0));
   store<f32>(dst, f32x4.extract_lane(a, 0));
   if (OW > 1) store<f32>(dst, f32x4.extract_lane(a, 1), 4);
   if (OW > 2) store<f32>(dst, f32x4.extract_lane(a, 2), 8);
@@ -608,6 +668,8 @@ function convDirectImage(
   OW: i32,
   out: usize,
   P: usize,
+  relu: bool,
+  pool: bool,
 ): void {
   const Hp = H + 2 * ph,
     Wp = W + 2 * pw,
@@ -627,6 +689,10 @@ function convDirectImage(
   // the last four-pixel block overlaps the one before when OW is not a multiple of 4.
   const wst = (<usize>taps) << 2,
     os = (<usize>(OH * OW)) << 2;
+  // Pooled: the four channels' planes go through Q (in cache) and are pooled from there.
+  const Q = P + ((<usize>convDirectScratch(C, H, W, ph, pw)) << 2),
+    PH = OH >> 1,
+    PW = OW >> 1;
   for (let o = o0; o < Co; o += 4) {
     const n = min(4, Co - o),
       w0 = w + <usize>o * wst;
@@ -634,26 +700,69 @@ function convDirectImage(
       w2 = w0 + <usize>min(2, n - 1) * wst,
       w3 = w0 + <usize>min(3, n - 1) * wst;
     for (let y = 0; y < OH; y++) {
-      const dst = out + ((<usize>((o * OH + y) * OW)) << 2),
+      const dst = (pool ? Q : out + <usize>o * os) + ((<usize>(y * OW)) << 2),
         row = P + <usize>y * ws;
       let x0 = 0;
       for (; x0 + 8 <= OW; x0 += 8)
-        block4x8(row + ((<usize>x0) << 2), w0, w1, w2, w3, n, C, kh, kw, cs, ws, bias, o, dst + ((<usize>x0) << 2), os);
+        block4x8(
+          row + ((<usize>x0) << 2),
+          w0,
+          w1,
+          w2,
+          w3,
+          n,
+          C,
+          kh,
+          kw,
+          cs,
+          ws,
+          bias,
+          o,
+          dst + ((<usize>x0) << 2),
+          os,
+          relu,
+        );
       if (OW < 4) {
         for (let c = 0; c < n; c++)
-          narrowRow(row, w0 + <usize>c * wst, C, kh, kw, cs, ws, bias, o + c, dst + <usize>c * os, OW);
+          narrowRow(row, w0 + <usize>c * wst, C, kh, kw, cs, ws, bias, o + c, dst + <usize>c * os, OW, relu);
         continue;
       }
       for (; x0 < OW; x0 += 4) {
         const xs = min(x0, OW - 4);
-        block4x4(row + ((<usize>xs) << 2), w0, w1, w2, w3, n, C, kh, kw, cs, ws, bias, o, dst + ((<usize>xs) << 2), os);
+        block4x4(
+          row + ((<usize>xs) << 2),
+          w0,
+          w1,
+          w2,
+          w3,
+          n,
+          C,
+          kh,
+          kw,
+          cs,
+          ws,
+          bias,
+          o,
+          dst + ((<usize>xs) << 2),
+          os,
+          relu,
+        );
       }
     }
+    if (pool) max2x2(Q, n, OH, OW, PH, PW, out + ((<usize>(o * PH * PW)) << 2));
   }
 }
 
-/** out [B, Co, OH, OW] = conv(x [B, C, H, W], w [Co, C, kh, kw]) + bias, stride 1, no dilation; P: convDirectScratch
- * floats. */
+/** Floats of one thread's scratch for the direct kernel: convDirectScratch, plus four output planes when pooled. */
+export function directScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32, OH: i32, OW: i32, pool: bool): i32 {
+  return convDirectScratch(C, H, W, ph, pw) + (pool ? 4 * OH * OW : 0);
+}
+
+/**
+ * out [B, Co, OH, OW] = conv(x [B, C, H, W], w [Co, C, kh, kw]) + bias (then max(·, 0) when relu), stride 1,
+ * no dilation; pooled (after relu): 2×2 max pooling into out [B, Co, ⌊OH/2⌋, ⌊OW/2⌋] as each group of four
+ * channels is done. P: directScratch floats.
+ */
 export function convDirect(
   x: usize,
   w: usize,
@@ -671,6 +780,8 @@ export function convDirect(
   OW: i32,
   out: usize,
   P: usize,
+  relu: bool,
+  pool: bool,
 ): void {
   for (let b = 0; b < B; b++)
     convDirectImage(
@@ -688,8 +799,10 @@ export function convDirect(
       pw,
       OH,
       OW,
-      out + ((<usize>(b * Co * OH * OW)) << 2),
+      out + ((<usize>(b * Co * (pool ? (OH >> 1) * (OW >> 1) : OH * OW))) << 2),
       P,
+      relu,
+      pool,
     );
 }
 
@@ -697,7 +810,7 @@ export function convDirect(
 const DIRECT_TASK_CHANNELS = 4;
 
 /** Threaded convDirect: tasks of one image × DIRECT_TASK_CHANNELS output channels; thread tid's scratch at P +
- * tid·convDirectScratch floats. */
+ * tid·directScratch floats. */
 export function convDirectTasks(
   counter: usize,
   x: usize,
@@ -716,9 +829,11 @@ export function convDirectTasks(
   OW: i32,
   out: usize,
   P: usize,
+  relu: bool,
+  pool: bool,
   tid: i32,
 ): void {
-  const own = P + ((<usize>(tid * convDirectScratch(C, H, W, ph, pw))) << 2),
+  const own = P + ((<usize>(tid * directScratch(C, H, W, ph, pw, OH, OW, pool))) << 2),
     G = (Co + DIRECT_TASK_CHANNELS - 1) / DIRECT_TASK_CHANNELS;
   for (let t = claim(counter); t < B * G; t = claim(counter)) {
     const b = t / G,
@@ -738,8 +853,10 @@ export function convDirectTasks(
       pw,
       OH,
       OW,
-      out + ((<usize>(b * Co * OH * OW)) << 2),
+      out + ((<usize>(b * Co * (pool ? (OH >> 1) * (OW >> 1) : OH * OW))) << 2),
       own,
+      relu,
+      pool,
     );
   }
 }
@@ -789,12 +906,12 @@ export function binConvTasks(
       wh = w + <usize>h * ws,
       oh = out + <usize>h * ys;
     if (direct) {
-      convDirect(xh, wh, 0, B, C, H, W, Co, kh, kw, ph, pw, OH, OW, oh, own);
+      convDirect(xh, wh, 0, B, C, H, W, Co, kh, kw, ph, pw, OH, OW, oh, own, false, false);
       continue;
     }
     const tmp = own + ((<usize>(ckk * n)) << 2);
     im2col(xh, B, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, own);
     gemm(false, false, Co, n, ckk, wh, ckk, own, n, tmp, n, false, wk);
-    swap01(tmp, Co, B, OH * OW, oh, 0);
+    swap01(tmp, Co, B, OH * OW, oh, 0, false);
   }
 }

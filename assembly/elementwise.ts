@@ -104,18 +104,24 @@ export function adam(
   }
 }
 
-/** y = a + b with b (length n) repeated over the reps rows of a (bias over a batch). */
-export function tileAdd(a: usize, b: usize, y: usize, reps: i32, n: i32): void {
+/**
+ * y = a + b with b (length n) repeated over the reps rows of a (bias over a batch), then max(·, 0)
+ * when relu (Linear + ReLU at inference; the relu kernel's own f32x4.max, so bit-identical to it).
+ */
+export function tileAdd(a: usize, b: usize, y: usize, reps: i32, n: i32, relu: bool): void {
+  const z = f32x4.splat(0);
   for (let r = 0; r < reps; r++) {
     const off = (<usize>(r * n)) << 2;
     let j = 0;
     for (; j + 4 <= n; j += 4) {
       const o = (<usize>j) << 2;
-      v128.store(y + off + o, f32x4.add(v128.load(a + off + o), v128.load(b + o)));
+      const v = f32x4.add(v128.load(a + off + o), v128.load(b + o));
+      v128.store(y + off + o, relu ? f32x4.max(v, z) : v);
     }
     for (; j < n; j++) {
       const o = (<usize>j) << 2;
-      store<f32>(y + off + o, load<f32>(a + off + o) + load<f32>(b + o));
+      const v = load<f32>(a + off + o) + load<f32>(b + o);
+      store<f32>(y + off + o, relu && !(v > 0) ? 0 : v);
     }
   }
 }

@@ -21,6 +21,8 @@ export {
   convDirect,
   convDirectTasks,
   convDirectScratch,
+  directScratch,
+  swap01ReluPool,
   binConvTasks,
 } from './conv';
 export {

@@ -44,7 +44,7 @@ const rows = shapes.map(([B, C, Co, H]) => {
   const b = resident(Tensor.randn([Co], new Rng(3))),
     out = persistentArray(B * Co * H * H);
   const [direct, im2col] = race(
-    [() => be.conv2dForward(x, w, b, g, out, 'direct'), () => be.conv2dForward(x, w, b, g, out, 'im2col')],
+    [() => be.conv2dForward(x, w, b, g, out, {}, 'direct'), () => be.conv2dForward(x, w, b, g, out, {}, 'im2col')],
     quick ? 3 : 7,
     quick ? 20 : 60,
   );

@@ -3,6 +3,8 @@
 // Frugal layer is timed on its real input (calibrated repetitions, medians of interleaved rounds) and its GFLOP/s
 // set beside the WebAssembly SIMD peak measured in the same run; each onnxruntime-node node's time comes from
 // ONNX Runtime's own profiler on the same exported weights (its fused nodes, e.g. Conv+Relu, are its choice).
+// Frugal's fused inference groups (conv2d + relu (+ maxpool2d), linear + relu; src/nn/fuse.ts) are timed as groups
+// beside their layers, and the whole network with fusion off (FRUGAL_FUSE=0's path) in the same interleaved race.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +19,14 @@ import {
   referenceCnn,
   referenceMlp,
   Rng,
+  setInferenceFusion,
   setThreads,
   specOf,
   Tensor,
   toOnnx,
   vggSpec,
 } from '../src/index.js';
+import { fusedForward } from '../src/nn/fuse.js';
 import { median, race } from './race.js';
 import { wasmPeak } from './peak.js';
 
@@ -58,7 +62,34 @@ const peak = await wasmPeak(getThreads(), quick ? 1 : 5);
 // race() runs each call in its own arena scope, so outputs are released as the network's would be.
 const layerFns = model.layers.map((l, i) => () => void noGrad(() => l.forward(inputs[i])));
 const whole = () => void noGrad(() => model.forward(resident));
-const [wholeMs, ...layerMs] = race([whole, ...layerFns], rounds, budget);
+const wholeUnfused = () => {
+  const prev = setInferenceFusion(false);
+  try {
+    whole();
+  } finally {
+    setInferenceFusion(prev);
+  }
+};
+// The spans fusedForward runs as one kernel: (normalize,) conv2d, relu (, maxpool2d 2/2/0) and linear, relu.
+const types = model.layers.map((l) => l.toSpec());
+const groups: { from: number; to: number }[] = [];
+for (let i = 0; i + 1 < types.length; i++) {
+  const t = types[i].type;
+  if ((t !== 'conv2d' && t !== 'linear') || types[i + 1].type !== 'relu') continue;
+  const p = types[i + 2];
+  const pool = t === 'conv2d' && p?.type === 'maxpool2d' && p.kernel === 2 && p.stride === 2 && !p.padding;
+  // A Normalize before an unpadded conv2d is folded into its weights.
+  const fold = t === 'conv2d' && !types[i].padding && types[i - 1]?.type === 'normalize';
+  groups.push({ from: fold ? i - 1 : i, to: i + (pool ? 3 : 2) });
+}
+const groupFns = groups.map(
+  ({ from, to }) =>
+    () =>
+      void noGrad(() => fusedForward(model.layers.slice(from, to), inputs[from])),
+);
+const [wholeMs, wholeUnfusedMs, ...rest] = race([whole, wholeUnfused, ...layerFns, ...groupFns], rounds, budget);
+const layerMs = rest.slice(0, layerFns.length),
+  groupMs = rest.slice(layerFns.length);
 
 // ONNX Runtime's profiler: per-node kernel times over `rounds × 20` runs, averaged.
 const dir = mkdtempSync(join(tmpdir(), 'frugal-ort-prof-'));
@@ -120,7 +151,21 @@ for (const r of rows)
       `${((100 * r.ms) / sumMs).toFixed(0)}% | ${r.gflops.toFixed(1)} | ${(100 * r.shareOfPeak).toFixed(0)}% | ` +
       `${r.ceilingMs.toFixed(3)} |`,
   );
-log(`whole network ${wholeMs.toFixed(3)} ms (layers summed ${sumMs.toFixed(3)} ms)`);
+const fusedGroups = groups.map(({ from, to }, k) => ({
+  layers: types.slice(from, to).map((t) => t.type),
+  from,
+  ms: groupMs[k],
+  separateMs: layerMs.slice(from, to).reduce((a, b) => a + b, 0),
+}));
+for (const g of fusedGroups)
+  log(
+    `fused ${g.layers.join('+')} (from layer ${g.from}): ${g.ms.toFixed(3)} ms, ` +
+      `separately ${g.separateMs.toFixed(3)} ms`,
+  );
+log(
+  `whole network ${wholeMs.toFixed(3)} ms, unfused ${wholeUnfusedMs.toFixed(3)} ms ` +
+    `(layers summed ${sumMs.toFixed(3)} ms)`,
+);
 log(`onnxruntime-node: ${ortWholeMs.toFixed(3)} ms a run; nodes (its profiler, median per run):`);
 for (const n of ortNodes) log(`  ${n.node} (${n.op}): ${n.ms.toFixed(3)} ms`);
 console.log(
@@ -132,7 +177,9 @@ console.log(
     backend: backendName(),
     peak,
     wholeMs,
+    wholeUnfusedMs,
     rows,
+    fusedGroups,
     ortWholeMs,
     ortNodes,
   }),

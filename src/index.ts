@@ -17,7 +17,7 @@ export {
   checkThreads,
   getThreads,
 } from './backend/index.js';
-export type { Backend, ConvGeom, PoolGeom, WasmRuntime } from './backend/index.js';
+export type { Backend, ConvEpilogue, ConvGeom, PoolGeom, WasmRuntime } from './backend/index.js';
 export { kernelFamily, type KernelFamily, type KernelFamilyImpls } from './backend/family.js';
 export * from './nn/index.js';
 export * from './optim/index.js';

@@ -167,7 +167,7 @@ for (const threads of threadCounts)
         reference.conv2dForward(x, w, b, g, want);
         for (const path of ['direct', 'im2col'] as const) {
           const got = new Float32Array(want.length).fill(NaN);
-          wasm!.conv2dForward(x, w, b, g, got, path);
+          wasm!.conv2dForward(x, w, b, g, got, {}, path);
           assertClose(got, want, 1e-4, 1e-4, `${path} case ${ci}`);
           if (path === 'direct') outs.push(got);
         }
@@ -186,6 +186,7 @@ for (const threads of threadCounts)
             null,
             geom(1, 1, 3, 6, 1, 3, 3, 2, 0, 1),
             new Float32Array(2),
+            {},
             'direct',
           ),
         /stride 1/,

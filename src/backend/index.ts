@@ -7,7 +7,7 @@ import { setArenaProvider } from '../core/arena.js';
 import type { Backend } from './types.js';
 import { LIMITS, LimitError, maxThreads } from '../core/limits.js';
 
-export type { Backend, ConvGeom, PoolGeom, PoolMode, BinaryKind, AdamHyper } from './types.js';
+export type { Backend, ConvGeom, ConvEpilogue, PoolGeom, PoolMode, BinaryKind, AdamHyper } from './types.js';
 export { reference } from './reference.js';
 export { WasmBackend } from './wasm/backend.js';
 export { THREAD_MIN_FLOPS } from './wasm/policy.js';

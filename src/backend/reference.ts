@@ -111,7 +111,7 @@ export const reference: Backend = {
     for (let q = 0; q < m.length; q++) if (m[q] >= 0) dx[m[q]] += col[q];
   },
 
-  conv2dForward(x, w, bias, g, out) {
+  conv2dForward(x, w, bias, g, out, epi) {
     const ckk = g.C * g.kh * g.kw,
       ohw = g.OH * g.OW,
       n = g.B * ohw;
@@ -119,7 +119,17 @@ export const reference: Backend = {
       tmp = allocLike(x, g.Co * n);
     this.im2col(x, g, col);
     this.gemm(false, false, g.Co, n, ckk, w, col, tmp, false);
-    channelsFirstToBatchFirst(tmp, g, bias, out);
+    if (!epi?.pool) {
+      channelsFirstToBatchFirst(tmp, g, bias, out);
+      if (epi?.relu) this.relu(out, out);
+      return;
+    }
+    const full = allocLike(x, g.Co * n);
+    channelsFirstToBatchFirst(tmp, g, bias, full);
+    this.relu(full, full);
+    const { OH, OW } = g;
+    const pg = { P: g.B * g.Co, H: OH, W: OW, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, OH: OH >> 1, OW: OW >> 1 };
+    this.pool2dForward(full, pg, 'max', out);
   },
 
   transpose(x, r, c, out) {
@@ -288,9 +298,10 @@ export const reference: Backend = {
     }
   },
 
-  tileAdd(a, b, y) {
+  tileAdd(a, b, y, relu) {
     const n = b.length;
     for (let i = 0; i < y.length; i++) y[i] = a[i] + b[i % n];
+    if (relu) this.relu(y, y);
   },
 
   sumTiles(g, out) {

@@ -35,6 +35,17 @@ export interface PoolGeom {
 }
 
 export type PoolMode = 'max' | 'avg';
+
+/**
+ * What conv2dForward applies to each output as it stores it, at inference (no gradient is taken through it):
+ * relu = max(·, 0), then pool = 2×2 max pooling with stride 2 (needs relu), so out is
+ * [B, Co, ⌊OH/2⌋, ⌊OW/2⌋].
+ * Bit-identical to the separate relu and pool2dForward passes.
+ */
+export interface ConvEpilogue {
+  relu?: boolean;
+  pool?: boolean;
+}
 export type BinaryKind = 'add' | 'sub' | 'mul' | 'div';
 
 export interface AdamHyper {
@@ -87,7 +98,8 @@ export interface Backend {
   ): void;
   im2col(x: FArray, g: ConvGeom, col: FArray): void;
   col2im(col: FArray, g: ConvGeom, dx: FArray): void;
-  conv2dForward(x: FArray, w: FArray, bias: FArray | null, g: ConvGeom, out: FArray): void;
+  /** out = conv(x, w) + bias, then the epilogue (inference only; none by default). */
+  conv2dForward(x: FArray, w: FArray, bias: FArray | null, g: ConvGeom, out: FArray, epi?: ConvEpilogue): void;
   /** dw (and db, dx when given) from dy. */
   conv2dBackward(x: FArray, w: FArray, dy: FArray, g: ConvGeom, dw: FArray, db: FArray | null, dx: FArray | null): void;
   pool2dForward(x: FArray, g: PoolGeom, mode: PoolMode, out: FArray): void;
@@ -131,8 +143,8 @@ export interface Backend {
     mgx: FArray,
     dx: FArray,
   ): void;
-  /** y = a + b where b repeats back to back over a (a bias over a batch). */
-  tileAdd(a: FArray, b: FArray, y: FArray): void;
+  /** y = a + b where b repeats back to back over a (a bias over a batch); then max(·, 0) when relu (inference). */
+  tileAdd(a: FArray, b: FArray, y: FArray, relu?: boolean): void;
   /** out[j] = Σ_r g[r·out.length + j], summed in row order. */
   sumTiles(g: FArray, out: FArray): void;
   /** out[c × r] = x[r × c]ᵀ. */

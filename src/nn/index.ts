@@ -1,6 +1,7 @@
 export { Module, type LayerSpec, type ForwardPreHook, type ForwardHook, type HookHandle } from './module.js';
 export * from './layers.js';
 export * from './init.js';
+export { setInferenceFusion } from './fuse.js';
 export {
   buildModel,
   layerTableMarkdown,

@@ -3,6 +3,7 @@ import { Tensor } from '../core/tensor.js';
 import * as F from '../ops/index.js';
 import { kaimingUniform_, uniform_, fans } from './init.js';
 import { Module, type LayerSpec } from './module.js';
+import { fusedForward, fusing } from './fuse.js';
 
 function checkInt(layer: string, name: string, v: unknown, min = 1): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
@@ -382,7 +383,9 @@ export class Sequential extends Module {
     this.layers = layers;
     layers.forEach((l, i) => this.registerModule(String(i), l));
   }
+  /** In eval mode under noGrad, a layer followed by a ReLU runs as one fused kernel (nn/fuse.ts; same bits). */
   forward(x: Tensor): Tensor {
+    if (fusing(this.training)) return fusedForward(this.layers, x);
     for (const l of this.layers) x = l.forward(x);
     return x;
   }

@@ -8,6 +8,7 @@ import * as S from './shape.js';
 import * as M from './matmul.js';
 import * as N from './nn.js';
 import * as C from './conv.js';
+import * as Fu from './fused.js';
 import { profiled } from './profile.js';
 
 export const add = profiled('add', E.add);
@@ -47,6 +48,8 @@ export const conv1d = profiled('conv1d', C.conv1d);
 export const maxPool2d = profiled('maxPool2d', C.maxPool2d);
 export const avgPool2d = profiled('avgPool2d', C.avgPool2d);
 export const maxPool1d = profiled('maxPool1d', C.maxPool1d);
+export const conv2dFused = profiled('conv2dFused', Fu.conv2dFused);
+export const linearRelu = profiled('linearRelu', Fu.linearRelu);
 
 export type { TensorLike } from './elementwise.js';
 export type { MatmulOptions } from './matmul.js';

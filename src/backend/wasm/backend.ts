@@ -2,7 +2,7 @@
 // Memory and scratch are the runtime's (runtime.ts), split thresholds the policy's (policy.ts);
 // technique kernel families build on the same runtime from their own folders.
 import type { FArray } from '../../core/dtype.js';
-import type { AdamHyper, Backend, BinaryKind, ConvGeom, PoolGeom, PoolMode } from '../types.js';
+import type { AdamHyper, Backend, BinaryKind, ConvEpilogue, ConvGeom, PoolGeom, PoolMode } from '../types.js';
 import { singleThread, type Pool } from '../threads.js';
 import { WasmRuntime } from './runtime.js';
 import { SHARED_PANEL_MIN_FLOPS, THREAD_MIN_FLOPS, directConv, geomArgs, threadedCol, unitStride } from './policy.js';
@@ -30,7 +30,8 @@ interface Kernels {
   ): void;
   im2col(x: number, ...g: number[]): void;
   col2im(col: number, ...g: number[]): void;
-  swap01(inp: number, A: number, B: number, L: number, out: number, bias: number): void;
+  swap01(inp: number, A: number, B: number, L: number, out: number, bias: number, relu: number): void;
+  swap01ReluPool(inp: number, A: number, B: number, OH: number, OW: number, out: number, bias: number, Q: number): void;
   rowSums(m: number, R: number, n: number, out: number): void;
   pool2dForward(
     x: number,
@@ -83,7 +84,7 @@ interface Kernels {
     bc2: number,
     decoupled: number,
   ): void;
-  tileAdd(a: number, b: number, y: number, reps: number, n: number): void;
+  tileAdd(a: number, b: number, y: number, reps: number, n: number, relu: number): void;
   channelAffine(
     x: number,
     scale: number,
@@ -138,8 +139,11 @@ interface Kernels {
     OW: number,
     out: number,
     P: number,
+    relu: number,
+    pool: number,
   ): void;
   convDirectScratch(C: number, H: number, W: number, ph: number, pw: number): number;
+  directScratch(C: number, H: number, W: number, ph: number, pw: number, OH: number, OW: number, pool: number): number;
 }
 
 const BINARY: Record<BinaryKind, number> = { add: 0, sub: 1, mul: 2, div: 3 };
@@ -307,17 +311,24 @@ export class WasmBackend implements Backend {
     else this.k.im2col(px, ...geomArgs(g), col);
   }
 
-  /** path: 'auto' picks the direct kernel for few taps (directConv); the others force one (bench/conv-direct). */
+  /**
+   * path: 'auto' picks the direct kernel for few taps (directConv); the others force one (bench/conv-direct).
+   * The epilogue's relu is applied where the output is stored: the direct kernel's stores, or swap01; its pooling
+   * from a plane of scratch in cache (per group of four channels, or per plane in swap01ReluPool).
+   */
   conv2dForward(
     x: FArray,
     w: FArray,
     bias: FArray | null,
     g: ConvGeom,
     out: FArray,
+    epi: ConvEpilogue = {},
     path: 'auto' | 'direct' | 'im2col' = 'auto',
   ): void {
     if (path === 'direct' && !unitStride(g))
       throw new Error('conv2dForward: the direct kernel needs stride 1 and no dilation');
+    if (epi.pool && !(epi.relu && g.OH >= 2 && g.OW >= 2))
+      throw new Error('conv2dForward: the pooling epilogue needs relu and an output of at least 2×2');
     this.rt.begin();
     const n = g.B * g.OH * g.OW,
       ckk = g.C * g.kh * g.kw;
@@ -326,7 +337,7 @@ export class WasmBackend implements Backend {
       pb = bias ? this.rt.inPtr(bias) : 0;
     if (path === 'direct' || (path === 'auto' && directConv(g))) {
       const po = this.rt.outPtr(out),
-        per = this.k.convDirectScratch(g.C, g.H, g.W, g.ph, g.pw);
+        per = this.k.directScratch(g.C, g.H, g.W, g.ph, g.pw, g.OH, g.OW, +!!epi.pool);
       const threads =
         this.rt.threads > 1 && 2 * g.B * g.Co * g.OH * g.OW * ckk >= THREAD_MIN_FLOPS ? this.rt.threads : 1;
       const args: Parameters<Kernels['convDirect']> = [
@@ -346,6 +357,8 @@ export class WasmBackend implements Backend {
         g.OW,
         po,
         this.rt.alloc(per * threads),
+        +!!epi.relu,
+        +!!epi.pool,
       ];
       if (threads > 1) this.rt.tasks('convDirectTasks', args);
       else this.k.convDirect(...args);
@@ -358,7 +371,8 @@ export class WasmBackend implements Backend {
       work = this.rt.allocWork();
     this.im2colPtr(px, g, col);
     this.gemmPtr(false, false, g.Co, n, ckk, pw, col, tmp, false, work);
-    this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb);
+    if (epi.pool) this.k.swap01ReluPool(tmp, g.Co, g.B, g.OH, g.OW, po, pb, this.rt.alloc(g.OH * g.OW));
+    else this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb, +!!epi.relu);
     this.rt.done(out, po);
   }
 
@@ -383,7 +397,7 @@ export class WasmBackend implements Backend {
     const col = this.rt.alloc(ckk * n),
       dyT = this.rt.alloc(g.Co * n),
       work = this.rt.allocWork();
-    this.k.swap01(pdy, g.B, g.Co, g.OH * g.OW, dyT, 0);
+    this.k.swap01(pdy, g.B, g.Co, g.OH * g.OW, dyT, 0, 0);
     if (db) this.k.rowSums(dyT, g.Co, n, pdb);
     this.im2colPtr(px, g, col);
     this.gemmPtr(false, true, g.Co, ckk, n, dyT, col, pdw, false, work);
@@ -533,12 +547,12 @@ export class WasmBackend implements Backend {
     this.rt.done(dx, pd);
   }
 
-  tileAdd(a: FArray, b: FArray, y: FArray): void {
+  tileAdd(a: FArray, b: FArray, y: FArray, relu = false): void {
     this.rt.begin();
     const pa = this.rt.inPtr(a),
       pb = this.rt.inPtr(b),
       py = this.rt.outPtr(y);
-    this.k.tileAdd(pa, pb, py, y.length / b.length, b.length);
+    this.k.tileAdd(pa, pb, py, y.length / b.length, b.length, +relu);
     this.rt.done(y, py);
   }
 

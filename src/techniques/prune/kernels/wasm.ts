@@ -9,7 +9,7 @@ import type { Csr, SparseKernels } from './index.js';
 /** The module's sparse exports (assembly/sparse.ts) and the layout swap the convolution ends with. */
 interface SparseExports {
   spmm(rowPtr: number, colIdx: number, vals: number, rows: number, X: number, n: number, Y: number): void;
-  swap01(inp: number, A: number, B: number, L: number, out: number, bias: number): void;
+  swap01(inp: number, A: number, B: number, L: number, out: number, bias: number, relu: number): void;
 }
 
 class SparseWasm implements SparseKernels {
@@ -69,7 +69,7 @@ class SparseWasm implements SparseKernels {
       tmp = this.rt.alloc(g.Co * n);
     this.be.im2colPtr(px, g, col);
     this.spmmPtr(w, col, n, tmp);
-    this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb);
+    this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb, 0);
     this.rt.done(out, po);
   }
 }
