@@ -58,3 +58,4 @@ export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
 export { peakFma } from './peak';
+export { ifSteps, spikeLinear, padTranspose } from './spiking';

@@ -27,6 +27,9 @@ import {
   programDevices,
   pruneByThreshold,
   simulateReference,
+  spikingKernels,
+  type SpikingKernels,
+  checkIFOptions,
   toSpiking,
   loadFashionMnist,
   SUBSET_DIR,
@@ -92,6 +95,76 @@ function smallSnn(coding: 'poisson' | 'constant', reset: 'subtract' | 'zero', ch
     { input: [1, 12, 12], timesteps: 60, coding, seed: 3, chunkBudget },
   );
 }
+
+test('the WebAssembly IF kernel equals the reference bit for bit: leak, both resets, a θ float32 rounds, tails', () => {
+  const wasm = spikingKernels.wasm();
+  if (!wasm) return assert.ok(process.env.FRUGAL_THREADS === '0' || !backendName().includes('wasm'));
+  const rng = new Rng(5),
+    B = 3,
+    feat = 7,
+    T = 40,
+    n = B * feat;
+  for (const constant of [false, true])
+    for (const reset of ['subtract', 'zero'] as const)
+      for (const leak of [0, 0.05])
+        for (const threshold of [1, 0.7]) {
+          const o = checkIFOptions({ threshold, reset, leak });
+          const cur = Float32Array.from({ length: constant ? n : T * n }, () => rng.uniform(-0.3, 1.1));
+          const run = (k: SpikingKernels) => {
+            const v = new Float32Array(n),
+              out = new Float32Array(T * n),
+              counts = new Float32Array(feat);
+            // Two calls: the membrane state carries from one to the next.
+            k.ifSteps(v, cur, constant, out.subarray(0, 25 * n), counts, 25, B, o);
+            k.ifSteps(v, constant ? cur : cur.subarray(25 * n), constant, out.subarray(25 * n), counts, 15, B, o);
+            return { v, out, counts };
+          };
+          const a = run(wasm),
+            b = run(spikingKernels.reference);
+          const what = `constant ${constant}, ${reset}, leak ${leak}, θ ${threshold}`;
+          assert.deepEqual(a.out, b.out, `${what}: spikes`);
+          assert.deepEqual(a.v, b.v, `${what}: potentials`);
+          assert.deepEqual(a.counts, b.counts, `${what}: counts`);
+          const total = b.out.reduce((x, y) => x + y, 0);
+          assert.ok(total > 0 && total < T * n, `${what}: some neurons fire, not all (${total})`);
+          assert.equal(
+            b.counts.reduce((x, y) => x + y, 0),
+            total,
+          );
+        }
+});
+
+test('the event-driven linear kernel equals its reference bit for bit and the dense product closely', () => {
+  const wasm = spikingKernels.wasm();
+  if (!wasm) return assert.ok(process.env.FRUGAL_THREADS === '0' || !backendName().includes('wasm'));
+  const rng = new Rng(9);
+  for (const [R, K, N] of [
+    [7, 13, 1],
+    [5, 32, 10],
+    [4, 9, 17],
+    [6, 21, 7],
+    [3, 40, 36],
+  ])
+    for (const withBias of [false, true]) {
+      const s = Float32Array.from({ length: R * K }, () => (rng.random() < 0.3 ? 1 : 0));
+      s.fill(1, 0, K); // a row of all spikes, and one of none
+      s.fill(0, K, 2 * K);
+      const w = Float32Array.from({ length: N * K }, () => rng.uniform(-1, 1)),
+        bias = withBias ? Float32Array.from({ length: N }, () => rng.uniform(-1, 1)) : null;
+      const a = new Float32Array(R * N + 3).fill(7),
+        b = new Float32Array(R * N);
+      wasm.spikeLinear(s, R, w, N, bias, a.subarray(0, R * N));
+      spikingKernels.reference.spikeLinear(s, R, w, N, bias, b);
+      assert.deepEqual(a.subarray(0, R * N), b, `${R}×${K}→${N}, bias ${withBias}`);
+      assert.deepEqual(Array.from(a.subarray(R * N)), [7, 7, 7], 'nothing written past the output');
+      for (let r = 0; r < R; r++)
+        for (let c = 0; c < N; c++) {
+          let dense = bias ? bias[c] : 0;
+          for (let j = 0; j < K; j++) dense += s[r * K + j] * w[c * K + j];
+          assert.ok(Math.abs(b[r * N + c] - dense) < 1e-4, `row ${r} col ${c}: ${b[r * N + c]} vs ${dense}`);
+        }
+    }
+});
 
 test('the WebAssembly simulation equals the plain reference simulation spike for spike', () => {
   const rng = new Rng(11),

@@ -1,6 +1,7 @@
 // Spiking networks on modelled synapses (Lee et al., spec shared/papers/07-snn-schottky-l1.md): IF neurons,
 // rate coding, ANN→SNN conversion (Diehl et al.), one-shot pruning of L1-trained nets and a device model.
 export { IFNeuron, ifStep, checkIFOptions, type IFOptions, type ResetMode } from './neuron.js';
+export { spikingKernels, type SpikingKernels } from './kernels/index.js';
 export {
   SpikingNetwork,
   checkTimesteps,

@@ -3,17 +3,36 @@
 // counts (spikes, synaptic events) that `frugal info` and `frugal snn` report.
 import { Rng } from '../../core/rng.js';
 import { noGrad, Tensor } from '../../core/tensor.js';
-import { withScope } from '../../core/arena.js';
+import { scopedEmpty, withScope } from '../../core/arena.js';
 import { Conv2d, Flatten, Linear, Sequential } from '../../nn/layers.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
 import type { CostReport } from '../../report/profile.js';
 import { IFNeuron } from './neuron.js';
 import { fanOut } from './cost.js';
+import { spikingKernels } from './kernels/index.js';
 
 /** How pixel intensities p ∈ [0, 1] become input: Poisson spikes (P(spike) = p per step) or a constant current p. */
 export type Coding = 'poisson' | 'constant';
 /** Output by spike count of the output neurons, or by the membrane potential of a threshold-free output layer. */
 export type Readout = 'spikes' | 'potential';
+
+/**
+ * Below this share of input spikes a linear layer after an IF population sums the weights of the spikes
+ * (event-driven) instead of a dense product: measured by bench/snn-events.ts, where the two cross.
+ */
+export const EVENT_MAX_DENSITY = 0.35;
+
+/** A linear layer on binary input s [R, K], event-driven (the spiking family's spikeLinear). */
+function spikeLinear(l: Linear, s: Tensor): Tensor {
+  const R = s.shape[0],
+    N = l.weight.shape[0],
+    out = scopedEmpty([R, N]);
+  const f32 = (a: Tensor) => (a.data instanceof Float32Array ? a.data : Float32Array.from(a.data));
+  spikingKernels
+    .for('float32')
+    .spikeLinear(f32(s), R, f32(l.weight), N, l.bias ? f32(l.bias) : null, out.data as Float32Array);
+  return out;
+}
 
 /** Layer types allowed inside a spiking network. */
 export const SPIKING_INNER = ['linear', 'conv2d', 'avgpool2d', 'flatten', 'if'] as const;
@@ -220,16 +239,25 @@ export class SpikingNetwork extends Module {
       withScope(() => {
         let s: Tensor,
           from = 0;
-        if (fixed) {
+        if (fixed && layers[1] instanceof IFNeuron) {
+          // The neurons read the one current at every step: no [steps·B, …] copy of it.
+          this.countConstant(x, steps);
+          s = layers[1].constantForward(fixed, steps);
+          from = 2;
+        } else if (fixed) {
           this.countConstant(x, steps);
           s = Tensor.zeros([steps * B, ...fixed.shape.slice(1)]);
           for (let t = 0; t < steps; t++) s.data.set(fixed.data, t * fixed.size);
           from = 1;
         } else s = this.encode(x, steps);
+        // Spikes seen by the next layer: the share of ones where its input is an IF population's output.
+        let density = from === 2 ? (layers[1] as IFNeuron).lastSpikes / s.size : NaN;
         for (let li = from; li < layers.length; li++) {
           const l = layers[li];
           if (l instanceof IFNeuron) l.steps = steps;
-          s = l.forward(s);
+          s = density < EVENT_MAX_DENSITY && l.constructor === Linear ? spikeLinear(l as Linear, s) : l.forward(s);
+          if (l instanceof IFNeuron) density = l.lastSpikes / s.size;
+          else if (!(l instanceof Flatten)) density = NaN;
         }
         const m = s.size / steps,
           d = s.data;

@@ -2,7 +2,11 @@
 // step of a chunk at once ([steps·B, …], time-major), so their accumulation is one GEMM or convolution
 // on the engine's kernels, and only the membrane update below walks the steps in order.
 import { Tensor } from '../../core/tensor.js';
+import { persistentArray, scopedEmpty } from '../../core/arena.js';
 import { Module, type LayerSpec } from '../../nn/module.js';
+import { spikingKernels } from './kernels/index.js';
+
+export { ifStep } from './kernels/reference.js';
 
 /** How a neuron's membrane potential is reset after a spike. */
 export type ResetMode = 'subtract' | 'zero';
@@ -33,35 +37,6 @@ export function checkIFOptions(o: IFOptions): Required<IFOptions> {
 }
 
 /**
- * One IF update of n neurons at one time step, in float32 (V is a Float32Array, so the reference and the
- * fast simulation round alike): V ← (1 − leak)·V + I; spike s = [V ≥ θ]; after a spike V ← V − θ or 0.
- * Writes spikes (0/1) to `out` and returns how many fired.
- */
-export function ifStep(
-  v: Float32Array,
-  current: ArrayLike<number>,
-  cOff: number,
-  out: Float32Array,
-  oOff: number,
-  o: Required<IFOptions>,
-): number {
-  const n = v.length,
-    keep = 1 - o.leak,
-    th = o.threshold;
-  let fired = 0;
-  for (let i = 0; i < n; i++) {
-    const x = o.leak === 0 ? v[i] + current[cOff + i] : keep * v[i] + current[cOff + i];
-    v[i] = x;
-    if (v[i] >= th) {
-      out[oOff + i] = 1;
-      v[i] = o.reset === 'subtract' ? v[i] - th : 0;
-      fired++;
-    } else out[oOff + i] = 0;
-  }
-  return fired;
-}
-
-/**
  * A population of integrate-and-fire neurons (layer type `if`). Its input is the synaptic current of
  * `steps` consecutive time steps of a batch of B samples, rows time-major ([steps·B, …features]); its
  * output is the spikes (0/1) of the same shape. The membrane potential persists across calls until
@@ -72,7 +47,10 @@ export class IFNeuron extends Module {
   readonly options: Required<IFOptions>;
   /** Time steps in the current input (set by SpikingNetwork before each chunk; rows = steps·B). */
   steps = 1;
+  /** Membrane potentials, in the kernels' memory (a pooled array) so no call copies them. */
   private v: Float32Array | null = null;
+  /** Spikes in the output of the last forward call (all rows). */
+  lastSpikes = 0;
   /** Spikes per feature since resetCounts() (summed over samples and steps). */
   counts: Float64Array | null = null;
 
@@ -95,19 +73,36 @@ export class IFNeuron extends Module {
     const rows = x.shape[0],
       T = this.steps;
     if (rows % T !== 0) throw new Error(`IF neuron: ${rows} rows are not ${T} time steps of one batch`);
-    const B = rows / T,
-      feat = x.size / rows,
-      n = B * feat;
-    if (!this.v || this.v.length !== n) this.v = new Float32Array(n);
-    if (!this.counts || this.counts.length !== feat) this.counts = new Float64Array(feat);
-    const out = new Float32Array(x.size),
-      c = this.counts;
-    for (let t = 0; t < T; t++) {
-      ifStep(this.v, x.data, t * n, out, t * n, this.options);
-      for (let b = 0, i = t * n; b < B; b++) for (let f = 0; f < feat; f++, i++) c[f] += out[i];
-    }
-    return new Tensor(out, x.shape);
+    return this.run(x, rows / T, T, false);
   }
+
+  /** `steps` time steps driven by the same current x [B, …features] at every step: spikes [steps·B, …]. */
+  constantForward(x: Tensor, steps: number): Tensor {
+    return this.run(x, x.shape[0], steps, true);
+  }
+
+  private run(x: Tensor, B: number, T: number, constant: boolean): Tensor {
+    const n = constant ? x.size : x.size / T,
+      feat = n / B;
+    if (!this.v || this.v.length !== n) this.v = persistentArray(n);
+    if (!this.counts || this.counts.length !== feat) this.counts = new Float64Array(feat);
+    const cur = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data),
+      out = scopedEmpty([T * B, ...x.shape.slice(1)]).data as Float32Array,
+      k = spikingKernels.for('float32'),
+      c = this.counts;
+    // Counts are float32 in the kernels: a call of at most 2²⁴ rows keeps them exact.
+    const per = Math.max(1, Math.floor((1 << 24) / B));
+    this.lastSpikes = 0;
+    for (let t0 = 0; t0 < T; t0 += per) {
+      const steps = Math.min(per, T - t0),
+        part = new Float32Array(feat);
+      const src = constant ? cur : cur.subarray(t0 * n, (t0 + steps) * n);
+      k.ifSteps(this.v, src, constant, out.subarray(t0 * n, (t0 + steps) * n), part, steps, B, this.options);
+      for (let f = 0; f < feat; f++) ((c[f] += part[f]), (this.lastSpikes += part[f]));
+    }
+    return new Tensor(out, [T * B, ...x.shape.slice(1)]);
+  }
+
   toSpec(): LayerSpec {
     return { type: 'if', threshold: this.options.threshold, reset: this.options.reset, leak: this.options.leak };
   }
