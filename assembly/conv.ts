@@ -196,7 +196,7 @@ function col2imRange(
   }
   for (; k < L; k++) {
     const v: f32 = bias ? load<f32>(s + ((<usize>k) << 2)) + bv : load<f32>(s + ((<usize>k) << 2));
-    store<f32>(d + ((<usize>k) << 2), v > 0 ? v : 0);
+    store<f32>(d + ((<usize>k) << 2), max<f32>(v, 0)); // NaN stays NaN, as in f32x4.max
   }
 }
 

@@ -10,7 +10,7 @@ export function relu(x: usize, y: usize, n: i32): void {
   for (; i < n; i++) {
     const o = (<usize>i) << 2;
     const v = load<f32>(x + o);
-    store<f32>(y + o, v > 0 ? v : 0);
+    store<f32>(y + o, max<f32>(v, 0)); // NaN stays NaN, as in f32x4.max above (and PyTorch)
   }
 }
 

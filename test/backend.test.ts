@@ -406,3 +406,23 @@ test('the single-threaded fallback module (no shared memory, no relaxed SIMD) eq
   fb.conv2dForward(x, w, null, g, o2);
   assertClose(o2, o1, 1e-4, 1e-4, 'fallback conv');
 });
+
+test('relu keeps NaN in the vector body and in the tail, on both backends and in the fused conv epilogue', () => {
+  // Seven values: one vector of four, a tail of three; NaN in each part, and −0, which becomes +0.
+  const x = Float32Array.from([NaN, -1, 2, -0, 3, NaN, -5]);
+  const want = [NaN, 0, 2, 0, 3, NaN, 0];
+  for (const be of wasm ? [reference, wasm] : [reference]) {
+    const y = new Float32Array(7);
+    be.relu(x, y);
+    assert.deepEqual(Array.from(y), want);
+    assert.ok(Object.is(y[3], 0), 'relu(−0) is +0');
+  }
+  if (!wasm) return;
+  // A 1×1 convolution with weight 1 on a 1×7 image: the epilogue's relu, direct and im2col paths alike.
+  const g: ConvGeom = geom(1, 1, 1, 7, 1, 1, 1, 1, 0, 1);
+  for (const path of ['direct', 'im2col'] as const) {
+    const out = new Float32Array(7);
+    wasm.conv2dForward(x, Float32Array.of(1), null, g, out, { relu: true }, path);
+    assert.deepEqual(Array.from(out), want, path);
+  }
+});

@@ -194,7 +194,8 @@ export const reference: Backend = {
   },
 
   relu(x, y) {
-    for (let i = 0; i < x.length; i++) y[i] = x[i] > 0 ? x[i] : 0;
+    // NaN stays NaN (x !== x), as the WebAssembly kernels' max and PyTorch's relu keep it.
+    for (let i = 0; i < x.length; i++) y[i] = x[i] > 0 || x[i] !== x[i] ? x[i] : 0;
   },
 
   reluBackward(x, dy, dx) {
