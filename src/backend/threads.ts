@@ -6,6 +6,7 @@
  * counter; the caller then waits (Atomics.wait) until all workers report done.
  */
 import { workerUrl } from './assets.js';
+import { LateWorkers } from './late.js';
 
 // Control block layout (Int32 slots); arguments follow as Float64s from byte 64.
 const GEN = 0,
@@ -20,6 +21,11 @@ const STALL_MS = 120_000;
 
 export interface Pool {
   readonly threads: number;
+  /**
+   * Threads to use until the next advice: `threads`, or 1 while the workers keep starting late (late.ts); then
+   * run() uses the calling thread alone. Called at the start of each kernel call, so a call never sees it change.
+   */
+  advise(): number;
   /** Run exports[fn](...args, tid) on every thread and wait for all. */
   run(fn: string, args: number[]): void;
   close(): void;
@@ -29,6 +35,7 @@ export interface Pool {
 export function singleThread(exports: Record<string, unknown>): Pool {
   return {
     threads: 1,
+    advise: () => 1,
     run(fn, args) {
       (exports[fn] as (...a: number[]) => void)(...args, 0);
     },
@@ -114,9 +121,13 @@ export async function workerPool(
   exports: Record<string, unknown>,
   threads: number,
 ): Promise<Pool> {
-  const ctrlBuf = new SharedArrayBuffer(ARGS_OFFSET + 8 * MAX_ARGS);
+  // After the arguments: the time a call was posted, then each worker's delay in starting it.
+  const ctrlBuf = new SharedArrayBuffer(ARGS_OFFSET + 8 * (MAX_ARGS + threads));
   const ctrl = new Int32Array(ctrlBuf);
-  const args = new Float64Array(ctrlBuf, ARGS_OFFSET, MAX_ARGS);
+  const f64 = new Float64Array(ctrlBuf, ARGS_OFFSET),
+    args = f64.subarray(0, MAX_ARGS);
+  const late = new LateWorkers();
+  let solo = false;
   const nworkers = threads - 1,
     fns = taskFunctions(module),
     ids = new Map(fns.map((f, i) => [f, i]));
@@ -133,17 +144,25 @@ export async function workerPool(
   }
   return {
     threads,
+    advise() {
+      if (solo || late.tripped) solo = late.solo(clock());
+      return solo ? 1 : threads;
+    },
     run(fn, a) {
       if (a.length > MAX_ARGS) throw new Error(`too many kernel arguments (${a.length})`);
       const id = ids.get(fn);
       if (id === undefined) throw new Error(`${fn} is not a function of the kernel module`);
+      // Alone: every task kernel claims its work from the shared counter, so the caller does all of it.
+      if (solo) return void (exports[fn] as (...x: number[]) => void)(...a, 0);
       args.set(a);
+      f64[POSTED] = clock();
       ctrl[FN] = id;
       ctrl[NARGS] = a.length;
       Atomics.store(ctrl, DONE, 0);
       Atomics.add(ctrl, GEN, 1);
       Atomics.notify(ctrl, GEN);
       (exports[fn] as (...x: number[]) => void)(...a, 0);
+      const own = clock();
       let d: number;
       for (let i = 0; i < SPIN && Atomics.load(ctrl, DONE) < nworkers; i++);
       let t0 = Date.now(),
@@ -168,6 +187,13 @@ export async function workerPool(
         ctrl[FAILED] = 0;
         throw new Error(`a worker thread failed in ${fn}`);
       }
+      // Late: a worker started over LATE_MS after posting, or the caller, its own share done, waited longer than
+      // that share took (a worker lost its core mid-task): either way a core was not there for us.
+      let slowest = 0;
+      for (let t = 1; t <= nworkers; t++) slowest = Math.max(slowest, f64[POSTED + t]);
+      const end = clock(),
+        waited = end - own;
+      late.record(waited > own - f64[POSTED] ? Math.max(slowest, waited) : slowest, end);
     },
     close() {
       for (const w of workers) w.stop();
@@ -177,5 +203,10 @@ export async function workerPool(
 
 /** Polls of the control block before a thread sleeps in Atomics.wait (a few tens of microseconds). */
 const SPIN = 20000;
+/** Index, in the Float64 view from ARGS_OFFSET, of a call's posting time; worker t's start delay follows at +t. */
+const POSTED = MAX_ARGS;
 
-export { GEN, FN, DONE, NARGS, FAILED, ARGS_OFFSET, MAX_ARGS, SPIN };
+/** Milliseconds on a clock every thread of the process shares (each thread's performance.now has its own origin). */
+export const clock = (): number => performance.timeOrigin + performance.now();
+
+export { GEN, FN, DONE, NARGS, FAILED, ARGS_OFFSET, MAX_ARGS, SPIN, POSTED };

@@ -1,7 +1,8 @@
 // A Frugal kernel thread (a Node.js worker thread or a browser's module Web Worker):
 // instantiates the kernels on the shared memory, then runs the task named in the control block
 // each time the generation counter moves. See threads.ts.
-import { ARGS_OFFSET, DONE, FAILED, FN, GEN, MAX_ARGS, NARGS, SPIN, isNode, type WorkerInit } from './threads.js';
+import { ARGS_OFFSET, DONE, FAILED, FN, GEN, MAX_ARGS, NARGS, POSTED, SPIN, clock, isNode } from './threads.js';
+import type { WorkerInit } from './threads.js';
 
 interface Scope {
   postMessage(m: unknown): void;
@@ -30,7 +31,8 @@ const instance = new WebAssembly.Instance(module, {
 });
 const ex = instance.exports as Record<string, (...a: number[]) => void>;
 const ctrl = new Int32Array(buf);
-const args = new Float64Array(buf, ARGS_OFFSET, MAX_ARGS);
+const f64 = new Float64Array(buf, ARGS_OFFSET),
+  args = f64.subarray(0, MAX_ARGS);
 // Read the generation before saying ready: a job posted right after 'ready' must not be missed.
 let gen = Atomics.load(ctrl, GEN);
 ready();
@@ -41,6 +43,8 @@ for (;;) {
   for (let i = 0; i < SPIN && Atomics.load(ctrl, GEN) === gen; i++);
   Atomics.wait(ctrl, GEN, gen);
   gen = Atomics.load(ctrl, GEN);
+  // How long this call waited for us: the pool runs alone for a while when its workers keep starting late.
+  f64[POSTED + tid] = clock() - f64[POSTED];
   try {
     ex[fns[ctrl[FN]]](...Array.from(args.subarray(0, ctrl[NARGS])), tid);
   } catch {

@@ -55,6 +55,7 @@ export class WasmRuntime {
     this.counter = k.heapBase();
     this.poolTop = this.counter + 16;
     this.top = this.poolTop;
+    this.active = pool.threads;
     this.workBytes = k.gemmWorkBytes();
     this.views();
   }
@@ -66,10 +67,14 @@ export class WasmRuntime {
     this.bytes = buf.byteLength;
   }
 
-  /** Threads used by the kernels (1 = the calling thread only). */
+  /**
+   * Threads the kernels use in this call (1 = the calling thread only): the pool's advice, taken at begin(), so
+   * scratch sized by it and the tasks run agree within a call.
+   */
   get threads(): number {
-    return this.pool.threads;
+    return this.active;
   }
+  private active = 1;
 
   /**
    * Grow the memory to hold `end` bytes, or throw a clear error. Callers move their top only after this
@@ -110,6 +115,7 @@ export class WasmRuntime {
   /** Start a kernel call: scratch is reused from the end of the pooled arrays. */
   begin(): void {
     this.top = this.poolTop;
+    this.active = this.pool.advise();
   }
 
   /** Scratch for nFloats 4-byte values (16-byte aligned) until the next begin(). */
