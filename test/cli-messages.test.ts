@@ -9,7 +9,7 @@ import { DATA, frugal } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-messages-'));
 
-test('a missing model file or a directory is said in words, not as ENOENT', () => {
+test('a missing model file, a directory or a device is said in words, not as ENOENT', () => {
   const missing = frugal('eval', join(dir, 'missing.safetensors'));
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /cannot read model file .*missing\.safetensors: no such file/);
@@ -18,6 +18,10 @@ test('a missing model file or a directory is said in words, not as ENOENT', () =
   mkdirSync(folder);
   assert.match(frugal('info', folder).stderr, /cannot read model file .*folder\.safetensors: it is a directory/);
   assert.match(frugal('predict', join(dir, 'm.safetensors'), 'x.png').stderr, /: no such file/);
+  // A device is not called a directory (and is not read: /dev/zero would never end).
+  const device = frugal('info', '/dev/zero');
+  assert.equal(device.code, 1);
+  assert.match(device.stderr, /cannot read model file \/dev\/zero: it is not a regular file \(a device\)/);
 });
 
 test('a misspelt flag or command gets a did-you-mean', () => {

@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, unlinkSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  unlinkSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Sequential } from '../nn/layers.js';
 import { buildModel, validateSpec, type ModelSpec } from '../nn/spec.js';
@@ -44,9 +53,19 @@ export function saveModel(
   writeFileAtomic(path, encodeModel(model, spec, training));
 }
 
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a file';
+}
+
 function readBytes(path: string): Uint8Array {
   try {
-    if (!statSync(path).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    const st = statSync(path);
+    if (st.isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
+    // A FIFO or a device would block or never end: refused by what it is.
+    if (!st.isFile()) throw new Error(`it is not a regular file (${kindOf(st)})`);
     return readFileSync(path);
   } catch (e) {
     throw new Error(`cannot read model file ${path}: ${fileReason(e)}`);
