@@ -276,29 +276,79 @@ function max2x2(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, out: usize):
   }
 }
 
+/** Max pooling's order: a is taken over the best so far b when greater, or NaN where b is not (NaN is the max). */
+// @ts-ignore: decorator
+@inline function beats(a: f32, b: f32): bool {
+  return a > b || (a != a && b == b);
+}
+
+/** beats, four lanes: all-ones where a is taken over b. */
+// @ts-ignore: decorator
+@inline function beats4(a: v128, b: v128): v128 {
+  return v128.or(f32x4.gt(a, b), v128.andnot(f32x4.ne(a, a), f32x4.ne(b, b)));
+}
+
+/**
+ * Gradient of max2x2 into dx (zeroed by the caller): each window's gradient goes to its first NaN, else its first
+ * maximal input, in row-major order (top-left, top-right, bottom-left, bottom-right), as the general kernel. Four
+ * windows at a time without branches: the winners as lane masks, the gradient interleaved back into the two rows.
+ */
 function max2x2Backward(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, dy: usize, dx: usize): void {
   let src = dy;
-  const rs = (<usize>W) << 2;
+  const rs = (<usize>W) << 2,
+    zero = f32x4.splat(0);
   for (let p = 0; p < P; p++) {
     const off = (<usize>(p * H * W)) << 2;
     for (let oy = 0; oy < OH; oy++) {
       let r0 = off + ((<usize>(2 * oy * W)) << 2);
-      for (let ox = 0; ox < OW; ox++) {
-        // first maximal element in row-major window order, as the general kernel
+      let ox = 0;
+      for (; ox + 4 <= OW; ox += 4) {
+        const t0 = v128.load(x + r0),
+          t1 = v128.load(x + r0, 16),
+          b0 = v128.load(x + r0 + rs),
+          b1 = v128.load(x + r0 + rs, 16);
+        const tl = v128.shuffle<f32>(t0, t1, 0, 2, 4, 6),
+          tr = v128.shuffle<f32>(t0, t1, 1, 3, 5, 7),
+          bl = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6),
+          br = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+        // A later element wins when greater than the best so far, or NaN where that is not (beats, as scalar).
+        const sTr = beats4(tr, tl),
+          m1 = v128.bitselect(tr, tl, sTr),
+          sBl = beats4(bl, m1),
+          m2 = v128.bitselect(bl, m1, sBl),
+          sBr = beats4(br, m2);
+        const wBl = v128.andnot(sBl, sBr),
+          wTr = v128.andnot(sTr, v128.or(sBl, sBr)),
+          wTl = v128.not(v128.or(sTr, v128.or(sBl, sBr)));
+        // 0 + g, as the scalar path adds to the zeroed dx (a −0 gradient lands as +0 there too).
+        const g = f32x4.add(zero, v128.load(src));
+        const gTl = v128.and(g, wTl),
+          gTr = v128.and(g, wTr),
+          gBl = v128.and(g, wBl),
+          gBr = v128.and(g, sBr);
+        v128.store(dx + r0, v128.shuffle<f32>(gTl, gTr, 0, 4, 1, 5));
+        v128.store(dx + r0, v128.shuffle<f32>(gTl, gTr, 2, 6, 3, 7), 16);
+        v128.store(dx + r0 + rs, v128.shuffle<f32>(gBl, gBr, 0, 4, 1, 5));
+        v128.store(dx + r0 + rs, v128.shuffle<f32>(gBl, gBr, 2, 6, 3, 7), 16);
+        src += 16;
+        r0 += 32;
+      }
+      for (; ox < OW; ox++) {
+        // the first NaN, else the first maximal element, in row-major window order, as the general kernel
         let q = r0,
           m = load<f32>(x + r0);
         let v = load<f32>(x + r0, 4);
-        if (v > m) {
+        if (beats(v, m)) {
           m = v;
           q = r0 + 4;
         }
         v = load<f32>(x + r0 + rs);
-        if (v > m) {
+        if (beats(v, m)) {
           m = v;
           q = r0 + rs;
         }
         v = load<f32>(x + r0 + rs, 4);
-        if (v > m) {
+        if (beats(v, m)) {
           q = r0 + rs + 4;
         }
         store<f32>(dx + q, load<f32>(dx + q) + load<f32>(src));
@@ -345,7 +395,7 @@ export function pool2dForward(
             if (ix < 0 || ix >= W) continue;
             const v = load<f32>(plane + ((<usize>(iy * W + ix)) << 2));
             if (mode == 0) {
-              if (v > m) m = v;
+              if (beats(v, m)) m = v;
             } else m += v;
           }
         }
@@ -398,7 +448,7 @@ export function pool2dBackward(
             const idx = iy * W + ix;
             if (mode == 0) {
               const v = load<f32>(x + off + ((<usize>idx) << 2));
-              if (v > best) {
+              if (arg < 0 || beats(v, best)) {
                 best = v;
                 arg = idx;
               }

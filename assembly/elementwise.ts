@@ -121,7 +121,7 @@ export function tileAdd(a: usize, b: usize, y: usize, reps: i32, n: i32, relu: b
     for (; j < n; j++) {
       const o = (<usize>j) << 2;
       const v = load<f32>(a + off + o) + load<f32>(b + o);
-      store<f32>(y + off + o, relu && !(v > 0) ? 0 : v);
+      store<f32>(y + off + o, relu ? max<f32>(v, 0) : v); // NaN stays NaN, as f32x4.max above
     }
   }
 }

@@ -407,7 +407,7 @@ test('the single-threaded fallback module (no shared memory, no relaxed SIMD) eq
   assertClose(o2, o1, 1e-4, 1e-4, 'fallback conv');
 });
 
-test('relu keeps NaN in the vector body and in the tail, on both backends and in the fused conv epilogue', () => {
+test('relu keeps NaN in the vector body and in the tail, on both backends, in tileAdd and the conv epilogue', () => {
   // Seven values: one vector of four, a tail of three; NaN in each part, and −0, which becomes +0.
   const x = Float32Array.from([NaN, -1, 2, -0, 3, NaN, -5]);
   const want = [NaN, 0, 2, 0, 3, NaN, 0];
@@ -416,6 +416,10 @@ test('relu keeps NaN in the vector body and in the tail, on both backends and in
     be.relu(x, y);
     assert.deepEqual(Array.from(y), want);
     assert.ok(Object.is(y[3], 0), 'relu(−0) is +0');
+    // The bias add + relu of the fused Linear → ReLU (tileAdd), adding zeros.
+    const t = new Float32Array(7);
+    be.tileAdd(x, new Float32Array(7), t, true);
+    assert.deepEqual(Array.from(t), want, 'tileAdd with relu');
   }
   if (!wasm) return;
   // A 1×1 convolution with weight 1 on a 1×7 image: the epilogue's relu, direct and im2col paths alike.
@@ -425,4 +429,25 @@ test('relu keeps NaN in the vector body and in the tail, on both backends and in
     wasm.conv2dForward(x, Float32Array.of(1), null, g, out, { relu: true }, path);
     assert.deepEqual(Array.from(out), want, path);
   }
+});
+
+test('max-pool 2×2 backward routes each gradient to the first NaN, else maximal input: ties, body and tail', () => {
+  if (!wasm) return;
+  // OW 5: one group of four windows and a tail of one; odd H and W leave a row and a column no window covers.
+  const g: PoolGeom = { P: 3, H: 7, W: 11, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, OH: 3, OW: 5 };
+  const rng = new Rng(21);
+  const x = Float32Array.from({ length: g.P * g.H * g.W }, () => rng.int(3)); // values 0, 1, 2: many ties
+  for (const i of [0, 5, 13, 40, 90, 150, 200]) x[i] = NaN;
+  const dy = Float32Array.from({ length: g.P * g.OH * g.OW }, (_, i) => (i % 5 === 0 ? -0 : rng.uniform(-1, 1)));
+  const want = new Float32Array(x.length).fill(9),
+    got = want.slice();
+  reference.pool2dBackward(x, dy, g, 'max', want);
+  wasm.pool2dBackward(x, dy, g, 'max', got);
+  assert.deepEqual(got, want);
+  assert.ok(
+    got.every((v) => !Object.is(v, -0)),
+    'a −0 gradient lands as +0, as 0 + g gives',
+  );
+  // Every window's gradient went to exactly one of its inputs.
+  assert.equal(got.filter((v) => v !== 0).length, dy.filter((v) => v !== 0).length);
 });

@@ -63,6 +63,11 @@ function eachWindow(g: PoolGeom, f: (q: number, idx: number) => void): void {
  * Plain TypeScript kernels: obvious loops, the test oracle for every faster backend.
  * Generic over float32 and float64 (float64 is what gradient checks use).
  */
+/** Max pooling's order: a is taken over the best so far b when greater, or NaN where b is not (NaN is the max). */
+function beats(a: number, b: number): boolean {
+  return a > b || (a !== a && b === b);
+}
+
 export const reference: Backend = {
   name: 'reference',
 
@@ -166,7 +171,7 @@ export const reference: Backend = {
     const acc = new Float64Array(g.P * g.OH * g.OW).fill(mode === 'max' ? -Infinity : 0);
     eachWindow(g, (q, idx) => {
       if (mode === 'max') {
-        if (x[idx] > acc[q]) acc[q] = x[idx];
+        if (beats(x[idx], acc[q])) acc[q] = x[idx];
       } else acc[q] += x[idx];
     });
     for (let q = 0; q < acc.length; q++) out[q] = mode === 'max' ? acc[q] : acc[q] / (g.kh * g.kw);
@@ -181,11 +186,11 @@ export const reference: Backend = {
       });
       return;
     }
-    // max: the gradient goes to the first maximal element of each window
+    // max: the gradient goes to each window's first NaN, else its first maximal element (as PyTorch, NaN is the max)
     const best = new Float64Array(dy.length).fill(-Infinity),
       arg = new Int32Array(dy.length).fill(-1);
     eachWindow(g, (q, idx) => {
-      if (x[idx] > best[q]) {
+      if (arg[q] < 0 || beats(x[idx], best[q])) {
         best[q] = x[idx];
         arg[q] = idx;
       }
