@@ -28,6 +28,7 @@ import {
   pruneByThreshold,
   simulateReference,
   spikingKernels,
+  persistentArray,
   type SpikingKernels,
   checkIFOptions,
   toSpiking,
@@ -151,12 +152,20 @@ test('the event-driven linear kernel equals its reference bit for bit and the de
       s.fill(0, K, 2 * K);
       const w = Float32Array.from({ length: N * K }, () => rng.uniform(-1, 1)),
         bias = withBias ? Float32Array.from({ length: N }, () => rng.uniform(-1, 1)) : null;
-      const a = new Float32Array(R * N + 3).fill(7),
+      const a = new Float32Array(R * N),
         b = new Float32Array(R * N);
-      wasm.spikeLinear(s, R, w, N, bias, a.subarray(0, R * N));
+      wasm.spikeLinear(s, R, w, N, bias, a);
       spikingKernels.reference.spikeLinear(s, R, w, N, bias, b);
-      assert.deepEqual(a.subarray(0, R * N), b, `${R}×${K}→${N}, bias ${withBias}`);
-      assert.deepEqual(Array.from(a.subarray(R * N)), [7, 7, 7], 'nothing written past the output');
+      assert.deepEqual(a, b, `${R}×${K}→${N}, bias ${withBias}`);
+      // One row at a time into kernel memory (written in place) with sentinels after it: a row's last columns
+      // must not spill (within a call, the next row would overwrite a spill and hide it).
+      for (let r = 0; r < R; r++) {
+        // At least MIN_POOLED (256) floats, or the array is not pooled in kernel memory and a copy is written.
+        const o = persistentArray(Math.max(256, N + 3)).fill(7);
+        wasm.spikeLinear(s.subarray(r * K, (r + 1) * K), 1, w, N, bias, o.subarray(0, N));
+        assert.deepEqual(o.subarray(0, N), b.subarray(r * N, (r + 1) * N), `row ${r} alone`);
+        assert.deepEqual(Array.from(o.subarray(N, N + 3)), [7, 7, 7], `${K}→${N}: nothing written past the row`);
+      }
       for (let r = 0; r < R; r++)
         for (let c = 0; c < N; c++) {
           let dense = bias ? bias[c] : 0;

@@ -114,6 +114,10 @@ export interface WorkerInit {
  */
 const canBlock = isNode || typeof (globalThis as { document?: unknown }).document === 'undefined';
 
+/** FRUGAL_ADAPT_THREADS=0 keeps every thread whatever the workers' delays (late.ts), e.g. to time the pool itself. */
+const adapt =
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FRUGAL_ADAPT_THREADS !== '0';
+
 /** Start `threads − 1` workers that instantiate `module` on `memory`. */
 export async function workerPool(
   module: WebAssembly.Module,
@@ -145,15 +149,19 @@ export async function workerPool(
   return {
     threads,
     advise() {
-      if (solo || late.tripped) solo = late.solo(clock());
+      if (adapt && (solo || late.tripped)) solo = late.solo(clock());
       return solo ? 1 : threads;
     },
     run(fn, a) {
       if (a.length > MAX_ARGS) throw new Error(`too many kernel arguments (${a.length})`);
       const id = ids.get(fn);
       if (id === undefined) throw new Error(`${fn} is not a function of the kernel module`);
-      // Alone: every task kernel claims its work from the shared counter, so the caller does all of it.
-      if (solo) return void (exports[fn] as (...x: number[]) => void)(...a, 0);
+      // Alone: every task kernel claims its work from the shared counter, so the caller does all of it. Not
+      // gemmShared, which deals strips by thread and waits at barriers: the backend never sends it while solo.
+      if (solo) {
+        if (fn === 'gemmShared') throw new Error('gemmShared needs every thread; the pool is running alone');
+        return void (exports[fn] as (...x: number[]) => void)(...a, 0);
+      }
       args.set(a);
       f64[POSTED] = clock();
       ctrl[FN] = id;

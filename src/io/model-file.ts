@@ -57,7 +57,7 @@ function kindOf(st: Stats): string {
   if (st.isFIFO()) return 'a named pipe';
   if (st.isSocket()) return 'a socket';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'not a file';
+  return 'of an unknown kind';
 }
 
 function readBytes(path: string): Uint8Array {
@@ -125,7 +125,11 @@ function checkpointModel(
   return { entries, specText: JSON.stringify(spec), fromCheckpoint: { ...settings, checkpoint: at } };
 }
 
-/** Load a model file: rebuilds the model from the stored spec and loads its weights. */
+/**
+ * Load a model file: rebuilds the model from the stored spec and loads its weights. The model is in training mode,
+ * as a newly built one is (PyTorch's convention): call `.eval()` before running it by hand; evaluate(), predict()
+ * and fit() set the mode they need themselves.
+ */
 export function loadModel(path: string): {
   model: Sequential;
   spec: ModelSpec;

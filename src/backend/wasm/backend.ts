@@ -180,6 +180,7 @@ export class WasmBackend implements Backend {
   setPool(pool: Pool): void {
     this.rt.pool.close();
     this.rt.pool = pool;
+    this.rt.begin(); // the thread count of the new pool, before any call reads it
   }
 
   /** Bytes of linear memory currently reserved (it only grows, to the largest need so far). */

@@ -60,7 +60,8 @@ export class IFNeuron extends Module {
   }
   /** Membrane potentials to 0 (a new input). */
   resetState(): void {
-    this.v = null;
+    // Zeroed in place: a new pooled array per batch would only come back when garbage-collected.
+    this.v?.fill(0);
   }
   resetCounts(): void {
     this.counts = null;
