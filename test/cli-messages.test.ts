@@ -2,10 +2,11 @@
 // text file given to predict as an image.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DATA, frugal } from './cli-helpers.js';
+import { DATA, MAIN, frugal } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-messages-'));
 
@@ -43,4 +44,17 @@ test('predict: a text file named like an image is said not to be a PNG/JPEG, .np
   const r = frugal('predict', model, text);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /notimg\.png is not a PNG or JPEG image, a \.npy or IDX array or a CSV of numbers/);
+});
+
+test('compare that fails before writing leaves no empty default output directory', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'frugal-compare-fail-'));
+  const r = spawnSync(process.execPath, [MAIN, 'compare', '--quick', '--data-dir', join(cwd, 'no-data')], {
+    cwd,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /no-data/);
+  // runs/ may exist (an ancestor check needs none), but no compare-* directory in it.
+  const runs = join(cwd, 'runs');
+  assert.deepEqual(existsSync(runs) ? readdirSync(runs) : [], []);
 });

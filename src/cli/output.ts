@@ -80,11 +80,13 @@ export function checkOutputFile(
  * Check an output DIRECTORY before any work starts, creating it (and its parents) when missing.
  * An existing file there is a wrong flag (exit 2); a location the filesystem refuses is exit 1.
  */
-export function checkOutputDir(flag: string, path: string): string {
+export function checkOutputDir(flag: string, path: string, create = true): string {
   if (!path) throw new UsageError(`${flag} needs a directory path, e.g. ${flag} runs`);
   if (existsSync(path) && !statSync(path).isDirectory())
     throw new UsageError(`${flag} ${path} is an existing file; ${flag} takes a directory`);
-  ensureWritableDir(flag, path, path);
+  // create false: checked that it can be made, left for the first write (writeFileAtomic makes directories), so
+  // a run that fails before writing anything leaves no empty directory behind.
+  ensureWritableDir(flag, path, path, create);
   return path;
 }
 

@@ -127,6 +127,7 @@ export async function run(argv: string[]): Promise<number> {
   const out = checkOutputDir(
     '--out',
     (values.out as string | undefined) ?? defaultRunPath(`compare-${modelName(label)}`).replace(/\.safetensors$/, ''),
+    false,
   );
   const dataDir = (values['data-dir'] as string | undefined) ?? (quick ? SUBSET_DIR : undefined);
   const config = {
