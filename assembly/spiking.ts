@@ -1,11 +1,12 @@
 // Integrate-and-fire membrane updates of a time-folded batch (the spiking family, src/techniques/spiking/kernels).
 
 /**
- * T steps of n = B·feat integrate-and-fire neurons in float32, rows time-major: V ← keep·V + I (no product when
- * keep is 1), s = [V ≥ θ], and after a spike V ← V − θ (subtract) or 0. Spikes (0 or 1) go to out [T × n]; each
- * feature's spikes, summed over the batch and the steps, are added to counts [feat] (float32: exact while a
- * feature fires fewer than 2²⁴ times in a call). cur holds T rows of n currents, or one row used at every step
- * (constant 1). The same float32 operations as the reference (neuron.ts ifStep), so the spikes are identical.
+ * T steps of n = B·feat integrate-and-fire neurons in float32, rows time-major: V ← keep·V + I (no product
+ * when keep is 1), s = [V ≥ θ], and after a spike V ← V − θ (subtract) or 0. Spikes (0 or 1) go to out
+ * [T × n]; each feature's spikes, summed over the batch and the steps, are added to counts [feat] (float32:
+ * exact while a feature fires fewer than 2²⁴ times in a call). cur holds T rows of n currents, or one row
+ * used at every step (constant 1). The same float32 operations as the reference (kernels/reference.ts
+ * ifStep): identical spikes.
  */
 export function ifSteps(
   v: usize,

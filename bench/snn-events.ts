@@ -33,8 +33,8 @@ for (const [K, N] of [
     );
     const row = { K, N, rows: R, density, eventMs, denseMs, ratio: eventMs / denseMs };
     log(
-      `${K}→${N}, density ${density.toFixed(2)}: event-driven ${eventMs.toFixed(2)} ms, dense ${denseMs.toFixed(2)} ` +
-        `ms, event/dense ${row.ratio.toFixed(2)}`,
+      `${K}→${N}, density ${density.toFixed(2)}: event-driven ${eventMs.toFixed(2)} ms, ` +
+        `dense ${denseMs.toFixed(2)} ms, event/dense ${row.ratio.toFixed(2)}`,
     );
     rows.push(row);
   }

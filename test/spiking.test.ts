@@ -97,7 +97,7 @@ function smallSnn(coding: 'poisson' | 'constant', reset: 'subtract' | 'zero', ch
   );
 }
 
-test('the WebAssembly IF kernel equals the reference bit for bit: leak, both resets, a θ float32 rounds, tails', () => {
+test('the WebAssembly IF kernel equals the reference bit for bit: leak, both resets, θ 0.7, tails', () => {
   const wasm = spikingKernels.wasm();
   if (!wasm) return assert.ok(process.env.FRUGAL_THREADS === '0' || !backendName().includes('wasm'));
   const rng = new Rng(5),

@@ -59,15 +59,15 @@ function eachWindow(g: PoolGeom, f: (q: number, idx: number) => void): void {
   }
 }
 
-/**
- * Plain TypeScript kernels: obvious loops, the test oracle for every faster backend.
- * Generic over float32 and float64 (float64 is what gradient checks use).
- */
 /** Max pooling's order: a is taken over the best so far b when greater, or NaN where b is not (NaN is the max). */
 function beats(a: number, b: number): boolean {
   return a > b || (a !== a && b === b);
 }
 
+/**
+ * Plain TypeScript kernels: obvious loops, the test oracle for every faster backend.
+ * Generic over float32 and float64 (float64 is what gradient checks use).
+ */
 export const reference: Backend = {
   name: 'reference',
 

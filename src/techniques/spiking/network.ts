@@ -239,16 +239,17 @@ export class SpikingNetwork extends Module {
       withScope(() => {
         let s: Tensor,
           from = 0;
-        if (fixed && layers[1] instanceof IFNeuron) {
-          // The neurons read the one current at every step: no [steps·B, …] copy of it.
+        if (fixed) {
           this.countConstant(x, steps);
-          s = layers[1].constantForward(fixed, steps);
-          from = 2;
-        } else if (fixed) {
-          this.countConstant(x, steps);
-          s = Tensor.zeros([steps * B, ...fixed.shape.slice(1)]);
-          for (let t = 0; t < steps; t++) s.data.set(fixed.data, t * fixed.size);
-          from = 1;
+          if (layers[1] instanceof IFNeuron) {
+            // The neurons read the one current at every step: no [steps·B, …] copy of it.
+            s = layers[1].constantForward(fixed, steps);
+            from = 2;
+          } else {
+            s = Tensor.zeros([steps * B, ...fixed.shape.slice(1)]);
+            for (let t = 0; t < steps; t++) s.data.set(fixed.data, t * fixed.size);
+            from = 1;
+          }
         } else s = this.encode(x, steps);
         // Spikes seen by the next layer: the share of ones where its input is an IF population's output.
         let density = from === 2 ? (layers[1] as IFNeuron).lastSpikes / s.size : NaN;

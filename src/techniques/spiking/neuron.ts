@@ -88,7 +88,8 @@ export class IFNeuron extends Module {
     if (!this.v || this.v.length !== n) this.v = persistentArray(n);
     if (!this.counts || this.counts.length !== feat) this.counts = new Float64Array(feat);
     const cur = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data),
-      out = scopedEmpty([T * B, ...x.shape.slice(1)]).data as Float32Array,
+      y = scopedEmpty([T * B, ...x.shape.slice(1)]),
+      out = y.data as Float32Array,
       k = spikingKernels.for('float32'),
       c = this.counts;
     // Counts are float32 in the kernels: a call of at most 2²⁴ rows keeps them exact.
@@ -101,7 +102,7 @@ export class IFNeuron extends Module {
       k.ifSteps(this.v, src, constant, out.subarray(t0 * n, (t0 + steps) * n), part, steps, B, this.options);
       for (let f = 0; f < feat; f++) ((c[f] += part[f]), (this.lastSpikes += part[f]));
     }
-    return new Tensor(out, [T * B, ...x.shape.slice(1)]);
+    return y;
   }
 
   toSpec(): LayerSpec {

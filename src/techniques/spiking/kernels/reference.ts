@@ -1,4 +1,4 @@
-// Reference IF updates: one ifStep per time step (the test oracle).
+// Reference spiking kernels (the test oracle): IF updates one ifStep per time step, the event-driven linear layer.
 import type { IFOptions } from '../neuron.js';
 import type { SpikingKernels } from './index.js';
 

@@ -1,4 +1,4 @@
-// WebAssembly IF updates (assembly/spiking.ts) on the wasm backend's runtime.
+// WebAssembly spiking kernels (assembly/spiking.ts: IF updates, event-driven linear) on the wasm backend's runtime.
 import type { WasmBackend } from '../../../backend/wasm/backend.js';
 import type { SpikingKernels } from './index.js';
 
