@@ -10,7 +10,7 @@ import {
   backendName,
   buildModel,
   persistentArray,
-  getThreads,
+  threadUse,
   matmul,
   noGrad,
   packBinary,
@@ -157,7 +157,7 @@ process.stdout.write(
     bench: 'binary',
     networks: nets,
     backend: backendName(),
-    threads: getThreads(),
+    ...threadUse(),
     rounds,
     rows,
     // The shapes (1024³ and larger, the 128→128 convolutions); 256³ is printed but not

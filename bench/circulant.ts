@@ -11,7 +11,7 @@ import {
   Tensor,
   backendName,
   circMults,
-  getThreads,
+  threadUse,
   noGrad,
   FFT_MIN_BLOCK,
   MAX_EXPANDED_BLOCK,
@@ -131,7 +131,7 @@ process.stdout.write(
   `${JSON.stringify({
     bench: 'circulant',
     backend: backendName(),
-    threads: getThreads(),
+    ...threadUse(),
     rounds,
     fftMinBlock: FFT_MIN_BLOCK,
     rows,

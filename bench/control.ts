@@ -14,7 +14,7 @@ import {
   rollout,
   trainGdhp,
   NonFiniteStateError,
-  getThreads,
+  threadUse,
 } from '../src/index.js';
 import { median } from './race.js';
 
@@ -85,7 +85,7 @@ const result = {
   bench: 'control',
   plant: 'cstr',
   backend: backendName(),
-  threads: getThreads(),
+  ...threadUse(),
   states: S,
   horizon: T,
   updatesPerSecond: t.updatesPerSecond,

@@ -2,7 +2,7 @@
 // The direct convolution kernel (few input channels, stride 1) against im2col + GEMM on the same
 // shapes, operands in kernel memory, interleaved rounds: DIRECT_MAX_TAPS in src/backend/wasm/policy.ts
 // comes from here.
-import { Rng, Tensor, persistentArray, wasmBackend, backendName, getThreads, type ConvGeom } from '../src/index.js';
+import { Rng, Tensor, persistentArray, wasmBackend, backendName, threadUse, type ConvGeom } from '../src/index.js';
 import { race } from './race.js';
 
 const quick = process.argv.includes('--quick');
@@ -61,7 +61,5 @@ const rows = shapes.map(([B, C, Co, H]) => {
   );
   return row;
 });
-process.stdout.write(
-  `${JSON.stringify({ bench: 'conv-direct', backend: backendName(), threads: getThreads(), rows })}\n`,
-);
+process.stdout.write(`${JSON.stringify({ bench: 'conv-direct', backend: backendName(), ...threadUse(), rows })}\n`);
 process.exit(0);

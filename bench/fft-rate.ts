@@ -4,7 +4,7 @@
 // transform, beside a dense GEMM (64 × 1024 · 1024 × 1024, 2 operations per multiply-add) in the
 // same run, operands in kernel memory, interleaved rounds. The circulant gate (README) needs the
 // transforms at about 62% of the GEMM's rate where they dominate; this shows where they stand.
-import { Rng, Tensor, persistentArray, wasmBackend, backendName, getThreads, fftKernels } from '../src/index.js';
+import { Rng, Tensor, persistentArray, wasmBackend, backendName, threadUse, fftKernels } from '../src/index.js';
 import { race } from './race.js';
 
 const quick = process.argv.includes('--quick');
@@ -75,7 +75,7 @@ process.stdout.write(
   `${JSON.stringify({
     bench: 'fft-rate',
     backend: backendName(),
-    threads: getThreads(),
+    ...threadUse(),
     gemm: { M, K, N, ms: gemmMs, gflops: gemmRate },
     rows,
   })}\n`,

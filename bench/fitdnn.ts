@@ -4,7 +4,7 @@
 // cost as a ratio (goal: Fit-DNN time per epoch ≤ 3× the decoupled network's). Then the DDE solver's
 // evaluation throughput (samples/s with N_h = max(32, ⌊16θ⌋)) beside the map's on the same model.
 import { SGD, buildModel, evaluate, fit, loadFashionMnist, SUBSET_DIR, subset } from '../src/node.js';
-import { backendName, getThreads, simulateFitDnn, type Module } from '../src/index.js';
+import { backendName, getThreads, threadUse, simulateFitDnn, type Module } from '../src/index.js';
 import { fitSpec } from '../src/reproduce/fitdnn.js';
 import { median } from './race.js';
 
@@ -62,7 +62,7 @@ const result = {
   ...shape,
   theta,
   rounds,
-  threads: getThreads(),
+  ...threadUse(),
   backend: backendName(),
   training: {
     fitDnnSecondsPerEpoch: fd,

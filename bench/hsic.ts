@@ -17,7 +17,7 @@ import {
   loadFashionMnist,
   subset,
 } from '../src/node.js';
-import { backendName, getThreads, type Sequential } from '../src/index.js';
+import { backendName, getThreads, threadUse, type Sequential } from '../src/index.js';
 import { median } from './race.js';
 
 const arg = (name: string, d: number) => {
@@ -110,7 +110,7 @@ const result = {
   batch,
   rounds,
   backend: backendName(),
-  threads: getThreads(),
+  ...threadUse(),
   frugal: { hsicSecondsPerEpoch: hsic, backpropSecondsPerEpoch: bp, hsicOverBackprop: hsic / bp },
   peer,
   peerNote,

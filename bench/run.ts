@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { backendName, getThreads, setThreads } from '../src/index.js';
+import { backendName, getThreads, setThreads, threadUse } from '../src/index.js';
 import { writeFileAtomic } from '../src/node.js';
 import { frugalGemm, frugalInfer, frugalTrain } from './frugal-side.js';
 import { tfGemm, tfInfer, tfTrain, tfWasmThreads } from './tfjs-peer.js';
@@ -199,10 +199,15 @@ const ox = spawnSync(process.execPath, [`${root}/dist/bench/onnx.js`, ...(quick 
 if (ox.status !== 0) throw new Error(`bench/onnx.ts failed with exit ${ox.status}`);
 const onnx = JSON.parse(ox.stdout.trim().split('\n').pop()!);
 
+const { soloShare } = threadUse();
+// A busy machine sends the pool to the calling thread alone (src/backend/late.ts): say so beside the numbers.
+if (soloShare > 0.01)
+  log(`note: ${(100 * soloShare).toFixed(1)}% of Frugal's kernel calls ran on one thread (the machine was busy)`);
 const result = {
   date: new Date().toISOString(),
   backend: backendName(),
   threads,
+  soloShare,
   tfjsWasmThreads: tfjsThreads,
   quick,
   rounds,

@@ -3,7 +3,7 @@
 // rounds (one epoch of each sampler per round), medians: the overhead goal is RAS ≤ 1.10× uniform.
 // The model is the reproduction's small CNN without batch norm; KF's extra forward pass is counted.
 import { SGD, buildModel, fit, kfScorer, loadFashionMnist, samplerByName, SUBSET_DIR, subset } from '../src/node.js';
-import { backendName, getThreads, type Module, type Sampler } from '../src/index.js';
+import { backendName, threadUse, type Module, type Sampler } from '../src/index.js';
 import { rasCnn } from '../src/reproduce/ras.js';
 import { median } from './race.js';
 
@@ -49,5 +49,5 @@ for (const o of out)
 log(`  kf: ${extra.importanceSteps}/${extra.steps} steps importance-sampled, ${extra.extraForwardRows} extra rows`);
 const ras = out.find((o) => o.sampler === 'ras')!;
 log(`  goal RAS ≤ 1.10× uniform: ${ras.ratio <= 1.1 ? 'met' : 'NOT met'} (${ras.ratio.toFixed(3)}×)`);
-const result = { bench: 'sampling', rows: train.count, widths, rounds, threads: getThreads(), results: out, kf: extra };
+const result = { bench: 'sampling', rows: train.count, widths, rounds, ...threadUse(), results: out, kf: extra };
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -2,7 +2,7 @@
 // A linear layer on binary spike input (12,800 rows: 200 steps × batch 64), event-driven (the spiking family's
 // spikeLinear) against the dense product, at several spike densities, operands in kernel memory, interleaved
 // rounds: EVENT_MAX_DENSITY in src/techniques/spiking/network.ts comes from where they cross.
-import { Rng, persistentArray, spikingKernels, wasmBackend, backendName, getThreads } from '../src/index.js';
+import { Rng, persistentArray, spikingKernels, wasmBackend, backendName, threadUse } from '../src/index.js';
 import { race } from './race.js';
 
 const quick = process.argv.includes('--quick');
@@ -39,7 +39,5 @@ for (const [K, N] of [
     rows.push(row);
   }
 }
-process.stdout.write(
-  `${JSON.stringify({ bench: 'snn-events', backend: backendName(), threads: getThreads(), rows })}\n`,
-);
+process.stdout.write(`${JSON.stringify({ bench: 'snn-events', backend: backendName(), ...threadUse(), rows })}\n`);
 process.exit(0);

@@ -18,6 +18,7 @@ import {
   buildModel,
   fit,
   getThreads,
+  threadUse,
   loadFashionMnist,
   noGrad,
   subset,
@@ -193,4 +194,4 @@ for (const [name, spec] of [
   }
 }
 log('goals: ≥ 1× torch at batch 64, ≥ 2× at batch 1, ≥ 100× Brian 2 (ratios above are Frugal ÷ peer)');
-process.stdout.write(`${JSON.stringify({ bench: 'snn', timesteps: T, quick, threads: getThreads(), results })}\n`);
+process.stdout.write(`${JSON.stringify({ bench: 'snn', timesteps: T, quick, ...threadUse(), results })}\n`);

@@ -14,7 +14,7 @@ import {
   sparseKernels,
   withScope,
   backendName,
-  getThreads,
+  threadUse,
   SPARSE_MAX_DENSITY,
 } from '../src/index.js';
 import { race } from './race.js';
@@ -140,7 +140,7 @@ process.stdout.write(
   `${JSON.stringify({
     bench: 'sparse',
     backend: backendName(),
-    threads: getThreads(),
+    ...threadUse(),
     rounds,
     sparseMaxDensity: SPARSE_MAX_DENSITY,
     kernels,

@@ -16,6 +16,7 @@ export {
   setThreads,
   checkThreads,
   getThreads,
+  threadUse,
 } from './backend/index.js';
 export type { Backend, ConvEpilogue, ConvGeom, PoolGeom, WasmRuntime } from './backend/index.js';
 export { kernelFamily, type KernelFamily, type KernelFamilyImpls } from './backend/family.js';

@@ -76,4 +76,10 @@ test('the runtime takes the pool’s advice at begin() and keeps it for the whol
   assert.equal(rt.threads, 1, 'a call sizes its scratch and runs its tasks on one count');
   rt.begin();
   assert.equal(rt.threads, 2);
+  // Benchmarks report the share of calls the advice ran alone (threadUse): one of these two.
+  assert.deepEqual([rt.calls, rt.soloCalls], [2, 1]);
+  // A one-thread pool's calls count in neither.
+  rt.pool = { ...pool, threads: 1, advise: () => 1 };
+  rt.begin();
+  assert.deepEqual([rt.calls, rt.soloCalls], [2, 1]);
 });

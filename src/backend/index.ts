@@ -147,6 +147,18 @@ export async function setThreads(n: number): Promise<void> {
 export function getThreads(): number {
   return wasm ? wasm.threads : 1;
 }
+
+/**
+ * Threads configured, and the share of kernel calls made since the pool was set (setThreads) that ran on the
+ * calling thread alone because the workers kept starting late (late.ts); 0 with one thread. A share of calls,
+ * not of work: many calls are too small to be threaded anyway. A benchmark reports both, since a busy machine
+ * can run a "2-thread" measurement mostly on one.
+ */
+export function threadUse(): { threads: number; soloShare: number } {
+  if (!wasm) return { threads: 1, soloShare: 0 };
+  const rt = wasm.runtime;
+  return { threads: wasm.threads, soloShare: rt.calls ? rt.soloCalls / rt.calls : 0 };
+}
 let forced: Backend | null = null;
 
 /** The backend used for arrays of this dtype: WebAssembly for float32 when available. */

@@ -181,6 +181,7 @@ export class WasmBackend implements Backend {
     this.rt.pool.close();
     this.rt.pool = pool;
     this.rt.begin(); // the thread count of the new pool, before any call reads it
+    this.rt.calls = this.rt.soloCalls = 0; // threadUse() speaks of this pool; that begin() was no kernel call
   }
 
   /** Bytes of linear memory currently reserved (it only grows, to the largest need so far). */

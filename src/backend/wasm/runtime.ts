@@ -75,6 +75,12 @@ export class WasmRuntime {
     return this.active;
   }
   private active = 1;
+  /**
+   * Kernel calls begun with a pool of several threads, and those of them its advice ran on the calling thread
+   * alone (a busy machine, late.ts). Calls with a one-thread pool count in neither.
+   */
+  calls = 0;
+  soloCalls = 0;
 
   /**
    * Grow the memory to hold `end` bytes, or throw a clear error. Callers move their top only after this
@@ -116,6 +122,10 @@ export class WasmRuntime {
   begin(): void {
     this.top = this.poolTop;
     this.active = this.pool.advise();
+    if (this.pool.threads > 1) {
+      this.calls++;
+      if (this.active < this.pool.threads) this.soloCalls++;
+    }
   }
 
   /** Scratch for nFloats 4-byte values (16-byte aligned) until the next begin(). */
