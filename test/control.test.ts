@@ -13,6 +13,7 @@ import {
   gdhpNetworks,
   gdhpTargets,
   ilqr,
+  stageCost,
   learnedGain,
   linearPlant,
   linearPolicy,
@@ -337,6 +338,31 @@ test('iLQR on a linear plant reaches the Riccati cost x0ᵀPx0; on the CSTR it b
   const idle = rollout(c, (x, S) => new Float64Array(S * 2), c0, 1, 120).cost[0];
   const best = ilqr(c, c0, 120, { maxIterations: 8 });
   assert.ok(best.cost < 0.8 * idle, `iLQR ${best.cost} vs open loop ${idle}`);
+});
+
+test('discounted iLQR reaches the discounted Riccati cost; its undiscounted cost is no lower than the optimum', () => {
+  const g = 0.9,
+    x0 = [0.7, -0.4],
+    r = Math.sqrt(g);
+  // Σ γᵏ(xᵀQx + uᵀRu) under x' = Ax + Bu is the undiscounted problem of (√γA, √γB): its DARE gives P_γ.
+  const P = solveDare({
+    ...LQR_EXAMPLE,
+    A: LQR_EXAMPLE.A.map((row) => row.map((v) => r * v)),
+    B: LQR_EXAMPLE.B.map((row) => row.map((v) => r * v)),
+  }).P;
+  const v = x0.reduce((a, xi, i) => a + xi * x0.reduce((b, xj, j) => b + P[i][j] * xj, 0), 0);
+  const d = ilqr(lqrPlant(), x0, 300, { gamma: g }),
+    u = ilqr(lqrPlant(), x0, 300);
+  assert.ok(Math.abs(d.discountedCost - v) / v < 1e-6, `discounted ${d.discountedCost} vs x0ᵀP_γx0 ${v}`);
+  assert.equal(u.discountedCost, u.cost);
+  // The undiscounted solution's own discounted cost is above the discounted optimum by more than the bar: a
+  // backward pass that ignored γ would land there, so the 1e-6 check can fail.
+  let uDisc = 0;
+  for (let k = 0; k < 300; k++)
+    uDisc += g ** k * stageCost(lqrPlant(), u.x.subarray(2 * k, 2 * k + 2), u.u.subarray(k, k + 1), 1)[0];
+  assert.ok((uDisc - v) / v > 1e-3, `undiscounted solution: discounted cost ${uDisc} vs ${v}`);
+  assert.ok(d.cost >= u.cost * (1 - 1e-9), `undiscounted cost of the discounted solution ${d.cost} < ${u.cost}`);
+  assert.throws(() => ilqr(lqrPlant(), x0, 10, { gamma: 1.5 }), /gamma must be in \(0, 1\]/);
 });
 
 test('quick GDHP on the LQR (linear networks) reaches the gain criterion ‖K − K*‖/‖K*‖ < 5%', () => {

@@ -13,12 +13,17 @@ export interface IlqrOptions {
   uInit?: Float64Array;
   /** |u| bound, enforced by clamping in the forward pass (default the plant's uClip). */
   uClip?: number;
+  /** Discount of the stage costs, γ^k c(x_k, u_k) (default 1); `cost` stays undiscounted. */
+  gamma?: number;
 }
 
 export interface IlqrResult {
   x: Float64Array;
   u: Float64Array;
+  /** Σₖ c(xₖ, uₖ), undiscounted whatever `gamma`. */
   cost: number;
+  /** Σₖ γᵏ c(xₖ, uₖ), the objective minimised (= cost at γ = 1). */
+  discountedCost: number;
   iterations: number;
 }
 
@@ -27,29 +32,36 @@ function simulate(
   x0: ArrayLike<number>,
   T: number,
   uOf: (k: number, x: Float64Array) => Float64Array,
-): { x: Float64Array; u: Float64Array; cost: number } {
+  gamma = 1,
+): { x: Float64Array; u: Float64Array; cost: number; dcost: number } {
   const { n, m } = p,
     x = new Float64Array((T + 1) * n),
     u = new Float64Array(T * m);
   x.set(Float64Array.from(x0));
-  let cost = 0;
+  let cost = 0,
+    dcost = 0;
   for (let k = 0; k < T; k++) {
     const xk = x.subarray(k * n, (k + 1) * n),
       uk = uOf(k, xk);
     u.set(uk, k * m);
-    cost += stageCost(p, xk, uk, 1)[0];
+    const c = stageCost(p, xk, uk, 1)[0];
+    cost += c;
+    dcost += gamma ** k * c;
     const next = stepRows(p, xk, uk, 1);
-    if (!next.every(Number.isFinite)) return { x, u, cost: Infinity };
+    if (!next.every(Number.isFinite)) return { x, u, cost: Infinity, dcost: Infinity };
     x.set(next, (k + 1) * n);
   }
-  return { x, u, cost };
+  return { x, u, cost, dcost };
 }
 
 /**
- * iLQR for J = Σₖ₌₀^{T−1} c(xₖ, uₖ), no terminal cost: backward pass on the quadratic model
- * Q_x = l_x + f_xᵀV_x, Q_u = l_u + f_uᵀV_x, Q_xx = l_xx + f_xᵀV_xx f_x, Q_uu = l_uu + f_uᵀV_xx f_u + μI,
- * Q_ux = f_uᵀV_xx f_x; feedforward k = −Q_uu⁻¹Q_u, gain K = −Q_uu⁻¹Q_ux; then a line search on α
- * with uₖ = ūₖ + αkₖ + Kₖ(xₖ − x̄ₖ), raising μ when no step lowers the cost.
+ * iLQR for J = Σₖ₌₀^{T−1} γᵏ c(xₖ, uₖ) (γ = 1 by default), no terminal cost. With γ < 1 it
+ * gives the best a discounted objective can do over T steps: what a policy trained with that γ
+ * (GDHP's) gives up at best against the undiscounted optimum (bench/gdhp-bound.ts). Backward pass on
+ * the quadratic model Q_x = l_x + γf_xᵀV_x, Q_u = l_u + γf_uᵀV_x, Q_xx = l_xx + γf_xᵀV_xx f_x,
+ * Q_uu = l_uu + γf_uᵀV_xx f_u + μI, Q_ux = γf_uᵀV_xx f_x; feedforward k = −Q_uu⁻¹Q_u, gain
+ * K = −Q_uu⁻¹Q_ux; then a line search on α with uₖ = ūₖ + αkₖ + Kₖ(xₖ − x̄ₖ), raising μ when no
+ * step lowers the cost.
  */
 export function ilqr(p: Plant, x0: ArrayLike<number>, T: number, opts: IlqrOptions = {}): IlqrResult {
   const { n, m } = p,
@@ -59,7 +71,9 @@ export function ilqr(p: Plant, x0: ArrayLike<number>, T: number, opts: IlqrOptio
   const lxx = p.Q.map((r) => r.map((v) => 2 * w * v)),
     luu = p.R.map((r) => r.map((v) => 2 * w * v));
   const u0 = opts.uInit ?? new Float64Array(T * m);
-  let cur = simulate(p, x0, T, (k) => u0.slice(k * m, (k + 1) * m).map(clamp));
+  const g = opts.gamma ?? 1;
+  if (!(g > 0 && g <= 1)) throw new Error(`iLQR: gamma must be in (0, 1], got ${g}`);
+  let cur = simulate(p, x0, T, (k) => u0.slice(k * m, (k + 1) * m).map(clamp), g);
   let mu = 1e-6,
     it = 0;
   const maxIt = opts.maxIterations ?? 50,
@@ -83,10 +97,11 @@ export function ilqr(p: Plant, x0: ArrayLike<number>, T: number, opts: IlqrOptio
       const lu = luu.map((r) => r.reduce((s, v, j) => s + v * uk[j], 0));
       const fxT = transpose(fx),
         fuT = transpose(fu);
-      const Qx = lx.map((v, i) => v + fxT[i].reduce((s, a, j) => s + a * Vx[j], 0));
-      const Qu = lu.map((v, i) => v + fuT[i].reduce((s, a, j) => s + a * Vx[j], 0));
-      const VxxFx = mm(Vxx, fx),
-        VxxFu = mm(Vxx, fu);
+      const Qx = lx.map((v, i) => v + g * fxT[i].reduce((s, a, j) => s + a * Vx[j], 0));
+      const Qu = lu.map((v, i) => v + g * fuT[i].reduce((s, a, j) => s + a * Vx[j], 0));
+      const gV = Vxx.map((r) => r.map((v) => g * v));
+      const VxxFx = mm(gV, fx),
+        VxxFu = mm(gV, fu);
       const Qxx = addM(lxx, mm(fxT, VxxFx));
       const Quu = addM(luu, mm(fuT, VxxFu)).map((r, i) => r.map((v, j) => v + (i === j ? mu : 0)));
       const Qux = mm(fuT, VxxFx);
@@ -110,21 +125,27 @@ export function ilqr(p: Plant, x0: ArrayLike<number>, T: number, opts: IlqrOptio
     }
     let accepted = false;
     for (const alpha of [1, 0.5, 0.25, 0.1, 0.03, 0.01]) {
-      const trial = simulate(p, x0, T, (k, x) => {
-        const u = new Float64Array(m);
-        for (let a = 0; a < m; a++) {
-          let v = cur.u[k * m + a] + alpha * kff[k][a];
-          for (let j = 0; j < n; j++) v += Kfb[k][a][j] * (x[j] - cur.x[k * n + j]);
-          u[a] = clamp(v);
-        }
-        return u;
-      });
-      if (trial.cost < cur.cost) {
-        const rel = (cur.cost - trial.cost) / Math.max(1e-300, Math.abs(cur.cost));
+      const trial = simulate(
+        p,
+        x0,
+        T,
+        (k, x) => {
+          const u = new Float64Array(m);
+          for (let a = 0; a < m; a++) {
+            let v = cur.u[k * m + a] + alpha * kff[k][a];
+            for (let j = 0; j < n; j++) v += Kfb[k][a][j] * (x[j] - cur.x[k * n + j]);
+            u[a] = clamp(v);
+          }
+          return u;
+        },
+        g,
+      );
+      if (trial.dcost < cur.dcost) {
+        const rel = (cur.dcost - trial.dcost) / Math.max(1e-300, Math.abs(cur.dcost));
         cur = trial;
         accepted = true;
         mu = Math.max(1e-9, mu / 4);
-        if (rel < tol) return { ...cur, iterations: it + 1 };
+        if (rel < tol) return result(cur, it + 1);
         break;
       }
     }
@@ -133,5 +154,13 @@ export function ilqr(p: Plant, x0: ArrayLike<number>, T: number, opts: IlqrOptio
       if (mu > 1e6) break;
     }
   }
-  return { ...cur, iterations: it };
+  return result(cur, it);
 }
+
+const result = (r: ReturnType<typeof simulate>, iterations: number): IlqrResult => ({
+  x: r.x,
+  u: r.u,
+  cost: r.cost,
+  discountedCost: r.dcost,
+  iterations,
+});
