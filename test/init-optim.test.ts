@@ -215,6 +215,28 @@ test('the seeded RNG repeats with the same seed and state', () => {
   );
 });
 
+test('bernoulliMask draws as random() < p does, element by element, and leaves the same state', () => {
+  for (const p of [0.5, 0.1, 0.25, 1e-9, 0.999]) {
+    const a = new Rng(11),
+      b = new Rng(11),
+      mask = new Float32Array(100_003);
+    a.bernoulliMask(mask, p, 2.5);
+    const want = Float32Array.from(mask, () => (b.random() < p ? 0 : 2.5));
+    assert.deepEqual(mask, want, `p ${p}`);
+    assert.deepEqual(a.getState(), b.getState());
+    const zeros = mask.filter((v) => v === 0).length / mask.length;
+    assert.ok(Math.abs(zeros - p) < 0.01, `share of zeros ${zeros} at p ${p}`);
+  }
+  // dropout keeps its stream: the same seed gives the same mask as the per-element loop it replaced.
+  const x = F.Tensor.from(new Float32Array(4096).fill(1), [64, 64]);
+  const y = F.dropout(x, 0.3, new Rng(3)),
+    r = new Rng(3);
+  assert.deepEqual(
+    y.data,
+    Float32Array.from(y.data, () => (r.random() < 0.3 ? 0 : 1 / 0.7)),
+  );
+});
+
 test('float64 tensors train end to end and agree with float32', () => {
   assert.equal(backendFor('float64'), reference);
   const run = (dtype: 'float32' | 'float64') => {

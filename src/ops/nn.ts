@@ -103,11 +103,11 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
   if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return x;
   const mask = scopedLike(x.data, x.size);
-  const keep = 1 / (1 - p);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.random() < p ? 0 : keep;
-  const out = new Tensor(scopedLike(x.data, x.size), x.shape);
-  for (let i = 0; i < mask.length; i++) out.data[i] = x.data[i] * mask[i];
-  return record(out, 'dropout', [x], { mask });
+  rng.bernoulliMask(mask, p, 1 / (1 - p));
+  const xd = x.data,
+    od = scopedLike(xd, x.size);
+  for (let i = 0; i < mask.length; i++) od[i] = xd[i] * mask[i];
+  return record(new Tensor(od, x.shape), 'dropout', [x], { mask });
 }
 
 export interface BatchNormOptions {
