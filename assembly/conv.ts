@@ -359,6 +359,67 @@ function max2x2Backward(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, dy: 
   }
 }
 
+/**
+ * Max over 1×2 windows at stride 2 on R rows of W (1-D max pooling of 2, as the ECG networks use): four outputs
+ * from two loads, even lanes against odd, the right taken where it beats the left (the general kernel's order:
+ * NaN is the max, and of −0 and +0 the first stays, where f32x4.max would give +0).
+ */
+function max1x2(x: usize, R: i32, W: i32, OW: i32, out: usize): void {
+  let dst = out;
+  for (let r = 0; r < R; r++) {
+    let s = x + ((<usize>(r * W)) << 2);
+    let ox = 0;
+    for (; ox + 4 <= OW; ox += 4) {
+      const a = v128.load(s),
+        b = v128.load(s, 16);
+      const ev = v128.shuffle<f32>(a, b, 0, 2, 4, 6),
+        od = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
+      v128.store(dst, v128.bitselect(od, ev, beats4(od, ev)));
+      dst += 16;
+      s += 32;
+    }
+    for (; ox < OW; ox++) {
+      const l = load<f32>(s),
+        r = load<f32>(s, 4);
+      store<f32>(dst, beats(r, l) ? r : l);
+      dst += 4;
+      s += 8;
+    }
+  }
+}
+
+/**
+ * Gradient of max1x2 into dx (zeroed by the caller): each pair's gradient goes to its right element when that
+ * beats the left (greater, or NaN where the left is not), else to the left, as the general kernel.
+ */
+function max1x2Backward(x: usize, R: i32, W: i32, OW: i32, dy: usize, dx: usize): void {
+  let src = dy;
+  const zero = f32x4.splat(0);
+  for (let r = 0; r < R; r++) {
+    let o = (<usize>(r * W)) << 2;
+    let ox = 0;
+    for (; ox + 4 <= OW; ox += 4) {
+      const a = v128.load(x + o),
+        b = v128.load(x + o, 16);
+      const right = beats4(v128.shuffle<f32>(a, b, 1, 3, 5, 7), v128.shuffle<f32>(a, b, 0, 2, 4, 6));
+      // 0 + g, as the scalar path adds to the zeroed dx (a −0 gradient lands as +0 there too).
+      const g = f32x4.add(zero, v128.load(src));
+      const gl = v128.andnot(g, right),
+        gr = v128.and(g, right);
+      v128.store(dx + o, v128.shuffle<f32>(gl, gr, 0, 4, 1, 5));
+      v128.store(dx + o, v128.shuffle<f32>(gl, gr, 2, 6, 3, 7), 16);
+      src += 16;
+      o += 32;
+    }
+    for (; ox < OW; ox++) {
+      const q = beats(load<f32>(x + o, 4), load<f32>(x + o)) ? o + 4 : o;
+      store<f32>(dx + q, load<f32>(dx + q) + load<f32>(src));
+      src += 4;
+      o += 8;
+    }
+  }
+}
+
 /** Max (mode 0) or average (mode 1, padding counted) pooling over P planes of H×W. */
 export function pool2dForward(
   x: usize,
@@ -378,6 +439,10 @@ export function pool2dForward(
 ): void {
   if (mode == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
     max2x2(x, P, H, W, OH, OW, out);
+    return;
+  }
+  if (mode == 0 && kh == 1 && kw == 2 && sh == 1 && sw == 2 && ph == 0 && pw == 0) {
+    max1x2(x, P * H, W, OW, out);
     return;
   }
   const inv: f32 = 1.0 / <f32>(kh * kw);
@@ -427,6 +492,10 @@ export function pool2dBackward(
   memory.fill(dx, 0, (<usize>(P * H * W)) << 2);
   if (mode == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
     max2x2Backward(x, P, H, W, OH, OW, dy, dx);
+    return;
+  }
+  if (mode == 0 && kh == 1 && kw == 2 && sh == 1 && sw == 2 && ph == 0 && pw == 0) {
+    max1x2Backward(x, P * H, W, OW, dy, dx);
     return;
   }
   const inv: f32 = 1.0 / <f32>(kh * kw);

@@ -431,6 +431,41 @@ test('relu keeps NaN in the vector body and in the tail, on both backends, in ti
   }
 });
 
+test('1-D max-pool of 2 (1×2 windows, stride 2) equals the reference: NaN, ties, groups of four, tails, odd W', () => {
+  if (!wasm) return;
+  const geoms: PoolGeom[] = [
+    { P: 5, H: 1, W: 23, kh: 1, kw: 2, sh: 1, sw: 2, ph: 0, pw: 0, OH: 1, OW: 11 },
+    { P: 2, H: 3, W: 18, kh: 1, kw: 2, sh: 1, sw: 2, ph: 0, pw: 0, OH: 3, OW: 9 },
+  ];
+  for (const g of geoms) {
+    const rng = new Rng(g.W);
+    const x = Float32Array.from({ length: g.P * g.H * g.W }, () => rng.int(3)); // 0, 1, 2: many ties
+    for (const i of [0, 3, 9, 30, 47, 60, 101]) if (i < x.length) x[i] = NaN;
+    // −0 against +0: the first of a tie stays, in the SIMD body (pairs 8–9, 12–13) and the tail.
+    for (const [i, v] of [
+      [8, -0],
+      [9, 0],
+      [12, 0],
+      [13, -0],
+      [20, -0],
+      [21, 0],
+    ])
+      x[i] = v;
+    const dy = Float32Array.from({ length: g.P * g.OH * g.OW }, (_, i) => (i % 5 === 0 ? -0 : rng.uniform(-1, 1)));
+    const want = new Float32Array(g.P * g.OH * g.OW),
+      got = want.slice();
+    reference.pool2dForward(x, g, 'max', want);
+    wasm.pool2dForward(x, g, 'max', got);
+    assert.deepEqual(got, want, 'forward');
+    const dWant = new Float32Array(x.length).fill(9),
+      dGot = dWant.slice();
+    reference.pool2dBackward(x, dy, g, 'max', dWant);
+    wasm.pool2dBackward(x, dy, g, 'max', dGot);
+    assert.deepEqual(dGot, dWant, 'backward');
+    assert.equal(dGot.filter((v) => v !== 0).length, dy.filter((v) => v !== 0).length);
+  }
+});
+
 test('max-pool 2×2 backward routes each gradient to the first NaN, else maximal input: ties, body and tail', () => {
   if (!wasm) return;
   // OW 5: one group of four windows and a tail of one; odd H and W leave a row and a column no window covers.
