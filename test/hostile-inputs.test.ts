@@ -271,3 +271,33 @@ test('a refused memory growth leaves the WebAssembly backend usable', () => {
   const big = matmul(Tensor.ones([64, 64]), Tensor.ones([64, 64]));
   assert.ok(big.toArray().every((v) => v === 64));
 });
+
+test('scratch above 2 GiB of kernel memory round-trips: its pointers are unsigned', () => {
+  const w = wasmBackend();
+  // The shared build grows in place (pages are committed as touched); the fallback pass skips it.
+  if (!w || !(w.runtime.memory.buffer instanceof SharedArrayBuffer)) return;
+  const rt = w.runtime;
+  rt.begin();
+  const at = rt.alloc(1);
+  rt.alloc(Math.max(0, (2 ** 31 - at) / 4) + 16);
+  // A signed shift made such a pointer negative: "offset is out of bounds" (HSIC's ResConv at batch 512).
+  const a = Float32Array.from([1.5, -2, 3.25, 7]),
+    p = rt.inPtr(a);
+  assert.ok(p >= 2 ** 31, `scratch at ${p}`);
+  assert.deepEqual(Array.from(rt.f32v.subarray(p / 4, p / 4 + 4)), [1.5, -2, 3.25, 7]);
+  const out = new Float32Array(4),
+    q = rt.outPtr(out);
+  rt.f32v.set(a, q / 4);
+  rt.done(out, q);
+  assert.deepEqual(Array.from(out), [1.5, -2, 3.25, 7]);
+  const ints = Int32Array.from([5, -6, 7]),
+    s = rt.intPtr(ints);
+  assert.ok(s >= 2 ** 31);
+  assert.deepEqual(Array.from(rt.i32v.subarray(s / 4, s / 4 + 3)), [5, -6, 7]);
+  const r = rt.intOutPtr(ints);
+  rt.i32v.set([8, 9, 10], r / 4);
+  rt.intDone(ints, r);
+  assert.deepEqual(Array.from(ints), [8, 9, 10]);
+  // Not above 2 GiB (begin() moves scratch back down): the backend still runs after it.
+  assert.deepEqual(matmul(Tensor.ones([8, 8]), Tensor.ones([8, 8])).toArray()[0], 8);
+});

@@ -147,7 +147,7 @@ export class WasmRuntime {
     f32(a);
     if (this.isOurs(a)) return a.byteOffset;
     const p = this.alloc(a.length);
-    this.f32v.set(a as Float32Array, p >> 2);
+    this.f32v.set(a as Float32Array, p >>> 2);
     return p;
   }
 
@@ -164,14 +164,14 @@ export class WasmRuntime {
    */
   done(a: FArray, p: number): void {
     if (p < this.poolTop) return;
-    (a as Float32Array).set(this.f32v.subarray(p >> 2, (p >> 2) + a.length));
+    (a as Float32Array).set(this.f32v.subarray(p >>> 2, (p >>> 2) + a.length));
   }
 
   /** Pointer to an index array: in place when it lives in our memory, else a scratch copy. */
   intPtr(a: Int32Array): number {
     if (this.ours.has(a.buffer)) return a.byteOffset;
     const p = this.alloc(a.length);
-    this.i32v.set(a, p >> 2);
+    this.i32v.set(a, p >>> 2);
     return p;
   }
 
@@ -183,7 +183,7 @@ export class WasmRuntime {
   /** Copy an Int32 scratch output back (see done). */
   intDone(a: Int32Array, p: number): void {
     if (p < this.poolTop) return;
-    a.set(this.i32v.subarray(p >> 2, (p >> 2) + a.length));
+    a.set(this.i32v.subarray(p >>> 2, (p >>> 2) + a.length));
   }
 
   /** GEMM packing space for every thread. */
@@ -193,7 +193,7 @@ export class WasmRuntime {
 
   /** Run a `...Tasks` kernel on all threads, after resetting the shared counter. */
   tasks(fn: string, args: number[]): void {
-    this.i32v[this.counter >> 2] = 0;
+    this.i32v[this.counter >>> 2] = 0;
     this.pool.run(fn, [this.counter, ...args]);
   }
 }
