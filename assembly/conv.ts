@@ -420,6 +420,13 @@ function max1x2Backward(x: usize, R: i32, W: i32, OW: i32, dy: usize, dx: usize)
   }
 }
 
+/** The specialised max-pool kernels: 2 for 2×2 windows at stride 2, 1 for 1×2 at stride (1, 2), else 0. */
+// @ts-ignore: decorator
+@inline function maxPath(mode: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): i32 {
+  if (mode != 0 || kw != 2 || sw != 2 || ph != 0 || pw != 0) return 0;
+  return kh == 2 && sh == 2 ? 2 : kh == 1 && sh == 1 ? 1 : 0;
+}
+
 /** Max (mode 0) or average (mode 1, padding counted) pooling over P planes of H×W. */
 export function pool2dForward(
   x: usize,
@@ -437,11 +444,12 @@ export function pool2dForward(
   mode: i32,
   out: usize,
 ): void {
-  if (mode == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
+  const path = maxPath(mode, kh, kw, sh, sw, ph, pw);
+  if (path == 2) {
     max2x2(x, P, H, W, OH, OW, out);
     return;
   }
-  if (mode == 0 && kh == 1 && kw == 2 && sh == 1 && sw == 2 && ph == 0 && pw == 0) {
+  if (path == 1) {
     max1x2(x, P * H, W, OW, out);
     return;
   }
@@ -490,11 +498,12 @@ export function pool2dBackward(
   dx: usize,
 ): void {
   memory.fill(dx, 0, (<usize>(P * H * W)) << 2);
-  if (mode == 0 && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
+  const path = maxPath(mode, kh, kw, sh, sw, ph, pw);
+  if (path == 2) {
     max2x2Backward(x, P, H, W, OH, OW, dy, dx);
     return;
   }
-  if (mode == 0 && kh == 1 && kw == 2 && sh == 1 && sw == 2 && ph == 0 && pw == 0) {
+  if (path == 1) {
     max1x2Backward(x, P * H, W, OW, dy, dx);
     return;
   }

@@ -33,25 +33,25 @@ function simulate(
   T: number,
   uOf: (k: number, x: Float64Array) => Float64Array,
   gamma = 1,
-): { x: Float64Array; u: Float64Array; cost: number; dcost: number } {
+): Omit<IlqrResult, 'iterations'> {
   const { n, m } = p,
     x = new Float64Array((T + 1) * n),
     u = new Float64Array(T * m);
   x.set(Float64Array.from(x0));
   let cost = 0,
-    dcost = 0;
+    discountedCost = 0;
   for (let k = 0; k < T; k++) {
     const xk = x.subarray(k * n, (k + 1) * n),
       uk = uOf(k, xk);
     u.set(uk, k * m);
     const c = stageCost(p, xk, uk, 1)[0];
     cost += c;
-    dcost += gamma ** k * c;
+    discountedCost += gamma ** k * c;
     const next = stepRows(p, xk, uk, 1);
-    if (!next.every(Number.isFinite)) return { x, u, cost: Infinity, dcost: Infinity };
+    if (!next.every(Number.isFinite)) return { x, u, cost: Infinity, discountedCost: Infinity };
     x.set(next, (k + 1) * n);
   }
-  return { x, u, cost, dcost };
+  return { x, u, cost, discountedCost };
 }
 
 /**
@@ -140,12 +140,12 @@ export function ilqr(p: Plant, x0: ArrayLike<number>, T: number, opts: IlqrOptio
         },
         g,
       );
-      if (trial.dcost < cur.dcost) {
-        const rel = (cur.dcost - trial.dcost) / Math.max(1e-300, Math.abs(cur.dcost));
+      if (trial.discountedCost < cur.discountedCost) {
+        const rel = (cur.discountedCost - trial.discountedCost) / Math.max(1e-300, Math.abs(cur.discountedCost));
         cur = trial;
         accepted = true;
         mu = Math.max(1e-9, mu / 4);
-        if (rel < tol) return result(cur, it + 1);
+        if (rel < tol) return { ...cur, iterations: it + 1 };
         break;
       }
     }
@@ -154,13 +154,5 @@ export function ilqr(p: Plant, x0: ArrayLike<number>, T: number, opts: IlqrOptio
       if (mu > 1e6) break;
     }
   }
-  return result(cur, it);
+  return { ...cur, iterations: it };
 }
-
-const result = (r: ReturnType<typeof simulate>, iterations: number): IlqrResult => ({
-  x: r.x,
-  u: r.u,
-  cost: r.cost,
-  discountedCost: r.dcost,
-  iterations,
-});
