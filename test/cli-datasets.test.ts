@@ -117,6 +117,36 @@ test('folder:DIR (one sub-folder per class) and idx:DIR; eval --data-dir with on
   assert.equal(p.code, 0, p.stderr);
   const top = (oneJson(p.stdout).predictions as { top: { name: string }[] }[])[0].top;
   assert.deepEqual(top.map((x) => x.name).sort(), names);
+  // A built-in model takes the dataset's class count; a spec file keeps its own (5 outputs for 2 classes).
+  const builtIn = join(dir, 'folder-mlp.safetensors');
+  const b = frugal(
+    'train',
+    '--model',
+    'mlp',
+    '--dataset',
+    `folder:${join(dir, 'imgs')}`,
+    '--epochs',
+    '1',
+    '--out',
+    builtIn,
+  );
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stderr, /--model mlp: 2 outputs for the 2 classes of folder:.* \(built in with 10\)/);
+  const outputs = (file: string) =>
+    (oneJson(frugal('info', file, '--json').stdout).layers as { outputShape: number[] }[]).at(-1)?.outputShape[0];
+  assert.equal(outputs(builtIn), 2);
+  const five = join(dir, 'folder-5.safetensors');
+  const f5 = frugal(
+    'train',
+    '--model',
+    spec([1, 28, 28], 5),
+    '--dataset',
+    `folder:${join(dir, 'imgs')}`,
+    '--out',
+    five,
+  );
+  assert.equal(f5.code, 0, f5.stderr);
+  assert.equal(outputs(five), 5);
 
   // A directory with only the test pair: eval of a Fashion-MNIST model reads it.
   const only = join(dir, 'test-only');

@@ -117,6 +117,24 @@ export function checkDataFitsModel(spec: ModelSpec, data: ResolvedDataset): void
     );
 }
 
+/**
+ * The built-in classifiers (--model cnn|mlp) end in 10 outputs, Fashion-MNIST's classes; on a dataset with
+ * another class count their last layer is resized to it, as torchvision's num_classes does (noted on stderr).
+ * A spec from a file is the user's and is never changed.
+ */
+export function fitBuiltinOutputs(spec: ModelSpec, label: string, data: ResolvedDataset): ModelSpec {
+  if (label !== 'cnn' && label !== 'mlp') return spec;
+  let top = data.classNames.length - 1;
+  for (const set of [data.train, data.test]) if (set) for (const l of set.labels) top = Math.max(top, l);
+  const last = spec.layers[spec.layers.length - 1] as { type: string; out?: number };
+  if (last.type !== 'linear' || last.out === top + 1) return spec;
+  note(
+    `frugal: --model ${label}: ${top + 1} outputs for the ${top + 1} classes of ${data.name} ` +
+      `(built in with ${last.out})`,
+  );
+  return { ...spec, layers: [...spec.layers.slice(0, -1), { ...last, out: top + 1 }] as ModelSpec['layers'] };
+}
+
 /** What a model file keeps about its data: the dataset, class names, sample shape and input scale. */
 export function dataMetadata(data: ResolvedDataset): Record<string, unknown> {
   const ds = data.train ?? data.test;

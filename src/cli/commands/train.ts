@@ -29,7 +29,7 @@ import {
   type Sequential,
 } from '../../node.js';
 import { choice, DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, type Options } from '../args.js';
-import { checkDataFitsModel, dataMetadata, trainingData } from '../data.js';
+import { checkDataFitsModel, dataMetadata, fitBuiltinOutputs, trainingData } from '../data.js';
 import { HSIC_OPTIONS, HSIC_USAGE, refuseHsicFlags, runHsic } from './train-hsic.js';
 import {
   DATA,
@@ -76,6 +76,7 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|ecg|SPEC.json [
   first image's size, gray unless some image has colour; DIR/train and DIR/test when both exist); digits
   (scikit-learn's 8x8 digits, from Debian's python3-sklearn). Without a test part, a seeded 20% is held out
   (the same rows every time: eval finds it again). The model file keeps the dataset and its class names.
+  --model cnn|mlp end in one output per class of the dataset (10 for Fashion-MNIST); a SPEC.json is kept as given.
   --limit N trains on the first N training images (before --val-split takes its part of them); the test set
   stays whole. Without --out the model goes to a new file
   runs/NAME-YYYYMMDD-HHMMSS.safetensors (never over an existing one), and the path is printed.
@@ -168,7 +169,9 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const json = !!values.json;
-  const { spec, label } = resolveModel(values.model as string | undefined);
+  const named = resolveModel(values.model as string | undefined),
+    label = named.label;
+  let spec = named.spec;
   const reportDir = values.report === undefined ? undefined : checkOutputDir('--report', values.report as string);
   if (choice(values, 'trainer', ['backprop', 'hsic'] as const, 'backprop') === 'hsic' && (reportDir || values.store))
     throw new UsageError('--report and --store record backprop training; the hsic trainer does not take them yet');
@@ -219,6 +222,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const t0 = performance.now();
   const { data, train, validation, samples } = trainingData(values, { limit, valSplit, seed });
+  spec = fitBuiltinOutputs(spec, label, data);
   checkDataFitsModel(spec, data);
 
   const model = buildModel(spec, seed);
