@@ -2,6 +2,8 @@
 // cache blocking and a 4×8 register-tiled SIMD128 micro-kernel (8 v128 accumulators;
 // larger tiles spill in V8). Transposed operands are handled while packing.
 
+import { packCol } from './colpack';
+
 // Blocking sizes: an A block (MC×KC) stays in L2, a B micro-panel (KC×8) in L1.
 const MC: i32 = 64;
 const KC: i32 = 256;
@@ -253,7 +255,10 @@ function micro(Ap: usize, Bp: usize, kc: i32, C: usize, ldc: i32, mr: i32, nr: i
   }
 }
 
-/** C[i0:i1, j0:j1] of op(A)·op(B) (+ C if acc). Per-element summation order depends only on K. */
+/**
+ * C[i0:i1, j0:j1] of op(A)·op(B) (+ C if acc). Per-element summation order depends only on K. With `geo`
+ * (a convolution's geometry, colpack.ts) B is the image and op(B) its im2col matrix, packed from the image.
+ */
 function gemmBlock(
   transA: bool,
   transB: bool,
@@ -270,6 +275,7 @@ function gemmBlock(
   i1: i32,
   j0: i32,
   j1: i32,
+  geo: usize = 0,
 ): void {
   const Ap = work;
   const Bp = work + ((<usize>(MC * KC)) << 2);
@@ -283,7 +289,8 @@ function gemmBlock(
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
       const accum = acc || pc > 0;
-      packB(B, ldb, transB, pc, kc, jc, nc, Bp);
+      if (geo) packCol(B, geo, pc, kc, jc, nc, Bp, tmp);
+      else packB(B, ldb, transB, pc, kc, jc, nc, Bp);
       for (let ic = i0; ic < i1; ic += MC) {
         const mc = min(MC, i1 - ic);
         packA(A, lda, transA, ic, mc, pc, kc, Ap);
@@ -419,6 +426,37 @@ export function gemmTasks(
 }
 
 /**
+ * A convolution's product C[M×N] = A[M×K]·col without the im2col matrix: op(B) is the im2col matrix of the
+ * image x for the geometry at `geo` (colpack.ts), packed panel by panel from x. Bit-identical to
+ * im2col followed by gemm(false, false, …).
+ */
+export function convGemm(M: i32, N: i32, K: i32, A: usize, x: usize, geo: usize, C: usize, work: usize): void {
+  gemmBlock(false, false, K, A, K, x, 0, C, N, false, work, 0, M, 0, N, geo);
+}
+
+/** Threaded convGemm: chunks of `chunk` columns (output pixels) claimed as gemmTasks claims them. */
+export function convGemmTasks(
+  counter: usize,
+  chunk: i32,
+  M: i32,
+  N: i32,
+  K: i32,
+  A: usize,
+  x: usize,
+  geo: usize,
+  C: usize,
+  work: usize,
+  tid: i32,
+): void {
+  const w = work + <usize>tid * <usize>gemmWorkBytes();
+  for (;;) {
+    const lo = claim(counter) * chunk;
+    if (lo >= N) break;
+    gemmBlock(false, false, K, A, K, x, 0, C, N, false, w, 0, M, lo, min(N, lo + chunk), geo);
+  }
+}
+
+/**
  * One thread's share of a batch of equal GEMMs too small to split (bins of a block-circulant
  * product): whole products claimed from the counter at `counter`, product i on A + i·sa,
  * B + i·sb (sb = 0: one B for all), C + i·M·N. Each product runs as gemm() does, so results do
@@ -483,7 +521,8 @@ export function gemmBatchTasks(
  * then claim MC-row blocks of A from a per-iteration counter, packing their own A block.
  * ctrl: [barrier, counter of iteration 0, counter of iteration 1, …], zeroed by the caller.
  * Bp is the shared packing space (KC·NC floats); work + tid·gemmWorkBytes() the thread's own.
- * Per-element summation order is the same as gemm(): results equal the single-thread ones.
+ * Per-element summation order is the same as gemm(): results equal the single-thread ones. With `geo` (a
+ * convolution's geometry) B is the image and op(B) its im2col matrix (gemmBlock).
  */
 export function gemmShared(
   ctrl: usize,
@@ -502,6 +541,7 @@ export function gemmShared(
   acc: bool,
   Bp: usize,
   work: usize,
+  geo: usize,
   tid: i32,
 ): void {
   const w = work + <usize>tid * <usize>gemmWorkBytes();
@@ -516,7 +556,10 @@ export function gemmShared(
       const accum = acc || pc > 0;
       const strips = (nc + 7) >> 3;
       for (let p = tid; p < strips; p += nthreads) {
-        packB(B, ldb, transB, pc, kc, jc + (p << 3), min(8, nc - (p << 3)), Bp + ((<usize>((p << 3) * kc)) << 2));
+        const j = jc + (p << 3),
+          panel = Bp + ((<usize>((p << 3) * kc)) << 2);
+        if (geo) packCol(B, geo, pc, kc, j, min(8, nc - (p << 3)), panel, tmp);
+        else packB(B, ldb, transB, pc, kc, j, min(8, nc - (p << 3)), panel);
       }
       barrier(ctrl, nthreads, ++phase);
       const counter = ctrl + ((<usize>(it + 1)) << 2);

@@ -4,6 +4,8 @@ export {
   gemm,
   gemmTasks,
   gemmBatchTasks,
+  convGemm,
+  convGemmTasks,
   gemmShared,
   gemmSharedCtrlInts,
   gemmSharedPanelFloats,
@@ -58,4 +60,5 @@ export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
 export { peakFma } from './peak';
+export { padPlanes } from './colpack';
 export { ifSteps, spikeLinear, padTranspose } from './spiking';

@@ -1,7 +1,7 @@
 // node dist/bench/conv-direct.js [--quick]
-// The direct convolution kernel (few input channels, stride 1) against im2col + GEMM on the same
-// shapes, operands in kernel memory, interleaved rounds: DIRECT_MAX_TAPS in src/backend/wasm/policy.ts
-// comes from here.
+// The direct convolution kernel (few input channels, stride 1) against im2col + GEMM and the GEMM packed
+// from the image on the same shapes, operands in kernel memory, interleaved rounds: DIRECT_MAX_TAPS in
+// src/backend/wasm/policy.ts comes from here (direct against the path 'auto' takes otherwise, packed).
 import { Rng, Tensor, persistentArray, wasmBackend, backendName, threadUse, type ConvGeom } from '../src/index.js';
 import { race } from './race.js';
 
@@ -43,8 +43,8 @@ const rows = shapes.map(([B, C, Co, H]) => {
     w = resident(Tensor.randn([Co, C, 3, 3], new Rng(2)));
   const b = resident(Tensor.randn([Co], new Rng(3))),
     out = persistentArray(B * Co * H * H);
-  const [direct, im2col] = race(
-    [() => be.conv2dForward(x, w, b, g, out, {}, 'direct'), () => be.conv2dForward(x, w, b, g, out, {}, 'im2col')],
+  const [direct, im2col, packed] = race(
+    (['direct', 'im2col', 'packed'] as const).map((path) => () => be.conv2dForward(x, w, b, g, out, {}, path)),
     quick ? 3 : 7,
     quick ? 20 : 60,
   );
@@ -53,11 +53,12 @@ const rows = shapes.map(([B, C, Co, H]) => {
     taps: 9 * C,
     directMs: direct,
     im2colMs: im2col,
-    ratio: direct / im2col,
+    packedMs: packed,
+    ratio: direct / packed,
   };
   log(
     `${row.shape.padEnd(28)} taps ${String(row.taps).padStart(3)}  direct ${direct.toFixed(3)} ms  im2col+GEMM ` +
-      `${im2col.toFixed(3)} ms  direct/im2col ${row.ratio.toFixed(2)}`,
+      `${im2col.toFixed(3)} ms  packed GEMM ${packed.toFixed(3)} ms  direct/packed ${row.ratio.toFixed(2)}`,
   );
   return row;
 });

@@ -194,6 +194,40 @@ for (const threads of threadCounts)
     },
   );
 
+for (const threads of threadCounts)
+  test(
+    `convolution as a GEMM packed from the image ('packed') gives im2col + GEMM's bits: padding, stride, ` +
+      `dilation, rows narrower than a panel, K past one block, the shared-panel size (${threads} thread(s))`,
+    async () => {
+      await setThreads(threads);
+      const cases = [
+        geom(64, 16, 13, 13, 32, 3, 3, 1, 0, 1), // the reference CNN's second layer
+        geom(3, 3, 9, 13, 7, 3, 3, 1, 1, 1),
+        geom(2, 5, 11, 17, 4, 5, 5, 2, 2, 1),
+        geom(2, 6, 12, 10, 8, 3, 3, 1, 2, 2),
+        geom(3, 4, 5, 3, 9, 3, 3, 1, 1, 1), // 3-wide rows: every panel crosses rows and images
+        geom(2, 40, 9, 9, 12, 3, 3, 1, 1, 1), // K = 360: two K blocks
+        geom(16, 64, 16, 16, 128, 3, 3, 1, 1, 1), // ≥ 2²⁶ flops, 128 rows: threads share packed panels
+      ];
+      cases.forEach((g, ci) => {
+        const x = randomArray(g.B * g.C * g.H * g.W, 600 + ci),
+          w = randomArray(g.Co * g.C * g.kh * g.kw, 700 + ci),
+          b = ci % 2 ? null : randomArray(g.Co, 800 + ci);
+        const want = new Float32Array(g.B * g.Co * g.OH * g.OW);
+        reference.conv2dForward(x, w, b, g, want);
+        const run = (path: 'packed' | 'im2col', epi = {}) => {
+          const got = new Float32Array(want.length).fill(NaN);
+          wasm!.conv2dForward(x, w, b, g, got, epi, path);
+          return got;
+        };
+        const packed = run('packed');
+        assertClose(packed, want, 1e-4, 1e-4, `packed case ${ci}`);
+        assert.deepEqual(packed, run('im2col'), `packed case ${ci}: im2col's bits`);
+        assert.deepEqual(run('packed', { relu: true }), run('im2col', { relu: true }), `case ${ci} with relu`);
+      });
+    },
+  );
+
 test('wasm pooling and elementwise kernels equal reference', () => {
   const pools: PoolGeom[] = [
     { P: 6, H: 7, W: 9, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, OH: 3, OW: 4 },

@@ -5,7 +5,15 @@ import type { FArray } from '../../core/dtype.js';
 import type { AdamHyper, Backend, BinaryKind, ConvEpilogue, ConvGeom, PoolGeom, PoolMode } from '../types.js';
 import { singleThread, type Pool } from '../threads.js';
 import { WasmRuntime } from './runtime.js';
-import { SHARED_PANEL_MIN_FLOPS, THREAD_MIN_FLOPS, directConv, geomArgs, threadedCol, unitStride } from './policy.js';
+import {
+  PACKED_MIN_TAPS,
+  SHARED_PANEL_MIN_FLOPS,
+  THREAD_MIN_FLOPS,
+  directConv,
+  geomArgs,
+  threadedCol,
+  unitStride,
+} from './policy.js';
 
 /** Exports of the kernel module used by the core kernels (built from assembly/ by `npm run build:wasm`). */
 interface Kernels {
@@ -13,6 +21,8 @@ interface Kernels {
   gemmWorkBytes(): number;
   gemmSharedCtrlInts(N: number, K: number): number;
   gemmSharedPanelFloats(): number;
+  padPlanes(x: number, P: number, H: number, W: number, ph: number, pw: number, out: number): void;
+  convGemm(M: number, N: number, K: number, A: number, x: number, geo: number, C: number, work: number): void;
   gemm(
     ta: number,
     tb: number,
@@ -194,7 +204,11 @@ export class WasmBackend implements Backend {
     return this.rt.carve(n);
   }
 
-  /** GEMM on pointers already in linear memory; threaded above THREAD_MIN_FLOPS. For kernel families too. */
+  /**
+   * GEMM on pointers already in linear memory; threaded above THREAD_MIN_FLOPS. For kernel families too.
+   * With `geo` (convGeo's pointer) B is a convolution's input image and op(B) its im2col matrix, never
+   * written out (colpack.ts); ta and tb must then be false, and columns are split over threads.
+   */
   gemmPtr(
     ta: boolean,
     tb: boolean,
@@ -206,12 +220,14 @@ export class WasmBackend implements Backend {
     C: number,
     acc: boolean,
     work: number,
+    geo = 0,
   ): void {
     const lda = ta ? M : K,
       ldb = tb ? K : N;
     // M < 4 takes the packing-free small-M kernel, which is never split (same rounding at any thread count).
     if (this.rt.threads === 1 || 2 * M * N * K < THREAD_MIN_FLOPS || Math.max(M, N) < 16 || M < 4) {
-      this.k.gemm(+ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, work);
+      if (geo) this.k.convGemm(M, N, K, A, B, geo, C, work);
+      else this.k.gemm(+ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, work);
       return;
     }
     // Split the larger output dimension into about two chunks per thread (columns in
@@ -222,7 +238,13 @@ export class WasmBackend implements Backend {
       const ctrl = this.rt.alloc(ints),
         bp = this.rt.alloc(this.k.gemmSharedPanelFloats());
       new Int32Array(this.rt.memory.buffer, ctrl, ints).fill(0);
-      this.rt.pool.run('gemmShared', [ctrl, this.rt.threads, +ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, bp, work]);
+      const args = [ctrl, this.rt.threads, +ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, bp, work, geo];
+      this.rt.pool.run('gemmShared', args);
+      return;
+    }
+    if (geo) {
+      const chunk = Math.max(8, Math.ceil(N / (2 * this.rt.threads) / 8) * 8);
+      this.rt.tasks('convGemmTasks', [chunk, M, N, K, A, B, geo, C, work]);
       return;
     }
     const splitCols = N >= M;
@@ -314,7 +336,9 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * path: 'auto' picks the direct kernel for few taps (directConv); the others force one (bench/conv-direct).
+   * path: 'auto' picks the direct kernel for few taps (directConv), else the GEMM whose B panels are packed from
+   * the image ('packed'; im2col's matrix is never written); 'im2col' writes it first, as before (bit-identical
+   * to 'packed', kept for benchmarks and tests). The others force one (bench/conv-direct).
    * The epilogue's relu is applied where the output is stored: the direct kernel's stores, or swap01; its pooling
    * from a plane of scratch in cache (per group of four channels, or per plane in swap01ReluPool).
    */
@@ -325,7 +349,7 @@ export class WasmBackend implements Backend {
     g: ConvGeom,
     out: FArray,
     epi: ConvEpilogue = {},
-    path: 'auto' | 'direct' | 'im2col' = 'auto',
+    path: 'auto' | 'direct' | 'im2col' | 'packed' = 'auto',
   ): void {
     if (path === 'direct' && !unitStride(g))
       throw new Error('conv2dForward: the direct kernel needs stride 1 and no dilation');
@@ -368,14 +392,31 @@ export class WasmBackend implements Backend {
       return;
     }
     const po = this.rt.outPtr(out),
-      col = this.rt.alloc(ckk * n),
       tmp = this.rt.alloc(g.Co * n),
       work = this.rt.allocWork();
-    this.im2colPtr(px, g, col);
-    this.gemmPtr(false, false, g.Co, n, ckk, pw, col, tmp, false, work);
+    if (path === 'im2col' || g.Co < 4 || (path === 'auto' && ckk < PACKED_MIN_TAPS)) {
+      const col = this.rt.alloc(ckk * n);
+      this.im2colPtr(px, g, col);
+      this.gemmPtr(false, false, g.Co, n, ckk, pw, col, tmp, false, work);
+    } else if (g.ph || g.pw) {
+      // Padded once here, every panel's taps fall inside the image: no per-tap bounds checks in the packing.
+      const Hp = g.H + 2 * g.ph,
+        Wp = g.W + 2 * g.pw,
+        padded = this.rt.alloc(g.B * g.C * Hp * Wp);
+      this.k.padPlanes(px, g.B * g.C, g.H, g.W, g.ph, g.pw, padded);
+      const geo = this.convGeo({ ...g, H: Hp, W: Wp, ph: 0, pw: 0 });
+      this.gemmPtr(false, false, g.Co, n, ckk, pw, padded, tmp, false, work, geo);
+    } else this.gemmPtr(false, false, g.Co, n, ckk, pw, px, tmp, false, work, this.convGeo(g));
     if (epi.pool) this.k.swap01ReluPool(tmp, g.Co, g.B, g.OH, g.OW, po, pb, this.rt.alloc(g.OH * g.OW));
     else this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb, +!!epi.relu);
     this.rt.done(out, po);
+  }
+
+  /** A convolution's geometry as 14 ints in kernel memory (colpack.ts's order), for gemmPtr's `geo`. */
+  private convGeo(g: ConvGeom): number {
+    const p = this.rt.alloc(14);
+    new Int32Array(this.rt.memory.buffer, p, 14).set(geomArgs(g));
+    return p;
   }
 
   conv2dBackward(

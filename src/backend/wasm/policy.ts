@@ -25,6 +25,13 @@ export const DIRECT_MAX_TAPS = 288;
 
 export const unitStride = (g: ConvGeom): boolean => g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1;
 
+/**
+ * Fewest C·kh·kw for which conv2dForward packs its GEMM's panels from the image instead of writing the im2col
+ * matrix first: `node dist/bench/conv-direct.js` had packing slower at 9 taps (1→32 at 28×28, batch 64: 1.47 against
+ * 1.27 ms; the padded copy and the packing outweigh a 9-row matrix) and faster from 27 taps on (2.18 against 2.33).
+ */
+export const PACKED_MIN_TAPS = 16;
+
 /** Whether conv2dForward takes the direct kernel for this geometry. */
 export function directConv(g: ConvGeom): boolean {
   return unitStride(g) && g.OW >= 16 && g.C * g.kh * g.kw <= DIRECT_MAX_TAPS;
