@@ -69,9 +69,17 @@ export function packCol(x: usize, geo: usize, k0: i32, kc: i32, j0: i32, nc: i32
         interior = interior && iy >= 0 && iy + spanY < H && ix >= 0 && ix + spanX < W;
       } else store<i32>(o, -(1 << 30), 32);
     }
-    // Eight columns of one output row at unit stride read eight adjacent pixels.
+    // Eight columns of one output row at unit stride read eight adjacent pixels; eight split over two rows
+    // (the first `split` in one, the rest from the next one's start) read eight adjacent pixels at each
+    // start and take lanes from both. Interior columns keep every such load inside the image.
     const ox0 = load<i32>(cols, 64) + pw;
     const row = w == 8 && sw == 1 && ox0 + 7 < OW;
+    const split = OW - ox0;
+    const two = !row && interior && sw == 1 && split < 8 && 8 - split <= OW;
+    const lanes = i32x4.splat(split);
+    const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), lanes),
+      m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), lanes);
+    const back = two ? load<i32>(cols + ((<usize>split) << 2), 96) - split : 0;
     const iy0 = load<i32>(cols, 32),
       ix0 = load<i32>(cols, 64),
       off0 = load<i32>(cols, 96);
@@ -93,6 +101,11 @@ export function packCol(x: usize, geo: usize, k0: i32, kc: i32, j0: i32, nc: i32
         const src = x + ((<usize>(off0 + koff)) << 2);
         v128.store(dst, v128.load(src));
         v128.store(dst, v128.load(src, 16), 16);
+      } else if (two) {
+        const a = x + ((<usize>(off0 + koff)) << 2),
+          b = x + ((<usize>(back + koff)) << 2);
+        v128.store(dst, v128.bitselect(v128.load(a), v128.load(b), m0));
+        v128.store(dst, v128.bitselect(v128.load(a, 16), v128.load(b, 16), m1), 16);
       } else if (interior) {
         const kv = i32x4.splat(koff);
         gather8(x, i32x4.add(offLo, kv), i32x4.add(offHi, kv), dst);
