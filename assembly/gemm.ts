@@ -457,6 +457,52 @@ export function convGemmTasks(
 }
 
 /**
+ * One thread's share of a product with a long K and a small output (a first convolution's weight gradient:
+ * 16×9 outputs over 43,264 pixels), cut into fixed chunks of K: chunk c, claimed from the counter, computes
+ * op(A)[:, c·chunkK …]·op(B)[c·chunkK …, :] into P + c·M·N. The caller sums the chunks in order, so results
+ * do not depend on the thread count.
+ */
+export function gemmSplitKTasks(
+  counter: usize,
+  chunkK: i32,
+  transA: bool,
+  transB: bool,
+  M: i32,
+  N: i32,
+  K: i32,
+  A: usize,
+  lda: i32,
+  B: usize,
+  ldb: i32,
+  P: usize,
+  work: usize,
+  tid: i32,
+): void {
+  const w = work + <usize>tid * <usize>gemmWorkBytes();
+  for (let c = claim(counter); c * chunkK < K; c = claim(counter)) {
+    const k0 = c * chunkK;
+    // Column k0 of op(A) and row k0 of op(B) in their stored layouts.
+    const a = A + ((<usize>(transA ? k0 * lda : k0)) << 2),
+      b = B + ((<usize>(transB ? k0 : k0 * ldb)) << 2);
+    gemm(
+      transA,
+      transB,
+      M,
+      N,
+      min(chunkK, K - k0),
+      a,
+      lda,
+      b,
+      ldb,
+      P + ((<usize>c * <usize>(M * N)) << 2),
+      N,
+      false,
+      w,
+    );
+  }
+}
+
+/**
  * One thread's share of a batch of equal GEMMs too small to split (bins of a block-circulant
  * product): whole products claimed from the counter at `counter`, product i on A + i·sa,
  * B + i·sb (sb = 0: one B for all), C + i·M·N. Each product runs as gemm() does, so results do

@@ -6,6 +6,7 @@ export {
   gemmBatchTasks,
   convGemm,
   convGemmTasks,
+  gemmSplitKTasks,
   gemmShared,
   gemmSharedCtrlInts,
   gemmSharedPanelFloats,

@@ -8,9 +8,11 @@ import { WasmRuntime } from './runtime.js';
 import {
   PACKED_MIN_TAPS,
   SHARED_PANEL_MIN_FLOPS,
+  SPLIT_K_CHUNK,
   THREAD_MIN_FLOPS,
   directConv,
   geomArgs,
+  splitK,
   threadedCol,
   unitStride,
 } from './policy.js';
@@ -224,6 +226,19 @@ export class WasmBackend implements Backend {
   ): void {
     const lda = ta ? M : K,
       ldb = tb ? K : N;
+    if (!geo && splitK(M, N, K)) {
+      // Fixed chunks of K into partial products, summed in chunk order (slot 0: C when accumulating, else
+      // zeros): the same bits at any thread count.
+      const mn = M * N,
+        chunks = Math.ceil(K / SPLIT_K_CHUNK),
+        P = this.rt.alloc((chunks + 1) * mn);
+      const f = new Float32Array(this.rt.memory.buffer);
+      if (acc) f.copyWithin(P >>> 2, C >>> 2, (C >>> 2) + mn);
+      else f.fill(0, P >>> 2, (P >>> 2) + mn);
+      this.rt.tasks('gemmSplitKTasks', [SPLIT_K_CHUNK, +ta, +tb, M, N, K, A, lda, B, ldb, P + 4 * mn, work]);
+      this.k.sumTiles(P, chunks + 1, mn, C);
+      return;
+    }
     // M < 4 takes the packing-free small-M kernel, which is never split (same rounding at any thread count).
     if (this.rt.threads === 1 || 2 * M * N * K < THREAD_MIN_FLOPS || Math.max(M, N) < 16 || M < 4) {
       if (geo) this.k.convGemm(M, N, K, A, B, geo, C, work);

@@ -14,6 +14,15 @@ export let SHARED_PANEL_MIN_FLOPS = 1 << 26;
 export function setSharedPanelMinFlops(n: number): void {
   SHARED_PANEL_MIN_FLOPS = n;
 }
+/**
+ * Products with a long K and few outputs are cut into chunks of K (gemmSplitKTasks): split by rows or columns
+ * instead, every thread would pack all of op(B) (a first convolution's weight gradient, 16×9 outputs over 43,264
+ * pixels at batch 64, packed by four row tasks). The chunk is fixed, not per thread, so results do not depend
+ * on the thread count.
+ */
+export const SPLIT_K_CHUNK = 4096;
+export const splitK = (M: number, N: number, K: number): boolean => K >= 4 * SPLIT_K_CHUNK && M * N <= 4096;
+
 /** im2col matrices below this many elements are built on one thread. */
 export const THREAD_MIN_COL = 1 << 18;
 /**
