@@ -298,6 +298,37 @@ test('LQR with linear networks: at the fixed point the costate target is 2Px and
   assert.ok(Math.abs(off.costate[0] - 2 * (s.P[0][0] * 0.5 - s.P[0][1] * 0.3)) > 0.1);
 });
 
+test('GDHP lookahead: at the LQR fixed point H-step targets are 2Px and −K*x too; the value sums H stage costs', () => {
+  const p = lqrPlant(),
+    s = solveDare(LQR_EXAMPLE);
+  const nets = gdhpNetworks(2, 1, 'linear', 'tanh', 1);
+  nets.costateTarget.parameters()[0].data.set(flat(s.P).map((v) => 2 * v));
+  nets.actor.parameters()[0].data.set(flat(s.K).map((v) => -v)); // π(x) = −K*x
+  const x = Float64Array.from([0.5, -0.3, -0.8, 0.9, 0.1, 0.2]),
+    u = linearPolicy(s.K)(x, 3);
+  for (const H of [1, 5]) {
+    const t = gdhpTargets(p, nets, x, u, 3, 1, H);
+    for (let k = 0; k < 3; k++) {
+      const xk = [x[2 * k], x[2 * k + 1]];
+      const lam = s.P.map((r) => 2 * (r[0] * xk[0] + r[1] * xk[1]));
+      assertClose(t.costate.subarray(2 * k, 2 * k + 2), lam, 1e-4, 1e-4, `H ${H}: costate target row ${k}`);
+      assertClose([t.action[k]], [-(s.K[0][0] * xk[0] + s.K[0][1] * xk[1])], 1e-4, 1e-4, `H ${H}: actor row ${k}`);
+    }
+  }
+  // The value target: five stage costs along π's rollout plus V_tgt at the fifth state.
+  const ro = rollout(p, linearPolicy(s.K), x.subarray(0, 2), 1, 5);
+  const x5 = ro.x.subarray(10, 12);
+  const W = nets.criticTarget.parameters()[0].data,
+    Wx = [W[0] * x5[0] + W[1] * x5[1], W[2] * x5[0] + W[3] * x5[1]];
+  const five = gdhpTargets(p, nets, x, u, 3, 1, 5);
+  assertClose([five.value[0]], [ro.cost[0] + Wx[0] ** 2 + Wx[1] ** 2], 1e-4, 1e-4, 'H-step value target');
+  // With the actor off the optimum (π = −2K*x) the 5-step costate target is not 2Px: the check can fail.
+  nets.actor.parameters()[0].data.set(flat(s.K).map((v) => -2 * v));
+  const off = gdhpTargets(p, nets, x, u, 3, 1, 5);
+  assert.ok(Math.abs(off.costate[0] - 2 * (s.P[0][0] * 0.5 - s.P[0][1] * 0.3)) > 0.01);
+  assert.throws(() => trainGdhp(p, { episodes: 1, lookahead: 0 }), /lookahead must be a positive integer/);
+});
+
 test('known-V* system: the rollout cost of u* from x0 is V*(x0), with an O(dt) Euler error', () => {
   const star = (x: Float64Array, S: number) =>
     Float64Array.from({ length: S }, (_, s) => nonlinearU(x.subarray(2 * s, 2 * s + 2)));

@@ -57,6 +57,11 @@ export interface GdhpOptions {
    */
   targets?: 'model' | 'replay';
   /**
+   * Steps of the model rollout under the actor that the targets bootstrap from (default 1, spec 08's
+   * one-step targets); more carries the costate back along the rollout (gdhpTargets).
+   */
+  lookahead?: number;
+  /**
    * Share of each minibatch drawn uniformly from the plant's box instead of the buffer (default 0.5;
    * 'model' targets only). Closed-loop data crowd near the equilibrium; the value must hold on the box.
    */
@@ -148,7 +153,7 @@ function checkOptions(o: GdhpOptions): void {
       throw new Error(`GDHP: ${k} must be a positive ${int ? 'integer' : 'number'}, got ${v}`);
   };
   pos('episodes', o.episodes, true);
-  for (const k of ['episodeLength', 'parallel', 'updatesPerStep', 'batchSize', 'bufferSize'] as const)
+  for (const k of ['episodeLength', 'parallel', 'updatesPerStep', 'batchSize', 'bufferSize', 'lookahead'] as const)
     pos(k, o[k], true);
   pos('gradClip', o.gradClip);
   if (o.tau !== undefined && !(o.tau > 0 && o.tau <= 1)) throw new Error(`GDHP: tau must be in (0, 1], got ${o.tau}`);
@@ -206,6 +211,7 @@ export function trainGdhp(plant: Plant, opts: GdhpOptions): GdhpResult {
     tau: opts.tau ?? 0.05,
     gradClip: opts.gradClip ?? 5,
     targets: opts.targets ?? 'model',
+    lookahead: opts.lookahead ?? 1,
   };
   const B = opts.batchSize ?? 64,
     L = opts.episodeLength ?? 50,

@@ -75,47 +75,69 @@ export interface GdhpTargets {
 /**
  * The GDHP regression targets at states x with inputs u: with x' = φ(x, u) and the discrete-map
  * Jacobians f_x, f_u from autograd, U's derivatives c_x = 2wQ(x − r) and c_uu = 2wR.
+ *
+ * With a `lookahead` of H > 1 steps (and the actor that chose u), the targets bootstrap from the
+ * target networks H steps ahead instead of one: the rollout x₀ = x, x_{k+1} = φ(x_k, π(x_k)) is
+ * costed and the costate carried back along it with u held fixed, μ_H = Λ_tgt(x_H),
+ * μ_k = c_x(x_k) + γ f_x(k)ᵀ μ_{k+1}: H costate-iteration steps (spec 08, step 3) along one path, as
+ * n-step returns do for a value. The value target is the H-step discounted cost plus γ^H V_tgt(x_H),
+ * the costate target μ₀ and the action target the stationarity condition at μ₁.
  */
 export function gdhpTargets(
   plant: Plant,
-  nets: Pick<GdhpNets, 'criticTarget' | 'costateTarget'>,
+  nets: Pick<GdhpNets, 'criticTarget' | 'costateTarget'> & { actor?: Module },
   x: Float64Array,
   u: Float64Array,
   B: number,
   gamma: number,
+  lookahead = 1,
 ): GdhpTargets {
   const { n, m } = plant,
     w = plant.costWeight;
-  const J = stepJacobians(plant, x, u, B);
-  const c = stageCost(plant, x, u, B);
-  const Vt = runNet(nets.criticTarget, J.next, B, n),
-    Lt = runNet(nets.costateTarget, J.next, B, n);
+  if (lookahead > 1 && !nets.actor) throw new Error('GDHP: a lookahead of more than one step needs the actor');
+  const path: { x: Float64Array; u: Float64Array; J: ReturnType<typeof stepJacobians>; c: Float64Array }[] = [];
+  let xk = x,
+    uk = u;
+  for (let k = 0; k < lookahead; k++) {
+    const J = stepJacobians(plant, xk, uk, B);
+    path.push({ x: xk, u: uk, J, c: stageCost(plant, xk, uk, B) });
+    xk = J.next;
+    if (k + 1 < lookahead) uk = runNet(nets.actor as Module, xk, B, n);
+  }
+  const Vt = runNet(nets.criticTarget, xk, B, n),
+    mu = runNet(nets.costateTarget, xk, B, n);
   const Cinv = inv(plant.R.map((r) => r.map((v) => 2 * w * v)));
-  const value = new Float64Array(B),
-    costate = new Float64Array(B * n),
+  const value = Vt,
+    next = new Float64Array(B * n),
     action = new Float64Array(B * m),
     g = new Float64Array(m);
-  for (let b = 0; b < B; b++) {
-    value[b] = c[b] + gamma * Vt[b];
-    for (let i = 0; i < n; i++) {
-      let cx = 0,
-        fl = 0;
-      for (let j = 0; j < n; j++) cx += 2 * w * plant.Q[i][j] * (x[b * n + j] - plant.xRef[j]);
-      for (let j = 0; j < n; j++) fl += J.fx[b * n * n + j * n + i] * Lt[b * n + j];
-      costate[b * n + i] = cx + gamma * fl;
+  for (let k = lookahead - 1; k >= 0; k--) {
+    const { x: xs, J, c } = path[k];
+    for (let b = 0; b < B; b++) {
+      value[b] = c[b] + gamma * value[b];
+      if (k === 0) {
+        for (let a = 0; a < m; a++) {
+          g[a] = 0;
+          for (let j = 0; j < n; j++) g[a] += J.fu[b * n * m + j * m + a] * mu[b * n + j];
+        }
+        for (let a = 0; a < m; a++) {
+          let v = 0;
+          for (let q = 0; q < m; q++) v -= gamma * Cinv[a][q] * g[q];
+          if (plant.uClip !== undefined) v = Math.max(-plant.uClip, Math.min(plant.uClip, v));
+          action[b * m + a] = v;
+        }
+      }
+      for (let i = 0; i < n; i++) {
+        let cx = 0,
+          fl = 0;
+        for (let j = 0; j < n; j++) cx += 2 * w * plant.Q[i][j] * (xs[b * n + j] - plant.xRef[j]);
+        for (let j = 0; j < n; j++) fl += J.fx[b * n * n + j * n + i] * mu[b * n + j];
+        next[b * n + i] = cx + gamma * fl;
+      }
     }
-    for (let a = 0; a < m; a++) {
-      g[a] = 0;
-      for (let j = 0; j < n; j++) g[a] += J.fu[b * n * m + j * m + a] * Lt[b * n + j];
-    }
-    for (let a = 0; a < m; a++) {
-      let v = 0;
-      for (let k = 0; k < m; k++) v -= gamma * Cinv[a][k] * g[k];
-      if (plant.uClip !== undefined) v = Math.max(-plant.uClip, Math.min(plant.uClip, v));
-      action[b * m + a] = v;
-    }
+    mu.set(next);
   }
-  return { value, costate, action };
+  return { value, costate: mu, action };
 }
 
 /** One regression step of `net` towards `target` with its optimizer: MSE, backward, clip, Adam. */
@@ -143,6 +165,8 @@ export interface GdhpState {
   tau: number;
   gradClip: number;
   targets: 'model' | 'replay';
+  /** Steps of the model rollout the targets bootstrap from (default 1: spec 08's one-step targets). */
+  lookahead?: number;
 }
 
 /**
@@ -156,7 +180,7 @@ export function gdhpUpdate(
 ): { critic: number; costate: number; actor: number } {
   const { plant, nets, optimizers: o } = st;
   const u = st.targets === 'model' ? runNet(nets.actor, batch.x, B, plant.n) : batch.u;
-  const t = gdhpTargets(plant, nets, batch.x, u, B, st.gamma);
+  const t = gdhpTargets(plant, nets, batch.x, u, B, st.gamma, st.lookahead ?? 1);
   const critic = regress(nets.critic, o.critic, batch.x, t.value, B, st.gradClip);
   const costate = regress(nets.costate, o.costate, batch.x, t.costate, B, st.gradClip);
   const actor = regress(nets.actor, o.actor, batch.x, t.action, B, st.gradClip);
