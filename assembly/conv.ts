@@ -206,24 +206,42 @@ function col2imRange(
  * result is bit-identical to a separate relu pass).
  */
 export function swap01(inp: usize, A: i32, B: i32, L: i32, out: usize, bias: usize, relu: bool): void {
+  for (let a = 0; a < A; a++) swap01Slice(inp, a, A, B, L, out, bias, relu);
+}
+
+/** swap01 of slice a (inp[a, :, :]). */
+function swap01Slice(inp: usize, a: i32, A: i32, B: i32, L: i32, out: usize, bias: usize, relu: bool): void {
   const lb = (<usize>L) << 2;
-  for (let a = 0; a < A; a++) {
-    const bv: f32 = bias ? load<f32>(bias + ((<usize>a) << 2)) : 0;
-    for (let b = 0; b < B; b++) {
-      const s = inp + <usize>(a * B + b) * lb;
-      const d = out + <usize>(b * A + a) * lb;
-      if (relu) {
-        biasReluRow(s, d, L, bias != 0, bv);
-      } else if (bias) {
-        const bs = f32x4.splat(bv);
-        let k = 0;
-        for (; k + 4 <= L; k += 4) v128.store(d + ((<usize>k) << 2), f32x4.add(v128.load(s + ((<usize>k) << 2)), bs));
-        for (; k < L; k++) store<f32>(d + ((<usize>k) << 2), load<f32>(s + ((<usize>k) << 2)) + bv);
-      } else {
-        memory.copy(d, s, lb);
-      }
+  const bv: f32 = bias ? load<f32>(bias + ((<usize>a) << 2)) : 0;
+  for (let b = 0; b < B; b++) {
+    const s = inp + <usize>(a * B + b) * lb;
+    const d = out + <usize>(b * A + a) * lb;
+    if (relu) {
+      biasReluRow(s, d, L, bias != 0, bv);
+    } else if (bias) {
+      const bs = f32x4.splat(bv);
+      let k = 0;
+      for (; k + 4 <= L; k += 4) v128.store(d + ((<usize>k) << 2), f32x4.add(v128.load(s + ((<usize>k) << 2)), bs));
+      for (; k < L; k++) store<f32>(d + ((<usize>k) << 2), load<f32>(s + ((<usize>k) << 2)) + bv);
+    } else {
+      memory.copy(d, s, lb);
     }
   }
+}
+
+/** Threaded swap01: slices a claimed from the counter, each written by one thread. */
+export function swap01Tasks(
+  counter: usize,
+  inp: usize,
+  A: i32,
+  B: i32,
+  L: i32,
+  out: usize,
+  bias: usize,
+  relu: bool,
+  tid: i32,
+): void {
+  for (let a = claim(counter); a < A; a = claim(counter)) swap01Slice(inp, a, A, B, L, out, bias, relu);
 }
 
 /**
@@ -232,18 +250,48 @@ export function swap01(inp: usize, A: i32, B: i32, L: i32, out: usize, bias: usi
  * so the result is bit-identical to swap01, relu and pool2dForward one after another.
  */
 export function swap01ReluPool(inp: usize, A: i32, B: i32, OH: i32, OW: i32, out: usize, bias: usize, Q: usize): void {
+  for (let a = 0; a < A; a++) swap01ReluPoolSlice(inp, a, A, B, OH, OW, out, bias, Q);
+}
+
+/** swap01ReluPool of slice a. */
+function swap01ReluPoolSlice(
+  inp: usize,
+  a: i32,
+  A: i32,
+  B: i32,
+  OH: i32,
+  OW: i32,
+  out: usize,
+  bias: usize,
+  Q: usize,
+): void {
   const L = OH * OW,
     PH = OH >> 1,
     PW = OW >> 1;
   const lb = (<usize>L) << 2,
     pb = (<usize>(PH * PW)) << 2;
-  for (let a = 0; a < A; a++) {
-    const bv: f32 = bias ? load<f32>(bias + ((<usize>a) << 2)) : 0;
-    for (let b = 0; b < B; b++) {
-      biasReluRow(inp + <usize>(a * B + b) * lb, Q, L, bias != 0, bv);
-      max2x2(Q, 1, OH, OW, PH, PW, out + <usize>(b * A + a) * pb);
-    }
+  const bv: f32 = bias ? load<f32>(bias + ((<usize>a) << 2)) : 0;
+  for (let b = 0; b < B; b++) {
+    biasReluRow(inp + <usize>(a * B + b) * lb, Q, L, bias != 0, bv);
+    max2x2(Q, 1, OH, OW, PH, PW, out + <usize>(b * A + a) * pb);
   }
+}
+
+/** Threaded swap01ReluPool: slices claimed from the counter; thread tid's scratch plane at Q + tid·OH·OW. */
+export function swap01ReluPoolTasks(
+  counter: usize,
+  inp: usize,
+  A: i32,
+  B: i32,
+  OH: i32,
+  OW: i32,
+  out: usize,
+  bias: usize,
+  Q: usize,
+  tid: i32,
+): void {
+  const q = Q + ((<usize>(tid * OH * OW)) << 2);
+  for (let a = claim(counter); a < A; a = claim(counter)) swap01ReluPoolSlice(inp, a, A, B, OH, OW, out, bias, q);
 }
 
 // 2×2, stride 2, no padding: the common case, without bounds checks.

@@ -26,6 +26,8 @@ export {
   convDirectScratch,
   directScratch,
   swap01ReluPool,
+  swap01Tasks,
+  swap01ReluPoolTasks,
   binConvTasks,
 } from './conv';
 export {

@@ -120,6 +120,7 @@ for (const threads of threadCounts)
       const cases = [
         geom(2, 3, 7, 9, 5, 3, 3, 1, 0, 1),
         geom(3, 1, 28, 28, 16, 3, 3, 1, 0, 1),
+        geom(8, 2, 28, 28, 16, 3, 3, 1, 1, 1), // dy's transpose (100,352 values) split over threads
         geom(2, 5, 11, 10, 7, 3, 2, 2, 1, 1),
         geom(1, 4, 13, 13, 3, 3, 3, 1, 2, 2),
         geom(4, 6, 5, 6, 9, 1, 1, 1, 0, 1),

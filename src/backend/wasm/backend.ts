@@ -10,6 +10,7 @@ import {
   SHARED_PANEL_MIN_FLOPS,
   SPLIT_K_CHUNK,
   THREAD_MIN_FLOPS,
+  THREAD_MIN_SWAP,
   directConv,
   geomArgs,
   splitK,
@@ -422,9 +423,24 @@ export class WasmBackend implements Backend {
       const geo = this.convGeo({ ...g, H: Hp, W: Wp, ph: 0, pw: 0 });
       this.gemmPtr(false, false, g.Co, n, ckk, pw, padded, tmp, false, work, geo);
     } else this.gemmPtr(false, false, g.Co, n, ckk, pw, px, tmp, false, work, this.convGeo(g));
-    if (epi.pool) this.k.swap01ReluPool(tmp, g.Co, g.B, g.OH, g.OW, po, pb, this.rt.alloc(g.OH * g.OW));
-    else this.k.swap01(tmp, g.Co, g.B, g.OH * g.OW, po, pb, +!!epi.relu);
+    if (epi.pool) this.swapReluPool(tmp, g.Co, g.B, g.OH, g.OW, po, pb);
+    else this.swap(tmp, g.Co, g.B, g.OH * g.OW, po, pb, !!epi.relu);
     this.rt.done(out, po);
+  }
+
+  /** swap01 (out[b, a, :] = inp[a, b, :], + bias, relu), split over threads by slice a when large. */
+  private swap(inp: number, A: number, B: number, L: number, out: number, bias: number, relu: boolean): void {
+    if (this.rt.threads > 1 && A > 1 && A * B * L >= THREAD_MIN_SWAP)
+      this.rt.tasks('swap01Tasks', [inp, A, B, L, out, bias, +relu]);
+    else this.k.swap01(inp, A, B, L, out, bias, +relu);
+  }
+
+  /** swap01ReluPool, split over threads by slice when large (a scratch plane per thread). */
+  private swapReluPool(inp: number, A: number, B: number, OH: number, OW: number, out: number, bias: number): void {
+    const threads = this.rt.threads > 1 && A > 1 && A * B * OH * OW >= THREAD_MIN_SWAP ? this.rt.threads : 1,
+      Q = this.rt.alloc(OH * OW * threads);
+    if (threads > 1) this.rt.tasks('swap01ReluPoolTasks', [inp, A, B, OH, OW, out, bias, Q]);
+    else this.k.swap01ReluPool(inp, A, B, OH, OW, out, bias, Q);
   }
 
   /** A convolution's geometry as 14 ints in kernel memory (colpack.ts's order), for gemmPtr's `geo`. */
@@ -455,7 +471,7 @@ export class WasmBackend implements Backend {
     const col = this.rt.alloc(ckk * n),
       dyT = this.rt.alloc(g.Co * n),
       work = this.rt.allocWork();
-    this.k.swap01(pdy, g.B, g.Co, g.OH * g.OW, dyT, 0, 0);
+    this.swap(pdy, g.B, g.Co, g.OH * g.OW, dyT, 0, false);
     if (db) this.k.rowSums(dyT, g.Co, n, pdb);
     this.im2colPtr(px, g, col);
     this.gemmPtr(false, true, g.Co, ckk, n, dyT, col, pdw, false, work);
