@@ -23,7 +23,7 @@ export function setSharedPanelMinFlops(n: number): void {
 export const SPLIT_K_CHUNK = 4096;
 export const splitK = (M: number, N: number, K: number): boolean => K >= 4 * SPLIT_K_CHUNK && M * N <= 4096;
 
-/** The convolution epilogues' transposes (swap01, with relu and pooling) below this many elements stay on one thread. */
+/** Convolution epilogues' transposes (swap01, with relu and pooling) below this many values stay on one thread. */
 export const THREAD_MIN_SWAP = 1 << 16;
 /** im2col matrices below this many elements are built on one thread. */
 export const THREAD_MIN_COL = 1 << 18;
