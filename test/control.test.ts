@@ -327,6 +327,7 @@ test('GDHP lookahead: at the LQR fixed point H-step targets are 2Px and −K*x t
   const off = gdhpTargets(p, nets, x, u, 3, 1, 5);
   assert.ok(Math.abs(off.costate[0] - 2 * (s.P[0][0] * 0.5 - s.P[0][1] * 0.3)) > 0.01);
   assert.throws(() => trainGdhp(p, { episodes: 1, lookahead: 0 }), /lookahead must be a positive integer/);
+  assert.throws(() => gdhpTargets(p, nets, x, u, 3, 1, 2.5), /lookahead must be a positive integer, got 2.5/);
 });
 
 test('known-V* system: the rollout cost of u* from x0 is V*(x0), with an O(dt) Euler error', () => {

@@ -127,7 +127,7 @@ export function fitBuiltinOutputs(spec: ModelSpec, label: string, data: Resolved
   let top = data.classNames.length - 1;
   for (const set of [data.train, data.test]) if (set) for (const l of set.labels) top = Math.max(top, l);
   const last = spec.layers[spec.layers.length - 1] as { type: string; out?: number };
-  if (last.type !== 'linear' || last.out === top + 1) return spec;
+  if (last.type !== 'linear' || last.out === top + 1 || top < 1) return spec;
   note(
     `frugal: --model ${label}: ${top + 1} outputs for the ${top + 1} classes of ${data.name} ` +
       `(built in with ${last.out})`,

@@ -26,6 +26,7 @@ interface Kernels {
   gemmSharedPanelFloats(): number;
   padPlanes(x: number, P: number, H: number, W: number, ph: number, pw: number, out: number): void;
   convGemm(M: number, N: number, K: number, A: number, x: number, geo: number, C: number, work: number): void;
+  gemmSplitKTasks(...counterArgsTid: number[]): void;
   gemm(
     ta: number,
     tb: number,
@@ -236,11 +237,15 @@ export class WasmBackend implements Backend {
       const f = new Float32Array(this.rt.memory.buffer);
       if (acc) f.copyWithin(P >>> 2, C >>> 2, (C >>> 2) + mn);
       else f.fill(0, P >>> 2, (P >>> 2) + mn);
-      this.rt.tasks('gemmSplitKTasks', [SPLIT_K_CHUNK, +ta, +tb, M, N, K, A, lda, B, ldb, P + 4 * mn, work]);
+      const args = [SPLIT_K_CHUNK, +ta, +tb, M, N, K, A, lda, B, ldb, P + 4 * mn, work];
+      // Too small to repay waking the workers: the same chunks on this thread (the same bits).
+      if (this.rt.threads === 1 || 2 * M * N * K < THREAD_MIN_FLOPS) this.rt.tasksHere(this.k.gemmSplitKTasks, args);
+      else this.rt.tasks('gemmSplitKTasks', args);
       this.k.sumTiles(P, chunks + 1, mn, C);
       return;
     }
-    // M < 4 takes the packing-free small-M kernel, which is never split (same rounding at any thread count).
+    // M < 4 takes the packing-free small-M kernel, never split by rows or columns (same rounding at any thread
+    // count; a long K is cut as above whatever the thread count).
     if (this.rt.threads === 1 || 2 * M * N * K < THREAD_MIN_FLOPS || Math.max(M, N) < 16 || M < 4) {
       if (geo) this.k.convGemm(M, N, K, A, B, geo, C, work);
       else this.k.gemm(+ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, work);
@@ -295,7 +300,8 @@ export class WasmBackend implements Backend {
 
   /**
    * Products too small to split (gemmPtr's rule) run whole, one per task, on all threads when
-   * together they repay waking them; otherwise one after another. Operands are copied in once.
+   * together they repay waking them; otherwise one after another, as are products whose K gemmPtr
+   * cuts into chunks (so each equals gemm() on its slabs at any thread count). Operands are copied in once.
    */
   gemmBatch(
     transA: boolean,
@@ -319,7 +325,7 @@ export class WasmBackend implements Backend {
       pc = this.rt.outPtr(c),
       work = this.rt.allocWork();
     const flops = 2 * M * N * K,
-      whole = flops < THREAD_MIN_FLOPS || Math.max(M, N) < 16 || M < 4;
+      whole = (flops < THREAD_MIN_FLOPS || Math.max(M, N) < 16 || M < 4) && !splitK(M, N, K);
     if (this.rt.threads > 1 && batch > 1 && whole && flops * batch >= THREAD_MIN_FLOPS) {
       this.rt.tasks('gemmBatchTasks', [batch, +transA, +transB, M, N, K, pa, sa, pb, sb, pc, 0, work]);
     } else {
@@ -354,7 +360,8 @@ export class WasmBackend implements Backend {
   /**
    * path: 'auto' picks the direct kernel for few taps (directConv), else the GEMM whose B panels are packed from
    * the image ('packed'; im2col's matrix is never written); 'im2col' writes it first, as before (bit-identical
-   * to 'packed', kept for benchmarks and tests). The others force one (bench/conv-direct).
+   * to 'packed' unless K = C·kh·kw ≥ 16,384 with few outputs, which gemmPtr cuts into chunks; kept for benchmarks
+   * and tests). The others force one (bench/conv-direct).
    * The epilogue's relu is applied where the output is stored: the direct kernel's stores, or swap01; its pooling
    * from a plane of scratch in cache (per group of four channels, or per plane in swap01ReluPool).
    */

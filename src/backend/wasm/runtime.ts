@@ -191,6 +191,12 @@ export class WasmRuntime {
     return this.alloc((this.workBytes / 4) * this.pool.threads);
   }
 
+  /** Run a `...Tasks` kernel on the calling thread alone (tid 0), after resetting the shared counter. */
+  tasksHere(fn: (...a: number[]) => void, args: number[]): void {
+    this.i32v[this.counter >>> 2] = 0;
+    fn(this.counter, ...args, 0);
+  }
+
   /** Run a `...Tasks` kernel on all threads, after resetting the shared counter. */
   tasks(fn: string, args: number[]): void {
     this.i32v[this.counter >>> 2] = 0;

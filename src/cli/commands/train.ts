@@ -76,7 +76,7 @@ export const usage = `${groupUsage('frugal train --model cnn|mlp|ecg|SPEC.json [
   first image's size, gray unless some image has colour; DIR/train and DIR/test when both exist); digits
   (scikit-learn's 8x8 digits, from Debian's python3-sklearn). Without a test part, a seeded 20% is held out
   (the same rows every time: eval finds it again). The model file keeps the dataset and its class names.
-  --model cnn|mlp end in one output per class of the dataset (10 for Fashion-MNIST); a SPEC.json is kept as given.
+  Trained by backprop, --model cnn|mlp end in one output per class (10 for Fashion-MNIST); a SPEC.json is kept.
   --limit N trains on the first N training images (before --val-split takes its part of them); the test set
   stays whole. Without --out the model goes to a new file
   runs/NAME-YYYYMMDD-HHMMSS.safetensors (never over an existing one), and the path is printed.

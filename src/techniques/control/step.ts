@@ -94,6 +94,8 @@ export function gdhpTargets(
 ): GdhpTargets {
   const { n, m } = plant,
     w = plant.costWeight;
+  if (!(Number.isInteger(lookahead) && lookahead >= 1))
+    throw new Error(`GDHP: lookahead must be a positive integer, got ${lookahead}`);
   if (lookahead > 1 && !nets.actor) throw new Error('GDHP: a lookahead of more than one step needs the actor');
   const path: { x: Float64Array; u: Float64Array; J: ReturnType<typeof stepJacobians>; c: Float64Array }[] = [];
   let xk = x,
