@@ -394,6 +394,7 @@ function gemmSmallM(
  * One thread's share of a GEMM: chunks of `chunk` columns (splitCols) or rows are claimed
  * with an atomic counter at `counter` until none is left, so fast threads take more.
  * Every thread runs this with its own tid; its packing space is work + tid·gemmWorkBytes().
+ * With `geo` (a convolution's geometry) B is the image and op(B) its im2col matrix (gemmBlock).
  */
 export function gemmTasks(
   counter: usize,
@@ -412,6 +413,7 @@ export function gemmTasks(
   ldc: i32,
   acc: bool,
   work: usize,
+  geo: usize,
   tid: i32,
 ): void {
   const w = work + <usize>tid * <usize>gemmWorkBytes();
@@ -420,39 +422,8 @@ export function gemmTasks(
     const lo = claim(counter) * chunk;
     if (lo >= extent) break;
     const hi = min(extent, lo + chunk);
-    if (splitCols) gemmBlock(transA, transB, K, A, lda, B, ldb, C, ldc, acc, w, 0, M, lo, hi);
-    else gemmBlock(transA, transB, K, A, lda, B, ldb, C, ldc, acc, w, lo, hi, 0, N);
-  }
-}
-
-/**
- * A convolution's product C[M×N] = A[M×K]·col without the im2col matrix: op(B) is the im2col matrix of the
- * image x for the geometry at `geo` (colpack.ts), packed panel by panel from x. Bit-identical to
- * im2col followed by gemm(false, false, …).
- */
-export function convGemm(M: i32, N: i32, K: i32, A: usize, x: usize, geo: usize, C: usize, work: usize): void {
-  gemmBlock(false, false, K, A, K, x, 0, C, N, false, work, 0, M, 0, N, geo);
-}
-
-/** Threaded convGemm: chunks of `chunk` columns (output pixels) claimed as gemmTasks claims them. */
-export function convGemmTasks(
-  counter: usize,
-  chunk: i32,
-  M: i32,
-  N: i32,
-  K: i32,
-  A: usize,
-  x: usize,
-  geo: usize,
-  C: usize,
-  work: usize,
-  tid: i32,
-): void {
-  const w = work + <usize>tid * <usize>gemmWorkBytes();
-  for (;;) {
-    const lo = claim(counter) * chunk;
-    if (lo >= N) break;
-    gemmBlock(false, false, K, A, K, x, 0, C, N, false, w, 0, M, lo, min(N, lo + chunk), geo);
+    if (splitCols) gemmBlock(transA, transB, K, A, lda, B, ldb, C, ldc, acc, w, 0, M, lo, hi, geo);
+    else gemmBlock(transA, transB, K, A, lda, B, ldb, C, ldc, acc, w, lo, hi, 0, N, geo);
   }
 }
 

@@ -4,8 +4,6 @@ export {
   gemm,
   gemmTasks,
   gemmBatchTasks,
-  convGemm,
-  convGemmTasks,
   gemmSplitKTasks,
   gemmShared,
   gemmSharedCtrlInts,

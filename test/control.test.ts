@@ -298,7 +298,7 @@ test('LQR with linear networks: at the fixed point the costate target is 2Px and
   assert.ok(Math.abs(off.costate[0] - 2 * (s.P[0][0] * 0.5 - s.P[0][1] * 0.3)) > 0.1);
 });
 
-test('GDHP lookahead: at the LQR fixed point H-step targets are 2Px and −K*x too; the value sums H stage costs', () => {
+test('GDHP lookahead: at the LQR fixed point H-step targets are 2Px and −K*x; the value sums H stage costs', () => {
   const p = lqrPlant(),
     s = solveDare(LQR_EXAMPLE);
   const nets = gdhpNetworks(2, 1, 'linear', 'tanh', 1);

@@ -25,7 +25,7 @@ interface Kernels {
   gemmSharedCtrlInts(N: number, K: number): number;
   gemmSharedPanelFloats(): number;
   padPlanes(x: number, P: number, H: number, W: number, ph: number, pw: number, out: number): void;
-  convGemm(M: number, N: number, K: number, A: number, x: number, geo: number, C: number, work: number): void;
+  gemmTasks(...counterArgsTid: number[]): void;
   gemmSplitKTasks(...counterArgsTid: number[]): void;
   gemm(
     ta: number,
@@ -247,7 +247,8 @@ export class WasmBackend implements Backend {
     // M < 4 takes the packing-free small-M kernel, never split by rows or columns (same rounding at any thread
     // count; a long K is cut as above whatever the thread count).
     if (this.rt.threads === 1 || 2 * M * N * K < THREAD_MIN_FLOPS || Math.max(M, N) < 16 || M < 4) {
-      if (geo) this.k.convGemm(M, N, K, A, B, geo, C, work);
+      // A convolution: one chunk of every column (gemm's small-M path has no packing to take the image from).
+      if (geo) this.rt.tasksHere(this.k.gemmTasks, [1, N, 0, 0, M, N, K, A, lda, B, ldb, C, N, 0, work, geo]);
       else this.k.gemm(+ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, work);
       return;
     }
@@ -263,16 +264,12 @@ export class WasmBackend implements Backend {
       this.rt.pool.run('gemmShared', args);
       return;
     }
-    if (geo) {
-      const chunk = Math.max(8, Math.ceil(N / (2 * this.rt.threads) / 8) * 8);
-      this.rt.tasks('convGemmTasks', [chunk, M, N, K, A, B, geo, C, work]);
-      return;
-    }
-    const splitCols = N >= M;
+    // A convolution's columns are its output pixels: split them, so each image panel is packed once.
+    const splitCols = geo !== 0 || N >= M;
     const unit = splitCols ? 8 : 4,
       extent = splitCols ? N : M;
     const chunk = Math.max(unit, Math.ceil(extent / (2 * this.rt.threads) / unit) * unit);
-    this.rt.tasks('gemmTasks', [+splitCols, chunk, +ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, work]);
+    this.rt.tasks('gemmTasks', [+splitCols, chunk, +ta, +tb, M, N, K, A, lda, B, ldb, C, N, +acc, work, geo]);
   }
 
   gemm(
