@@ -132,3 +132,34 @@ test(
     }
   },
 );
+
+test('PostgreSQL: a failed trial retried gets a new job and runs again; complete ones stay', { skip }, async () => {
+  const { url, drop } = await database('retry');
+  const storage = await openPgStorage(url);
+  try {
+    const study = await Study.create(storage, def);
+    await study.enqueue(2);
+    const a = (await storage.claim(study.record.id, 'a'))!;
+    assert.equal(await storage.finish(a.id, { state: 'complete', value: 0.5 }), true);
+    const b = (await storage.claim(study.record.id, 'a'))!;
+    await storage.report(b.id, 1, 0.25);
+    assert.equal(await storage.finish(b.id, { state: 'failed', value: null, reason: 'out of memory' }), true);
+    assert.equal(await storage.claim(study.record.id, 'a'), null, 'nothing queued');
+    assert.equal(await storage.retryFailed(study.record.id), 1);
+    const again = (await storage.claim(study.record.id, 'b'))!;
+    assert.deepEqual([again.id, again.state, again.values, again.reason], [b.id, 'running', [], null]);
+    assert.equal(await storage.finish(again.id, { state: 'complete', value: 0.75 }), true);
+    const by = new Map((await study.trials()).map((t) => [t.id, [t.state, t.value]]));
+    assert.deepEqual(
+      [by.get(a.id), by.get(b.id)],
+      [
+        ['complete', 0.5],
+        ['complete', 0.75],
+      ],
+    );
+    assert.equal(await storage.retryFailed(study.record.id), 0);
+  } finally {
+    await storage.close();
+    await drop();
+  }
+});

@@ -62,6 +62,18 @@ test('results are written once; trials of a silent worker are re-queued, then fa
       [1, 'failed', null],
     ],
   );
+  // A resumed run retries the failed trial from scratch; the complete one keeps its result.
+  assert.equal(await s.retryFailed(study.record.id), 1);
+  assert.deepEqual(
+    (await study.trials()).map((x) => [x.number, x.state, x.value, x.values.length, x.reason]),
+    [
+      [0, 'complete', 0.5, 1, null],
+      [1, 'queued', null, 0, null],
+    ],
+  );
+  const retry = (await s.claim(study.record.id, 'w4'))!;
+  assert.deepEqual([retry.id, retry.attempts], [u.id, 1]);
+  assert.equal(await s.retryFailed(study.record.id), 0, 'nothing failed: nothing to retry');
   await s.close();
 });
 

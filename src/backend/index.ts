@@ -102,7 +102,7 @@ async function loadThreaded(threads: number): Promise<WasmBackend | null> {
   }
   const backend = new WasmBackend(sharedExports, sharedMemory, pool, { relaxed, shared: true });
   // Pooled op outputs live in the shared memory, so kernels use them without copies.
-  setArenaProvider((n) => backend.carve(n));
+  setArenaProvider(backend);
   return backend;
 }
 

@@ -15,16 +15,40 @@ import { Tensor } from './tensor.js';
  * copy what you need (`clone()`, numbers, predictions) inside it.
  */
 export const MIN_POOLED = 256;
-type Provider = (n: number) => Float32Array;
-let provider: Provider | null = null;
+/** Where pooled arrays come from: carve a new one, say whether a given-back region holds it, give one back. */
+export interface ArenaProvider {
+  carve(n: number): Float32Array;
+  fits(n: number): boolean;
+  release(a: Float32Array): void;
+}
+let provider: ArenaProvider | null = null;
 const free = new Map<number, Float32Array[]>();
 let scope: Float32Array[] | null = null;
 
 /** Set where pooled float32 arrays come from (the WebAssembly backend's shared memory), or null. */
-export function setArenaProvider(p: Provider | null): void {
+export function setArenaProvider(p: ArenaProvider | null): void {
   provider = p;
   free.clear();
   persistentFree.clear();
+}
+
+/**
+ * A new pooled array. When no region given back holds it (the provider's top would rise), every array waiting in
+ * the free lists goes back first: lists by exact length keep the sizes of models no longer trained, and their
+ * regions, merged, serve this one. A training loop meets this in its first steps only, when the lists are short.
+ */
+function fresh(n: number): Float32Array {
+  if (!provider) return new Float32Array(n);
+  if (!provider.fits(n)) releaseFree();
+  return provider.carve(n);
+}
+
+/** Return every waiting array (op outputs and collected parameters) to the provider. */
+function releaseFree(): void {
+  for (const lists of [free, persistentFree]) {
+    for (const list of lists.values()) for (const a of list) provider!.release(a);
+    lists.clear();
+  }
 }
 
 export function scopedArray(dtype: DType, n: number, zeroed = true): FArray {
@@ -33,7 +57,7 @@ export function scopedArray(dtype: DType, n: number, zeroed = true): FArray {
   let a = list?.pop();
   if (a) {
     if (zeroed) a.fill(0);
-  } else a = provider ? provider(n) : new Float32Array(n);
+  } else a = fresh(n);
   scope.push(a);
   return a;
 }
@@ -126,11 +150,41 @@ export function persistentArray(n: number): Float32Array {
   checkCount('a parameter array', n, 'maxTensorElements');
   if (!provider || n < MIN_POOLED) return new Float32Array(n);
   const reused = persistentFree.get(n)?.pop();
-  const a = reused ? reused.fill(0) : provider(n);
+  const a = reused ? reused.fill(0) : fresh(n);
   // The registry keeps a way to rebuild a view of the region, not the array itself.
   const { buffer, byteOffset } = a;
-  reclaim?.register(a, { n, view: () => new Float32Array(buffer, byteOffset, n) });
+  reclaim?.register(a, { n, view: () => new Float32Array(buffer, byteOffset, n) }, a);
   return a;
+}
+
+/**
+ * Give a persistent array's region back now instead of when it is collected: V8 does not count the kernels'
+ * memory as its own, so collection can wait for many models. The caller never uses the array again. Arrays that
+ * are not persistent (or were released already) are left alone; returns whether this one was released.
+ */
+export function releasePersistent(a: FArray): boolean {
+  if (!provider || !(a instanceof Float32Array) || !reclaim?.unregister(a)) return false;
+  let list = persistentFree.get(a.length);
+  if (!list) {
+    list = [];
+    persistentFree.set(a.length, list);
+  }
+  list.push(a);
+  return true;
+}
+
+/** What a disposed tensor holds: any use of it throws this clear error instead of reading reused memory. */
+const disposed: Float32Array = new Proxy(new Float32Array(0), {
+  get() {
+    throw new Error('this tensor was disposed (its memory released for reuse); use a tensor that is still alive');
+  },
+});
+
+/** Release a tensor's persistent memory (its data, see releasePersistent) and make any later use of it throw. */
+export function disposeTensor(t: Tensor): void {
+  releasePersistent(t.data);
+  t.data = disposed;
+  t.grad = null;
 }
 
 /** A persistent copy of a float32 array (other arrays are returned unchanged). */

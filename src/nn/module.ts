@@ -1,5 +1,5 @@
 import { Tensor } from '../core/tensor.js';
-import { persistentCopy } from '../core/arena.js';
+import { disposeTensor, persistentCopy } from '../core/arena.js';
 import { fmt, shapeEq } from '../core/shape.js';
 
 /** A layer spec entry: `{ type: 'conv2d', in: 1, out: 16, kernel: 3 }`. */
@@ -183,6 +183,14 @@ export abstract class Module {
 
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
+  }
+
+  /**
+   * Release the parameters' and buffers' memory now rather than when collected (TensorFlow.js's dispose): for a
+   * run that trains model after model, as a search does. Any later use of this module's tensors throws.
+   */
+  dispose(): void {
+    for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) disposeTensor(t);
   }
 
   /** Parameters and buffers by dotted name (the tensors themselves, not copies). */

@@ -184,6 +184,9 @@ export function buildModel(given: ModelSpec, seed = 0): Sequential {
       try {
         x = l.forward(x);
       } catch (e) {
+        // Running out of kernel memory is no mismatch of shapes: say what it is.
+        if (/memory cannot grow/.test((e as Error).message))
+          throw new Error(`model spec layer ${i}: ${(e as Error).message}`);
         throw new Error(
           `model spec layer ${i} (${l.toSpec().type}) does not fit its input [${x.shape.join(', ')}]: ` +
             `${(e as Error).message}`,

@@ -1,6 +1,6 @@
 import type { FArray } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
-import { persistentCopy } from '../core/arena.js';
+import { persistentCopy, releasePersistent } from '../core/arena.js';
 
 /** Per-parameter state arrays by name (momentum buffers, Adam moments). */
 export type ParamState = Record<string, FArray>;
@@ -120,6 +120,8 @@ export abstract class Optimizer {
   loadStateDict(sd: { stepCount: number; lr: number; tensors: Record<string, Tensor> }): void {
     this.stepCount = sd.stepCount;
     this.lr = sd.lr;
+    // The old arrays go back once the new are made (sd may be this optimizer's own stateDict(), sharing them).
+    const old = this.stateArrays();
     this.state.clear();
     for (const [key, t] of Object.entries(sd.tensors)) {
       const [i, name] = [Number(key.slice(0, key.indexOf('.'))), key.slice(key.indexOf('.') + 1)];
@@ -132,5 +134,19 @@ export abstract class Optimizer {
       }
       s[name] = persistentCopy(t.data.slice());
     }
+    for (const a of old) releasePersistent(a);
+  }
+
+  private stateArrays(): FArray[] {
+    return [...this.state.values()].flatMap((s) => Object.values(s));
+  }
+
+  /**
+   * Release the state arrays' memory now (see releasePersistent) rather than when collected, and start empty:
+   * for a run that trains model after model. A step after this starts the moments from zero.
+   */
+  dispose(): void {
+    for (const a of this.stateArrays()) releasePersistent(a);
+    this.state.clear();
   }
 }

@@ -63,8 +63,8 @@ function record(t: TrialRecord) {
 
 /**
  * Run the trials missing from `runs` through K worker processes and copy each finished one into `runs` (saved).
- * Without --resume an old study file is removed first (the state starts empty too). Throws, naming the
- * first failure, when a trial failed or is left unfinished.
+ * Without --resume an old study file is removed first (the state starts empty too); with it, failed trials run
+ * again. Throws, naming the first failure, when a trial failed or is left unfinished.
  */
 export async function searchWithWorkers(
   c: EcgConfig,
@@ -82,6 +82,9 @@ export async function searchWithWorkers(
   const storage = await openSearchStorage(db);
   try {
     const study = await Study.create(storage, def);
+    // A resumed run retries the trials that failed (their cause, memory or a killed machine, is dealt with first).
+    const retried = ctx.resume ? await storage.retryFailed(study.record.id) : 0;
+    if (retried) ctx.log(`ecg-search: ${retried} failed trial(s) back in the queue`);
     const inStudy = new Set((await study.trials()).map((t) => t.number));
     // Trials the state already has are not queued again (an earlier run with fewer workers finished them).
     const { trials } = drawTrials(def, c.trials, ecgDrawCheck(), new Set([...have, ...inStudy]));

@@ -133,12 +133,13 @@ export function trainSetting(
     bestEpoch = 0,
     snap: Record<string, Tensor> = {};
   const t0 = performance.now();
+  const optimizer = new Adam(model.parameters(), { lr });
   const r = fit(model, {
     train: data.train,
     validation: data.validation,
     epochs: c.epochs,
     batchSize: c.batchSize,
-    optimizer: new Adam(model.parameters(), { lr }),
+    optimizer,
     // Class-balanced batches (rows drawn ∝ 1 / class count, with replacement): the paper's class weighting is
     // not given [NF]; balancing makes the loss track BAC, the selection metric, instead of the 1 : 4.4 prior.
     sampler: weightedSampler(balancedWeights(data.train), { seed }),
@@ -157,11 +158,19 @@ export function trainSetting(
       },
     ],
   } as Parameters<typeof fit>[1]);
+  optimizer.dispose(); // many settings train in one process: memory goes back now, not when collected
   model.loadStateDict(snap);
   return {
     model,
     run: { bac: best, epoch: bestEpoch, epochs: r.epochsRun, seconds: (performance.now() - t0) / 1000 },
   };
+}
+
+/** trainSetting's record alone; the model's memory is released. */
+function trainRun(...a: Parameters<typeof trainSetting>): RunRecord {
+  const { model, run } = trainSetting(...a);
+  model.dispose();
+  return run;
 }
 
 const copyState = (m: Module): Record<string, Tensor> =>
@@ -226,7 +235,7 @@ export async function reproduceEcgSearch(ctx: Ctx): Promise<ReproduceReport> {
     const k = `trial:${i}`;
     if (runs[k]) continue;
     const { params, rejections } = drawEcgTrial(c.space, c.drawSeed, i);
-    const { run } = trainSetting(c, data, params, c.searchLr, seed0, ctx.progress);
+    const run = trainRun(c, data, params, c.searchLr, seed0, ctx.progress);
     runs[k] = { id: i, ...params, ...run, rejections, paramCount: ecgParamCount(params) };
     save();
     ctx.log(`ecg-search: trial ${i + 1}/${c.trials} ${key(params)}: validation BAC ${(100 * run.bac).toFixed(2)}%`);
@@ -236,25 +245,20 @@ export async function reproduceEcgSearch(ctx: Ctx): Promise<ReproduceReport> {
   // validation BAC is the robust setting.
   const robust = robustCandidates(trials, c);
   for (const p of robust)
-    once(runs, save, `robust:${key(p)}:${c.searchLr}:${seed0}`, () => trainSetting(c, data, p, c.searchLr, seed0).run);
+    once(runs, save, `robust:${key(p)}:${c.searchLr}:${seed0}`, () => trainRun(c, data, p, c.searchLr, seed0));
   const chosen = bestRobust(runs, robust, c, seed0);
   if (!chosen) throw new Error(`ecg-search: no N has ${c.k} trials; run more trials (--trials) than ${c.trials}`);
   // 3. Seed spread at the search lr: the robust setting and the top-1 trial's setting, same procedure.
   const top1 = [...trials].sort((a, b) => b.bac - a.bac || a.id - b.id)[0];
   for (const s of c.seeds) {
-    once(
-      runs,
-      save,
-      `robust:${key(chosen)}:${c.searchLr}:${s}`,
-      () => trainSetting(c, data, chosen, c.searchLr, s).run,
-    );
+    once(runs, save, `robust:${key(chosen)}:${c.searchLr}:${s}`, () => trainRun(c, data, chosen, c.searchLr, s));
     once(runs, save, `top1:${key(top1)}:${s}`, () =>
-      s === seed0 ? { bac: top1.bac, epoch: 0, epochs: 0, seconds: 0 } : trainSetting(c, data, top1, c.searchLr, s).run,
+      s === seed0 ? { bac: top1.bac, epoch: 0, epochs: 0, seconds: 0 } : trainRun(c, data, top1, c.searchLr, s),
     );
   }
   // 4. The lr of the final model, on validation; then the final models (one per seed) read the test set once each.
   for (const lr of c.lrGrid)
-    once(runs, save, `robust:${key(chosen)}:${lr}:${seed0}`, () => trainSetting(c, data, chosen, lr, seed0).run);
+    once(runs, save, `robust:${key(chosen)}:${lr}:${seed0}`, () => trainRun(c, data, chosen, lr, seed0));
   // The search lr's run is a candidate too (already trained): the grid should not lose to the setting's own lr.
   const lrBest = lrCandidates(c).reduce((b, lr) =>
     bacOf(runs, chosen, lr, seed0) > bacOf(runs, chosen, b, seed0) ? lr : b,
@@ -264,6 +268,7 @@ export async function reproduceEcgSearch(ctx: Ctx): Promise<ReproduceReport> {
     if (runs[k]) continue;
     const { model, run } = trainSetting(c, data, chosen, lrBest, s, ctx.progress);
     runs[k] = { lr: lrBest, seed: s, ...run, test: testAtLengths(model, chosen, data.test) };
+    model.dispose();
     save();
     ctx.log(`ecg-search: final model seed ${s} (lr ${lrBest}): ${JSON.stringify((runs[k] as { test: unknown }).test)}`);
   }

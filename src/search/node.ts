@@ -90,17 +90,21 @@ export async function runSearchWorker(o: SearchWorkerOptions): Promise<{ ran: nu
       async (t, ctx) => {
         const r = await runObjective(study.def.objective, t.params, { dataDir: o.dataDir, report: ctx.report });
         let modelPath: string | null = null;
-        if (modelDir) {
-          mkdirSync(modelDir, { recursive: true });
-          modelPath = join(modelDir, `trial-${t.number}.safetensors`);
-          saveModel(modelPath, r.model, r.spec, {
-            study: o.study,
-            trial: t.number,
-            params: t.params,
-            value: r.value,
-            epoch: r.epoch,
-            metric: r.settings.metric,
-          });
+        try {
+          if (modelDir) {
+            mkdirSync(modelDir, { recursive: true });
+            modelPath = join(modelDir, `trial-${t.number}.safetensors`);
+            saveModel(modelPath, r.model, r.spec, {
+              study: o.study,
+              trial: t.number,
+              params: t.params,
+              value: r.value,
+              epoch: r.epoch,
+              metric: r.settings.metric,
+            });
+          }
+        } finally {
+          r.model.dispose();
         }
         return { value: r.value, modelPath };
       },

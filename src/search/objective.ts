@@ -323,6 +323,25 @@ export async function runObjective(
       : s.optimizer === 'adamw'
         ? new AdamW(groups, { lr: s.lr, weightDecay: s.weightDecay || 0.01 })
         : new Adam(groups, { lr: s.lr, weightDecay: s.weightDecay });
+  try {
+    return await trainTrial(s, train, validation, model, optimizer, o.report);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    // A search trains model after model in one process: memory goes back now, not when collected.
+    optimizer.dispose();
+  }
+}
+
+async function trainTrial(
+  s: TrialSettings,
+  train: ImageDataset,
+  validation: ImageDataset,
+  model: Sequential,
+  optimizer: Optimizer,
+  report?: (epoch: number, value: number) => Promise<'continue' | 'prune'>,
+): Promise<ObjectiveResult> {
   let bytes: Uint8Array | null = null;
   const checkpoint = { save: (b: Uint8Array) => void (bytes = b), load: () => bytes };
   const values: number[] = [];
@@ -350,7 +369,7 @@ export async function runObjective(
       bestEpoch = e;
       bestState = s.select === 'best' && e < s.epochs ? cloneState(model.stateDict()) : null;
     }
-    if (o.report && (await o.report(e, v)) === 'prune') {
+    if (report && (await report(e, v)) === 'prune') {
       pruned = true;
       break;
     }

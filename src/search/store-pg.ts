@@ -248,6 +248,28 @@ export class PgStorage implements SearchStorage {
     if (r.rows.length && r.rows[0].job) await this.boss.fail(this.queue(Number(r.rows[0].study)), r.rows[0].job);
   }
 
+  async retryFailed(study: number): Promise<number> {
+    const q = this.queue(study);
+    return this.tx(async (c) => {
+      const db = { executeSql: (text: string, values: unknown[]) => c.query(text, values) };
+      await c.query(
+        `DELETE FROM search_values WHERE trial IN (SELECT id FROM search_trials WHERE study = $1 AND state = 'failed')`,
+        [study],
+      );
+      const r = await c.query(
+        `UPDATE search_trials SET state = 'queued', worker = NULL, attempts = 0, value = NULL, reason = NULL,
+         finished = NULL, seconds = NULL, model_path = NULL WHERE study = $1 AND state = 'failed' RETURNING id`,
+        [study],
+      );
+      // The failed trial's job was completed: each gets a new one, in the same transaction as its row.
+      for (const row of r.rows) {
+        const job = await this.boss.send(q, { trial: Number(row.id) }, { db });
+        await c.query('UPDATE search_trials SET job = $1 WHERE id = $2', [job, row.id]);
+      }
+      return r.rows.length;
+    });
+  }
+
   async trials(study: number): Promise<TrialRecord[]> {
     const rows = (await this.pool.query('SELECT * FROM search_trials WHERE study = $1 ORDER BY number', [study])).rows;
     const vals = (

@@ -267,6 +267,25 @@ export class SqliteStorage implements SearchStorage {
       .immediate();
   }
 
+  async retryFailed(study: number): Promise<number> {
+    return this.db
+      .transaction(() => {
+        this.db
+          .prepare(
+            `DELETE FROM search_values WHERE trial IN
+             (SELECT id FROM search_trials WHERE study = ? AND state = 'failed')`,
+          )
+          .run(study);
+        return this.db
+          .prepare(
+            `UPDATE search_trials SET state = 'queued', worker = NULL, attempts = 0, value = NULL, reason = NULL,
+             finished = NULL, seconds = NULL, model_path = NULL WHERE study = ? AND state = 'failed'`,
+          )
+          .run(study).changes;
+      })
+      .immediate();
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }

@@ -93,6 +93,11 @@ export interface SearchStorage {
    * those already claimed `maxAttempts` times are marked failed instead, with the reason.
    */
   requeueStale(study: number, timeoutMs: number, maxAttempts: number): Promise<{ requeued: number; failed: number }>;
+  /**
+   * Failed trials back to the queue with their values and reason cleared (Optuna's RetryFailedTrialCallback, by
+   * hand): for a resumed run after the failure's cause (memory, a killed machine) was dealt with. Returns how many.
+   */
+  retryFailed(study: number): Promise<number>;
   close(): Promise<void>;
 }
 

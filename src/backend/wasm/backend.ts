@@ -208,6 +208,16 @@ export class WasmBackend implements Backend {
     return this.rt.carve(n);
   }
 
+  /** Whether a released region holds carve(n) (see WasmRuntime.fits). */
+  fits(n: number): boolean {
+    return this.rt.fits(n);
+  }
+
+  /** Give a carved array's region back for later carves (see WasmRuntime.release). */
+  release(a: Float32Array): void {
+    this.rt.release(a);
+  }
+
   /**
    * GEMM on pointers already in linear memory; threaded above THREAD_MIN_FLOPS. For kernel families too.
    * With `geo` (convGeo's pointer) B is a convolution's input image and op(B) its im2col matrix, never

@@ -103,19 +103,79 @@ export class WasmRuntime {
   }
 
   /**
-   * A float32 array living in the shared memory, for the op buffer pool (core/arena.ts).
-   * Only with shared memory: growing it does not detach existing views.
+   * Regions below poolTop given back by release(), as [start, end) byte pairs sorted by start and never touching
+   * (neighbours merge). Without them memory held every array size any model had used: a search training one
+   * architecture after another grew it to the 4 GiB limit.
+   */
+  private holes: number[] = [];
+
+  /**
+   * A float32 array living in the shared memory, for the op buffer pool (core/arena.ts): the smallest hole that
+   * holds it, else carved at poolTop. Only with shared memory: growing it does not detach existing views.
    */
   carve(n: number): Float32Array {
     if (!this.shared) throw new Error('carving arrays needs the shared-memory build');
-    const p = this.poolTop,
-      end = p + align16(n * 4);
-    this.ensure(end, `a pooled array of ${n} floats`);
-    this.poolTop = end;
+    const size = align16(n * 4);
+    let p = -1;
+    const h = this.holes;
+    let best = -1;
+    for (let i = 0; i < h.length; i += 2) {
+      const room = h[i + 1] - h[i];
+      if (room >= size && (best < 0 || room < h[best + 1] - h[best])) best = i;
+    }
+    if (best >= 0) {
+      p = h[best];
+      if (h[best + 1] - p === size) h.splice(best, 2);
+      else h[best] = p + size;
+    } else {
+      p = this.poolTop;
+      this.ensure(p + size, `a pooled array of ${n} floats`);
+      this.poolTop = p + size;
+    }
     const buf = this.memory.buffer;
     this.ours.add(buf);
-    // The region may have been scratch space before: arrays are handed out zeroed.
+    // The region may have been scratch space or another array before: arrays are handed out zeroed.
     return new Float32Array(buf, p, n).fill(0);
+  }
+
+  /** Whether a released region holds carve(n) (else it moves poolTop up, into scratch and maybe new memory). */
+  fits(n: number): boolean {
+    const size = align16(n * 4);
+    for (let i = 0; i < this.holes.length; i += 2) if (this.holes[i + 1] - this.holes[i] >= size) return true;
+    return false;
+  }
+
+  /**
+   * Give a carved array's region back (the caller never uses the array again). A region that ends at poolTop
+   * lowers it, so scratch gets the room too.
+   */
+  release(a: Float32Array): void {
+    if (!this.isOurs(a)) throw new Error('release() takes arrays carve() made');
+    let start = a.byteOffset,
+      end = start + align16(a.length * 4);
+    const h = this.holes;
+    let i = 0;
+    while (i < h.length && h[i] < start) i += 2;
+    if ((i < h.length && h[i] < end) || (i > 0 && h[i - 1] > start) || end > this.poolTop)
+      throw new Error(`release(): the region ${start}..${end} is free already or was never carved`);
+    if (i > 0 && h[i - 1] === start) {
+      i -= 2;
+      start = h[i];
+      h.splice(i, 2);
+    }
+    if (i < h.length && h[i] === end) {
+      end = h[i + 1];
+      h.splice(i, 2);
+    }
+    if (end === this.poolTop) this.poolTop = start;
+    else h.splice(i, 0, start, end);
+  }
+
+  /** Bytes of carved arrays in use (below poolTop and not in a hole), for tests and diagnostics. */
+  get carvedBytes(): number {
+    let free = 0;
+    for (let i = 0; i < this.holes.length; i += 2) free += this.holes[i + 1] - this.holes[i];
+    return this.poolTop - (this.counter + 16) - free;
   }
 
   /** Start a kernel call: scratch is reused from the end of the pooled arrays. */
