@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { openSqliteStorage } from '../src/node.js';
 import { DATA, MAIN, frugal, oneJson } from './cli-helpers.js';
 
@@ -38,7 +39,7 @@ const write = (name: string, v: unknown) => {
   return p;
 };
 
-test('frugal search: the issue form with 2 workers, show --json (trials, robust setting), export, --resume', () => {
+test('frugal search: the issue form with 2 workers, show --json, export, --resume, --retry-failed', async () => {
   const space = write('space.json', issueSpace());
   const db = join(dir, 'search.db');
   const r = frugal('search', space, '--trials', '3', '--workers', '2', '--storage', db, ...DATA, '--json');
@@ -81,6 +82,27 @@ test('frugal search: the issue form with 2 workers, show --json (trials, robust 
   assert.equal(trials.length, 4);
   // The first three trials are the ones drawn before: --resume adds only trial 3.
   for (const t of s.trials) assert.ok(trials.some((u) => JSON.stringify(u.params) === JSON.stringify(t.params)));
+  // A failed trial (as if its worker ran out of memory) runs again with --retry-failed, and only then.
+  const raw = new Database(db);
+  raw
+    .prepare(`UPDATE search_trials SET state = 'failed', value = NULL, reason = 'out of memory' WHERE number = 0`)
+    .run();
+  raw.close();
+  const bare = frugal('search', space, '--trials', '4', '--storage', db, ...DATA, '--retry-failed');
+  assert.equal(bare.code, 2, bare.stderr);
+  assert.match(bare.stderr, /--retry-failed works on an existing study: add --resume/);
+  const kept = frugal('search', space, '--trials', '4', '--storage', db, ...DATA, '--resume', '--json');
+  assert.deepEqual(oneJson(kept.stdout).counts, { queued: 0, running: 0, complete: 3, pruned: 0, failed: 1 });
+  const retry = frugal('search', space, '--trials', '4', '--storage', db, ...DATA, '--resume', '--retry-failed');
+  assert.equal(retry.code, 0, retry.stderr);
+  assert.match(retry.stderr, /1 failed trial\(s\) back in the queue/);
+  const after = oneJson(frugal('search', 'show', 'name', '--storage', db, '--json').stdout) as {
+    trials: { id: number; state: string }[];
+  };
+  assert.deepEqual(
+    after.trials.map((t) => t.state),
+    ['complete', 'complete', 'complete', 'complete'],
+  );
 });
 
 test('bad spaces fail before anything is written: empty choice, min > max, no valid draw, unknown keys', () => {

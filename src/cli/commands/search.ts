@@ -21,7 +21,7 @@ export const DEFAULT_STORAGE = 'runs/search.db';
 const PRUNERS = ['none', 'median', 'asha'] as const;
 
 export const usage = `frugal search SPACE.json --trials N [--workers K] [--storage PATH|URL] [--study NAME]
-             [--pruner none|median|asha] [--resume] [--models DIR|none] [--data-dir DIR]
+             [--pruner none|median|asha] [--resume [--retry-failed]] [--models DIR|none] [--data-dir DIR]
              [--heartbeat-timeout S] [--json]
 frugal search worker [--storage PATH|URL] [--study NAME] [--pruner none|median|asha] [--models DIR|none]
              [--data-dir DIR] [--heartbeat-timeout S] [--max-trials N] [--json]
@@ -31,7 +31,7 @@ frugal search export STUDY [--storage PATH|URL] --format csv|json
   {"$param": NAME} placeholders, or cnn / mlp; dataset, epochs, batchSize, optimizer, lr, limit, metric,
   direction) and the params (int, float, loguniform, choice, repeat groups, "if" conditions); see
   docs/techniques.md. Trials 0..N-1 are drawn from the study's seed, so --resume (or a second machine) draws
-  the same ones. The study lives in --storage: a SQLite file, or postgresql://… shared by workers on many
+  the same ones; --retry-failed also runs its failed trials again. The study lives in --storage: a SQLite file, or postgresql://… shared by workers on many
   machines (\`frugal search worker --storage URL\` joins it; see docs/distributed-search.md). A worker that
   dies is noticed by its missing heartbeat (--heartbeat-timeout, longer than one epoch) and its trial is
   re-queued (failed after 3 attempts). --pruner stops poor trials early from their per-epoch metric
@@ -69,6 +69,7 @@ const options: Options = {
   trials: { type: 'string' },
   workers: { type: 'string' },
   resume: { type: 'boolean', default: false },
+  'retry-failed': { type: 'boolean', default: false },
 };
 
 /** Read and check SPACE.json (with --study replacing its name). */
@@ -130,6 +131,8 @@ export async function run(argv: string[]): Promise<number> {
   const workers = num(values, 'workers', 1, { int: true, min: 1, max: 256 });
   choice(values, 'pruner', PRUNERS, 'none');
   if (values['heartbeat-timeout'] !== undefined) num(values, 'heartbeat-timeout', 300, { min: 0.1 });
+  if (values['retry-failed'] && !values.resume)
+    throw new UsageError('--retry-failed works on an existing study: add --resume');
   const def = readSpace(positionals[0], values.study as string | undefined);
   const where = (values.storage as string | undefined) ?? DEFAULT_STORAGE;
   const check = objectiveCheck(def.objective);
@@ -149,6 +152,10 @@ export async function run(argv: string[]): Promise<number> {
     }
     study = await Study.create(storage, def);
     await study.enqueue(trials, check);
+    if (values['retry-failed']) {
+      const n = await storage.retryFailed(study.record.id);
+      if (!json) process.stderr.write(`frugal search: ${n} failed trial(s) back in the queue\n`);
+    }
   } catch (e) {
     await storage.close();
     throw e;
