@@ -31,8 +31,9 @@ frugal search export STUDY [--storage PATH|URL] --format csv|json
   {"$param": NAME} placeholders, or cnn / mlp; dataset, epochs, batchSize, optimizer, lr, limit, metric,
   direction) and the params (int, float, loguniform, choice, repeat groups, "if" conditions); see
   docs/techniques.md. Trials 0..N-1 are drawn from the study's seed, so --resume (or a second machine) draws
-  the same ones; --retry-failed also runs its failed trials again. The study lives in --storage: a SQLite file, or postgresql://… shared by workers on many
-  machines (\`frugal search worker --storage URL\` joins it; see docs/distributed-search.md). A worker that
+  the same ones; --retry-failed also runs its failed trials again. The study lives in --storage: a SQLite
+  file, or postgresql://… shared by workers on many machines (\`frugal search worker --storage URL\` joins
+  it; see docs/distributed-search.md). A worker that
   dies is noticed by its missing heartbeat (--heartbeat-timeout, longer than one epoch) and its trial is
   re-queued (failed after 3 attempts). --pruner stops poor trials early from their per-epoch metric
   (median stopping rule, or ASHA). show prints the leaderboard and the robust setting (per-parameter
