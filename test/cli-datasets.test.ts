@@ -135,6 +135,26 @@ test('folder:DIR (one sub-folder per class) and idx:DIR; eval --data-dir with on
   const outputs = (file: string) =>
     (oneJson(frugal('info', file, '--json').stdout).layers as { outputShape: number[] }[]).at(-1)?.outputShape[0];
   assert.equal(outputs(builtIn), 2);
+  // So does the HSIC trainer's built-in MLP (its last block: one unit per class).
+  const hsicOut = join(dir, 'folder-hsic.safetensors');
+  const hs = frugal(
+    'train',
+    '--trainer',
+    'hsic',
+    '--model',
+    'mlp',
+    '--dataset',
+    `folder:${join(dir, 'imgs')}`,
+    '--epochs',
+    '1',
+    '--batch-size',
+    '8',
+    '--out',
+    hsicOut,
+  );
+  assert.equal(hs.code, 0, hs.stderr);
+  assert.match(hs.stderr, /--model mlp: 2 output units for the 2 classes of folder:.* \(built in with 10\)/);
+  assert.equal(outputs(hsicOut), 2);
   const five = join(dir, 'folder-5.safetensors');
   const f5 = frugal(
     'train',

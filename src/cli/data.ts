@@ -1,4 +1,5 @@
 import {
+  SUBSET_DIR,
   backendName,
   planLayers,
   resolveDataset,
@@ -65,14 +66,17 @@ export function retrainingData(
  */
 export function trainingData(
   values: Record<string, unknown>,
-  o: { limit: number; valSplit: number; seed: number; extra?: string },
+  o: { limit: number; valSplit: number; seed: number; extra?: string; subset?: boolean },
 ): {
   data: ResolvedDataset;
   train: ImageDataset;
   validation?: ImageDataset;
   samples: { train: number; validation: number; test: number };
 } {
-  const data = resolveFlags(values);
+  // subset: the shipped subset stands in for Fashion-MNIST (a --quick run), named as such.
+  const data = o.subset
+    ? { ...resolveFlags({ ...values, 'data-dir': SUBSET_DIR }), source: 'subset' as const }
+    : resolveFlags(values);
   const all = data.train!;
   let train = all;
   if (o.limit)
@@ -124,8 +128,7 @@ export function checkDataFitsModel(spec: ModelSpec, data: ResolvedDataset): void
  */
 export function fitBuiltinOutputs(spec: ModelSpec, label: string, data: ResolvedDataset): ModelSpec {
   if (label !== 'cnn' && label !== 'mlp') return spec;
-  let top = data.classNames.length - 1;
-  for (const set of [data.train, data.test]) if (set) for (const l of set.labels) top = Math.max(top, l);
+  const top = classCount(data) - 1;
   const last = spec.layers[spec.layers.length - 1] as { type: string; out?: number };
   if (last.type !== 'linear' || last.out === top + 1 || top < 1) return spec;
   note(
@@ -133,6 +136,13 @@ export function fitBuiltinOutputs(spec: ModelSpec, label: string, data: Resolved
       `(built in with ${last.out})`,
   );
   return { ...spec, layers: [...spec.layers.slice(0, -1), { ...last, out: top + 1 }] as ModelSpec['layers'] };
+}
+
+/** Classes of a dataset: its class names, or more when a label is past them. */
+export function classCount(data: ResolvedDataset): number {
+  let top = data.classNames.length - 1;
+  for (const set of [data.train, data.test]) if (set) for (const l of set.labels) top = Math.max(top, l);
+  return top + 1;
 }
 
 /** What a model file keeps about its data: the dataset, class names, sample shape and input scale. */

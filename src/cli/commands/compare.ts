@@ -5,12 +5,9 @@ import {
   SUBSET_DIR,
   compareHtml,
   compareLatency,
-  loadFashionMnist,
   loadModel,
   profileModel,
   saveModel,
-  subset,
-  trainValSplit,
   writeFileAtomic,
   type CompareResult,
   type CompareVariant,
@@ -22,17 +19,19 @@ import { DATA_DIR_DEFAULT, defaultsText, emit, note, num, parse, UsageError, typ
 import { makeVariant, parseVariants, score, type MakeContext } from '../compare/variants.js';
 import { checkOutputDir, defaultRunPath, modelName } from '../output.js';
 import { readDataset } from '../option-groups.js';
+import { checkDataFitsModel, fitBuiltinOutputs, trainingData } from '../data.js';
 import { resolveModel } from './train.js';
 import { recordCompare, storePath } from '../store.js';
 
-export const usage = `frugal compare [MODEL | --model cnn|mlp|SPEC.json] [--dataset fashion-mnist] [--variants LIST]
+export const usage = `frugal compare [MODEL | --model cnn|mlp|SPEC.json] [--dataset NAME] [--variants LIST]
            [--epochs E] [--fine-tune-epochs F] [--batch-size B] [--val-split V] [--limit N] [--seed N]
            [--timesteps T1,T2,...] [--rounds R] [--data-dir DIR] [--out DIR] [--resume] [--quick]
            [--store PATH | --no-store] [--json]
   Make every cheaper variant of a model with Frugal's own techniques and measure them all in one process on
-  the same test set: test accuracy (and balanced), parameters, non-zero parameters, bytes on disk, MACs
-  (dense-equivalent and effective) and latency at batch 1 and 64 (median of R interleaved rounds; the load
-  average is recorded). MODEL is a saved .safetensors model taken as the dense one; else --model is trained
+  the same test set (any --dataset \`frugal train\` reads; cnn and mlp get one output per class): test
+  accuracy (and balanced), parameters, non-zero parameters, bytes on disk, MACs (dense-equivalent and
+  effective) and latency at batch 1 and 64 (median of R interleaved rounds; the load average is recorded).
+  MODEL is a saved .safetensors model taken as the dense one; else --model is trained
   for E epochs. Variants: dense, pruned-R (magnitude pruning to R% fewer weights, then compact), structured-R
   (whole channels), circulant-N (block size N), binary (convs after the first made binary, trained E epochs,
   packed), spiking (integrate-and-fire conversion). Pruned and circulant variants fine-tune F epochs. A variant
@@ -147,23 +146,21 @@ export async function run(argv: string[]): Promise<number> {
   const statePath = join(out, 'compare-state.json');
   const state = loadState(statePath, config, !!values.resume);
 
-  const loaded = loadFashionMnist(dataDir);
-  // --quick's default directory is the shipped subset, not a flag the user gave: say so, as other commands do.
-  const data = values['data-dir'] === undefined && quick ? { ...loaded, source: 'subset' as const } : loaded;
-  let train: ImageDataset = data.train;
-  if (limit)
-    train = subset(
-      train,
-      Array.from({ length: Math.min(limit, train.count) }, (_, i) => i),
-    );
-  const split = trainValSplit(train, valSplit, seed);
-  note(
-    `frugal: Fashion-MNIST from ${data.dir} (${data.source}): ${split.train.count} train, ${split.val.count} ` +
-      `validation (seed ${seed}), ${data.test.count} test; ${variants.length} variants into ${out}`,
-  );
+  // Any dataset `frugal train` reads; --quick's default directory is the shipped subset, not a flag the user gave.
+  const got = trainingData(values, {
+    limit,
+    valSplit,
+    seed,
+    extra: `; ${variants.length} variants into ${out}`,
+    subset: quick && values['data-dir'] === undefined && dataset === 'fashion-mnist',
+  });
+  const data = got.data;
+  const split = { train: got.train, val: got.validation! };
+  const fitted = modelFile ? spec : fitBuiltinOutputs(spec, label, data);
+  checkDataFitsModel(fitted, data);
   const densePath = join(out, 'dense.safetensors');
   const ctx: MakeContext = {
-    spec,
+    spec: fitted,
     train: split.train,
     validation: split.val,
     epochs,

@@ -14,8 +14,8 @@ import {
   type ModelSpec,
   type Sequential,
 } from '../../node.js';
-import { emit, num, UsageError, type Options } from '../args.js';
-import { checkDataFitsModel, dataMetadata, trainingData } from '../data.js';
+import { emit, note, num, UsageError, type Options } from '../args.js';
+import { checkDataFitsModel, classCount, dataMetadata, fitBuiltinOutputs, trainingData } from '../data.js';
 import { readDataset, readLimit, readSampling, readTraining } from '../option-groups.js';
 import { modelName, runOutput } from '../output.js';
 
@@ -48,7 +48,7 @@ export function refuseHsicFlags(values: Record<string, unknown>): void {
 export async function runHsic(values: Record<string, unknown>, given: ModelSpec, label: string): Promise<number> {
   // The authors' blocks end in batch norm + ReLU, which the unformatted readout relies on (a raw linear output
   // grows without bound under the nHSIC loss): mlp is the reference MLP's widths in that form.
-  const spec = label === 'mlp' ? hsicMlp([784, 256, 128, 10]) : given;
+  let spec = label === 'mlp' ? hsicMlp([784, 256, 128, 10]) : given;
   const json = !!values.json;
   const dataset = readDataset(values);
   if (values.optimizer !== undefined && values.optimizer !== 'sgd')
@@ -80,6 +80,12 @@ export async function runHsic(values: Record<string, unknown>, given: ModelSpec,
 
   const t0 = performance.now();
   const { data, train, validation, samples } = trainingData(values, { limit, valSplit, seed, extra: '; trainer hsic' });
+  // One output unit per class for the built-in models, as `frugal train` gives them.
+  const classes = classCount(data);
+  if (label === 'mlp' && classes >= 2 && classes !== 10) {
+    note(`frugal: --model mlp: ${classes} output units for the ${classes} classes of ${data.name} (built in with 10)`);
+    spec = hsicMlp([784, 256, 128, classes]);
+  } else spec = fitBuiltinOutputs(spec, label, data);
   checkDataFitsModel(spec, data);
   const model = buildModel(spec, seed) as Sequential;
   const inputShape = spec.input;
