@@ -121,7 +121,7 @@ test('compare refuses bad variants, --resume without a comparison, and an earlie
   }
 });
 
-test('compare reads the --dataset it is given (a CSV here), not Fashion-MNIST; a built-in model that cannot fit is refused', () => {
+test('compare reads the --dataset given (a CSV), not Fashion-MNIST; a built-in model that cannot fit fails', () => {
   const dir = mkdtempSync(join(tmpdir(), 'frugal-cmp-csv-'));
   try {
     // 3 classes, each a shifted Gaussian blob in 12 features: learnable in a few epochs.
