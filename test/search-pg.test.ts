@@ -158,6 +158,19 @@ test('PostgreSQL: a failed trial retried gets a new job and runs again; complete
       ],
     );
     assert.equal(await storage.retryFailed(study.record.id), 0);
+    // A trial failed for missed heartbeats keeps its old job waiting in pg-boss's retry state; after retryFailed
+    // gives it a new job, only one of the two can claim it.
+    await study.enqueue(3);
+    const c = (await storage.claim(study.record.id, 'dead'))!;
+    await sleep(30);
+    assert.deepEqual(await storage.requeueStale(study.record.id, 10, 1), { requeued: 0, failed: 1 });
+    assert.equal(await storage.retryFailed(study.record.id), 1);
+    const first = (await storage.claim(study.record.id, 'x'))!;
+    assert.equal(first.id, c.id);
+    await storage.pool.query(`UPDATE pgboss.job SET start_after = now() WHERE name = $1`, [
+      `frugal-search.${study.record.id}`,
+    ]);
+    assert.equal(await storage.claim(study.record.id, 'y'), null, 'the replaced job runs nothing');
   } finally {
     await storage.close();
     await drop();

@@ -35,7 +35,8 @@ export function setArenaProvider(p: ArenaProvider | null): void {
 /**
  * A new pooled array. When no region given back holds it (the provider's top would rise), every array waiting in
  * the free lists goes back first: lists by exact length keep the sizes of models no longer trained, and their
- * regions, merged, serve this one. A training loop meets this in its first steps only, when the lists are short.
+ * regions, merged, serve this one. A training loop meets this in its first step, and again when a new size comes
+ * (an epoch's short last batch, an evaluation batch): its arrays are then carved again from the merged regions.
  */
 function fresh(n: number): Float32Array {
   if (!provider) return new Float32Array(n);
@@ -45,10 +46,11 @@ function fresh(n: number): Float32Array {
 
 /** Return every waiting array (op outputs and collected parameters) to the provider. */
 function releaseFree(): void {
-  for (const lists of [free, persistentFree]) {
-    for (const list of lists.values()) for (const a of list) provider!.release(a);
-    lists.clear();
-  }
+  // Emptied first: were a release to throw, no array would stay listed for reuse after its region went back.
+  const all = [...free.values(), ...persistentFree.values()].flat();
+  free.clear();
+  persistentFree.clear();
+  for (const a of all) provider!.release(a);
 }
 
 export function scopedArray(dtype: DType, n: number, zeroed = true): FArray {

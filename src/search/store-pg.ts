@@ -186,11 +186,12 @@ export class PgStorage implements SearchStorage {
       const r = await this.pool.query(
         `UPDATE search_trials SET state = 'running', worker = $1, attempts = attempts + 1,
          started = ${NOW_MS}, heartbeat = ${NOW_MS}, job = $2
-         WHERE id = $3 AND state IN ('queued', 'running') RETURNING *`,
+         WHERE id = $3 AND state IN ('queued', 'running') AND (job IS NULL OR job = $2) RETURNING *`,
         [worker, job.id, job.data.trial],
       );
       if (!r.rows.length) {
-        // A second delivery of a trial that already has its result: nothing to run.
+        // A second delivery of a trial that already has its result, or a job retryFailed replaced (one marked
+        // failed for missed heartbeats waits in pg-boss's retry state): nothing to run.
         await this.boss.complete(q, job.id);
         continue;
       }

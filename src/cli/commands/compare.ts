@@ -128,7 +128,8 @@ export async function run(argv: string[]): Promise<number> {
     (values.out as string | undefined) ?? defaultRunPath(`compare-${modelName(label)}`).replace(/\.safetensors$/, ''),
     false,
   );
-  const dataDir = (values['data-dir'] as string | undefined) ?? (quick ? SUBSET_DIR : undefined);
+  const dataDir =
+    (values['data-dir'] as string | undefined) ?? (quick && dataset === 'fashion-mnist' ? SUBSET_DIR : undefined);
   const config = {
     model: label,
     spec,
