@@ -59,7 +59,7 @@ export {
   type StEntry,
   type StDType,
 } from './io/safetensors.js';
-export { encodeModel } from './io/model-bytes.js';
+export { decodeModel, encodeModel } from './io/model-bytes.js';
 export {
   profileModel,
   formatProfile,
