@@ -2,10 +2,20 @@
 // bench read, and bad input refused with nothing written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Adam, buildModel, fit, loadFashionMnist, proximalL1, saveModel, subset, SUBSET_DIR } from '../src/node.js';
+import {
+  Adam,
+  Rng,
+  buildModel,
+  fit,
+  loadFashionMnist,
+  proximalL1,
+  saveModel,
+  subset,
+  SUBSET_DIR,
+} from '../src/node.js';
 import type { ModelSpec } from '../src/node.js';
 import { DATA, frugal, oneJson } from './cli-helpers.js';
 
@@ -128,4 +138,47 @@ test('frugal snn → eval, info, bench: the spiking model file carries its accur
   const again = frugal('snn', out, '--timesteps', '10', ...DATA);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already a spiking model/);
+});
+
+test('frugal snn reads the data its model was trained on (a CSV here), and --limit takes its first N rows', () => {
+  // 3 classes, each a shifted Gaussian blob in 12 features; label first, as csv:FILE reads by default.
+  const rng = new Rng(5);
+  const rows = Array.from({ length: 300 }, (_, i) => {
+    const c = i % 3;
+    return [c, ...Array.from({ length: 12 }, (_, j) => (j % 3 === c ? 3 : 0) + rng.normal())].join(',');
+  });
+  const csv = join(dir, 'blobs.csv');
+  writeFileSync(csv, `${rows.join('\n')}\n`);
+  const spec = join(dir, 'blobs-spec.json');
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      format: 'frugal-model',
+      version: 1,
+      input: [12],
+      layers: [{ type: 'linear', in: 12, out: 32 }, { type: 'relu' }, { type: 'linear', in: 32, out: 3 }],
+    }),
+  );
+  const model = join(dir, 'blobs.safetensors');
+  const tr = frugal(
+    'train',
+    '--model',
+    spec,
+    '--dataset',
+    `csv:${csv}`,
+    '--epochs',
+    '8',
+    '--batch-size',
+    '16',
+    '--out',
+    model,
+  );
+  assert.equal(tr.code, 0, tr.stderr);
+  const r = frugal('snn', model, '--timesteps', '50', '--limit', '200', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /blobs\.csv/);
+  assert.match(r.stderr, /180 train \/ 20 validation \(seed 1\), 60 test/);
+  const j = json(r.stdout);
+  assert.ok(j.floatAccuracy > 0.8, `float ${j.floatAccuracy} on the blobs' held-out rows`);
+  assert.ok(j.spikingAccuracy > j.floatAccuracy - 0.1, `spiking ${j.spikingAccuracy}`);
 });

@@ -3,9 +3,7 @@ import {
   Sequential,
   accuracyByTimesteps,
   autoPrune,
-  backendName,
   evaluate,
-  loadFashionMnist,
   loadModel,
   programDevices,
   pruneByThreshold,
@@ -15,10 +13,12 @@ import {
 } from '../../node.js';
 import { choice, emit, note, num, parse, UsageError, type Options, defaultsText, DATA_DIR_DEFAULT } from '../args.js';
 import { checkOutputFile } from '../output.js';
+import { retrainingData } from '../data.js';
 
 export const usage = `frugal snn MODEL --timesteps T [--levels L] [--nonlinearity NU] [--variation S]
            [--prune auto|THRESHOLD] [--normalization max|percentile|none] [--percentile P]
-           [--reset subtract|zero] [--coding constant|poisson] [--seed N] [--data-dir DIR] [--out PATH] [--json]
+           [--reset subtract|zero] [--coding constant|poisson] [--seed N] [--data-dir DIR] [--limit N] [--out PATH]
+           [--json]
   Spiking version of a ReLU model (best L1-trained: frugal train --l1): prune once with no retraining
   (auto: the largest magnitude threshold costing ≤ 0.1 pt on a validation split, 10% of the training data,
   seeded), map weights to conductance pairs w = β(G⁺ − G⁻) with L levels (nonlinearity ν, variation σ), convert
@@ -26,6 +26,7 @@ export const usage = `frugal snn MODEL --timesteps T [--levels L] [--nonlinearit
   steps. Prints the test accuracy of the float, pruned, quantised and spiking models, the share of connections
   removed, spikes and synaptic events per inference, and accuracy against T. A model of hardware, not hardware.
   --coding constant is a constant input current; poisson: Poisson spikes. --out is checked before any work.
+  The data is the dataset MODEL was trained on (its file says which); --limit N: its first N training images.
 ${defaultsText([
   '--levels none (no device: quantised = pruned)',
   '--nonlinearity 0',
@@ -37,6 +38,7 @@ ${defaultsText([
   '--coding constant',
   '--seed 1',
   `--data-dir ${DATA_DIR_DEFAULT}`,
+  '--limit all',
   '--out none (not saved)',
 ])}`;
 
@@ -52,6 +54,7 @@ const options: Options = {
   coding: { type: 'string' },
   seed: { type: 'string' },
   'data-dir': { type: 'string' },
+  limit: { type: 'string' },
   out: { type: 'string' },
 };
 
@@ -85,12 +88,9 @@ export async function run(argv: string[]): Promise<number> {
   const { model, spec, training } = loadModel(positionals[0]);
   if (spec.layers.length === 1 && spec.layers[0].type === 'spiking')
     throw new Error(`${positionals[0]} is already a spiking model; give the ReLU network it came from`);
-  const data = loadFashionMnist(values['data-dir'] as string | undefined);
+  const data = retrainingData(values, { training });
   const { train, val } = trainValSplit(data.train, 0.1, seed);
-  note(
-    `frugal: Fashion-MNIST from ${data.dir} (${data.source}): ${train.count} train / ${val.count} validation ` +
-      `(seed ${seed}), ${data.test.count} test; backend ${backendName()}`,
-  );
+  note(`frugal: ${train.count} train / ${val.count} validation (seed ${seed}), ${data.test.count} test`);
   const input = spec.input;
   model.eval();
   const acc = () => evaluate(model, data.test, { shape: input }).accuracy;
