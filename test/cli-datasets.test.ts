@@ -119,17 +119,8 @@ test('folder:DIR (one sub-folder per class) and idx:DIR; eval --data-dir with on
   assert.deepEqual(top.map((x) => x.name).sort(), names);
   // A built-in model takes the dataset's class count; a spec file keeps its own (5 outputs for 2 classes).
   const builtIn = join(dir, 'folder-mlp.safetensors');
-  const b = frugal(
-    'train',
-    '--model',
-    'mlp',
-    '--dataset',
-    `folder:${join(dir, 'imgs')}`,
-    '--epochs',
-    '1',
-    '--out',
-    builtIn,
-  );
+  const oneEpoch = ['--model', 'mlp', '--dataset', `folder:${join(dir, 'imgs')}`, '--epochs', '1'];
+  const b = frugal('train', ...oneEpoch, '--out', builtIn);
   assert.equal(b.code, 0, b.stderr);
   assert.match(b.stderr, /--model mlp: 2 outputs for the 2 classes of folder:.* \(built in with 10\)/);
   const outputs = (file: string) =>
@@ -137,21 +128,7 @@ test('folder:DIR (one sub-folder per class) and idx:DIR; eval --data-dir with on
   assert.equal(outputs(builtIn), 2);
   // So does the HSIC trainer's built-in MLP (its last block: one unit per class).
   const hsicOut = join(dir, 'folder-hsic.safetensors');
-  const hs = frugal(
-    'train',
-    '--trainer',
-    'hsic',
-    '--model',
-    'mlp',
-    '--dataset',
-    `folder:${join(dir, 'imgs')}`,
-    '--epochs',
-    '1',
-    '--batch-size',
-    '8',
-    '--out',
-    hsicOut,
-  );
+  const hs = frugal('train', '--trainer', 'hsic', ...oneEpoch, '--batch-size', '8', '--out', hsicOut);
   assert.equal(hs.code, 0, hs.stderr);
   assert.match(hs.stderr, /--model mlp: 2 output units for the 2 classes of folder:.* \(built in with 10\)/);
   assert.equal(outputs(hsicOut), 2);

@@ -2,11 +2,11 @@
 // refusals of compare and runs (wrong flags exit 2, a run that cannot proceed exits 1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng, chartProblems } from '../src/node.js';
-import { DATA, frugal, oneJson } from './cli-helpers.js';
+import { chartProblems } from '../src/node.js';
+import { DATA, blobsCsv, frugal, oneJson } from './cli-helpers.js';
 
 test('train --report: curves, layer table, a 10×10 confusion heat map; --store records the run', () => {
   const dir = mkdtempSync(join(tmpdir(), 'frugal-runs-'));
@@ -124,24 +124,7 @@ test('compare refuses bad variants, --resume without a comparison, and an earlie
 test('compare reads the --dataset given (a CSV), not Fashion-MNIST; a built-in model that cannot fit fails', () => {
   const dir = mkdtempSync(join(tmpdir(), 'frugal-cmp-csv-'));
   try {
-    // 3 classes, each a shifted Gaussian blob in 12 features: learnable in a few epochs.
-    const rng = new Rng(5);
-    const rows = Array.from({ length: 300 }, (_, i) => {
-      const c = i % 3;
-      return [c, ...Array.from({ length: 12 }, (_, j) => (j % 3 === c ? 3 : 0) + rng.normal())].join(',');
-    });
-    const csv = join(dir, 'blobs.csv');
-    writeFileSync(csv, `${rows.join('\n')}\n`);
-    const spec = join(dir, 'spec.json');
-    writeFileSync(
-      spec,
-      JSON.stringify({
-        format: 'frugal-model',
-        version: 1,
-        input: [12],
-        layers: [{ type: 'linear', in: 12, out: 32 }, { type: 'relu' }, { type: 'linear', in: 32, out: 3 }],
-      }),
-    );
+    const { csv, spec } = blobsCsv(dir);
     const args = ['--dataset', `csv:${csv}`, '--rounds', '1', '--variants', 'dense,pruned-50', '--no-store'];
     const r = frugal(
       'compare',

@@ -2,22 +2,12 @@
 // bench read, and bad input refused with nothing written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  Adam,
-  Rng,
-  buildModel,
-  fit,
-  loadFashionMnist,
-  proximalL1,
-  saveModel,
-  subset,
-  SUBSET_DIR,
-} from '../src/node.js';
+import { Adam, buildModel, fit, loadFashionMnist, proximalL1, saveModel, subset, SUBSET_DIR } from '../src/node.js';
 import type { ModelSpec } from '../src/node.js';
-import { DATA, frugal, oneJson } from './cli-helpers.js';
+import { DATA, blobsCsv, frugal, oneJson } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-snn-'));
 const json = (s: string) => oneJson(s) as Record<string, any>;
@@ -141,24 +131,7 @@ test('frugal snn → eval, info, bench: the spiking model file carries its accur
 });
 
 test('frugal snn reads the data its model was trained on (a CSV here), and --limit takes its first N rows', () => {
-  // 3 classes, each a shifted Gaussian blob in 12 features; label first, as csv:FILE reads by default.
-  const rng = new Rng(5);
-  const rows = Array.from({ length: 300 }, (_, i) => {
-    const c = i % 3;
-    return [c, ...Array.from({ length: 12 }, (_, j) => (j % 3 === c ? 3 : 0) + rng.normal())].join(',');
-  });
-  const csv = join(dir, 'blobs.csv');
-  writeFileSync(csv, `${rows.join('\n')}\n`);
-  const spec = join(dir, 'blobs-spec.json');
-  writeFileSync(
-    spec,
-    JSON.stringify({
-      format: 'frugal-model',
-      version: 1,
-      input: [12],
-      layers: [{ type: 'linear', in: 12, out: 32 }, { type: 'relu' }, { type: 'linear', in: 32, out: 3 }],
-    }),
-  );
+  const { csv, spec } = blobsCsv(dir);
   const model = join(dir, 'blobs.safetensors');
   const tr = frugal(
     'train',
