@@ -40,6 +40,16 @@ test('frugal control train on a plant JSON: learned gain within 5% of the Riccat
   const human = frugal('control', 'rollout', out, '--x0', '0.5,-0.4');
   assert.equal(human.code, 0);
   assert.match(human.stdout, /cost over 100 steps from x0 = \[0\.5, -0\.4\]: .*\(optimal x0ᵀPx0 = /);
+  // Targets three model steps ahead reach the Riccati gain too; a resumed run must keep the lookahead.
+  const out3 = join(dir, 'ctl3.safetensors');
+  const t3 = json(frugal('control', 'train', '--system', plant, '--out', out3, '--lookahead', '3', '--json').stdout);
+  assert.equal(t3.lookahead, 3);
+  assert.ok(t3.gainRelativeError < 0.05, `gain error ${t3.gainRelativeError} with lookahead 3`);
+  const other = frugal('control', 'train', '--system', plant, '--out', out3, '--lookahead', '2', '--resume');
+  assert.equal(other.code, 2, other.stderr);
+  assert.match(other.stderr, /lookahead/);
+  assert.equal(frugal('control', 'train', '--system', plant, '--out', out3, '--lookahead', '0').code, 2);
+  assert.equal(frugal('control', 'rollout', out3, '--x0', '0.5,-0.4', '--lookahead', '2').code, 2);
 });
 
 test('frugal control refuses bad plants and flags, naming the field and the fix', () => {
