@@ -19,6 +19,7 @@ export {
   rowSums,
   pool2dForward,
   pool2dBackward,
+  pool2dTasks,
   convDirect,
   convDirectTasks,
   convDirectScratch,
@@ -31,6 +32,8 @@ export {
 export {
   relu,
   reluBackward,
+  reluTasks,
+  reluBackwardTasks,
   binary,
   adam,
   tileAdd,
