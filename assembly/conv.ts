@@ -593,7 +593,6 @@ export function pool2dBackward(
   }
 }
 
-/** Threaded im2col: one task per channel. */
 /** Planes per task of the threaded pooling kernels. */
 const POOL_TASK_PLANES = 8;
 
@@ -632,6 +631,7 @@ export function pool2dTasks(
   }
 }
 
+/** Threaded im2col: one task per channel. */
 export function im2colTasks(
   counter: usize,
   x: usize,

@@ -154,4 +154,9 @@ test('frugal snn reads the data its model was trained on (a CSV here), and --lim
   const j = json(r.stdout);
   assert.ok(j.floatAccuracy > 0.8, `float ${j.floatAccuracy} on the blobs' held-out rows`);
   assert.ok(j.spikingAccuracy > j.floatAccuracy - 0.1, `spiking ${j.spikingAccuracy}`);
+  assert.deepEqual([j.trainRows, j.validationRows], [180, 20]);
+  // 20 validation rows cannot choose an automatic threshold: refused, naming the count and the fix.
+  const auto = frugal('snn', model, '--timesteps', '50', '--limit', '200', '--prune', 'auto');
+  assert.equal(auto.code, 2);
+  assert.match(auto.stderr, /--prune auto chooses on the validation split .*20 here, at least 50 needed/);
 });

@@ -11,6 +11,7 @@ import {
   SPLIT_K_CHUNK,
   THREAD_MIN_FLOPS,
   THREAD_MIN_SWAP,
+  POOL_TASK_PLANES,
   directConv,
   geomArgs,
   splitK,
@@ -504,12 +505,16 @@ export class WasmBackend implements Backend {
     const px = this.rt.inPtr(x),
       po = this.rt.outPtr(out);
     const args = [px, g.P, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, mode === 'max' ? 0 : 1, po];
-    if (this.splitsElements(g.P * g.H * g.W) && g.P > 1) this.rt.tasks('pool2dTasks', [...args.slice(0, -1), 0, po, 0]);
+    if (this.splitsElements(g.P * g.H * g.W) && g.P > POOL_TASK_PLANES)
+      this.rt.tasks('pool2dTasks', [...args.slice(0, -1), 0, po, 0]);
     else this.k.pool2dForward(...(args as Parameters<Kernels['pool2dForward']>));
     this.rt.done(out, po);
   }
 
-  /** Whether an elementwise or per-plane kernel over n values is split over threads (as the epilogue transposes). */
+  /**
+   * Whether an elementwise or per-plane kernel over n values is split over threads (as the epilogue transposes).
+   * Pooling also needs more planes than one task takes (POOL_TASK_PLANES), or one thread would do it all.
+   */
   private splitsElements(n: number): boolean {
     return this.rt.threads > 1 && n >= THREAD_MIN_SWAP;
   }
@@ -520,7 +525,7 @@ export class WasmBackend implements Backend {
       pdy = this.rt.inPtr(dy),
       pdx = this.rt.outPtr(dx);
     const args = [px, g.P, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, mode === 'max' ? 0 : 1, pdy, pdx];
-    if (this.splitsElements(g.P * g.H * g.W) && g.P > 1) this.rt.tasks('pool2dTasks', [...args, 1]);
+    if (this.splitsElements(g.P * g.H * g.W) && g.P > POOL_TASK_PLANES) this.rt.tasks('pool2dTasks', [...args, 1]);
     else this.k.pool2dBackward(...(args as Parameters<Kernels['pool2dBackward']>));
     this.rt.done(dx, pdx);
   }

@@ -59,6 +59,8 @@ const options: Options = {
 };
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+/** Validation rows below which --prune auto is refused. */
+const MIN_AUTO_VALIDATION = 50;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, options, 1);
@@ -91,6 +93,12 @@ export async function run(argv: string[]): Promise<number> {
   const data = retrainingData(values, { training });
   const { train, val } = trainValSplit(data.train, 0.1, seed);
   note(`frugal: ${train.count} train / ${val.count} validation (seed ${seed}), ${data.test.count} test`);
+  // --prune auto keeps the largest threshold costing ≤ 0.1 pt on validation: a handful of rows cannot tell.
+  if (pruneRaw === 'auto' && val.count < MIN_AUTO_VALIDATION)
+    throw new UsageError(
+      `--prune auto chooses on the validation split (10% of the training rows: ${val.count} here, at least ` +
+        `${MIN_AUTO_VALIDATION} needed); give a larger --limit or a threshold (--prune θ)`,
+    );
   const input = spec.input;
   model.eval();
   const acc = () => evaluate(model, data.test, { shape: input }).accuracy;
@@ -129,6 +137,8 @@ export async function run(argv: string[]): Promise<number> {
     model: positionals[0],
     ...(out ? { out } : {}),
     timesteps: T,
+    trainRows: train.count,
+    validationRows: val.count,
     coding,
     reset,
     normalization,
