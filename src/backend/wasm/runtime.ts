@@ -115,14 +115,10 @@ export class WasmRuntime {
    */
   carve(n: number): Float32Array {
     if (!this.shared) throw new Error('carving arrays needs the shared-memory build');
-    const size = align16(n * 4);
-    let p = -1;
-    const h = this.holes;
-    let best = -1;
-    for (let i = 0; i < h.length; i += 2) {
-      const room = h[i + 1] - h[i];
-      if (room >= size && (best < 0 || room < h[best + 1] - h[best])) best = i;
-    }
+    const size = align16(n * 4),
+      h = this.holes,
+      best = this.bestHole(size);
+    let p: number;
     if (best >= 0) {
       p = h[best];
       if (h[best + 1] - p === size) h.splice(best, 2);
@@ -140,9 +136,18 @@ export class WasmRuntime {
 
   /** Whether a released region holds carve(n) (else it moves poolTop up, into scratch and maybe new memory). */
   fits(n: number): boolean {
-    const size = align16(n * 4);
-    for (let i = 0; i < this.holes.length; i += 2) if (this.holes[i + 1] - this.holes[i] >= size) return true;
-    return false;
+    return this.bestHole(align16(n * 4)) >= 0;
+  }
+
+  /** Index in holes of the smallest hole of at least `size` bytes, or −1. */
+  private bestHole(size: number): number {
+    const h = this.holes;
+    let best = -1;
+    for (let i = 0; i < h.length; i += 2) {
+      const room = h[i + 1] - h[i];
+      if (room >= size && (best < 0 || room < h[best + 1] - h[best])) best = i;
+    }
+    return best;
   }
 
   /**
