@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel, saveModel, type ModelSpec } from '../src/node.js';
-import { DATA, MAIN, frugal, oneJson } from './cli-helpers.js';
+import { DATA, MAIN, frugal, oneJson, reportJson } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-circ-'));
 const json = (s: string) => oneJson(s) as Record<string, any>;
@@ -129,7 +129,7 @@ test(
   'frugal reproduce circconv --quick: the curve over N beside the dense baseline, criteria reported',
   { timeout: 600_000 },
   () => {
-    const r = json(
+    const r = reportJson(
       frugal(
         'reproduce',
         'circconv',
@@ -144,7 +144,7 @@ test(
         '--epochs',
         '2',
         '--json',
-      ).stdout,
+      ),
     );
     const names = r.ours.rows.map((x: { name: string }) => x.name);
     assert.deepEqual(names, ['dense', ...[2, 4, 8, 16].flatMap((N) => [`scratch N=${N}`, `convert N=${N}`])]);
@@ -163,7 +163,7 @@ test(
     assert.equal(r.report, join(dir, 'results', 'circconv-quick.md'));
     assert.equal(JSON.parse(readFileSync(join(dir, 'results', 'circconv-quick.json'), 'utf8')).allPass, r.allPass);
     // --seeds 2 --resume keeps seed 1's finished runs and adds seed 2's.
-    const r2 = json(
+    const r2 = reportJson(
       frugal(
         'reproduce',
         'circconv',
@@ -181,7 +181,7 @@ test(
         '2',
         '--resume',
         '--json',
-      ).stdout,
+      ),
     );
     assert.deepEqual(r2.seeds, [1, 2]);
     for (const [i, row] of r2.ours.rows.entries()) {
@@ -211,7 +211,7 @@ test(
       '2',
       '--json',
     ];
-    const full = json(frugal(...args(join(dir, 'full'))).stdout);
+    const full = reportJson(frugal(...args(join(dir, 'full'))));
     const out = join(dir, 'killed');
     const child = spawn(process.execPath, [MAIN, ...args(out)], { stdio: 'ignore' });
     const exited = new Promise<void>((res) => child.on('exit', () => res()));
@@ -223,7 +223,7 @@ test(
     assert.ok(!existsSync(join(out, 'reproduce-circconv-quick.state.json')), 'killed before the dense run finished');
     const resumed = frugal(...args(out), '--resume');
     assert.match(resumed.stderr, /seed 1: dense resumed after epoch 1/);
-    const r = json(resumed.stdout);
+    const r = reportJson(resumed);
     assert.deepEqual(
       r.ours.rows.map((x: { curves: number[][] }) => x.curves),
       full.ours.rows.map((x: { curves: number[][] }) => x.curves),

@@ -16,6 +16,16 @@ export function frugal(...args: string[]): { code: number; stdout: string; stder
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * A command's JSON report that must not be an error: a failure shows the error and the end of stderr (a
+ * flaky failure in CI is then diagnosable from the log alone).
+ */
+export function reportJson(r: { code: number; stdout: string; stderr: string }): Record<string, any> {
+  const o = oneJson(r.stdout) as Record<string, any>;
+  assert.equal(o.error, undefined, `exit ${r.code}: ${o.error}\n${r.stderr.slice(-3000)}`);
+  return o;
+}
+
 /** stdout must be exactly one JSON object. */
 export function oneJson(stdout: string): Record<string, unknown> {
   const lines = stdout.trim().split('\n');

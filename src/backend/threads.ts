@@ -16,6 +16,28 @@ const GEN = 0,
   FAILED = 4;
 const ARGS_OFFSET = 64,
   MAX_ARGS = 32;
+/** Bytes at the end of the control block for a failed worker's error message (UTF-8, zero-padded). */
+const ERROR_BYTES = 512;
+
+/** The control block's error-message area. */
+export function errorArea(ctrl: SharedArrayBuffer): Uint8Array {
+  return new Uint8Array(ctrl, ctrl.byteLength - ERROR_BYTES, ERROR_BYTES);
+}
+
+/** A worker's failure, written into the error area for the caller's message (cut to fit). */
+export function writeError(ctrl: SharedArrayBuffer, e: unknown): void {
+  const area = errorArea(ctrl);
+  area.fill(0);
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  new TextEncoder().encodeInto(text.slice(0, ERROR_BYTES / 4), area);
+}
+
+/** The message writeError left (empty when none). */
+export function readError(ctrl: SharedArrayBuffer): string {
+  const area = errorArea(ctrl).slice();
+  const end = area.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? area : area.subarray(0, end));
+}
 /** No worker progress for this long means a worker died. */
 const STALL_MS = 120_000;
 
@@ -126,7 +148,7 @@ export async function workerPool(
   threads: number,
 ): Promise<Pool> {
   // After the arguments: the time a call was posted, then each worker's delay in starting it.
-  const ctrlBuf = new SharedArrayBuffer(ARGS_OFFSET + 8 * (MAX_ARGS + threads));
+  const ctrlBuf = new SharedArrayBuffer(ARGS_OFFSET + 8 * (MAX_ARGS + threads) + ERROR_BYTES);
   const ctrl = new Int32Array(ctrlBuf);
   const f64 = new Float64Array(ctrlBuf, ARGS_OFFSET),
     args = f64.subarray(0, MAX_ARGS);
@@ -169,7 +191,14 @@ export async function workerPool(
       Atomics.store(ctrl, DONE, 0);
       Atomics.add(ctrl, GEN, 1);
       Atomics.notify(ctrl, GEN);
-      (exports[fn] as (...x: number[]) => void)(...a, 0);
+      // The caller's share failing (a trap) still waits for the workers: returning at once would let the next
+      // call be posted while they run this one, and their late "done" would count for it.
+      let mine: unknown = null;
+      try {
+        (exports[fn] as (...x: number[]) => void)(...a, 0);
+      } catch (e) {
+        mine = e;
+      }
       const own = clock();
       let d: number;
       for (let i = 0; i < SPIN && Atomics.load(ctrl, DONE) < nworkers; i++);
@@ -191,10 +220,11 @@ export async function workerPool(
         if (++stalls >= 2) throw new Error(`worker threads stopped responding in ${fn}; run with FRUGAL_THREADS=1`);
         t0 = Date.now();
       }
-      if (ctrl[FAILED]) {
-        ctrl[FAILED] = 0;
-        throw new Error(`a worker thread failed in ${fn}`);
-      }
+      const failed = ctrl[FAILED];
+      ctrl[FAILED] = 0;
+      if (mine) throw mine;
+      if (failed)
+        throw new Error(`a worker thread failed in ${fn}(${a.join(', ')}): ${readError(ctrlBuf) || 'no message'}`);
       // Late: a worker started over LATE_MS after posting, or the caller, its own share done, waited longer than
       // that share took (a worker lost its core mid-task): either way a core was not there for us.
       let slowest = 0;

@@ -1,7 +1,20 @@
 // A Frugal kernel thread (a Node.js worker thread or a browser's module Web Worker):
 // instantiates the kernels on the shared memory, then runs the task named in the control block
 // each time the generation counter moves. See threads.ts.
-import { ARGS_OFFSET, DONE, FAILED, FN, GEN, MAX_ARGS, NARGS, POSTED, SPIN, clock, isNode } from './threads.js';
+import {
+  ARGS_OFFSET,
+  DONE,
+  FAILED,
+  FN,
+  GEN,
+  MAX_ARGS,
+  NARGS,
+  POSTED,
+  SPIN,
+  clock,
+  isNode,
+  writeError,
+} from './threads.js';
 import type { WorkerInit } from './threads.js';
 
 interface Scope {
@@ -47,7 +60,8 @@ for (;;) {
   f64[POSTED + tid] = clock() - f64[POSTED];
   try {
     ex[fns[ctrl[FN]]](...Array.from(args.subarray(0, ctrl[NARGS])), tid);
-  } catch {
+  } catch (e) {
+    writeError(buf, e);
     Atomics.store(ctrl, FAILED, 1);
   }
   if (Atomics.add(ctrl, DONE, 1) + 1 === nworkers) Atomics.notify(ctrl, DONE);
