@@ -593,44 +593,6 @@ export function pool2dBackward(
   }
 }
 
-/** Planes per task of the threaded pooling kernels. */
-const POOL_TASK_PLANES = 8;
-
-/**
- * Threaded pool2dForward (into out) or, when backward, pool2dBackward (dy into out, the input gradient): tasks of
- * POOL_TASK_PLANES planes; pooling windows never cross planes, so the bits are those of one call.
- */
-export function pool2dTasks(
-  counter: usize,
-  x: usize,
-  P: i32,
-  H: i32,
-  W: i32,
-  kh: i32,
-  kw: i32,
-  sh: i32,
-  sw: i32,
-  ph: i32,
-  pw: i32,
-  OH: i32,
-  OW: i32,
-  mode: i32,
-  dy: usize,
-  out: usize,
-  backward: bool,
-  tid: i32,
-): void {
-  const G = (P + POOL_TASK_PLANES - 1) / POOL_TASK_PLANES;
-  for (let t = claim(counter); t < G; t = claim(counter)) {
-    const p0 = t * POOL_TASK_PLANES,
-      n = min(POOL_TASK_PLANES, P - p0),
-      plane = (<usize>p0 * <usize>(H * W)) << 2,
-      pooled = (<usize>p0 * <usize>(OH * OW)) << 2;
-    if (backward) pool2dBackward(x + plane, n, H, W, kh, kw, sh, sw, ph, pw, OH, OW, mode, dy + pooled, out + plane);
-    else pool2dForward(x + plane, n, H, W, kh, kw, sh, sw, ph, pw, OH, OW, mode, out + pooled);
-  }
-}
-
 /** Threaded im2col: one task per channel. */
 export function im2colTasks(
   counter: usize,

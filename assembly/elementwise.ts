@@ -1,5 +1,4 @@
 // Elementwise hot paths (SIMD128 with scalar tails).
-import { claim } from './gemm';
 
 export function relu(x: usize, y: usize, n: i32): void {
   const z = f32x4.splat(0);
@@ -26,27 +25,6 @@ export function reluBackward(x: usize, dy: usize, dx: usize, n: i32): void {
   for (; i < n; i++) {
     const o = (<usize>i) << 2;
     store<f32>(dx + o, load<f32>(x + o) > 0 ? load<f32>(dy + o) : 0);
-  }
-}
-
-/** Values per task of the threaded elementwise kernels (a multiple of 4: every task but the last is whole vectors). */
-const ELEMENT_TASK = 16384;
-
-/** Threaded relu: tasks of ELEMENT_TASK values. */
-export function reluTasks(counter: usize, x: usize, y: usize, n: i32, tid: i32): void {
-  const G = (n + ELEMENT_TASK - 1) / ELEMENT_TASK;
-  for (let t = claim(counter); t < G; t = claim(counter)) {
-    const o = (<usize>(t * ELEMENT_TASK)) << 2;
-    relu(x + o, y + o, min(ELEMENT_TASK, n - t * ELEMENT_TASK));
-  }
-}
-
-/** Threaded reluBackward: tasks of ELEMENT_TASK values. */
-export function reluBackwardTasks(counter: usize, x: usize, dy: usize, dx: usize, n: i32, tid: i32): void {
-  const G = (n + ELEMENT_TASK - 1) / ELEMENT_TASK;
-  for (let t = claim(counter); t < G; t = claim(counter)) {
-    const o = (<usize>(t * ELEMENT_TASK)) << 2;
-    reluBackward(x + o, dy + o, dx + o, min(ELEMENT_TASK, n - t * ELEMENT_TASK));
   }
 }
 

@@ -19,7 +19,6 @@ export {
   rowSums,
   pool2dForward,
   pool2dBackward,
-  pool2dTasks,
   convDirect,
   convDirectTasks,
   convDirectScratch,
@@ -32,8 +31,6 @@ export {
 export {
   relu,
   reluBackward,
-  reluTasks,
-  reluBackwardTasks,
   binary,
   adam,
   tileAdd,

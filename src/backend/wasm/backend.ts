@@ -11,7 +11,6 @@ import {
   SPLIT_K_CHUNK,
   THREAD_MIN_FLOPS,
   THREAD_MIN_SWAP,
-  POOL_TASK_PLANES,
   directConv,
   geomArgs,
   splitK,
@@ -504,19 +503,8 @@ export class WasmBackend implements Backend {
     this.rt.begin();
     const px = this.rt.inPtr(x),
       po = this.rt.outPtr(out);
-    const args = [px, g.P, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, mode === 'max' ? 0 : 1, po];
-    if (this.splitsElements(g.P * g.H * g.W) && g.P > POOL_TASK_PLANES)
-      this.rt.tasks('pool2dTasks', [...args.slice(0, -1), 0, po, 0]);
-    else this.k.pool2dForward(...(args as Parameters<Kernels['pool2dForward']>));
+    this.k.pool2dForward(px, g.P, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, mode === 'max' ? 0 : 1, po);
     this.rt.done(out, po);
-  }
-
-  /**
-   * Whether an elementwise or per-plane kernel over n values is split over threads (as the epilogue transposes).
-   * Pooling also needs more planes than one task takes (POOL_TASK_PLANES), or one thread would do it all.
-   */
-  private splitsElements(n: number): boolean {
-    return this.rt.threads > 1 && n >= THREAD_MIN_SWAP;
   }
 
   pool2dBackward(x: FArray, dy: FArray, g: PoolGeom, mode: PoolMode, dx: FArray): void {
@@ -524,9 +512,23 @@ export class WasmBackend implements Backend {
     const px = this.rt.inPtr(x),
       pdy = this.rt.inPtr(dy),
       pdx = this.rt.outPtr(dx);
-    const args = [px, g.P, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, mode === 'max' ? 0 : 1, pdy, pdx];
-    if (this.splitsElements(g.P * g.H * g.W) && g.P > POOL_TASK_PLANES) this.rt.tasks('pool2dTasks', [...args, 1]);
-    else this.k.pool2dBackward(...(args as Parameters<Kernels['pool2dBackward']>));
+    this.k.pool2dBackward(
+      px,
+      g.P,
+      g.H,
+      g.W,
+      g.kh,
+      g.kw,
+      g.sh,
+      g.sw,
+      g.ph,
+      g.pw,
+      g.OH,
+      g.OW,
+      mode === 'max' ? 0 : 1,
+      pdy,
+      pdx,
+    );
     this.rt.done(dx, pdx);
   }
 
@@ -534,8 +536,7 @@ export class WasmBackend implements Backend {
     this.rt.begin();
     const px = this.rt.inPtr(x),
       py = this.rt.outPtr(y);
-    if (this.splitsElements(x.length)) this.rt.tasks('reluTasks', [px, py, x.length]);
-    else this.k.relu(px, py, x.length);
+    this.k.relu(px, py, x.length);
     this.rt.done(y, py);
   }
 
@@ -544,8 +545,7 @@ export class WasmBackend implements Backend {
     const px = this.rt.inPtr(x),
       pdy = this.rt.inPtr(dy),
       pdx = this.rt.outPtr(dx);
-    if (this.splitsElements(x.length)) this.rt.tasks('reluBackwardTasks', [px, pdy, pdx, x.length]);
-    else this.k.reluBackward(px, pdy, pdx, x.length);
+    this.k.reluBackward(px, pdy, pdx, x.length);
     this.rt.done(dx, pdx);
   }
 
