@@ -2,7 +2,7 @@
 // refusals of compare and runs (wrong flags exit 2, a run that cannot proceed exits 1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chartProblems } from '../src/node.js';
@@ -116,6 +116,14 @@ test('compare refuses bad variants, --resume without a comparison, and an earlie
       (oneJson(res.stdout) as { variants: { testAccuracy: number }[] }).variants[0].testAccuracy,
       (oneJson(r.stdout) as { variants: { testAccuracy: number }[] }).variants[0].testAccuracy,
     );
+    // A state from before --dataset was read (no stateFormat) is not continued: its variants may be on other data.
+    const path = join(dir, 'c', 'compare-state.json');
+    const old = JSON.parse(readFileSync(path, 'utf8'));
+    delete old.config.stateFormat;
+    writeFileSync(path, JSON.stringify(old));
+    const stale = frugal('compare', ...args, '--resume', '--out', join(dir, 'c'));
+    assert.equal(stale.code, 2);
+    assert.match(stale.stderr, /other settings \(stateFormat\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
