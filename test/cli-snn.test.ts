@@ -57,6 +57,13 @@ test('frugal snn: bad input is refused naming the field, and nothing is written'
     ],
   };
   saveModel(maxpool, buildModel(mp), mp);
+  // Model files without their training data's name (built, not trained): Fashion-MNIST does not fit them.
+  const narrow = join(dir, 'narrow.safetensors'),
+    three = join(dir, 'three.safetensors');
+  const narrowSpec: ModelSpec = { ...mlp, input: [12], layers: [{ type: 'linear', in: 12, out: 10 }] };
+  const threeSpec: ModelSpec = { ...mlp, layers: [{ type: 'linear', in: 784, out: 3 }] };
+  saveModel(narrow, buildModel(narrowSpec), narrowSpec);
+  saveModel(three, buildModel(threeSpec), threeSpec);
   const cases: [string[], number, RegExp][] = [
     [[base], 2, /--timesteps T is required/],
     [[base, '--timesteps', '0'], 2, /--timesteps must be an integer ≥ 1/],
@@ -69,6 +76,8 @@ test('frugal snn: bad input is refused naming the field, and nothing is written'
     [[base, '--timesteps', '10', '--prune', '100'], 1, /removes every weight of weight layer 0.*smaller threshold/],
     [[flat, '--timesteps', '10'], 1, /no linear or conv2d layer to convert/],
     [[maxpool, '--timesteps', '10'], 1, /max pooling has no spiking equivalent.*avgpool2d/],
+    [[narrow, '--timesteps', '10'], 1, /samples of shape \[1, 28, 28\].*takes \[12\]; give --dataset/],
+    [[three, '--timesteps', '10'], 1, /labels up to 9 \(10 classes\), but the model has 3 outputs; give --dataset/],
   ];
   for (const [args, code, re] of cases) {
     const r = frugal('snn', ...args, ...DATA, '--out', out);

@@ -44,10 +44,12 @@ function describe(d: ResolvedDataset): string {
  */
 export function retrainingData(
   values: Record<string, unknown>,
-  model: { training?: Record<string, unknown> } = {},
+  model: { training?: Record<string, unknown>; spec?: ModelSpec } = {},
 ): { train: ImageDataset; test: ImageDataset; dir: string; source: string } {
   const limit = readLimit(values);
   const data = resolveFlags(values, { training: model.training });
+  // A model file without its training data's name falls back to Fashion-MNIST: refuse data it cannot take.
+  if (model.spec) checkDataFitsModel(model.spec, data, 'give --dataset (and --data-dir) the model was trained on');
   note(`frugal: ${describe(data)}; backend ${backendName()}`);
   const all = data.train!;
   const train = limit
@@ -100,15 +102,16 @@ export function trainingData(
 
 /**
  * Refuse, before training, data whose samples or labels the model cannot take: the sample size must be the
- * model input's, and every label below the model's output width (a label ≥ width has no logit to learn).
+ * model input's, and every label below the model's output width (a label ≥ width has no logit to learn). `fix`
+ * replaces the hint (edit the spec) for commands that take a trained model.
  */
-export function checkDataFitsModel(spec: ModelSpec, data: ResolvedDataset): void {
+export function checkDataFitsModel(spec: ModelSpec, data: ResolvedDataset, fix?: string): void {
   const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
   const ds = data.train ?? data.test;
   if (size(ds.sampleShape) !== size(spec.input))
     throw new Error(
       `${data.name} has samples of shape [${ds.sampleShape.join(', ')}] (${size(ds.sampleShape)} values), the model ` +
-        `takes [${spec.input.join(', ')}]; set the spec's "input" (and the first layer's "in") to fit`,
+        `takes [${spec.input.join(', ')}]; ${fix ?? `set the spec's "input" (and the first layer's "in") to fit`}`,
     );
   const out = planLayers(spec.layers, spec.input).out;
   const width = out ? out[out.length - 1] : undefined;
@@ -117,7 +120,7 @@ export function checkDataFitsModel(spec: ModelSpec, data: ResolvedDataset): void
   if (width !== undefined && top >= width)
     throw new Error(
       `${data.name} has labels up to ${top} (${data.classNames.length} classes), but the model has ${width} outputs; ` +
-        `make the last layer's "out" at least ${top + 1}`,
+        (fix ?? `make the last layer's "out" at least ${top + 1}`),
     );
 }
 

@@ -144,7 +144,7 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   for (const s of report.skipped) note(`layer ${s.layer} (${s.type}) stays dense: ${s.reason}`);
-  const data = retrainingData(values, { training });
+  const data = retrainingData(values, { training, spec });
   const train = data.train;
   const dense = evaluate(model, data.test, { shape: spec.input }).accuracy;
   const projected = evaluate(circ, data.test, { shape: spec.input }).accuracy;

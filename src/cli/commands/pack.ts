@@ -29,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new Error(`${positionals[0]} has no binarized layer to pack (binary-conv2d, binary-linear or jet-conv2d)`);
   saveModel(out, packed, specOf(packed, spec.input), { ...training, packedFrom: positionals[0] });
   const outBytes = statSync(out).size;
-  const { test } = retrainingData(values, { training });
+  const { test } = retrainingData(values, { training, spec });
   const a = evaluate(model, test, { shape: spec.input }),
     b = evaluate(packed, test, { shape: spec.input });
   // Predictions of both, sample by sample.

@@ -105,7 +105,7 @@ export async function run(argv: string[]): Promise<number> {
   checkOutputFile('--out', out);
   if (values.resume) checkResume(ckpt, config);
   const { model, spec, training } = loadModel(positionals[0]);
-  const data = retrainingData(values, { training });
+  const data = retrainingData(values, { training, spec });
   const train = data.train;
   const before = evaluate(model, data.test, { shape: spec.input }).accuracy;
   const r = pruneToRate(model, {

@@ -90,7 +90,7 @@ export async function run(argv: string[]): Promise<number> {
   const { model, spec, training } = loadModel(positionals[0]);
   if (spec.layers.length === 1 && spec.layers[0].type === 'spiking')
     throw new Error(`${positionals[0]} is already a spiking model; give the ReLU network it came from`);
-  const data = retrainingData(values, { training });
+  const data = retrainingData(values, { training, spec });
   const { train, val } = trainValSplit(data.train, 0.1, seed);
   note(`frugal: ${train.count} train / ${val.count} validation (seed ${seed}), ${data.test.count} test`);
   // --prune auto keeps the largest threshold costing ≤ 0.1 pt on validation: a handful of rows cannot tell.
