@@ -47,39 +47,10 @@ interface Kernels {
   swap01(inp: number, A: number, B: number, L: number, out: number, bias: number, relu: number): void;
   swap01ReluPool(inp: number, A: number, B: number, OH: number, OW: number, out: number, bias: number, Q: number): void;
   rowSums(m: number, R: number, n: number, out: number): void;
-  pool2dForward(
-    x: number,
-    P: number,
-    H: number,
-    W: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    ph: number,
-    pw: number,
-    OH: number,
-    OW: number,
-    mode: number,
-    out: number,
-  ): void;
-  pool2dBackward(
-    x: number,
-    P: number,
-    H: number,
-    W: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    ph: number,
-    pw: number,
-    OH: number,
-    OW: number,
-    mode: number,
-    dy: number,
-    dx: number,
-  ): void;
+  /** x, then poolArgs (geometry and mode), then out. */
+  pool2dForward(x: number, ...geomModeOut: number[]): void;
+  /** x, then poolArgs, then dy and dx. */
+  pool2dBackward(x: number, ...geomModeDyDx: number[]): void;
   relu(x: number, y: number, n: number): void;
   reluBackward(x: number, dy: number, dx: number, n: number): void;
   binary(a: number, b: number, y: number, n: number, op: number): void;
@@ -503,7 +474,7 @@ export class WasmBackend implements Backend {
     this.rt.begin();
     const px = this.rt.inPtr(x),
       po = this.rt.outPtr(out);
-    this.k.pool2dForward(px, g.P, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, mode === 'max' ? 0 : 1, po);
+    this.k.pool2dForward(px, ...poolArgs(g, mode), po);
     this.rt.done(out, po);
   }
 
@@ -512,23 +483,7 @@ export class WasmBackend implements Backend {
     const px = this.rt.inPtr(x),
       pdy = this.rt.inPtr(dy),
       pdx = this.rt.outPtr(dx);
-    this.k.pool2dBackward(
-      px,
-      g.P,
-      g.H,
-      g.W,
-      g.kh,
-      g.kw,
-      g.sh,
-      g.sw,
-      g.ph,
-      g.pw,
-      g.OH,
-      g.OW,
-      mode === 'max' ? 0 : 1,
-      pdy,
-      pdx,
-    );
+    this.k.pool2dBackward(px, ...poolArgs(g, mode), pdy, pdx);
     this.rt.done(dx, pdx);
   }
 
@@ -704,4 +659,9 @@ export async function loadWasmBackend(bytes: BufferSource): Promise<WasmBackend>
     singleThread(instance.exports as Record<string, unknown>),
     { relaxed: false, shared: false },
   );
+}
+
+/** A pooling call's geometry and mode (0 max, 1 average) in the kernels' argument order. */
+function poolArgs(g: PoolGeom, mode: PoolMode): number[] {
+  return [g.P, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, mode === 'max' ? 0 : 1];
 }
