@@ -20,7 +20,7 @@ const ARGS_OFFSET = 64,
 const ERROR_BYTES = 512;
 
 /** The control block's error-message area. */
-export function errorArea(ctrl: SharedArrayBuffer): Uint8Array {
+function errorArea(ctrl: SharedArrayBuffer): Uint8Array {
   return new Uint8Array(ctrl, ctrl.byteLength - ERROR_BYTES, ERROR_BYTES);
 }
 

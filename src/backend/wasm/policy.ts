@@ -25,7 +25,6 @@ export const splitK = (M: number, N: number, K: number): boolean => K >= 4 * SPL
 
 /** Convolution epilogues' transposes (swap01, with relu and pooling) below this many values stay on one thread. */
 export const THREAD_MIN_SWAP = 1 << 16;
-
 /** im2col matrices below this many elements are built on one thread. */
 export const THREAD_MIN_COL = 1 << 18;
 /**
