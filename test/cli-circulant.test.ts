@@ -148,9 +148,11 @@ test(
     );
     const names = r.ours.rows.map((x: { name: string }) => x.name);
     assert.deepEqual(names, ['dense', ...[2, 4, 8, 16].flatMap((N) => [`scratch N=${N}`, `convert N=${N}`])]);
-    // 1,000 images for two epochs: every network well above the 10% of chance (measured 56–66%);
-    // a broken layer, gradient or conversion lands near chance.
-    for (const row of r.ours.rows) assert.ok(row.accuracy.mean >= 0.4, `${row.name}: ${row.accuracy.mean} < 40%`);
+    // 1,000 images for two epochs: every network well above the 10% of chance. Measured over seeds 1–4 here:
+    // 38.9–71.5% (seed 1: 56–65%); CI once read 38.1% for seed 1's converted N=2. A broken layer or gradient
+    // lands near chance, and a broken conversion fine-tuned for one epoch is a network trained from scratch
+    // for one: 10–26% here. So 30%, not the 40% that CI's machine once missed.
+    for (const row of r.ours.rows) assert.ok(row.accuracy.mean >= 0.3, `${row.name}: ${row.accuracy.mean} < 30%`);
     // Parameters of the converted layers are dense/N: the totals fall as N grows (N = 16 leaves
     // the quick network's 8-channel layer dense, so it is not compared).
     const params = [2, 4, 8].map((N) => r.ours.rows.find((x: { name: string }) => x.name === `scratch N=${N}`).params);
