@@ -245,6 +245,10 @@ test('wasm pooling and elementwise kernels equal reference', () => {
     { P: 3, H: 8, W: 8, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, OH: 4, OW: 4 },
     { P: 2, H: 1, W: 11, kh: 1, kw: 3, sh: 1, sw: 1, ph: 0, pw: 0, OH: 1, OW: 9 },
     { P: 5, H: 9, W: 21, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, OH: 4, OW: 10 },
+    // Training sizes: the first convolution's 26×26 planes pooled 2×2, and the general path (3×3, stride 2,
+    // padded) on 23×23 planes.
+    { P: 101, H: 26, W: 26, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, OH: 13, OW: 13 },
+    { P: 130, H: 23, W: 23, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, OH: 12, OW: 12 },
   ];
   for (const g of pools)
     for (const mode of ['max', 'avg'] as const) {
@@ -261,7 +265,7 @@ test('wasm pooling and elementwise kernels equal reference', () => {
       wasm!.pool2dBackward(x, dy, g, mode, db);
       assertClose(db, da, 1e-6, 1e-5, `${mode} pool backward`);
     }
-  for (const n of [1, 3, 4, 7, 64, 1001]) {
+  for (const n of [1, 3, 4, 7, 64, 1001, 70001]) {
     const x = randomArray(n, n),
       y = randomArray(n, n + 1);
     const r = new Float32Array(n),
