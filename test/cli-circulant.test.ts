@@ -150,10 +150,10 @@ test(
     assert.deepEqual(names, ['dense', ...[2, 4, 8, 16].flatMap((N) => [`scratch N=${N}`, `convert N=${N}`])]);
     // 1,000 images for two epochs: every network well above the 10% of chance. Measured over seeds 1–4 here:
     // 38.9–71.5% (seed 1: 56–65%); CI once read 38.1% for seed 1's converted N=2. A broken layer or gradient
-    // lands near chance, and a broken conversion fine-tuned for one epoch is a network trained from scratch
-    // for one: 10–26% here. So 30%, not the 40% that CI's machine once missed.
-    // On failure every row's accuracy and curve: here seed 1 reads dense 0.604, curve [0.257, 0.617], so a CI
-    // machine whose numbers all differ computes differently, where one bad row is that run.
+    // lands near chance; a broken conversion leaves fine-tuning about where a fresh network starts, and seed 1's
+    // networks from scratch read 10–26% on validation after their first epoch. So 30%, not 40%.
+    // On failure, every row's accuracy and first curve: seed 1's dense row reads 0.604, curve [0.257, 0.617] here.
+    // All rows off means the machine computes differently; one row off means that run went astray.
     const rows = JSON.stringify(
       r.ours.rows.map((x: { name: string; accuracy: { mean: number }; curves: number[][] }) => [
         x.name,
