@@ -34,10 +34,10 @@ async function makeStudy(path: string): Promise<void> {
     for (let i = 0; i < 8; i++) {
       const t = (await s.claim(study.record.id, 'w'))!;
       const v = 0.5 + 0.05 * ((t.number * 3) % 8);
-      await s.report(t.id, 1, v - 0.05);
+      await s.report(t.id, [{ epoch: 1, value: v - 0.05 }]);
       if (t.number === 6) await s.finish(t.id, { state: 'failed', reason: `no luck ${HOSTILE}` });
       else if (t.number === 7) await s.finish(t.id, { state: 'pruned', value: v - 0.05 });
-      else (await s.report(t.id, 2, v), await s.finish(t.id, { state: 'complete', value: v }));
+      else (await s.report(t.id, [{ epoch: 2, value: v }]), await s.finish(t.id, { state: 'complete', value: v }));
     }
   } finally {
     await s.close();

@@ -40,10 +40,10 @@ test('results are written once; trials of a silent worker are re-queued, then fa
   await study.enqueue(2);
   const t = (await s.claim(study.record.id, 'w1'))!;
   assert.equal(t.state, 'running');
-  assert.equal(await s.report(t.id, 1, 0.5), true);
+  assert.equal(await s.report(t.id, [{ epoch: 1, value: 0.5 }]), true);
   assert.equal(await s.finish(t.id, { state: 'complete', value: 0.5 }), true);
   assert.equal(await s.finish(t.id, { state: 'complete', value: 0.9 }), false, 'a second result is ignored');
-  assert.equal(await s.report(t.id, 2, 0.9), false, 'an ended trial takes no more reports');
+  assert.equal(await s.report(t.id, [{ epoch: 2, value: 0.9 }]), false, 'an ended trial takes no more reports');
   const u = (await s.claim(study.record.id, 'w2'))!;
   await new Promise((r) => setTimeout(r, 30));
   assert.deepEqual(await s.requeueStale(study.record.id, 10, 2), { requeued: 1, failed: 0 });

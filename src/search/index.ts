@@ -41,6 +41,7 @@ export {
   type TrialOutcome,
   type SearchStorage,
   type TrialContext,
+  type EpochValue,
   type TrialObjective,
   type WorkOptions,
 } from './study.js';

@@ -8,6 +8,7 @@ import type { Params, Rejections } from './space.js';
 import type { Direction } from './robust.js';
 import {
   StudyError,
+  type EpochValue,
   type SearchStorage,
   type StudyDef,
   type StudyRecord,
@@ -191,30 +192,51 @@ export class SqliteStorage implements SearchStorage {
       .run(Date.now(), trial, worker);
   }
 
-  async report(trial: number, epoch: number, value: number): Promise<boolean> {
+  /** The statement writing one epoch's value (replacing a value of an earlier attempt). */
+  private putValue() {
+    return this.db.prepare(
+      'INSERT INTO search_values (trial, epoch, value) VALUES (?, ?, ?) ' +
+        'ON CONFLICT (trial, epoch) DO UPDATE SET value = excluded.value',
+    );
+  }
+
+  async report(trial: number, values: EpochValue[], worker?: string): Promise<boolean> {
+    const put = this.putValue();
     return this.db
       .transaction(() => {
         const r = this.db.prepare('SELECT state FROM search_trials WHERE id = ?').get(trial) as { state: string };
         if (!r || (r.state !== 'running' && r.state !== 'queued')) return false;
-        this.db
-          .prepare(
-            'INSERT INTO search_values (trial, epoch, value) VALUES (?, ?, ?) ' +
-              'ON CONFLICT (trial, epoch) DO UPDATE SET value = excluded.value',
-          )
-          .run(trial, epoch, value);
+        if (worker !== undefined)
+          this.db
+            .prepare(`UPDATE search_trials SET heartbeat = ? WHERE id = ? AND worker = ? AND state = 'running'`)
+            .run(Date.now(), trial, worker);
+        for (const v of values) put.run(trial, v.epoch, v.value);
         return true;
       })
       .immediate();
   }
 
-  async finish(trial: number, o: TrialOutcome): Promise<boolean> {
-    const r = this.db
-      .prepare(
-        `UPDATE search_trials SET state = ?, value = ?, reason = ?, model_path = ?, seconds = ?, finished = ?
-         WHERE id = ? AND state IN ('queued', 'running')`,
-      )
-      .run(o.state, o.value ?? null, o.reason ?? null, o.modelPath ?? null, o.seconds ?? null, Date.now(), trial);
-    return r.changes === 1;
+  async finish(trial: number, o: TrialOutcome, values: EpochValue[] = []): Promise<boolean> {
+    const put = this.putValue();
+    const end = this.db.prepare(
+      `UPDATE search_trials SET state = ?, value = ?, reason = ?, model_path = ?, seconds = ?, finished = ?
+       WHERE id = ? AND state IN ('queued', 'running')`,
+    );
+    return this.db
+      .transaction(() => {
+        const r = end.run(
+          o.state,
+          o.value ?? null,
+          o.reason ?? null,
+          o.modelPath ?? null,
+          o.seconds ?? null,
+          Date.now(),
+          trial,
+        );
+        if (r.changes === 1) for (const v of values) put.run(trial, v.epoch, v.value);
+        return r.changes === 1;
+      })
+      .immediate();
   }
 
   async release(trial: number): Promise<void> {

@@ -5,6 +5,7 @@ import { canonicalJson, checkKnownKeys, gridPoints, sampleParams, validateSpace,
 import type { DrawCheck, ParamDef, Params, Rejections } from './space.js';
 import type { Direction } from './robust.js';
 import { noPruner, type Pruner, type TrialCurve } from './pruners.js';
+import { ReportWriter } from './report-writer.js';
 
 /** The objective part of a SPACE.json (see objective.ts for the fields it reads). */
 export type ObjectiveDef = Record<string, unknown> & { metric?: string; direction?: Direction };
@@ -57,6 +58,12 @@ export interface TrialRecord {
   modelPath: string | null;
 }
 
+/** A trial's metric after one epoch. */
+export interface EpochValue {
+  epoch: number;
+  value: number;
+}
+
 /** The end of a trial. */
 export interface TrialOutcome {
   state: 'complete' | 'pruned' | 'failed';
@@ -82,9 +89,13 @@ export interface SearchStorage {
   /** Take the next queued trial for `worker` (state running, attempts + 1), or null when none is queued. */
   claim(study: number, worker: string): Promise<TrialRecord | null>;
   heartbeat(trial: number, worker: string): Promise<void>;
-  /** Record the metric after `epoch` (replacing a value of an earlier attempt); false once the trial ended. */
-  report(trial: number, epoch: number, value: number): Promise<boolean>;
-  finish(trial: number, outcome: TrialOutcome): Promise<boolean>;
+  /**
+   * Record the metric after each epoch of `values` (replacing values of an earlier attempt, the last of an epoch
+   * given twice); false once the trial ended. With `worker`, the same write is that worker's heartbeat.
+   */
+  report(trial: number, values: EpochValue[], worker?: string): Promise<boolean>;
+  /** End the trial; `values` not reported yet are written with the result (after an epoch given twice, its last). */
+  finish(trial: number, outcome: TrialOutcome, values?: EpochValue[]): Promise<boolean>;
   /** Give a running trial back to the queue (its worker is stopping); its attempt is not counted as a death. */
   release(trial: number): Promise<void>;
   trials(study: number): Promise<TrialRecord[]>;
@@ -104,7 +115,11 @@ export interface SearchStorage {
 /** A study name that exists with a different space, or a study that does not exist. */
 export class StudyError extends Error {}
 
-/** What a trial's objective gets: per-epoch reporting (the answer says whether to stop) and a heartbeat. */
+/**
+ * What a trial's objective gets: per-epoch reporting (the answer says whether to stop) and a heartbeat. A report is
+ * written behind the objective, which waits for the store only when a pruner must read the study; a failed write
+ * throws from the next report, and a trial found ended elsewhere is told 'prune' on the next.
+ */
 export interface TrialContext {
   report(epoch: number, value: number): Promise<'continue' | 'prune'>;
   heartbeat(): Promise<void>;
@@ -284,9 +299,9 @@ export class Study {
   }
 
   /**
-   * Run queued trials until none is queued or running (or `maxTrials`). Before each claim, trials of dead
-   * workers (stale heartbeat) are re-queued. A trial that throws is marked failed with the message; one
-   * the pruner stops is marked pruned with its best value so far.
+   * Run queued trials until none is queued or running (or `maxTrials`). Before a claim, at most every tenth of
+   * the heartbeat timeout, trials of dead workers (stale heartbeat) are re-queued. A trial that throws is marked
+   * failed with the message; one the pruner stops is marked pruned with its best value so far.
    */
   async work(objective: TrialObjective, o: WorkOptions): Promise<{ ran: number }> {
     const pruner = o.pruner ?? noPruner;
@@ -294,8 +309,14 @@ export class Study {
       maxAttempts = o.maxAttempts ?? 3;
     const dir = this.direction;
     let ran = 0;
+    // Dead workers are looked for at most every tenth of the timeout, not before every claim: on a shared store
+    // that query was a round trip per trial, and a dead worker's trial waits the timeout anyway.
+    let lastStaleCheck = -Infinity;
     while ((o.maxTrials === undefined || ran < o.maxTrials) && !o.stop?.()) {
-      await this.storage.requeueStale(this.record.id, timeout, maxAttempts);
+      if (Date.now() - lastStaleCheck >= timeout / 10) {
+        await this.storage.requeueStale(this.record.id, timeout, maxAttempts);
+        lastStaleCheck = Date.now();
+      }
       const t = await this.storage.claim(this.record.id, o.worker);
       if (!t) {
         const open = (await this.trials()).filter((x) => x.state === 'queued' || x.state === 'running');
@@ -304,35 +325,48 @@ export class Study {
         continue;
       }
       const t0 = Date.now();
-      let pruned = false;
+      let lastBeat = t0, // the claim was one
+        pruned = false;
       const values: number[] = [];
+      const writer = new ReportWriter(this.storage, t.id, o.worker);
       const ctx: TrialContext = {
         report: async (epoch, value) => {
           // A turn of the event loop (a local store answers in microtasks only): signals get delivered.
           await turn();
           if (o.stop?.()) throw new WorkerStopping();
           values[epoch - 1] = value;
-          if (!(await this.storage.report(t.id, epoch, value))) return 'prune';
-          await this.storage.heartbeat(t.id, o.worker);
-          const self = { number: t.number, state: 'running', values: values.slice(0, epoch) };
-          if (pruner !== noPruner && pruner.shouldPrune(self, epoch, curves(await this.trials()), dir)) pruned = true;
-          return pruned ? 'prune' : 'continue';
+          // The report is the heartbeat when the last one is a tenth of the timeout old: a heartbeat per report
+          // rewrote the trial's row ten times a trial on a shared store.
+          const beat = Date.now() - lastBeat >= timeout / 10;
+          writer.add(epoch, value, beat);
+          if (beat) lastBeat = Date.now();
+          if (pruner !== noPruner) {
+            await writer.flush();
+            const self = { number: t.number, state: 'running', values: values.slice(0, epoch) };
+            if (pruner.shouldPrune(self, epoch, curves(await this.trials()), dir)) pruned = true;
+          }
+          return pruned || writer.ended ? 'prune' : 'continue';
         },
         heartbeat: () => this.storage.heartbeat(t.id, o.worker),
       };
-      let outcome: TrialOutcome;
+      let outcome: TrialOutcome,
+        rest: EpochValue[] = [];
       try {
         const r = await objective(t, ctx);
+        rest = await writer.settle();
         outcome = { state: pruned ? 'pruned' : 'complete', value: r.value, modelPath: r.modelPath ?? null };
       } catch (e) {
         if (e instanceof WorkerStopping) {
+          await writer.flush().catch(() => {});
           await this.storage.release(t.id);
           break;
         }
+        rest = await writer.settle().catch(() => []);
         outcome = { state: 'failed', reason: (e as Error).message.split('\n')[0], value: null };
       }
       outcome.seconds = (Date.now() - t0) / 1000;
-      await this.storage.finish(t.id, outcome);
+      // The values still queued go with the result: one write at the end of a trial, not two.
+      await this.storage.finish(t.id, outcome, rest);
       o.onTrial?.(t, outcome);
       ran++;
     }

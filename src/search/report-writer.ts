@@ -1,0 +1,69 @@
+// A trial's per-epoch reports, written behind its objective: one write in flight at a time, and the reports that
+// arrive meanwhile go together in the next. The objective waits for the store only when it must: a pruner reads
+// the study, or the trial ends. On a shared store a report is a network round trip, and training need not wait
+// for it.
+import type { EpochValue, SearchStorage } from './study.js';
+
+export class ReportWriter {
+  private pending: EpochValue[] = [];
+  private beat = false;
+  private writing: Promise<void> | null = null;
+  private failure: unknown = null;
+  /** A write found the trial ended elsewhere (its worker was taken for dead and the trial re-queued or failed). */
+  ended = false;
+
+  constructor(
+    private readonly storage: SearchStorage,
+    private readonly trial: number,
+    private readonly worker: string,
+  ) {}
+
+  /** Queue a value; with `beat` its write is the worker's heartbeat too. Throws the error of a failed write. */
+  add(epoch: number, value: number, beat: boolean): void {
+    if (this.failure) throw this.failure;
+    this.pending.push({ epoch, value });
+    this.beat ||= beat;
+    this.writing ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length) {
+        const batch = this.pending,
+          beat = this.beat;
+        this.pending = [];
+        this.beat = false;
+        if (!(await this.storage.report(this.trial, batch, beat ? this.worker : undefined))) this.ended = true;
+      }
+    } catch (e) {
+      this.failure = e;
+    } finally {
+      this.writing = null;
+    }
+  }
+
+  /**
+   * Wait for the write in flight and hand over the values still queued (for the caller to write with the trial's
+   * result); throws the error of a failed write.
+   */
+  async settle(): Promise<EpochValue[]> {
+    while (this.writing) {
+      const w = this.writing;
+      // Values queued after the write in flight would start their own write when it ends: take them first.
+      const queued = this.pending;
+      this.pending = [];
+      await w;
+      this.pending = queued.concat(this.pending);
+    }
+    if (this.failure) throw this.failure;
+    const rest = this.pending;
+    this.pending = [];
+    return rest;
+  }
+
+  /** Wait until every queued value is written; throws the error of a failed write. */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+    if (this.failure) throw this.failure;
+  }
+}
