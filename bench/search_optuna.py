@@ -1,5 +1,6 @@
 """Optuna's side of bench/search.ts: W processes share one RDB storage (SQLite file or PostgreSQL URL), each
-runs trials whose objective only reports R intermediate values; prints one JSON line with the wall time.
+runs trials whose objective only reports R intermediate values; prints one JSON line with the wall time. As on
+our side, the clock starts when every worker has loaded the study (imports and connecting are not overhead).
 Usage: /usr/bin/python3 bench/search_optuna.py STORAGE_URL WORKERS TRIALS REPORTS"""
 import json
 import multiprocessing as mp
@@ -21,8 +22,9 @@ def objective(reports):
     return f
 
 
-def work(url, name, n, reports):
+def work(url, name, n, reports, ready):
     study = optuna.load_study(study_name=name, storage=url)
+    ready.wait()
     study.optimize(objective(reports), n_trials=n)
 
 
@@ -31,10 +33,12 @@ def main():
     name = f"bench-{workers}-{trials}-{time.time_ns()}"
     optuna.create_study(study_name=name, storage=url, direction="maximize")
     share = [trials // workers + (1 if i < trials % workers else 0) for i in range(workers)]
-    t0 = time.perf_counter()
-    procs = [mp.Process(target=work, args=(url, name, n, reports)) for n in share]
+    ready = mp.Barrier(workers + 1)
+    procs = [mp.Process(target=work, args=(url, name, n, reports, ready)) for n in share]
     for p in procs:
         p.start()
+    ready.wait()
+    t0 = time.perf_counter()
     for p in procs:
         p.join()
     wall = time.perf_counter() - t0
