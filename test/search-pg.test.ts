@@ -118,8 +118,10 @@ test(
       await study.enqueue(1);
       await assert.rejects(Study.create(storage, { ...def, seed: 2 }), /already exists .* with a different space/);
       const t = (await storage.claim(study.record.id, 'a'))!;
+      assert.equal(await storage.countOpen(study.record.id), 1, 'a running trial is open');
       assert.equal(await storage.report(t.id, [{ epoch: 1, value: 0.5 }]), true);
       assert.equal(await storage.finish(t.id, { state: 'complete', value: 0.5 }), true);
+      assert.equal(await storage.countOpen(study.record.id), 0, 'an ended one is not');
       assert.equal(await storage.finish(t.id, { state: 'complete', value: 0.7 }), false);
       // As if the job expired after the result was written: pg-boss delivers it again.
       const job = (await storage.pool.query('SELECT job FROM search_trials WHERE id = $1', [t.id])).rows[0].job;

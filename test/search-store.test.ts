@@ -38,10 +38,13 @@ test('results are written once; trials of a silent worker are re-queued, then fa
   const s = openSqliteStorage(join(dir, 'stale.db'));
   const study = await Study.create(s, def('stale'));
   await study.enqueue(2);
+  assert.equal(await s.countOpen(study.record.id), 2);
   const t = (await s.claim(study.record.id, 'w1'))!;
   assert.equal(t.state, 'running');
+  assert.equal(await s.countOpen(study.record.id), 2, 'a running trial is open');
   assert.equal(await s.report(t.id, [{ epoch: 1, value: 0.5 }]), true);
   assert.equal(await s.finish(t.id, { state: 'complete', value: 0.5 }), true);
+  assert.equal(await s.countOpen(study.record.id), 1, 'an ended one is not');
   assert.equal(await s.finish(t.id, { state: 'complete', value: 0.9 }), false, 'a second result is ignored');
   assert.equal(await s.report(t.id, [{ epoch: 2, value: 0.9 }]), false, 'an ended trial takes no more reports');
   const u = (await s.claim(study.record.id, 'w2'))!;

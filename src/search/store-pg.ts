@@ -389,6 +389,15 @@ export class PgStorage implements SearchStorage {
     });
   }
 
+  async countOpen(study: number): Promise<number> {
+    const r = await this.pool.query(
+      prepared(`SELECT count(*)::int AS n FROM search_trials WHERE study = $1 AND state IN ('queued', 'running')`, [
+        study,
+      ]),
+    );
+    return r.rows[0].n;
+  }
+
   async trials(study: number): Promise<TrialRecord[]> {
     const rows = (await this.pool.query('SELECT * FROM search_trials WHERE study = $1 ORDER BY number', [study])).rows;
     const vals = (

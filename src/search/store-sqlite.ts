@@ -248,6 +248,13 @@ export class SqliteStorage implements SearchStorage {
       .run(trial);
   }
 
+  async countOpen(study: number): Promise<number> {
+    const r = this.db
+      .prepare(`SELECT count(*) AS n FROM search_trials WHERE study = ? AND state IN ('queued', 'running')`)
+      .get(study) as { n: number };
+    return r.n;
+  }
+
   async trials(study: number): Promise<TrialRecord[]> {
     const rows = this.db
       .prepare('SELECT * FROM search_trials WHERE study = ? ORDER BY number')

@@ -99,6 +99,8 @@ export interface SearchStorage {
   /** Give a running trial back to the queue (its worker is stopping); its attempt is not counted as a death. */
   release(trial: number): Promise<void>;
   trials(study: number): Promise<TrialRecord[]>;
+  /** How many trials are queued or running: what an idle worker asks, often, without reading the study. */
+  countOpen(study: number): Promise<number>;
   /**
    * Running trials whose heartbeat is older than `timeoutMs` (their worker died) go back to the queue;
    * those already claimed `maxAttempts` times are marked failed instead, with the reason.
@@ -319,8 +321,7 @@ export class Study {
       }
       const t = await this.storage.claim(this.record.id, o.worker);
       if (!t) {
-        const open = (await this.trials()).filter((x) => x.state === 'queued' || x.state === 'running');
-        if (open.length === 0) break;
+        if ((await this.storage.countOpen(this.record.id)) === 0) break;
         await sleep(o.idleMs ?? 500);
         continue;
       }
