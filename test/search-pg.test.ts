@@ -263,6 +263,20 @@ test(
       const without = await plan();
       assert.doesNotMatch(without, /priority_created_on_id/);
       assert.match(without, sortsQueue);
+      // One enqueue of 300 in three statements: every trial has its parameters and its job, a second enqueue adds
+      // nothing, and workers take the trials in number order.
+      assert.equal(await study.enqueue(300), 300);
+      const count = async (sql: string) => (await storage.pool.query(sql)).rows[0].n;
+      assert.equal(await count('SELECT count(*)::int AS n FROM search_params'), 300);
+      assert.equal(await count(`SELECT count(*)::int AS n FROM pgboss.job WHERE name LIKE 'frugal-search.%'`), 300);
+      assert.equal(
+        await count('SELECT count(*)::int AS n FROM search_trials t JOIN pgboss.job j ON j.id::text = t.job'),
+        300,
+        'each trial names its job',
+      );
+      const first = [];
+      for (let i = 0; i < 3; i++) first.push((await storage.claim(study.record.id, 'w'))!.number);
+      assert.deepEqual(first, [0, 1, 2]);
     } finally {
       await storage.close();
       await drop();

@@ -5,7 +5,7 @@
 // the job, runs the trial and completes the job after writing the result. A worker that dies stops sending
 // heartbeats; any other worker then fails its job (pg-boss re-queues it for retry) and re-queues the trial.
 // The result is written only while the trial has none, so a trial delivered twice still has one result.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { canonicalJson } from './space.js';
@@ -204,26 +204,49 @@ export class PgStorage implements SearchStorage {
 
   async enqueue(study: number, trials: { number: number; params: Params; rejections: Rejections }[]): Promise<void> {
     const q = this.queue(study);
-    // Rows and jobs in one transaction (pg-boss sends through our client): a trial never lacks its job.
+    // Rows, parameters and jobs in one transaction, three statements however many trials: a trial never lacks its
+    // job. The job ids are ours, so each row names its job as it is written.
     await this.tx(async (c) => {
-      const db = via(c);
-      for (const t of trials) {
-        const r = await c.query(
-          prepared(
-            `INSERT INTO search_trials (study, number, state, params, rejections) VALUES ($1, $2, 'queued', $3, $4)
-           ON CONFLICT (study, number) DO NOTHING RETURNING id`,
-            [study, t.number, JSON.stringify(t.params), JSON.stringify(t.rejections)],
-          ),
-        );
-        if (!r.rows.length) continue;
-        const id = Number(r.rows[0].id);
-        for (const [k, v] of Object.entries(t.params))
-          await c.query(
-            prepared('INSERT INTO search_params (trial, name, value) VALUES ($1, $2, $3)', [id, k, JSON.stringify(v)]),
-          );
-        const job = await this.boss.send(q, { trial: id }, { db });
-        await c.query(prepared('UPDATE search_trials SET job = $1 WHERE id = $2', [job, id]));
-      }
+      const r = await c.query(
+        prepared(
+          `INSERT INTO search_trials (study, number, state, params, rejections, job)
+           SELECT $1, u.number, 'queued', u.params, u.rejections, u.job
+           FROM unnest($2::int[], $3::text[], $4::text[], $5::text[]) AS u(number, params, rejections, job)
+           ON CONFLICT (study, number) DO NOTHING RETURNING id, number, job`,
+          [
+            study,
+            trials.map((t) => t.number),
+            trials.map((t) => JSON.stringify(t.params)),
+            trials.map((t) => JSON.stringify(t.rejections)),
+            trials.map(() => randomUUID()),
+          ],
+        ),
+      );
+      const byNumber = new Map(trials.map((t) => [t.number, t]));
+      const ids: number[] = [],
+        names: string[] = [],
+        values: string[] = [];
+      for (const row of r.rows)
+        for (const [k, v] of Object.entries(byNumber.get(Number(row.number))!.params)) {
+          ids.push(Number(row.id));
+          names.push(k);
+          values.push(JSON.stringify(v));
+        }
+      await c.query(
+        prepared(
+          'INSERT INTO search_params (trial, name, value) SELECT * FROM unnest($1::int[], $2::text[], $3::text[])',
+          [ids, names, values],
+        ),
+      );
+      // Priority −number: workers take the trials in number order, as on SQLite (pg-boss orders by priority, then
+      // creation time, then id, and a study's jobs share their creation time).
+      const jobs = r.rows.map((row) => ({
+        id: String(row.job),
+        name: q,
+        data: { trial: Number(row.id) },
+        priority: -Number(row.number),
+      }));
+      if (jobs.length) await this.boss.insert(jobs, { db: via(c) });
     });
     // Fresh statistics for the planner: until autovacuum gets to the new rows (a minute or more), it sorts every
     // queued job to fetch one (a claim took 6.3 ms with 4,216 trials queued, 2.0 ms after ANALYZE).
@@ -377,12 +400,12 @@ export class PgStorage implements SearchStorage {
       );
       const r = await c.query(
         `UPDATE search_trials SET state = 'queued', worker = NULL, attempts = 0, value = NULL, reason = NULL,
-         finished = NULL, seconds = NULL, model_path = NULL WHERE study = $1 AND state = 'failed' RETURNING id`,
+         finished = NULL, seconds = NULL, model_path = NULL WHERE study = $1 AND state = 'failed' RETURNING id, number`,
         [study],
       );
       // The failed trial's job was completed: each gets a new one, in the same transaction as its row.
       for (const row of r.rows) {
-        const job = await this.boss.send(q, { trial: Number(row.id) }, { db });
+        const job = await this.boss.send(q, { trial: Number(row.id) }, { db, priority: -Number(row.number) });
         await c.query('UPDATE search_trials SET job = $1 WHERE id = $2', [job, row.id]);
       }
       return r.rows.length;
