@@ -209,9 +209,12 @@ test(
       ];
       assert.equal(await storage.report(t.id, batch), true);
       assert.equal(await beat(), h0, 'a report without a worker is no heartbeat');
-      assert.equal(await storage.report(t.id, [{ epoch: 3, value: 0.3 }], 'b'), true);
-      assert.equal(await beat(), h0, "another worker's report is not this trial's heartbeat");
-      assert.equal(await storage.report(t.id, [{ epoch: 3, value: 0.35 }], 'a'), true);
+      const other = await storage.report(t.id, [{ epoch: 3, value: 0.9 }], 'b', true);
+      assert.equal(other, false, 'a worker that does not run the trial is told so');
+      assert.equal(await beat(), h0, 'and its report is no heartbeat');
+      assert.equal(await storage.report(t.id, [{ epoch: 3, value: 0.3 }], 'a'), true);
+      assert.equal(await beat(), h0, 'a report not asked to beat is no heartbeat');
+      assert.equal(await storage.report(t.id, [{ epoch: 3, value: 0.35 }], 'a', true), true);
       assert.ok((await beat()) >= h0 + 25, 'the report of the worker that runs the trial is its heartbeat');
       // Given back (its worker stopping) and claimed again: the values of the first attempt come with it.
       await storage.release(t.id);
@@ -279,6 +282,47 @@ test(
       assert.deepEqual(first, [0, 1, 2]);
     } finally {
       await storage.close();
+      await drop();
+    }
+  },
+);
+
+test(
+  'PostgreSQL: a worker taken for dead loses its trial: told so on its next report, its late result not written',
+  { skip },
+  async () => {
+    const { url, drop } = await database('dead');
+    const [sa, sb] = [await openPgStorage(url), await openPgStorage(url)];
+    try {
+      const study = await Study.create(sa, def);
+      await study.enqueue(1);
+      const a = (await sa.claim(study.record.id, 'A'))!;
+      assert.equal(await sa.report(a.id, [{ epoch: 1, value: 0.1 }], 'A'), true);
+      await sleep(30);
+      assert.deepEqual(await sb.requeueStale(study.record.id, 10, 5), { requeued: 1, failed: 0 });
+      await sb.pool.query(`UPDATE pgboss.job SET start_after = now() WHERE name = $1`, [
+        `frugal-search.${study.record.id}`,
+      ]);
+      const b = (await sb.claim(study.record.id, 'B'))!;
+      assert.equal(b.id, a.id, 'the trial went to B');
+      assert.equal(await sa.report(a.id, [{ epoch: 2, value: 0.9 }], 'A', true), false, 'A is told');
+      const late = [{ epoch: 3, value: 0.9 }];
+      assert.equal(await sa.finish(a.id, { state: 'complete', value: 0.9 }, late, 'A'), false);
+      const jobState = async () =>
+        (
+          await sb.pool.query(
+            'SELECT j.state FROM pgboss.job j JOIN search_trials t ON t.job = j.id::text WHERE t.id = $1',
+            [a.id],
+          )
+        ).rows[0].state;
+      assert.equal(await jobState(), 'active', "A's late result leaves the job to B");
+      assert.equal(await sb.finish(b.id, { state: 'complete', value: 0.5 }, [{ epoch: 1, value: 0.5 }], 'B'), true);
+      const [rec] = await study.trials();
+      assert.deepEqual([rec.state, rec.value, rec.worker, rec.values], ['complete', 0.5, 'B', [0.5]]);
+      assert.equal(await jobState(), 'completed');
+    } finally {
+      await sa.close();
+      await sb.close();
       await drop();
     }
   },

@@ -162,3 +162,21 @@ test('SIGTERM to a `frugal search worker` gives its running trial back to the qu
   assert.ok(t.values.length >= 1 && t.values.length < 1000);
   await s.close();
 });
+
+test('a worker taken for dead loses its trial: told so on its next report, its late result not written', async () => {
+  const s = openSqliteStorage(join(dir, 'dead.db'));
+  const study = await Study.create(s, def('dead'));
+  await study.enqueue(1);
+  const a = (await s.claim(study.record.id, 'A'))!;
+  assert.equal(await s.report(a.id, [{ epoch: 1, value: 0.1 }], 'A'), true);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(await s.requeueStale(study.record.id, 10, 5), { requeued: 1, failed: 0 });
+  assert.equal(await s.report(a.id, [{ epoch: 2, value: 0.9 }], 'A'), false, 'A is told while the trial waits');
+  const b = (await s.claim(study.record.id, 'B'))!;
+  assert.equal(b.id, a.id);
+  assert.equal(await s.finish(a.id, { state: 'complete', value: 0.9 }, [{ epoch: 3, value: 0.9 }], 'A'), false);
+  assert.equal(await s.finish(b.id, { state: 'complete', value: 0.5 }, [{ epoch: 1, value: 0.5 }], 'B'), true);
+  const [rec] = await study.trials();
+  assert.deepEqual([rec.state, rec.value, rec.worker, rec.values], ['complete', 0.5, 'B', [0.5]]);
+  await s.close();
+});

@@ -8,11 +8,11 @@ import { Study, openSqliteStorage, type EpochValue, type SearchStorage, type Stu
 
 /** A storage whose report() waits until the test lets it go, and records each batch. */
 function gated(answer: () => boolean | Error = () => true) {
-  const batches: { values: EpochValue[]; worker?: string }[] = [];
+  const batches: { values: EpochValue[]; worker?: string; beat?: boolean }[] = [];
   const gates: (() => void)[] = [];
   const storage = {
-    report: (_trial: number, values: EpochValue[], worker?: string) => {
-      batches.push({ values, worker });
+    report: (_trial: number, values: EpochValue[], worker?: string, beat?: boolean) => {
+      batches.push({ values, worker, beat });
       return new Promise<boolean>((ok, no) =>
         gates.push(() => {
           const a = answer();
@@ -45,17 +45,17 @@ test('report writer: one write in flight, the reports that arrive meanwhile go t
   await g.open();
   await flushed;
   assert.deepEqual(
-    g.batches.map((b) => [b.values.map((v) => v.epoch), b.worker]),
+    g.batches.map((b) => [b.values.map((v) => v.epoch), b.worker, b.beat]),
     [
-      [[1], undefined],
-      [[2, 3], 'w1'],
+      [[1], 'w1', false],
+      [[2, 3], 'w1', true],
     ],
     'epochs 2 and 3 in one write, which is the heartbeat because epoch 2 asked for one',
   );
   assert.equal(w.ended, false);
 });
 
-test('report writer: a trial ended elsewhere is noticed; a failed write fails the next report and flush', async () => {
+test('report writer: an ended trial is noticed; a failed write fails the next report, keeps its values', async () => {
   const ended = gated(() => false);
   const a = new ReportWriter(ended.storage, 1, 'w');
   a.add(1, 0.5, false);
@@ -69,6 +69,7 @@ test('report writer: a trial ended elsewhere is noticed; a failed write fails th
   await broken.open();
   await assert.rejects(b.flush(), /connection terminated/);
   assert.throws(() => b.add(2, 0.6, false), /connection terminated/);
+  assert.deepEqual(await b.settle(), [{ epoch: 1, value: 0.5 }], "the failed write's values go with the result");
 });
 
 test('report writer: settle waits for the write in flight and hands over the values still queued', async () => {
@@ -95,10 +96,10 @@ function counted() {
   const n = { reports: 0, beats: 0, staleChecks: 0 };
   const report = s.report.bind(s),
     requeueStale = s.requeueStale.bind(s);
-  s.report = (trial, values, worker) => {
+  s.report = (trial, values, worker, beat) => {
     n.reports++;
-    if (worker !== undefined) n.beats++;
-    return report(trial, values, worker);
+    if (beat) n.beats++;
+    return report(trial, values, worker, beat);
   };
   s.requeueStale = (...a) => (n.staleChecks++, requeueStale(...a));
   return { s, n };
@@ -132,4 +133,36 @@ test('study: a report is a heartbeat only when the last is a tenth of the timeou
   const always = await run(0);
   assert.equal(always.beats, always.reports, 'with no time to spare every write is a heartbeat');
   assert.ok(always.staleChecks >= 5, `a look before each claim (${always.staleChecks})`);
+});
+
+test('study: a report is on its way before the objective trains on, not an epoch later', async () => {
+  const s = openSqliteStorage(':memory:');
+  const sent: number[] = [],
+    trained: number[] = [];
+  const report = s.report.bind(s);
+  // As a connection pool does: the query goes out on the next tick.
+  s.report = (...a) =>
+    new Promise((ok, no) =>
+      process.nextTick(() => {
+        sent.push(performance.now());
+        report(...a).then(ok, no);
+      }),
+    );
+  const study = await Study.create(s, { ...def, study: 'tick' });
+  await study.enqueue(1);
+  await study.work(
+    async (_t, ctx) => {
+      for (let e = 1; e <= 3; e++) {
+        await ctx.report(e, e / 10);
+        trained.push(performance.now());
+        const end = Date.now() + 30; // the next epoch, synchronous as training is
+        while (Date.now() < end);
+      }
+      return { value: 0.3 };
+    },
+    { worker: 'w', idleMs: 1 },
+  );
+  assert.ok(sent.length >= 1);
+  assert.ok(sent[0] <= trained[0], `epoch 1's write went out at ${sent[0]}, after training resumed at ${trained[0]}`);
+  await s.close();
 });

@@ -33,7 +33,13 @@ export class ReportWriter {
           beat = this.beat;
         this.pending = [];
         this.beat = false;
-        if (!(await this.storage.report(this.trial, batch, beat ? this.worker : undefined))) this.ended = true;
+        try {
+          if (!(await this.storage.report(this.trial, batch, this.worker, beat))) this.ended = true;
+        } catch (e) {
+          // Kept, for the trial's result to carry (settle) if the objective ends well.
+          this.pending = batch.concat(this.pending);
+          throw e;
+        }
       }
     } catch (e) {
       this.failure = e;
@@ -43,8 +49,9 @@ export class ReportWriter {
   }
 
   /**
-   * Wait for the write in flight and hand over the values still queued (for the caller to write with the trial's
-   * result); throws the error of a failed write.
+   * Wait for the write in flight and hand over the values still queued, a failed write's among them, for the caller
+   * to write with the trial's result. (A failed write has already failed the next report; a trial whose objective
+   * ended well is not failed for it.)
    */
   async settle(): Promise<EpochValue[]> {
     while (this.writing) {
@@ -53,9 +60,9 @@ export class ReportWriter {
       const queued = this.pending;
       this.pending = [];
       await w;
-      this.pending = queued.concat(this.pending);
+      // After a failed write its values are back in pending: older than the queued ones, so first.
+      this.pending = this.pending.concat(queued);
     }
-    if (this.failure) throw this.failure;
     const rest = this.pending;
     this.pending = [];
     return rest;

@@ -41,6 +41,17 @@ CREATE TABLE IF NOT EXISTS search_values (
   PRIMARY KEY (trial, epoch));
 `;
 
+/** pg-boss's complete statement picks its jobs with this subquery; finish() makes it conditional. */
+const UNNEST_JOBS = /SELECT UNNEST\(\$2::uuid\[\]\)/;
+
+/**
+ * A trial still open to writes: run by `worker` when that parameter is set, otherwise queued or running (a store's
+ * own callers and tests write without a worker).
+ */
+const OPEN = (worker: string) =>
+  `CASE WHEN ${worker}::text IS NULL THEN state IN ('queued', 'running')
+   ELSE state = 'running' AND worker = ${worker} END`;
+
 /** Milliseconds on the database server's clock (heartbeats of machines with skewed clocks stay comparable). */
 const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 
@@ -102,15 +113,26 @@ export async function openPgStorage(url: string, o: { connectTimeoutMs?: number 
   const has = `SELECT 1 FROM pg_class WHERE relname = 'frugal_search_fetch' AND relnamespace = 'pgboss'::regnamespace`;
   if (!(await pool.query(has)).rows.length) {
     const c = await pool.connect();
+    let failed: Error | undefined;
     try {
       await c.query('SELECT pg_advisory_lock(727325)');
       await c.query(
         `CREATE INDEX IF NOT EXISTS frugal_search_fetch ON pgboss.job (name, priority DESC, created_on, id)
          WHERE state < 'active'`,
       );
-      await c.query('SELECT pg_advisory_unlock(727325)');
+    } catch (e) {
+      failed = e as Error;
     } finally {
+      await c.query('SELECT pg_advisory_unlock(727325)').catch(() => {});
       c.release();
+    }
+    if (failed) {
+      await boss.stop({ graceful: false, wait: true }).catch(() => {});
+      await pool.end().catch(() => {});
+      throw new StudyError(
+        `cannot add the search's index to pgboss.job at ${redactUrl(url)}: ${failed.message}` +
+          ' — connect once as the owner of the pgboss schema (the user that first ran a worker)',
+      );
     }
   }
   // Claims and reports commit asynchronously: the server does not wait for their WAL flush. A crash of the server
@@ -121,7 +143,9 @@ export async function openPgStorage(url: string, o: { connectTimeoutMs?: number 
     connectionString: url,
     max: 1,
     connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
-    options: '-c synchronous_commit=off',
+    // A SET, not a startup option: connection poolers (PgBouncer) refuse unknown startup parameters. The pool
+    // hands the connection out once it is done.
+    onConnect: async (c: pg.ClientBase) => void (await c.query('SET synchronous_commit = off')),
   });
   fast.on('error', () => {});
   return new PgStorage(url, pool, boss, fast);
@@ -311,56 +335,56 @@ export class PgStorage implements SearchStorage {
     );
   }
 
-  async report(trial: number, values: EpochValue[], worker?: string): Promise<boolean> {
+  async report(trial: number, values: EpochValue[], worker?: string, beat = false): Promise<boolean> {
     const last = new Map(values.map((v) => [v.epoch, v.value])); // an epoch given twice: its last value
-    // One statement: the values, and (with `worker`) the heartbeat of the worker that runs the trial.
+    // One statement: the values while the trial is open (with `worker`: while that worker runs it), and with `beat`
+    // that worker's heartbeat.
     const r = await this.fast.query(
       prepared(
-        `WITH beat AS (UPDATE search_trials SET heartbeat = ${NOW_MS}
-           WHERE id = $1 AND worker = $4 AND state = 'running' RETURNING id)
-         INSERT INTO search_values (trial, epoch, value)
-         SELECT $1, u.epoch, u.value FROM unnest($2::int[], $3::float8[]) AS u(epoch, value)
-         WHERE EXISTS (SELECT 1 FROM search_trials WHERE id = $1 AND state IN ('queued', 'running'))
-         ON CONFLICT (trial, epoch) DO UPDATE SET value = excluded.value`,
-        [trial, [...last.keys()], [...last.values()], worker ?? null],
+        `WITH open AS (SELECT 1 FROM search_trials WHERE id = $1 AND ${OPEN('$4')}),
+         beat AS (UPDATE search_trials SET heartbeat = ${NOW_MS}
+           WHERE $5 AND id = $1 AND worker = $4 AND state = 'running' RETURNING id),
+         reported AS (INSERT INTO search_values (trial, epoch, value)
+           SELECT $1, u.epoch, u.value FROM unnest($2::int[], $3::float8[]) AS u(epoch, value)
+           WHERE EXISTS (SELECT 1 FROM open)
+           ON CONFLICT (trial, epoch) DO UPDATE SET value = excluded.value)
+         SELECT EXISTS (SELECT 1 FROM open) AS open`,
+        [trial, [...last.keys()], [...last.values()], worker ?? null, beat],
       ),
     );
-    return (r.rowCount ?? 0) > 0;
+    return r.rows[0].open === true;
   }
 
-  async finish(trial: number, o: TrialOutcome, values: EpochValue[] = []): Promise<boolean> {
+  async finish(trial: number, o: TrialOutcome, values: EpochValue[] = [], worker?: string): Promise<boolean> {
     const mine = this.jobs.get(trial);
     this.jobs.delete(trial);
     const last = new Map(values.map((v) => [v.epoch, v.value]));
-    const params: unknown[] = [
-      o.state,
-      o.value ?? null,
-      o.reason ?? null,
-      o.modelPath ?? null,
-      o.seconds ?? null,
-      trial,
-    ];
-    params.push([...last.keys()], [...last.values()]);
-    // The last values, the result and (when this worker claimed the trial) its job's completion: one statement, one
-    // round trip, committed together and synchronously. The values are written while the trial has no result.
+    const result = [o.state, o.value ?? null, o.reason ?? null, o.modelPath ?? null, o.seconds ?? null, trial];
+    const params: unknown[] = [...result, [...last.keys()], [...last.values()], worker ?? null];
+    // The result, the last values and (when this worker claimed the trial) its job's completion: one statement, one
+    // round trip, committed together and synchronously. The values and the completion depend on the result being
+    // written (the trial open, and with `worker` run by that worker): a worker taken for dead whose trial went to
+    // another writes nothing, and leaves the job to the re-run.
     const parts = (p: number) => {
-      const [state, value, reason, model, seconds, id, epochs, vals] = params.map((_, i) => `$${p + i}`);
-      return `reported AS (INSERT INTO search_values (trial, epoch, value)
-          SELECT ${id}, u.epoch, u.value FROM unnest(${epochs}::int[], ${vals}::float8[]) AS u(epoch, value)
-          WHERE EXISTS (SELECT 1 FROM search_trials WHERE id = ${id} AND state IN ('queued', 'running'))
-          ON CONFLICT (trial, epoch) DO UPDATE SET value = excluded.value),
-        finished AS (UPDATE search_trials SET state = ${state}, value = ${value}, reason = ${reason},
+      const [state, value, reason, model, seconds, id, epochs, vals, w] = params.map((_, i) => `$${p + i}`);
+      return `finished AS (UPDATE search_trials SET state = ${state}, value = ${value}, reason = ${reason},
           model_path = ${model}, seconds = ${seconds}, finished = ${NOW_MS}
-          WHERE id = ${id} AND state IN ('queued', 'running') RETURNING id)`;
+          WHERE id = ${id} AND ${OPEN(w)} RETURNING id),
+        reported AS (INSERT INTO search_values (trial, epoch, value)
+          SELECT ${id}, u.epoch, u.value FROM unnest(${epochs}::int[], ${vals}::float8[]) AS u(epoch, value)
+          WHERE EXISTS (SELECT 1 FROM finished)
+          ON CONFLICT (trial, epoch) DO UPDATE SET value = excluded.value)`;
     };
     const count = 'SELECT (SELECT count(*) FROM finished)::int AS finished';
     let text = `WITH ${parts(1)} ${count}`,
       all: unknown[] = params;
     if (mine) {
       const done = await this.completeStatement(this.queue(mine.study), mine.job, trial);
+      // (Function replacers: the text holds $n, which a replacement string could read as a group.)
       text = done.text
-        .replace(/^\s*WITH\s+/, `WITH ${parts(done.values.length + 1)}, `)
-        .replace(/SELECT COUNT\(\*\) FROM results\s*$/, count);
+        .replace(/^\s*WITH\s+/, () => `WITH ${parts(done.values.length + 1)}, `)
+        .replace(UNNEST_JOBS, (m) => `${m} WHERE EXISTS (SELECT 1 FROM finished)`)
+        .replace(/SELECT COUNT\(\*\) FROM results\s*$/, () => count);
       all = [...done.values, ...params];
     }
     const r = await this.pool.query(prepared(text, all));
@@ -374,9 +398,10 @@ export class PgStorage implements SearchStorage {
       executeSql: async (text: string, values: unknown[]) => ((got = { text, values }), { rows: [{ count: '0' }] }),
     };
     await this.boss.complete(q, job, { trial }, { db: recorder });
-    if (!got || !/^\s*WITH\s+results AS \(/.test(got.text) || !/SELECT COUNT\(\*\) FROM results\s*$/.test(got.text))
+    const t = got?.text ?? '';
+    if (!/^\s*WITH\s+results AS \(/.test(t) || !UNNEST_JOBS.test(t) || !/SELECT COUNT\(\*\) FROM results\s*$/.test(t))
       throw new Error('pg-boss completes a job with a statement of another form than 10.4 did: update store-pg.ts');
-    return got;
+    return got!;
   }
 
   async release(trial: number): Promise<void> {

@@ -200,41 +200,41 @@ export class SqliteStorage implements SearchStorage {
     );
   }
 
-  async report(trial: number, values: EpochValue[], worker?: string): Promise<boolean> {
+  /** Whether the trial is open to writes: run by `worker` when given, otherwise queued or running. */
+  private open(trial: number, worker?: string): boolean {
+    const r = this.db.prepare('SELECT state, worker FROM search_trials WHERE id = ?').get(trial) as
+      { state: string; worker: string | null } | undefined;
+    if (!r) return false;
+    return worker === undefined
+      ? r.state === 'running' || r.state === 'queued'
+      : r.state === 'running' && r.worker === worker;
+  }
+
+  async report(trial: number, values: EpochValue[], worker?: string, beat = false): Promise<boolean> {
     const put = this.putValue();
     return this.db
       .transaction(() => {
-        const r = this.db.prepare('SELECT state FROM search_trials WHERE id = ?').get(trial) as { state: string };
-        if (!r || (r.state !== 'running' && r.state !== 'queued')) return false;
-        if (worker !== undefined)
-          this.db
-            .prepare(`UPDATE search_trials SET heartbeat = ? WHERE id = ? AND worker = ? AND state = 'running'`)
-            .run(Date.now(), trial, worker);
+        if (!this.open(trial, worker)) return false;
+        if (beat && worker !== undefined)
+          this.db.prepare('UPDATE search_trials SET heartbeat = ? WHERE id = ?').run(Date.now(), trial);
         for (const v of values) put.run(trial, v.epoch, v.value);
         return true;
       })
       .immediate();
   }
 
-  async finish(trial: number, o: TrialOutcome, values: EpochValue[] = []): Promise<boolean> {
+  async finish(trial: number, o: TrialOutcome, values: EpochValue[] = [], worker?: string): Promise<boolean> {
     const put = this.putValue();
     const end = this.db.prepare(
       `UPDATE search_trials SET state = ?, value = ?, reason = ?, model_path = ?, seconds = ?, finished = ?
-       WHERE id = ? AND state IN ('queued', 'running')`,
+       WHERE id = ?`,
     );
     return this.db
       .transaction(() => {
-        const r = end.run(
-          o.state,
-          o.value ?? null,
-          o.reason ?? null,
-          o.modelPath ?? null,
-          o.seconds ?? null,
-          Date.now(),
-          trial,
-        );
-        if (r.changes === 1) for (const v of values) put.run(trial, v.epoch, v.value);
-        return r.changes === 1;
+        if (!this.open(trial, worker)) return false;
+        end.run(o.state, o.value ?? null, o.reason ?? null, o.modelPath ?? null, o.seconds ?? null, Date.now(), trial);
+        for (const v of values) put.run(trial, v.epoch, v.value);
+        return true;
       })
       .immediate();
   }

@@ -91,11 +91,16 @@ export interface SearchStorage {
   heartbeat(trial: number, worker: string): Promise<void>;
   /**
    * Record the metric after each epoch of `values` (replacing values of an earlier attempt, the last of an epoch
-   * given twice); false once the trial ended. With `worker`, the same write is that worker's heartbeat.
+   * given twice) while the trial is open: run by `worker` when given, otherwise queued or running. False when it
+   * is not (it ended, or was taken from a worker that missed its heartbeats). With `beat`, the same write is the
+   * worker's heartbeat.
    */
-  report(trial: number, values: EpochValue[], worker?: string): Promise<boolean>;
-  /** End the trial; `values` not reported yet are written with the result (after an epoch given twice, its last). */
-  finish(trial: number, outcome: TrialOutcome, values?: EpochValue[]): Promise<boolean>;
+  report(trial: number, values: EpochValue[], worker?: string, beat?: boolean): Promise<boolean>;
+  /**
+   * End the trial while it is open (as for report), with `values` not reported yet (after an epoch given twice, its
+   * last); false, writing nothing, when it is not.
+   */
+  finish(trial: number, outcome: TrialOutcome, values?: EpochValue[], worker?: string): Promise<boolean>;
   /** Give a running trial back to the queue (its worker is stopping); its attempt is not counted as a death. */
   release(trial: number): Promise<void>;
   trials(study: number): Promise<TrialRecord[]>;
@@ -146,7 +151,7 @@ export interface WorkOptions {
   maxTrials?: number;
   /** Asked before each claim and after each epoch: true stops the worker, its running trial back in the queue. */
   stop?: () => boolean;
-  /** Called after each trial this worker ends. */
+  /** Called after each trial this worker ends with its result recorded. */
   onTrial?: (t: TrialRecord, outcome: TrialOutcome) => void;
 }
 
@@ -332,15 +337,17 @@ export class Study {
       const writer = new ReportWriter(this.storage, t.id, o.worker);
       const ctx: TrialContext = {
         report: async (epoch, value) => {
-          // A turn of the event loop (a local store answers in microtasks only): signals get delivered.
-          await turn();
-          if (o.stop?.()) throw new WorkerStopping();
           values[epoch - 1] = value;
           // The report is the heartbeat when the last one is a tenth of the timeout old: a heartbeat per report
           // rewrote the trial's row ten times a trial on a shared store.
           const beat = Date.now() - lastBeat >= timeout / 10;
           writer.add(epoch, value, beat);
           if (beat) lastBeat = Date.now();
+          // A turn of the event loop: the write goes out before the objective trains on (a pool hands over its
+          // connection on the next tick, which a synchronous epoch would hold back by a whole epoch), and signals
+          // get delivered.
+          await turn();
+          if (o.stop?.()) throw new WorkerStopping();
           if (pruner !== noPruner) {
             await writer.flush();
             const self = { number: t.number, state: 'running', values: values.slice(0, epoch) };
@@ -354,7 +361,6 @@ export class Study {
         rest: EpochValue[] = [];
       try {
         const r = await objective(t, ctx);
-        rest = await writer.settle();
         outcome = { state: pruned ? 'pruned' : 'complete', value: r.value, modelPath: r.modelPath ?? null };
       } catch (e) {
         if (e instanceof WorkerStopping) {
@@ -362,13 +368,13 @@ export class Study {
           await this.storage.release(t.id);
           break;
         }
-        rest = await writer.settle().catch(() => []);
         outcome = { state: 'failed', reason: (e as Error).message.split('\n')[0], value: null };
       }
+      rest = await writer.settle();
       outcome.seconds = (Date.now() - t0) / 1000;
-      // The values still queued go with the result: one write at the end of a trial, not two.
-      await this.storage.finish(t.id, outcome, rest);
-      o.onTrial?.(t, outcome);
+      // The values still queued go with the result: one write at the end of a trial, not two. Nothing is written
+      // when the trial was taken from this worker (it missed its heartbeats).
+      if (await this.storage.finish(t.id, outcome, rest, o.worker)) o.onTrial?.(t, outcome);
       ran++;
     }
     return { ran };
