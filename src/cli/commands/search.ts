@@ -34,7 +34,7 @@ frugal search export STUDY [--storage PATH|URL] --format csv|json
   the same ones; --retry-failed also runs its failed trials again. The study lives in --storage: a SQLite
   file, or postgresql://… shared by workers on many machines (\`frugal search worker --storage URL\` joins
   it; see docs/distributed-search.md). A worker that
-  dies is noticed by its missing heartbeat (--heartbeat-timeout, longer than one epoch) and its trial is
+  dies is noticed by its missing heartbeat (--heartbeat-timeout, over 1.2 epochs) and its trial is
   re-queued (failed after 3 attempts). --pruner stops poor trials early from their per-epoch metric
   (median stopping rule, or ASHA). show prints the leaderboard and the robust setting (per-parameter
   median of the top k, spec 09); show --report DIR also writes DIR/report.html (leaderboard, each parameter
