@@ -27,25 +27,20 @@ export class ReportWriter {
   }
 
   private async drain(): Promise<void> {
-    try {
-      while (this.pending.length) {
-        const batch = this.pending,
-          beat = this.beat;
-        this.pending = [];
-        this.beat = false;
-        try {
-          if (!(await this.storage.report(this.trial, batch, this.worker, beat))) this.ended = true;
-        } catch (e) {
-          // Kept, for the trial's result to carry (settle) if the objective ends well.
-          this.pending = batch.concat(this.pending);
-          throw e;
-        }
+    while (this.pending.length && !this.failure) {
+      const batch = this.pending,
+        beat = this.beat;
+      this.pending = [];
+      this.beat = false;
+      try {
+        if (!(await this.storage.report(this.trial, batch, this.worker, beat))) this.ended = true;
+      } catch (e) {
+        this.failure = e;
+        // Kept, for the trial's result to carry (settle) if the objective ends well.
+        this.pending = batch.concat(this.pending);
       }
-    } catch (e) {
-      this.failure = e;
-    } finally {
-      this.writing = null;
     }
+    this.writing = null;
   }
 
   /**

@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS search_values (
 
 /** pg-boss's complete statement picks its jobs with this subquery; finish() makes it conditional. */
 const UNNEST_JOBS = /SELECT UNNEST\(\$2::uuid\[\]\)/;
+/** And ends with this count, which finish() replaces with its own. */
+const COUNT_RESULTS = /SELECT COUNT\(\*\) FROM results\s*$/;
+const FINISHED = 'SELECT (SELECT count(*) FROM finished)::int AS finished';
 
 /**
  * A trial still open to writes: run by `worker` when that parameter is set, otherwise queued or running (a store's
@@ -55,6 +58,23 @@ const OPEN = (worker: string) =>
 /** Milliseconds on the database server's clock (heartbeats of machines with skewed clocks stay comparable). */
 const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 
+/**
+ * finish()'s CTEs, parameters from $p: state, value, reason, model path, seconds, trial, epochs, values, worker. The
+ * values (and, in the statement with pg-boss's completion, the completion) depend on the result being written: the
+ * trial open, and with a worker run by that worker. A worker taken for dead whose trial went to another writes
+ * nothing, and leaves the job to the re-run.
+ */
+function finishParts(p: number): string {
+  const [state, value, reason, model, seconds, id, epochs, vals, w] = Array.from({ length: 9 }, (_, i) => `$${p + i}`);
+  return `finished AS (UPDATE search_trials SET state = ${state}, value = ${value}, reason = ${reason},
+      model_path = ${model}, seconds = ${seconds}, finished = ${NOW_MS}
+      WHERE id = ${id} AND ${OPEN(w)} RETURNING id),
+    reported AS (INSERT INTO search_values (trial, epoch, value)
+      SELECT ${id}, u.epoch, u.value FROM unnest(${epochs}::int[], ${vals}::float8[]) AS u(epoch, value)
+      WHERE EXISTS (SELECT 1 FROM finished)
+      ON CONFLICT (trial, epoch) DO UPDATE SET value = excluded.value)`;
+}
+
 const names = new Map<string, string>();
 /**
  * A query under a name made from its text, so each connection plans it once: planning the report statement took
@@ -65,6 +85,22 @@ function prepared(text: string, values?: unknown[]): pg.QueryConfig {
   if (!name) names.set(text, (name = `frugal_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`));
   return { name, text, values };
 }
+/** The statement a pg-boss call would send, recorded instead of run (`rows` is what the call reads back). */
+async function recorded(
+  call: (db: PgBoss.Db) => Promise<unknown>,
+  rows: unknown[] = [],
+): Promise<{ text: string; values: unknown[] } | undefined> {
+  let got: { text: string; values: unknown[] } | undefined;
+  await call({ executeSql: async (text, values) => ((got = { text, values }), { rows }) });
+  return got;
+}
+
+/** Epochs and values for unnest(), an epoch given twice keeping its last value. */
+function byEpoch(values: EpochValue[]): [number[], number[]] {
+  const last = new Map(values.map((v) => [v.epoch, v.value]));
+  return [[...last.keys()], [...last.values()]];
+}
+
 /** pg-boss's statements through our transaction's client, prepared too (enqueue, retryFailed). */
 const via = (c: pg.PoolClient) => ({
   executeSql: (text: string, values: unknown[]) => c.query(prepared(text, values)),
@@ -157,13 +193,15 @@ export class PgStorage implements SearchStorage {
   private jobs = new Map<number, { job: string; study: number }>();
   /** pg-boss's fetch statement of each queue. */
   private fetches = new Map<string, { text: string; values: unknown[] }>();
+  /** finish()'s statement, by pg-boss's complete statement it extends. */
+  private finishes = new Map<string, string>();
 
   constructor(
     readonly url: string,
     readonly pool: pg.Pool,
     readonly boss: PgBoss,
     /** One connection with asynchronous commit, for claim() and report(). */
-    readonly fast: pg.Pool = pool,
+    readonly fast: pg.Pool,
   ) {}
 
   private queue(study: number): string {
@@ -281,11 +319,7 @@ export class PgStorage implements SearchStorage {
   private async fetchStatement(q: string): Promise<{ text: string; values: unknown[] }> {
     let got = this.fetches.get(q);
     if (!got) {
-      const recorder = {
-        executeSql: async (text: string, values: unknown[]) => ((got = { text, values }), { rows: [] }),
-      };
-      await this.boss.fetch(q, { db: recorder });
-      const g = got as { text: string; values: unknown[] } | undefined;
+      const g = await recorded((db) => this.boss.fetch(q, { db }));
       if (!g || g.values.length !== 2 || g.values[1] !== 1 || !/\$2(?!\d)/.test(g.text))
         throw new Error('pg-boss fetches a job with a statement of another form than 10.4 did: update store-pg.ts');
       // The batch size (1) written in, so the server's generic plan of the statement knows it takes one job. With
@@ -336,7 +370,7 @@ export class PgStorage implements SearchStorage {
   }
 
   async report(trial: number, values: EpochValue[], worker?: string, beat = false): Promise<boolean> {
-    const last = new Map(values.map((v) => [v.epoch, v.value])); // an epoch given twice: its last value
+    const [epochs, vals] = byEpoch(values);
     // One statement: the values while the trial is open (with `worker`: while that worker runs it), and with `beat`
     // that worker's heartbeat.
     const r = await this.fast.query(
@@ -349,7 +383,7 @@ export class PgStorage implements SearchStorage {
            WHERE EXISTS (SELECT 1 FROM open)
            ON CONFLICT (trial, epoch) DO UPDATE SET value = excluded.value)
          SELECT EXISTS (SELECT 1 FROM open) AS open`,
-        [trial, [...last.keys()], [...last.values()], worker ?? null, beat],
+        [trial, epochs, vals, worker ?? null, beat],
       ),
     );
     return r.rows[0].open === true;
@@ -358,50 +392,37 @@ export class PgStorage implements SearchStorage {
   async finish(trial: number, o: TrialOutcome, values: EpochValue[] = [], worker?: string): Promise<boolean> {
     const mine = this.jobs.get(trial);
     this.jobs.delete(trial);
-    const last = new Map(values.map((v) => [v.epoch, v.value]));
     const result = [o.state, o.value ?? null, o.reason ?? null, o.modelPath ?? null, o.seconds ?? null, trial];
-    const params: unknown[] = [...result, [...last.keys()], [...last.values()], worker ?? null];
-    // The result, the last values and (when this worker claimed the trial) its job's completion: one statement, one
-    // round trip, committed together and synchronously. The values and the completion depend on the result being
-    // written (the trial open, and with `worker` run by that worker): a worker taken for dead whose trial went to
-    // another writes nothing, and leaves the job to the re-run.
-    const parts = (p: number) => {
-      const [state, value, reason, model, seconds, id, epochs, vals, w] = params.map((_, i) => `$${p + i}`);
-      return `finished AS (UPDATE search_trials SET state = ${state}, value = ${value}, reason = ${reason},
-          model_path = ${model}, seconds = ${seconds}, finished = ${NOW_MS}
-          WHERE id = ${id} AND ${OPEN(w)} RETURNING id),
-        reported AS (INSERT INTO search_values (trial, epoch, value)
-          SELECT ${id}, u.epoch, u.value FROM unnest(${epochs}::int[], ${vals}::float8[]) AS u(epoch, value)
-          WHERE EXISTS (SELECT 1 FROM finished)
-          ON CONFLICT (trial, epoch) DO UPDATE SET value = excluded.value)`;
-    };
-    const count = 'SELECT (SELECT count(*) FROM finished)::int AS finished';
-    let text = `WITH ${parts(1)} ${count}`,
-      all: unknown[] = params;
-    if (mine) {
-      const done = await this.completeStatement(this.queue(mine.study), mine.job, trial);
-      // (Function replacers: the text holds $n, which a replacement string could read as a group.)
-      text = done.text
-        .replace(/^\s*WITH\s+/, () => `WITH ${parts(done.values.length + 1)}, `)
-        .replace(UNNEST_JOBS, (m) => `${m} WHERE EXISTS (SELECT 1 FROM finished)`)
-        .replace(/SELECT COUNT\(\*\) FROM results\s*$/, () => count);
-      all = [...done.values, ...params];
-    }
-    const r = await this.pool.query(prepared(text, all));
+    const params: unknown[] = [...result, ...byEpoch(values), worker ?? null];
+    if (!mine)
+      return (await this.pool.query(prepared(`WITH ${finishParts(1)} ${FINISHED}`, params))).rows[0].finished === 1;
+    const done = await recorded(
+      (db) => this.boss.complete(this.queue(mine.study), mine.job, { trial }, { db }),
+      [{ count: '0' }],
+    );
+    const text = this.finishText(done?.text ?? '', done?.values.length ?? 0);
+    const r = await this.pool.query(prepared(text, [...done!.values, ...params]));
     return r.rows[0].finished === 1;
   }
 
-  /** pg-boss's statement completing `job`, recorded as it would send it; checked to be of the form finish() extends. */
-  private async completeStatement(q: string, job: string, trial: number) {
-    let got: { text: string; values: unknown[] } | undefined;
-    const recorder = {
-      executeSql: async (text: string, values: unknown[]) => ((got = { text, values }), { rows: [{ count: '0' }] }),
-    };
-    await this.boss.complete(q, job, { trial }, { db: recorder });
-    const t = got?.text ?? '';
-    if (!/^\s*WITH\s+results AS \(/.test(t) || !UNNEST_JOBS.test(t) || !/SELECT COUNT\(\*\) FROM results\s*$/.test(t))
-      throw new Error('pg-boss completes a job with a statement of another form than 10.4 did: update store-pg.ts');
-    return got!;
+  /**
+   * pg-boss's complete statement (the same text for every job) extended with the result and its last values: one
+   * statement, one round trip, committed together and synchronously. Checked once for the form it extends.
+   */
+  private finishText(complete: string, theirs: number): string {
+    let text = this.finishes.get(complete);
+    if (!text) {
+      if (!/^\s*WITH\s+results AS \(/.test(complete) || !UNNEST_JOBS.test(complete) || !COUNT_RESULTS.test(complete))
+        throw new Error('pg-boss completes a job with a statement of another form than 10.4 did: update store-pg.ts');
+      // (Function replacers: the text holds $n, which a replacement string could read as a group.) Our parameters
+      // follow pg-boss's.
+      text = complete
+        .replace(/^\s*WITH\s+/, () => `WITH ${finishParts(theirs + 1)}, `)
+        .replace(UNNEST_JOBS, (m) => `${m} WHERE EXISTS (SELECT 1 FROM finished)`)
+        .replace(COUNT_RESULTS, () => FINISHED);
+      this.finishes.set(complete, text);
+    }
+    return text;
   }
 
   async release(trial: number): Promise<void> {
@@ -490,6 +511,6 @@ export class PgStorage implements SearchStorage {
   async close(): Promise<void> {
     await this.boss.stop({ graceful: false, wait: true }).catch(() => {});
     await this.pool.end();
-    if (this.fast !== this.pool) await this.fast.end();
+    await this.fast.end();
   }
 }

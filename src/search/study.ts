@@ -357,8 +357,7 @@ export class Study {
         },
         heartbeat: () => this.storage.heartbeat(t.id, o.worker),
       };
-      let outcome: TrialOutcome,
-        rest: EpochValue[] = [];
+      let outcome: TrialOutcome;
       try {
         const r = await objective(t, ctx);
         outcome = { state: pruned ? 'pruned' : 'complete', value: r.value, modelPath: r.modelPath ?? null };
@@ -370,7 +369,7 @@ export class Study {
         }
         outcome = { state: 'failed', reason: (e as Error).message.split('\n')[0], value: null };
       }
-      rest = await writer.settle();
+      const rest = await writer.settle();
       outcome.seconds = (Date.now() - t0) / 1000;
       // The values still queued go with the result: one write at the end of a trial, not two. Nothing is written
       // when the trial was taken from this worker (it missed its heartbeats).
