@@ -13,11 +13,15 @@ export const LENGTHS = [2, 5, 10] as const;
 export interface EcgOutcome {
   /** Trainable parameters of ecgModelSpec(PAPER_BEST) and its [channels, length] map before global max-pooling. */
   architecture: { params: number; preGmp: number[] };
-  /** The single best search trial's validation BAC. */
+  /** The single best search trial's validation BAC (shown; it chose the trial, so the criteria do not read it). */
   bestTrialBac: number;
-  /** Validation BAC per seed of the robust (median-of-top-k) setting and of the top-1 trial's setting. */
-  robustBac: number[];
-  top1Bac: number[];
+  /**
+   * Per seed (the first is the search's seed), the 5-s test BAC of the robust (median-of-top-k) setting and of the
+   * top-1 trial's setting, each trained as in the search: criteria 2a and 2b read these, not validation BACs,
+   * since the validation split chose each run's epoch and the settings themselves (spec 09's pitfall).
+   */
+  robustTest: number[];
+  top1Test: number[];
   /** Per final model (one per seed), test metrics at each length of LENGTHS (by seconds), boundary cases included. */
   test: Record<string, ShockMetrics>[];
   /** Search trials run. */
@@ -49,20 +53,21 @@ export function ecgCriteria(o: EcgOutcome): Criterion[] {
       a.params === PAPER_BEST.params && a.preGmp.length === 2 && a.preGmp[0] === 5 && a.preGmp[1] === 10,
     ),
   );
-  const r = meanStd(o.robustBac),
-    t = meanStd(o.top1Bac),
-    n = Math.min(r.n, t.n);
+  const r = meanStd(o.robustTest),
+    t = meanStd(o.top1Test),
+    n = Math.min(r.n, t.n),
+    best = o.top1Test[0] ?? NaN;
   out.push(
     criterion(
-      `2a. median-of-top-k setting within 1 pt BAC of the best single search model (${o.trials} trials; mean ` +
-        `validation BAC over ${r.n} seeds ${pct(r.mean)} vs best trial ${pct(o.bestTrialBac)})`,
+      `2a. median-of-top-k setting within 1 pt BAC of the best single search model (${o.trials} trials; 5-s test ` +
+        `BAC, mean over ${r.n} seeds ${pct(r.mean)} vs the best trial's model ${pct(best)})`,
       '≥ best − 1 pt',
-      r.mean - o.bestTrialBac,
-      o.trials >= o.minTrials && r.mean >= o.bestTrialBac - 0.01,
+      r.mean - best,
+      o.trials >= o.minTrials && r.mean >= best - 0.01,
       r.n,
     ),
     criterion(
-      `2b. seed-to-seed BAC std of the median-of-top-k setting no larger than the top-1 setting's ` +
+      `2b. seed-to-seed 5-s test BAC std of the median-of-top-k setting no larger than the top-1 setting's ` +
         `(${pct(r.std)} vs ${pct(t.std)} over ${n} seeds)`,
       '≤ top-1 std',
       r.std - t.std,

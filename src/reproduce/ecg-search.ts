@@ -248,14 +248,22 @@ export async function reproduceEcgSearch(ctx: Ctx): Promise<ReproduceReport> {
     once(runs, save, `robust:${key(p)}:${c.searchLr}:${seed0}`, () => trainRun(c, data, p, c.searchLr, seed0));
   const chosen = bestRobust(runs, robust, c, seed0);
   if (!chosen) throw new Error(`ecg-search: no N has ${c.k} trials; run more trials (--trials) than ${c.trials}`);
-  // 3. Seed spread at the search lr: the robust setting and the top-1 trial's setting, same procedure.
+  // 3. Seed spread at the search lr: the robust setting and the top-1 trial's setting, same procedure, each model
+  // read on the test split (the validation split chose the settings and each run's epoch). The search's seed
+  // retrains the top-1 trial itself: training is deterministic given the seed (the worker test checks it).
   const top1 = [...trials].sort((a, b) => b.bac - a.bac || a.id - b.id)[0];
-  for (const s of c.seeds) {
-    once(runs, save, `robust:${key(chosen)}:${c.searchLr}:${s}`, () => trainRun(c, data, chosen, c.searchLr, s));
-    once(runs, save, `top1:${key(top1)}:${s}`, () =>
-      s === seed0 ? { bac: top1.bac, epoch: 0, epochs: 0, seconds: 0 } : trainRun(c, data, top1, c.searchLr, s),
+  const tested = (k: string, p: EcgParams, lr: number, s: number) => {
+    if (runs[k]) return;
+    const { model, run } = trainSetting(c, data, p, lr, s, ctx.progress);
+    runs[k] = { lr, seed: s, ...run, test: testAtLengths(model, p, data.test) };
+    model.dispose();
+    save();
+    ctx.log(
+      `ecg-search: ${k} (lr ${lr}): validation BAC ${(100 * run.bac).toFixed(2)}%, 5-s test BAC ` +
+        `${(100 * (runs[k] as Tested).test['5'].bac).toFixed(2)}%`,
     );
-  }
+  };
+  for (const s of c.seeds) for (const p of [chosen, top1]) tested(spreadKey(p, s), p, c.searchLr, s);
   // 4. The lr of the final model, on validation; then the final models (one per seed) read the test set once each.
   for (const lr of c.lrGrid)
     once(runs, save, `robust:${key(chosen)}:${lr}:${seed0}`, () => trainRun(c, data, chosen, lr, seed0));
@@ -264,13 +272,12 @@ export async function reproduceEcgSearch(ctx: Ctx): Promise<ReproduceReport> {
     bacOf(runs, chosen, lr, seed0) > bacOf(runs, chosen, b, seed0) ? lr : b,
   );
   for (const s of c.seeds) {
-    const k = `final:${s}`;
-    if (runs[k]) continue;
-    const { model, run } = trainSetting(c, data, chosen, lrBest, s, ctx.progress);
-    runs[k] = { lr: lrBest, seed: s, ...run, test: testAtLengths(model, chosen, data.test) };
-    model.dispose();
-    save();
-    ctx.log(`ecg-search: final model seed ${s} (lr ${lrBest}): ${JSON.stringify((runs[k] as { test: unknown }).test)}`);
+    // At the search lr a final model is the seed-spread run of step 3: the same training, so it is not repeated.
+    if (!runs[`final:${s}`] && lrBest === c.searchLr) {
+      runs[`final:${s}`] = runs[spreadKey(chosen, s)];
+      save();
+    }
+    tested(`final:${s}`, chosen, lrBest, s);
   }
   return ecgSummary(runs, c);
 }
@@ -284,6 +291,10 @@ function once(runs: Record<string, unknown>, save: () => void, k: string, f: () 
   runs[k] = f();
   save();
 }
+
+/** A trained model's record with its test metrics at each length (testAtLengths). */
+type Tested = RunRecord & { lr: number; seed: number; test: Record<string, ShockMetrics> };
+const spreadKey = (p: EcgParams, s: number) => `spread:${key(p)}:${s}`;
 
 const bacOf = (runs: Record<string, unknown>, p: EcgParams, lr: number, s: number) =>
   (runs[`robust:${key(p)}:${lr}:${s}`] as RunRecord | undefined)?.bac ?? NaN;
@@ -327,21 +338,23 @@ export function ecgSummary(runs: Record<string, unknown>, c: EcgConfig): Reprodu
   const seed0 = c.seeds[0];
   const chosen = bestRobust(runs, robust, c, seed0);
   const top1 = [...trials].sort((a, b) => b.bac - a.bac || a.id - b.id)[0];
-  const rec = (k: string) => runs[k] as (RunRecord & { test?: Record<string, ShockMetrics>; lr?: number }) | undefined;
-  const robustRuns = chosen ? c.seeds.map((s) => rec(`robust:${key(chosen)}:${c.searchLr}:${s}`)) : [];
-  const top1Runs = top1 ? c.seeds.map((s) => rec(`top1:${key(top1)}:${s}`)) : [];
+  const rec = (k: string) => runs[k] as Tested | undefined;
+  const robustRuns = chosen ? c.seeds.map((s) => rec(spreadKey(chosen, s))) : [];
+  const top1Runs = top1 ? c.seeds.map((s) => rec(spreadKey(top1, s))) : [];
   const finals = c.seeds.map((s) => rec(`final:${s}`));
   const missing = [
     ...(trials.length < c.trials ? [`${c.trials - trials.length} trial(s)`] : []),
     ...c.seeds.filter((_, i) => !finals[i]).map((s) => `final:${s}`),
     ...c.seeds.filter((_, i) => !robustRuns[i] || !top1Runs[i]).map((s) => `seed-spread:${s}`),
   ];
+  const done = (rs: (Tested | undefined)[]) => rs.filter((r): r is Tested => !!r);
   const outcome: EcgOutcome = {
     architecture: architectureCheck(),
     bestTrialBac: top1?.bac ?? NaN,
-    robustBac: robustRuns.filter((r) => r).map((r) => r!.bac),
-    top1Bac: top1Runs.filter((r) => r).map((r) => r!.bac),
-    test: finals.filter((r) => r?.test).map((r) => r!.test!),
+    // A missing run is NaN (a partial state fails 2a and 2b); top1Test[0] is the best trial's own model.
+    robustTest: robustRuns.map((r) => r?.test['5'].bac ?? NaN),
+    top1Test: top1Runs.map((r) => r?.test['5'].bac ?? NaN),
+    test: done(finals).map((r) => r.test),
     trials: trials.length,
     minTrials: c.quick ? c.trials : 200,
   };
@@ -368,8 +381,18 @@ export function ecgSummary(runs: Record<string, unknown>, c: EcgConfig): Reprodu
       robustByK: other,
       lrSelection: chosen ? Object.fromEntries(lrCandidates(c).map((lr) => [lr, bacOf(runs, chosen, lr, seed0)])) : {},
       finalLr: finals.find((f) => f)?.lr,
-      robustBac: meanStd(outcome.robustBac),
-      top1Bac: meanStd(outcome.top1Bac),
+      // Validation BAC over seeds (each run's best epoch, chosen on that split) beside the test BAC the criteria read.
+      robustBac: meanStd(done(robustRuns).map((r) => r.bac)),
+      top1Bac: meanStd(done(top1Runs).map((r) => r.bac)),
+      robustTest: meanStd(outcome.robustTest),
+      top1Test: meanStd(outcome.top1Test),
+      // Per seed: [seed, validation BAC, 5-s test BAC]; top-1's first row retrains the best trial itself.
+      spread: Object.fromEntries(
+        [
+          ['robust', robustRuns],
+          ['top1', top1Runs],
+        ].map(([n, rs]) => [n, done(rs as (Tested | undefined)[]).map((r) => [r.seed, r.bac, r.test['5'].bac])]),
+      ),
       test: outcome.test,
       secondsPerTrial: meanStd(trials.map((t) => (t as unknown as RunRecord).seconds)),
       architecture: outcome.architecture,
