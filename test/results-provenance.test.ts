@@ -2,10 +2,11 @@
 // it replaces that run's document, and records itself beside it; over another run's document it claims nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeResults, type RunInfo } from '../src/reproduce/results.js';
+import { gitCommit, writeResults, type RunInfo } from '../src/reproduce/results.js';
 import type { ReproduceReport } from '../src/reproduce/report.js';
 
 const report = (seeds: number[]): ReproduceReport => ({
@@ -59,4 +60,25 @@ test('a rebuild over a document of other seeds, or with none, says it is a rebui
   const run = JSON.parse(readFileSync(w.json, 'utf8')).run;
   assert.equal(run.commit, 'bbbb');
   assert.equal(run.rebuilt, undefined);
+});
+
+test('gitCommit: changed results documents do not make the code dirty; a changed source file does', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frugal-git-'));
+  const git = (...a: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...a], { cwd: dir, stdio: 'pipe' });
+  mkdirSync(join(dir, 'src', 'reproduce'), { recursive: true });
+  mkdirSync(join(dir, 'docs', 'results'), { recursive: true });
+  writeFileSync(join(dir, 'src', 'reproduce', 'results.ts'), '// code\n');
+  writeFileSync(join(dir, 'docs', 'results', 'toy.md'), 'old\n');
+  git('init', '-q');
+  git('add', '.');
+  git('commit', '-q', '-m', 'init');
+  const head = git('rev-parse', 'HEAD').toString().trim();
+  // Asked from a subfolder, as the installed file asks from dist/src/reproduce.
+  const from = join(dir, 'src', 'reproduce');
+  assert.deepEqual(gitCommit(from), { commit: head, dirty: false });
+  writeFileSync(join(dir, 'docs', 'results', 'toy.md'), 'new\n');
+  assert.deepEqual(gitCommit(from), { commit: head, dirty: false });
+  writeFileSync(join(dir, 'src', 'reproduce', 'results.ts'), '// changed\n');
+  assert.deepEqual(gitCommit(from), { commit: head, dirty: true });
 });

@@ -35,8 +35,7 @@ export interface RunInfo {
  * The commit the code ran from (git rev-parse of the Frugal checkout holding this file), else
  * "unknown" (no git, or an installed copy inside some other project's repository).
  */
-export function gitCommit(): { commit: string; dirty?: boolean } {
-  const cwd = dirname(fileURLToPath(import.meta.url));
+export function gitCommit(cwd = dirname(fileURLToPath(import.meta.url))): { commit: string; dirty?: boolean } {
   const git = (...args: string[]) =>
     execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
@@ -45,7 +44,9 @@ export function gitCommit(): { commit: string; dirty?: boolean } {
     const commit = git('rev-parse', 'HEAD');
     let dirty: boolean | undefined;
     try {
-      dirty = git('status', '--porcelain', '--untracked-files=no').length > 0;
+      // The documents a run writes (docs/results) are its output, not a change to the code that ran.
+      dirty =
+        git('status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)docs/results').length > 0;
     } catch {
       dirty = undefined;
     }
