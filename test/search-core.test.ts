@@ -7,6 +7,7 @@ import {
   Study,
   SearchSpaceError,
   ashaPruner,
+  bestTrial,
   fillTemplate,
   gridPoints,
   medianPruner,
@@ -16,6 +17,7 @@ import {
   robustSetting,
   runObjective,
   sampleParams,
+  trialSettings,
   validateSpace,
   validateStudyDef,
   type ParamDef,
@@ -362,5 +364,36 @@ test('study: trials run once each over a store, pruned and failed trials recorde
     'the median rule stopped a trial below the median',
   );
   for (const t of ts.filter((x) => x.state === 'pruned')) assert.ok(t.values.length < 3);
+  await storage.close();
+});
+
+test('a loss metric with no direction: the study minimizes, as each trial does; ASHA prunes in that direction', async () => {
+  const storage = openSqliteStorage(':memory:');
+  const def: StudyDef = {
+    study: 'loss',
+    objective: { ...tinyDef.objective, lr: 1e-3, metric: 'valLoss' },
+    params: { x: { type: 'int', min: 0, max: 99 } },
+  };
+  const study = await Study.create(storage, def);
+  assert.equal(study.direction, 'minimize');
+  assert.equal(trialSettings(def.objective, {}).direction, 'minimize');
+  await study.enqueue(27);
+  // Loss x/100 at every epoch; ASHA at rungs 1, 3, 9 keeps the lowest third of the trials that reached a rung.
+  await study.work(
+    async (t, ctx) => {
+      const x = t.params.x as number;
+      for (let e = 1; e <= 9; e++) if ((await ctx.report(e, x / 100)) === 'prune') return { value: x / 100 };
+      return { value: x / 100 };
+    },
+    { worker: 'w', pruner: ashaPruner() },
+  );
+  const ts = await study.trials();
+  const lowest = ts.reduce((a, t) => ((t.params.x as number) < (a.params.x as number) ? t : a));
+  assert.equal(bestTrial(ts, study.direction)?.number, lowest.number, 'the best trial is the lowest loss');
+  assert.equal(lowest.state, 'complete', 'no trial is ever ahead of the lowest loss');
+  assert.ok(
+    ts.some((t) => t.state === 'pruned'),
+    'ASHA stopped trials',
+  );
   await storage.close();
 });

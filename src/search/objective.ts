@@ -11,7 +11,7 @@ import type { Sequential } from '../nn/layers.js';
 import type { Tensor } from '../core/tensor.js';
 import { SearchSpaceError, type DrawCheck, type ParamValue, type Params } from './space.js';
 import type { Direction } from './robust.js';
-import type { ObjectiveDef } from './study.js';
+import { objectiveDirection, objectiveMetric, type ObjectiveDef } from './study.js';
 
 /** What a dataset gives a trial: training rows and, optionally, its own validation rows. */
 export interface SearchData {
@@ -207,7 +207,7 @@ export function trialSettings(objective: ObjectiveDef, params: Params): TrialSet
   const optimizer = String(o.optimizer ?? 'adam');
   if (!['adam', 'adamw', 'sgd'].includes(optimizer))
     throw new SearchSpaceError(`objective.optimizer must be adam, adamw or sgd, got ${JSON.stringify(optimizer)}`);
-  const metric = String(o.metric ?? 'valAccuracy');
+  const metric = objectiveMetric(o);
   if (!(METRICS as readonly string[]).includes(metric))
     throw new SearchSpaceError(`objective.metric must be one of ${METRICS.join(', ')}, got ${JSON.stringify(metric)}`);
   const pos = (v: number) => Number.isInteger(v) && v >= 1;
@@ -229,7 +229,7 @@ export function trialSettings(objective: ObjectiveDef, params: Params): TrialSet
     valSplit: field(o, 'valSplit', 0.2, (v) => v > 0 && v < 1, 'in (0, 1)'),
     seed: field(o, 'seed', 1, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0'),
     metric,
-    direction: (o.direction as Direction | undefined) ?? (metric.endsWith('oss') ? 'minimize' : 'maximize'),
+    direction: objectiveDirection(o),
     select: o.select === 'last' ? 'last' : 'best',
     sampler: sampler as TrialSettings['sampler'],
     patience: field(o, 'patience', 0, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0 (0: no early stop)'),

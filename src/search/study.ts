@@ -10,6 +10,17 @@ import { ReportWriter } from './report-writer.js';
 /** The objective part of a SPACE.json (see objective.ts for the fields it reads). */
 export type ObjectiveDef = Record<string, unknown> & { metric?: string; direction?: Direction };
 
+/** The objective's metric: valAccuracy unless it names another. */
+export const objectiveMetric = (o: ObjectiveDef): string => String(o.metric ?? 'valAccuracy');
+
+/**
+ * Which way the study ranks: the objective's direction, else minimize for a loss metric (…Loss, loss) and maximize
+ * otherwise. The study (ranking, pruning, robust setting) and each trial (its best epoch) both read it here.
+ */
+export function objectiveDirection(o: ObjectiveDef): Direction {
+  return o.direction ?? (objectiveMetric(o).endsWith('oss') ? 'minimize' : 'maximize');
+}
+
 /** A SPACE.json: the study's name, what a trial trains, and the hyperparameters. */
 export interface StudyDef {
   study: string;
@@ -264,7 +275,7 @@ export class Study {
 
   static async create(storage: SearchStorage, def: StudyDef): Promise<Study> {
     validateStudyDef(def);
-    return new Study(storage, await storage.createStudy(def, def.objective.direction ?? 'maximize'));
+    return new Study(storage, await storage.createStudy(def, objectiveDirection(def.objective)));
   }
 
   /** The existing study `name`; a StudyError names the studies that exist when it does not. */
