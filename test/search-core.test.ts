@@ -367,7 +367,7 @@ test('study: trials run once each over a store, pruned and failed trials recorde
   await storage.close();
 });
 
-test('a loss metric with no direction: the study minimizes, as each trial does; ASHA prunes in that direction', async () => {
+test('a loss metric with no direction: the study minimizes, as its trials do; ASHA prunes that way', async () => {
   const storage = openSqliteStorage(':memory:');
   const def: StudyDef = {
     study: 'loss',

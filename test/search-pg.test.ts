@@ -187,6 +187,57 @@ test('PostgreSQL: a failed trial retried gets a new job and runs again; complete
 });
 
 test(
+  "PostgreSQL: giving a trial back and re-queuing a dead worker's trial change its row and its job together",
+  { skip },
+  async () => {
+    const { url, drop } = await database('atomic');
+    const storage = await openPgStorage(url);
+    const boss = (storage as unknown as { boss: { fail: (...a: unknown[]) => Promise<unknown> } }).boss;
+    const fail = boss.fail;
+    const q = (id: number) => `frugal-search.${id}`;
+    const row = async (id: number) =>
+      (
+        await storage.pool.query(
+          `SELECT t.state, j.state AS job FROM search_trials t JOIN pgboss.job j ON j.id::text = t.job WHERE t.id = $1`,
+          [id],
+        )
+      ).rows[0];
+    try {
+      const study = await Study.create(storage, def);
+      await study.enqueue(1);
+      const t = (await storage.claim(study.record.id, 'a'))!;
+      // pg-boss failing the job fails the whole step: the trial stays running with its job active, not queued with
+      // a job nobody will deliver again (the state a process dying between two statements left).
+      boss.fail = async () => {
+        throw new Error('connection lost');
+      };
+      await assert.rejects(storage.release(t.id), /connection lost/);
+      assert.deepEqual(await row(t.id), { state: 'running', job: 'active' });
+      await sleep(30);
+      await assert.rejects(storage.requeueStale(study.record.id, 10, 5), /connection lost/);
+      assert.deepEqual(await row(t.id), { state: 'running', job: 'active' });
+      boss.fail = fail;
+      await storage.release(t.id);
+      assert.deepEqual(await row(t.id), { state: 'queued', job: 'retry' });
+      const bump = () =>
+        storage.pool.query('UPDATE pgboss.job SET start_after = now() WHERE name = $1', [q(study.record.id)]);
+      await bump();
+      const again = (await storage.claim(study.record.id, 'b'))!;
+      assert.equal(again.id, t.id, 'the job is delivered again');
+      await sleep(30);
+      assert.deepEqual(await storage.requeueStale(study.record.id, 10, 5), { requeued: 1, failed: 0 });
+      assert.deepEqual(await row(t.id), { state: 'queued', job: 'retry' });
+      await bump();
+      assert.equal((await storage.claim(study.record.id, 'c'))?.id, t.id);
+    } finally {
+      boss.fail = fail;
+      await storage.close();
+      await drop();
+    }
+  },
+);
+
+test(
   'PostgreSQL: a report batch keeps the last value of an epoch and is the heartbeat of the worker that runs it only',
   { skip },
   async () => {

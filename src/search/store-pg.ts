@@ -425,15 +425,30 @@ export class PgStorage implements SearchStorage {
     return text;
   }
 
+  /**
+   * pg-boss's fail of jobs, inside our transaction c. pg-boss 10.4 reads the connection from its FOURTH argument
+   * (name, id, data, options), whatever its typings' three-argument form says: with { db } third it would be stored
+   * as the job's output and the statement run outside the transaction.
+   */
+  private async failJobs(q: string, ids: string[], c: pg.PoolClient): Promise<void> {
+    const fail = this.boss.fail.bind(this.boss) as unknown as (n: string, i: string[], d: null, o: object) => unknown;
+    await fail(q, ids, null, { db: via(c) });
+  }
+
   async release(trial: number): Promise<void> {
-    const r = await this.pool.query(
-      `UPDATE search_trials SET state = 'queued', worker = NULL, attempts = GREATEST(attempts - 1, 0)
-       WHERE id = $1 AND state = 'running' RETURNING study, job`,
-      [trial],
-    );
+    // The row and its job change in one transaction: a process dying between the two would leave the trial queued
+    // with its job active, and nothing would deliver it again until pg-boss's expiry (a day).
+    await this.tx(async (c) => {
+      const r = await c.query(
+        `UPDATE search_trials SET state = 'queued', worker = NULL, attempts = GREATEST(attempts - 1, 0)
+         WHERE id = $1 AND state = 'running' RETURNING study, job`,
+        [trial],
+      );
+      // Failing the job makes pg-boss deliver it again, to any worker.
+      if (r.rows.length && r.rows[0].job)
+        await this.failJobs(this.queue(Number(r.rows[0].study)), [String(r.rows[0].job)], c);
+    });
     this.jobs.delete(trial);
-    // Failing the job makes pg-boss deliver it again, to any worker.
-    if (r.rows.length && r.rows[0].job) await this.boss.fail(this.queue(Number(r.rows[0].study)), r.rows[0].job);
   }
 
   async retryFailed(study: number): Promise<number> {
@@ -487,25 +502,28 @@ export class PgStorage implements SearchStorage {
     maxAttempts: number,
   ): Promise<{ requeued: number; failed: number }> {
     const q = this.queue(study);
-    const r = await this.pool.query(
-      `UPDATE search_trials SET state = CASE WHEN attempts >= $3 THEN 'failed' ELSE 'queued' END,
-       reason = CASE WHEN attempts >= $3 THEN 'its worker stopped sending heartbeats (died?) on each of ' ||
-         attempts || ' attempts' ELSE reason END,
-       finished = CASE WHEN attempts >= $3 THEN ${NOW_MS} ELSE finished END, worker = NULL
-       WHERE study = $1 AND state = 'running' AND heartbeat < ${NOW_MS} - $2 RETURNING state, job`,
-      [study, timeoutMs, maxAttempts],
-    );
-    let requeued = 0,
-      failed = 0;
-    for (const row of r.rows) {
-      if (!row.job) continue;
-      // Failing the dead worker's job makes pg-boss deliver it again (retry); for a trial out of attempts
-      // the next worker to get it finds it failed and completes the job.
-      if (row.state === 'queued') requeued++;
-      else failed++;
-      await this.boss.fail(q, row.job);
-    }
-    return { requeued, failed };
+    // Rows and jobs in one transaction (see release).
+    return this.tx(async (c) => {
+      const r = await c.query(
+        `UPDATE search_trials SET state = CASE WHEN attempts >= $3 THEN 'failed' ELSE 'queued' END,
+         reason = CASE WHEN attempts >= $3 THEN 'its worker stopped sending heartbeats (died?) on each of ' ||
+           attempts || ' attempts' ELSE reason END,
+         finished = CASE WHEN attempts >= $3 THEN ${NOW_MS} ELSE finished END, worker = NULL
+         WHERE study = $1 AND state = 'running' AND heartbeat < ${NOW_MS} - $2 RETURNING state, job`,
+        [study, timeoutMs, maxAttempts],
+      );
+      const jobs = r.rows.filter((row) => row.job);
+      // Failing the dead worker's job makes pg-boss deliver it again (retry); for a trial out of attempts the next
+      // worker to get it finds it failed and completes the job.
+      if (jobs.length)
+        await this.failJobs(
+          q,
+          jobs.map((row) => String(row.job)),
+          c,
+        );
+      const requeued = jobs.filter((row) => row.state === 'queued').length;
+      return { requeued, failed: jobs.length - requeued };
+    });
   }
 
   async close(): Promise<void> {
