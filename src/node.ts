@@ -98,6 +98,7 @@ export {
   openPgStorage,
   runSearchWorker,
   forkSearchWorkers,
+  workerEnv,
   defaultModelDir,
   isPgUrl,
   redactUrl,

@@ -73,10 +73,32 @@ test('frugal search: the issue form with 2 workers, show --json, export, --resum
   const lines = csv.stdout.trim().split('\n');
   assert.equal(lines.length, 4);
   assert.match(lines[0], /^id,number,state,value,.*,act,lr,width$/);
+  const json = frugal('search', 'export', 'name', '--storage', db, '--format', 'json');
+  assert.equal(json.code, 0, json.stderr);
+  const exported = JSON.parse(json.stdout) as { trials: { id: number; value: number; params: unknown }[] };
+  assert.deepEqual(
+    exported.trials.map((t) => [t.id, t.value, t.params]).sort(),
+    s.trials.map((t) => [t.id, t.value, t.params]).sort(),
+  );
+  const typo = frugal('search', space, '--trials', '4', '--storage', db, ...DATA, '--resume', '--pruner', 'mediam');
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /--pruner must be one of none, median, asha, got "mediam"/);
   const again = frugal('search', space, '--trials', '3', '--storage', db, ...DATA);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already has 3 trials .* add --resume/);
-  const more = frugal('search', space, '--trials', '4', '--storage', db, ...DATA, '--resume', '--json');
+  const more = frugal(
+    'search',
+    space,
+    '--trials',
+    '4',
+    '--storage',
+    db,
+    ...DATA,
+    '--resume',
+    '--pruner',
+    'median',
+    '--json',
+  );
   assert.equal(more.code, 0, more.stderr);
   const trials = (oneJson(more.stdout) as { trials: { number: number; params: unknown }[] }).trials;
   assert.equal(trials.length, 4);
@@ -137,7 +159,7 @@ test('bad spaces fail before anything is written: empty choice, min > max, no va
   });
 });
 
-test('a study name with a different space, a worker on a missing study or store, an unreachable server', () => {
+test('a study name with a different space, a worker on a missing study or store, an unreachable server', async () => {
   const db = join(dir, 'names.db');
   assert.equal(frugal('search', write('a.json', issueSpace()), '--trials', '1', '--storage', db, ...DATA).code, 0);
   const other = write('b.json', issueSpace({ epochs: 3 }));
@@ -145,8 +167,8 @@ test('a study name with a different space, a worker on a missing study or store,
   assert.equal(r.code, 1);
   assert.match(r.stderr, /study "name" already exists in .* with a different space or objective/);
   const s = openSqliteStorage(db, { create: false });
-  s.listStudies().then((l) => assert.equal(l.length, 1));
-  s.close();
+  assert.equal((await s.listStudies()).length, 1);
+  await s.close();
   const w = frugal('search', 'worker', '--storage', db, '--study', 'nope');
   assert.equal(w.code, 1);
   assert.match(w.stderr, /study "nope" does not exist in SQLite storage \(it holds: name\)/);

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { getThreads } from '../backend/index.js';
 import { saveModel } from '../io/model-file.js';
 import { ecgSplitData, ecgSyntheticData } from '../data/ecg-source.js';
 import { ECG_HZ } from '../techniques/ecg/rhythms.js';
@@ -126,6 +127,14 @@ export async function runSearchWorker(o: SearchWorkerOptions): Promise<{ ran: nu
 }
 
 /**
+ * The environment of a forked worker: this process's, with its thread count (a `--threads` given to `frugal search`
+ * holds for its workers, which would otherwise each take every core).
+ */
+export function workerEnv(env: NodeJS.ProcessEnv, threads: number): NodeJS.ProcessEnv {
+  return { ...env, FRUGAL_THREADS: String(threads) };
+}
+
+/**
  * Fork K local `frugal search worker` processes with the given worker flags (after `search worker`), and
  * resolve when every one has exited, with each failure as `worker PID exited CODE: last stderr line`.
  * SIGINT/SIGTERM of this process is passed on to the workers (each gives its running trial back).
@@ -135,7 +144,10 @@ export async function forkSearchWorkers(flags: string[], k: number): Promise<{ e
   const kids: ChildProcess[] = [];
   const errors: string[] = [];
   const exits = Array.from({ length: k }, () => {
-    const kid = fork(main, ['search', 'worker', ...flags], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const kid = fork(main, ['search', 'worker', ...flags], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: workerEnv(process.env, getThreads()),
+    });
     kids.push(kid);
     let err = '';
     kid.stderr?.on('data', (d) => (err = (err + String(d)).slice(-2000)));
