@@ -1,6 +1,7 @@
 """Optuna's side of bench/search.ts: W processes share one RDB storage (SQLite file or PostgreSQL URL), each
 runs trials whose objective only reports R intermediate values; prints one JSON line with the wall time. As on
 our side, the clock starts when every worker has loaded the study (imports and connecting are not overhead).
+Random sampling, as ours: the default TPE sampler's model fitting is not store overhead.
 Usage: /usr/bin/python3 bench/search_optuna.py STORAGE_URL WORKERS TRIALS REPORTS"""
 import json
 import multiprocessing as mp
@@ -23,7 +24,7 @@ def objective(reports):
 
 
 def work(url, name, n, reports, ready):
-    study = optuna.load_study(study_name=name, storage=url)
+    study = optuna.load_study(study_name=name, storage=url, sampler=optuna.samplers.RandomSampler())
     ready.wait()
     study.optimize(objective(reports), n_trials=n)
 
