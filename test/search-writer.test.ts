@@ -4,7 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReportWriter } from '../src/search/report-writer.js';
-import { Study, openSqliteStorage, type EpochValue, type SearchStorage, type StudyDef } from '../src/node.js';
+import {
+  Study,
+  medianPruner,
+  openSqliteStorage,
+  type EpochValue,
+  type Pruner,
+  type SearchStorage,
+  type StudyDef,
+} from '../src/node.js';
 
 /** A storage whose report() waits until the test lets it go, and records each batch. */
 function gated(answer: () => boolean | Error = () => true) {
@@ -105,7 +113,7 @@ function counted() {
   return { s, n };
 }
 
-async function run(timeoutMs: number) {
+async function run(timeoutMs: number, pruner?: Pruner) {
   const { s, n } = counted();
   const study = await Study.create(s, def);
   await study.enqueue(4);
@@ -114,7 +122,7 @@ async function run(timeoutMs: number) {
       for (let e = 1; e <= 5; e++) assert.equal(await ctx.report(e, e / 10), 'continue');
       return { value: 0.5 };
     },
-    { worker: 'w', heartbeatTimeoutMs: timeoutMs, idleMs: 1 },
+    { worker: 'w', heartbeatTimeoutMs: timeoutMs, idleMs: 1, pruner },
   );
   const ts = await study.trials();
   assert.deepEqual(
@@ -129,13 +137,18 @@ async function run(timeoutMs: number) {
 test('study: a report is a heartbeat only when the last is a tenth of the timeout old; stale checks too', async () => {
   const never = await run(3_600_000);
   assert.equal(never.beats, 0, 'within an hour of its claim a trial needs no heartbeat');
+  assert.equal(never.reports, 0, 'no pruner reads the values and no heartbeat is due: they go with the result');
+  // A pruner reads the study at each report: every report is written first (4 trials × 5 epochs).
+  const read = await run(3_600_000, medianPruner({ minTrials: 1000 }));
+  assert.equal(read.reports, 20);
+  assert.equal(read.beats, 0);
   assert.equal(never.staleChecks, 1, 'one look for dead workers, at the start');
   const always = await run(0);
   assert.equal(always.beats, always.reports, 'with no time to spare every write is a heartbeat');
   assert.ok(always.staleChecks >= 5, `a look before each claim (${always.staleChecks})`);
 });
 
-test('study: a report is on its way before the objective trains on, not an epoch later', async () => {
+test('study: a report that is a heartbeat goes out before the objective trains on, not an epoch later', async () => {
   const s = openSqliteStorage(':memory:');
   const sent: number[] = [],
     trained: number[] = [];
@@ -160,7 +173,8 @@ test('study: a report is on its way before the objective trains on, not an epoch
       }
       return { value: 0.3 };
     },
-    { worker: 'w', idleMs: 1 },
+    // Every report a heartbeat (without a pruner the others wait for one, or for the result).
+    { worker: 'w', idleMs: 1, heartbeatTimeoutMs: 0 },
   );
   assert.ok(sent.length >= 1);
   assert.ok(sent[0] <= trained[0], `epoch 1's write went out at ${sent[0]}, after training resumed at ${trained[0]}`);

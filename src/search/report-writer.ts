@@ -18,12 +18,15 @@ export class ReportWriter {
     private readonly worker: string,
   ) {}
 
-  /** Queue a value; with `beat` its write is the worker's heartbeat too. Throws the error of a failed write. */
-  add(epoch: number, value: number, beat: boolean): void {
+  /**
+   * Queue a value; with `beat` its write is the worker's heartbeat too. With `hold` no write starts for it: it goes
+   * with the next write (a later report's, one in flight, or the result's). Throws the error of a failed write.
+   */
+  add(epoch: number, value: number, beat: boolean, hold = false): void {
     if (this.failure) throw this.failure;
     this.pending.push({ epoch, value });
     this.beat ||= beat;
-    this.writing ??= this.drain();
+    if (!hold || beat) this.writing ??= this.drain();
   }
 
   private async drain(): Promise<void> {

@@ -135,8 +135,9 @@ export class StudyError extends Error {}
 
 /**
  * What a trial's objective gets: per-epoch reporting (the answer says whether to stop) and a heartbeat. A report is
- * written behind the objective, which waits for the store only when a pruner must read the study; a failed write
- * throws from the next report, and a trial found ended elsewhere is told 'prune' on the next.
+ * written behind the objective, which waits for the store only when a pruner must read the study; without a pruner
+ * it is held for the next heartbeat or the result. A failed write throws from the next report, and a trial found
+ * ended elsewhere is told 'prune' on the next.
  */
 export interface TrialContext {
   report(epoch: number, value: number): Promise<'continue' | 'prune'>;
@@ -352,7 +353,9 @@ export class Study {
           // The report is the heartbeat when the last one is a tenth of the timeout old: a heartbeat per report
           // rewrote the trial's row ten times a trial on a shared store.
           const beat = Date.now() - lastBeat >= timeout / 10;
-          writer.add(epoch, value, beat);
+          // Without a pruner nobody reads a running trial's values: they wait for the next heartbeat or the result
+          // (a trial re-run after its worker died reports again from epoch 1), one write fewer a trial.
+          writer.add(epoch, value, beat, pruner === noPruner);
           if (beat) lastBeat = Date.now();
           // A turn of the event loop: the write goes out before the objective trains on (a pool hands over its
           // connection on the next tick, which a synchronous epoch would hold back by a whole epoch), and signals
