@@ -72,7 +72,7 @@ test('examples/ecg-space.json: the ecg-search study of a full run, with the mode
   );
   assert.throws(
     () => trialSettings({ ...def.objective, sampler: 'heavy' }, best),
-    /objective\.sampler must be uniform or balanced/,
+    /objective\.sampler must be one of balanced, uniform, obs, kf, as, ras, ras-kl, ras-floor, got "heavy"/,
   );
   assert.throws(
     () => trialSettings({ ...def.objective, patience: -1 }, best),

@@ -2,7 +2,11 @@
 // the median stopping rule and ASHA, templates, the objective, and a study run over an in-memory store.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
+  Rng,
   SUBSET_DIR,
   Study,
   SearchSpaceError,
@@ -396,4 +400,34 @@ test('a loss metric with no direction: the study minimizes, as its trials do; AS
     'ASHA stopped trials',
   );
   await storage.close();
+});
+
+test("objective: frugal train's schedule, L1 and importance samplers, on a --dataset kind (csv:FILE)", async () => {
+  // Two noisy Gaussian blobs in 4 features, 300 rows: a CSV as `frugal train --dataset csv:FILE` reads it.
+  const rng = new Rng(3);
+  const rows = ['label,a,b,c,d'];
+  for (let i = 0; i < 300; i++) {
+    const y = i % 2;
+    rows.push(`${y},` + [0, 1, 2, 3].map(() => (y * 1.5 + rng.normal()).toFixed(4)).join(','));
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'frugal-obj-')), 'blobs.csv');
+  writeFileSync(file, rows.join('\n'));
+  const base = { model: 'mlp', dataset: `csv:${file}`, epochs: 4, batchSize: 16, lr: 0.02, metric: 'valAccuracy' };
+  const run = (extra: Record<string, unknown>) => runObjective({ ...base, ...extra }, { width: 16 });
+  const plain = await run({});
+  assert.ok(plain.value > 0.8, `the blobs are learned: ${plain.value}`);
+  assert.equal(plain.spec.input[0], 4);
+  const l1 = await run({ l1: 0.2 });
+  const norm = (r: typeof plain) =>
+    r.model.parameters().reduce((a, p) => a + [...p.data].reduce((b, v) => b + Math.abs(v), 0), 0);
+  assert.ok(norm(l1) < 0.9 * norm(plain), `L1 shrinks the weights: ${norm(l1)} vs ${norm(plain)}`);
+  for (const extra of [{ schedule: 'cosine' }, { sampler: 'ras', samplerLambda: 0.3 }, { sampler: 'kf' }]) {
+    const r = await run(extra);
+    assert.notDeepEqual(r.values, plain.values, `${JSON.stringify(extra)} changes training`);
+    assert.ok(r.value > 0.7, `${JSON.stringify(extra)} still learns: ${r.value}`);
+  }
+  assert.throws(() => trialSettings({ ...base, sampler: 'rass' }, {}), /objective\.sampler must be one of .*ras-kl/);
+  assert.throws(() => trialSettings({ ...base, schedule: 'exp' }, {}), /objective\.schedule must be none, cosine/);
+  assert.throws(() => trialSettings({ ...base, dataset: 'csv:/nope.csv' }, {}), /nope\.csv/);
+  assert.throws(() => trialSettings({ ...base, dataset: 'mnist' }, {}), /not known; known: .*csv:FILE.*digits/);
 });

@@ -11,7 +11,15 @@ import { ecgSplitData, ecgSyntheticData } from '../data/ecg-source.js';
 import { ECG_HZ } from '../techniques/ecg/rhythms.js';
 import { ecgModelSpec } from '../techniques/ecg/model.js';
 import { ecgParamsOf } from '../techniques/ecg/space.js';
-import { registerSearchDataset, registerSearchModel, runObjective } from './objective.js';
+import {
+  registerSearchDataset,
+  registerSearchDatasetFallback,
+  registerSearchModel,
+  runObjective,
+  type SearchDataset,
+} from './objective.js';
+import { SearchSpaceError } from './space.js';
+import { datasetKinds, resolveDataset } from '../data/sources.js';
 import { openSqliteStorage } from './store-sqlite.js';
 import { openPgStorage } from './store-pg.js';
 import { Study, type SearchStorage, type TrialOutcome, type TrialRecord } from './study.js';
@@ -35,6 +43,25 @@ registerSearchDataset('ecg-synthetic', {
     options
       ? { ...ecgSplitData(options as Parameters<typeof ecgSplitData>[0]), source: 'generated' }
       : { train: ecgSyntheticData().train, source: 'generated' },
+});
+// Any other `frugal train --dataset` kind (digits, idx:DIR, csv:FILE, folder:DIR): read once, its training set only
+// (the test set is never a search's), with the kind's default options.
+const resolved = new Map<string, SearchDataset>();
+registerSearchDatasetFallback({
+  kinds: () => datasetKinds().filter((k) => k !== 'fashion-mnist'),
+  find: (name) => {
+    const kind = name.split(':')[0];
+    if (kind === 'fashion-mnist' || !datasetKinds().some((k) => k.split(':')[0] === kind)) return undefined;
+    let d = resolved.get(name);
+    if (!d) {
+      const r = resolveDataset(name);
+      if (!r.train) throw new SearchSpaceError(`objective.dataset ${name}: it has no training set`);
+      const train = r.train;
+      d = { input: train.sampleShape, classes: train.classes, load: () => ({ train, source: r.dir }) };
+      resolved.set(name, d);
+    }
+    return d;
+  },
 });
 // `"model": "ecg"`: spec 09's block network of a draw { N, blocks.i.F, blocks.i.K } (ecgModelSpec).
 registerSearchModel('ecg', (p) => ecgModelSpec(ecgParamsOf(p)));

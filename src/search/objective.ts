@@ -6,6 +6,10 @@ import type { LayerSpec } from '../nn/module.js';
 import { Adam, AdamW, SGD, paramGroups, type Optimizer } from '../optim/index.js';
 import { fit, type EpochLog } from '../train/fit.js';
 import { balancedWeights, weightedSampler } from '../data/sampler.js';
+import { cosineSchedule, stepSchedule } from '../optim/schedule.js';
+import { SAMPLERS, samplerByName, type SamplerName } from '../techniques/sampling/by-name.js';
+import { kfScorer, lossScorer } from '../techniques/sampling/kf.js';
+import { proximalL1 } from '../techniques/prune/l1.js';
 import { trainValSplit, subset, type ImageDataset } from '../data/dataset.js';
 import type { Sequential } from '../nn/layers.js';
 import type { Tensor } from '../core/tensor.js';
@@ -46,12 +50,21 @@ export function searchDatasetNames(): string[] {
   return [...datasets.keys()].sort();
 }
 
+/** Datasets beyond the registered names (Node: `frugal train --dataset`'s kinds, e.g. digits, csv:FILE). */
+let fallback: { find: (name: string) => SearchDataset | undefined; kinds: () => string[] } | undefined;
+export function registerSearchDatasetFallback(f: typeof fallback): void {
+  fallback = f;
+}
+
 function dataset(name: unknown): SearchDataset {
-  const d = datasets.get(String(name ?? 'fashion-mnist'));
-  if (!d)
+  const n = String(name ?? 'fashion-mnist');
+  const d = datasets.get(n) ?? fallback?.find(n);
+  if (!d) {
+    const known = [...searchDatasetNames(), ...(fallback?.kinds() ?? [])];
     throw new SearchSpaceError(
-      `objective.dataset ${JSON.stringify(name)} is not known; known: ${searchDatasetNames().join(', ') || 'none'}`,
+      `objective.dataset ${JSON.stringify(name)} is not known; known: ${[...new Set(known)].join(', ') || 'none'}`,
     );
+  }
   return d;
 }
 
@@ -171,8 +184,17 @@ export interface TrialSettings {
   metric: string;
   direction: Direction;
   select: 'best' | 'last';
-  /** uniform (shuffled epochs) or balanced (rows drawn ∝ 1 / class count, with replacement). */
-  sampler: 'uniform' | 'balanced';
+  /**
+   * uniform (shuffled epochs), balanced (rows drawn ∝ 1 / class count, with replacement), or one of `frugal
+   * train --sampler`'s importance samplers (obs, kf, as, ras, ras-kl, ras-floor; spec 10) with `samplerLambda`.
+   */
+  sampler: 'balanced' | SamplerName;
+  /** λ of the ras samplers (default 0.2). */
+  samplerLambda: number;
+  /** The learning-rate schedule over the trial's epochs, as `frugal train --schedule`. */
+  schedule: 'none' | 'cosine' | 'step';
+  /** Proximal L1 strength after each step (0: none), as `frugal train --l1`. */
+  l1: number;
   /** Stop after this many epochs without a better metric (0: never). */
   patience: number;
   /** The dataset's options (objective.data). */
@@ -212,8 +234,14 @@ export function trialSettings(objective: ObjectiveDef, params: Params): TrialSet
     throw new SearchSpaceError(`objective.metric must be one of ${METRICS.join(', ')}, got ${JSON.stringify(metric)}`);
   const pos = (v: number) => Number.isInteger(v) && v >= 1;
   const sampler = String(o.sampler ?? 'uniform');
-  if (!['uniform', 'balanced'].includes(sampler))
-    throw new SearchSpaceError(`objective.sampler must be uniform or balanced, got ${JSON.stringify(o.sampler)}`);
+  const samplers = ['balanced', ...SAMPLERS];
+  if (!samplers.includes(sampler))
+    throw new SearchSpaceError(
+      `objective.sampler must be one of ${samplers.join(', ')}, got ${JSON.stringify(o.sampler)}`,
+    );
+  const schedule = String(o.schedule ?? 'none');
+  if (!['none', 'cosine', 'step'].includes(schedule))
+    throw new SearchSpaceError(`objective.schedule must be none, cosine or step, got ${JSON.stringify(o.schedule)}`);
   if (o.data !== undefined && (!o.data || typeof o.data !== 'object' || Array.isArray(o.data)))
     throw new SearchSpaceError("objective.data must be an object of the dataset's options");
   return {
@@ -232,6 +260,9 @@ export function trialSettings(objective: ObjectiveDef, params: Params): TrialSet
     direction: objectiveDirection(o),
     select: o.select === 'last' ? 'last' : 'best',
     sampler: sampler as TrialSettings['sampler'],
+    samplerLambda: field(o, 'samplerLambda', 0.2, (v) => v >= 0 && v <= 1, 'in [0, 1]'),
+    schedule: schedule as TrialSettings['schedule'],
+    l1: field(o, 'l1', 0, (v) => v >= 0 && Number.isFinite(v), 'a number ≥ 0'),
     patience: field(o, 'patience', 0, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0 (0: no early stop)'),
     ...(o.data ? { data: o.data as Record<string, unknown> } : {}),
   };
@@ -349,6 +380,24 @@ async function trainTrial(
   let bestEpoch = 0,
     bestState: Record<string, Tensor> | null = null,
     pruned = false;
+  // Made once: the adaptive samplers learn from epoch to epoch (each epoch's fit resumes the previous).
+  const sampler =
+    s.sampler === 'balanced'
+      ? weightedSampler(balancedWeights(train), { seed: s.seed })
+      : samplerByName(s.sampler, {
+          seed: s.seed,
+          strata: train.labels,
+          lambda: s.samplerLambda,
+          score: kfScorer(model, train, { shape: s.spec.input }),
+          lossScore: lossScorer(model, train, { shape: s.spec.input }),
+        });
+  const schedule =
+    s.schedule === 'cosine'
+      ? cosineSchedule(s.lr, s.epochs)
+      : s.schedule === 'step'
+        ? stepSchedule(s.lr, Math.max(1, Math.ceil(s.epochs / 3)), 0.1)
+        : undefined;
+  const callbacks = s.l1 > 0 ? [proximalL1(model, { lambda: s.l1, optimizer })] : [];
   for (let e = 1; e <= s.epochs; e++) {
     const r = fit(model, {
       train,
@@ -358,8 +407,11 @@ async function trainTrial(
       optimizer,
       seed: s.seed,
       inputShape: s.spec.input,
-      // Per-epoch draws depend only on (seed, epoch): epoch-by-epoch fits draw what one fit would.
-      ...(s.sampler === 'balanced' ? { sampler: weightedSampler(balancedWeights(train), { seed: s.seed }) } : {}),
+      // Per-epoch draws depend only on (seed, epoch) and the sampler's state: epoch-by-epoch fits draw what one
+      // fit would.
+      sampler,
+      schedule,
+      callbacks,
       checkpoint,
       resume: true,
     });

@@ -189,6 +189,9 @@ export const OBJECTIVE_KEYS = [
   'direction',
   'select',
   'sampler',
+  'samplerLambda',
+  'schedule',
+  'l1',
   'patience',
 ] as const;
 
