@@ -3,11 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openSqliteStorage } from '../src/node.js';
+import { Study, openSqliteStorage } from '../src/node.js';
 import { DATA, MAIN, frugal, oneJson } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-search-'));
@@ -204,4 +204,58 @@ test('Ctrl-C during frugal search: running trials go back to the queue, exit 130
   const r = frugal('search', space, '--trials', '4', '--storage', db, ...DATA, '--resume', '--json');
   assert.equal(r.code, 0, r.stderr);
   assert.equal((oneJson(r.stdout).counts as { complete: number }).complete, 4);
+});
+
+test('frugal search retrain: the robust setting at each lr × seed, the best mean lr; bad lists refused', async () => {
+  const space = write('space-rt.json', { ...issueSpace(), study: 'rt' });
+  const db = join(dir, 'rt.db');
+  assert.equal(frugal('search', space, '--trials', '3', '--storage', db, ...DATA).code, 0);
+  const r = frugal(
+    'search',
+    'retrain',
+    '--storage',
+    db,
+    '--lrs',
+    '0.001,0.01',
+    '--seeds',
+    '1,2',
+    '--top-k',
+    '3',
+    ...DATA,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /retrain lr 0\.01 seed 2: /);
+  const j = oneJson(
+    frugal('search', 'retrain', 'rt', '--storage', db, '--lrs', '0.001,0.01', '--seeds', '1,2', ...DATA, '--json')
+      .stdout,
+  ) as {
+    seeds: number[];
+    groups: { setting: Record<string, unknown>; runs: { lr: number; seed: number; value: number }[]; bestLr: number }[];
+  } & { groups: { byLr: { lr: number; mean: number; std: number }[] }[] };
+  assert.deepEqual(j.seeds, [1, 2]);
+  const g = j.groups[0];
+  assert.deepEqual(
+    g.runs.map((x) => [x.lr, x.seed]),
+    [
+      [0.001, 1],
+      [0.001, 2],
+      [0.01, 1],
+      [0.01, 2],
+    ],
+  );
+  assert.ok(g.runs.every((x) => x.value > 0 && x.value <= 1));
+  assert.ok(g.runs[0].value !== g.runs[1].value, 'the seeds train differently');
+  const best = g.byLr.reduce((a, b) => (b.mean > a.mean ? b : a));
+  assert.equal(g.bestLr, best.lr);
+  const bad = frugal('search', 'retrain', '--storage', db, '--lrs', '0.01,abc');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--lrs takes numbers > 0 separated by commas, got 0\.01,abc/);
+  const none = write('space-none.json', { ...issueSpace(), study: 'none' });
+  const empty = join(dir, 'none.db');
+  const s = openSqliteStorage(empty);
+  await Study.create(s, JSON.parse(readFileSync(none, 'utf8')));
+  await s.close();
+  const nothing = frugal('search', 'retrain', '--storage', empty);
+  assert.equal(nothing.code, 1);
+  assert.match(nothing.stderr, /study none has no complete trial: nothing to retrain/);
 });

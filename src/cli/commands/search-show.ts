@@ -25,7 +25,7 @@ import { gitCommit } from '../../reproduce/results.js';
 import { DEFAULT_STORAGE, WORKER_OPTIONS, usage } from './search.js';
 
 /** The study a subcommand reads: the one named, else the only one in the storage. */
-async function studyIn(storage: SearchStorage, name: string | undefined, where: string): Promise<Study> {
+export async function studyIn(storage: SearchStorage, name: string | undefined, where: string): Promise<Study> {
   if (name !== undefined) return Study.open(storage, name);
   const all = await storage.listStudies();
   if (all.length === 1) return Study.open(storage, all[0].name);

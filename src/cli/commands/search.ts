@@ -27,6 +27,8 @@ frugal search worker [--storage PATH|URL] [--study NAME] [--pruner none|median|a
              [--data-dir DIR] [--heartbeat-timeout S] [--max-trials N] [--json]
 frugal search show [STUDY] [--storage PATH|URL] [--top-k K] [--group-by PARAM] [--report DIR] [--json]
 frugal search export STUDY [--storage PATH|URL] --format csv|json
+frugal search retrain [STUDY] [--storage PATH|URL] [--lrs A,B,…] [--seeds 1,2,3] [--top-k K] [--group-by PARAM]
+             [--data-dir DIR] [--json]
   Random (or grid) search of hyperparameters. SPACE.json names the study, the objective (a model spec with
   {"$param": NAME} placeholders, or cnn / mlp; dataset, epochs, batchSize, optimizer, lr, limit, metric,
   direction) and the params (int, float, loguniform, choice, repeat groups, "if" conditions); see
@@ -39,7 +41,9 @@ frugal search export STUDY [--storage PATH|URL] --format csv|json
   (median stopping rule, or ASHA). show prints the leaderboard and the robust setting (per-parameter
   median of the top k, spec 09); show --report DIR also writes DIR/report.html (leaderboard, each parameter
   against the metric with the robust setting marked, the metric by trial with the best so far; one
-  self-contained file) and DIR/report.json. export writes every trial as CSV or JSON to stdout.
+  self-contained file) and DIR/report.json. export writes every trial as CSV or JSON to stdout. retrain
+  trains each group's robust setting again with the study's objective at each learning rate × seed and
+  names the learning rate with the best mean (spec 09's last step).
 ${defaultsText([
   '--trials none (required)',
   '--workers 1',
@@ -54,6 +58,8 @@ ${defaultsText([
   '--group-by none',
   '--report none (show: no report)',
   '--format none (export requires it)',
+  "--lrs the setting's lr ×0.1, ×1, ×10 (retrain)",
+  '--seeds 1,2,3 (retrain)',
 ])}`;
 
 export const WORKER_OPTIONS: Options = {
@@ -121,6 +127,7 @@ export async function run(argv: string[]): Promise<number> {
   if (head === 'worker') return sub.worker(argv.slice(1));
   if (head === 'show') return sub.show(argv.slice(1));
   if (head === 'export') return sub.exportTrials(argv.slice(1));
+  if (head === 'retrain') return (await import('./search-retrain.js')).retrain(argv.slice(1));
   const { values, positionals } = parse(argv, options, 1);
   if (values.help) {
     process.stdout.write(`${usage}\n`);
