@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Study, openSqliteStorage } from '../src/node.js';
 import { DATA, MAIN, frugal, oneJson } from './cli-helpers.js';
+import { clock } from '../src/cli/commands/search.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-search-'));
 /** The form of issue 25, point 3, with a tiny limit and two epochs. */
@@ -163,9 +164,12 @@ test('a study name with a different space, a worker on a missing study or store,
   const db = join(dir, 'names.db');
   assert.equal(frugal('search', write('a.json', issueSpace()), '--trials', '1', '--storage', db, ...DATA).code, 0);
   const other = write('b.json', issueSpace({ epochs: 3 }));
-  const r = frugal('search', other, '--trials', '1', '--storage', db, ...DATA, '--resume');
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /study "name" already exists in .* with a different space or objective/);
+  // With or without --resume, the different space is what is wrong (not a missing --resume).
+  for (const resume of [['--resume'], []]) {
+    const r = frugal('search', other, '--trials', '1', '--storage', db, ...DATA, ...resume);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /study "name" already exists in .* with a different space or objective/);
+  }
   const s = openSqliteStorage(db, { create: false });
   assert.equal((await s.listStudies()).length, 1);
   await s.close();
@@ -258,4 +262,8 @@ test('frugal search retrain: the robust setting at each lr × seed, the best mea
   const nothing = frugal('search', 'retrain', '--storage', empty);
   assert.equal(nothing.code, 1);
   assert.match(nothing.stderr, /study none has no complete trial: nothing to retrain/);
+});
+
+test('the progress line ETA rounds to the second before splitting minutes', () => {
+  assert.deepEqual([clock(119.6), clock(59.4), clock(3600), clock(NaN)], ['2:00', '0:59', '60:00', '--:--']);
 });

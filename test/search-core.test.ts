@@ -57,10 +57,18 @@ test('space: bad ranges, empty choices, unknown types and dangling references ar
     [{ g: { type: 'repeat', count: 'n', params: {} } }, /must name an int parameter declared before it/],
     [{ a: { type: 'float', min: 0, max: 1, if: { b: 1 } } }, /names "b", which is not declared before it/],
     [{ g: { type: 'repeat', count: 2, params: { x: { type: 'int', min: 3, max: 2 } } } }, /g\.params\.x: min 3/],
+    [
+      { opt: { type: 'choice', values: ['sgd', 'adam'] }, m: { type: 'float', min: 0, max: 1, if: { opt: 'sdg' } } },
+      /params\.m\.if wants opt = "sdg", which it never takes \(its values: \["sgd","adam"\]\)/,
+    ],
   ];
   for (const [space, msg] of bad) assert.throws(() => validateSpace(space), msg);
   assert.throws(() => validateStudyDef({ study: 'a b', objective: {}, params: {} }), /"study" must be a name/);
   validateSpace(ecgSpace);
+  validateSpace({
+    opt: { type: 'choice', values: ['sgd', 'adam'] },
+    m: { type: 'float', min: 0, max: 1, if: { opt: ['x', 'sgd'] } },
+  });
 });
 
 test('space: an unknown key at the top level, in a parameter, a group, the objective or robust is refused', () => {

@@ -61,8 +61,17 @@ export function validateSpace(v: unknown, where = 'params'): Record<string, Para
     if (Object.hasOwn(PARAM_KEYS, d.type)) checkKnownKeys(d, PARAM_KEYS[d.type], at);
     if (d.if !== undefined) {
       if (typeof d.if !== 'object' || d.if === null) throw new SearchSpaceError(`${at}.if must be an object`);
-      for (const k of Object.keys(d.if))
+      for (const [k, want] of Object.entries(d.if)) {
         if (!seen.has(k)) throw new SearchSpaceError(`${at}.if names "${k}", which is not declared before it`);
+        // A condition on a value its choice can never take would leave the parameter never drawn, silently.
+        const on = seen.get(k)!;
+        const wanted = Array.isArray(want) ? want : [want];
+        if (on.type === 'choice' && !wanted.some((w) => on.values.includes(w as never)))
+          throw new SearchSpaceError(
+            `${at}.if wants ${k} = ${JSON.stringify(want)}, which it never takes (its values: ` +
+              `${JSON.stringify(on.values)})`,
+          );
+      }
     }
     if (d.type === 'int' || d.type === 'float' || d.type === 'loguniform') {
       if (typeof d.min !== 'number' || typeof d.max !== 'number' || !Number.isFinite(d.min) || !Number.isFinite(d.max))

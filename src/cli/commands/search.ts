@@ -105,8 +105,12 @@ function workerArgs(values: Record<string, unknown>, storage: string, study: str
   return a;
 }
 
-const clock = (s: number) =>
-  Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}` : '--:--';
+/** Seconds as M:SS (rounded to the second first: 119.6 s is 2:00, not 1:60). */
+export function clock(s: number): string {
+  if (!Number.isFinite(s)) return '--:--';
+  const r = Math.round(s);
+  return `${Math.floor(r / 60)}:${String(r % 60).padStart(2, '0')}`;
+}
 
 /** One progress line: trials done/running/failed, best so far, ETA from the pace of this run. */
 function progressLine(ts: TrialRecord[], study: Study, t0: number, doneAtStart: number): string {
@@ -150,6 +154,8 @@ export async function run(argv: string[]): Promise<number> {
   let study: Study;
   try {
     const existing = await storage.getStudy(def.study);
+    // Refuses a different space under the same name first (no --resume would help there).
+    study = await Study.create(storage, def);
     if (existing && !values.resume) {
       const n = (await storage.trials(existing.id)).length;
       if (n > 0)
@@ -158,7 +164,6 @@ export async function run(argv: string[]): Promise<number> {
             '(or give --study another name)',
         );
     }
-    study = await Study.create(storage, def);
     await study.enqueue(trials, check);
     if (values['retry-failed']) {
       const n = await storage.retryFailed(study.record.id);
