@@ -152,6 +152,8 @@ test('reproduce ecg-search --quick: registered, trains above chance, resumes, an
       test: Record<string, ShockMetrics>[];
       top1: Trial;
       spread: Record<'robust' | 'top1', [number, number, number][]>;
+      robustByLr: { n: number; bac: Record<string, number> }[];
+      finalLr: number;
     };
     paper: Record<string, unknown>;
   };
@@ -164,6 +166,12 @@ test('reproduce ecg-search --quick: registered, trains above chance, resumes, an
   const best = Math.max(...j.ours.trials.map((x) => x.bac));
   assert.ok(best > 0.7, `best trial validation BAC ${best}`);
   assert.equal(j.ours.test.length, 2);
+  // Spec 09 step 4: every N's robust setting at the search lr and the grid; the final lr is the best cell's.
+  const cells = j.ours.robustByLr.flatMap((r) => Object.entries(r.bac).map(([lr, bac]) => ({ lr: Number(lr), bac })));
+  assert.ok(j.ours.robustByLr.length >= 1 && cells.every((x) => Number.isFinite(x.bac)));
+  assert.deepEqual(Object.keys(j.ours.robustByLr[0].bac).map(Number).sort(), [0.001, 0.01]);
+  const top = cells.reduce((a, b) => (b.bac > a.bac ? b : a)); // ties: the first cell (smaller N, search lr)
+  assert.equal(j.ours.finalLr, top.lr);
   // The seed spread: both settings at both seeds, each read on test; the top-1 setting at the search's seed is the
   // best trial trained again, to the bit.
   assert.deepEqual(

@@ -19,6 +19,17 @@ const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ?
 const setting = (p: EcgParams | null | undefined) =>
   p ? `N = ${p.filters.length}, F = {${p.filters.join(', ')}}, K = {${p.kernels.join(', ')}}` : '—';
 
+/** Rows N × lr of validation BAC (markdown). */
+function lrTable(rows: { n: number; params: number; bac: Record<string, number> }[]): string[] {
+  if (!rows.length) return ['(no robust setting yet)'];
+  const lrs = Object.keys(rows[0].bac);
+  return [
+    `| N | params | ${lrs.map((l) => `lr ${l}`).join(' | ')} |`,
+    `|---|---|${lrs.map(() => '---|').join('')}`,
+    ...rows.map((r) => `| ${r.n} | ${r.params} | ${lrs.map((l) => pct(r.bac[l])).join(' | ')} |`),
+  ];
+}
+
 export function ecgMarkdown(r: ReproduceReport): string {
   const o = r.ours as {
     config: { trials: number; epochs: number; k: number; split: unknown; lrGrid: number[]; searchLr: number };
@@ -28,6 +39,7 @@ export function ecgMarkdown(r: ReproduceReport): string {
     chosenParams: number;
     robustByK: Record<string, (EcgParams | null)[]>;
     lrSelection: Record<string, number>;
+    robustByLr?: { n: number; params: number; bac: Record<string, number> }[];
     finalLr?: number;
     robustBac: { mean: number; std: number; n: number };
     top1Bac: { mean: number; std: number; n: number };
@@ -73,8 +85,13 @@ export function ecgMarkdown(r: ReproduceReport): string {
     `| robust, validation BAC over seeds (each run's best epoch) | — | ${pct(o.robustBac.mean)} ± ` +
       `${pct(o.robustBac.std)} (n = ${o.robustBac.n}); top-1 setting ${pct(o.top1Bac.mean)} ± ${pct(o.top1Bac.std)} |`,
     '',
-    `Final model: the robust setting at lr ${o.finalLr ?? '—'} (validation BAC by lr: ` +
-      `${JSON.stringify(o.lrSelection)}). Test BAC / Se / Sp, mean over final models (Se on the shockable class):`,
+    "Each N's robust setting trained at the search lr and at spec 09's grid (validation BAC, search seed); the best " +
+      'cell is the robust setting and the final lr:',
+    '',
+    ...lrTable(o.robustByLr ?? []),
+    '',
+    `Final model: the robust setting at lr ${o.finalLr ?? '—'}. Test BAC / Se / Sp, mean over final models (Se on ` +
+      'the shockable class):',
     '',
     '| length | paper (real ECG, validation) | ours (synthetic test, all) | ours (boundary cases only) |',
     '|---|---|---|---|',

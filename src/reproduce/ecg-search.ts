@@ -241,13 +241,15 @@ export async function reproduceEcgSearch(ctx: Ctx): Promise<ReproduceReport> {
     ctx.log(`ecg-search: trial ${i + 1}/${c.trials} ${key(params)}: validation BAC ${(100 * run.bac).toFixed(2)}%`);
   }
   const trials = trialsOf(runs, c.trials);
-  // 2. The robust setting of each N (median of its top-k), each retrained once at the search lr; the best by
-  // validation BAC is the robust setting.
+  // 2. The robust setting of each N (median of its top-k), each retrained at the search lr and at every lr of
+  // spec 09's grid (its step 4); the best (N, lr) by validation BAC is the robust setting and the final lr.
   const robust = robustCandidates(trials, c);
   for (const p of robust)
-    once(runs, save, `robust:${key(p)}:${c.searchLr}:${seed0}`, () => trainRun(c, data, p, c.searchLr, seed0));
-  const chosen = bestRobust(runs, robust, c, seed0);
-  if (!chosen) throw new Error(`ecg-search: no N has ${c.k} trials; run more trials (--trials) than ${c.trials}`);
+    for (const lr of lrCandidates(c))
+      once(runs, save, `robust:${key(p)}:${lr}:${seed0}`, () => trainRun(c, data, p, lr, seed0));
+  const pick = bestRobust(runs, robust, c, seed0);
+  if (!pick) throw new Error(`ecg-search: no N has ${c.k} trials; run more trials (--trials) than ${c.trials}`);
+  const { p: chosen, lr: lrBest } = pick;
   // 3. Seed spread at the search lr: the robust setting and the top-1 trial's setting, same procedure, each model
   // read on the test split (the validation split chose the settings and each run's epoch). The search's seed
   // retrains the top-1 trial itself: training is deterministic given the seed (the worker test checks it).
@@ -264,20 +266,15 @@ export async function reproduceEcgSearch(ctx: Ctx): Promise<ReproduceReport> {
     );
   };
   for (const s of c.seeds) for (const p of [chosen, top1]) tested(spreadKey(p, s), p, c.searchLr, s);
-  // 4. The lr of the final model, on validation; then the final models (one per seed) read the test set once each.
-  for (const lr of c.lrGrid)
-    once(runs, save, `robust:${key(chosen)}:${lr}:${seed0}`, () => trainRun(c, data, chosen, lr, seed0));
-  // The search lr's run is a candidate too (already trained): the grid should not lose to the setting's own lr.
-  const lrBest = lrCandidates(c).reduce((b, lr) =>
-    bacOf(runs, chosen, lr, seed0) > bacOf(runs, chosen, b, seed0) ? lr : b,
-  );
+  // 4. The final models (one per seed, at the chosen lr) read the test set once each.
   for (const s of c.seeds) {
     // At the search lr a final model is the seed-spread run of step 3: the same training, so it is not repeated.
-    if (!runs[`final:${s}`] && lrBest === c.searchLr) {
-      runs[`final:${s}`] = runs[spreadKey(chosen, s)];
+    const f = finalKey(chosen, lrBest, s);
+    if (!runs[f] && lrBest === c.searchLr) {
+      runs[f] = runs[spreadKey(chosen, s)];
       save();
     }
-    tested(`final:${s}`, chosen, lrBest, s);
+    tested(f, chosen, lrBest, s);
   }
   return ecgSummary(runs, c);
 }
@@ -295,6 +292,8 @@ function once(runs: Record<string, unknown>, save: () => void, k: string, f: () 
 /** A trained model's record with its test metrics at each length (testAtLengths). */
 type Tested = RunRecord & { lr: number; seed: number; test: Record<string, ShockMetrics> };
 const spreadKey = (p: EcgParams, s: number) => `spread:${key(p)}:${s}`;
+/** A final model: the chosen setting at the chosen lr, one per seed. */
+const finalKey = (p: EcgParams, lr: number, s: number) => `final:${key(p)}:${lr}:${s}`;
 
 const bacOf = (runs: Record<string, unknown>, p: EcgParams, lr: number, s: number) =>
   (runs[`robust:${key(p)}:${lr}:${s}`] as RunRecord | undefined)?.bac ?? NaN;
@@ -312,9 +311,18 @@ function robustCandidates(trials: Trial[], c: EcgConfig): EcgParams[] {
     .filter(valid);
 }
 
-function bestRobust(runs: Record<string, unknown>, cands: EcgParams[], c: EcgConfig, s: number): EcgParams | null {
-  let best: EcgParams | null = null;
-  for (const p of cands) if (!best || bacOf(runs, p, c.searchLr, s) > bacOf(runs, best, c.searchLr, s)) best = p;
+/** The (setting, lr) of the best validation BAC at seed s over every N's robust setting and every lr (ties: the
+ * smaller N, then the search lr and the grid's order). */
+function bestRobust(
+  runs: Record<string, unknown>,
+  cands: EcgParams[],
+  c: EcgConfig,
+  s: number,
+): { p: EcgParams; lr: number } | null {
+  let best: { p: EcgParams; lr: number } | null = null;
+  for (const p of cands)
+    for (const lr of lrCandidates(c))
+      if (!best || bacOf(runs, p, lr, s) > bacOf(runs, best.p, best.lr, s)) best = { p, lr };
   return best;
 }
 
@@ -336,12 +344,13 @@ export function ecgSummary(runs: Record<string, unknown>, c: EcgConfig): Reprodu
   const trials = trialsOf(runs, c.trials);
   const robust = robustCandidates(trials, c);
   const seed0 = c.seeds[0];
-  const chosen = bestRobust(runs, robust, c, seed0);
+  const pick = bestRobust(runs, robust, c, seed0),
+    chosen = pick?.p ?? null;
   const top1 = [...trials].sort((a, b) => b.bac - a.bac || a.id - b.id)[0];
   const rec = (k: string) => runs[k] as Tested | undefined;
   const robustRuns = chosen ? c.seeds.map((s) => rec(spreadKey(chosen, s))) : [];
   const top1Runs = top1 ? c.seeds.map((s) => rec(spreadKey(top1, s))) : [];
-  const finals = c.seeds.map((s) => rec(`final:${s}`));
+  const finals = c.seeds.map((s) => (pick ? rec(finalKey(pick.p, pick.lr, s)) : undefined));
   const missing = [
     ...(trials.length < c.trials ? [`${c.trials - trials.length} trial(s)`] : []),
     ...c.seeds.filter((_, i) => !finals[i]).map((s) => `final:${s}`),
@@ -380,6 +389,12 @@ export function ecgSummary(runs: Record<string, unknown>, c: EcgConfig): Reprodu
       chosenParams: chosen ? ecgParamCount(chosen) : NaN,
       robustByK: other,
       lrSelection: chosen ? Object.fromEntries(lrCandidates(c).map((lr) => [lr, bacOf(runs, chosen, lr, seed0)])) : {},
+      // Validation BAC (search seed) of every N's robust setting at every lr: the choice of step 2.
+      robustByLr: robust.map((p) => ({
+        n: p.filters.length,
+        params: ecgParamCount(p),
+        bac: Object.fromEntries(lrCandidates(c).map((lr) => [lr, bacOf(runs, p, lr, seed0)])),
+      })),
       finalLr: finals.find((f) => f)?.lr,
       // Validation BAC over seeds (each run's best epoch, chosen on that split) beside the test BAC the criteria read.
       robustBac: meanStd(done(robustRuns).map((r) => r.bac)),
