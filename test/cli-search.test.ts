@@ -254,6 +254,18 @@ test('frugal search retrain: the robust setting at each lr × seed, the best mea
   const bad = frugal('search', 'retrain', '--storage', db, '--lrs', '0.01,abc');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--lrs takes numbers > 0 separated by commas, got 0\.01,abc/);
+  // Without --lrs: the setting's own lr ×0.1, ×1, ×10.
+  const own = oneJson(frugal('search', 'retrain', '--storage', db, '--seeds', '1', ...DATA, '--json').stdout) as {
+    groups: { setting: { lr: number }; byLr: { lr: number }[] }[];
+  };
+  const lr0 = own.groups[0].setting.lr;
+  assert.deepEqual(
+    own.groups[0].byLr.map((b) => b.lr),
+    [lr0 / 10, lr0, lr0 * 10],
+  );
+  const gap = frugal('search', 'retrain', '--storage', db, '--seeds', '1,,2');
+  assert.equal(gap.code, 2, 'an empty entry is not seed 0');
+  assert.match(gap.stderr, /--seeds takes integers ≥ 0 separated by commas, got 1,,2/);
   const none = write('space-none.json', { ...issueSpace(), study: 'none' });
   const empty = join(dir, 'none.db');
   const s = openSqliteStorage(empty);

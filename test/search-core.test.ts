@@ -386,6 +386,9 @@ test('a loss metric with no direction: the study minimizes, as its trials do; AS
     objective: { ...tinyDef.objective, lr: 1e-3, metric: 'valLoss' },
     params: { x: { type: 'int', min: 0, max: 99 } },
   };
+  // A row written before loss metrics defaulted to minimize says maximize: the study still minimizes.
+  await storage.createStudy(def, 'maximize');
+  assert.equal((await Study.open(storage, 'loss')).direction, 'minimize');
   const study = await Study.create(storage, def);
   assert.equal(study.direction, 'minimize');
   assert.equal(trialSettings(def.objective, {}).direction, 'minimize');
@@ -437,5 +440,7 @@ test("objective: frugal train's schedule, L1 and importance samplers, on a --dat
   assert.throws(() => trialSettings({ ...base, sampler: 'rass' }, {}), /objective\.sampler must be one of .*ras-kl/);
   assert.throws(() => trialSettings({ ...base, schedule: 'exp' }, {}), /objective\.schedule must be none, cosine/);
   assert.throws(() => trialSettings({ ...base, dataset: 'csv:/nope.csv' }, {}), /nope\.csv/);
+  // As the objective's problem: the draw check stops the search at once (not 1,000 refused draws).
+  assert.throws(() => objectiveCheck({ ...base, dataset: 'csv:/nope.csv' })({ width: 16 }), /objective\.dataset csv:/);
   assert.throws(() => trialSettings({ ...base, dataset: 'mnist' }, {}), /not known; known: .*csv:FILE.*digits/);
 });

@@ -65,13 +65,20 @@ test(
         spawn(process.execPath, [MAIN, ...args, '--data-dir', SUBSET_DIR], { stdio: ['ignore', 'ignore', 'pipe'] }),
       );
       const exits = kids.map((k) => new Promise<number | null>((r) => k.on('exit', (c) => r(c))));
-      // Wait until some worker is mid-trial (running, at least one epoch reported), then kill that worker. (Not a
-      // chosen one: trials take a fraction of a second, and the last worker to start may find none left.)
+      // Wait until some worker is mid-trial, then kill that worker. (Not a chosen one: trials take a fraction of a
+      // second, and the last worker to start may find none left.) One statement, so one snapshot: a trial read as
+      // running was not yet finished (study.trials() reads rows and values apart, and a trial finishing between
+      // the two looked running with its values). Without a pruner its values reach the store with the result.
       let killed: number | undefined,
         victim = '',
         v = -1;
       for (let i = 0; i < 1200 && killed === undefined; i++) {
-        const t = (await study.trials()).find((x) => x.state === 'running' && x.values.length);
+        const t = (
+          await storage.pool.query(
+            `SELECT id, worker FROM search_trials WHERE study = $1 AND state = 'running' ORDER BY id LIMIT 1`,
+            [study.record.id],
+          )
+        ).rows[0] as { id: number; worker: string } | undefined;
         v = kids.findIndex((k) => String(k.pid) === t?.worker);
         if (t && v >= 0) {
           kids[v].kill('SIGKILL');
@@ -208,7 +215,10 @@ test(
       const t = (await storage.claim(study.record.id, 'a'))!;
       // pg-boss failing the job fails the whole step: the trial stays running with its job active, not queued with
       // a job nobody will deliver again (the state a process dying between two statements left).
-      boss.fail = async () => {
+      // pg-boss fails the job, then the process loses its connection: with the job's statement inside the
+      // transaction, both it and the row roll back (run outside it, the job would stay failed, the row running).
+      boss.fail = async (...a: unknown[]) => {
+        await fail.apply(boss, a);
         throw new Error('connection lost');
       };
       await assert.rejects(storage.release(t.id), /connection lost/);

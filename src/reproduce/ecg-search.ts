@@ -321,8 +321,11 @@ function bestRobust(
 ): { p: EcgParams; lr: number } | null {
   let best: { p: EcgParams; lr: number } | null = null;
   for (const p of cands)
-    for (const lr of lrCandidates(c))
-      if (!best || bacOf(runs, p, lr, s) > bacOf(runs, best.p, best.lr, s)) best = { p, lr };
+    for (const lr of lrCandidates(c)) {
+      const v = bacOf(runs, p, lr, s);
+      // A cell not trained yet (a partial state) is no candidate; ecgSummary lists it as missing.
+      if (Number.isFinite(v) && (!best || v > bacOf(runs, best.p, best.lr, s))) best = { p, lr };
+    }
   return best;
 }
 
@@ -351,9 +354,11 @@ export function ecgSummary(runs: Record<string, unknown>, c: EcgConfig): Reprodu
   const robustRuns = chosen ? c.seeds.map((s) => rec(spreadKey(chosen, s))) : [];
   const top1Runs = top1 ? c.seeds.map((s) => rec(spreadKey(top1, s))) : [];
   const finals = c.seeds.map((s) => (pick ? rec(finalKey(pick.p, pick.lr, s)) : undefined));
+  const cells = robust.flatMap((p) => lrCandidates(c).map((lr) => `robust:${key(p)}:${lr}:${seed0}`));
   const missing = [
     ...(trials.length < c.trials ? [`${c.trials - trials.length} trial(s)`] : []),
-    ...c.seeds.filter((_, i) => !finals[i]).map((s) => `final:${s}`),
+    ...cells.filter((k) => !runs[k]),
+    ...(pick ? c.seeds.filter((_, i) => !finals[i]).map((s) => finalKey(pick.p, pick.lr, s)) : ['final models']),
     ...c.seeds.filter((_, i) => !robustRuns[i] || !top1Runs[i]).map((s) => `seed-spread:${s}`),
   ];
   const done = (rs: (Tested | undefined)[]) => rs.filter((r): r is Tested => !!r);

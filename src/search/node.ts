@@ -44,8 +44,8 @@ registerSearchDataset('ecg-synthetic', {
       ? { ...ecgSplitData(options as Parameters<typeof ecgSplitData>[0]), source: 'generated' }
       : { train: ecgSyntheticData().train, source: 'generated' },
 });
-// Any other `frugal train --dataset` kind (digits, idx:DIR, csv:FILE, folder:DIR): read once, its training set only
-// (the test set is never a search's), with the kind's default options.
+// Any other `frugal train --dataset` kind (digits, idx:DIR, csv:FILE, folder:DIR): read once with the kind's
+// default options; only its training set is used (a search never looks at the test set).
 const resolved = new Map<string, SearchDataset>();
 registerSearchDatasetFallback({
   kinds: () => datasetKinds().filter((k) => k !== 'fashion-mnist'),
@@ -54,10 +54,18 @@ registerSearchDatasetFallback({
     if (kind === 'fashion-mnist' || !datasetKinds().some((k) => k.split(':')[0] === kind)) return undefined;
     let d = resolved.get(name);
     if (!d) {
-      const r = resolveDataset(name);
+      let r;
+      try {
+        r = resolveDataset(name);
+      } catch (e) {
+        // Named as the objective's problem, so a draw check stops the search at once rather than counting 1,000
+        // refused draws.
+        throw new SearchSpaceError(`objective.dataset ${name}: ${(e as Error).message}`);
+      }
       if (!r.train) throw new SearchSpaceError(`objective.dataset ${name}: it has no training set`);
-      const train = r.train;
-      d = { input: train.sampleShape, classes: train.classes, load: () => ({ train, source: r.dir }) };
+      const train = r.train,
+        dir = r.dir;
+      d = { input: train.sampleShape, classes: train.classes, load: () => ({ train, source: dir }) };
       resolved.set(name, d);
     }
     return d;
@@ -100,7 +108,8 @@ export interface SearchWorkerOptions {
 
 /**
  * Run trials of an existing study until none is left: each trial trains its filled spec (runObjective),
- * reports every epoch to the store (the pruner may stop it), and saves its model (best epoch) to
+ * reports every epoch (written at once when a pruner reads them, else with a heartbeat or the result; the pruner
+ * may stop it), and saves its model (best epoch) to
  * `modelDir/trial-N.safetensors`. Refuses a study that does not exist.
  */
 export async function runSearchWorker(o: SearchWorkerOptions): Promise<{ ran: number }> {

@@ -272,10 +272,16 @@ export function curves(trials: TrialRecord[]): TrialCurve[] {
  * ```
  */
 export class Study {
+  readonly record: StudyRecord;
+
   private constructor(
     readonly storage: SearchStorage,
-    readonly record: StudyRecord,
-  ) {}
+    record: StudyRecord,
+  ) {
+    // The direction follows from the stored definition: a study created before loss metrics defaulted to minimize
+    // has 'maximize' in its row, and must rank as its trials choose their epochs.
+    this.record = { ...record, direction: objectiveDirection(record.def.objective) };
+  }
 
   static async create(storage: SearchStorage, def: StudyDef): Promise<Study> {
     validateStudyDef(def);

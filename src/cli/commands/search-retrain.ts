@@ -1,6 +1,13 @@
 // frugal search retrain: spec 09's last step — a study's robust setting (each group's, e.g. each N) trained again
 // with the study's objective at several learning rates and several seeds; the learning rate with the best mean wins.
-import { openSearchStorage, retrainSetting, robustSetting, runObjective, type Params } from '../../node.js';
+import {
+  openSearchStorage,
+  retrainSetting,
+  robustSetting,
+  runObjective,
+  trialSettings,
+  type Params,
+} from '../../node.js';
 import { emit, note, num, parse, UsageError } from '../args.js';
 import { studyIn } from './search-show.js';
 import { DEFAULT_STORAGE, usage } from './search.js';
@@ -9,11 +16,10 @@ import { DEFAULT_STORAGE, usage } from './search.js';
 function list(values: Record<string, unknown>, flag: string, int: boolean): number[] | undefined {
   const raw = values[flag];
   if (raw === undefined) return undefined;
-  const v = String(raw)
-    .split(',')
-    .map((s) => Number(s.trim()));
+  const parts = String(raw).split(',');
+  const v = parts.map((s) => Number(s.trim()));
   const ok = (x: number) => Number.isFinite(x) && (int ? Number.isInteger(x) && x >= 0 : x > 0);
-  if (!v.length || !v.every(ok))
+  if (parts.some((s) => !s.trim()) || !v.every(ok))
     throw new UsageError(`--${flag} takes ${int ? 'integers ≥ 0' : 'numbers > 0'} separated by commas, got ${raw}`);
   return v;
 }
@@ -36,6 +42,8 @@ export async function retrain(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
+  const seeds = list(values, 'seeds', true) ?? [1, 2, 3],
+    lrList = list(values, 'lrs', false);
   const where = (values.storage as string | undefined) ?? DEFAULT_STORAGE;
   const storage = await openSearchStorage(where, { create: false });
   let study, trials;
@@ -54,13 +62,12 @@ export async function retrain(argv: string[]): Promise<number> {
   );
   if (!groups.length)
     throw new Error(`study ${study.record.name} has no complete trial: nothing to retrain (run its trials first)`);
-  const seeds = list(values, 'seeds', true) ?? [1, 2, 3];
   const dataDir = values['data-dir'] as string | undefined;
   const out = [];
   for (const g of groups) {
     // Without --lrs: the setting's own learning rate (a parameter, else the objective's) ×0.1, ×1 and ×10.
-    const own = Number(g.setting.lr ?? def.objective.lr ?? 1e-3);
-    const lrs = list(values, 'lrs', false) ?? [own / 10, own, own * 10];
+    const own = trialSettings(def.objective, g.setting).lr;
+    const lrs = lrList ?? [own / 10, own, own * 10];
     const train = async (p: Params, seed: number) => {
       const r = await runObjective({ ...def.objective, lr: p.lr }, p, { seed, dataDir });
       r.model.dispose();
