@@ -31,6 +31,8 @@ export {
   drawTrials,
   stateCounts,
   bestTrial,
+  objectiveMetric,
+  objectiveDirection,
   curves,
   TRIAL_STATES,
   type StudyDef,

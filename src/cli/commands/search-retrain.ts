@@ -1,15 +1,15 @@
 // frugal search retrain: spec 09's last step — a study's robust setting (each group's, e.g. each N) trained again
 // with the study's objective at several learning rates and several seeds; the learning rate with the best mean wins.
 import {
+  objectiveMetric,
   openSearchStorage,
   retrainSetting,
-  robustSetting,
   runObjective,
   trialSettings,
   type Params,
 } from '../../node.js';
 import { emit, note, num, parse, UsageError } from '../args.js';
-import { studyIn } from './search-show.js';
+import { robustGroups, studyIn } from './search-show.js';
 import { DEFAULT_STORAGE, usage } from './search.js';
 
 /** A comma-separated list of positive numbers (--lrs, --seeds). */
@@ -56,10 +56,7 @@ export async function retrain(argv: string[]): Promise<number> {
   const def = study.def;
   const topK = num(values, 'top-k', def.robust?.topK ?? 5, { int: true, min: 1 });
   const groupBy = (values['group-by'] as string | undefined) ?? def.robust?.groupBy;
-  const groups = robustSetting(
-    trials.map((t) => ({ number: t.number, params: t.params, value: t.value, state: t.state })),
-    { topK, direction: study.direction, groupBy, space: def.params },
-  );
+  const groups = robustGroups(study.record, trials, { topK, groupBy });
   if (!groups.length)
     throw new Error(`study ${study.record.name} has no complete trial: nothing to retrain (run its trials first)`);
   const dataDir = values['data-dir'] as string | undefined;
@@ -86,7 +83,7 @@ export async function retrain(argv: string[]): Promise<number> {
   const json = {
     command: 'search retrain',
     study: study.record.name,
-    metric: String(def.objective.metric ?? 'valAccuracy'),
+    metric: objectiveMetric(def.objective),
     direction: study.direction,
     seeds,
     groupBy: groupBy ?? null,

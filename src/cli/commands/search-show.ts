@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   Study,
   bestTrial,
+  objectiveMetric,
   openSearchStorage,
   prunerByName,
   redactUrl,
@@ -82,6 +83,18 @@ export async function worker(argv: string[]): Promise<number> {
 }
 
 /** What show and the search command print: counts, best, trials (best first) and the robust setting. */
+/** The robust (median-of-top-k) setting of each group of a study's trials. */
+export function robustGroups(
+  study: StudyRecord,
+  ts: TrialRecord[],
+  o: { topK: number; groupBy?: string },
+): RobustGroup[] {
+  return robustSetting(
+    ts.map((t) => ({ number: t.number, params: t.params, value: t.value, state: t.state })),
+    { topK: o.topK, direction: study.direction, groupBy: o.groupBy, space: study.def.params },
+  );
+}
+
 export function summarise(study: StudyRecord, ts: TrialRecord[], o: { topK: number; groupBy?: string }) {
   const sign = study.direction === 'maximize' ? -1 : 1;
   const ranked = [...ts].sort(
@@ -92,13 +105,10 @@ export function summarise(study: StudyRecord, ts: TrialRecord[], o: { topK: numb
       a.number - b.number,
   );
   const best = bestTrial(ts, study.direction);
-  const robust: RobustGroup[] = robustSetting(
-    ts.map((t) => ({ number: t.number, params: t.params, value: t.value, state: t.state })),
-    { topK: o.topK, direction: study.direction, groupBy: o.groupBy, space: study.def.params },
-  );
+  const robust = robustGroups(study, ts, o);
   return {
     study: study.name,
-    metric: String(study.def.objective.metric ?? 'valAccuracy'),
+    metric: objectiveMetric(study.def.objective),
     direction: study.direction,
     counts: stateCounts(ts),
     best: best ? { number: best.number, value: best.value, params: best.params, modelPath: best.modelPath } : null,
