@@ -7,11 +7,10 @@ import {
   AdamW,
   SGD,
   SAMPLERS,
-  cosineSchedule,
   datasetKinds,
   type DatasetOptions,
   paramGroups,
-  stepSchedule,
+  scheduleByName,
   type Module,
   type Optimizer,
   type SamplerName,
@@ -161,9 +160,7 @@ export function makeOptimizer(
 
 /** The learning-rate schedule the flags name (step: ×0.1 every third of the epochs). */
 export function makeSchedule(t: Pick<Training, 'schedule' | 'lr' | 'epochs'>): Schedule | undefined {
-  if (t.schedule === 'cosine') return cosineSchedule(t.lr, t.epochs);
-  if (t.schedule === 'step') return stepSchedule(t.lr, Math.max(1, Math.ceil(t.epochs / 3)), 0.1);
-  return undefined;
+  return scheduleByName(t.schedule, t.lr, t.epochs);
 }
 
 /** --limit N: train on the first N training images (0: all of them). */

@@ -13,6 +13,16 @@ export function cosineSchedule(base: number, total: number, min = 0): Schedule {
   return (t) => min + 0.5 * (base - min) * (1 + Math.cos((Math.PI * Math.min(t, total)) / total));
 }
 
+/**
+ * The schedules `--schedule` names, over `epochs` epochs from `lr`: none (constant), cosine annealing to 0, or step
+ * (×0.1 every third of the run).
+ */
+export function scheduleByName(name: string, lr: number, epochs: number): Schedule | undefined {
+  if (name === 'cosine') return cosineSchedule(lr, epochs);
+  if (name === 'step') return stepSchedule(lr, Math.max(1, Math.ceil(epochs / 3)), 0.1);
+  return undefined;
+}
+
 /** Linear warm-up from 0 over `steps`, then the inner schedule (shifted to start at 0). */
 export function warmup(inner: Schedule, steps: number): Schedule {
   if (!(steps >= 0)) throw new Error(`warm-up steps must be ≥ 0, got ${steps}`);

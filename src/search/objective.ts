@@ -6,7 +6,7 @@ import type { LayerSpec } from '../nn/module.js';
 import { Adam, AdamW, SGD, paramGroups, type Optimizer } from '../optim/index.js';
 import { fit, type EpochLog } from '../train/fit.js';
 import { balancedWeights, weightedSampler } from '../data/sampler.js';
-import { cosineSchedule, stepSchedule } from '../optim/schedule.js';
+import { scheduleByName } from '../optim/schedule.js';
 import { SAMPLERS, samplerByName, type SamplerName } from '../techniques/sampling/by-name.js';
 import { kfScorer, lossScorer } from '../techniques/sampling/kf.js';
 import { proximalL1 } from '../techniques/prune/l1.js';
@@ -388,15 +388,11 @@ async function trainTrial(
           seed: s.seed,
           strata: train.labels,
           lambda: s.samplerLambda,
-          score: kfScorer(model, train, { shape: s.spec.input }),
-          lossScore: lossScorer(model, train, { shape: s.spec.input }),
+          // Only the samplers that score rows get a scorer.
+          score: s.sampler === 'kf' ? kfScorer(model, train, { shape: s.spec.input }) : undefined,
+          lossScore: s.sampler === 'obs' ? lossScorer(model, train, { shape: s.spec.input }) : undefined,
         });
-  const schedule =
-    s.schedule === 'cosine'
-      ? cosineSchedule(s.lr, s.epochs)
-      : s.schedule === 'step'
-        ? stepSchedule(s.lr, Math.max(1, Math.ceil(s.epochs / 3)), 0.1)
-        : undefined;
+  const schedule = scheduleByName(s.schedule, s.lr, s.epochs);
   const callbacks = s.l1 > 0 ? [proximalL1(model, { lambda: s.l1, optimizer })] : [];
   for (let e = 1; e <= s.epochs; e++) {
     const r = fit(model, {
