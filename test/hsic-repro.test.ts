@@ -113,6 +113,13 @@ test('reproduce hsic --quick: HSIC well above chance unformatted and format-trai
   const byName = (p: string) => j.criteria.find((c) => c.name.startsWith(p))!;
   assert.ok(byName('F1a').value >= 0.35, `F1a: ${JSON.stringify(byName('F1a'))}`);
   for (const p of ['F2a', 'F3a']) assert.ok(byName(p).pass, `${p}: ${JSON.stringify(byName(p))}`);
+  // The authors' greedy permutation fit is read beside the assignment on every F1 HSIC run, and reported.
+  for (const x of j.ours.runs.filter((x) => x.variant === 'F1' && x.trainer === 'hsic'))
+    assert.ok(x.greedyEpoch1! > 0.1 && x.greedyFinal! > 0.1, JSON.stringify(x).slice(0, 300));
+  assert.match(
+    readFileSync(join(dir, 'hsic-quick.md'), 'utf8'),
+    /\| F1 HSIC, unformatted, the authors' greedy fit \| \d/,
+  );
   assert.ok(existsSync(join(dir, 'hsic-quick.md')) && existsSync(join(dir, 'hsic-quick.json')));
   // Vega SVG: one path per block of the F1 probe run, each with its start and end marker.
   const plane = readFileSync(join(dir, 'hsic-quick-plane.svg'), 'utf8');

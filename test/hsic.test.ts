@@ -13,6 +13,8 @@ import {
   hsicDiagnostics,
   hsicOptimizers,
   hsicStep,
+  fitPermutation,
+  maxAssignment,
   nhsic,
   oneHot,
   permutedAccuracy,
@@ -265,4 +267,47 @@ test('bad input is refused with the reason', () => {
     () => hsicBlocks(buildModel(spec, 1)),
     /layer 1 \('circconv2d'\) cannot be trained by the HSIC trainer/,
   );
+});
+
+test('maxAssignment finds the best distinct columns (against brute force on random matrices)', () => {
+  const rng = new Rng(5);
+  const brute = (w: number[][]): number => {
+    let best = -Infinity;
+    const rec = (c: number, used: Set<number>, sum: number) => {
+      if (c === w.length) return void (best = Math.max(best, sum));
+      for (let j = 0; j < w[0].length; j++) if (!used.has(j)) rec(c + 1, new Set([...used, j]), sum + w[c][j]);
+    };
+    rec(0, new Set(), 0);
+    return best;
+  };
+  for (let t = 0; t < 200; t++) {
+    const C = 1 + (t % 5),
+      W = C + (t % 3);
+    const w = Array.from({ length: C }, () => Array.from({ length: W }, () => Math.round(10 * rng.normal()) / 4));
+    const col = maxAssignment(w);
+    assert.equal(new Set(col).size, C, 'distinct columns');
+    assert.ok(col.every((j) => j >= 0 && j < W));
+    assert.ok(Math.abs(col.reduce((s, j, c) => s + w[c][j], 0) - brute(w)) < 1e-9, `case ${t}`);
+  }
+  assert.throws(() => maxAssignment([[1], [2]]), /2 rows cannot go to 1 distinct columns/);
+});
+
+test('the unformatted readout fits the assignment of class means; greedy lets class 0 take class 1 unit', () => {
+  // Identity outputs. Class 0's mean [0.50, 0.60, 0] prefers unit 1, which class 1 ([0, 1, 0]) needs more.
+  const images = Uint8Array.from([230, 153, 0, 26, 153, 0, 0, 255, 0, 0, 0, 255]),
+    labels = Uint8Array.from([0, 0, 1, 2]);
+  const ds = { images, labels, count: 4, sampleShape: [3], classes: 3 };
+  const model = buildModel(
+    { format: 'frugal-model', version: 1, input: [3], layers: [{ type: 'linear', in: 3, out: 3 }] },
+    1,
+  ) as Sequential;
+  const [W, b] = model.parameters();
+  W.data.set([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+  b.data.fill(0);
+  const exact = fitPermutation(model, ds, undefined),
+    greedy = fitPermutation(model, ds, undefined, 'greedy');
+  assert.deepEqual(exact, [0, 1, 2]);
+  assert.deepEqual(greedy, [1, 0, 2]);
+  assert.equal(permutedAccuracy(model, ds, exact).accuracy, 0.75);
+  assert.equal(permutedAccuracy(model, ds, greedy).accuracy, 0.5);
 });

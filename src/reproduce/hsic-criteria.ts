@@ -15,6 +15,12 @@ export interface HsicRun {
   testEpoch1: number;
   /** Test accuracy of the final model (F1 HSIC: unformatted; F2 HSIC: format-trained). */
   testFinal: number;
+  /**
+   * F1 HSIC: the unformatted test accuracy with the authors' greedy permutation fit instead of the assignment
+   * (PermutationFit), after epoch 1 and at the end; reported beside, not gated.
+   */
+  greedyEpoch1?: number;
+  greedyFinal?: number;
   /** HSIC runs: probe nHSIC per block, index 0 before training, e after epoch e. */
   probe?: { zx: number[]; zy: number[] }[];
   trainSeconds: number;

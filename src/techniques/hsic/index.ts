@@ -16,6 +16,13 @@ export {
   type HsicDiagnostics,
   type HsicOptions,
 } from './trainer.js';
-export { fitPermutation, permutedAccuracy, formatTrain, type FormatOptions } from './readout.js';
+export {
+  fitPermutation,
+  maxAssignment,
+  permutedAccuracy,
+  formatTrain,
+  type FormatOptions,
+  type PermutationFit,
+} from './readout.js';
 export { trainHsic, outputWidth, type HsicTrainOptions, type HsicTrainResult } from './run.js';
 export { hsicMlp, hsicResConv } from './models.js';

@@ -34,11 +34,71 @@ function forEachOutput(
 }
 
 /**
- * The class permutation of the authors' `get_accuracy_hsic`, fitted on the given (TRAINING) set: with
- * μ_c the mean output of class c, for c = 0, 1, … in order, perm[c] = the output unit not yet taken with
- * the largest μ_c. The model must have at least as many outputs as classes.
+ * The maximum-weight assignment of C rows to distinct columns of a C × W matrix (C ≤ W): the column of each
+ * row, maximising Σ_c w[c][col[c]] (the Hungarian method with potentials, O(C²W)).
  */
-export function fitPermutation(model: Module, train: ImageDataset, shape?: number[]): number[] {
+export function maxAssignment(w: number[][]): number[] {
+  const C = w.length,
+    W = C ? w[0].length : 0;
+  if (C > W) throw new Error(`assignment: ${C} rows cannot go to ${W} distinct columns`);
+  // Rows and columns 1-based; column 0 is the virtual start of each augmenting path. Minimises −w.
+  const u = new Float64Array(C + 1),
+    v = new Float64Array(W + 1),
+    owner = new Int32Array(W + 1),
+    way = new Int32Array(W + 1);
+  for (let r = 1; r <= C; r++) {
+    owner[0] = r;
+    let j0 = 0;
+    const minv = new Float64Array(W + 1).fill(Infinity),
+      used = new Uint8Array(W + 1);
+    do {
+      used[j0] = 1;
+      const i0 = owner[j0];
+      let delta = Infinity,
+        j1 = 0;
+      for (let j = 1; j <= W; j++) {
+        if (used[j]) continue;
+        const cur = -w[i0 - 1][j - 1] - u[i0] - v[j];
+        if (cur < minv[j]) [minv[j], way[j]] = [cur, j0];
+        if (minv[j] < delta) [delta, j1] = [minv[j], j];
+      }
+      for (let j = 0; j <= W; j++)
+        if (used[j]) {
+          u[owner[j]] += delta;
+          v[j] -= delta;
+        } else minv[j] -= delta;
+      j0 = j1;
+    } while (owner[j0] !== 0);
+    do {
+      const j1 = way[j0];
+      owner[j0] = owner[j1];
+      j0 = j1;
+    } while (j0);
+  }
+  const col = new Array<number>(C).fill(-1);
+  for (let j = 1; j <= W; j++) if (owner[j]) col[owner[j] - 1] = j - 1;
+  return col;
+}
+
+/**
+ * How the unformatted readout's permutation is fitted from μ_c, the mean output of class c on the training set:
+ * 'assignment' (default) the distinct output units maximising Σ_c μ_c[perm[c]] (the exact optimum);
+ * 'greedy' the authors' `get_accuracy_hsic`: for c = 0, 1, … in order, the unit not yet taken with the largest
+ * μ_c, which lets an early class take a unit a later class needs more (on F1 seed 3 after one epoch, coat took
+ * shirt's unit: 74.8% test against 80.4% with the assignment, 76.1% against 82.5% on the training set).
+ */
+export type PermutationFit = 'assignment' | 'greedy';
+
+/**
+ * The class permutation of the unformatted readout, fitted on the given (TRAINING) set from the mean output
+ * of each class (PermutationFit). The model must have at least as many outputs as classes.
+ */
+export function fitPermutation(
+  model: Module,
+  train: ImageDataset,
+  shape?: number[],
+  fit: PermutationFit = 'assignment',
+): number[] {
   const C = train.classes;
   let width = 0;
   const sums: number[][] = [],
@@ -55,14 +115,17 @@ export function fitPermutation(model: Module, train: ImageDataset, shape?: numbe
       for (let j = 0; j < width; j++) sums[y[i]][j] += out.data[i * width + j];
     }
   });
+  const mean = sums.map((row, c) => row.map((v) => v / Math.max(1, counts[c])));
+  return fit === 'assignment' ? maxAssignment(mean) : greedyPermutation(mean);
+}
+
+/** The authors' greedy fit (PermutationFit 'greedy'). */
+function greedyPermutation(mean: number[][]): number[] {
   const taken = new Set<number>(),
     perm: number[] = [];
-  for (let c = 0; c < C; c++) {
+  for (const row of mean) {
     let best = -1;
-    for (let j = 0; j < width; j++) {
-      if (taken.has(j)) continue;
-      if (best < 0 || sums[c][j] / Math.max(1, counts[c]) > sums[c][best] / Math.max(1, counts[c])) best = j;
-    }
+    for (let j = 0; j < row.length; j++) if (!taken.has(j) && (best < 0 || row[j] > row[best])) best = j;
     taken.add(best);
     perm.push(best);
   }
