@@ -120,6 +120,14 @@ test('reproduce hsic --quick: HSIC well above chance unformatted and format-trai
     readFileSync(join(dir, 'hsic-quick.md'), 'utf8'),
     /\| F1 HSIC, unformatted, the authors' greedy fit \| \d/,
   );
+  // F3's control: the F1 backprop runs carry the same probe (before training and after every epoch).
+  for (const x of j.ours.runs.filter((x) => x.variant === 'F1' && x.trainer === 'backprop')) {
+    const hsicRun = j.ours.runs.find((h) => h.variant === 'F1' && h.trainer === 'hsic' && h.seed === x.seed)!;
+    assert.equal(x.probe!.length, hsicRun.probe!.length);
+    assert.equal(x.probe![0].zx.length, hsicRun.probe![0].zx.length + 1, 'the backprop net has one more block');
+    assert.ok(x.labelDependence! > 0);
+  }
+  assert.match(readFileSync(join(dir, 'hsic-quick.md'), 'utf8'), /F3 control: .* backprop \d\.\d\d \/ \d\.\d\d/);
   assert.ok(existsSync(join(dir, 'hsic-quick.md')) && existsSync(join(dir, 'hsic-quick.json')));
   // Vega SVG: one path per block of the F1 probe run, each with its start and end marker.
   const plane = readFileSync(join(dir, 'hsic-quick-plane.svg'), 'utf8');

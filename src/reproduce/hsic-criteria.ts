@@ -21,8 +21,12 @@ export interface HsicRun {
    */
   greedyEpoch1?: number;
   greedyFinal?: number;
-  /** HSIC runs: probe nHSIC per block, index 0 before training, e after epoch e. */
+  /**
+   * HSIC runs and F1 backprop runs (a control): probe nHSIC per block, index 0 before training, e after epoch e.
+   */
   probe?: { zx: number[]; zy: number[] }[];
+  /** F1 backprop: nHSIC(onehot(Y), X) on the probe rows, what an output block that learns the labels tends to. */
+  labelDependence?: number;
   trainSeconds: number;
   /** Seconds of the first training epoch (HSIC epochs only for HSIC runs). */
   epoch1Seconds: number;

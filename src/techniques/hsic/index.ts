@@ -24,5 +24,12 @@ export {
   type FormatOptions,
   type PermutationFit,
 } from './readout.js';
-export { trainHsic, outputWidth, type HsicTrainOptions, type HsicTrainResult } from './run.js';
+export {
+  trainHsic,
+  hsicProbe,
+  outputWidth,
+  type HsicProbeOptions,
+  type HsicTrainOptions,
+  type HsicTrainResult,
+} from './run.js';
 export { hsicMlp, hsicResConv } from './models.js';

@@ -6,7 +6,10 @@ import { Sequential } from '../../nn/layers.js';
 import { DataLoader, subset, type ImageDataset } from '../../data/dataset.js';
 import { fit, type Callback, type CheckpointStore, type EpochLog, type FitResult } from '../../train/fit.js';
 import type { ProgressSink } from '../../train/progress.js';
+import { noGrad, type Tensor } from '../../core/tensor.js';
+import { flatten } from '../../ops/index.js';
 import { fitPermutation, formatTrain, permutedAccuracy } from './readout.js';
+import { HSIC_EPS, hsicFactor, nhsicOf, oneHot } from './nhsic.js';
 import {
   checkHsicOptions,
   hsicBlocks,
@@ -67,6 +70,51 @@ export function outputWidth(model: Sequential, inputShape: number[], sample: Ima
   return 0;
 }
 
+/** Where a fixed probe reads: `probeRows` training rows (default 256) drawn by `seed` (default 1). */
+export interface HsicProbeOptions extends HsicOptions {
+  train: ImageDataset;
+  seed?: number;
+  probeRows?: number;
+  inputShape?: number[];
+}
+
+/**
+ * A fixed probe of any Sequential model the HSIC trainer can split into blocks (HSIC-trained or not): the same
+ * seeded rows every call. `probe()` gives nHSIC(Z_i, X), nHSIC(Z_i, Y) per block (hsicDiagnostics);
+ * `labelDependence()` gives nHSIC(onehot(Y), X) on the rows, the nHSIC(Z, X) of a block whose output is the
+ * one-hot label itself (what an output block that learns the labels tends to).
+ */
+export function hsicProbe(
+  model: Sequential,
+  o: HsicProbeOptions,
+): { probe: () => HsicDiagnostics; labelDependence: () => number } {
+  const blocks = hsicBlocks(model);
+  const n = Math.min(o.probeRows ?? 256, o.train.count);
+  const rows = new Rng((o.seed ?? 1) * 13 + 5)
+    .shuffle(Array.from({ length: o.train.count }, (_, i) => i))
+    .slice(0, n)
+    .sort((a, b) => a - b);
+  const probeSet = subset(o.train, rows);
+  const read = <T>(f: (x: Tensor, y: Int32Array) => T): T =>
+    withScope(() => {
+      for (const { x, y } of new DataLoader(probeSet, { batchSize: n, shape: o.inputShape }).batches()) return f(x, y);
+      throw new Error('unreachable: the probe set is empty');
+    });
+  const eps = o.eps ?? HSIC_EPS;
+  return {
+    probe: () => read((x, y) => hsicDiagnostics(model, blocks, x, y, o)),
+    labelDependence: () =>
+      read((x, y) =>
+        noGrad(() =>
+          nhsicOf(
+            hsicFactor(oneHot(y, o.classes ?? 10, x.dtype), o.sigma, eps),
+            hsicFactor(flatten(x), o.sigma, eps),
+          ).item(),
+        ),
+      ),
+  };
+}
+
 /**
  * Train `model` by the HSIC bottleneck (hsicStep on fit(), so progress, checkpoints and --resume are fit's),
  * recording nHSIC(Z_i, X), nHSIC(Z_i, Y) of every block on a fixed probe batch before training and after
@@ -83,18 +131,7 @@ export function trainHsic(model: Sequential, o: HsicTrainOptions): HsicTrainResu
     throw new HsicModelError(`the HSIC trainer needs at least 2 training samples, got ${o.train.count}`);
   const blocks = hsicBlocks(model);
   const optimizers = hsicOptimizers(blocks, o.lr, o.weightDecay ?? 1e-3, o.momentum ?? 0);
-  const n = Math.min(o.probeRows ?? 256, o.train.count);
-  const rows = new Rng((o.seed ?? 1) * 13 + 5)
-    .shuffle(Array.from({ length: o.train.count }, (_, i) => i))
-    .slice(0, n)
-    .sort((a, b) => a - b);
-  const probeSet = subset(o.train, rows);
-  const probeNow = (): HsicDiagnostics =>
-    withScope(() => {
-      for (const { x, y } of new DataLoader(probeSet, { batchSize: n, shape: o.inputShape }).batches())
-        return hsicDiagnostics(model, blocks, x, y, o);
-      throw new Error('unreachable: the probe set is empty');
-    });
+  const probeNow = hsicProbe(model, o).probe;
   const before = probeNow();
   const hsic = fit(model, {
     train: o.train,
