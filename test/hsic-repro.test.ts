@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   FULL_THRESHOLDS,
   hsicCriteria,
+  trendShare,
   type HsicRun,
   type Trainer,
   type Variant,
@@ -91,6 +92,20 @@ test('the hsic criteria pass on good numbers, and each fails on numbers that bre
     spoil((r) => (r.probe![2].zy[2] = 5), is('F1', 'hsic')),
     ['F3c'],
   );
+  // A probe value that was not measured (NaN) counts neither as a fall nor as a rise.
+  const two = good()
+    .filter(is('F1', 'hsic'))
+    .slice(0, 1)
+    .map((r) => ({
+      ...r,
+      probe: [
+        { zx: [2, 2], zy: [] },
+        { zx: [1, NaN], zy: [] },
+      ],
+    }));
+  assert.equal(trendShare(two, 'zx', -1), 1);
+  two[0].probe[1].zx[0] = 3;
+  assert.equal(trendShare(two, 'zx', -1), 0);
   // Runs missing from the state fail their criteria instead of vanishing.
   const partial = good().filter((r) => r.variant !== 'F2');
   assert.deepEqual(failing(partial, ['F2:hsic:1']), ['F2a', 'F2b']);
@@ -118,7 +133,7 @@ test('reproduce hsic --quick: HSIC well above chance unformatted and format-trai
     assert.ok(x.greedyEpoch1! > 0.1 && x.greedyFinal! > 0.1, JSON.stringify(x).slice(0, 300));
   assert.match(
     readFileSync(join(dir, 'hsic-quick.md'), 'utf8'),
-    /\| F1 HSIC, unformatted, the authors' greedy fit \| \d/,
+    /\| F1 HSIC, unformatted, greedy fit \(authors' rule, train-fitted\) \| \d/,
   );
   // F3's control: the F1 backprop runs carry the same probe (before training and after every epoch).
   for (const x of j.ours.runs.filter((x) => x.variant === 'F1' && x.trainer === 'backprop')) {
@@ -126,8 +141,15 @@ test('reproduce hsic --quick: HSIC well above chance unformatted and format-trai
     assert.equal(x.probe!.length, hsicRun.probe!.length);
     assert.equal(x.probe![0].zx.length, hsicRun.probe![0].zx.length + 1, 'the backprop net has one more block');
     assert.ok(x.labelDependence! > 0);
+    assert.ok(
+      x.probe!.every((p) => [...p.zx, ...p.zy].every(Number.isFinite)),
+      `backprop probe: ${JSON.stringify(x.probe)}`,
+    );
   }
-  assert.match(readFileSync(join(dir, 'hsic-quick.md'), 'utf8'), /F3 control: .* backprop \d\.\d\d \/ \d\.\d\d/);
+  assert.match(
+    readFileSync(join(dir, 'hsic-quick.md'), 'utf8'),
+    /F3 control \(1 seed\(s\); HSIC 1\).* the head \(logits, no batch norm\) \d\.\d\d/,
+  );
   assert.ok(existsSync(join(dir, 'hsic-quick.md')) && existsSync(join(dir, 'hsic-quick.json')));
   // Vega SVG: one path per block of the F1 probe run, each with its start and end marker.
   const plane = readFileSync(join(dir, 'hsic-quick-plane.svg'), 'utf8');

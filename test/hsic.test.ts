@@ -290,6 +290,24 @@ test('maxAssignment finds the best distinct columns (against brute force on rand
     assert.ok(Math.abs(col.reduce((s, j, c) => s + w[c][j], 0) - brute(w)) < 1e-9, `case ${t}`);
   }
   assert.throws(() => maxAssignment([[1], [2]]), /2 rows cannot go to 1 distinct columns/);
+  // Non-finite or ragged weights are refused (the augmenting-path search would never end on a NaN row).
+  assert.throws(
+    () =>
+      maxAssignment([
+        [NaN, NaN],
+        [1, 2],
+      ]),
+    /finite weights/,
+  );
+  assert.throws(
+    () =>
+      maxAssignment([
+        [1, Infinity],
+        [1, 2],
+      ]),
+    /finite weights/,
+  );
+  assert.throws(() => maxAssignment([[1, 2], [1]]), /2 finite weights/);
 });
 
 test('the unformatted readout fits the assignment of class means; greedy lets class 0 take class 1 unit', () => {

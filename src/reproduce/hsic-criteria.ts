@@ -25,7 +25,7 @@ export interface HsicRun {
    * HSIC runs and F1 backprop runs (a control): probe nHSIC per block, index 0 before training, e after epoch e.
    */
   probe?: { zx: number[]; zy: number[] }[];
-  /** F1 backprop: nHSIC(onehot(Y), X) on the probe rows, what an output block that learns the labels tends to. */
+  /** F1 backprop: nHSIC(onehot(Y), X) on the probe rows (an output equal to the one-hot labels would score this). */
   labelDependence?: number;
   trainSeconds: number;
   /** Seconds of the first training epoch (HSIC epochs only for HSIC runs). */
@@ -81,8 +81,11 @@ export function trendShare(runs: HsicRun[], key: 'zx' | 'zy', dir: 1 | -1): numb
   for (const r of runs) {
     if (!r.probe || r.probe.length < 2) continue;
     r.probe[0][key].forEach((v, i) => {
+      const after = r.probe![1][key][i];
+      // A probe that was not measured (NaN) counts neither way.
+      if (!Number.isFinite(v) || !Number.isFinite(after)) return;
       n++;
-      if (dir * (r.probe![1][key][i] - v) > 0) ok++;
+      if (dir * (after - v) > 0) ok++;
     });
   }
   return n ? ok / n : NaN;

@@ -81,8 +81,8 @@ export interface HsicProbeOptions extends HsicOptions {
 /**
  * A fixed probe of any Sequential model the HSIC trainer can split into blocks (HSIC-trained or not): the same
  * seeded rows every call. `probe()` gives nHSIC(Z_i, X), nHSIC(Z_i, Y) per block (hsicDiagnostics);
- * `labelDependence()` gives nHSIC(onehot(Y), X) on the rows, the nHSIC(Z, X) of a block whose output is the
- * one-hot label itself (what an output block that learns the labels tends to).
+ * `labelDependence()` gives nHSIC(onehot(Y), X) on the rows: what a block whose output were the one-hot labels
+ * themselves would score, a reference for nHSIC(Z, X) of an output block.
  */
 export function hsicProbe(
   model: Sequential,
