@@ -151,7 +151,7 @@ function trainOne(
     // nHSIC for backprop training).
     const probe =
       v === 'F1' ? hsicProbe(model, { train, seed, inputShape: shape, sigma: vc.sigma, beta: vc.beta }) : null;
-    const probes = probe ? [probe.probe()] : [];
+    const before = probe?.probe();
     const r = fit(model, {
       train,
       epochs: vc.epochs,
@@ -163,16 +163,9 @@ function trainOne(
       resume: ctx.resume,
       progress: ctx.progress,
       callbacks: [
+        ...(probe ? [probe.callback] : []),
         {
           onEpochEnd: (log) => {
-            if (probe) {
-              const d = probe.probe();
-              log.metrics = {
-                ...log.metrics,
-                ...Object.fromEntries(d.zx.map((x, i) => [`probeZX.${i}`, x])),
-                ...Object.fromEntries(d.zy.map((x, i) => [`probeZY.${i}`, x])),
-              };
-            }
             if (log.epoch === 1)
               log.metrics = { ...log.metrics, testAccuracy: evaluate(model, test, { shape }).accuracy };
           },
@@ -185,18 +178,7 @@ function trainOne(
       testFinal: evaluate(model, test, { shape }).accuracy,
       trainSeconds: r.history.reduce((s, h) => s + h.seconds, 0),
       epoch1Seconds: r.history[0].seconds,
-      ...(probe
-        ? {
-            probe: [
-              ...probes,
-              ...r.history.map((h) => ({
-                zx: probes[0].zx.map((_, i) => h.metrics?.[`probeZX.${i}`] ?? NaN),
-                zy: probes[0].zy.map((_, i) => h.metrics?.[`probeZY.${i}`] ?? NaN),
-              })),
-            ],
-            labelDependence: probe.labelDependence(),
-          }
-        : {}),
+      ...(probe ? { probe: probe.series(before!, r.history), labelDependence: probe.labelDependence() } : {}),
     };
   }
   const unformatted = (how: PermutationFit = 'assignment') =>
@@ -369,7 +351,7 @@ export function hsicMarkdown(r: ReproduceReport): string {
   };
   const a = o.accuracy,
     A = AUTHORS;
-  const row = (name: string, k: string, ref: number, ref1: number | null, acc = a[k]) =>
+  const row = (name: string, acc: (typeof a)[string], ref: number, ref1: number | null) =>
     `| ${name} | ${fmtMs(acc.final)} | ${fmtMs(acc.epoch1)} | ${(100 * ref).toFixed(2)} | ` +
     `${ref1 === null ? '—' : (100 * ref1).toFixed(2)} |`;
   const greedy = o.f1GreedyReadout;
@@ -437,21 +419,20 @@ export function hsicMarkdown(r: ReproduceReport): string {
     '',
     `| run | ours, last epoch (%) | ours, epoch 1 (%) | authors' code output (%) | authors', epoch 1 (%) |`,
     '|---|---|---|---|---|',
-    row('F1 HSIC, unformatted', 'F1/hsic', A.f1.hsicUnformatted, A.f1.hsicEpoch1),
+    row('F1 HSIC, unformatted', a['F1/hsic'], A.f1.hsicUnformatted, A.f1.hsicEpoch1),
     ...(greedy?.final.n
       ? [
           row(
             "F1 HSIC, unformatted, greedy fit (authors' rule, train-fitted)",
-            '',
+            greedy,
             A.f1.hsicUnformatted,
             A.f1.hsicEpoch1,
-            greedy,
           ),
         ]
       : []),
-    row('F1 backprop baseline', 'F1/backprop', A.f1.backprop, A.f1.backpropEpoch1),
-    row('F2 HSIC ResConv, format-trained', 'F2/hsic', A.f2.hsicFormatted, A.f2.formattedEpoch1),
-    row('F2 backprop ResConv', 'F2/backprop', A.f2.backprop, null),
+    row('F1 backprop baseline', a['F1/backprop'], A.f1.backprop, A.f1.backpropEpoch1),
+    row('F2 HSIC ResConv, format-trained', a['F2/hsic'], A.f2.hsicFormatted, A.f2.formattedEpoch1),
+    row('F2 backprop ResConv', a['F2/backprop'], A.f2.backprop, null),
     '',
     `Reference: ${A.source}.`,
     '',

@@ -82,7 +82,6 @@ export async function worker(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** What show and the search command print: counts, best, trials (best first) and the robust setting. */
 /** The robust (median-of-top-k) setting of each group of a study's trials. */
 export function robustGroups(
   study: StudyRecord,
@@ -95,6 +94,7 @@ export function robustGroups(
   );
 }
 
+/** What show and the search command print: counts, best, trials (best first) and the robust setting. */
 export function summarise(study: StudyRecord, ts: TrialRecord[], o: { topK: number; groupBy?: string }) {
   const sign = study.direction === 'maximize' ? -1 : 1;
   const ranked = [...ts].sort(

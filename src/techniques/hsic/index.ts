@@ -28,6 +28,7 @@ export {
   trainHsic,
   hsicProbe,
   outputWidth,
+  type HsicProbe,
   type HsicProbeOptions,
   type HsicTrainOptions,
   type HsicTrainResult,

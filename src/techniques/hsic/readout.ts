@@ -99,7 +99,7 @@ export function fitPermutation(
   model: Module,
   train: ImageDataset,
   shape?: number[],
-  fit: PermutationFit = 'assignment',
+  how: PermutationFit = 'assignment',
 ): number[] {
   const C = train.classes;
   let width = 0;
@@ -118,7 +118,7 @@ export function fitPermutation(
     }
   });
   const mean = sums.map((row, c) => row.map((v) => v / Math.max(1, counts[c])));
-  return fit === 'assignment' ? maxAssignment(mean) : greedyPermutation(mean);
+  return how === 'assignment' ? maxAssignment(mean) : greedyPermutation(mean);
 }
 
 /** The authors' greedy fit (PermutationFit 'greedy'). */

@@ -78,16 +78,23 @@ export interface HsicProbeOptions extends HsicOptions {
   inputShape?: number[];
 }
 
+/** A fixed probe of a model's blocks (hsicProbe). */
+export interface HsicProbe {
+  /** nHSIC(Z_i, X), nHSIC(Z_i, Y) per block on the probe rows (hsicDiagnostics). */
+  probe: () => HsicDiagnostics;
+  /** nHSIC(onehot(Y), X) on the rows: what a block whose output were the one-hot labels themselves would score. */
+  labelDependence: () => number;
+  /** A fit() callback writing the probe after every epoch into its metrics (`probeZX.i`, `probeZY.i`). */
+  callback: Callback;
+  /** The series `before`, then each epoch's probe read back from the history (so a resumed run has them all). */
+  series: (before: HsicDiagnostics, history: EpochLog[]) => HsicDiagnostics[];
+}
+
 /**
  * A fixed probe of any Sequential model the HSIC trainer can split into blocks (HSIC-trained or not): the same
- * seeded rows every call. `probe()` gives nHSIC(Z_i, X), nHSIC(Z_i, Y) per block (hsicDiagnostics);
- * `labelDependence()` gives nHSIC(onehot(Y), X) on the rows: what a block whose output were the one-hot labels
- * themselves would score, a reference for nHSIC(Z, X) of an output block.
+ * seeded rows every call.
  */
-export function hsicProbe(
-  model: Sequential,
-  o: HsicProbeOptions,
-): { probe: () => HsicDiagnostics; labelDependence: () => number } {
+export function hsicProbe(model: Sequential, o: HsicProbeOptions): HsicProbe {
   const blocks = hsicBlocks(model);
   const n = Math.min(o.probeRows ?? 256, o.train.count);
   const rows = new Rng((o.seed ?? 1) * 13 + 5)
@@ -101,8 +108,26 @@ export function hsicProbe(
       throw new Error('unreachable: the probe set is empty');
     });
   const eps = o.eps ?? HSIC_EPS;
+  const probe = () => read((x, y) => hsicDiagnostics(model, blocks, x, y, o));
   return {
-    probe: () => read((x, y) => hsicDiagnostics(model, blocks, x, y, o)),
+    probe,
+    callback: {
+      onEpochEnd: (log) => {
+        const d = probe();
+        log.metrics = {
+          ...log.metrics,
+          ...Object.fromEntries(d.zx.map((v, i) => [`probeZX.${i}`, v])),
+          ...Object.fromEntries(d.zy.map((v, i) => [`probeZY.${i}`, v])),
+        };
+      },
+    },
+    series: (before, history) => [
+      before,
+      ...history.map((h) => ({
+        zx: blocks.map((_, i) => h.metrics?.[`probeZX.${i}`] ?? NaN),
+        zy: blocks.map((_, i) => h.metrics?.[`probeZY.${i}`] ?? NaN),
+      })),
+    ],
     labelDependence: () =>
       read((x, y) =>
         noGrad(() =>
@@ -131,8 +156,8 @@ export function trainHsic(model: Sequential, o: HsicTrainOptions): HsicTrainResu
     throw new HsicModelError(`the HSIC trainer needs at least 2 training samples, got ${o.train.count}`);
   const blocks = hsicBlocks(model);
   const optimizers = hsicOptimizers(blocks, o.lr, o.weightDecay ?? 1e-3, o.momentum ?? 0);
-  const probeNow = hsicProbe(model, o).probe;
-  const before = probeNow();
+  const probe = hsicProbe(model, o);
+  const before = probe.probe();
   const hsic = fit(model, {
     train: o.train,
     epochs: o.epochs,
@@ -144,30 +169,11 @@ export function trainHsic(model: Sequential, o: HsicTrainOptions): HsicTrainResu
     checkpoint: o.checkpoint,
     resume: o.resume,
     progress: o.progress,
-    callbacks: [
-      {
-        onEpochEnd: (log) => {
-          const d = probeNow();
-          log.metrics = {
-            ...log.metrics,
-            ...Object.fromEntries(d.zx.map((v, i) => [`probeZX.${i}`, v])),
-            ...Object.fromEntries(d.zy.map((v, i) => [`probeZY.${i}`, v])),
-          };
-        },
-      },
-      ...(o.callbacks ?? []),
-    ],
+    callbacks: [probe.callback, ...(o.callbacks ?? [])],
   });
-  const probe = [
-    before,
-    ...hsic.history.map((h) => ({
-      zx: blocks.map((_, i) => h.metrics?.[`probeZX.${i}`] ?? NaN),
-      zy: blocks.map((_, i) => h.metrics?.[`probeZY.${i}`] ?? NaN),
-    })),
-  ];
   const width = outputWidth(model, o.inputShape ?? o.train.sampleShape, o.train);
   const permutation = width >= o.train.classes ? fitPermutation(model, o.train, o.inputShape) : null;
-  const res: HsicTrainResult = { hsic, probe, permutation };
+  const res: HsicTrainResult = { hsic, probe: probe.series(before, hsic.history), permutation };
   if ((o.formatEpochs ?? 0) > 0) {
     const f = formatTrain(model, o.train, width, {
       epochs: o.formatEpochs!,
