@@ -295,7 +295,7 @@ export function swap01ReluPoolTasks(
 }
 
 // 2×2, stride 2, no padding: the common case, without bounds checks.
-function max2x2(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, out: usize): void {
+export function max2x2(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, out: usize): void {
   let dst = out;
   const rs = (<usize>W) << 2;
   for (let p = 0; p < P; p++) {

@@ -28,6 +28,7 @@ export {
   swap01ReluPoolTasks,
   binConvTasks,
 } from './conv';
+export { chanPack, chanPackFloats, chanScratch, convChanTasks } from './convchan';
 export {
   relu,
   reluBackward,

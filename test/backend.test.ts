@@ -154,8 +154,8 @@ for (const threads of threadCounts)
 const directRuns: Float32Array[][] = [];
 for (const threads of threadCounts)
   test(
-    `direct convolution (few channels, stride 1) and im2col + GEMM both equal the reference: odd widths, ` +
-      `channel remainders, padding 0–2, no bias (${threads} thread(s))`,
+    `direct convolutions (pixel- and channel-vectorized, stride 1) and im2col + GEMM equal the reference: odd ` +
+      `widths, channel remainders, padding 0–2, no bias (${threads} thread(s))`,
     async () => {
       await setThreads(threads);
       const cases = [
@@ -176,32 +176,41 @@ for (const threads of threadCounts)
           b = ci % 2 ? null : randomArray(g.Co, 400 + ci);
         const want = new Float32Array(g.B * g.Co * g.OH * g.OW);
         reference.conv2dForward(x, w, b, g, want);
-        for (const path of ['direct', 'im2col'] as const) {
-          const got = new Float32Array(want.length).fill(NaN);
+        const direct = new Float32Array(want.length).fill(NaN);
+        for (const path of ['direct', 'chan', 'im2col'] as const) {
+          const got = path === 'direct' ? direct : new Float32Array(want.length).fill(NaN);
           wasm!.conv2dForward(x, w, b, g, got, {}, path);
           assertClose(got, want, 1e-4, 1e-4, `${path} case ${ci}`);
-          if (path === 'direct') outs.push(got);
+          if (path !== 'im2col') outs.push(got);
+          // Both direct kernels sum each output's taps in the same order (bias last), except the pixel-vectorized
+          // one's rows narrower than 4, which start from the bias.
+          if (path === 'chan' && g.OW >= 4)
+            assert.ok(
+              got.every((v, i) => Object.is(v, direct[i])),
+              `chan case ${ci}: the direct kernel's bits`,
+            );
         }
       });
       directRuns.push(outs);
       // Each output is summed by one task in a fixed order: the same bits at any thread count.
       if (directRuns.length > 1)
         directRuns[0].forEach((o, ci) =>
-          assert.deepEqual(directRuns.at(-1)![ci], o, `direct case ${ci}: same bits at 1 and ${threads} threads`),
+          assert.deepEqual(directRuns.at(-1)![ci], o, `direct run ${ci}: same bits at 1 and ${threads} threads`),
         );
-      assert.throws(
-        () =>
-          wasm!.conv2dForward(
-            randomArray(18, 1),
-            randomArray(9, 2),
-            null,
-            geom(1, 1, 3, 6, 1, 3, 3, 2, 0, 1),
-            new Float32Array(2),
-            {},
-            'direct',
-          ),
-        /stride 1/,
-      );
+      for (const path of ['direct', 'chan'] as const)
+        assert.throws(
+          () =>
+            wasm!.conv2dForward(
+              randomArray(18, 1),
+              randomArray(9, 2),
+              null,
+              geom(1, 1, 3, 6, 1, 3, 3, 2, 0, 1),
+              new Float32Array(2),
+              {},
+              path,
+            ),
+          /stride 1/,
+        );
     },
   );
 

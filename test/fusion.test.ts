@@ -47,12 +47,14 @@ for (const threads of threadCounts)
     await setThreads(threads);
     const cases = [
       geom(3, 1, 28, 28, 16, 3, 3, 1, 0, 1), // the reference CNN's first conv: direct kernel
-      geom(4, 16, 13, 13, 32, 3, 3, 1, 0, 1), // its second: the packed GEMM (OW 11 < 16), rows not a multiple of 4
-      geom(20, 16, 13, 13, 32, 3, 3, 1, 0, 1), // its second at batch 20: the epilogue's transposes split over threads
-      geom(2, 3, 9, 19, 7, 3, 3, 1, 1, 1), // direct, channel remainder
+      geom(4, 16, 13, 13, 32, 3, 3, 1, 0, 1), // its second: the channel-vectorized kernel, 121 pixels (not 4k)
+      geom(20, 16, 13, 13, 32, 3, 3, 1, 0, 1), // its second at batch 20: split over threads
+      geom(2, 3, 9, 19, 13, 3, 3, 1, 1, 1), // channel-vectorized, a group of five channels
+      geom(20, 16, 26, 26, 32, 3, 3, 2, 0, 1), // strided: the packed GEMM, the epilogue's transposes split over threads
+      geom(2, 3, 9, 19, 7, 3, 3, 1, 1, 1), // direct (fewer than 8 channels), channel remainder
       geom(1, 2, 6, 3, 5, 3, 3, 1, 1, 1), // narrow rows (OW < 4)
       geom(2, 4, 9, 9, 6, 3, 3, 2, 1, 1), // strided: the packed GEMM
-      geom(2, 40, 8, 20, 9, 3, 3, 1, 1, 1), // many taps: the packed GEMM with OW ≥ 16
+      geom(2, 130, 5, 20, 9, 3, 3, 1, 1, 1), // many taps (1,170): the packed GEMM with OW ≥ 16
       geom(4, 8, 28, 28, 16, 3, 3, 1, 1, 1), // large enough to split over threads
     ];
     for (const be of backends)

@@ -12,6 +12,7 @@ import {
   THREAD_MIN_FLOPS,
   THREAD_MIN_SWAP,
   directConv,
+  chanConv,
   geomArgs,
   splitK,
   threadedCol,
@@ -128,6 +129,21 @@ interface Kernels {
     pool: number,
   ): void;
   convDirectScratch(C: number, H: number, W: number, ph: number, pw: number): number;
+  chanPackFloats(Co: number, taps: number): number;
+  chanPack(w: number, bias: number, Co: number, taps: number, out: number): void;
+  convChanTasks(counter: number, ...args: number[]): void;
+  chanScratch(
+    C: number,
+    H: number,
+    W: number,
+    ph: number,
+    pw: number,
+    OH: number,
+    OW: number,
+    pool: number,
+    kh: number,
+    kw: number,
+  ): number;
   directScratch(C: number, H: number, W: number, ph: number, pw: number, OH: number, OW: number, pool: number): number;
 }
 
@@ -336,12 +352,14 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * path: 'auto' picks the direct kernel for few taps (directConv), else the GEMM whose B panels are packed from
-   * the image ('packed'; im2col's matrix is never written); 'im2col' writes it first, as before (bit-identical
-   * to 'packed' unless K = C·kh·kw ≥ 16,384 with few outputs, which gemmPtr cuts into chunks; kept for benchmarks
-   * and tests). The others force one (bench/conv-direct).
+   * path: 'auto' picks the direct kernel vectorized across output channels where it was measured fastest
+   * (chanConv: 'chan', the same bits as 'direct'), else the one vectorized across pixels for few taps (directConv:
+   * 'direct'), else the GEMM whose B panels are packed from the image ('packed'; im2col's matrix is never
+   * written); 'im2col' writes it first, as before (bit-identical to 'packed' unless K = C·kh·kw ≥ 16,384 with few
+   * outputs, which gemmPtr cuts into chunks; kept for benchmarks and tests). The others force one
+   * (bench/conv-direct).
    * The epilogue's relu is applied where the output is stored: the direct kernel's stores, or swap01; its pooling
-   * from a plane of scratch in cache (per group of four channels, or per plane in swap01ReluPool).
+   * from a plane of scratch in cache (per group of four or eight channels, or per plane in swap01ReluPool).
    */
   conv2dForward(
     x: FArray,
@@ -350,9 +368,9 @@ export class WasmBackend implements Backend {
     g: ConvGeom,
     out: FArray,
     epi: ConvEpilogue = {},
-    path: 'auto' | 'direct' | 'im2col' | 'packed' = 'auto',
+    path: 'auto' | 'direct' | 'chan' | 'im2col' | 'packed' = 'auto',
   ): void {
-    if (path === 'direct' && !unitStride(g))
+    if ((path === 'direct' || path === 'chan') && !unitStride(g))
       throw new Error('conv2dForward: the direct kernel needs stride 1 and no dilation');
     if (epi.pool && !(epi.relu && g.OH >= 2 && g.OW >= 2))
       throw new Error('conv2dForward: the pooling epilogue needs relu and an output of at least 2×2');
@@ -362,6 +380,24 @@ export class WasmBackend implements Backend {
     const px = this.rt.inPtr(x),
       pw = this.rt.inPtr(w),
       pb = bias ? this.rt.inPtr(bias) : 0;
+    if (path === 'chan' || (path === 'auto' && chanConv(g))) {
+      const flops = 2 * g.B * g.Co * g.OH * g.OW * ckk,
+        threads = this.rt.threads > 1 && flops >= THREAD_MIN_FLOPS ? this.rt.threads : 1,
+        pk = this.rt.alloc(this.k.chanPackFloats(g.Co, ckk)),
+        per = this.k.chanScratch(g.C, g.H, g.W, g.ph, g.pw, g.OH, g.OW, +!!epi.pool, g.kh, g.kw);
+      this.k.chanPack(pw, pb, g.Co, ckk, pk);
+      const po = this.rt.outPtr(out),
+        args = [px, pk, ...[g.B, g.C, g.H, g.W, g.Co, g.kh, g.kw, g.ph, g.pw, g.OH, g.OW], po];
+      const rest = [this.rt.alloc(per * threads), +!!epi.relu, +!!epi.pool];
+      if (threads > 1) this.rt.tasks('convChanTasks', [...args, ...rest]);
+      else {
+        const counter = this.rt.alloc(1);
+        new Int32Array(this.rt.memory.buffer, counter, 1)[0] = 0;
+        this.k.convChanTasks(counter, ...args, ...rest, 0);
+      }
+      this.rt.done(out, po);
+      return;
+    }
     if (path === 'direct' || (path === 'auto' && directConv(g))) {
       const po = this.rt.outPtr(out),
         per = this.k.directScratch(g.C, g.H, g.W, g.ph, g.pw, g.OH, g.OW, +!!epi.pool);

@@ -48,6 +48,23 @@ export function directConv(g: ConvGeom): boolean {
   return unitStride(g) && g.OW >= 16 && g.C * g.kh * g.kw <= DIRECT_MAX_TAPS;
 }
 
+/**
+ * C·kh·kw bounds of the direct kernel vectorized across output channels (convChanTasks), stride 1, no dilation,
+ * at least CHAN_MIN_OUT output channels: `node dist/bench/conv-direct.js` (runs/bench-conv-direct.json) had it
+ * 0.58–0.91× the time of the best other path from 27 to 1152 taps at batch 64 and 0.77–0.86× at batch 1; at 9 and
+ * 18 taps it was 0.95–1.32× the pixel-vectorized direct kernel, at 2304 taps 0.90–1.03× the packed GEMM, and with 4
+ * output channels (half its lanes idle) 0.96×.
+ */
+export const CHAN_MIN_TAPS = 27;
+export const CHAN_MAX_TAPS = 1152;
+export const CHAN_MIN_OUT = 8;
+
+/** Whether conv2dForward takes the direct kernel vectorized across output channels. */
+export function chanConv(g: ConvGeom): boolean {
+  const taps = g.C * g.kh * g.kw;
+  return unitStride(g) && g.Co >= CHAN_MIN_OUT && taps >= CHAN_MIN_TAPS && taps <= CHAN_MAX_TAPS;
+}
+
 /** im2col / col2im are split over threads only when big enough to repay waking them. */
 export function threadedCol(g: ConvGeom, threads: number): boolean {
   return threads > 1 && g.C > 1 && g.C * g.kh * g.kw * g.B * g.OH * g.OW >= THREAD_MIN_COL;
