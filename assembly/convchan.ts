@@ -78,6 +78,19 @@ export function chanScratch(
   if (n > 7) store<f32>(dst + 7 * os, f32x4.extract_lane(hi, 3));
 }
 
+/** a0 … a3: four channels (lanes) at four pixels; stores each channel's four pixels at dst + c·os. */
+// @ts-ignore: decorator
+@inline function store4x4(a0: v128, a1: v128, a2: v128, a3: v128, dst: usize, os: usize): void {
+  const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5),
+    t1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5),
+    t2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7),
+    t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(dst + os, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(dst + 2 * os, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * os, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
+
 /**
  * One group of n ≤ 8 output channels (packed weights wp, packed bias pb) over every output pixel of one image
  * (img: its planes, padded or not, row stride ws and plane stride cs bytes), into dst (channel stride os bytes).
@@ -134,6 +147,13 @@ function chanGroup(
       v = v128.load32_splat(s3 + r);
       l3 = madd(wl, v, l3);
       h3 = madd(wh, v, h3);
+    }
+    if (n == GROUP && p0 + PIX <= npix) {
+      // Four whole pixels, contiguous in every output plane: transposed to one vector per channel.
+      const d = dst + ((<usize>p0) << 2);
+      store4x4(put(l0, b0, relu), put(l1, b0, relu), put(l2, b0, relu), put(l3, b0, relu), d, os);
+      store4x4(put(h0, b1, relu), put(h1, b1, relu), put(h2, b1, relu), put(h3, b1, relu), d + 4 * os, os);
+      continue;
     }
     store8(put(l0, b0, relu), put(h0, b1, relu), dst + ((<usize>q0) << 2), os, n);
     store8(put(l1, b0, relu), put(h1, b1, relu), dst + ((<usize>q1) << 2), os, n);

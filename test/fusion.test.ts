@@ -46,7 +46,7 @@ for (const threads of threadCounts)
   test(`conv2dForward + relu epilogue equals conv2dForward, relu: same bits (${threads} thread(s))`, async () => {
     await setThreads(threads);
     const cases = [
-      geom(3, 1, 28, 28, 16, 3, 3, 1, 0, 1), // the reference CNN's first conv: direct kernel
+      geom(3, 1, 28, 28, 16, 3, 3, 1, 0, 1), // the reference CNN's first conv: channel-vectorized, 9 taps
       geom(4, 16, 13, 13, 32, 3, 3, 1, 0, 1), // its second: the channel-vectorized kernel, 121 pixels (not 4k)
       geom(20, 16, 13, 13, 32, 3, 3, 1, 0, 1), // its second at batch 20: split over threads
       geom(2, 3, 9, 19, 13, 3, 3, 1, 1, 1), // channel-vectorized, a group of five channels
