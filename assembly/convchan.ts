@@ -2,7 +2,8 @@
 // output channels are two vectors, each input value one broadcast, so a block of four output pixels takes two
 // weight loads and four broadcasts per tap for eight multiply-adds, and the pixels need not be contiguous: a
 // block runs across output rows, so narrow outputs (11 wide) waste nothing. Every output sums its taps in the
-// order channel, row, column from zero, then adds the bias, then relu: the same bits as convDirect.
+// order channel, row, column from zero, then adds the bias, then relu: the same bits as convDirect (except its
+// rows narrower than 4 pixels, which start from the bias).
 import { claim, madd } from './gemm';
 import { convDirectScratch, max2x2 } from './conv';
 
@@ -93,7 +94,8 @@ export function chanScratch(
 
 /**
  * One group of n ≤ 8 output channels (packed weights wp, packed bias pb) over every output pixel of one image
- * (img: its planes, padded or not, row stride ws and plane stride cs bytes), into dst (channel stride os bytes).
+ * (img: its planes, padded or not; offs: each tap's byte offset in it; pix: each output pixel's), into dst (channel
+ * stride OH·OW floats).
  */
 function chanGroup(
   img: usize,

@@ -166,9 +166,11 @@ for (const threads of threadCounts)
         geom(1, 4, 8, 8, 6, 1, 3, 1, 0, 1),
         geom(5, 16, 10, 12, 13, 3, 3, 1, 1, 1),
         geom(1, 1, 3, 3, 1, 3, 3, 1, 0, 1),
+        { ...geom(2, 5, 11, 17, 12, 3, 3, 1, 1, 1), ph: 2, pw: 0, OH: 13, OW: 15 }, // unequal padding
         geom(4, 8, 28, 28, 16, 3, 3, 1, 1, 1),
         geom(1, 16, 28, 27, 21, 3, 3, 1, 1, 1),
-      ]; // the last two are split over threads
+        geom(4, 8, 28, 28, 13, 3, 3, 1, 1, 1),
+      ]; // the last three are split over threads (the last with a group of five channels)
       const outs: Float32Array[] = [];
       cases.forEach((g, ci) => {
         const x = randomArray(g.B * g.C * g.H * g.W, 200 + ci),
@@ -189,6 +191,22 @@ for (const threads of threadCounts)
               got.every((v, i) => Object.is(v, direct[i])),
               `chan case ${ci}: the direct kernel's bits`,
             );
+        }
+        // The epilogues (relu; relu and 2×2 max pooling): the two direct kernels' bits again.
+        if (g.OW < 4) return;
+        for (const epi of [{ relu: true }, { relu: true, pool: true }]) {
+          const size = epi.pool ? g.B * g.Co * (g.OH >> 1) * (g.OW >> 1) : want.length;
+          const [d, c] = (['direct', 'chan'] as const).map((path) => {
+            const o = new Float32Array(size).fill(NaN);
+            wasm!.conv2dForward(x, w, b, g, o, epi, path);
+            return o;
+          });
+          assert.ok(!c.some(Number.isNaN), `chan case ${ci} ${JSON.stringify(epi)}: every output written`);
+          assert.ok(
+            c.every((v, i) => Object.is(v, d[i])),
+            `chan case ${ci} ${JSON.stringify(epi)}: the direct kernel's bits`,
+          );
+          outs.push(c);
         }
       });
       directRuns.push(outs);

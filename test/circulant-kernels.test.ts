@@ -248,6 +248,12 @@ test(
         dx2 = randomArray(4 * 2 * 16 * 400, 10),
         dout = new Float32Array(4 * 2 * 16 * 400); // the direct kernel's shapes
       fw.binConv2dForward(dx2, bw, dg, 4, dout);
+      // 288 taps with 11-wide outputs: the channel-vectorized kernel's shapes; a GEMM would sum K in two blocks.
+      const cg = geom(4, 32, 13, 13, 16, 3, 3, 1, 0, 1),
+        cx = randomArray(4 * 4 * 32 * 169, 11),
+        cw = randomArray(4 * 16 * 32 * 9, 12),
+        cout = new Float32Array(4 * 4 * 16 * 121);
+      fw.binConv2dForward(cx, cw, cg, 4, cout);
       // Batched FFTs split over threads (M·N above the threshold, M not a multiple of 4).
       const fm = 1027,
         fn = 64,
@@ -265,7 +271,7 @@ test(
         pback = new Float32Array(pm * pn);
       fw.rfftPacked(px, pm, pn, 98, packed, 49);
       fw.irfftPacked(packed, pm, pn, 98, pback, 49);
-      return [re, im, back, packed, pback, bout, dout];
+      return [re, im, back, packed, pback, bout, dout, cout];
     };
     await setThreads(1);
     const one = run();

@@ -131,7 +131,27 @@ interface Kernels {
   convDirectScratch(C: number, H: number, W: number, ph: number, pw: number): number;
   chanPackFloats(Co: number, taps: number): number;
   chanPack(w: number, bias: number, Co: number, taps: number, out: number): void;
-  convChanTasks(counter: number, ...args: number[]): void;
+  convChanTasks(
+    counter: number,
+    x: number,
+    pk: number,
+    B: number,
+    C: number,
+    H: number,
+    W: number,
+    Co: number,
+    kh: number,
+    kw: number,
+    ph: number,
+    pw: number,
+    OH: number,
+    OW: number,
+    out: number,
+    P: number,
+    relu: number,
+    pool: number,
+    tid: number,
+  ): void;
   chanScratch(
     C: number,
     H: number,
@@ -353,11 +373,11 @@ export class WasmBackend implements Backend {
 
   /**
    * path: 'auto' picks the direct kernel vectorized across output channels where it was measured fastest
-   * (chanConv: 'chan', the same bits as 'direct'), else the one vectorized across pixels for few taps (directConv:
-   * 'direct'), else the GEMM whose B panels are packed from the image ('packed'; im2col's matrix is never
-   * written); 'im2col' writes it first, as before (bit-identical to 'packed' unless K = C·kh·kw ≥ 16,384 with few
-   * outputs, which gemmPtr cuts into chunks; kept for benchmarks and tests). The others force one
-   * (bench/conv-direct).
+   * (chanConv: 'chan', the same bits as 'direct' but for its rows narrower than 4), else the one vectorized
+   * across pixels for few taps (directConv: 'direct'), else the GEMM whose B panels are packed from the image
+   * ('packed'; im2col's matrix is never written); 'im2col' writes it first, as before (bit-identical to
+   * 'packed' unless K = C·kh·kw ≥ 16,384 with few outputs, which gemmPtr cuts into chunks; kept for benchmarks
+   * and tests). The others force one (bench/conv-direct).
    * The epilogue's relu is applied where the output is stored: the direct kernel's stores, or swap01; its pooling
    * from a plane of scratch in cache (per group of four or eight channels, or per plane in swap01ReluPool).
    */
@@ -390,11 +410,7 @@ export class WasmBackend implements Backend {
         args = [px, pk, ...[g.B, g.C, g.H, g.W, g.Co, g.kh, g.kw, g.ph, g.pw, g.OH, g.OW], po];
       const rest = [this.rt.alloc(per * threads), +!!epi.relu, +!!epi.pool];
       if (threads > 1) this.rt.tasks('convChanTasks', [...args, ...rest]);
-      else {
-        const counter = this.rt.alloc(1);
-        new Int32Array(this.rt.memory.buffer, counter, 1)[0] = 0;
-        this.k.convChanTasks(counter, ...args, ...rest, 0);
-      }
+      else this.rt.tasksHere(this.k.convChanTasks, [...args, ...rest]);
       this.rt.done(out, po);
       return;
     }

@@ -49,13 +49,14 @@ export function directConv(g: ConvGeom): boolean {
 }
 
 /**
- * Where conv2dForward takes the direct kernel vectorized across output channels (convChanTasks): stride 1, no
- * dilation, at least CHAN_MIN_OUT output channels, at most CHAN_MAX_TAPS = C·kh·kw, and at batch 1 at least
- * CHAN_MIN_TAPS_ONE. `node dist/bench/conv-direct.js` (runs/bench-conv-direct.json) had it at 0.53–0.78× the
- * time of the best other path at batch 64 from 9 to 1152 taps (1.00× at 27, 3→16 on 32×32), 0.73–0.86× at
- * batch 1 from 72 to 1152 taps, and even with the pixel-vectorized kernel at batch 1 with 9–27 taps
- * (1.00–1.07×); at 2304 taps 0.86× the packed GEMM at batch 64 and 1.08× at batch 1; with 4 output channels (half
- * its lanes idle) 1.07×.
+ * Where conv2dForward takes the direct kernel vectorized across output channels (convChanTasks): 3×3 kernels (the
+ * only ones measured), stride 1, no dilation, at least CHAN_MIN_OUT output channels, at most CHAN_MAX_TAPS =
+ * C·kh·kw, and at batch 1 at least CHAN_MIN_TAPS_ONE. `node dist/bench/conv-direct.js`
+ * (runs/bench-conv-direct.json) had it at 0.53–0.78× the time of the best other path at batch 64 from 9 to 1152
+ * taps (1.00× at 27, 3→16 on 32×32) and 0.66–0.86× at batch 1 from 72 to 1152 taps; at batch 1 with 9 and 18
+ * taps 1.00× and 1.07× the pixel-vectorized kernel, which keeps batch 1 below 27 taps (not measured at batch 1
+ * between 18 and 72); at 2304 taps 0.86× the packed GEMM at batch 64 and 1.08× at batch 1; with 4 output
+ * channels (half its lanes idle) 1.07×.
  */
 export const CHAN_MIN_OUT = 8;
 export const CHAN_MAX_TAPS = 1152;
@@ -64,7 +65,14 @@ export const CHAN_MIN_TAPS_ONE = 27;
 /** Whether conv2dForward takes the direct kernel vectorized across output channels. */
 export function chanConv(g: ConvGeom): boolean {
   const taps = g.C * g.kh * g.kw;
-  return unitStride(g) && g.Co >= CHAN_MIN_OUT && taps <= CHAN_MAX_TAPS && (g.B > 1 || taps >= CHAN_MIN_TAPS_ONE);
+  return (
+    unitStride(g) &&
+    g.kh === 3 &&
+    g.kw === 3 &&
+    g.Co >= CHAN_MIN_OUT &&
+    taps <= CHAN_MAX_TAPS &&
+    (g.B > 1 || taps >= CHAN_MIN_TAPS_ONE)
+  );
 }
 
 /** im2col / col2im are split over threads only when big enough to repay waking them. */

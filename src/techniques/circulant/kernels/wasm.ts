@@ -5,7 +5,7 @@ import { persistentArray } from '../../../core/arena.js';
 import type { ConvGeom } from '../../../backend/types.js';
 import type { WasmBackend } from '../../../backend/wasm/backend.js';
 import type { WasmRuntime } from '../../../backend/wasm/runtime.js';
-import { THREAD_MIN_FLOPS, directConv, geomArgs } from '../../../backend/wasm/policy.js';
+import { THREAD_MIN_FLOPS, chanConv, directConv, geomArgs } from '../../../backend/wasm/policy.js';
 import type { FftKernels } from './index.js';
 
 /** The module's FFT exports (assembly/fft.ts, assembly/circ.ts) and the conv scratch size binConv2d needs. */
@@ -271,11 +271,12 @@ class FftWasm implements FftKernels {
   }
 
   /**
-   * binConv2d's bins on threads, one bin per task (each bin on one thread, with the kernel
-   * conv2dForward would pick for it): small bins no longer run one after another, and big ones
-   * skip the GEMM's split, which gains little on these shapes (×1.1–1.2 from a second thread on
-   * 3–8 MFLOP conv GEMMs here). One thread, one bin, or less work in all than repays waking a
-   * thread (THREAD_MIN_FLOPS) go bin by bin through conv2dForward.
+   * binConv2d's bins on threads, one bin per task (each bin on one thread, with the direct kernel when
+   * directConv picks it, else im2col + GEMM: conv2dForward's bits for those paths): small bins no longer run
+   * one after another, and big ones skip the GEMM's split, which gains little on these shapes (×1.1–1.2 from a
+   * second thread on 3–8 MFLOP conv GEMMs here). One thread, one bin, less work in all than repays waking a
+   * thread (THREAD_MIN_FLOPS), or a geometry for the channel-vectorized kernel (chanConv: threaded within the
+   * bin, its bits the same at any thread count) go bin by bin through conv2dForward.
    */
   binConv2dForward(x: FArray, w: FArray, g: ConvGeom, bins: number, out: FArray): void {
     const n = g.B * g.OH * g.OW,
@@ -283,7 +284,7 @@ class FftWasm implements FftKernels {
       xs = x.length / bins,
       ws = w.length / bins,
       ys = out.length / bins;
-    if (this.rt.threads === 1 || bins < 2 || 2 * g.Co * n * ckk * bins < THREAD_MIN_FLOPS) {
+    if (this.rt.threads === 1 || bins < 2 || 2 * g.Co * n * ckk * bins < THREAD_MIN_FLOPS || chanConv(g)) {
       for (let h = 0; h < bins; h++)
         this.be.conv2dForward(
           x.subarray(h * xs, (h + 1) * xs),
