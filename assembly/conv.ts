@@ -664,6 +664,21 @@ export function convDirectScratch(C: i32, H: i32, W: i32, ph: i32, pw: i32): i32
   return C * (H + 2 * ph) * (W + 2 * pw) + 16;
 }
 
+/** Copies image x [C, H, W] into P (convDirectScratch floats, zeroed first) with ph, pw zeros around each plane. */
+export function padImage(x: usize, C: i32, H: i32, W: i32, ph: i32, pw: i32, P: usize): void {
+  const Wp = W + 2 * pw,
+    ws = (<usize>Wp) << 2,
+    cs = (<usize>((H + 2 * ph) * Wp)) << 2;
+  memory.fill(P, 0, (<usize>convDirectScratch(C, H, W, ph, pw)) << 2);
+  for (let c = 0; c < C; c++)
+    for (let r = 0; r < H; r++)
+      memory.copy(
+        P + <usize>c * cs + <usize>(r + ph) * ws + ((<usize>pw) << 2),
+        x + ((<usize>((c * H + r) * W)) << 2),
+        (<usize>W) << 2,
+      );
+}
+
 /**
  * Output channels o … o+n−1 (n ≤ 4; weight rows w0 … w3, the missing ones repeating the last)
  * at eight pixels from src (the padded image at the block's first tap), into dst (channel
@@ -852,14 +867,7 @@ function convDirectImage(
     ws = (<usize>Wp) << 2,
     cs = (<usize>(Hp * Wp)) << 2,
     taps = C * kh * kw;
-  memory.fill(P, 0, (<usize>convDirectScratch(C, H, W, ph, pw)) << 2);
-  for (let c = 0; c < C; c++)
-    for (let r = 0; r < H; r++)
-      memory.copy(
-        P + <usize>c * cs + <usize>(r + ph) * ws + ((<usize>pw) << 2),
-        x + ((<usize>((c * H + r) * W)) << 2),
-        (<usize>W) << 2,
-      );
+  padImage(x, C, H, W, ph, pw, P);
   // Output channels o0 … Co − 1 four at a time (the last group may have fewer: its missing
   // weight rows repeat the last one and their results are not stored) × eight pixels, then four;
   // the last four-pixel block overlaps the one before when OW is not a multiple of 4.

@@ -5,7 +5,7 @@
 // order channel, row, column from zero, then adds the bias, then relu: the same bits as convDirect (except its
 // rows narrower than 4 pixels, which start from the bias).
 import { claim, madd } from './gemm';
-import { convDirectScratch, max2x2 } from './conv';
+import { convDirectScratch, max2x2, padImage } from './conv';
 
 /** Output channels per group: two vectors. */
 const GROUP = 8;
@@ -164,21 +164,6 @@ function chanGroup(
   }
 }
 
-/** Copies image x [C, H, W] into P with ph, pw zeros around each plane. */
-function padInto(x: usize, C: i32, H: i32, W: i32, ph: i32, pw: i32, P: usize): void {
-  const Wp = W + 2 * pw,
-    ws = (<usize>Wp) << 2,
-    cs = (<usize>((H + 2 * ph) * Wp)) << 2;
-  memory.fill(P, 0, <usize>C * cs);
-  for (let c = 0; c < C; c++)
-    for (let r = 0; r < H; r++)
-      memory.copy(
-        P + <usize>c * cs + <usize>(r + ph) * ws + ((<usize>pw) << 2),
-        x + ((<usize>((c * H + r) * W)) << 2),
-        (<usize>W) << 2,
-      );
-}
-
 /**
  * Tasks of (image, group of eight output channels), claimed from counter: out [B, Co, OH, OW] = conv(x [B, C, H,
  * W], packed weights and bias pk from chanPack) (then relu; pooled: 2×2 max pooling into out [B, Co, ⌊OH/2⌋,
@@ -233,7 +218,7 @@ export function convChanTasks(
       n = min(GROUP, Co - g * GROUP),
       xb = x + ((<usize>(b * C * H * W)) << 2);
     if (padded && have != b) {
-      padInto(xb, C, H, W, ph, pw, own);
+      padImage(xb, C, H, W, ph, pw, own);
       have = b;
     }
     const dst = out + ((<usize>((b * Co + g * GROUP) * plane)) << 2);
