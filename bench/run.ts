@@ -3,7 +3,7 @@
 // inference beside ONNX Runtime with the WebAssembly peak (bench/onnx.ts, its own process).
 // Prints one JSON object on stdout and a table on stderr.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { backendName, getThreads, setThreads, threadUse } from '../src/index.js';
 import { writeFileAtomic } from '../src/node.js';
@@ -40,6 +40,18 @@ function torchAvailable(): string | null {
   return r.status === 0 ? null : 'python3-torch is not installed (apt-get install python3-torch libopenblas0-pthread)';
 }
 
+/**
+ * Whether Debian's libblas.so.3, which its python3-torch calls, is the reference BLAS (its sgemm measured 6
+ * GFLOP/s here, against 166–187 with OpenBLAS): PyTorch's ratios then say little about PyTorch.
+ */
+function referenceBlas(): boolean {
+  try {
+    return realpathSync('/usr/lib/x86_64-linux-gnu/libblas.so.3').includes('/blas/');
+  } catch {
+    return false;
+  }
+}
+
 function torchRun(...a: string[]): Record<string, number> {
   const r = spawnSync(PY, [`${root}/bench/torch_peer.py`, ...a], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`PyTorch peer failed: ${r.stderr.slice(-400)}`);
@@ -74,6 +86,11 @@ const torchMissing = torchAvailable();
 log(`frugal backend: ${backendName()}, ${getThreads()} thread(s); PyTorch: ${torchMissing ?? 'available'}`);
 const torch = torchMissing ? null : torchRun('speed', '--budget', String(budget / 1000));
 if (torch) log(`PyTorch threads: ${torch.threads}`);
+if (torch && referenceBlas())
+  log(
+    `PyTorch runs on the reference BLAS (sgemm ${torch.sgemm1024Gflops?.toFixed(1)} GFLOP/s): its ratios mean ` +
+      'little; apt-get install libopenblas0-pthread',
+  );
 
 const threads = getThreads();
 const tfjsThreads = await tfWasmThreads();
