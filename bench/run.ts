@@ -41,7 +41,7 @@ function torchAvailable(): string | null {
 }
 
 /**
- * Whether Debian's libblas.so.3, which its python3-torch calls, is the reference BLAS (its sgemm measured 6
+ * Whether Debian's libblas.so.3, which its python3-torch calls, is the reference BLAS (its sgemm measured 3–6
  * GFLOP/s here, against 166–187 with OpenBLAS): PyTorch's ratios then say little about PyTorch.
  */
 function referenceBlas(): boolean {

@@ -400,25 +400,23 @@ export class WasmBackend implements Backend {
     const px = this.rt.inPtr(x),
       pw = this.rt.inPtr(w),
       pb = bias ? this.rt.inPtr(bias) : 0;
+    // The direct kernels split over threads when the convolution repays waking them.
+    const threads = this.rt.threads > 1 && 2 * g.Co * n * ckk >= THREAD_MIN_FLOPS ? this.rt.threads : 1;
     if (path === 'chan' || (path === 'auto' && chanConv(g))) {
-      const flops = 2 * g.B * g.Co * g.OH * g.OW * ckk,
-        threads = this.rt.threads > 1 && flops >= THREAD_MIN_FLOPS ? this.rt.threads : 1,
-        pk = this.rt.alloc(this.k.chanPackFloats(g.Co, ckk)),
+      const pk = this.rt.alloc(this.k.chanPackFloats(g.Co, ckk)),
         per = this.k.chanScratch(g.C, g.H, g.W, g.ph, g.pw, g.OH, g.OW, +!!epi.pool, g.kh, g.kw);
       this.k.chanPack(pw, pb, g.Co, ckk, pk);
       const po = this.rt.outPtr(out),
-        args = [px, pk, ...[g.B, g.C, g.H, g.W, g.Co, g.kh, g.kw, g.ph, g.pw, g.OH, g.OW], po];
-      const rest = [this.rt.alloc(per * threads), +!!epi.relu, +!!epi.pool];
-      if (threads > 1) this.rt.tasks('convChanTasks', [...args, ...rest]);
-      else this.rt.tasksHere(this.k.convChanTasks, [...args, ...rest]);
+        args = [px, pk, g.B, g.C, g.H, g.W, g.Co, g.kh, g.kw, g.ph, g.pw, g.OH, g.OW, po];
+      args.push(this.rt.alloc(per * threads), +!!epi.relu, +!!epi.pool);
+      if (threads > 1) this.rt.tasks('convChanTasks', args);
+      else this.rt.tasksHere(this.k.convChanTasks, args);
       this.rt.done(out, po);
       return;
     }
     if (path === 'direct' || (path === 'auto' && directConv(g))) {
       const po = this.rt.outPtr(out),
         per = this.k.directScratch(g.C, g.H, g.W, g.ph, g.pw, g.OH, g.OW, +!!epi.pool);
-      const threads =
-        this.rt.threads > 1 && 2 * g.B * g.Co * g.OH * g.OW * ckk >= THREAD_MIN_FLOPS ? this.rt.threads : 1;
       const args: Parameters<Kernels['convDirect']> = [
         px,
         pw,
